@@ -1,0 +1,1 @@
+"""Code shared by every Fanout service: settings, contracts, Kafka, Postgres, ClickHouse."""

@@ -1,0 +1,95 @@
+"""One small interface over ClickHouse, embedded (chDB) or a server.
+
+With `FANOUT_CLICKHOUSE_URL` empty, the engine runs in-process through chDB on
+disk under the stack's data folder; with a URL, clickhouse-connect talks to a
+server. Both are clickhouse-connect clients, so the SQL and the calls are the
+same. chDB blocks and allows one connection per thread: `AsyncClickHouse`
+runs every call on one dedicated thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from shared.errors import DependencyUnavailable
+from shared.settings import CommonSettings
+
+
+def connect(common: CommonSettings) -> Client:
+    """A client for the configured ClickHouse (server URL) or the embedded chDB folder."""
+    if common.clickhouse_url:
+        try:
+            return clickhouse_connect.get_client(dsn=common.clickhouse_url)
+        except Exception as exc:
+            raise DependencyUnavailable(
+                f"ClickHouse at {common.clickhouse_url.split('@')[-1]} is unreachable ({exc}); "
+                "fix FANOUT_CLICKHOUSE_URL or leave it empty for embedded chDB"
+            ) from exc
+    return connect_embedded(common.chdb_path)
+
+
+def connect_embedded(path: Path) -> Client:
+    """A chDB client on `path`; fails clearly when another process holds the folder."""
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return clickhouse_connect.get_client(dsn=f"chdb://{path}")
+    except Exception as exc:
+        raise DependencyUnavailable(
+            f"embedded ClickHouse (chDB) at {path} cannot be opened ({exc}); only one process "
+            "may open it: stop the other one (report_sink) or use a ClickHouse server"
+        ) from exc
+
+
+class AsyncClickHouse:
+    """Runs a client's blocking calls on a single dedicated thread."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+
+    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, lambda: fn(*args, **kwargs))
+
+    async def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        """Run a statement that returns no rows (DDL, ALTER, ...)."""
+        return await self._run(self._client.command, sql, parameters=parameters)
+
+    async def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query with server-side bound parameters; all rows as tuples."""
+        result = await self._run(self._client.query, sql, parameters=parameters)
+        return list(result.result_rows)
+
+    async def dicts(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query; rows as dicts keyed by column name."""
+        result = await self._run(self._client.query, sql, parameters=parameters)
+        names = result.column_names
+        return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+    async def insert(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        columns: Sequence[str],
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Insert rows in one block (pass `insert_deduplication_token` for idempotence)."""
+        await self._run(
+            self._client.insert, table, rows, column_names=list(columns), settings=settings or {}
+        )
+
+    async def ping(self) -> bool:
+        """True when a trivial query answers."""
+        return bool(await self.rows("SELECT 1"))
+
+    def close(self) -> None:
+        """Close the client and its thread."""
+        self._client.close()
+        self._thread.shutdown(wait=True)

@@ -1,0 +1,23 @@
+"""Message contracts: one module per topic, a versioned pydantic model each.
+
+Every producer and consumer encodes and decodes through these models; example
+messages live beside them in `examples/<topic>/*.json`.
+"""
+
+from shared.contracts.base import ContractError, decode, encode
+from shared.contracts.events import EmailEvent, EventBatch, EventType
+from shared.contracts.launches import CampaignCommand, CommandKind
+from shared.contracts.sends import Recipient, SendBatch
+
+__all__ = [
+    "CampaignCommand",
+    "CommandKind",
+    "ContractError",
+    "EmailEvent",
+    "EventBatch",
+    "EventType",
+    "Recipient",
+    "SendBatch",
+    "decode",
+    "encode",
+]

@@ -1,0 +1,23 @@
+"""Dead-letter topics (`<source>.dlq`): the original record plus why it was refused.
+
+Key: as the source record. Producers: any consumer. Consumers: people (inspect, replay).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.contracts.base import Message
+
+
+class DeadLetter(Message):
+    """A record a consumer could not process, kept whole for inspection and replay."""
+
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: str
+    error: str
+    consumer_group: str
+    failed_at: datetime

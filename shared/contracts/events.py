@@ -1,0 +1,90 @@
+"""`email.events`: every per-email fact, from sender and webhook_ingest to report_sink.
+
+Key: campaign id + lead id. Producers: sender (queued/sent/failed/suppressed/
+cancelled), webhook_ingest (delivered/bounced/complained/opened/clicked/
+unsubscribed). Consumer: report_sink. Event ids are deterministic so that a
+redelivered or re-emitted event is applied once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.base import Message
+
+EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://fanout.dev/events")
+
+
+class EventType(StrEnum):
+    """What happened to one email."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    CANCELLED = "cancelled"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+TERMINAL_SEND_OUTCOMES = frozenset(
+    {EventType.SENT, EventType.FAILED, EventType.SUPPRESSED, EventType.CANCELLED}
+)
+
+BounceType = Literal["hard", "soft"]
+
+
+class EmailEvent(BaseModel):
+    """One fact about one email of one campaign."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: UUID
+    account_id: UUID
+    campaign_id: UUID
+    lead_id: UUID
+    email: str
+    type: EventType
+    provider: str = Field(max_length=32)
+    provider_message_id: str = ""
+    reason: str = ""
+    bounce_type: BounceType | None = None
+    occurred_at: datetime
+
+
+class EventBatch(Message):
+    """The value on `email.events`: one or more events of one (campaign, lead)."""
+
+    events: list[EmailEvent] = Field(min_length=1, max_length=1000)
+
+    def key(self) -> bytes:
+        """Kafka key: campaign id + lead id of the first event."""
+        first = self.events[0]
+        return f"{first.campaign_id}:{first.lead_id}".encode()
+
+
+def outcome_event_id(campaign_id: UUID, lead_id: UUID) -> UUID:
+    """The id of a lead's terminal send outcome: one per (campaign, lead), whatever the type.
+
+    A resend after a crash produces the same id, so reports count one outcome.
+    """
+    return uuid5(EVENT_NAMESPACE, f"outcome:{campaign_id}:{lead_id}")
+
+
+def provider_event_id(provider: str, provider_event_key: str) -> UUID:
+    """The id of a provider-reported event, stable across the provider's retries."""
+    return uuid5(EVENT_NAMESPACE, f"provider:{provider}:{provider_event_key}")
+
+
+def message_id(campaign_id: UUID, lead_id: UUID, domain: str = "fanout.local") -> str:
+    """The deterministic RFC 5322 Message-ID of the email to one lead of one campaign."""
+    return f"<{uuid5(EVENT_NAMESPACE, f'msg:{campaign_id}:{lead_id}')}@{domain}>"

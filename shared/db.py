@@ -1,0 +1,38 @@
+"""The Postgres pool (asyncpg) and a fail-fast connectivity check."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.errors import DependencyUnavailable
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """Open a pool, failing fast with a clear message when Postgres is unreachable."""
+    try:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, timeout=10, command_timeout=60
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise DependencyUnavailable(
+            f"PostgreSQL at {redact_dsn(dsn)} is unreachable ({exc.__class__.__name__}: {exc}); "
+            "start it with `fanout stack up` or fix FANOUT_DATABASE_URL"
+        ) from exc
+    assert pool is not None
+    return pool
+
+
+async def check_postgres(pool: asyncpg.Pool) -> None:
+    """Raise if the pool cannot run a trivial query (used by /readyz)."""
+    async with pool.acquire(timeout=2) as conn:
+        await conn.fetchval("SELECT 1")
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN with its password replaced, safe for logs and errors."""
+    if "@" not in dsn or "://" not in dsn:
+        return dsn
+    scheme, rest = dsn.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,1 @@
+"""Kafka plumbing with Fanout's defaults: idempotent producer, manual-commit consumer loop."""

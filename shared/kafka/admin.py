@@ -1,0 +1,59 @@
+"""Topic creation and the fail-fast broker check."""
+
+from __future__ import annotations
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from shared.errors import DependencyUnavailable
+from shared.settings import CommonSettings
+from shared.topics import all_topic_names
+
+log = structlog.get_logger(__name__)
+
+
+async def _admin(common: CommonSettings) -> AIOKafkaAdminClient:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=common.kafka_bootstrap_servers, request_timeout_ms=10_000
+    )
+    try:
+        await admin.start()
+    except (KafkaConnectionError, KafkaError, OSError) as exc:
+        await admin.close()
+        raise DependencyUnavailable(
+            f"Kafka at {common.kafka_bootstrap_servers} is unreachable ({exc}); "
+            "start it with `fanout stack up` or fix FANOUT_KAFKA_BOOTSTRAP_SERVERS"
+        ) from exc
+    return admin
+
+
+async def check_kafka(common: CommonSettings) -> list[str]:
+    """The broker's topic names; raises `DependencyUnavailable` when it does not answer."""
+    admin = await _admin(common)
+    try:
+        return sorted(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(
+    common: CommonSettings, topics: list[tuple[str, int]] | None = None
+) -> list[str]:
+    """Create the missing topics (default: every topic of the registry). Returns those created."""
+    wanted = topics if topics is not None else all_topic_names(common.topic_prefix)
+    admin = await _admin(common)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, parts, 1) for name, parts in wanted if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                log.info("kafka.topics_raced")
+        created = [t.name for t in missing]
+        if created:
+            log.info("kafka.topics_created", topics=created)
+        return created
+    finally:
+        await admin.close()

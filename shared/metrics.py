@@ -1,0 +1,36 @@
+"""Every Prometheus metric Fanout exports, in one typed list.
+
+Labels stay low-cardinality: service, topic, provider, outcome; never a
+campaign or lead id.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Records a consumer loop decoded and handed to its handler.
+CONSUMED = Counter("fanout_consumed_records_total", "Records consumed", ["group", "topic"])
+# Records refused by their contract and sent to the dead-letter topic.
+DEAD_LETTERED = Counter("fanout_dead_lettered_total", "Records dead-lettered", ["group", "topic"])
+# Handler failures that were retried (the batch is re-read from the committed offset).
+HANDLER_RETRIES = Counter("fanout_handler_retries_total", "Retried handler failures", ["group"])
+# Offset commits made by consumer loops.
+COMMITS = Counter("fanout_offset_commits_total", "Offset commits", ["group"])
+# Wall time a consumer handler spent on one batch.
+HANDLE_SECONDS = Histogram("fanout_handle_seconds", "Handler time per batch", ["group"])
+# Partitions currently assigned to this process.
+ASSIGNED_PARTITIONS = Gauge("fanout_assigned_partitions", "Assigned partitions", ["group"])
+# Emails handed to an ESP, by provider and outcome (sent, failed, retried).
+EMAILS = Counter("fanout_emails_total", "Emails by outcome", ["provider", "outcome"])
+# ESP API calls by provider and HTTP status class.
+ESP_CALLS = Counter("fanout_esp_calls_total", "ESP calls", ["provider", "status"])
+# ESP call latency.
+ESP_SECONDS = Histogram("fanout_esp_call_seconds", "ESP call latency", ["provider"])
+# Batches emitted by the lead resolver.
+BATCHES_EMITTED = Counter("fanout_batches_emitted_total", "Send batches emitted")
+# Webhook requests by provider and result (accepted, unauthorized, malformed).
+WEBHOOKS = Counter("fanout_webhooks_total", "Webhook requests", ["provider", "result"])
+# Events inserted into ClickHouse by the report sink.
+SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHouse")
+# Launch commands relayed from the outbox to Kafka.
+OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")

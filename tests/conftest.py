@@ -1,0 +1,84 @@
+"""Fixtures on the real stack: a fresh Postgres database per test session, unique topics.
+
+The test command brings PostgreSQL and Kafka up first (`fanout stack up --only infra`);
+these fixtures connect to them with the same settings the services use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from shared.db import create_pool
+from shared.kafka.admin import ensure_topics
+from shared.migrations.postgres import upgrade_async
+from shared.settings import CommonSettings
+from shared.topics import all_topic_names
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> CommonSettings:
+    """Settings of the local stack (or whatever FANOUT_* points at)."""
+    return CommonSettings(environment="test")
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> Iterator[asyncio.AbstractEventLoopPolicy]:
+    yield asyncio.DefaultEventLoopPolicy()
+
+
+def _with_database(dsn: str, database: str) -> str:
+    head, _, tail = dsn.rpartition("/")
+    query = ""
+    if "?" in tail:
+        query = "?" + tail.split("?", 1)[1]
+    return f"{head}/{database}{query}"
+
+
+@pytest.fixture(scope="session")
+async def pg_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
+    """A fresh database with every migration applied, dropped after the session."""
+    name = f"fanout_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(base_settings.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = _with_database(base_settings.database_url, name)
+    await upgrade_async(dsn)
+    yield dsn
+    admin = await asyncpg.connect(base_settings.database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the session's test database."""
+    p = await create_pool(pg_dsn, max_size=10)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A prefix no other test uses, so tests never share a topic."""
+    return f"t{uuid.uuid4().hex[:8]}."
+
+
+@pytest.fixture
+async def settings(
+    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
+) -> CommonSettings:
+    """Settings for one test: its own topics (created), the session's database."""
+    common = base_settings.model_copy(
+        update={"topic_prefix": topic_prefix, "database_url": pg_dsn}
+    )
+    await ensure_topics(common, all_topic_names(topic_prefix))
+    return common
