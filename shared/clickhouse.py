@@ -62,12 +62,16 @@ class AsyncClickHouse:
         """Run a statement that returns no rows (DDL, ALTER, ...)."""
         return await self._run(self._client.command, sql, parameters=parameters)
 
-    async def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    async def rows(
+        self, sql: str, parameters: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
         """Run a query with server-side bound parameters; all rows as tuples."""
         result = await self._run(self._client.query, sql, parameters=parameters)
         return list(result.result_rows)
 
-    async def dicts(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    async def dicts(
+        self, sql: str, parameters: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Run a query; rows as dicts keyed by column name."""
         result = await self._run(self._client.query, sql, parameters=parameters)
         names = result.column_names

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
 import structlog
@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 log = structlog.get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[Any]]
-Worker = Callable[[asyncio.Event], Awaitable[None]]
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -77,7 +77,9 @@ async def serve(
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
     server = _Server(config)
     server_task = asyncio.create_task(server.serve(), name="http")
-    worker_tasks = [asyncio.create_task(w(stop), name=getattr(w, "__name__", "worker")) for w in workers]
+    worker_tasks: list[asyncio.Task[None]] = [
+        asyncio.create_task(w(stop), name=getattr(w, "__name__", "worker")) for w in workers
+    ]
     stop_task = asyncio.create_task(stop.wait(), name="stop")
     pending = {server_task, stop_task, *worker_tasks}
     done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

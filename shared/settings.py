@@ -55,7 +55,10 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_development(self) -> CommonSettings:
-        if self.environment == "production" and self.signing_secret.get_secret_value() == DEV_SECRET:
+        if (
+            self.environment == "production"
+            and self.signing_secret.get_secret_value() == DEV_SECRET
+        ):
             raise ValueError(
                 "FANOUT_SIGNING_SECRET is the development default; set a real secret in production"
             )

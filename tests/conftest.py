@@ -73,12 +73,8 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
-async def settings(
-    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
-) -> CommonSettings:
+async def settings(base_settings: CommonSettings, pg_dsn: str, topic_prefix: str) -> CommonSettings:
     """Settings for one test: its own topics (created), the session's database."""
-    common = base_settings.model_copy(
-        update={"topic_prefix": topic_prefix, "database_url": pg_dsn}
-    )
+    common = base_settings.model_copy(update={"topic_prefix": topic_prefix, "database_url": pg_dsn})
     await ensure_topics(common, all_topic_names(topic_prefix))
     return common

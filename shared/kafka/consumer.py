@@ -191,13 +191,15 @@ class ConsumerLoop(Generic[M]):
             consumer_group=self._group,
             failed_at=datetime.now(UTC),
         )
-        await self._producer.send_and_wait(
-            dead_letter_name(raw.topic), encode(letter), key=raw.key
-        )
+        await self._producer.send_and_wait(dead_letter_name(raw.topic), encode(letter), key=raw.key)
         metrics.DEAD_LETTERED.labels(self._group, raw.topic).inc()
         log.warning(
-            "consumer.dead_lettered", group=self._group, topic=raw.topic,
-            partition=raw.partition, offset=raw.offset, error=error,
+            "consumer.dead_lettered",
+            group=self._group,
+            topic=raw.topic,
+            partition=raw.partition,
+            offset=raw.offset,
+            error=error,
         )
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:

@@ -65,7 +65,7 @@ async def test_examples_round_trip_through_topics(settings: CommonSettings) -> N
         )
         await consumer.start()
         try:
-            got = []
+            got: list[object] = []
             while len(got) < len(expected):
                 batch = await consumer.getmany(timeout_ms=5000)
                 assert batch, f"timed out reading {topic}"

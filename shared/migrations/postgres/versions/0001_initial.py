@@ -153,8 +153,15 @@ STATEMENTS = [
 ]
 
 TABLES = [
-    "soft_bounces", "suppressions", "outbox", "send_batch_outcomes", "campaigns",
-    "templates", "leads", "api_keys", "accounts",
+    "soft_bounces",
+    "suppressions",
+    "outbox",
+    "send_batch_outcomes",
+    "campaigns",
+    "templates",
+    "leads",
+    "api_keys",
+    "accounts",
 ]
 
 

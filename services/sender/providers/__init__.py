@@ -1,0 +1,1 @@
+"""ESP adapters: one module per provider behind the `EmailProvider` interface."""

@@ -1,0 +1,90 @@
+"""The interface every ESP adapter implements, and the outcomes it reports.
+
+The sender calls `send_batch` once per batch of at most 50 emails. An adapter
+maps the provider's answer onto three per-recipient outcomes (accepted, retry
+later, rejected for good) or raises for call-level conditions: throttling and
+transient failures (`ProviderRetryable`, retried with backoff) and
+provider-wide stops (`ProviderStopped`, which pause the campaign).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One rendered email to one lead."""
+
+    lead_id: UUID
+    to: str
+    subject: str
+    html: str
+    text: str
+    message_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One provider call: up to 50 emails of one campaign from one sender."""
+
+    account_id: UUID
+    campaign_id: UUID
+    from_email: str
+    from_name: str
+    reply_to: str | None
+    emails: list[OutgoingEmail]
+
+
+class Outcome(StrEnum):
+    """What the provider said about one recipient."""
+
+    ACCEPTED = "accepted"
+    RETRY = "retry"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    """The provider's answer for one recipient of a call."""
+
+    lead_id: UUID
+    outcome: Outcome
+    provider_message_id: str = ""
+    reason: str = ""
+
+
+class ProviderRetryable(Exception):
+    """The whole call should be retried later: 429, throttling, 5xx, timeouts."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class ProviderStopped(Exception):
+    """The provider refuses all sending (quota exhausted, account paused): pause the campaign."""
+
+
+class EmailProvider(Protocol):
+    """An ESP adapter."""
+
+    name: str
+
+    async def send_batch(self, request: SendRequest) -> list[RecipientResult]:
+        """Send up to 50 emails in one call; one result per email, in order."""
+        ...
+
+    async def max_send_rate(self) -> float | None:
+        """The provider's allowed emails per second, if it tells; None if unknown."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...

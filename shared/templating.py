@@ -1,0 +1,105 @@
+"""Email templates: Jinja2's sandbox, strict variables, an unsubscribe link in every email.
+
+Merge variables are the lead's fields (`email`, `first_name`, `last_name`,
+`country`, `tags`) and its attributes (`attributes.plan`). `unsubscribe_url`
+is always defined; when a body does not place it, a footer is appended.
+A template is validated when saved: syntax errors and unknown variables are
+refused with the part and line at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+LEAD_FIELDS = frozenset({"email", "first_name", "last_name", "country", "tags", "attributes"})
+ALWAYS_DEFINED = frozenset({"unsubscribe_url"})
+KNOWN_VARIABLES = LEAD_FIELDS | ALWAYS_DEFINED
+
+_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+class TemplateError(ValueError):
+    """A template that cannot be saved or rendered, with the part and line at fault."""
+
+    def __init__(self, part: str, message: str, line: int | None = None) -> None:
+        where = f"{part} line {line}" if line is not None else part
+        super().__init__(f"{where}: {message}")
+        self.part = part
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """What a user saves."""
+
+    subject: str
+    html_body: str
+    text_body: str
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One email's subject and bodies, ready to send."""
+
+    subject: str
+    html: str
+    text: str
+
+
+def _first_line_of(ast: nodes.Template, name: str) -> int | None:
+    for node in ast.find_all(nodes.Name):
+        if node.name == name:
+            return int(node.lineno)
+    return None
+
+
+def _check_part(part: str, source: str, html: bool) -> None:
+    env = _html_env if html else _env
+    try:
+        ast = env.parse(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(part, exc.message or "syntax error", exc.lineno) from exc
+    for name in sorted(meta.find_undeclared_variables(ast) - KNOWN_VARIABLES):
+        raise TemplateError(
+            part,
+            f"unknown variable '{name}' (known: {', '.join(sorted(KNOWN_VARIABLES))})",
+            _first_line_of(ast, name),
+        )
+
+
+class CompiledTemplate:
+    """A validated template, compiled once and rendered per lead."""
+
+    def __init__(self, source: TemplateSource) -> None:
+        _check_part("subject", source.subject, html=False)
+        _check_part("html_body", source.html_body, html=True)
+        _check_part("text_body", source.text_body, html=False)
+        self.source = source
+        self._subject = _env.from_string(source.subject)
+        self._html = _html_env.from_string(source.html_body)
+        self._text = _env.from_string(source.text_body)
+        self._html_places_link = "unsubscribe_url" in source.html_body
+        self._text_places_link = "unsubscribe_url" in source.text_body
+
+    def render(self, merge_vars: Mapping[str, Any], unsubscribe_url: str) -> RenderedEmail:
+        """Render for one lead; raises `TemplateError` if a lead lacks a variable used."""
+        context = {"attributes": {}, "tags": [], **merge_vars, "unsubscribe_url": unsubscribe_url}
+        try:
+            subject = self._subject.render(context).strip()
+            html = self._html.render(context)
+            text = self._text.render(context)
+        except (UndefinedError, SecurityError) as exc:
+            raise TemplateError("render", str(exc)) from exc
+        if html and not self._html_places_link:
+            html += f'\n<p style="font-size:12px"><a href="{unsubscribe_url}">Unsubscribe</a></p>'
+        if not self._text_places_link:
+            text += f"\n\nUnsubscribe: {unsubscribe_url}\n"
+        return RenderedEmail(subject=subject, html=html, text=text)
