@@ -7,7 +7,7 @@ import json
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from shared.contracts.base import ContractError, decode, encode
+from shared.contracts.base import ContractError, Message, decode, encode
 from shared.contracts.registry import CONTRACTS, example_messages
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
@@ -65,7 +65,7 @@ async def test_examples_round_trip_through_topics(settings: CommonSettings) -> N
         )
         await consumer.start()
         try:
-            got: list[object] = []
+            got: list[Message] = []
             while len(got) < len(expected):
                 batch = await consumer.getmany(timeout_ms=5000)
                 assert batch, f"timed out reading {topic}"
