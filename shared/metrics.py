@@ -34,3 +34,17 @@ WEBHOOKS = Counter("fanout_webhooks_total", "Webhook requests", ["provider", "re
 SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHouse")
 # Launch commands relayed from the outbox to Kafka.
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")
+# ESP simulator: bulk calls by answer (ok, throttled, unavailable, unauthorized, invalid).
+SIMULATOR_CALLS = Counter("fanout_esp_simulator_calls_total", "Simulator bulk calls", ["result"])
+# ESP simulator: recipients by status (accepted, duplicate, throttled, transient_error, rejected).
+SIMULATOR_RECIPIENTS = Counter(
+    "fanout_esp_simulator_recipients_total", "Simulator recipients", ["status"]
+)
+# ESP simulator: webhook posts by result (ok, failed).
+SIMULATOR_WEBHOOK_POSTS = Counter(
+    "fanout_esp_simulator_webhook_posts_total", "Simulator webhook posts", ["result"]
+)
+# ESP simulator: outcome events waiting to be accepted by the webhook receiver.
+SIMULATOR_WEBHOOK_PENDING = Gauge(
+    "fanout_esp_simulator_webhook_pending_events", "Simulator events pending delivery"
+)

@@ -1,0 +1,3 @@
+from services.esp_simulator.main import main
+
+main()

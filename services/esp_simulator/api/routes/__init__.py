@@ -1,0 +1,1 @@
+"""Routes of the simulator API, one module per resource."""

@@ -1,0 +1,91 @@
+"""Settings of the ESP simulator (env prefix `FANOUT_ESP_SIMULATOR_`).
+
+`Knobs` are the behaviour settings that can also be changed at runtime through
+`POST /v1/config`; the rest is fixed for the life of the process.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Knobs(BaseModel):
+    """How the simulated provider behaves. Probabilities are in [0, 1]."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    latency_p50_ms: float = Field(0.0, ge=0, description="Median call latency.")
+    latency_p99_ms: float = Field(
+        0.0, ge=0, description="99th percentile latency (lognormal); <= p50 means constant."
+    )
+    rate_limit_per_s: float = Field(
+        0.0, ge=0, description="Emails per second (token bucket); 0 = unlimited."
+    )
+    rate_burst_s: float = Field(
+        1.0, gt=0, description="Bucket size in seconds of rate (at least one full batch)."
+    )
+    error_5xx_rate: float = Field(0.0, ge=0, le=1, description="Share of calls answered 503.")
+    throttle_429_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of calls answered 429 whatever the rate."
+    )
+    throttle_retry_after_s: int = Field(1, ge=0, description="Retry-After of random 429s.")
+    recipient_throttle_rate: float = Field(
+        0.0, ge=0, le=1, description="Per recipient: answered `throttled`."
+    )
+    transient_rate: float = Field(
+        0.0, ge=0, le=1, description="Per recipient: answered `transient_error`."
+    )
+    reject_rate: float = Field(0.0, ge=0, le=1, description="Per recipient: answered `rejected`.")
+    hard_bounce_rate: float = Field(0.0, ge=0, le=1, description="Accepted mail that hard-bounces.")
+    soft_bounce_rate: float = Field(0.0, ge=0, le=1, description="Accepted mail that soft-bounces.")
+    complaint_rate: float = Field(0.0, ge=0, le=1, description="Delivered mail complained about.")
+    open_rate: float = Field(0.0, ge=0, le=1, description="Delivered mail opened.")
+    click_rate: float = Field(0.0, ge=0, le=1, description="Opened mail clicked.")
+    outcome_delay_ms: float = Field(
+        0.0, ge=0, description="From acceptance to the delivered/bounced event."
+    )
+    engagement_delay_ms: float = Field(
+        0.0, ge=0, description="From delivery to complained/opened (and opened to clicked)."
+    )
+    seed: int | None = Field(None, description="Seed of the random rolls; None = random.")
+    webhook_url: str = Field(
+        "http://127.0.0.1:8701/webhooks/simulator",
+        description="Where outcome events are posted; empty = not posted.",
+    )
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> Self:
+        if self.recipient_throttle_rate + self.transient_rate + self.reject_rate > 1:
+            raise ValueError("recipient_throttle_rate + transient_rate + reject_rate exceed 1")
+        if self.hard_bounce_rate + self.soft_bounce_rate > 1:
+            raise ValueError("hard_bounce_rate + soft_bounce_rate exceed 1")
+        return self
+
+
+class Settings(ServiceSettings, Knobs):
+    """The simulator process: its port, API key, webhook delivery and initial knobs."""
+
+    model_config = SettingsConfigDict(env_prefix="FANOUT_ESP_SIMULATOR_", extra="ignore")
+
+    port: int = 8705
+    api_key: SecretStr = Field(SecretStr("sim-dev-key"), description="Bearer key of the API.")
+    webhook_batch_size: int = Field(100, ge=1, le=1000, description="Events per webhook post.")
+    webhook_flush_ms: float = Field(200, gt=0, description="Longest wait to fill a post.")
+    webhook_queue_max: int = Field(
+        500_000,
+        ge=1,
+        description="Events kept for delivery; when full, bulk calls answer 503 (nothing lost).",
+    )
+    webhook_concurrency: int = Field(1, ge=1, le=64, description="Webhook posts in flight.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook post.")
+    webhook_retry_base_s: float = Field(0.5, gt=0, description="First retry delay (doubles).")
+    webhook_retry_max_s: float = Field(30.0, gt=0, description="Longest retry delay.")
+
+    def knobs(self) -> Knobs:
+        """The runtime-changeable part of these settings."""
+        return Knobs.model_validate(self.model_dump(include=set(Knobs.model_fields)))

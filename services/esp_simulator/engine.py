@@ -1,0 +1,202 @@
+"""The simulated provider: decides each call's answer and each recipient's fate.
+
+A call is refused whole (503 at `error_5xx_rate` or while the webhook
+backlog is full, 429 at `throttle_429_rate` or beyond the token bucket) or
+processed recipient by recipient: a message id accepted before is answered
+`accepted` again with the same provider message id and counted as a
+duplicate, without new events; otherwise the recipient is rolled throttled,
+transient_error, rejected or accepted, and an accepted one gets its outcome
+events scheduled for the webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from services.esp_simulator.config import Knobs, Settings
+from services.esp_simulator.events import AcceptedMessage, OutcomeEvent
+from services.esp_simulator.outcomes import plan_outcomes
+from services.esp_simulator.protocol import (
+    MAX_MESSAGES,
+    BulkMessage,
+    BulkRequest,
+    Counters,
+    MessageResult,
+    MessageStatus,
+)
+from services.esp_simulator.ratelimit import TokenBucket
+from services.esp_simulator.webhooks import DeliveryPolicy, WebhookOutbox
+from shared.metrics import SIMULATOR_CALLS, SIMULATOR_RECIPIENTS
+
+Z_99 = 2.3263478740408408  # standard normal quantile of 0.99
+MAX_EVENTS_PER_MESSAGE = 3
+
+
+@dataclass(frozen=True)
+class CallRefused:
+    """The whole call is refused: 429 (with Retry-After) or 503."""
+
+    status_code: int
+    reason: str
+    retry_after_s: float | None = None
+
+
+class Simulator:
+    """State of one simulated provider: knobs, rate bucket, accepted ids, counters, outbox."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.knobs = settings.knobs()
+        policy = DeliveryPolicy(
+            secret=settings.common.signing_secret.get_secret_value(),
+            batch_size=settings.webhook_batch_size,
+            flush_s=settings.webhook_flush_ms / 1000,
+            queue_max=settings.webhook_queue_max,
+            concurrency=settings.webhook_concurrency,
+            timeout_s=settings.webhook_timeout_s,
+            retry_base_s=settings.webhook_retry_base_s,
+            retry_max_s=settings.webhook_retry_max_s,
+        )
+        self.outbox = WebhookOutbox(policy, lambda: self.knobs.webhook_url)
+        self.counters = Counters()
+        self._accepted: set[bytes] = set()
+        self._apply(self.knobs)
+
+    def configure(self, patch: dict[str, Any]) -> Knobs:
+        """Change some knobs (validated as a whole; unknown names are refused)."""
+        knobs = Knobs.model_validate({**self.knobs.model_dump(), **patch})
+        self._apply(knobs, reseed="seed" in patch)
+        return knobs
+
+    def reset(self) -> None:
+        """Zero the counters, forget accepted ids and pending events, refill the bucket."""
+        self.counters = Counters()
+        self._accepted.clear()
+        self.outbox.reset()
+        self._apply(self.knobs)
+
+    def snapshot(self) -> Counters:
+        """The counters with the webhook delivery progress."""
+        return self.counters.model_copy(update={"webhooks": self.outbox.snapshot()}, deep=True)
+
+    async def send(self, request: BulkRequest) -> list[MessageResult] | CallRefused:
+        """Answer one bulk call, after the simulated latency."""
+        await asyncio.sleep(self._latency_s())
+        self.counters.calls += 1
+        refusal = self._refusal(len(request.messages))
+        if refusal is not None:
+            result = "throttled" if refusal.status_code == 429 else "unavailable"
+            SIMULATOR_CALLS.labels(result).inc()
+            return refusal
+        SIMULATOR_CALLS.labels("ok").inc()
+        self.counters.received += len(request.messages)
+        return [self._process(message) for message in request.messages]
+
+    def _apply(self, knobs: Knobs, *, reseed: bool = True) -> None:
+        self.knobs = knobs
+        if reseed:
+            self._rng = random.Random(knobs.seed)
+        capacity = max(knobs.rate_limit_per_s * knobs.rate_burst_s, MAX_MESSAGES)
+        self._bucket = TokenBucket(knobs.rate_limit_per_s, capacity)
+
+    def _latency_s(self) -> float:
+        p50, p99 = self.knobs.latency_p50_ms, self.knobs.latency_p99_ms
+        if p50 <= 0:
+            return 0.0
+        if p99 <= p50:
+            return p50 / 1000
+        sigma = math.log(p99 / p50) / Z_99
+        return self._rng.lognormvariate(math.log(p50), sigma) / 1000
+
+    def _refusal(self, size: int) -> CallRefused | None:
+        knobs = self.knobs
+        if self._rng.random() < knobs.error_5xx_rate:
+            self.counters.server_errors += 1
+            return CallRefused(503, "simulated server error")
+        if knobs.webhook_url and not self.outbox.has_room(size * MAX_EVENTS_PER_MESSAGE):
+            self.counters.server_errors += 1
+            return CallRefused(503, "webhook backlog full; retry later", 1.0)
+        if self._rng.random() < knobs.throttle_429_rate:
+            self.counters.throttled_calls += 1
+            return CallRefused(429, "simulated throttling", float(knobs.throttle_retry_after_s))
+        wait_s = self._bucket.try_take(size)
+        if wait_s > 0:
+            self.counters.throttled_calls += 1
+            return CallRefused(429, f"rate limit of {knobs.rate_limit_per_s:g}/s exceeded", wait_s)
+        return None
+
+    def _process(self, message: BulkMessage) -> MessageResult:
+        digest = hashlib.blake2b(message.message_id.encode(), digest_size=16).digest()
+        provider_message_id = f"sim-{digest.hex()}"
+        if digest in self._accepted:
+            self.counters.duplicates += 1
+            SIMULATOR_RECIPIENTS.labels("duplicate").inc()
+            return MessageResult(
+                message_id=message.message_id,
+                status=MessageStatus.ACCEPTED,
+                provider_message_id=provider_message_id,
+                reason="duplicate message id; already accepted",
+            )
+        status, reason = self._roll_recipient(message)
+        SIMULATOR_RECIPIENTS.labels(status.value).inc()
+        if status is not MessageStatus.ACCEPTED:
+            return MessageResult(message_id=message.message_id, status=status, reason=reason)
+        self._accepted.add(digest)
+        self.counters.unique += 1
+        self._schedule_outcomes(message, provider_message_id)
+        return MessageResult(
+            message_id=message.message_id,
+            status=status,
+            provider_message_id=provider_message_id,
+        )
+
+    def _roll_recipient(self, message: BulkMessage) -> tuple[MessageStatus, str]:
+        knobs = self.knobs
+        if "@" not in message.to.strip("@"):
+            self.counters.rejected += 1
+            return MessageStatus.REJECTED, "invalid recipient address"
+        roll = self._rng.random()
+        if roll < knobs.recipient_throttle_rate:
+            self.counters.throttled += 1
+            return MessageStatus.THROTTLED, "simulated per-recipient throttling"
+        roll -= knobs.recipient_throttle_rate
+        if roll < knobs.transient_rate:
+            self.counters.transient += 1
+            return MessageStatus.TRANSIENT_ERROR, "simulated transient failure"
+        roll -= knobs.transient_rate
+        if roll < knobs.reject_rate:
+            self.counters.rejected += 1
+            return MessageStatus.REJECTED, "simulated rejection: recipient refused"
+        return MessageStatus.ACCEPTED, ""
+
+    def _schedule_outcomes(self, message: BulkMessage, provider_message_id: str) -> None:
+        accepted = AcceptedMessage(
+            message.message_id, provider_message_id, message.to, message.metadata
+        )
+        now = time.time()
+        outcomes = self.counters.outcomes
+        for planned in plan_outcomes(self.knobs, self._rng):
+            if planned.type == "bounced":
+                if planned.bounce_type == "hard":
+                    outcomes.bounced_hard += 1
+                else:
+                    outcomes.bounced_soft += 1
+            else:
+                setattr(outcomes, planned.type, getattr(outcomes, planned.type) + 1)
+            if self.knobs.webhook_url:
+                event_id = uuid.UUID(int=self._rng.getrandbits(128), version=4)
+                event = OutcomeEvent(
+                    event_id,
+                    planned.type,
+                    accepted,
+                    now + planned.delay_s,
+                    planned.bounce_type,
+                    planned.reason,
+                )
+                self.outbox.add(event, planned.delay_s)

@@ -1,0 +1,47 @@
+"""Run the simulator (or any ASGI app) in-process on a free port, for tests and benchmarks.
+
+async with running_simulator(Settings(webhook_url="")) as base_url:
+    ...  # base_url is "http://127.0.0.1:<port>"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.esp_simulator.app import create_app
+from services.esp_simulator.config import Settings
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on `port` (0 = a free one); yield its base URL, then stop it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.01)
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def running_simulator(settings: Settings | None = None) -> AsyncIterator[str]:
+    """The simulator with `settings`, served on a free port; yields its base URL."""
+    async with serving(create_app(settings or Settings())) as base_url:
+        yield base_url
