@@ -22,24 +22,48 @@ from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
 
 
-def connect(common: CommonSettings) -> Client:
-    """A client for the configured ClickHouse (server URL) or the embedded chDB folder."""
+def connect(
+    common: CommonSettings,
+    *,
+    settings: dict[str, Any] | None = None,
+    max_server_memory_bytes: int | None = None,
+) -> Client:
+    """A client for the configured ClickHouse (server URL) or the embedded chDB folder.
+
+    `settings` are session settings of this client (e.g. `readonly`, `max_memory_usage`);
+    `max_server_memory_bytes` caps the embedded engine's memory (ignored for a server).
+    """
     if common.clickhouse_url:
         try:
-            return clickhouse_connect.get_client(dsn=common.clickhouse_url)
+            return clickhouse_connect.get_client(
+                dsn=common.clickhouse_url, settings=dict(settings or {})
+            )
         except Exception as exc:
             raise DependencyUnavailable(
                 f"ClickHouse at {common.clickhouse_url.split('@')[-1]} is unreachable ({exc}); "
                 "fix FANOUT_CLICKHOUSE_URL or leave it empty for embedded chDB"
             ) from exc
-    return connect_embedded(common.chdb_path)
+    return connect_embedded(
+        common.chdb_path, settings=settings, max_server_memory_bytes=max_server_memory_bytes
+    )
 
 
-def connect_embedded(path: Path) -> Client:
+def connect_embedded(
+    path: Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    max_server_memory_bytes: int | None = None,
+) -> Client:
     """A chDB client on `path`; fails clearly when another process holds the folder."""
     path.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {}
+    if max_server_memory_bytes:
+        # an engine-wide cap: the first client opening the folder in this process sets it
+        options["max_server_memory_usage"] = max_server_memory_bytes
     try:
-        return clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        return clickhouse_connect.get_client(
+            dsn=f"chdb://{path}", settings=dict(settings or {}), chdb_options=options or None
+        )
     except Exception as exc:
         raise DependencyUnavailable(
             f"embedded ClickHouse (chDB) at {path} cannot be opened ({exc}); only one process "
@@ -88,6 +112,32 @@ class AsyncClickHouse:
         await self._run(
             self._client.insert, table, rows, column_names=list(columns), settings=settings or {}
         )
+
+    async def raw_insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        body: bytes,
+        fmt: str,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Insert pre-formatted rows (e.g. `JSONEachRow` lines): the engine parses them."""
+        await self._run(
+            self._client.raw_insert,
+            table,
+            list(columns),
+            body,
+            settings=settings or {},
+            fmt=fmt,
+        )
+
+    async def query(
+        self, sql: str, parameters: dict[str, Any] | None = None
+    ) -> tuple[list[str], list[str], list[tuple[Any, ...]]]:
+        """Run a query; (column names, column type names, rows)."""
+        result = await self._run(self._client.query, sql, parameters=parameters)
+        types = [t.name for t in result.column_types]
+        return list(result.column_names), types, list(result.result_rows)
 
     async def ping(self) -> bool:
         """True when a trivial query answers."""

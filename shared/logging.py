@@ -24,4 +24,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(
+        max(logging.WARNING, logging.getLevelName(level.upper()))
+    )

@@ -34,6 +34,12 @@ WEBHOOKS = Counter("fanout_webhooks_total", "Webhook requests", ["provider", "re
 SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHouse")
 # Launch commands relayed from the outbox to Kafka.
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")
+# Lead rows accepted by bulk imports (campaign_api).
+LEADS_IMPORTED = Counter("fanout_leads_imported_total", "Lead rows imported")
+# Campaign lifecycle transitions made through the API or its scheduler, by action.
+CAMPAIGN_TRANSITIONS = Counter(
+    "fanout_campaign_transitions_total", "Campaign state transitions", ["action"]
+)
 # ESP simulator: bulk calls by answer (ok, throttled, unavailable, unauthorized, invalid).
 SIMULATOR_CALLS = Counter("fanout_esp_simulator_calls_total", "Simulator bulk calls", ["result"])
 # ESP simulator: recipients by status (accepted, duplicate, throttled, transient_error, rejected).

@@ -6,9 +6,8 @@ these fixtures connect to them with the same settings the services use.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -24,11 +23,6 @@ from shared.topics import all_topic_names
 def base_settings() -> CommonSettings:
     """Settings of the local stack (or whatever FANOUT_* points at)."""
     return CommonSettings(environment="test")
-
-
-@pytest.fixture(scope="session")
-def event_loop_policy() -> Iterator[asyncio.AbstractEventLoopPolicy]:
-    yield asyncio.DefaultEventLoopPolicy()
 
 
 def _with_database(dsn: str, database: str) -> str:

@@ -100,6 +100,9 @@ class ConsumerLoop(Generic[M]):
         self._on_assign = on_assign
         self._on_revoke = on_revoke
         self._consumer: AIOKafkaConsumer | None = None
+        # held while a batch is handled and committed; a revocation waits for it, so a
+        # graceful rebalance never hands over a partition with uncommitted finished work
+        self._batch_lock = asyncio.Lock()
         self.assignment: set[TopicPartition] = set()
 
     def _make_consumer(self) -> AIOKafkaConsumer:
@@ -129,7 +132,9 @@ class ConsumerLoop(Generic[M]):
                 )
                 if not batches:
                     continue
-                if await self._process(consumer, batches):
+                async with self._batch_lock:
+                    done = await self._process(consumer, batches)
+                if done:
                     backoff = self._opts.retry_backoff_s
                     continue
                 await _sleep_unless_stopped(stop, backoff)
@@ -222,7 +227,8 @@ class ConsumerLoop(Generic[M]):
             await self._on_assign(assigned)
 
     async def _revoked(self, revoked: set[TopicPartition]) -> None:
-        self.assignment -= revoked
+        async with self._batch_lock:
+            self.assignment -= revoked
         log.info("consumer.revoked", group=self._group, partitions=sorted(map(str, revoked)))
         if self._on_revoke is not None:
             await self._on_revoke(revoked)

@@ -1,0 +1,51 @@
+# Fanout task runner. `make` lists the targets.
+# Every target installs what it needs: the virtualenv and Python packages here,
+# PostgreSQL (Debian package) and the Kafka jars (Maven Central) through `fanout stack up`.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint up down status bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 venv support missing; installing python3-venv"; \
+	  apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the virtualenv and install Fanout with its dev tools
+
+demo: install ## The main job: a real campaign through the real local stack
+	$(BIN)/fanout demo
+
+test: install ## Lint, type-check and run every test against the real stack
+	$(BIN)/fanout stack up --only infra
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: install ## ruff and mypy only
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+up: install ## Start the whole local stack
+	$(BIN)/fanout stack up
+
+down: install ## Stop everything the stack started (data kept)
+	$(BIN)/fanout stack down
+
+status: install ## Show each component with its address and health
+	$(BIN)/fanout stack status
+
+bench: install ## The benchmark (see docs/benchmarks.md)
+	$(BIN)/fanout bench

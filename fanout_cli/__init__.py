@@ -1,0 +1,1 @@
+"""The `fanout` command-line tool: the local stack, accounts, reports, the demo, benchmarks."""

@@ -1,0 +1,107 @@
+"""`fanout`: the command-line tool (typer + rich).
+
+Every command turns expected failures (a dependency down, bad input) into a
+one-paragraph message and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fanout_cli.stack import orchestrate
+from fanout_cli.stack.errors import StackError
+from shared.errors import DependencyUnavailable
+from shared.logging import configure_logging
+from shared.settings import CommonSettings
+
+configure_logging("fanout-cli", level="WARNING")
+for _noisy in ("aiokafka", "urllib3", "clickhouse_connect"):
+    logging.getLogger(_noisy).setLevel(logging.CRITICAL)
+console = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(
+    help="Fanout: email campaigns at million-recipient scale.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stack_app = typer.Typer(help="The local stack: PostgreSQL, Kafka, chDB and the services.")
+app.add_typer(stack_app, name="stack")
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a clear error and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def _say(line: str) -> None:
+    console.print(f"[green]•[/] {line}")
+
+
+@stack_app.command("up")
+def stack_up(
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Components to start (repeatable): infra, postgres, kafka, clickhouse, or a "
+            "service name (esp-simulator, webhook-ingest, report-sink, campaign-api, "
+            "lead-resolver, sender). Default: everything.",
+        ),
+    ] = None,
+) -> None:
+    """Start the local stack; components already running are left as they are."""
+    try:
+        orchestrate.up(CommonSettings(), only or [], _say)
+    except (StackError, DependencyUnavailable) as exc:
+        raise fail(str(exc)) from None
+    console.print("[bold green]stack is up[/] — `fanout stack status` shows it")
+
+
+@stack_app.command("down")
+def stack_down(
+    wipe: Annotated[bool, typer.Option(help="Also delete the stack's data.")] = False,
+) -> None:
+    """Stop every process the stack started (by pid); data is kept unless --wipe."""
+    try:
+        orchestrate.down(CommonSettings(), wipe, _say)
+    except StackError as exc:
+        raise fail(str(exc)) from None
+    console.print("[bold]stack is down[/]")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Each component with its address, pid and health."""
+    table = Table("component", "address", "pid", "health")
+    for row in orchestrate.status(CommonSettings()):
+        colour = (
+            "green"
+            if row.health in ("ok", "ready") or row.health.startswith(("embedded", "server"))
+            else "red"
+        )
+        table.add_row(row.name, row.address, str(row.pid or "-"), f"[{colour}]{row.health}[/]")
+    console.print(table)
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Apply the PostgreSQL migrations to FANOUT_DATABASE_URL."""
+    from shared.migrations.postgres import upgrade
+
+    settings = CommonSettings()
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        raise fail(f"migrations failed: {exc}") from None
+    console.print("migrations applied")
+
+
+if __name__ == "__main__":
+    app()

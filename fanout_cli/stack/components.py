@@ -1,0 +1,66 @@
+"""The processes of the local stack beyond Postgres and Kafka, in start order."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from fanout_cli.stack.processes import ManagedProcess
+from shared.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    """One `python -m services.<module>` process with its HTTP port."""
+
+    module: str
+    port: int
+    env_prefix: str
+
+    @property
+    def name(self) -> str:
+        return self.module.replace("_", "-")
+
+    def process(self, home: Path) -> ManagedProcess:
+        return ManagedProcess(self.name, home, marker=f"services.{self.module}")
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/healthz"
+
+    @property
+    def ready_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/readyz"
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", f"services.{self.module}"]
+
+    def env(self, common: CommonSettings) -> dict[str, str]:
+        """The environment: the caller's, plus the stack's home and this service's port."""
+        env = dict(os.environ)
+        env["FANOUT_HOME"] = str(common.home)
+        env["FANOUT_CACHE_DIR"] = str(common.cache_dir)
+        env[f"{self.env_prefix}PORT"] = str(self.port)
+        env.setdefault("FANOUT_DATABASE_URL", common.database_url)
+        env.setdefault("FANOUT_KAFKA_BOOTSTRAP_SERVERS", common.kafka_bootstrap_servers)
+        return env
+
+
+SERVICES: tuple[ServiceProcess, ...] = (
+    ServiceProcess("esp_simulator", 8705, "FANOUT_ESP_SIMULATOR_"),
+    ServiceProcess("webhook_ingest", 8701, "FANOUT_WEBHOOK_INGEST_"),
+    ServiceProcess("report_sink", 8702, "FANOUT_REPORT_SINK_"),
+    ServiceProcess("campaign_api", 8700, "FANOUT_CAMPAIGN_API_"),
+    ServiceProcess("lead_resolver", 8703, "FANOUT_LEAD_RESOLVER_"),
+    ServiceProcess("sender", 8704, "FANOUT_SENDER_"),
+)
+
+
+def service_named(name: str) -> ServiceProcess:
+    """A service by module or dashed name."""
+    for service in SERVICES:
+        if name in (service.module, service.name):
+            return service
+    raise KeyError(name)

@@ -1,0 +1,278 @@
+"""`fanout stack up/down/status`: bring the whole local stack up, idempotently.
+
+PostgreSQL and Kafka addresses on loopback (the defaults) are the stack's own:
+it installs, starts and stops them under `FANOUT_HOME` (a server already
+answering there with the right credentials is used as it is). An address on
+another host (FANOUT_DATABASE_URL, FANOUT_KAFKA_BOOTSTRAP_SERVERS) or a
+FANOUT_CLICKHOUSE_URL is remote: only checked, never started or stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+
+from fanout_cli.stack import kafka as kafka_mod
+from fanout_cli.stack import postgres as pg
+from fanout_cli.stack.components import SERVICES, ServiceProcess
+from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.processes import port_open, require_free_port, wait_until
+from shared.clickhouse import connect
+from shared.db import redact_dsn
+from shared.errors import DependencyUnavailable
+from shared.kafka.admin import check_kafka, ensure_topics
+from shared.migrations.postgres import upgrade
+from shared.settings import CommonSettings
+
+INFRA = ("postgres", "kafka")
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    """One row of `fanout stack status`."""
+
+    name: str
+    address: str
+    pid: int | None
+    health: str
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _remote_postgres(common: CommonSettings) -> bool:
+    return urlsplit(common.database_url).hostname not in LOOPBACK
+
+
+def _remote_kafka(common: CommonSettings) -> bool:
+    first = common.kafka_bootstrap_servers.split(",")[0]
+    return first.rpartition(":")[0] not in LOOPBACK
+
+
+def broker(common: CommonSettings) -> kafka_mod.KafkaBroker:
+    """The stack's own broker, on the port of the configured bootstrap address."""
+    host, _, port = common.kafka_bootstrap_servers.split(",")[0].rpartition(":")
+    return kafka_mod.KafkaBroker(
+        home=common.home,
+        cache_dir=common.cache_dir,
+        host=host or "127.0.0.1",
+        port=int(port),
+        controller_port=int(port) + 1,
+    )
+
+
+def _pg_target(common: CommonSettings) -> pg.PostgresTarget:
+    return pg.PostgresTarget.from_dsn(common.database_url, common.home)
+
+
+async def _can_connect_postgres(dsn: str) -> str | None:
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"{exc.__class__.__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+def up_postgres(common: CommonSettings, say: Say) -> None:
+    """Our cluster (installed and started if needed) or the configured one; then migrations."""
+    if _remote_postgres(common):
+        error = asyncio.run(_can_connect_postgres(common.database_url))
+        if error is not None:
+            raise StackError(
+                f"the configured PostgreSQL ({redact_dsn(common.database_url)}) is unreachable: "
+                f"{error}. Fix FANOUT_DATABASE_URL or unset it to run a local cluster."
+            )
+        say(f"PostgreSQL: using configured {redact_dsn(common.database_url)}")
+    else:
+        notes: list[str] = []
+        target = _pg_target(common)
+        bindir = pg.ensure_installed(notes)
+        if not pg.is_running(bindir, target) and port_open(target.host, target.port):
+            if asyncio.run(_can_connect_postgres(common.database_url)) is not None:
+                raise StackError(
+                    f"PostgreSQL: port {target.host}:{target.port} is already taken by another "
+                    "process that does not accept the stack's credentials. Stop it or set "
+                    "FANOUT_DATABASE_URL."
+                )
+            notes.append(f"PostgreSQL already answering on {target.host}:{target.port}; using it")
+        else:
+            pg.start(bindir, target, notes)
+        pg.ensure_database(target)
+        for note in notes:
+            say(f"PostgreSQL: {note}")
+    try:
+        upgrade(common.database_url)
+    except Exception as exc:
+        raise StackError(f"PostgreSQL migrations failed: {exc}") from exc
+    say("PostgreSQL: migrations applied")
+
+
+def up_kafka(common: CommonSettings, say: Say) -> None:
+    """Our broker (jars fetched once) or the configured one; then the topics."""
+    if not _remote_kafka(common):
+        notes: list[str] = []
+        own = broker(common)
+        if not own.running() and port_open(own.host, own.port):
+            try:
+                asyncio.run(check_kafka(common))
+            except DependencyUnavailable as exc:
+                raise StackError(
+                    f"Kafka: port {own.bootstrap} is already taken by another process that is "
+                    "not a Kafka broker. Stop it or set FANOUT_KAFKA_BOOTSTRAP_SERVERS."
+                ) from exc
+            notes.append(f"a broker already answers on {own.bootstrap}; using it")
+        elif own.start(notes):
+            own.wait_ready()
+        for note in notes:
+            say(f"Kafka: {note}")
+    try:
+        attempts = 1 if _remote_kafka(common) else 60
+        topics = asyncio.run(_wait_for_kafka(common, attempts))
+    except DependencyUnavailable as exc:
+        raise StackError(str(exc)) from exc
+    say(
+        f"Kafka: ready at {common.kafka_bootstrap_servers}"
+        + (f", created topics {', '.join(topics)}" if topics else "")
+    )
+
+
+async def _wait_for_kafka(common: CommonSettings, attempts: int) -> list[str]:
+    last: DependencyUnavailable | None = None
+    for _ in range(attempts):
+        try:
+            await check_kafka(common)
+            return await ensure_topics(common)
+        except DependencyUnavailable as exc:
+            last = exc
+            await asyncio.sleep(1)
+    assert last is not None
+    raise last
+
+
+def check_clickhouse(common: CommonSettings, say: Say) -> None:
+    """A configured server must answer; embedded chDB is opened by report_sink."""
+    if common.clickhouse_url:
+        try:
+            client = connect(common)
+            client.query("SELECT 1")
+            client.close()
+        except Exception as exc:
+            raise StackError(str(exc)) from exc
+        say(f"ClickHouse: server at {common.clickhouse_url.split('@')[-1]} answers")
+    else:
+        say(f"ClickHouse: embedded chDB at {common.chdb_path} (opened by report_sink)")
+
+
+def up_service(common: CommonSettings, service: ServiceProcess, say: Say) -> None:
+    """Start one service unless it runs; wait until its /healthz answers."""
+    proc = service.process(common.home)
+    if proc.pid() is not None:
+        say(f"{service.name}: already running (pid {proc.pid()})")
+        return
+    require_free_port(service.name, "127.0.0.1", service.port)
+    pid = proc.start(service.argv(), env=service.env(common))
+    healthy = wait_until(lambda: _healthy(service.health_url) or proc.pid() is None, timeout=90)
+    if not healthy or proc.pid() is None:
+        raise StackError(
+            f"{service.name} did not become healthy. Last log lines ({proc.log_file}):\n"
+            f"{proc.log_tail(25)}"
+        )
+    say(f"{service.name}: started (pid {pid}) on http://127.0.0.1:{service.port}")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def up(common: CommonSettings, only: Iterable[str], say: Say) -> None:
+    """Bring up the selected components (all by default), each at most once."""
+    selected = set(only) or {"postgres", "kafka", "clickhouse", *(s.name for s in SERVICES)}
+    if "infra" in selected:
+        selected |= set(INFRA)
+    common.home.mkdir(parents=True, exist_ok=True)
+    if "postgres" in selected:
+        up_postgres(common, say)
+    if "kafka" in selected:
+        up_kafka(common, say)
+    if "clickhouse" in selected:
+        check_clickhouse(common, say)
+    for service in SERVICES:
+        if service.name in selected or service.module in selected:
+            up_service(common, service, say)
+
+
+def down(common: CommonSettings, wipe: bool, say: Say) -> None:
+    """Stop every process the stack started, services first; `wipe` deletes the data."""
+    for service in reversed(SERVICES):
+        if service.process(common.home).stop():
+            say(f"{service.name}: stopped")
+    if not _remote_kafka(common) and broker(common).stop():
+        say("Kafka: stopped")
+    if not _remote_postgres(common):
+        bindir = pg._bindir()
+        if bindir is not None and pg.stop(bindir, _pg_target(common)):
+            say("PostgreSQL: stopped")
+    if wipe and common.home.exists():
+        shutil.rmtree(common.home)
+        say(f"wiped {common.home}")
+
+
+def status(common: CommonSettings) -> list[ComponentStatus]:
+    """Every component with its address, pid and health."""
+    rows: list[ComponentStatus] = []
+    target = _pg_target(common)
+    pg_error = asyncio.run(_can_connect_postgres(common.database_url))
+    rows.append(
+        ComponentStatus(
+            "postgres",
+            f"{target.host}:{target.port}",
+            None,
+            "ok" if pg_error is None else f"down ({pg_error[:60]})",
+        )
+    )
+    own = broker(common)
+    try:
+        asyncio.run(check_kafka(common))
+        kafka_health = "ok"
+    except DependencyUnavailable:
+        kafka_health = "down"
+    rows.append(
+        ComponentStatus("kafka", common.kafka_bootstrap_servers, own.process.pid(), kafka_health)
+    )
+    rows.append(
+        ComponentStatus(
+            "clickhouse",
+            common.clickhouse_url.split("@")[-1] or f"chdb:{common.chdb_path}",
+            None,
+            "server" if common.clickhouse_url else "embedded (in report-sink)",
+        )
+    )
+    for service in SERVICES:
+        pid = service.process(common.home).pid()
+        rows.append(
+            ComponentStatus(
+                service.name, f"http://127.0.0.1:{service.port}", pid, _readiness(service, pid)
+            )
+        )
+    return rows
+
+
+def _readiness(service: ServiceProcess, pid: int | None) -> str:
+    if pid is None:
+        return "stopped"
+    try:
+        response = httpx.get(service.ready_url, timeout=6.0)
+    except httpx.HTTPError:
+        return "starting or unresponsive"
+    return "ready" if response.status_code == 200 else f"not ready ({response.text[:80]})"
