@@ -9,6 +9,7 @@ private broker they can stop and start.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -70,9 +71,12 @@ def ensure_jars(cache_dir: Path, log: list[str]) -> Path:
         )
     log.append(f"fetching Kafka {kafka_version()} jars from Maven Central into {libs}")
     libs.mkdir(parents=True, exist_ok=True)
+    # a Maven settings file (mirrors, proxies, a local repository) can be given by path
+    settings = os.environ.get("FANOUT_MAVEN_SETTINGS")
     result = subprocess.run(  # noqa: S603
         [
             mvn,
+            *(["-s", settings] if settings else []),
             "-q",
             "-B",
             "-f",

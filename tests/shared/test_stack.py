@@ -106,3 +106,38 @@ def test_stack_up_refuses_a_taken_kafka_port(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "already taken" in " ".join(result.stderr.split())
+
+
+def test_stack_up_says_java_is_missing(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = {
+        **os.environ,
+        "FANOUT_HOME": str(tmp_path / "home"),
+        "PATH": str(bin_dir),
+        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
+    }
+    result = _fanout(env, "stack", "up", "--only", "kafka")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "Java is required" in " ".join(result.stderr.split())
+
+
+def test_stack_up_says_maven_could_not_fetch(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.xml"
+    settings.write_text(
+        "<settings><localRepository>" + str(tmp_path / "m2") + "</localRepository>"
+        "<mirrors><mirror><id>nowhere</id><mirrorOf>*</mirrorOf>"
+        "<url>http://127.0.0.1:9/maven2</url></mirror></mirrors></settings>"
+    )
+    env = {
+        **os.environ,
+        "FANOUT_HOME": str(tmp_path / "home"),
+        "FANOUT_CACHE_DIR": str(tmp_path / "cache"),
+        "FANOUT_MAVEN_SETTINGS": str(settings),
+        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
+    }
+    result = _fanout(env, "stack", "up", "--only", "kafka")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "Maven could not fetch the Kafka jars" in " ".join(result.stderr.split())
