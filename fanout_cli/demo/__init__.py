@@ -1,0 +1,1 @@
+"""`fanout demo`: a real campaign through the real local stack."""
