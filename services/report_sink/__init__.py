@@ -1,0 +1,1 @@
+"""report_sink: `email.events` into ClickHouse, idempotently; serves the reports API."""

@@ -1,0 +1,3 @@
+from services.report_sink.main import main
+
+main()

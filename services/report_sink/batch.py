@@ -1,0 +1,73 @@
+"""One pending insert: the events of several polls, by partition, with their offsets."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import TopicPartition
+
+
+@dataclass
+class PartitionRun:
+    """The consecutive records of one partition in a batch."""
+
+    first: int
+    last: int
+    lines: list[bytes] = field(default_factory=list)
+    raws: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class PendingBatch:
+    """Records waiting for one ClickHouse insert; bounded by event count and age."""
+
+    runs: dict[TopicPartition, PartitionRun] = field(default_factory=dict)
+    events: int = 0
+    started: float = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.runs)
+
+    def add(self, raw: Any, lines: list[bytes]) -> None:
+        """Add one record (its event lines; none when it was dead-lettered)."""
+        tp = TopicPartition(raw.topic, raw.partition)
+        run = self.runs.get(tp)
+        if run is None:
+            run = self.runs[tp] = PartitionRun(raw.offset, raw.offset)
+            if len(self.runs) == 1:
+                self.started = time.monotonic()
+        run.last = raw.offset
+        run.raws.append(raw)
+        run.lines.extend(lines)
+        self.events += len(lines)
+
+    def age(self) -> float:
+        """Seconds since the first record arrived."""
+        return time.monotonic() - self.started if self.runs else 0.0
+
+    def drop(self, partitions: set[TopicPartition]) -> None:
+        """Forget revoked partitions: uncommitted, their new owner reads them again."""
+        for tp in partitions & self.runs.keys():
+            self.events -= len(self.runs.pop(tp).lines)
+
+    def body(self) -> bytes:
+        """The JSONEachRow body of the insert."""
+        return b"\n".join(line for run in self.runs.values() for line in run.lines)
+
+    def token(self) -> str:
+        """A deterministic insert_deduplication_token: the offset ranges of the batch.
+
+        The same ranges re-read after a failure hold the same records, so a retried
+        insert that had in fact landed is dropped by ClickHouse.
+        """
+        ranges = sorted(
+            f"{tp.topic}:{tp.partition}:{r.first}-{r.last}" for tp, r in self.runs.items()
+        )
+        return hashlib.sha256(",".join(ranges).encode()).hexdigest()
+
+    def next_offsets(self) -> dict[TopicPartition, int]:
+        """The offsets to commit once the insert returned."""
+        return {tp: run.last + 1 for tp, run in self.runs.items()}

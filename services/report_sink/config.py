@@ -1,0 +1,35 @@
+"""report_sink settings (env prefix `FANOUT_REPORT_SINK_`)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Batching, ClickHouse limits and the analysts' SQL endpoint."""
+
+    model_config = SettingsConfigDict(env_prefix="FANOUT_REPORT_SINK_", extra="ignore")
+
+    port: int = 8702
+    group_id: str = "report_sink"
+    batch_max_events: int = Field(50_000, ge=1, description="Insert when this many events wait.")
+    batch_max_seconds: float = Field(1.0, gt=0, description="...or when the oldest waited this.")
+    poll_max_records: int = Field(10_000, ge=1, description="Records per Kafka poll.")
+    retry_backoff_s: float = Field(0.5, gt=0, description="First back-off after a failed insert.")
+    max_retry_backoff_s: float = Field(10.0, gt=0, description="Longest back-off.")
+    chdb_max_memory_bytes: int = Field(
+        4 * 1024**3, description="Memory cap of the embedded engine (max_server_memory_usage)."
+    )
+    query_max_memory_bytes: int = Field(
+        1024**3, description="Memory cap of one report or analyst query (max_memory_usage)."
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Token for POST /internal/sql. Unset: one is generated at start-up and "
+        "written (mode 0600) to <FANOUT_HOME>/report_sink.admin_token for `fanout sql`.",
+    )
+    sql_max_rows: int = Field(10_000, ge=1, description="Rows one analyst query may return.")
+    sql_max_seconds: int = Field(30, ge=1, description="Time one analyst query may run.")

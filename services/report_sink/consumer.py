@@ -1,0 +1,194 @@
+"""The sink's consumer pipeline, readable top to bottom:
+
+    poll → decode (invalid → dead-letter) → accumulate (≤ N events or T seconds)
+         → one insert → commit
+
+Polls accumulate into one `PendingBatch` until it holds `batch_max_events` events or
+its first record waited `batch_max_seconds`; then ONE insert with a token made of the
+batch's offset ranges, then the commit of those offsets — never before the insert
+returned. A failed insert is retried (same body, same token) with exponential back-off
+until it succeeds or the process is stopped; the offsets stay uncommitted meanwhile, so
+nothing is lost and the lag simply grows. A redelivered batch (crash before the commit,
+a rebalance, a batch cut differently) re-inserts events already stored: reports stay
+exact because every table dedups by event id (docs/reports.md, "Idempotence").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from services.report_sink.batch import PendingBatch
+from services.report_sink.config import Settings
+from services.report_sink.decode import event_lines, validate_strict
+from services.report_sink.sink import EventWriter
+from shared import metrics
+from shared.contracts.base import ContractError, encode
+from shared.contracts.deadletter import DeadLetter
+from shared.topics import Topic, dead_letter_name, topic_name
+
+log = structlog.get_logger(__name__)
+
+
+class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, sink: SinkConsumer) -> None:
+        self._sink = sink
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._sink.pending.drop(set(revoked))
+        log.info("sink.revoked", partitions=sorted(map(str, revoked)))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        metrics.ASSIGNED_PARTITIONS.labels(self._sink.group).set(len(assigned))
+        log.info("sink.assigned", partitions=sorted(map(str, assigned)))
+
+
+class SinkConsumer:
+    """Consumes `email.events` into ClickHouse as the `report_sink` group."""
+
+    def __init__(self, settings: Settings, writer: EventWriter, producer: AIOKafkaProducer) -> None:
+        self._settings = settings
+        self._writer = writer
+        self._producer = producer
+        self.group = settings.group_id
+        self.topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
+        self.pending = PendingBatch()
+
+    def _make_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self._settings.common.kafka_bootstrap_servers,
+            group_id=self.group,
+            enable_auto_commit=False,  # commit is the last step, never automatic
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=self._settings.poll_max_records,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; an unfinished batch stays uncommitted (re-read later)."""
+        consumer = self._make_consumer()
+        consumer.subscribe([self.topic], listener=_Revocations(self))
+        await consumer.start()
+        log.info("sink.started", group=self.group, topic=self.topic)
+        try:
+            while not stop.is_set():
+                await self._fill(consumer, stop)
+                if not self.pending:
+                    continue
+                if await self._write(stop):
+                    await self._commit(consumer)
+        finally:
+            await consumer.stop()
+            log.info("sink.stopped", group=self.group)
+
+    async def _fill(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        """Poll until the pending batch is full or old enough (or nothing arrives)."""
+        limits = self._settings
+        while not stop.is_set():
+            wait = limits.batch_max_seconds - self.pending.age() if self.pending else 0.5
+            if self.pending and wait <= 0:
+                return
+            room = min(limits.poll_max_records, limits.batch_max_events - self.pending.events)
+            polled = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=max(room, 1))
+            for records in polled.values():
+                for raw in records:
+                    self.pending.add(raw, await self._decode(raw))
+            if self.pending.events >= limits.batch_max_events:
+                return
+
+    async def _decode(self, raw: Any) -> list[bytes]:
+        try:
+            return event_lines(raw.value)
+        except ContractError as exc:
+            await self._dead_letter(raw, str(exc))
+            return []
+
+    async def _write(self, stop: asyncio.Event) -> bool:
+        """Insert the pending batch, retrying with back-off; False if stopped first."""
+        batch = self.pending
+        token = batch.token()
+        backoff = self._settings.retry_backoff_s
+        failures = 0
+        while True:
+            body = batch.body()
+            if not body:
+                return True  # only dead-lettered records: nothing to insert, commit them
+            try:
+                with metrics.HANDLE_SECONDS.labels(self.group).time():
+                    await self._writer.insert(body, token)
+            except Exception as exc:
+                failures += 1
+                metrics.HANDLER_RETRIES.labels(self.group).inc()
+                log.warning(
+                    "sink.insert_failed", events=batch.events, attempt=failures, error=repr(exc)
+                )
+                if failures == 1:
+                    await self._dead_letter_invalid(batch)
+                if stop.is_set():
+                    return False
+                await _sleep_unless_stopped(stop, backoff)
+                backoff = min(backoff * 2, self._settings.max_retry_backoff_s)
+                continue
+            metrics.SINK_EVENTS.inc(batch.events)
+            metrics.CONSUMED.labels(self.group, self.topic).inc(
+                sum(len(r.raws) for r in batch.runs.values())
+            )
+            log.info("sink.inserted", events=batch.events, retries=failures)
+            return True
+
+    async def _dead_letter_invalid(self, batch: PendingBatch) -> None:
+        """After a refused insert: re-check every record strictly; dead-letter the bad ones."""
+        for run in batch.runs.values():
+            kept: list[bytes] = []
+            for raw in run.raws:
+                try:
+                    validate_strict(raw.value)
+                except ContractError as exc:
+                    await self._dead_letter(raw, str(exc))
+                    continue
+                kept.extend(event_lines(raw.value))
+            batch.events -= len(run.lines) - len(kept)
+            run.lines = kept
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        offsets = self.pending.next_offsets()
+        self.pending = PendingBatch()
+        owned = {tp: off for tp, off in offsets.items() if tp in consumer.assignment()}
+        if not owned:
+            return
+        try:
+            await consumer.commit(owned)
+            metrics.COMMITS.labels(self.group).inc()
+        except (CommitFailedError, KafkaError) as exc:
+            # The group rebalanced meanwhile: the new owner re-reads these records, and the
+            # event-id dedup makes that harmless.
+            log.warning("sink.commit_failed", error=repr(exc))
+
+    async def _dead_letter(self, raw: Any, error: str) -> None:
+        letter = DeadLetter(
+            source_topic=raw.topic,
+            partition=raw.partition,
+            offset=raw.offset,
+            key=raw.key.decode(errors="replace") if raw.key is not None else None,
+            value=(raw.value or b"").decode(errors="replace"),
+            error=error,
+            consumer_group=self.group,
+            failed_at=datetime.now(UTC),
+        )
+        await self._producer.send_and_wait(dead_letter_name(raw.topic), encode(letter), key=raw.key)
+        metrics.DEAD_LETTERED.labels(self.group, raw.topic).inc()
+        log.warning("sink.dead_lettered", partition=raw.partition, offset=raw.offset, error=error)
+
+
+async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return

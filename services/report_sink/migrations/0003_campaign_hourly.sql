@@ -1,0 +1,29 @@
+-- Per-campaign counters by event type and hour. The states are sets (uniqExact of event
+-- ids and of lead ids), not sums: a redelivered event adds an element already in the
+-- set, so every counter is idempotent, and merging the hours of a campaign gives exact
+-- distinct leads per type (the funnel).
+CREATE TABLE IF NOT EXISTS campaign_hourly
+(
+    account_id UUID,
+    campaign_id UUID,
+    hour DateTime('UTC'),
+    type LowCardinality(String),
+    bounce_type LowCardinality(String),
+    events AggregateFunction(uniqExact, UUID),
+    leads AggregateFunction(uniqExact, UUID)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (account_id, campaign_id, hour, type, bounce_type);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS campaign_hourly_mv TO campaign_hourly AS
+SELECT
+    account_id,
+    campaign_id,
+    toStartOfHour(occurred_at) AS hour,
+    type,
+    bounce_type,
+    uniqExactState(event_id) AS events,
+    uniqExactState(lead_id) AS leads
+FROM email_events
+GROUP BY account_id, campaign_id, hour, type, bounce_type

@@ -1,0 +1,33 @@
+"""The status precedence of a (campaign, lead): which event type is its "latest status".
+
+Events arrive out of order (an open before the delivery, a bounce after an open), so
+"last write wins" would be wrong. The latest status is the event with the highest
+(precedence, time): negative signals that decide future sends outrank engagement,
+engagement implies delivery, a delivery outranks the send outcome. The same list is
+encoded in migrations/0002_lead_status.sql; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from shared.contracts.events import EventType
+
+PRECEDENCE: tuple[EventType, ...] = (
+    EventType.QUEUED,
+    EventType.CANCELLED,
+    EventType.SUPPRESSED,
+    EventType.FAILED,
+    EventType.SENT,
+    EventType.DELIVERED,
+    EventType.OPENED,
+    EventType.CLICKED,
+    EventType.BOUNCED,
+    EventType.UNSUBSCRIBED,
+    EventType.COMPLAINED,
+)
+"""Lowest first: complained > unsubscribed > bounced > clicked > opened > delivered > sent
+> failed > suppressed > cancelled > queued; ties broken by the later event time."""
+
+
+def rank(event_type: EventType) -> int:
+    """1 for the weakest status, len(PRECEDENCE) for the strongest."""
+    return PRECEDENCE.index(event_type) + 1

@@ -1,0 +1,170 @@
+"""The report queries: ClickHouse SQL with bound parameters, never interpolated values.
+
+Every query filters on the caller's account first (the leading key of every table).
+Exactness before merges: `lead_status` is read with FINAL; counts are distinct leads
+(uniqExact of lead ids, or merged uniqExact states), so redelivered events and parts
+not merged yet never count twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from services.report_sink.api.models import (
+    Breakdown,
+    FunnelCounts,
+    LeadEvent,
+    Minute,
+    Recipient,
+)
+from shared.clickhouse import AsyncClickHouse
+
+NIL = UUID(int=0)
+_FUNNEL_STEPS = ("sent", "failed", "suppressed", "cancelled", "delivered", "bounced",
+                 "complained", "opened", "clicked", "unsubscribed")  # fmt: skip
+
+
+def _merge_if(step: str) -> str:
+    return f"uniqExactMergeIf(leads, type = '{step}') AS {step}"  # constants only
+
+
+FUNNEL_SQL = f"""
+SELECT {", ".join(_merge_if(s) for s in _FUNNEL_STEPS)},
+       uniqExactMergeIf(leads, type = 'bounced' AND bounce_type = 'hard') AS bounced_hard,
+       uniqExactMergeIf(leads, type = 'bounced' AND bounce_type = 'soft') AS bounced_soft
+FROM campaign_hourly
+WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
+"""
+
+
+async def funnel(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> FunnelCounts:
+    """Distinct leads per funnel step of one campaign."""
+    rows = await ch.dicts(FUNNEL_SQL, {"account": account, "campaign": campaign})
+    return FunnelCounts.model_validate(rows[0])
+
+
+RECIPIENTS_SQL = """
+SELECT lead_id, email, status, bounce_type, reason, status_at
+FROM lead_status FINAL
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID}
+  AND lead_id > {after:UUID} AND ({status:String} = '' OR status = {status:String})
+ORDER BY lead_id
+LIMIT {limit:UInt32}
+"""
+
+
+async def recipients(
+    ch: AsyncClickHouse, account: UUID, campaign: UUID, status: str, after: UUID, limit: int
+) -> list[Recipient]:
+    """Up to `limit` recipients after lead `after`, optionally of one latest status."""
+    params = {"account": account, "campaign": campaign, "after": after, "status": status}
+    rows = await ch.dicts(RECIPIENTS_SQL, {**params, "limit": limit})
+    return [Recipient.model_validate({**r, "bounce_type": r["bounce_type"] or None}) for r in rows]
+
+
+async def all_recipients(
+    ch: AsyncClickHouse, account: UUID, campaign: UUID, status: str, chunk: int = 5000
+) -> AsyncIterator[list[Recipient]]:
+    """Every recipient, in keyset chunks: memory stays flat in campaign size."""
+    after = NIL
+    while True:
+        page = await recipients(ch, account, campaign, status, after, chunk)
+        if page:
+            yield page
+        if len(page) < chunk:
+            return
+        after = page[-1].lead_id
+
+
+CAMPAIGNS_SQL = """
+SELECT campaign_id, min(hour) AS first_event_hour, max(hour) AS last_event_hour,
+       uniqExactMergeIf(leads, type = 'sent') AS sent,
+       uniqExactMergeIf(leads, type = 'delivered') AS delivered,
+       uniqExactMergeIf(leads, type = 'bounced') AS bounced,
+       uniqExactMergeIf(leads, type = 'complained') AS complained,
+       uniqExactMergeIf(leads, type = 'opened') AS opened,
+       uniqExactMergeIf(leads, type = 'clicked') AS clicked,
+       uniqExactMergeIf(leads, type = 'unsubscribed') AS unsubscribed
+FROM campaign_hourly
+WHERE account_id = {account:UUID}
+  AND hour >= toStartOfHour({since:DateTime('UTC')}) AND hour < {until:DateTime('UTC')}
+GROUP BY campaign_id
+ORDER BY last_event_hour DESC, campaign_id
+LIMIT {limit:UInt32}
+"""
+
+
+async def campaigns(
+    ch: AsyncClickHouse, account: UUID, since: datetime, until: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Campaigns with events in [since, until) (hour granularity) and their numbers."""
+    params = {"account": account, "since": since, "until": until, "limit": limit}
+    return await ch.dicts(CAMPAIGNS_SQL, params)
+
+
+HISTORY_SQL = """
+SELECT event_id, campaign_id, type, bounce_type, reason, provider, provider_message_id,
+       email, occurred_at
+FROM email_events
+WHERE account_id = {account:UUID} AND lead_id = {lead:UUID}
+ORDER BY occurred_at, event_id
+LIMIT 1 BY event_id
+LIMIT {limit:UInt32}
+"""
+
+
+async def lead_history(
+    ch: AsyncClickHouse, account: UUID, lead: UUID, limit: int
+) -> list[LeadEvent]:
+    """A lead's distinct events across the account's campaigns, oldest first."""
+    rows = await ch.dicts(HISTORY_SQL, {"account": account, "lead": lead, "limit": limit})
+    return [LeadEvent.model_validate({**r, "bounce_type": r["bounce_type"] or None}) for r in rows]
+
+
+BOUNCES_SQL = """
+SELECT {dimension:Identifier} AS value, uniqExact(lead_id) AS leads
+FROM email_events
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = 'bounced'
+GROUP BY value
+ORDER BY leads DESC, value
+LIMIT 50
+"""
+BOUNCE_TOTAL_SQL = """
+SELECT uniqExact(lead_id) FROM email_events
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = 'bounced'
+"""
+BOUNCE_DIMENSIONS = ("bounce_type", "reason", "domain")
+
+
+async def bounces(
+    ch: AsyncClickHouse, account: UUID, campaign: UUID
+) -> tuple[int, dict[str, list[Breakdown]]]:
+    """Total bounced leads and the top values of each dimension."""
+    params: dict[str, Any] = {"account": account, "campaign": campaign}
+    total = int((await ch.rows(BOUNCE_TOTAL_SQL, params))[0][0])
+    breakdowns: dict[str, list[Breakdown]] = {}
+    for dimension in BOUNCE_DIMENSIONS:
+        rows = await ch.dicts(BOUNCES_SQL, {**params, "dimension": dimension})
+        breakdowns[dimension] = [Breakdown.model_validate(r) for r in rows]
+    return total, breakdowns
+
+
+TIMELINE_SQL = """
+SELECT toStartOfMinute(occurred_at) AS minute,
+       uniqExactIf(lead_id, type = 'sent') AS sent,
+       uniqExactIf(lead_id, type = 'failed') AS failed
+FROM email_events
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID}
+  AND type IN ('sent', 'failed')
+GROUP BY minute
+ORDER BY minute
+"""
+
+
+async def timeline(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> list[Minute]:
+    """Send outcomes per minute."""
+    rows = await ch.dicts(TIMELINE_SQL, {"account": account, "campaign": campaign})
+    return [Minute.model_validate(r) for r in rows]

@@ -1,0 +1,88 @@
+"""Versioned ClickHouse migrations: `migrations/NNNN_name.sql`, applied once each, in order.
+
+Each file holds one or more statements separated by `;` at the end of a line. Applied
+versions are recorded in `schema_migrations`; every statement is idempotent (IF NOT
+EXISTS), so a run that died half-way through a file simply runs that file again.
+The same files run on chDB and on a ClickHouse server; `deploy/clickhouse/` holds the
+replicated/distributed variant for a cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from shared.clickhouse import AsyncClickHouse
+
+log = structlog.get_logger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_STATEMENT_END = re.compile(r";\s*$", re.MULTILINE)
+
+CREATE_VERSIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version UInt32,
+    name String,
+    applied_at DateTime('UTC') DEFAULT now()
+)
+ENGINE = MergeTree
+ORDER BY version
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered SQL file."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """The migrations of `directory`, sorted by version; refuses duplicate numbers."""
+    found: dict[int, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE.match(path.name)
+        if match is None:
+            raise ValueError(f"{path}: migration files are named NNNN_name.sql")
+        version = int(match.group(1))
+        if version in found:
+            raise ValueError(f"{path}: version {version} appears twice")
+        found[version] = Migration(version, match.group(2), split_statements(path.read_text()))
+    return [found[v] for v in sorted(found)]
+
+
+def split_statements(sql: str) -> tuple[str, ...]:
+    """Statements of a file: split on `;` ending a line; `--` comment lines dropped."""
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return tuple(s.strip() for s in _STATEMENT_END.split(code) if s.strip())
+
+
+async def applied_versions(ch: AsyncClickHouse) -> set[int]:
+    """Versions already recorded in `schema_migrations`."""
+    await ch.command(CREATE_VERSIONS)
+    return {int(row[0]) for row in await ch.rows("SELECT version FROM schema_migrations")}
+
+
+async def migrate(ch: AsyncClickHouse, directory: Path = MIGRATIONS_DIR) -> list[int]:
+    """Apply the migrations not applied yet; returns the versions applied now."""
+    done = await applied_versions(ch)
+    applied: list[int] = []
+    for migration in load_migrations(directory):
+        if migration.version in done:
+            continue
+        for statement in migration.statements:
+            await ch.command(statement)
+        await ch.command(
+            "INSERT INTO schema_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
+            {"v": migration.version, "n": migration.name},
+        )
+        log.info("clickhouse.migrated", version=migration.version, name=migration.name)
+        applied.append(migration.version)
+    return applied

@@ -1,0 +1,139 @@
+"""Helpers of the report_sink tests: events, accounts and campaigns, publishing, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from shared.auth import create_account
+from shared.contracts.base import encode
+from shared.contracts.events import EmailEvent, EventBatch, EventType
+from shared.kafka.producer import make_producer
+from shared.settings import CommonSettings
+from shared.topics import Topic, topic_name
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An account with its API key, a campaign and some leads (all in Postgres)."""
+
+    account_id: UUID
+    api_key: str
+    campaign_id: UUID
+    lead_ids: tuple[UUID, ...]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+async def make_tenant(pool: asyncpg.Pool, leads: int = 0, matched: int | None = None) -> Tenant:
+    """A fresh account, key, template, campaign and `leads` leads."""
+    account_id, key = await create_account(pool, f"reports-{uuid.uuid4().hex[:6]}")
+    template_id = await pool.fetchval(
+        "INSERT INTO templates (account_id, name, subject) VALUES ($1, 't', 's') RETURNING id",
+        account_id,
+    )
+    campaign_id = await pool.fetchval(
+        "INSERT INTO campaigns (account_id, name, from_email, template_id, condition, matched, "
+        "state) VALUES ($1, 'November', 'news@example.com', $2, $3, $4, 'completed') "
+        "RETURNING id",
+        account_id,
+        template_id,
+        json.dumps({}),
+        matched,
+    )
+    lead_ids = []
+    for n in range(leads):
+        lead_ids.append(
+            await pool.fetchval(
+                "INSERT INTO leads (account_id, email) VALUES ($1, $2) RETURNING id",
+                account_id,
+                f"lead{n}@d{n % 3}.example.com",
+            )
+        )
+    return Tenant(account_id, key, campaign_id, tuple(lead_ids))
+
+
+def event(
+    account: UUID,
+    campaign: UUID,
+    lead: UUID,
+    kind: EventType,
+    at: datetime,
+    *,
+    email: str = "someone@example.com",
+    bounce_type: str | None = None,
+    reason: str = "",
+    key: str | None = None,
+) -> EmailEvent:
+    """One event whose id is deterministic from (campaign, lead, kind, key)."""
+    event_id = uuid.uuid5(campaign, f"{lead}:{kind}:{key or at.isoformat()}")
+    return EmailEvent(
+        event_id=event_id,
+        account_id=account,
+        campaign_id=campaign,
+        lead_id=lead,
+        email=email,
+        type=kind,
+        provider="simulator",
+        reason=reason,
+        bounce_type=bounce_type,  # type: ignore[arg-type]
+        occurred_at=at,
+    )
+
+
+def sends(account: UUID, campaign: UUID, count: int, start: int = 0) -> list[EmailEvent]:
+    """`count` deterministic `sent` events, one per synthetic lead, a second apart."""
+    return [
+        event(
+            account,
+            campaign,
+            uuid.uuid5(campaign, f"lead-{n}"),
+            EventType.SENT,
+            T0 + timedelta(seconds=n % 600),
+            email=f"lead{n}@d{n % 5}.example.com",
+            key=str(n),
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def batches(events: Sequence[EmailEvent], per_message: int) -> list[EventBatch]:
+    """Cut events into messages of `per_message` events."""
+    return [
+        EventBatch(events=list(events[i : i + per_message]))
+        for i in range(0, len(events), per_message)
+    ]
+
+
+async def publish(common: CommonSettings, messages: Sequence[EventBatch]) -> None:
+    """Publish to the test's `email.events` and wait for every acknowledgement."""
+    producer = make_producer(common)
+    await producer.start()
+    try:
+        topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
+        futures = [await producer.send(topic, encode(m), key=m.key()) for m in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], timeout: float = 30.0, every: float = 0.2
+) -> None:
+    """Poll `check` until it is true; fail the test after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(every)
