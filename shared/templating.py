@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -61,31 +61,36 @@ def _first_line_of(ast: nodes.Template, name: str) -> int | None:
     return None
 
 
-def _check_part(part: str, source: str, html: bool) -> None:
+# What rendering a valid template can still raise for a given lead's values
+# (`{{ first_name + 1 }}`, `{{ 1 / attributes.n }}`, `{{ tags[9] }}`).
+RENDER_ERRORS = (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError, LookupError)
+
+
+def _check_part(part: str, source: str, html: bool) -> Template:
     env = _html_env if html else _env
-    try:
+    try:  # compiling also finds what parsing does not (an unknown filter or test)
         ast = env.parse(source)
+        undeclared = meta.find_undeclared_variables(ast)
+        compiled = env.from_string(source)
     except TemplateSyntaxError as exc:
         raise TemplateError(part, exc.message or "syntax error", exc.lineno) from exc
-    for name in sorted(meta.find_undeclared_variables(ast) - KNOWN_VARIABLES):
+    for name in sorted(undeclared - KNOWN_VARIABLES):
         raise TemplateError(
             part,
             f"unknown variable '{name}' (known: {', '.join(sorted(KNOWN_VARIABLES))})",
             _first_line_of(ast, name),
         )
+    return compiled
 
 
 class CompiledTemplate:
     """A validated template, compiled once and rendered per lead."""
 
     def __init__(self, source: TemplateSource) -> None:
-        _check_part("subject", source.subject, html=False)
-        _check_part("html_body", source.html_body, html=True)
-        _check_part("text_body", source.text_body, html=False)
         self.source = source
-        self._subject = _env.from_string(source.subject)
-        self._html = _html_env.from_string(source.html_body)
-        self._text = _env.from_string(source.text_body)
+        self._subject = _check_part("subject", source.subject, html=False)
+        self._html = _check_part("html_body", source.html_body, html=True)
+        self._text = _check_part("text_body", source.text_body, html=False)
         self._html_places_link = "unsubscribe_url" in source.html_body
         self._text_places_link = "unsubscribe_url" in source.text_body
 
@@ -96,7 +101,7 @@ class CompiledTemplate:
             subject = self._subject.render(context).strip()
             html = self._html.render(context)
             text = self._text.render(context)
-        except (UndefinedError, SecurityError) as exc:
+        except RENDER_ERRORS as exc:
             raise TemplateError("render", str(exc)) from exc
         if html and not self._html_places_link:
             html += f'\n<p style="font-size:12px"><a href="{unsubscribe_url}">Unsubscribe</a></p>'

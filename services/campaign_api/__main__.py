@@ -1,0 +1,3 @@
+from services.campaign_api.main import main
+
+main()

@@ -1,0 +1,110 @@
+"""Campaign request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from services.campaign_api.api.models.common import Email, Name, Text
+from services.campaign_api.campaigns.lifecycle import State
+
+Provider = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+CAMPAIGN_EXAMPLE: dict[str, Any] = {
+    "name": "November newsletter",
+    "from_email": "news@example.com",
+    "from_name": "Example News",
+    "reply_to": "support@example.com",
+    "template_id": "6f1c7f7e-5b0a-4c1e-9a53-3b7a5d2f9c10",
+    "condition": {"field": "country", "op": "eq", "value": "DE"},
+    "scheduled_at": None,
+    "provider": "simulator",
+}
+
+
+class CampaignCreate(BaseModel):
+    """A draft campaign, validated on save: the template must be the account's, the
+    condition must parse, addresses must be valid, a scheduled time must be in the future."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CAMPAIGN_EXAMPLE]})
+
+    name: Name
+    from_email: Email
+    from_name: Text = Field("", max_length=200)
+    reply_to: Email | None = None
+    template_id: UUID
+    condition: Any = Field(description="The audience: a JSON condition (docs/conditions.md).")
+    scheduled_at: AwareDatetime | None = Field(
+        None, description="Launching a campaign with a future time schedules it."
+    )
+    provider: Provider = "simulator"
+
+
+class CampaignUpdate(BaseModel):
+    """Fields of a draft to change (only drafts can be edited)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "December newsletter"}]}
+    )
+
+    name: Name | None = None
+    from_email: Email | None = None
+    from_name: Text | None = Field(None, max_length=200)
+    reply_to: Email | None = None
+    template_id: UUID | None = None
+    condition: Any = None
+    scheduled_at: AwareDatetime | None = None
+    provider: Provider | None = None
+
+
+class Campaign(BaseModel):
+    """A campaign with its state and progress counters (updated by the workers)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9a8b7c6d-1111-4222-8333-444455556666",
+                    **CAMPAIGN_EXAMPLE,
+                    "state": "sending",
+                    "run_id": "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01",
+                    "matched": 120000,
+                    "enqueued": 80000,
+                    "sent": 79000,
+                    "failed": 12,
+                    "suppressed": 300,
+                    "cancelled": 0,
+                    "state_reason": None,
+                    "created_at": "2026-11-23T09:00:00Z",
+                    "updated_at": "2026-11-23T09:05:00Z",
+                    "launched_at": "2026-11-23T09:01:00Z",
+                    "completed_at": None,
+                }
+            ]
+        }
+    )
+
+    id: UUID
+    name: str
+    from_email: str
+    from_name: str
+    reply_to: str | None
+    template_id: UUID
+    condition: Any
+    provider: str
+    state: State
+    scheduled_at: datetime | None
+    run_id: UUID | None
+    matched: int | None
+    enqueued: int
+    sent: int
+    failed: int
+    suppressed: int
+    cancelled: int
+    state_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    launched_at: datetime | None
+    completed_at: datetime | None

@@ -1,0 +1,218 @@
+"""Campaigns: drafts (validated on save), listing, and the lifecycle actions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import JSONResponse
+
+from services.campaign_api.api.deps import CommandsTopic, CurrentAccount, PoolDep
+from services.campaign_api.api.models.campaigns import Campaign, CampaignCreate, CampaignUpdate
+from services.campaign_api.api.pagination import (
+    Limit,
+    Page,
+    decode_time_cursor,
+    encode_time_cursor,
+)
+from services.campaign_api.campaigns.commands import apply_action
+from services.campaign_api.campaigns.lifecycle import Action, State
+from services.campaign_api.segments import condition_or_422
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found")
+EDITABLE = ("name", "from_email", "from_name", "reply_to", "template_id", "provider")
+
+
+def campaign_from(row: asyncpg.Record | dict[str, Any]) -> Campaign:
+    values = dict(row)
+    values["condition"] = orjson.loads(values["condition"])
+    return Campaign.model_validate(values)
+
+
+def _unprocessable(field: str, message: str) -> HTTPException:
+    detail = [{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+
+
+async def _check_draft(conn: asyncpg.Connection, account: UUID, values: dict[str, Any]) -> None:
+    """Validate what cannot be checked by the model alone; raises 422 naming the field."""
+    if "condition" in values:
+        condition_or_422(values["condition"])
+    if "template_id" in values:
+        found = await conn.fetchval(
+            "SELECT 1 FROM templates WHERE id = $1 AND account_id = $2",
+            values["template_id"],
+            account,
+        )
+        if found is None:
+            raise _unprocessable("template_id", "no such template in this account")
+    when = values.get("scheduled_at")
+    if when is not None and when <= datetime.now(UTC):
+        raise _unprocessable("scheduled_at", "must be in the future")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Campaign)
+async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: PoolDep) -> Campaign:
+    """Save a draft campaign."""
+    values = body.model_dump()
+    async with pool.acquire() as conn:
+        await _check_draft(conn, account, values)
+        row = await conn.fetchrow(
+            """
+            INSERT INTO campaigns (account_id, name, from_email, from_name, reply_to,
+                template_id, condition, scheduled_at, provider)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING *
+            """,
+            account,
+            body.name,
+            body.from_email,
+            body.from_name,
+            body.reply_to,
+            body.template_id,
+            orjson.dumps(body.condition).decode(),
+            body.scheduled_at,
+            body.provider,
+        )
+    return campaign_from(row)
+
+
+@router.get("", response_model=Page[Campaign])
+async def list_campaigns(
+    account: CurrentAccount,
+    pool: PoolDep,
+    state: Annotated[list[State] | None, Query(description="Only these states.")] = None,
+    created_after: Annotated[datetime | None, Query(description="Created at or after.")] = None,
+    created_before: Annotated[datetime | None, Query(description="Created before.")] = None,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> Page[Campaign]:
+    """The account's campaigns, newest first, filtered by state and creation time (keyset)."""
+    after_time, after_id = decode_time_cursor(cursor) if cursor else (None, None)
+    rows = await pool.fetch(
+        """
+        SELECT * FROM campaigns
+        WHERE account_id = $1
+          AND ($2::text[] IS NULL OR state = ANY($2))
+          AND ($3::timestamptz IS NULL OR created_at >= $3)
+          AND ($4::timestamptz IS NULL OR created_at < $4)
+          AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))
+        ORDER BY created_at DESC, id DESC LIMIT $7
+        """,
+        account,
+        [s.value for s in state] if state else None,
+        created_after,
+        created_before,
+        after_time,
+        after_id,
+        limit + 1,
+    )
+    items = [campaign_from(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_time_cursor(items[-1].created_at, items[-1].id)
+    return Page[Campaign](items=items, next_cursor=next_cursor)
+
+
+@router.get("/{campaign_id}", response_model=Campaign)
+async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Campaign:
+    """A campaign: state, matched count and progress counters."""
+    row = await pool.fetchrow(
+        "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2", campaign_id, account
+    )
+    if row is None:
+        raise NOT_FOUND
+    return campaign_from(row)
+
+
+@router.patch("/{campaign_id}", response_model=Campaign)
+async def update_campaign(
+    campaign_id: UUID, body: CampaignUpdate, account: CurrentAccount, pool: PoolDep
+) -> Campaign | JSONResponse:
+    """Edit a draft (validated like a new one); 409 with the current state otherwise."""
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("name", "from_email", "template_id", "provider", "from_name"):
+        if field in changes and changes[field] is None:
+            raise _unprocessable(field, "cannot be null")
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT state FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
+            campaign_id,
+            account,
+        )
+        if row is None:
+            raise NOT_FOUND
+        if row["state"] != State.DRAFT:
+            detail = {"message": "only drafts can be edited", "current_state": row["state"]}
+            return JSONResponse({"detail": detail}, status_code=status.HTTP_409_CONFLICT)
+        await _check_draft(conn, account, changes)
+        if "condition" in changes:
+            changes["condition"] = orjson.dumps(changes["condition"]).decode()
+        names = [n for n in (*EDITABLE, "condition", "scheduled_at") if n in changes]
+        sets = ", ".join(
+            f"{n} = ${i + 3}{'::jsonb' if n == 'condition' else ''}" for i, n in enumerate(names)
+        )  # column names come from the fixed list above, never from input
+        updated = await conn.fetchrow(
+            f"UPDATE campaigns SET {sets}{', ' if sets else ''}updated_at = now() "
+            "WHERE id = $1 AND account_id = $2 RETURNING *",
+            campaign_id,
+            account,
+            *(changes[n] for n in names),
+        )
+    return campaign_from(updated)
+
+
+async def _act(
+    action: Action, campaign_id: UUID, account: UUID, pool: asyncpg.Pool, topic: str
+) -> Campaign:
+    now = datetime.now(UTC)
+    return campaign_from(
+        await apply_action(pool, account, campaign_id, action, topic=topic, now=now)
+    )
+
+
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Not allowed from the current state (returned in the body)."},
+    404: {"description": "No such campaign in this account."},
+}
+
+
+@router.post("/{campaign_id}/launch", status_code=202, response_model=Campaign, responses=ACCEPTED)
+async def launch_campaign(
+    campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
+) -> Campaign:
+    """Launch a draft: `queued` now, or `scheduled` if it has a future `scheduled_at`.
+
+    The launch command is written to the outbox in the same transaction and
+    relayed to `campaign.launches`; once this answers 202 it is never lost.
+    """
+    return await _act(Action.LAUNCH, campaign_id, account, pool, topic)
+
+
+@router.post("/{campaign_id}/pause", status_code=202, response_model=Campaign, responses=ACCEPTED)
+async def pause_campaign(
+    campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
+) -> Campaign:
+    """Pause a scheduled, queued, resolving or sending campaign."""
+    return await _act(Action.PAUSE, campaign_id, account, pool, topic)
+
+
+@router.post("/{campaign_id}/resume", status_code=202, response_model=Campaign, responses=ACCEPTED)
+async def resume_campaign(
+    campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
+) -> Campaign:
+    """Resume a paused campaign (a new run continues where the last one stopped)."""
+    return await _act(Action.RESUME, campaign_id, account, pool, topic)
+
+
+@router.post("/{campaign_id}/cancel", status_code=202, response_model=Campaign, responses=ACCEPTED)
+async def cancel_campaign(
+    campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
+) -> Campaign:
+    """Cancel a campaign that has not finished."""
+    return await _act(Action.CANCEL, campaign_id, account, pool, topic)

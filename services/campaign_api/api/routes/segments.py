@@ -1,0 +1,57 @@
+"""Segments: preview which leads a condition selects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.campaign_api.api.deps import CurrentAccount, PoolDep
+from services.campaign_api.api.models.leads import Lead
+from services.campaign_api.api.routes.leads import lead_from
+from services.campaign_api.segments import condition_or_422, preview_segment
+
+router = APIRouter(prefix="/segments", tags=["segments"])
+
+CONDITION_EXAMPLE: dict[str, Any] = {
+    "all": [
+        {"field": "country", "op": "in", "value": ["DE", "FR"]},
+        {"field": "tags", "op": "contains", "value": "vip"},
+        {"field": "created_at", "op": "within_last", "value": {"days": 30}},
+    ]
+}
+
+
+class SegmentPreviewRequest(BaseModel):
+    """A condition over lead fields (see docs/conditions.md)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"condition": CONDITION_EXAMPLE}]}
+    )
+
+    condition: dict[str, Any] = Field(description="A JSON condition (docs/conditions.md).")
+
+
+class SegmentPreview(BaseModel):
+    """How many leads match, and a few of them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"matched": 1234, "sample": []}]})
+
+    matched: int
+    sample: list[Lead]
+
+
+@router.post("/preview", response_model=SegmentPreview)
+async def preview(
+    body: SegmentPreviewRequest, account: CurrentAccount, pool: PoolDep
+) -> SegmentPreview:
+    """Count the account's leads matching `condition` and return up to 10 of them.
+
+    An invalid condition answers 422 with the JSON path of the offending node
+    (for example `$.all[1].value`) and what was expected there.
+    """
+    condition = condition_or_422(body.condition)
+    matched, rows = await preview_segment(pool, account, condition, datetime.now(UTC), 10)
+    return SegmentPreview(matched=matched, sample=[lead_from(r) for r in rows])

@@ -1,0 +1,142 @@
+"""Suppressions: addresses no campaign of the account ever sends to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.campaign_api.api.deps import CurrentAccount, PoolDep
+from services.campaign_api.api.models.common import Email, Text
+from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.emails import InvalidEmail, normalize_email
+
+router = APIRouter(prefix="/suppressions", tags=["suppressions"])
+
+MAX_BULK = 10_000
+Reason = Annotated[Text, Field(min_length=1, max_length=200)]
+
+
+class SuppressionCreate(BaseModel):
+    """One address to suppress (normalised like lead emails)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "bob@example.com", "reason": "asked by phone"}]},
+    )
+
+    email: Email
+    reason: Reason = "manual"
+
+
+class SuppressionBulk(BaseModel):
+    """Many addresses with one reason; the whole request is refused if any is invalid."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"emails": ["a@example.com", "b@example.com"], "reason": "old list"}]
+        },
+    )
+
+    emails: list[Email] = Field(min_length=1, max_length=MAX_BULK)
+    reason: Reason = "manual"
+
+
+class Suppression(BaseModel):
+    """A suppressed address."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "bob@example.com",
+                    "reason": "hard_bounce",
+                    "source": "webhook",
+                    "created_at": "2026-11-23T09:00:00Z",
+                }
+            ]
+        }
+    )
+
+    email: str
+    reason: str
+    source: str
+    created_at: datetime
+
+
+class BulkResult(BaseModel):
+    """How many addresses were newly suppressed (already suppressed ones are kept)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"received": 2, "added": 1}]})
+
+    received: int
+    added: int
+
+
+INSERT = """
+INSERT INTO suppressions (account_id, email, reason, source)
+SELECT $1, e, $3, 'api' FROM unnest($2::text[]) AS e
+ON CONFLICT (account_id, email) DO NOTHING
+"""
+
+
+@router.get("", response_model=Page[Suppression])
+async def list_suppressions(
+    account: CurrentAccount,
+    pool: PoolDep,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> Page[Suppression]:
+    """The account's suppressed addresses in address order (keyset pagination)."""
+    rows = await pool.fetch(
+        """
+        SELECT email, reason, source, created_at FROM suppressions
+        WHERE account_id = $1 AND ($2::text IS NULL OR email > $2)
+        ORDER BY email LIMIT $3
+        """,
+        account,
+        cursor,
+        limit + 1,
+    )
+    items = [Suppression(**dict(r)) for r in rows[:limit]]
+    next_cursor = items[-1].email if len(rows) > limit else None
+    return Page[Suppression](items=items, next_cursor=next_cursor)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=BulkResult)
+async def add_suppression(
+    body: SuppressionCreate, account: CurrentAccount, pool: PoolDep
+) -> BulkResult:
+    """Suppress one address (idempotent: `added` is 0 if it already was)."""
+    done = await pool.execute(INSERT, account, [body.email], body.reason)
+    return BulkResult(received=1, added=int(done.split()[-1]))
+
+
+@router.post("/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkResult)
+async def add_suppressions(
+    body: SuppressionBulk, account: CurrentAccount, pool: PoolDep
+) -> BulkResult:
+    """Suppress up to 10,000 addresses at once, in one statement."""
+    emails = sorted(set(body.emails))
+    done = await pool.execute(INSERT, account, emails, body.reason)
+    return BulkResult(received=len(body.emails), added=int(done.split()[-1]))
+
+
+@router.delete("/{email}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_suppression(
+    email: Annotated[str, Path(max_length=320)], account: CurrentAccount, pool: PoolDep
+) -> Response:
+    """Stop suppressing an address (404 if it is not suppressed)."""
+    try:
+        normalized = normalize_email(email)
+    except InvalidEmail as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not suppressed") from exc
+    done = await pool.execute(
+        "DELETE FROM suppressions WHERE account_id = $1 AND email = $2", account, normalized
+    )
+    if done == "DELETE 0":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not suppressed")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Campaigns: the lifecycle state machine, commands through the outbox, the scheduler."""

@@ -1,0 +1,95 @@
+"""Launch, pause, resume and cancel: one transaction each, state change plus outbox row.
+
+Commands reach lead_resolver only for runs it may have seen: a campaign that
+was only scheduled (never launched) needs no pause/cancel command. Launch and
+resume start a new run (`run_id`); counters are kept. lead_resolver handles a
+command idempotently per (campaign, run_id, kind), so a command the relay
+publishes twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from services.campaign_api.campaigns.lifecycle import Action, State, next_state
+from services.campaign_api.campaigns.outbox import enqueue_command, make_command
+from shared import metrics
+from shared.contracts import CommandKind
+
+
+class CampaignNotFound(LookupError):
+    """No such campaign in this account."""
+
+
+class ScheduleInPast(ValueError):
+    """Launching a campaign whose scheduled time has already passed."""
+
+
+@dataclass(frozen=True)
+class _Change:
+    action: Action
+    run_id: UUID | None
+    launched_at: datetime | None
+    command: CommandKind | None
+
+
+def _plan(requested: Action, row: asyncpg.Record, now: datetime) -> _Change:
+    launched = row["launched_at"] is not None
+    run_id: UUID | None = row["run_id"]
+    if requested is Action.LAUNCH:
+        when: datetime | None = row["scheduled_at"]
+        if when is not None and when <= now:
+            raise ScheduleInPast(f"scheduled_at {when.isoformat()} has passed; clear or move it")
+        if when is not None:
+            return _Change(Action.SCHEDULE, uuid4(), None, None)
+        return _Change(Action.LAUNCH, uuid4(), now, CommandKind.LAUNCH)
+    if requested is Action.RESUME:
+        kind = CommandKind.RESUME if launched else CommandKind.LAUNCH
+        return _Change(Action.RESUME, uuid4(), row["launched_at"] or now, kind)
+    told = launched and run_id is not None
+    kind = {Action.PAUSE: CommandKind.PAUSE, Action.CANCEL: CommandKind.CANCEL}[requested]
+    return _Change(requested, run_id, row["launched_at"], kind if told else None)
+
+
+async def apply_action(
+    pool: asyncpg.Pool,
+    account_id: UUID,
+    campaign_id: UUID,
+    requested: Action,
+    *,
+    topic: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Apply an API action; raises `CampaignNotFound`, `IllegalTransition`, `ScheduleInPast`."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
+            campaign_id,
+            account_id,
+        )
+        if row is None:
+            raise CampaignNotFound(campaign_id)
+        next_state(State(row["state"]), requested)  # the requested action must be legal
+        change = _plan(requested, row, now)
+        target = next_state(State(row["state"]), change.action)
+        updated = await conn.fetchrow(
+            """
+            UPDATE campaigns SET state = $2, run_id = $3, launched_at = $4, updated_at = $5
+            WHERE id = $1 RETURNING *
+            """,
+            campaign_id,
+            target.value,
+            change.run_id,
+            change.launched_at,
+            now,
+        )
+        if change.command is not None and change.run_id is not None:
+            command = make_command(change.command, campaign_id, account_id, change.run_id, now)
+            await enqueue_command(conn, topic, command)
+    metrics.CAMPAIGN_TRANSITIONS.labels(change.action.value).inc()
+    return dict(updated)

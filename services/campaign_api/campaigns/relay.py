@@ -1,0 +1,135 @@
+"""The outbox relay: publishes unpublished outbox rows to Kafka, in id order.
+
+One pass: lock a small batch (FOR UPDATE SKIP LOCKED) → publish with the
+idempotent producer → wait for every acknowledgement → mark `published_at` →
+commit. A row is marked only after Kafka acknowledged it, so a command that
+answered 202 is never lost: while Kafka is down the relay backs off and keeps
+retrying. A crash between the acknowledgement and the commit republishes the
+batch; that is harmless because lead_resolver treats commands idempotently
+per (campaign, run_id, kind).
+
+A transaction-level advisory lock lets only one relay publish at a time, so
+commands leave in the order they were written even with several API
+instances (a campaign's pause never overtakes its launch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.campaign_api.campaigns.outbox import NOTIFY_CHANNEL
+from shared import metrics
+from shared.kafka.producer import make_producer
+from shared.settings import CommonSettings
+
+log = structlog.get_logger(__name__)
+
+RELAY_LOCK = 0x0F_A0_07_0B  # advisory lock key: "one relay publishes at a time"
+PENDING = """
+SELECT id, topic, key, payload FROM outbox
+WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+"""
+RETRYABLE = (KafkaError, OSError, asyncpg.PostgresError, TimeoutError)
+
+
+async def relay_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, batch_size: int) -> int:
+    """Publish one batch of pending rows; returns how many were published."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
+            return 0
+        rows = await conn.fetch(PENDING, batch_size)
+        if not rows:
+            return 0
+        acks = [await producer.send(r["topic"], r["payload"], key=r["key"]) for r in rows]
+        await asyncio.gather(*acks)
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            [r["id"] for r in rows],
+        )
+    metrics.OUTBOX_RELAYED.inc(len(rows))
+    return len(rows)
+
+
+class OutboxRelay:
+    """Runs `relay_once` until stopped, woken by NOTIFY or every `poll_seconds`."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        common: CommonSettings,
+        *,
+        batch_size: int = 100,
+        poll_seconds: float = 0.2,
+        max_backoff: float = 5.0,
+        producer_factory: Callable[[CommonSettings], AIOKafkaProducer] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.common = common
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.max_backoff = max_backoff
+        self._factory = producer_factory or (lambda c: make_producer(c, request_timeout_ms=10_000))
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The worker: relay until `stop` is set (a `shared.service.Worker`)."""
+        listener = await self._listen()
+        backoff = 0.2
+        try:
+            while not stop.is_set():
+                try:
+                    published = await relay_once(self.pool, await self._ready(), self.batch_size)
+                    backoff = 0.2
+                except RETRYABLE as exc:
+                    log.warning("outbox.relay_failed", error=repr(exc), retry_in=backoff)
+                    await self._drop_producer()
+                    await self._sleep(stop, backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+                if published < self.batch_size:
+                    await self._sleep(stop, self.poll_seconds)
+        finally:
+            await self._drop_producer()
+            if listener is not None:
+                await listener.close()
+
+    async def _ready(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self._factory(self.common)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(*RETRYABLE):
+                await producer.stop()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        try:
+            conn = await asyncpg.connect(self.common.database_url, timeout=5)
+            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.warning("outbox.listen_unavailable", error=repr(exc))
+            return None
+        return conn
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        self._wake.clear()

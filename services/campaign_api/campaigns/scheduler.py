@@ -1,0 +1,62 @@
+"""The scheduler: moves due `scheduled` campaigns to `queued` and emits their launch.
+
+Safe with several API instances: rows are claimed with FOR UPDATE SKIP LOCKED,
+and each start is one transaction (state change plus outbox row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+
+from services.campaign_api.campaigns.lifecycle import Action, State
+from services.campaign_api.campaigns.outbox import enqueue_command, make_command
+from shared import metrics
+from shared.contracts import CommandKind
+
+log = structlog.get_logger(__name__)
+
+DUE = """
+SELECT id, account_id, run_id FROM campaigns
+WHERE state = 'scheduled' AND scheduled_at <= $1
+ORDER BY scheduled_at LIMIT $2 FOR UPDATE SKIP LOCKED
+"""
+
+
+async def start_due_campaigns(pool: asyncpg.Pool, topic: str, *, limit: int = 100) -> int:
+    """Start every campaign whose time has come (up to `limit`); returns how many."""
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(DUE, now, limit)
+        for row in rows:
+            await conn.execute(
+                "UPDATE campaigns SET state = $2, launched_at = $3, updated_at = $3 WHERE id = $1",
+                row["id"],
+                State.QUEUED.value,
+                now,
+            )
+            command = make_command(
+                CommandKind.LAUNCH, row["id"], row["account_id"], row["run_id"], now
+            )
+            await enqueue_command(conn, topic, command)
+    if rows:
+        metrics.CAMPAIGN_TRANSITIONS.labels(Action.START.value).inc(len(rows))
+        log.info("scheduler.started", campaigns=len(rows))
+    return len(rows)
+
+
+async def run_scheduler(
+    pool: asyncpg.Pool, topic: str, stop: asyncio.Event, *, interval: float = 1.0
+) -> None:
+    """Start due campaigns every `interval` seconds until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await start_due_campaigns(pool, topic)
+        except (asyncpg.PostgresError, OSError) as exc:
+            log.warning("scheduler.failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -1,0 +1,27 @@
+"""campaign_api settings (env prefix `FANOUT_CAMPAIGN_API_`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Knobs of the campaign API; connections live in `.common`."""
+
+    model_config = SettingsConfigDict(env_prefix="FANOUT_CAMPAIGN_API_", extra="ignore")
+
+    port: int = 8700
+    max_body_bytes: int = Field(1024 * 1024, description="Largest JSON request body (413 above).")
+    max_import_bytes: int = Field(
+        4 * 1024**3, description="Largest lead import body, streamed (413 above)."
+    )
+    import_chunk_rows: int = Field(20_000, description="Rows per COPY into the staging table.")
+    outbox_poll_seconds: float = Field(
+        0.2, description="Outbox poll interval; NOTIFY wakes the relay sooner."
+    )
+    outbox_batch_size: int = 100
+    scheduler_interval_seconds: float = Field(1.0, description="How often due schedules start.")
+    db_pool_size: int = 10

@@ -1,0 +1,1 @@
+"""Leads: field rules, streaming parsers and the bulk importer."""

@@ -1,0 +1,113 @@
+"""The campaign API app and its process: HTTP plus the outbox relay and the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+import asyncpg
+from fastapi import FastAPI
+
+from services.campaign_api.api.body_limit import BodySizeLimit
+from services.campaign_api.api.errors import install_error_handlers
+from services.campaign_api.api.routes import (
+    api_keys,
+    campaigns,
+    leads,
+    segments,
+    suppressions,
+    templates,
+)
+from services.campaign_api.campaigns.relay import OutboxRelay
+from services.campaign_api.campaigns.scheduler import run_scheduler
+from services.campaign_api.config import Settings
+from shared.db import check_postgres, create_pool
+from shared.errors import DependencyUnavailable
+from shared.kafka.admin import check_kafka
+from shared.logging import configure_logging
+from shared.service import health_router, install_stop_signals, serve
+from shared.topics import Topic, topic_name
+
+DESCRIPTION = """
+Leads, segments, templates, campaigns and suppressions of Fanout.
+Every endpoint except the operations ones needs `Authorization: Bearer <API key>`
+(make an account and its first key with `fanout account create --name NAME`).
+Objects of another account answer 404, exactly like missing ones.
+"""
+IMPORT_PATH = "/leads/import"
+
+
+def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
+    """The FastAPI app. Without `pool`, its lifespan opens (and closes) one."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = pool is None
+        app.state.pool = pool or await create_pool(
+            settings.common.database_url, max_size=settings.db_pool_size
+        )
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            if own:
+                await app.state.pool.close()
+
+    app = FastAPI(title="Fanout campaign API", description=DESCRIPTION, lifespan=lifespan)
+    for module in (api_keys, leads, segments, templates, campaigns, suppressions):
+        app.include_router(module.router)
+    app.include_router(
+        health_router(
+            {
+                "postgres": lambda: check_postgres(app.state.pool),
+                "kafka": lambda: check_kafka(settings.common),
+            }
+        )
+    )
+    install_error_handlers(app)
+
+    def limit_for(path: str) -> int:
+        return settings.max_import_bytes if path == IMPORT_PATH else settings.max_body_bytes
+
+    app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    return app
+
+
+async def run(settings: Settings) -> None:
+    """Check dependencies, then serve HTTP with the relay and scheduler beside it."""
+    await check_kafka(settings.common)
+    pool = await create_pool(settings.common.database_url, max_size=settings.db_pool_size)
+    try:
+        relay = OutboxRelay(
+            pool,
+            settings.common,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
+        scheduler = partial(
+            run_scheduler, pool, topic, interval=settings.scheduler_interval_seconds
+        )
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await serve(
+            create_app(settings, pool),
+            host=settings.host,
+            port=settings.port,
+            workers=[relay.run, scheduler],
+            stop=stop,
+        )
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    """`python -m services.campaign_api`."""
+    settings = Settings()
+    configure_logging("campaign_api", settings.common.log_level)
+    try:
+        asyncio.run(run(settings))
+    except DependencyUnavailable as exc:
+        raise SystemExit(f"campaign_api cannot start: {exc}") from None

@@ -1,0 +1,56 @@
+"""The audience of a campaign: a JSON condition (shared.conditions) checked and counted here.
+
+Invalid conditions answer 422 with the JSON path of the offending node and
+what was expected there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from fastapi import HTTPException, status
+from shared.conditions import Condition, ConditionError, compile_condition, parse_condition
+
+LEAD_COLUMNS = (
+    "l.id, l.email, l.first_name, l.last_name, l.country, l.tags, l.attributes, "
+    "l.created_at, l.updated_at, l.unsubscribed_at"
+)
+
+
+def condition_or_422(raw: Any, field: str = "condition") -> Condition:
+    """The parsed condition, or 422 naming the JSON path and what was expected."""
+    try:
+        return parse_condition(raw)
+    except ConditionError as exc:
+        detail = [
+            {
+                "loc": ["body", field],
+                "path": exc.path,
+                "msg": f"{exc.path}: {exc.message}",
+                "type": "condition",
+            }
+        ]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+
+
+async def preview_segment(
+    pool: asyncpg.Pool, account_id: UUID, condition: Condition, now: datetime, sample: int
+) -> tuple[int, list[asyncpg.Record]]:
+    """How many of the account's leads match, and the first `sample` of them (by id)."""
+    compiled = compile_condition(condition, now=now, first_param=2)
+    where = f"l.account_id = $1 AND ({compiled.sql})"
+    limit_param = len(compiled.params) + 2
+    async with pool.acquire() as conn:
+        matched: int = await conn.fetchval(
+            f"SELECT count(*) FROM leads l WHERE {where}", account_id, *compiled.params
+        )
+        rows = await conn.fetch(
+            f"SELECT {LEAD_COLUMNS} FROM leads l WHERE {where} ORDER BY l.id LIMIT ${limit_param}",
+            account_id,
+            *compiled.params,
+            sample,
+        )
+    return matched, rows

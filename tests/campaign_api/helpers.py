@@ -1,0 +1,39 @@
+"""Small builders shared by the campaign_api tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+TEMPLATE = {"name": "t", "subject": "Hi {{ first_name }}", "text_body": "Hello {{ email }}"}
+CONDITION = {"field": "country", "op": "eq", "value": "DE"}
+
+
+async def make_template(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/templates", json={**TEMPLATE, **overrides})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def make_campaign(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    if "template_id" not in overrides:
+        overrides["template_id"] = (await make_template(client))["id"]
+    payload = {
+        "name": "c",
+        "from_email": "news@example.com",
+        "condition": CONDITION,
+        **overrides,
+    }
+    response = await client.post("/campaigns", json=payload)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def make_lead(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    response = await client.post("/leads", json=fields)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -1,0 +1,81 @@
+"""Authentication and account scoping."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+
+from tests.campaign_api.conftest import Tenant, TenantFactory, client_for
+from tests.campaign_api.helpers import make_campaign, make_lead, make_template
+
+pytestmark = pytest.mark.postgres
+
+
+async def test_list_leads_without_key_is_401(api_app: FastAPI) -> None:
+    async with client_for(api_app, None) as client:
+        response = await client.get("/leads")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_list_leads_with_wrong_key_is_401(api_app: FastAPI, tenant: Tenant) -> None:
+    async with client_for(api_app, tenant.key[:-2] + "xx") as client:
+        response = await client.get("/leads")
+    assert response.status_code == 401
+    async with client_for(api_app, "not-even-a-key") as client:
+        assert (await client.get("/leads")).status_code == 401
+
+
+async def test_revoke_api_key_stops_it_working(api_app: FastAPI, tenant: Tenant) -> None:
+    created = await tenant.client.post("/api-keys", json={"name": "ci"})
+    assert created.status_code == 201
+    second = created.json()
+    async with client_for(api_app, second["key"]) as client:
+        assert (await client.get("/leads")).status_code == 200
+        listed = (await tenant.client.get("/api-keys")).json()
+        assert [k["name"] for k in listed] == ["default", "ci"]
+        assert all("key" not in k for k in listed)
+        assert (await tenant.client.delete(f"/api-keys/{second['id']}")).status_code == 204
+        assert (await client.get("/leads")).status_code == 401
+    assert (await tenant.client.delete(f"/api-keys/{second['id']}")).status_code == 404
+
+
+async def test_get_objects_of_another_account_is_404(make_tenant: TenantFactory) -> None:
+    owner, other = await make_tenant(), await make_tenant()
+    lead = await make_lead(owner.client, email="owned@example.com")
+    template = await make_template(owner.client)
+    campaign = await make_campaign(owner.client, template_id=template["id"])
+    await owner.client.post("/suppressions", json={"email": "gone@example.com"})
+    for path in (
+        f"/leads/{lead['id']}",
+        f"/templates/{template['id']}",
+        f"/campaigns/{campaign['id']}",
+    ):
+        mine, theirs = await owner.client.get(path), await other.client.get(path)
+        assert mine.status_code == 200
+        assert theirs.status_code == 404
+        assert (await other.client.delete(path)).status_code in (404, 405)
+    for action in ("launch", "pause", "resume", "cancel"):
+        response = await other.client.post(f"/campaigns/{campaign['id']}/{action}")
+        assert response.status_code == 404
+    assert (
+        await other.client.patch(f"/leads/{lead['id']}", json={"first_name": "x"})
+    ).status_code == 404
+    assert (await other.client.delete("/suppressions/gone@example.com")).status_code == 404
+    assert (await other.client.get("/leads")).json()["items"] == []
+    assert (await other.client.get("/campaigns")).json()["items"] == []
+    keys = (await owner.client.get("/api-keys")).json()
+    assert (await other.client.delete(f"/api-keys/{keys[0]['id']}")).status_code == 404
+    preview = await other.client.post(
+        f"/templates/{template['id']}/preview", json={"lead_id": lead["id"]}
+    )
+    assert preview.status_code == 404
+    assert (await owner.client.get(f"/leads/{lead['id']}")).json()["first_name"] is None
+
+
+async def test_healthz_needs_no_key(api_app: FastAPI) -> None:
+    async with client_for(api_app, None) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
