@@ -54,3 +54,8 @@ SIMULATOR_WEBHOOK_POSTS = Counter(
 SIMULATOR_WEBHOOK_PENDING = Gauge(
     "fanout_esp_simulator_webhook_pending_events", "Simulator events pending delivery"
 )
+# webhook_ingest: provider events by disposition (emitted, unattributed = not sent by Fanout,
+# ignored = a provider event type that maps to no email event).
+WEBHOOK_EVENTS = Counter(
+    "fanout_webhook_events_total", "Webhook provider events", ["provider", "disposition"]
+)

@@ -1,0 +1,3 @@
+from services.webhook_ingest.main import main
+
+main()

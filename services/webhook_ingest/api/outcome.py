@@ -1,0 +1,75 @@
+"""One way every webhook request ends: the response model, status codes and metrics.
+
+401 bad or missing authentication, 403 an authentic sender we do not accept,
+400 a malformed payload (the reason in `detail`), 503 when Postgres or Kafka
+did not take the events (the provider retries), 200 once everything is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+from fastapi import HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.webhook_ingest.normalize import Normalised
+from services.webhook_ingest.providers.base import (
+    Forbidden,
+    MalformedPayload,
+    Parsed,
+    ProviderUnavailable,
+    Unauthorized,
+)
+from services.webhook_ingest.recorder import RecordingFailed
+from shared.metrics import WEBHOOK_EVENTS, WEBHOOKS
+
+log = structlog.get_logger(__name__)
+
+FAILURES: dict[type[Exception], tuple[int, str]] = {
+    Unauthorized: (status.HTTP_401_UNAUTHORIZED, "unauthorized"),
+    Forbidden: (status.HTTP_403_FORBIDDEN, "forbidden"),
+    MalformedPayload: (status.HTTP_400_BAD_REQUEST, "malformed"),
+    ProviderUnavailable: (status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable"),
+    RecordingFailed: (status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable"),
+}
+
+
+class WebhookReceipt(BaseModel):
+    """What was done with a webhook's events."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"emitted": 2, "unattributed": 0, "ignored": 1}]}
+    )
+
+    emitted: int = Field(description="Events recorded on `email.events`.")
+    unattributed: int = Field(description="Events of mail Fanout did not send (not emitted).")
+    ignored: int = Field(description="Provider events that map to no email event.")
+
+
+@contextmanager
+def webhook_outcome(provider: str) -> Iterator[None]:
+    """Turn the provider and recording errors raised inside into their HTTP answers."""
+    try:
+        yield
+    except tuple(FAILURES) as exc:
+        code, result = FAILURES[type(exc)]
+        WEBHOOKS.labels(provider, result).inc()
+        log.warning("webhook.refused", provider=provider, status=code, reason=str(exc))
+        headers = {"Retry-After": "5"} if code == status.HTTP_503_SERVICE_UNAVAILABLE else None
+        raise HTTPException(code, f"{provider}: {exc}", headers=headers) from exc
+
+
+def receipt(provider: str, parsed: Parsed, normalised: Normalised) -> WebhookReceipt:
+    """The answer of an accepted webhook, counted."""
+    WEBHOOKS.labels(provider, "accepted").inc()
+    counts = {
+        "emitted": len(normalised.events),
+        "unattributed": normalised.unattributed,
+        "ignored": parsed.ignored,
+    }
+    for disposition, count in counts.items():
+        if count:
+            WEBHOOK_EVENTS.labels(provider, disposition).inc(count)
+    return WebhookReceipt(**counts)

@@ -1,0 +1,49 @@
+"""webhook_ingest settings (env prefix `FANOUT_WEBHOOK_INGEST_`).
+
+The simulator's webhook secret is `common.signing_secret` (shared with the
+simulator); every other provider's credential is set here. A provider whose
+credential is empty refuses every request with 401.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Knobs of webhook_ingest; connections live in `.common`."""
+
+    model_config = SettingsConfigDict(env_prefix="FANOUT_WEBHOOK_INGEST_", extra="ignore")
+
+    port: int = 8701
+    max_body_bytes: int = Field(1024 * 1024, gt=0, description="Largest webhook body (413 above).")
+    timestamp_tolerance_s: float = Field(
+        300, gt=0, description="Signed timestamps further than this from now are refused."
+    )
+    soft_bounce_threshold: int = Field(
+        3, ge=1, description="Soft bounces in a row (no delivery between) that suppress."
+    )
+    ses_topic_arns: list[str] = Field(
+        default_factory=list,
+        description="SNS topic ARNs whose notifications are accepted; empty refuses all.",
+    )
+    sns_cert_cache_size: int = Field(32, ge=1, description="SNS signing certificates cached.")
+    sendgrid_public_key: SecretStr = Field(
+        SecretStr(""),
+        description="SendGrid Event Webhook verification key (base64 DER SubjectPublicKeyInfo).",
+    )
+    mailgun_signing_key: SecretStr = Field(
+        SecretStr(""), description="Mailgun webhook signing key."
+    )
+    mailgun_token_cache_size: int = Field(
+        100_000, ge=1, description="Mailgun tokens remembered to refuse reuse."
+    )
+    postmark_username: str = Field("", description="Basic-auth user in the Postmark webhook URL.")
+    postmark_password: SecretStr = Field(SecretStr(""), description="Basic-auth password.")
+    kafka_send_timeout_s: float = Field(
+        15, gt=0, description="Longest wait for Kafka to acknowledge a request's events."
+    )
+    db_pool_size: int = 5

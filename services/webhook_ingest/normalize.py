@@ -1,0 +1,87 @@
+"""Provider events into `email.events` contract events.
+
+The event id is derived from the provider's own stable key, so a provider
+retrying a webhook produces the same ids and reports count the event once.
+Mail Fanout did not send carries none of our ids: it is acknowledged and
+counted but not emitted. Ids that are present but not UUIDs are a malformed
+payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent
+from shared.contracts.events import EmailEvent, provider_event_id
+
+ID_FIELDS = ("account_id", "campaign_id", "lead_id")
+
+
+@dataclass
+class Normalised:
+    """The events to record, and how many provider events were not ours."""
+
+    events: list[EmailEvent] = field(default_factory=list)
+    unattributed: int = 0
+
+
+def _ids(metadata: Mapping[str, Any], where: str) -> tuple[UUID, UUID, UUID] | None:
+    present = [name for name in ID_FIELDS if metadata.get(name) not in (None, "")]
+    if not present:
+        return None
+    values: list[UUID] = []
+    for name in ID_FIELDS:
+        raw = metadata.get(name)
+        if isinstance(raw, list) and len(raw) == 1:  # SES tags are lists of one string
+            raw = raw[0]
+        try:
+            values.append(UUID(str(raw)) if raw not in (None, "") else _missing(name, where))
+        except ValueError as exc:
+            raise MalformedPayload(f"{where}.{name}: not a UUID: {str(raw)[:64]!r}") from exc
+    return values[0], values[1], values[2]
+
+
+def _missing(name: str, where: str) -> UUID:
+    raise MalformedPayload(f"{where}.{name}: missing while the other Fanout ids are present")
+
+
+def to_email_event(event: ProviderEvent) -> EmailEvent | None:
+    """The contract event of `event`, or None when the mail was not sent by Fanout."""
+    where = event.where or event.provider
+    ids = _ids(event.metadata, where)
+    if ids is None:
+        return None
+    account_id, campaign_id, lead_id = ids
+    try:
+        return EmailEvent(
+            event_id=provider_event_id(event.provider, event.key),
+            account_id=account_id,
+            campaign_id=campaign_id,
+            lead_id=lead_id,
+            email=event.email.strip().lower(),
+            type=event.type,
+            provider=event.provider,
+            provider_message_id=event.provider_message_id[:998],
+            reason=event.reason[:1000],
+            bounce_type=event.bounce_type,
+            occurred_at=event.occurred_at,
+        )
+    except ValidationError as exc:
+        raise MalformedPayload(f"{where}: {exc.errors()[0]['msg']}") from exc
+
+
+def normalise(events: Iterable[ProviderEvent]) -> Normalised:
+    """Every event normalised; raises `MalformedPayload` on the first malformed one."""
+    result = Normalised()
+    for event in events:
+        email_event = to_email_event(event)
+        if email_event is None:
+            result.unattributed += 1
+        else:
+            result.events.append(email_event)
+    return result

@@ -1,0 +1,86 @@
+"""Recording a request's events: Postgres changes first, then Kafka, both before the 2xx.
+
+Postgres changes (suppressions) are committed in one transaction; then the
+events are produced as one `EventBatch` per (campaign, lead) and every send is
+awaited until the broker acknowledged it. Any failure raises
+`RecordingFailed` and the endpoint answers 503, so the provider retries the
+whole request; both steps are idempotent, so the retry records each event once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.webhook_ingest import suppressions
+from shared.contracts.base import encode
+from shared.contracts.events import EmailEvent, EventBatch
+
+MAX_EVENTS_PER_BATCH = 1000
+PG_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+class RecordingFailed(Exception):
+    """Postgres or Kafka did not take the events; the provider should retry."""
+
+
+def batches(events: list[EmailEvent]) -> Iterator[EventBatch]:
+    """One batch per (campaign, lead), events in arrival order, at most 1000 each."""
+    groups: dict[tuple[UUID, UUID], list[EmailEvent]] = {}
+    for event in events:
+        groups.setdefault((event.campaign_id, event.lead_id), []).append(event)
+    for group in groups.values():
+        for start in range(0, len(group), MAX_EVENTS_PER_BATCH):
+            yield EventBatch(events=group[start : start + MAX_EVENTS_PER_BATCH])
+
+
+@dataclass
+class Recorder:
+    """Where a request's events go, and the knobs of how."""
+
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    topic: str
+    soft_bounce_threshold: int
+    send_timeout_s: float
+
+    async def record(self, events: list[EmailEvent]) -> None:
+        """Make `events` durable in Postgres and on Kafka, or raise `RecordingFailed`."""
+        if not events:
+            return
+        await self._write(events)
+        await self._emit(events)
+
+    async def account_exists(self, account_id: UUID) -> bool:
+        """True if the account exists (`RecordingFailed` if Postgres does not answer)."""
+        try:
+            async with self.pool.acquire(timeout=10) as conn:
+                found = await conn.fetchval("SELECT 1 FROM accounts WHERE id = $1", account_id)
+        except PG_ERRORS as exc:
+            raise RecordingFailed(f"Postgres: {exc.__class__.__name__}: {exc}") from exc
+        return found is not None
+
+    async def _write(self, events: list[EmailEvent]) -> None:
+        changes = suppressions.Changes.of(events)
+        try:
+            async with self.pool.acquire(timeout=10) as conn, conn.transaction():
+                await suppressions.apply(conn, changes, self.soft_bounce_threshold)
+        except PG_ERRORS as exc:
+            raise RecordingFailed(f"Postgres: {exc.__class__.__name__}: {exc}") from exc
+
+    async def _emit(self, events: list[EmailEvent]) -> None:
+        try:
+            async with asyncio.timeout(self.send_timeout_s):
+                futures = [
+                    await self.producer.send(self.topic, encode(batch), key=batch.key())
+                    for batch in batches(events)
+                ]
+                await asyncio.gather(*futures)
+        except (KafkaError, TimeoutError) as exc:
+            raise RecordingFailed(f"Kafka: {exc.__class__.__name__}: {exc}") from exc
