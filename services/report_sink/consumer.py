@@ -58,6 +58,7 @@ class SinkConsumer:
         self.group = settings.group_id
         self.topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
         self.pending = PendingBatch()
+        self.inserted_events = 0  # since start, duplicates included (tests, logs)
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -137,6 +138,7 @@ class SinkConsumer:
                 backoff = min(backoff * 2, self._settings.max_retry_backoff_s)
                 continue
             metrics.SINK_EVENTS.inc(batch.events)
+            self.inserted_events += batch.events
             metrics.CONSUMED.labels(self.group, self.topic).inc(
                 sum(len(r.raws) for r in batch.runs.values())
             )

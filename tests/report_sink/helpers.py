@@ -87,7 +87,7 @@ def event(
         type=kind,
         provider="simulator",
         reason=reason,
-        bounce_type=bounce_type,  # type: ignore[arg-type]
+        bounce_type=bounce_type,
         occurred_at=at,
     )
 

@@ -1,0 +1,196 @@
+"""The sink on the real broker and chDB: exactly-once counts, precedence, retries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from services.report_sink import queries
+from services.report_sink.sink import EventWriter
+from shared.clickhouse import AsyncClickHouse
+from shared.contracts.events import EventBatch, EventType
+from shared.settings import CommonSettings
+from shared.topics import Topic, dead_letter_name, topic_name
+from tests.report_sink.helpers import T0, batches, event, publish, sends, wait_until
+from tests.shared.kafka_helpers import read_all
+
+pytestmark = [pytest.mark.kafka, pytest.mark.clickhouse]
+
+ACCOUNT = uuid.uuid4()
+StartSink = Callable[[EventWriter], Awaitable[Any]]
+
+
+async def _stored(ch: AsyncClickHouse, campaign: uuid.UUID) -> tuple[int, int]:
+    """(rows, distinct event ids) of a campaign in email_events."""
+    rows = await ch.rows(
+        "SELECT count(), uniqExact(event_id) FROM email_events WHERE campaign_id = {c:UUID}",
+        {"c": campaign},
+    )
+    return int(rows[0][0]), int(rows[0][1])
+
+
+async def _inserted(running: Any, events: int) -> bool:
+    return bool(running.consumer.inserted_events >= events)
+
+
+async def _sent(ch: AsyncClickHouse, campaign: uuid.UUID) -> int:
+    return (await queries.funnel(ch, ACCOUNT, campaign)).sent
+
+
+async def test_consume_same_batch_twice_counts_once(
+    ch: AsyncClickHouse, settings: CommonSettings, start_sink: StartSink
+) -> None:
+    campaign = uuid.uuid4()
+    messages = batches(sends(ACCOUNT, campaign, 500), per_message=50)
+    running = await start_sink(EventWriter(ch))
+    await publish(settings, messages)
+    await wait_until(lambda: _inserted(running, 500))
+    await publish(settings, messages)  # a redelivery of the same events: a second insert
+    await wait_until(lambda: _inserted(running, 1000))
+    assert (await _stored(ch, campaign))[0] == 1000  # both copies stored...
+    assert await _sent(ch, campaign) == 500  # ...and counted once
+    recipients = await queries.recipients(ch, ACCOUNT, campaign, "", queries.NIL, 1000)
+    assert len(recipients) == 500
+    await ch.command("OPTIMIZE TABLE email_events FINAL")
+    assert await _stored(ch, campaign) == (500, 500)
+
+
+async def test_consume_batch_recut_with_overlap_counts_once(
+    ch: AsyncClickHouse, settings: CommonSettings, start_sink: StartSink
+) -> None:
+    campaign = uuid.uuid4()
+    events = sends(ACCOUNT, campaign, 300)
+    running = await start_sink(EventWriter(ch))
+    await publish(settings, batches(events[:200], per_message=40))
+    await wait_until(lambda: _inserted(running, 200))
+    await publish(settings, batches(events[100:], per_message=7))  # overlaps 100..199
+    await wait_until(lambda: _inserted(running, 400))
+    assert await _sent(ch, campaign) == 300
+    assert (await _stored(ch, campaign))[1] == 300
+
+
+async def test_resolve_out_of_order_statuses_by_precedence(
+    ch: AsyncClickHouse, settings: CommonSettings, start_sink: StartSink
+) -> None:
+    campaign = uuid.uuid4()
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def ev(lead: uuid.UUID, kind: EventType, seconds: int, **kw: Any) -> EventBatch:
+        return EventBatch(
+            events=[event(ACCOUNT, campaign, lead, kind, T0 + timedelta(seconds=seconds), **kw)]
+        )
+
+    messages = [
+        # a: the open arrives before the delivery and the send; latest status: opened
+        ev(a, EventType.OPENED, 30),
+        ev(a, EventType.DELIVERED, 10),
+        ev(a, EventType.SENT, 0),
+        # b: a bounce arrives after an open that happened later; bounced outranks opened
+        ev(b, EventType.SENT, 0),
+        ev(b, EventType.OPENED, 50),
+        ev(b, EventType.BOUNCED, 20, bounce_type="soft", reason="mailbox full"),
+        # c: complained outranks unsubscribed, whatever the times
+        ev(c, EventType.COMPLAINED, 5),
+        ev(c, EventType.UNSUBSCRIBED, 90),
+        ev(c, EventType.DELIVERED, 3),
+    ]
+    running = await start_sink(EventWriter(ch))
+    await publish(settings, messages[:4])
+    await wait_until(lambda: _inserted(running, 4))
+    await publish(settings, messages[4:])  # a later insert: the views see it separately
+    await wait_until(lambda: _inserted(running, len(messages)))
+    rows = await queries.recipients(ch, ACCOUNT, campaign, "", queries.NIL, 10)
+    status = {r.lead_id: (r.status, r.bounce_type) for r in rows}
+    assert status == {
+        a: ("opened", None),
+        b: ("bounced", "soft"),
+        c: ("complained", None),
+    }
+    bounced = await queries.recipients(ch, ACCOUNT, campaign, "bounced", queries.NIL, 10)
+    assert [r.lead_id for r in bounced] == [b]
+    assert await queries.recipients(ch, ACCOUNT, campaign, "delivered", queries.NIL, 10) == []
+
+
+class FailingWriter(EventWriter):
+    """Refuses the first `failures` inserts, as a ClickHouse outage would."""
+
+    def __init__(self, ch: AsyncClickHouse, failures: int) -> None:
+        super().__init__(ch)
+        self.failures = failures
+        self.attempts = 0
+
+    async def insert(self, body: bytes, token: str) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise ConnectionError("ClickHouse unavailable (test)")
+        await super().insert(body, token)
+
+
+async def test_retry_insert_while_clickhouse_fails(
+    ch: AsyncClickHouse, settings: CommonSettings, start_sink: StartSink
+) -> None:
+    campaign = uuid.uuid4()
+    writer = FailingWriter(ch, failures=3)
+    await start_sink(writer)
+    await publish(settings, batches(sends(ACCOUNT, campaign, 200), per_message=20))
+
+    async def stored() -> bool:
+        return await _sent(ch, campaign) == 200
+
+    await wait_until(stored)
+    assert writer.attempts >= 4
+    assert (await _stored(ch, campaign))[1] == 200
+
+
+async def test_retry_insert_while_table_detached(
+    ch: AsyncClickHouse, settings: CommonSettings, start_sink: StartSink
+) -> None:
+    campaign = uuid.uuid4()
+    await ch.command("DETACH TABLE email_events")
+    running = await start_sink(EventWriter(ch))
+    await publish(settings, batches(sends(ACCOUNT, campaign, 100), per_message=10))
+    await wait_until(lambda: _has_retried(running), timeout=20)
+    await ch.command("ATTACH TABLE email_events")
+
+    async def stored() -> bool:
+        return await _sent(ch, campaign) == 100
+
+    await wait_until(stored)
+    assert (await _stored(ch, campaign))[1] == 100
+
+
+async def _has_retried(running: Any) -> bool:
+    from shared import metrics
+
+    value = metrics.HANDLER_RETRIES.labels(running.consumer.group)._value.get()
+    return bool(value >= 2)
+
+
+async def test_dead_letter_invalid_event_and_store_the_rest(
+    ch: AsyncClickHouse, settings: CommonSettings, start_sink: StartSink
+) -> None:
+    campaign = uuid.uuid4()
+    good = batches(sends(ACCOUNT, campaign, 10), per_message=5)
+    topic = topic_name(Topic.EMAIL_EVENTS, settings.topic_prefix)
+    from shared.kafka.producer import make_producer
+
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b'{"schema_version": 1, "events": [{"type": "sent"}]}')
+        await producer.send_and_wait(topic, b"not json")
+    finally:
+        await producer.stop()
+    await start_sink(EventWriter(ch))
+    await publish(settings, good)
+
+    async def stored() -> bool:
+        return await _sent(ch, campaign) == 10
+
+    await wait_until(stored)
+    letters = await read_all(settings, dead_letter_name(topic), expected=2)
+    assert len(letters) == 2
