@@ -58,7 +58,11 @@ def evaluate(cond: Condition, lead: Mapping[str, Any], now: datetime) -> bool:
 def install() -> None:
     """Register this module as `shared.conditions` if the real one cannot be imported."""
     try:
-        import shared.conditions  # noqa: F401
+        from shared.conditions import (  # noqa: F401
+            ConditionError,
+            compile_condition,
+            parse_condition,
+        )
     except ImportError:
         module = types.ModuleType("shared.conditions")
         for name in (

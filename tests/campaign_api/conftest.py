@@ -19,7 +19,9 @@ conditions_standin.install()
 from services.campaign_api.config import Settings  # noqa: E402
 from services.campaign_api.main import create_app  # noqa: E402
 from shared.auth import create_account  # noqa: E402
+from shared.kafka.admin import ensure_topics  # noqa: E402
 from shared.settings import CommonSettings  # noqa: E402
+from shared.topics import all_topic_names  # noqa: E402
 
 
 @dataclass
@@ -48,6 +50,9 @@ async def api_app(base_settings: CommonSettings, pg_dsn: str) -> AsyncIterator[F
     common = base_settings.model_copy(
         update={"database_url": pg_dsn, "topic_prefix": f"t{uuid.uuid4().hex[:8]}."}
     )
+    # Kafka tests relay every pending outbox row of the session database, ours included:
+    # the topics must exist, or the relay would wait on them.
+    await ensure_topics(common, all_topic_names(common.topic_prefix))
     app, stop = await start_app(common)
     yield app
     await stop()

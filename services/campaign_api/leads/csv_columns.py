@@ -55,6 +55,12 @@ class CsvHeader:
     @classmethod
     def parse(cls, names: list[str]) -> CsvHeader:
         cleaned = [name.strip().lower() for name in names]
+        if "email" not in cleaned:
+            raise ImportFormatError(
+                f"the header has no `email` column (found: {', '.join(cleaned) or 'nothing'}; "
+                "columns are separated by commas)",
+                1,
+            )
         seen: set[str] = set()
         scalars: list[tuple[int, str]] = []
         attributes: list[tuple[int, str]] = []
@@ -78,10 +84,6 @@ class CsvHeader:
                         1,
                     )
                 attributes.append((index, key))
-        if "email" not in seen:
-            raise ImportFormatError(
-                f"the header has no `email` column (found: {', '.join(cleaned) or 'nothing'})", 1
-            )
         return cls(len(cleaned), tuple(scalars), tags, attributes_json, tuple(attributes))
 
     def row(self, line: int, cells: list[str]) -> ParsedRow:
