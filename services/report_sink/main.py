@@ -54,7 +54,14 @@ class Resources:
             ch.close()
 
 
-def create_app(settings: Settings, res: Resources, admin_token: str) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    reader: AsyncClickHouse,
+    analyst: AsyncClickHouse,
+    pool: asyncpg.Pool,
+    admin_token: str,
+) -> FastAPI:
     """The reports API on already-open resources."""
     app = FastAPI(
         title="Fanout reports",
@@ -62,9 +69,9 @@ def create_app(settings: Settings, res: Resources, admin_token: str) -> FastAPI:
         description="Campaign reports from ClickHouse, scoped to the caller's account.",
     )
     app.state.settings = settings
-    app.state.pool = res.pool
-    app.state.reader = res.reader
-    app.state.analyst = res.analyst
+    app.state.pool = pool
+    app.state.reader = reader
+    app.state.analyst = analyst
     app.state.admin_token = admin_token
     for router in (campaigns.router, leads.router, sql.router):
         app.include_router(router)
@@ -72,8 +79,8 @@ def create_app(settings: Settings, res: Resources, admin_token: str) -> FastAPI:
     app.include_router(
         health_router(
             {
-                "clickhouse": res.reader.ping,
-                "postgres": lambda: check_postgres(res.pool),
+                "clickhouse": reader.ping,
+                "postgres": lambda: check_postgres(pool),
                 "kafka": lambda: check_kafka(common),
             }
         )
@@ -144,7 +151,10 @@ async def run(settings: Settings) -> None:
     install_stop_signals(stop)
     res = await open_resources(settings)
     try:
-        app = create_app(settings, res, resolve_admin_token(settings))
+        token = resolve_admin_token(settings)
+        app = create_app(
+            settings, reader=res.reader, analyst=res.analyst, pool=res.pool, admin_token=token
+        )
         sink = SinkConsumer(settings, EventWriter(res.writer), res.producer)
         await serve(app, host=settings.host, port=settings.port, workers=[sink.run], stop=stop)
     finally:

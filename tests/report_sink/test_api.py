@@ -1,0 +1,236 @@
+"""The reports API on a small known data set; scoping; the analysts' SQL endpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+
+from services.report_sink.config import Settings
+from services.report_sink.main import create_app, open_clickhouse
+from services.report_sink.schema import migrate
+from services.report_sink.sink import EventWriter
+from shared.contracts.events import EmailEvent, EventType
+from tests.report_sink.helpers import T0, Tenant, event, make_tenant
+
+pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
+
+ADMIN = "test-admin-token"
+S, D, O, C, B = (EventType.SENT, EventType.DELIVERED, EventType.OPENED, EventType.CLICKED,
+                 EventType.BOUNCED)  # fmt: skip
+
+
+def _at(seconds: int) -> Any:
+    return T0 + timedelta(seconds=seconds)
+
+
+def _data_set(t: Tenant, other_campaign: uuid.UUID) -> list[EmailEvent]:
+    a, c = t.account_id, t.campaign_id
+    leads = t.lead_ids
+    email = [f"lead{n}@d{n % 3}.example.com" for n in range(len(leads))]
+
+    def ev(n: int, kind: EventType, sec: int, **kw: Any) -> EmailEvent:
+        return event(a, c, leads[n], kind, _at(sec), email=email[n], **kw)
+
+    return [
+        ev(0, S, 1), ev(0, D, 61), ev(0, O, 200), ev(0, C, 260),
+        ev(1, S, 2), ev(1, D, 62), ev(1, O, 300),
+        ev(2, S, 3), ev(2, B, 70, bounce_type="hard", reason="550 user unknown"),
+        ev(3, S, 64), ev(3, B, 90, bounce_type="soft", reason="mailbox full"),
+        ev(4, S, 65), ev(4, D, 80), ev(4, EventType.COMPLAINED, 400),
+        ev(5, EventType.FAILED, 66, reason="invalid recipient"),
+        ev(6, EventType.SUPPRESSED, 0),
+        # the same lead 0 in another campaign of the account, a day later
+        event(a, other_campaign, leads[0], S, _at(86_400), email=email[0]),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+async def world(
+    pool: asyncpg.Pool, sink_settings: Settings
+) -> AsyncIterator[tuple[httpx.AsyncClient, Tenant, Tenant, uuid.UUID]]:
+    """An app on a fresh chDB folder with tenant A's data set; tenant B has nothing."""
+    settings = sink_settings.model_copy(update={"sql_max_rows": 5})
+    writer, reader, analyst = open_clickhouse(settings)
+    try:
+        await migrate(writer)
+        a = await make_tenant(pool, leads=7, matched=7)
+        b = await make_tenant(pool, leads=1)
+        other = await pool.fetchval(
+            "INSERT INTO campaigns (account_id, name, from_email, template_id, condition) "
+            "SELECT account_id, 'December', from_email, template_id, condition FROM campaigns "
+            "WHERE id = $1 RETURNING id",
+            a.campaign_id,
+        )
+        events = _data_set(a, other)
+        body = b"\n".join(orjson.dumps(e.model_dump(mode="json")) for e in events)
+        await EventWriter(writer).insert(body, "first")
+        await EventWriter(writer).insert(body, "second")  # a redelivered copy, another token
+        app = create_app(settings, reader=reader, analyst=analyst, pool=pool, admin_token=ADMIN)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, a, b, other
+    finally:
+        for ch in (analyst, reader, writer):
+            ch.close()
+
+
+World = tuple[httpx.AsyncClient, Tenant, Tenant, uuid.UUID]
+
+
+async def test_get_funnel(world: World) -> None:
+    client, a, _, _ = world
+    r = await client.get(f"/reports/campaigns/{a.campaign_id}/funnel", headers=a.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["matched"] == 7
+    assert body["counts"] == {
+        "sent": 5, "failed": 1, "suppressed": 1, "cancelled": 0, "delivered": 3,
+        "bounced": 2, "bounced_hard": 1, "bounced_soft": 1, "complained": 1,
+        "opened": 2, "clicked": 1, "unsubscribed": 0,
+    }  # fmt: skip
+    assert body["rates"]["delivery_rate"] == 0.6
+    assert body["rates"]["click_to_open_rate"] == 0.5
+    assert body["rates"]["unsubscribe_rate"] == 0.0
+
+
+async def test_list_recipients_paginated_and_filtered(world: World) -> None:
+    client, a, _, _ = world
+    url = f"/reports/campaigns/{a.campaign_id}/recipients"
+    seen: dict[str, str] = {}
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        r = await client.get(url, params=params, headers=a.headers)
+        assert r.status_code == 200, r.text
+        pages += 1
+        seen.update({i["lead_id"]: i["status"] for i in r.json()["items"]})
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert len(seen) == 7
+    assert sorted(seen.values()) == sorted(
+        ["clicked", "opened", "bounced", "bounced", "complained", "failed", "suppressed"]
+    )
+    r = await client.get(url, params={"status": "bounced"}, headers=a.headers)
+    items = r.json()["items"]
+    assert {i["lead_id"] for i in items} == {str(a.lead_ids[2]), str(a.lead_ids[3])}
+    assert {i["bounce_type"] for i in items} == {"hard", "soft"}
+    r = await client.get(url, params={"status": "nonsense"}, headers=a.headers)
+    assert r.status_code == 422 and "status" in r.text
+    r = await client.get(url, params={"cursor": "nope"}, headers=a.headers)
+    assert r.status_code == 422 and "cursor" in r.text
+
+
+async def test_export_recipients_csv(world: World) -> None:
+    client, a, _, _ = world
+    url = f"/reports/campaigns/{a.campaign_id}/recipients.csv"
+    r = await client.get(url, headers=a.headers)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 7
+    by_lead = {row["lead_id"]: row for row in rows}
+    hard = by_lead[str(a.lead_ids[2])]
+    assert (hard["status"], hard["bounce_type"], hard["reason"]) == (
+        "bounced", "hard", "550 user unknown"
+    )  # fmt: skip
+    r = await client.get(url, params={"status": "complained"}, headers=a.headers)
+    assert [row["lead_id"] for row in csv.DictReader(io.StringIO(r.text))] == [str(a.lead_ids[4])]
+
+
+async def test_get_lead_history_across_campaigns(world: World) -> None:
+    client, a, _, other = world
+    r = await client.get(f"/reports/leads/{a.lead_ids[0]}/history", headers=a.headers)
+    assert r.status_code == 200, r.text
+    events = r.json()["events"]
+    assert [e["type"] for e in events] == ["sent", "delivered", "opened", "clicked", "sent"]
+    assert events[-1]["campaign_id"] == str(other)
+    assert events[0]["occurred_at"] == "2026-11-23T10:00:01Z"
+
+
+async def test_get_bounces_and_timeline(world: World) -> None:
+    client, a, _, _ = world
+    r = await client.get(f"/reports/campaigns/{a.campaign_id}/bounces", headers=a.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["total"] == 2
+    assert {x["value"]: x["leads"] for x in body["by_type"]} == {"hard": 1, "soft": 1}
+    assert {x["value"] for x in body["by_reason"]} == {"550 user unknown", "mailbox full"}
+    assert {x["value"]: x["leads"] for x in body["by_domain"]} == {
+        "d2.example.com": 1, "d0.example.com": 1
+    }  # fmt: skip
+    r = await client.get(f"/reports/campaigns/{a.campaign_id}/timeline", headers=a.headers)
+    minutes = r.json()["minutes"]
+    assert [(m["minute"], m["sent"], m["failed"]) for m in minutes] == [
+        ("2026-11-23T10:00:00Z", 3, 0),
+        ("2026-11-23T10:01:00Z", 2, 1),
+    ]
+
+
+async def test_list_campaigns_with_headlines(world: World) -> None:
+    client, a, _, other = world
+    r = await client.get("/reports/campaigns", headers=a.headers)
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [i["campaign_id"] for i in items] == [str(other), str(a.campaign_id)]
+    first = items[1]
+    assert (first["name"], first["sent"], first["delivered"], first["bounced"]) == (
+        "November", 5, 3, 2
+    )  # fmt: skip
+    params = {"since": "2026-11-24T00:00:00Z"}
+    r = await client.get("/reports/campaigns", params=params, headers=a.headers)
+    assert [i["campaign_id"] for i in r.json()["items"]] == [str(other)]
+    r = await client.get("/reports/campaigns", params={"since": "2026-11-24T00:00:00"},
+                         headers=a.headers)  # fmt: skip
+    assert r.status_code == 422 and "since" in r.text
+
+
+async def test_read_other_accounts_reports_not_found(world: World) -> None:
+    client, a, b, _ = world
+    paths = [
+        f"/reports/campaigns/{a.campaign_id}/{p}"
+        for p in ("funnel", "recipients", "recipients.csv", "bounces", "timeline")
+    ] + [f"/reports/leads/{a.lead_ids[0]}/history"]
+    for path in paths:
+        theirs = await client.get(path, headers=b.headers)
+        missing = await client.get(path.replace(str(a.campaign_id), str(uuid.uuid4())).replace(
+            str(a.lead_ids[0]), str(uuid.uuid4())), headers=b.headers)  # fmt: skip
+        assert theirs.status_code == missing.status_code == 404, path
+        assert theirs.json() == missing.json()
+    r = await client.get("/reports/campaigns", headers=b.headers)
+    assert r.json()["items"] == []
+    assert (await client.get(paths[0])).status_code == 401
+
+
+async def test_run_sql_read_only_with_admin_token(world: World) -> None:
+    client, _, _, _ = world
+    url = "/internal/sql"
+    query = {"query": "SELECT type, uniqExact(event_id) AS n FROM email_events "
+             "WHERE type IN ('bounced', 'sent') GROUP BY type ORDER BY type"}  # fmt: skip
+    assert (await client.post(url, json=query)).status_code == 401
+    wrong = {"X-Fanout-Admin-Token": "wrong"}
+    assert (await client.post(url, json=query, headers=wrong)).status_code == 401
+    admin = {"X-Fanout-Admin-Token": ADMIN}
+    r = await client.post(url, json=query, headers=admin)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["columns"] == ["type", "n"] and body["truncated"] is False
+    assert body["rows"] == [["bounced", 2], ["sent", 6]]
+    r = await client.post(url, json={"query": "SELECT number FROM numbers(100)"}, headers=admin)
+    assert len(r.json()["rows"]) == 5 and r.json()["truncated"] is True
+    for write in ("DROP TABLE email_events", "INSERT INTO schema_migrations (version) VALUES (9)",
+                  "SELECT 1 SETTINGS readonly = 0"):  # fmt: skip
+        r = await client.post(url, json={"query": write}, headers=admin)
+        assert r.status_code == 400 and "readonly" in r.text.lower(), write
+    r = await client.post(url, json={"query": "SELECT count() FROM email_events"}, headers=admin)
+    assert r.json()["rows"] == [[34]]  # both copies still there: nothing was written
