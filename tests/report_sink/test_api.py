@@ -24,7 +24,7 @@ from tests.report_sink.helpers import T0, Tenant, event, make_tenant
 pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
 
 ADMIN = "test-admin-token"
-S, D, O, C, B = (EventType.SENT, EventType.DELIVERED, EventType.OPENED, EventType.CLICKED,
+S, D, OP, C, B = (EventType.SENT, EventType.DELIVERED, EventType.OPENED, EventType.CLICKED,
                  EventType.BOUNCED)  # fmt: skip
 
 
@@ -41,8 +41,8 @@ def _data_set(t: Tenant, other_campaign: uuid.UUID) -> list[EmailEvent]:
         return event(a, c, leads[n], kind, _at(sec), email=email[n], **kw)
 
     return [
-        ev(0, S, 1), ev(0, D, 61), ev(0, O, 200), ev(0, C, 260),
-        ev(1, S, 2), ev(1, D, 62), ev(1, O, 300),
+        ev(0, S, 1), ev(0, D, 61), ev(0, OP, 200), ev(0, C, 260),
+        ev(1, S, 2), ev(1, D, 62), ev(1, OP, 300),
         ev(2, S, 3), ev(2, B, 70, bounce_type="hard", reason="550 user unknown"),
         ev(3, S, 64), ev(3, B, 90, bounce_type="soft", reason="mailbox full"),
         ev(4, S, 65), ev(4, D, 80), ev(4, EventType.COMPLAINED, 400),
