@@ -59,3 +59,11 @@ SIMULATOR_WEBHOOK_PENDING = Gauge(
 WEBHOOK_EVENTS = Counter(
     "fanout_webhook_events_total", "Webhook provider events", ["provider", "disposition"]
 )
+# sender: send batches being processed by this instance right now.
+SEND_BATCHES_IN_FLIGHT = Gauge("fanout_send_batches_in_flight", "Send batches in flight")
+# sender: this instance's current send rate (share of the budget × AIMD factor), per provider.
+SEND_RATE = Gauge("fanout_send_rate_per_second", "Current send rate", ["provider"])
+# lead_resolver: leads emitted in send batches (after suppression filtering).
+LEADS_RESOLVED = Counter("fanout_leads_resolved_total", "Leads emitted in send batches")
+# lead_resolver: parked batches re-emitted after a provider stop (resume or cancel).
+BATCHES_REEMITTED = Counter("fanout_batches_reemitted_total", "Parked batches re-emitted")

@@ -1,0 +1,3 @@
+from services.lead_resolver.main import main
+
+main()

@@ -1,0 +1,27 @@
+"""lead_resolver settings (env prefix `FANOUT_LEAD_RESOLVER_`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Knobs of the resolver; connections live in `.common`."""
+
+    model_config = SettingsConfigDict(env_prefix="FANOUT_LEAD_RESOLVER_", extra="ignore")
+
+    port: int = 8703
+    group_id: str = "fanout-lead-resolver"
+    window: int = Field(
+        200, ge=1, description="W: most batches outstanding (emitted, no outcome) per campaign."
+    )
+    page_batches: int = Field(
+        20, ge=1, description="Most batches emitted per campaign per scheduler turn."
+    )
+    idle_sleep_s: float = Field(0.2, gt=0, description="Pause when no campaign could progress.")
+    sweep_interval_s: float = Field(
+        5.0, gt=0, description="How often owned active campaigns are looked up in Postgres."
+    )

@@ -1,0 +1,259 @@
+"""The resolver's scheduler: a round-robin over the campaigns this instance owns.
+
+Each turn gives every active campaign one step, decided from its row in
+Postgres (the durable truth), so a step is safe to repeat after a crash:
+
+    queued            → take it over (resolving), or fail it if its template is broken
+    resolving         → re-emit parked batches, else one page of leads (if W allows),
+                        else finish: matched = leads emitted, resolve_done, → sending
+    cancelled         → the same, so every matched lead still gets an outcome
+                        (`cancelled`, made by the sender); matched = 0 if nothing was
+                        ever emitted
+    sending           → complete it if every matched lead has an outcome
+    paused, finished  → nothing (dropped until a command or sweep brings it back)
+
+A page is emitted, acknowledged by Kafka, and only then is the checkpoint
+advanced: a crash repeats at most the page in progress, under the same
+batch numbers, which the sender's accounting and deterministic ids absorb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime
+from enum import Enum
+from uuid import UUID
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.lead_resolver import store
+from services.lead_resolver.batcher import recipients, send_batches
+from services.lead_resolver.config import Settings
+from services.lead_resolver.emitter import emit
+from services.lead_resolver.ownership import campaign_partition
+from services.sender.accounting import complete_campaigns
+from shared import metrics
+from shared.conditions import ConditionError, compile_condition, parse_condition
+from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
+from shared.templating import CompiledTemplate, TemplateError, TemplateSource
+
+log = structlog.get_logger(__name__)
+
+
+class Step(Enum):
+    """What one turn did for a campaign."""
+
+    PROGRESSED = "progressed"  # emitted or moved: give it another turn
+    WAITING = "waiting"  # W batches outstanding: later
+    DONE = "done"  # nothing more to do until something changes
+
+
+class Resolver:
+    """Round-robin scheduler over owned campaigns; one step (≤ one page) per campaign per turn."""
+
+    def __init__(
+        self, settings: Settings, pool: asyncpg.Pool, producer: AIOKafkaProducer, sends_topic: str
+    ) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._producer = producer
+        self._topic = sends_topic
+        self._active: dict[UUID, None] = {}  # insertion-ordered set
+        self._owned: set[int] = set()
+        self._partitions = 0
+        self._wake = asyncio.Event()
+        self._step_lock = asyncio.Lock()
+        self._last_sweep = 0.0
+
+    @property
+    def active(self) -> list[UUID]:
+        """Campaigns currently in the round-robin."""
+        return list(self._active)
+
+    def owns(self, campaign_id: UUID) -> bool:
+        """Whether `campaign_id`'s launches partition is assigned to this instance."""
+        if not self._partitions:
+            return False
+        return campaign_partition(campaign_id, self._partitions) in self._owned
+
+    def admit(self, campaign_id: UUID) -> None:
+        """A command arrived for a campaign of ours: give it a turn soon.
+
+        Nothing else is needed for the command to be durable: the campaign's state is in
+        Postgres, and a sweep after any restart or rebalance finds it again.
+        """
+        self._active[campaign_id] = None
+        self._wake.set()
+
+    async def own(self, partitions: set[int], total: int) -> None:
+        """Partitions assigned: resume every campaign of theirs with work left."""
+        self._owned |= partitions
+        self._partitions = total
+        await self.sweep()
+
+    async def disown(self, partitions: set[int]) -> None:
+        """Partitions revoked: stop (after the step in progress) their campaigns."""
+        async with self._step_lock:
+            self._owned -= partitions
+            for campaign_id in [c for c in self._active if not self.owns(c)]:
+                self._active.pop(campaign_id, None)
+
+    async def sweep(self) -> None:
+        """Find owned campaigns with work left in Postgres (after restarts, lost commands)."""
+        self._last_sweep = time.monotonic()
+        for campaign_id in await store.active_ids(self._pool):
+            if self.owns(campaign_id) and campaign_id not in self._active:
+                self._active[campaign_id] = None
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Turn after turn until `stop`; sleeps when no campaign could progress."""
+        while not stop.is_set():
+            try:
+                if time.monotonic() - self._last_sweep > self._settings.sweep_interval_s:
+                    await self.sweep()
+                progressed = await self._turn()
+            except (asyncpg.PostgresError, OSError, KafkaError) as exc:
+                log.warning("resolver.turn_failed", error=repr(exc))
+                progressed = False
+            if not progressed:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.idle_sleep_s)
+
+    async def _turn(self) -> bool:
+        progressed = False
+        for campaign_id in list(self._active):
+            async with self._step_lock:
+                if campaign_id not in self._active:
+                    continue
+                step = await self.step(campaign_id)
+                if step is Step.DONE:
+                    self._active.pop(campaign_id, None)
+            progressed |= step is Step.PROGRESSED
+        return progressed
+
+    async def step(self, campaign_id: UUID) -> Step:
+        """One step of one campaign, decided by its current row."""
+        campaign = await store.load(self._pool, campaign_id)
+        if campaign is None:
+            return Step.DONE
+        state = campaign.state
+        if state == "queued":
+            return await self._take_over(campaign)
+        if state == "sending":
+            await complete_campaigns(self._pool, [campaign.id])
+            return Step.DONE
+        if state == "cancelled" and not campaign.resolve_done and not campaign.started:
+            await store.finish(self._pool, campaign)  # cancelled before any lead: matched 0
+            return Step.PROGRESSED
+        if state not in ("resolving", "cancelled"):
+            return Step.DONE
+        if await self._reemit_parked(campaign):
+            return Step.PROGRESSED
+        if campaign.resolve_done:
+            return await self._after_resolved(campaign)
+        return await self._page(campaign)
+
+    async def _take_over(self, campaign: store.Campaign) -> Step:
+        try:
+            CompiledTemplate(
+                TemplateSource(campaign.subject, campaign.html_body, campaign.text_body)
+            )
+        except TemplateError as exc:
+            await store.fail(self._pool, campaign.id, f"template: {exc}")
+            return Step.DONE
+        if await store.move(self._pool, campaign.id, "resolving", ["queued"]):
+            log.info("resolver.took_over", campaign_id=str(campaign.id))
+        return Step.PROGRESSED
+
+    async def _after_resolved(self, campaign: store.Campaign) -> Step:
+        """Resumed after every lead was emitted: nothing to stream, only to finish."""
+        if campaign.state == "resolving":
+            await store.move(self._pool, campaign.id, "sending", ["resolving"])
+            await complete_campaigns(self._pool, [campaign.id])
+        return Step.DONE
+
+    async def _room(self, campaign: store.Campaign) -> int:
+        """Batches that may still be emitted under the window W."""
+        return self._settings.window - await store.outstanding(self._pool, campaign.id)
+
+    async def _page(self, campaign: store.Campaign) -> Step:
+        room = min(self._settings.page_batches, await self._room(campaign))
+        if room <= 0:
+            return Step.WAITING
+        try:
+            sql, params = self._condition(campaign)
+        except ConditionError as exc:
+            await store.fail(self._pool, campaign.id, f"condition: {exc}")
+            return Step.DONE
+        limit = room * MAX_BATCH
+        rows = await store.leads_page(self._pool, campaign, sql, params, limit)
+        if rows:
+            items = recipients(rows, set())
+            batches = self._batches(campaign, campaign.batches_emitted, items)
+            await emit(self._producer, self._topic, batches)
+            if not await store.advance(
+                self._pool, campaign, rows[-1]["id"], len(batches), len(items)
+            ):
+                log.warning("resolver.lost_campaign", campaign_id=str(campaign.id))
+                return Step.DONE
+            metrics.LEADS_RESOLVED.inc(len(items))
+        if len(rows) == limit:
+            return Step.PROGRESSED
+        return await self._finish(campaign, len(rows))
+
+    async def _finish(self, campaign: store.Campaign, last_page: int) -> Step:
+        fresh = await store.load(self._pool, campaign.id)
+        if fresh is None:
+            return Step.DONE
+        await store.finish(self._pool, fresh)
+        await complete_campaigns(self._pool, [campaign.id])
+        log.info(
+            "resolver.resolved",
+            campaign_id=str(campaign.id),
+            matched=fresh.enqueued,
+            batches=fresh.batches_emitted,
+            last_page=last_page,
+        )
+        return Step.DONE
+
+    async def _reemit_parked(self, campaign: store.Campaign) -> bool:
+        """Batches parked by a provider stop go out again, under fresh numbers."""
+        parked = await store.parked(self._pool, campaign.id, self._settings.page_batches)
+        if not parked:
+            return False
+        batches = [
+            self._batches(campaign, campaign.batches_emitted + i, p.recipients)[0]
+            for i, p in enumerate(parked)
+        ]
+        await emit(self._producer, self._topic, batches)
+        if await store.unpark(self._pool, campaign, [p.batch_no for p in parked]):
+            metrics.BATCHES_REEMITTED.inc(len(batches))
+            log.info(
+                "resolver.reemitted_parked", campaign_id=str(campaign.id), batches=len(batches)
+            )
+        return True
+
+    def _batches(
+        self, campaign: store.Campaign, first: int, items: list[Recipient]
+    ) -> list[SendBatch]:
+        assert campaign.run_id is not None
+        return send_batches(
+            campaign_id=campaign.id,
+            account_id=campaign.account_id,
+            run_id=campaign.run_id,
+            first_batch_no=first,
+            items=items,
+        )
+
+    def _condition(self, campaign: store.Campaign) -> tuple[str, list[object]]:
+        compiled = compile_condition(
+            parse_condition(campaign.condition), now=datetime.now(UTC), first_param=4
+        )
+        return compiled.sql, list(compiled.params)

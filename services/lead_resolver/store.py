@@ -1,0 +1,202 @@
+"""The resolver's reads and writes of campaign state; every write is conditional.
+
+Writes name the states they may move from (`... AND state = ANY(...)`) so a
+pause or cancel made through the API is never overwritten, and checkpoint
+writes name the `batches_emitted` they expect, so two instances briefly
+owning one campaign (a rebalance) cannot both advance it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from shared.contracts.sends import Recipient
+
+CAMPAIGN = """
+SELECT c.id, c.account_id, c.state, c.run_id, c.condition::text AS condition,
+       c.checkpoint_lead_id, c.batches_emitted, c.enqueued, c.resolve_done,
+       t.subject, t.html_body, t.text_body
+FROM campaigns c JOIN templates t ON t.id = c.template_id
+WHERE c.id = $1
+"""
+
+SWEEP = """
+SELECT id FROM campaigns
+WHERE state IN ('queued', 'resolving', 'sending')
+   OR (state = 'cancelled' AND NOT resolve_done AND run_id IS NOT NULL)
+   OR (state = 'cancelled' AND EXISTS (
+        SELECT 1 FROM send_batch_deferrals d WHERE d.campaign_id = campaigns.id))
+"""
+
+LEADS_PAGE = """
+SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags, l.attributes::text
+       AS attributes
+FROM leads l
+WHERE l.account_id = $1 AND ($2::uuid IS NULL OR l.id > $2)
+  AND l.unsubscribed_at IS NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM suppressions s WHERE s.account_id = l.account_id AND s.email = l.email)
+  AND ({condition})
+ORDER BY l.id
+LIMIT $3
+"""
+
+OUTSTANDING = """
+SELECT c.batches_emitted - (SELECT count(*) FROM send_batch_outcomes o WHERE o.campaign_id = c.id)
+FROM campaigns c WHERE c.id = $1
+"""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign as the resolver sees it."""
+
+    id: UUID
+    account_id: UUID
+    state: str
+    run_id: UUID | None
+    condition: Any
+    checkpoint_lead_id: UUID | None
+    batches_emitted: int
+    enqueued: int
+    resolve_done: bool
+    subject: str
+    html_body: str
+    text_body: str
+
+    @property
+    def started(self) -> bool:
+        """Whether any lead was emitted (or the checkpoint moved) in any run."""
+        return self.checkpoint_lead_id is not None or self.batches_emitted > 0
+
+
+@dataclass(frozen=True)
+class Parked:
+    """Recipients the sender parked when its provider stopped."""
+
+    batch_no: int
+    recipients: list[Recipient]
+
+
+async def load(pool: asyncpg.Pool, campaign_id: UUID) -> Campaign | None:
+    """The campaign with its template, or None when it is gone."""
+    row = await pool.fetchrow(CAMPAIGN, campaign_id)
+    if row is None:
+        return None
+    values = dict(row)
+    values["condition"] = orjson.loads(values["condition"])
+    return Campaign(**values)
+
+
+async def active_ids(pool: asyncpg.Pool) -> list[UUID]:
+    """Every campaign the resolver may have work on."""
+    return [row["id"] for row in await pool.fetch(SWEEP)]
+
+
+async def move(pool: asyncpg.Pool, campaign_id: UUID, to: str, sources: Sequence[str]) -> bool:
+    """Change the state if it is one of `sources`; True if it moved."""
+    status = await pool.execute(
+        "UPDATE campaigns SET state = $2, updated_at = now() "
+        "WHERE id = $1 AND state = ANY($3::text[])",
+        campaign_id,
+        to,
+        list(sources),
+    )
+    return bool(status.endswith(" 1"))
+
+
+async def fail(pool: asyncpg.Pool, campaign_id: UUID, reason: str) -> bool:
+    """Mark the campaign failed (from a working state) with the reason."""
+    status = await pool.execute(
+        "UPDATE campaigns SET state = 'failed', state_reason = $2, updated_at = now() "
+        "WHERE id = $1 AND state = ANY($3::text[])",
+        campaign_id,
+        reason[:1000],
+        ["queued", "resolving", "sending", "paused"],
+    )
+    return bool(status.endswith(" 1"))
+
+
+async def outstanding(pool: asyncpg.Pool, campaign_id: UUID) -> int:
+    """Batches emitted whose outcomes are not yet accounted."""
+    return int(await pool.fetchval(OUTSTANDING, campaign_id) or 0)
+
+
+async def leads_page(
+    pool: asyncpg.Pool, campaign: Campaign, sql: str, params: Sequence[Any], limit: int
+) -> list[asyncpg.Record]:
+    """The next `limit` matching, unsuppressed leads after the checkpoint."""
+    query = LEADS_PAGE.format(condition=sql)
+    return list(
+        await pool.fetch(query, campaign.account_id, campaign.checkpoint_lead_id, limit, *params)
+    )
+
+
+async def advance(
+    pool: asyncpg.Pool, campaign: Campaign, last_lead: UUID, batches: int, leads: int
+) -> bool:
+    """Move the checkpoint past a page whose batches Kafka acknowledged; False: not ours."""
+    status = await pool.execute(
+        "UPDATE campaigns SET checkpoint_lead_id = $2, batches_emitted = batches_emitted + $3, "
+        "enqueued = enqueued + $4, updated_at = now() WHERE id = $1 AND batches_emitted = $5",
+        campaign.id,
+        last_lead,
+        batches,
+        leads,
+        campaign.batches_emitted,
+    )
+    return bool(status.endswith(" 1"))
+
+
+async def finish(pool: asyncpg.Pool, campaign: Campaign) -> None:
+    """Every lead is emitted: record the matched count; resolving → sending."""
+    await pool.execute(
+        "UPDATE campaigns SET resolve_done = true, matched = enqueued, updated_at = now(), "
+        "state = CASE WHEN state = 'resolving' THEN 'sending' ELSE state END "
+        "WHERE id = $1 AND batches_emitted = $2",
+        campaign.id,
+        campaign.batches_emitted,
+    )
+
+
+async def parked(pool: asyncpg.Pool, campaign_id: UUID, limit: int) -> list[Parked]:
+    """The oldest batches the sender parked for this campaign."""
+    rows = await pool.fetch(
+        "SELECT batch_no, recipients::text AS recipients FROM send_batch_deferrals "
+        "WHERE campaign_id = $1 ORDER BY batch_no LIMIT $2",
+        campaign_id,
+        limit,
+    )
+    return [
+        Parked(
+            row["batch_no"],
+            [Recipient.model_validate(r) for r in orjson.loads(row["recipients"])],
+        )
+        for row in rows
+    ]
+
+
+async def unpark(pool: asyncpg.Pool, campaign: Campaign, batch_nos: list[int]) -> bool:
+    """Parked batches re-emitted as new batches: drop them and count the new batches."""
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.execute(
+            "UPDATE campaigns SET batches_emitted = batches_emitted + $2, updated_at = now() "
+            "WHERE id = $1 AND batches_emitted = $3",
+            campaign.id,
+            len(batch_nos),
+            campaign.batches_emitted,
+        )
+        if not status.endswith(" 1"):
+            return False
+        await conn.execute(
+            "DELETE FROM send_batch_deferrals WHERE campaign_id = $1 AND batch_no = ANY($2)",
+            campaign.id,
+            batch_nos,
+        )
+    return True

@@ -1,0 +1,39 @@
+"""sender settings (env prefix `FANOUT_SENDER_`)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Knobs of the sender; connections live in `.common`."""
+
+    model_config = SettingsConfigDict(env_prefix="FANOUT_SENDER_", extra="ignore")
+
+    port: int = 8704
+    group_id: str = "fanout-sender"
+    max_in_flight: int = Field(32, ge=1, description="Batches processed at once per instance.")
+    max_attempts: int = Field(
+        6, ge=1, description="ESP calls per batch before the remaining recipients fail."
+    )
+    retry_initial_s: float = Field(0.2, gt=0, description="First retry delay (then doubles).")
+    retry_max_s: float = Field(10.0, gt=0, description="Longest retry delay.")
+    retry_jitter_s: float = Field(0.2, ge=0, description="Random extra delay of each retry.")
+    rate_budgets: dict[str, float] = Field(
+        default_factory=lambda: {"simulator": 2000.0, "ses": 14.0},
+        description="Emails per second per provider, shared by every sender instance (0 = none).",
+    )
+    flush_interval_s: float = Field(
+        1.0, gt=0, description="Progress flush and offset commit period."
+    )
+    spec_ttl_s: float = Field(1.0, gt=0, description="How long a campaign's spec is cached.")
+    revoke_wait_s: float = Field(
+        20.0, gt=0, description="Longest wait for in-flight batches of revoked partitions."
+    )
+    message_id_domain: str = "fanout.local"
+    simulator_url: str = "http://127.0.0.1:8705"
+    simulator_api_key: SecretStr = SecretStr("sim-dev-key")
+    provider_timeout_s: float = Field(30.0, gt=0, description="Timeout of one ESP call.")

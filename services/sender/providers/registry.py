@@ -1,0 +1,72 @@
+"""The provider of each campaign (`campaigns.provider`), created once per process, with its rate."""
+
+from __future__ import annotations
+
+import structlog
+
+from services.sender.config import Settings
+from services.sender.providers.base import EmailProvider
+from services.sender.providers.simulator import SimulatorProvider
+from services.sender.rate import SendRate
+
+log = structlog.get_logger(__name__)
+
+
+class ProviderUnavailable(Exception):  # noqa: N818 - a condition, like ProviderStopped
+    """The campaign's provider is unknown or cannot be set up (e.g. no credentials)."""
+
+
+class ProviderPool:
+    """Adapters by name, created on first use, each with its share of the send-rate budget."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._providers: dict[str, EmailProvider] = {}
+        self._rates: dict[str, SendRate] = {}
+        self._assigned = 1
+        self._total = 1
+
+    async def get(self, name: str) -> tuple[EmailProvider, SendRate]:
+        """The adapter and rate of provider `name`; `ProviderUnavailable` if it has none."""
+        if name not in self._providers:
+            provider = self._create(name)
+            rate = SendRate(self._settings.rate_budgets.get(name, 0.0))
+            quota = await provider.max_send_rate()
+            if quota is not None and (rate.budget_per_s <= 0 or quota < rate.budget_per_s):
+                rate.set_budget(quota)
+            rate.set_share(self._assigned, self._total)
+            self._providers[name], self._rates[name] = provider, rate
+            log.info("sender.provider_ready", provider=name, budget_per_s=rate.budget_per_s)
+        return self._providers[name], self._rates[name]
+
+    def set_share(self, assigned: int, total: int) -> None:
+        """Every provider's rate follows this instance's share of the partitions."""
+        self._assigned, self._total = assigned, total
+        for rate in self._rates.values():
+            rate.set_share(assigned, total)
+
+    def rates(self) -> dict[str, SendRate]:
+        """The rates of the providers in use."""
+        return dict(self._rates)
+
+    async def aclose(self) -> None:
+        """Close every adapter."""
+        for provider in self._providers.values():
+            await provider.aclose()
+
+    def _create(self, name: str) -> EmailProvider:
+        settings = self._settings
+        if name == "simulator":
+            return SimulatorProvider(
+                settings.simulator_url,
+                settings.simulator_api_key.get_secret_value(),
+                timeout_s=settings.provider_timeout_s,
+            )
+        if name == "ses":
+            from services.sender.providers.ses import SesProvider
+
+            try:
+                return SesProvider()
+            except ValueError as exc:
+                raise ProviderUnavailable(f"ses: {exc}") from exc
+        raise ProviderUnavailable(f"unknown provider {name!r}")

@@ -1,0 +1,105 @@
+"""The send rate: a per-provider budget shared by every sender instance, adapting to 429s.
+
+Each instance sends at `budget × assigned partitions / total partitions`: the
+group's shares add up to the budget whatever the number of instances, and
+they are recomputed on every rebalance. On top of the share, an AIMD factor
+halves the rate when the provider throttles (at most once per cool-down, so a
+burst of concurrent 429s counts once) and creeps back up with every accepted
+call.
+
+The limiter is `aiolimiter.AsyncLimiter` at the share's rate; the AIMD factor
+is applied by charging `emails / factor` tokens, so the bucket keeps its state
+when the factor moves.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from aiolimiter import AsyncLimiter
+
+from shared.contracts.sends import MAX_BATCH
+
+
+def partition_share(assigned: int, total: int) -> float:
+    """This instance's share of the budget: its partitions over the topic's partitions."""
+    if total <= 0 or assigned <= 0:
+        return 0.0
+    return min(assigned, total) / total
+
+
+class SendRate:
+    """Emails-per-second limiter of one provider in one sender instance."""
+
+    def __init__(
+        self,
+        budget_per_s: float,
+        *,
+        min_factor: float = 0.05,
+        increase: float = 0.02,
+        decrease: float = 0.5,
+        cooldown_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.budget_per_s = budget_per_s
+        self.share = 1.0
+        self.factor = 1.0
+        self._min_factor = min_factor
+        self._increase = increase
+        self._decrease = decrease
+        self._cooldown_s = cooldown_s
+        self._clock = clock
+        self._last_decrease = -math.inf
+        self._limiter = self._make_limiter()
+
+    @property
+    def share_per_s(self) -> float:
+        """The rate this instance is entitled to before adapting to throttling."""
+        return self.budget_per_s * self.share
+
+    @property
+    def rate_per_s(self) -> float:
+        """The rate this instance currently sends at."""
+        return self.share_per_s * self.factor
+
+    def set_share(self, assigned: int, total: int) -> None:
+        """Recompute the share after a rebalance."""
+        share = partition_share(assigned, total)
+        if share != self.share:
+            self.share = share
+            self._limiter = self._make_limiter()
+
+    def set_budget(self, budget_per_s: float) -> None:
+        """Change the budget (e.g. to the provider's own quota)."""
+        if budget_per_s != self.budget_per_s:
+            self.budget_per_s = budget_per_s
+            self._limiter = self._make_limiter()
+
+    def on_throttled(self) -> None:
+        """Multiplicative decrease, once per cool-down."""
+        now = self._clock()
+        if now - self._last_decrease >= self._cooldown_s:
+            self._last_decrease = now
+            self.factor = max(self._min_factor, self.factor * self._decrease)
+
+    def on_accepted(self) -> None:
+        """Additive increase after a call the provider accepted."""
+        self.factor = min(1.0, self.factor + self._increase)
+
+    async def acquire(self, emails: int) -> None:
+        """Wait until `emails` may be sent (nothing to wait for when the budget is unlimited)."""
+        if self.budget_per_s <= 0 or emails <= 0:
+            return
+        limiter = self._limiter
+        tokens = emails / self.factor
+        while tokens > 0:
+            chunk = min(tokens, limiter.max_rate)
+            await limiter.acquire(chunk)
+            tokens -= chunk
+
+    def _make_limiter(self) -> AsyncLimiter:
+        rate = max(self.share_per_s, 1e-3)
+        capacity = float(max(MAX_BATCH, min(rate, 4 * MAX_BATCH)))
+        return AsyncLimiter(max_rate=capacity, time_period=capacity / rate)
