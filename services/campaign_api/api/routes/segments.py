@@ -31,7 +31,7 @@ class SegmentPreviewRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"condition": CONDITION_EXAMPLE}]}
     )
 
-    condition: dict[str, Any] = Field(description="A JSON condition (docs/conditions.md).")
+    condition: Any = Field(description="A JSON condition (docs/conditions.md).")
 
 
 class SegmentPreview(BaseModel):

@@ -1,0 +1,111 @@
+"""Campaign drafts: validated on save; listed newest first with filters (keyset)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.campaign_api.conftest import TenantFactory
+from tests.campaign_api.helpers import CONDITION, make_campaign, make_template
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.mark.parametrize(
+    ("change", "loc"),
+    [
+        ({"from_email": "nobody"}, ["body", "from_email"]),
+        ({"reply_to": "a@b"}, ["body", "reply_to"]),
+        ({"condition": {"field": "country", "op": "near", "value": "DE"}}, ["body", "condition"]),
+        ({"scheduled_at": "2020-01-01T00:00:00Z"}, ["body", "scheduled_at"]),
+        ({"scheduled_at": "2099-01-01T00:00:00"}, ["body", "scheduled_at"]),  # no time zone
+        ({"template_id": "00000000-0000-4000-8000-000000000000"}, ["body", "template_id"]),
+    ],
+)
+async def test_create_campaign_invalid_is_422(
+    make_tenant: TenantFactory, change: dict[str, Any], loc: list[str]
+) -> None:
+    tenant = await make_tenant()
+    template = await make_template(tenant.client)
+    body = {
+        "name": "c",
+        "from_email": "news@example.com",
+        "template_id": template["id"],
+        "condition": CONDITION,
+        **change,
+    }
+    response = await tenant.client.post("/campaigns", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == loc
+    assert (await tenant.client.get("/campaigns")).json()["items"] == []
+
+
+async def test_create_campaign_with_other_accounts_template_is_422(
+    make_tenant: TenantFactory,
+) -> None:
+    owner, other = await make_tenant(), await make_tenant()
+    template = await make_template(owner.client)
+    body = {
+        "name": "c",
+        "from_email": "news@example.com",
+        "template_id": template["id"],
+        "condition": CONDITION,
+    }
+    response = await other.client.post("/campaigns", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "template_id"]
+
+
+async def test_get_campaign_shows_counters(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    campaign = await make_campaign(tenant.client, from_email="News@Example.com")
+    got = (await tenant.client.get(f"/campaigns/{campaign['id']}")).json()
+    assert got["state"] == "draft"
+    assert got["from_email"] == "news@example.com"
+    assert got["condition"] == CONDITION
+    counters = ("enqueued", "sent", "failed", "suppressed", "cancelled")
+    assert [got[c] for c in counters] == [0] * 5
+    assert got["matched"] is None
+
+
+async def test_list_campaigns_filters_and_pages(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    template = await make_template(tenant.client)
+    made = [await make_campaign(tenant.client, template_id=template["id"]) for _ in range(5)]
+    for campaign in made[:2]:
+        await tenant.client.post(f"/campaigns/{campaign['id']}/cancel")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await tenant.client.get("/campaigns", params=params)).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [c["id"] for c in reversed(made)]
+    cancelled = (await tenant.client.get("/campaigns", params={"state": "cancelled"})).json()
+    assert sorted(c["id"] for c in cancelled["items"]) == sorted(c["id"] for c in made[:2])
+    both = await tenant.client.get(
+        "/campaigns", params=[("state", "draft"), ("state", "cancelled")]
+    )
+    assert len(both.json()["items"]) == 5
+    future = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    later = await tenant.client.get("/campaigns", params={"created_after": future})
+    assert later.json()["items"] == []
+    bad = await tenant.client.get("/campaigns", params={"cursor": "garbage"})
+    assert bad.status_code == 422
+
+
+async def test_update_campaign_draft_revalidates(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    campaign = await make_campaign(tenant.client)
+    bad = await tenant.client.patch(f"/campaigns/{campaign['id']}", json={"condition": {"any": []}})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["path"] == "$.any"
+    good = await tenant.client.patch(
+        f"/campaigns/{campaign['id']}", json={"name": "renamed", "reply_to": "R@example.com"}
+    )
+    assert (good.json()["name"], good.json()["reply_to"]) == ("renamed", "r@example.com")
