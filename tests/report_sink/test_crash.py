@@ -1,0 +1,165 @@
+"""The sink as a real process, killed with SIGKILL mid-run and restarted: exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from typer import Typer
+from typer.testing import CliRunner
+
+from services.report_sink.cli import sql_command
+from shared.settings import CommonSettings
+from tests.report_sink.helpers import batches, publish, sends, wait_until
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse, pytest.mark.slow]
+
+TOKEN = "crash-test-admin-token"
+EVENTS = 20_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SinkProcess:
+    """`python -m services.report_sink` with the test's env; reads its log lines."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.proc: asyncio.subprocess.Process | None = None
+        self.lines: list[str] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.lines = []
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.report_sink", env=self.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        async for line in self.proc.stderr:
+            self.lines.append(line.decode(errors="replace"))
+
+    def logged(self, event: str) -> Callable[[], asyncio.Future[bool]]:
+        async def check() -> bool:
+            return any(event in line for line in self.lines)
+
+        return check  # type: ignore[return-value]
+
+    async def signal(self, sig: int) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = await asyncio.wait_for(self.proc.wait(), timeout=60)
+        if self._reader is not None:
+            await self._reader
+        return code
+
+
+@pytest.fixture
+async def sink_process(
+    settings: CommonSettings, tmp_path: Path
+) -> AsyncIterator[tuple[SinkProcess, str]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FANOUT_HOME": str(tmp_path),
+        "FANOUT_TOPIC_PREFIX": settings.topic_prefix,
+        "FANOUT_DATABASE_URL": settings.database_url,
+        "FANOUT_ENVIRONMENT": "test",
+        "FANOUT_REPORT_SINK_PORT": str(port),
+        "FANOUT_REPORT_SINK_GROUP_ID": f"crash-{uuid.uuid4().hex[:8]}",
+        "FANOUT_REPORT_SINK_BATCH_MAX_EVENTS": "3000",
+        "FANOUT_REPORT_SINK_BATCH_MAX_SECONDS": "0.3",
+        "FANOUT_REPORT_SINK_POLL_MAX_RECORDS": "50",
+        "FANOUT_REPORT_SINK_ADMIN_TOKEN": TOKEN,
+        "FANOUT_REPORT_SINK_CHDB_MAX_MEMORY_BYTES": str(2 * 1024**3),
+    }
+    process = SinkProcess(env)
+    yield process, f"http://127.0.0.1:{port}"
+    if process.proc is not None and process.proc.returncode is None:
+        await process.signal(signal.SIGKILL)
+
+
+async def _sql(url: str, query: str) -> list[list[object]]:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        r = await client.post("/internal/sql", json={"query": query},
+                              headers={"X-Fanout-Admin-Token": TOKEN})  # fmt: skip
+        r.raise_for_status()
+        rows: list[list[object]] = r.json()["rows"]
+        return rows
+
+
+async def _answers(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=2) as client:
+            return (await client.get("/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def test_sink_killed_mid_batch_counts_every_event_once(
+    settings: CommonSettings, sink_process: tuple[SinkProcess, str]
+) -> None:
+    process, url = sink_process
+    account, campaign = uuid.uuid4(), uuid.uuid4()
+    messages = batches(sends(account, campaign, EVENTS), per_message=10)
+    await process.start()
+    await wait_until(lambda: _answers(url), timeout=60)
+    await publish(settings, messages)
+    await wait_until(process.logged('"sink.inserted"'), timeout=60)
+    assert await process.signal(signal.SIGKILL) == -signal.SIGKILL  # mid-run: no shutdown
+
+    await process.start()
+    await wait_until(lambda: _answers(url), timeout=60)
+
+    async def all_stored() -> bool:
+        rows = await _sql(url, "SELECT uniqExact(event_id) FROM email_events")
+        return rows[0][0] == EVENTS
+
+    await wait_until(all_stored, timeout=90)
+    assert await process.logged('"sink.inserted"')()  # the restart had uncommitted work
+    rows = await _sql(
+        url,
+        "SELECT uniqExactMerge(leads), uniqExactMerge(events) FROM campaign_hourly "
+        f"WHERE campaign_id = '{campaign}' AND type = 'sent'",
+    )
+    assert rows == [[EVENTS, EVENTS]]
+    leads = await _sql(
+        url, f"SELECT count() FROM lead_status FINAL WHERE campaign_id = '{campaign}'"
+    )
+    assert leads == [[EVENTS]]
+
+    # the analysts' command goes through this running process
+    cli = Typer()
+    cli.command()(sql_command)
+    result = CliRunner().invoke(
+        cli, ["SELECT uniqExact(event_id) AS n FROM email_events", "--url", url, "--token", TOKEN]
+    )
+    assert result.exit_code == 0, result.output
+    assert str(EVENTS) in result.output
+
+    assert await process.signal(signal.SIGTERM) == 0  # graceful stop
+
+
+def test_sql_command_when_report_sink_is_down() -> None:
+    cli = Typer()
+    cli.command()(sql_command)
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = CliRunner().invoke(cli, ["SELECT 1", "--url", url, "--token", "x"])
+    assert result.exit_code == 1
+    assert "report_sink is not answering" in result.output
+    assert "Traceback" not in result.output
