@@ -1,0 +1,1 @@
+"""Fanout services: each runs as `python -m services.<name>`."""
