@@ -81,8 +81,9 @@ async def _writer(
     insert, bounce = INSERT.format(t=table), BOUNCE.format(t=table)
     while not stop_at():
         user, campaign = campaign_of(rng)
-        receivers = [f"lead{rng.randrange(10**9)}@example{rng.randrange(500)}.com"
-                     for _ in range(BATCH)]
+        receivers = [
+            f"lead{rng.randrange(10**9)}@example{rng.randrange(500)}.com" for _ in range(BATCH)
+        ]
         ids = [uuid.uuid4() for _ in range(BATCH)]
         async with pool.acquire() as conn:
             await conn.execute(insert, user, campaign, f"user{user}@sender.example", receivers, ids)
@@ -129,19 +130,30 @@ async def run_classic(
             stop = asyncio.Event()
             reader = asyncio.create_task(_reader(pool, table, stop, samples))
             began = time.perf_counter()
-            await asyncio.gather(*(
-                _writer(pool, table, seed=start + w, stop_at=lambda t=target: written[0] >= t,
-                        counter=written)
-                for w in range(workers)
-            ))
+            await asyncio.gather(
+                *(
+                    _writer(
+                        pool,
+                        table,
+                        seed=start + w,
+                        stop_at=lambda t=target: written[0] >= t,
+                        counter=written,
+                    )
+                    for w in range(workers)
+                )
+            )
             elapsed = time.perf_counter() - began
             stop.set()
             await reader
             rows = written[0] - start
-            result.slices.append(SliceFigures(
-                rows_before=start, rows_after=written[0], rows_per_s=rows / elapsed,
-                queries={name: latency_summary(values) for name, values in samples.items()},
-            ))
+            result.slices.append(
+                SliceFigures(
+                    rows_before=start,
+                    rows_after=written[0],
+                    rows_per_s=rows / elapsed,
+                    queries={name: latency_summary(values) for name, values in samples.items()},
+                )
+            )
             if progress is not None:
                 progress(written[0])
     finally:

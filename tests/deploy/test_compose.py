@@ -30,7 +30,7 @@ INFRA_IMAGES = {
 
 def _settings_class(service: ServiceProcess) -> type[BaseSettings]:
     module = importlib.import_module(f"services.{service.module}.config")
-    cls = module.Settings
+    cls: type[BaseSettings] = module.Settings
     assert issubclass(cls, BaseSettings)
     return cls
 
