@@ -1,0 +1,161 @@
+"""The service on the real broker and Postgres, with test credentials for every provider."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from services.webhook_ingest.config import Settings
+from services.webhook_ingest.main import create_app
+from shared.contracts.base import decode
+from shared.contracts.events import EmailEvent, EventBatch
+from shared.settings import CommonSettings
+from shared.topics import Topic, topic_name
+from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
+
+EXAMPLES = Path(__file__).parent / "examples"
+MAILGUN_KEY = "key-test-mailgun-signing"
+POSTMARK_USER = "postmark"
+POSTMARK_PASSWORD = "s3cret-postmark-password"
+
+
+def example(name: str) -> Any:
+    """A documented provider payload from `examples/`."""
+    return json.loads((EXAMPLES / name).read_text())
+
+
+@dataclass
+class Ingest:
+    """A running webhook_ingest app and what its fakes of the outside world saw."""
+
+    client: httpx.AsyncClient
+    settings: Settings
+    pool: asyncpg.Pool
+    keys: TestKeys
+    fetched: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+
+    @property
+    def secret(self) -> str:
+        return self.settings.common.signing_secret.get_secret_value()
+
+    @property
+    def topic(self) -> str:
+        return topic_name(Topic.EMAIL_EVENTS, self.settings.common.topic_prefix)
+
+    async def emitted(self, expected: int, timeout_ms: int = 5000) -> list[EmailEvent]:
+        """The events on the topic, read until `expected` arrived (or the timeout)."""
+        consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.settings.common.kafka_bootstrap_servers,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        events: list[EmailEvent] = []
+        try:
+            while len(events) < expected:
+                batch = await consumer.getmany(timeout_ms=timeout_ms)
+                if not batch:
+                    break
+                for records in batch.values():
+                    for record in records:
+                        events += decode(EventBatch, record.value).events
+        finally:
+            await consumer.stop()
+        return events
+
+    async def records_on_topic(self) -> int:
+        """How many records the topic holds (end offsets of every partition; no waiting)."""
+        consumer = AIOKafkaConsumer(
+            self.topic, bootstrap_servers=self.settings.common.kafka_bootstrap_servers
+        )
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+            assert ends, "no partitions assigned"
+            return sum(ends.values())
+        finally:
+            await consumer.stop()
+
+    async def suppressed(self, account_id: uuid.UUID) -> dict[str, str]:
+        rows = await self.pool.fetch(
+            "SELECT email, reason FROM suppressions WHERE account_id = $1", account_id
+        )
+        return {r["email"]: r["reason"] for r in rows}
+
+
+@pytest.fixture(scope="session")
+def keys() -> TestKeys:
+    return make_keys()
+
+
+@pytest.fixture
+async def ingest(
+    settings: CommonSettings, pool: asyncpg.Pool, keys: TestKeys
+) -> AsyncIterator[Ingest]:
+    """The app with its lifespan running, its own topics, SNS served by the test CA."""
+    service = Settings(
+        common=settings,
+        ses_topic_arns=[TOPIC_ARN],
+        sendgrid_public_key=keys.sendgrid_public_b64,
+        mailgun_signing_key=MAILGUN_KEY,
+        postmark_username=POSTMARK_USER,
+        postmark_password=POSTMARK_PASSWORD,
+        db_pool_size=2,
+    )
+    fetched: list[str] = []
+    confirmed: list[str] = []
+
+    async def fetch(url: str) -> bytes:
+        fetched.append(url)
+        assert url == CERT_URL
+        return keys.sns_cert_pem
+
+    async def confirm(url: str) -> None:
+        confirmed.append(url)
+
+    app = create_app(service, cert_fetcher=fetch, confirm_subscription=confirm)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            yield Ingest(client, service, pool, keys, fetched, confirmed)
+
+
+@pytest.fixture
+async def account(pool: asyncpg.Pool) -> uuid.UUID:
+    """A fresh account."""
+    account_id: uuid.UUID = await pool.fetchval(
+        "INSERT INTO accounts (name) VALUES ('webhook test') RETURNING id"
+    )
+    return account_id
+
+
+@dataclass(frozen=True)
+class Ids:
+    """Fanout ids of one email, as the sender attaches them."""
+
+    account_id: uuid.UUID
+    campaign_id: uuid.UUID
+    lead_id: uuid.UUID
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "account_id": str(self.account_id),
+            "campaign_id": str(self.campaign_id),
+            "lead_id": str(self.lead_id),
+        }
+
+
+@pytest.fixture
+def ids(account: uuid.UUID) -> Ids:
+    return Ids(account, uuid.uuid4(), uuid.uuid4())
