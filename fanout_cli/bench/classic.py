@@ -130,15 +130,13 @@ async def run_classic(
             stop = asyncio.Event()
             reader = asyncio.create_task(_reader(pool, table, stop, samples))
             began = time.perf_counter()
+
+            def slice_full(target: int = target) -> bool:
+                return written[0] >= target
+
             await asyncio.gather(
                 *(
-                    _writer(
-                        pool,
-                        table,
-                        seed=start + w,
-                        stop_at=lambda t=target: written[0] >= t,
-                        counter=written,
-                    )
+                    _writer(pool, table, seed=start + w, stop_at=slice_full, counter=written)
                     for w in range(workers)
                 )
             )
