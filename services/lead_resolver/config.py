@@ -14,7 +14,9 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FANOUT_LEAD_RESOLVER_", extra="ignore")
 
     port: int = 8703
-    group_id: str = "fanout-lead-resolver"
+    group_id: str = Field(
+        "fanout-lead-resolver", description="Consumer group (the topic prefix is put in front)."
+    )
     window: int = Field(
         200, ge=1, description="W: most batches outstanding (emitted, no outcome) per campaign."
     )
@@ -25,3 +27,8 @@ class Settings(ServiceSettings):
     sweep_interval_s: float = Field(
         5.0, gt=0, description="How often owned active campaigns are looked up in Postgres."
     )
+
+    @property
+    def consumer_group(self) -> str:
+        """The group id on the broker: prefixed like the topics, so deployments never mix."""
+        return f"{self.common.topic_prefix}{self.group_id}"

@@ -49,7 +49,7 @@ async def run(settings: Settings) -> None:
     commands = ConsumerLoop(
         common=common,
         topics=[launches],
-        group_id=settings.group_id,
+        group_id=settings.consumer_group,
         model=CampaignCommand,
         handle=CommandHandler(resolver),
         producer=producer,

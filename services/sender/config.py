@@ -14,7 +14,9 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FANOUT_SENDER_", extra="ignore")
 
     port: int = 8704
-    group_id: str = "fanout-sender"
+    group_id: str = Field(
+        "fanout-sender", description="Consumer group (the topic prefix is put in front)."
+    )
     max_in_flight: int = Field(32, ge=1, description="Batches processed at once per instance.")
     max_attempts: int = Field(
         6, ge=1, description="ESP calls per batch before the remaining recipients fail."
@@ -37,3 +39,8 @@ class Settings(ServiceSettings):
     simulator_url: str = "http://127.0.0.1:8705"
     simulator_api_key: SecretStr = SecretStr("sim-dev-key")
     provider_timeout_s: float = Field(30.0, gt=0, description="Timeout of one ESP call.")
+
+    @property
+    def consumer_group(self) -> str:
+        """The group id on the broker: prefixed like the topics, so deployments never mix."""
+        return f"{self.common.topic_prefix}{self.group_id}"

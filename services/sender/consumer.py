@@ -79,7 +79,7 @@ class SenderLoop:
         """Consume until `stop`; then finish in-flight batches, flush, commit, leave."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.common.kafka_bootstrap_servers,
-            group_id=self._settings.group_id,
+            group_id=self._settings.consumer_group,
             enable_auto_commit=False,  # commit is the last step, behind the watermarks
             auto_offset_reset="earliest",
             isolation_level="read_committed",
@@ -89,7 +89,7 @@ class SenderLoop:
         consumer.subscribe([self._topic], listener=_Listener(self))
         await consumer.start()
         flusher = asyncio.create_task(self._flush_every_interval(stop), name="flusher")
-        log.info("sender.started", topic=self._topic, group=self._settings.group_id)
+        log.info("sender.started", topic=self._topic, group=self._settings.consumer_group)
         try:
             await self._poll_until(stop, consumer)
             await self._drain(set(self._tasks))
@@ -160,13 +160,13 @@ class SenderLoop:
             key=record.key.decode(errors="replace") if record.key is not None else None,
             value=(record.value or b"").decode(errors="replace"),
             error=error[:2000],
-            consumer_group=self._settings.group_id,
+            consumer_group=self._settings.consumer_group,
             failed_at=datetime.now(UTC),
         )
         producer = self._pipeline.producer
         target = dead_letter_name(record.topic)
         await durable(lambda: producer.send_and_wait(target, encode(letter), key=record.key))
-        metrics.DEAD_LETTERED.labels(self._settings.group_id, record.topic).inc()
+        metrics.DEAD_LETTERED.labels(self._settings.consumer_group, record.topic).inc()
         log.warning(
             "sender.dead_lettered",
             partition=record.partition,
@@ -196,7 +196,7 @@ class SenderLoop:
                 log.warning("sender.commit_failed", error=repr(exc))
                 return
             self._tracker.committed(owned)
-            metrics.COMMITS.labels(self._settings.group_id).inc()
+            metrics.COMMITS.labels(self._settings.consumer_group).inc()
 
     async def _drain(self, tps: set[TopicPartition]) -> None:
         """Wait (bounded) for the batches of `tps`; cancel the ones still running after that."""
@@ -228,7 +228,7 @@ class SenderLoop:
         self.assignment = set(assigned)
         total = self._total_partitions()
         self._providers.set_share(len(assigned), total)
-        metrics.ASSIGNED_PARTITIONS.labels(self._settings.group_id).set(len(assigned))
+        metrics.ASSIGNED_PARTITIONS.labels(self._settings.consumer_group).set(len(assigned))
         log.info(
             "sender.assigned",
             partitions=sorted(tp.partition for tp in assigned),

@@ -123,6 +123,7 @@ async def _call(
 ) -> None:
     emails = list(pending.values())
     await rate.acquire(len(emails))
+    metrics.SEND_RATE.labels(provider.name).set(rate.rate_per_s)
     started = time.perf_counter()
     try:
         answers = await provider.send_batch(_with_emails(request, emails))

@@ -1,0 +1,282 @@
+"""The send path on the real broker and Postgres, for end-to-end tests.
+
+Seeds an account, a template, leads and a queued campaign with SQL (campaign_api
+is not under test), publishes the launch command itself, runs lead_resolver and
+sender as subprocesses against the in-process ESP simulator, and reads the
+outcome events back from `email.events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.contracts import CampaignCommand, CommandKind, EmailEvent, EventBatch, decode, encode
+from shared.kafka.producer import make_producer
+from shared.settings import CommonSettings
+from shared.topics import Topic, topic_name
+
+ROOT = Path(__file__).resolve().parents[2]
+MATCHING = {"field": "country", "op": "eq", "value": "DE"}
+
+
+@dataclass
+class Seeded:
+    """One campaign and its leads."""
+
+    account_id: uuid.UUID
+    campaign_id: uuid.UUID
+    run_id: uuid.UUID
+    matching: set[uuid.UUID] = field(default_factory=set)
+    others: set[uuid.UUID] = field(default_factory=set)
+
+
+async def seed_campaign(
+    pool: asyncpg.Pool,
+    *,
+    matching: int,
+    non_matching: int = 0,
+    suppressed: int = 0,
+    unsubscribed: int = 0,
+    account_id: uuid.UUID | None = None,
+) -> Seeded:
+    """An account (or the given one) with leads and a `queued` campaign selecting country DE."""
+    if account_id is None:
+        account_id = await pool.fetchval(
+            "INSERT INTO accounts (name) VALUES ('send-path test') RETURNING id"
+        )
+    template_id = await pool.fetchval(
+        "INSERT INTO templates (account_id, name, subject, html_body, text_body) "
+        "VALUES ($1, 't', 'Hello {{ first_name }}', '<p>Hi {{ first_name }}</p>', "
+        "'Hi {{ first_name }} from {{ country }}') RETURNING id",
+        account_id,
+    )
+    tag = uuid.uuid4().hex[:8]
+    kinds = (
+        [("m", "DE", False)] * matching
+        + [("n", "FR", False)] * non_matching
+        + [("s", "DE", False)] * suppressed
+        + [("u", "DE", True)] * unsubscribed
+    )
+    emails = [f"{k}{i}-{tag}@example.com" for i, (k, _, _) in enumerate(kinds)]
+    rows = await pool.fetch(
+        "INSERT INTO leads (account_id, email, first_name, country, unsubscribed_at) "
+        "SELECT $1, e, 'Ada', c, CASE WHEN u THEN now() END "
+        "FROM unnest($2::text[], $3::text[], $4::bool[]) AS x(e, c, u) RETURNING id, email",
+        account_id,
+        emails,
+        [c for _, c, _ in kinds],
+        [u for _, _, u in kinds],
+    )
+    await pool.execute(
+        "INSERT INTO suppressions (account_id, email, reason) "
+        "SELECT $1, unnest($2::text[]), 'hard_bounce'",
+        account_id,
+        [e for e in emails if e.startswith("s")],
+    )
+    run_id = uuid.uuid4()
+    campaign_id = await pool.fetchval(
+        "INSERT INTO campaigns (account_id, name, from_email, from_name, template_id, condition, "
+        "state, run_id, launched_at) VALUES ($1, 'c', 'news@acme.example', 'Acme', $2, $3::jsonb, "
+        "'queued', $4, now()) RETURNING id",
+        account_id,
+        template_id,
+        orjson.dumps(MATCHING).decode(),
+        run_id,
+    )
+    seeded = Seeded(account_id, campaign_id, run_id)
+    for row in rows:
+        (seeded.matching if row["email"].startswith("m") else seeded.others).add(row["id"])
+    return seeded
+
+
+async def publish_command(
+    settings: CommonSettings, seeded: Seeded, kind: CommandKind = CommandKind.LAUNCH
+) -> None:
+    """What campaign_api's outbox relay would publish."""
+    command = CampaignCommand(
+        command_id=uuid.uuid4(),
+        kind=kind,
+        campaign_id=seeded.campaign_id,
+        account_id=seeded.account_id,
+        run_id=seeded.run_id,
+        issued_at=datetime.now(UTC),
+    )
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.topic_prefix)
+        await producer.send_and_wait(topic, encode(command), key=command.key())
+    finally:
+        await producer.stop()
+
+
+async def set_state(pool: asyncpg.Pool, seeded: Seeded, state: str, *, new_run: bool) -> None:
+    """What the API does on pause (paused), resume (queued, new run) and cancel."""
+    if new_run:
+        seeded.run_id = uuid.uuid4()
+    await pool.execute(
+        "UPDATE campaigns SET state = $2, run_id = $3 WHERE id = $1",
+        seeded.campaign_id,
+        state,
+        seeded.run_id,
+    )
+
+
+async def campaign(pool: asyncpg.Pool, campaign_id: uuid.UUID) -> dict[str, Any]:
+    """The campaign row."""
+    row = await pool.fetchrow("SELECT * FROM campaigns WHERE id = $1", campaign_id)
+    assert row is not None
+    return dict(row)
+
+
+async def outcomes_recorded(pool: asyncpg.Pool, campaign_id: uuid.UUID) -> int:
+    """Terminal outcomes accounted in send_batch_outcomes."""
+    return int(
+        await pool.fetchval(
+            "SELECT coalesce(sum(sent + failed + suppressed + cancelled), 0) "
+            "FROM send_batch_outcomes WHERE campaign_id = $1",
+            campaign_id,
+        )
+    )
+
+
+async def wait_for(
+    pool: asyncpg.Pool, campaign_id: uuid.UUID, states: set[str], timeout: float = 60
+) -> dict[str, Any]:
+    """Poll until the campaign is in one of `states`; fail with its row otherwise."""
+    deadline = time.monotonic() + timeout
+    row = await campaign(pool, campaign_id)
+    while row["state"] not in states:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"campaign still {row['state']} after {timeout}s: {row}")
+        await asyncio.sleep(0.2)
+        row = await campaign(pool, campaign_id)
+    return row
+
+
+async def read_events(settings: CommonSettings) -> list[EmailEvent]:
+    """Every event on `email.events` up to its current end."""
+    topic = topic_name(Topic.EMAIL_EVENTS, settings.topic_prefix)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    events: list[EmailEvent] = []
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not parts:
+            parts = [TopicPartition(topic, p) for p in range(12)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for records in batch.values():
+                for record in records:
+                    events += decode(EventBatch, record.value).events
+    finally:
+        await consumer.stop()
+    return events
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    """`python -m services.<name>` as a subprocess, its log in a temporary file."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.env = env
+        self.log_path = log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Service:
+        """Start the process (stdout and stderr into the log file)."""
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", f"services.{self.name}"],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no draining, no commit."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM and wait (SIGKILL after 30 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The end of the service's log, for failure messages."""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def service_env(settings: CommonSettings, **extra: str) -> dict[str, str]:
+    """Environment of a service process on the test's topics and database."""
+    return {
+        "FANOUT_ENVIRONMENT": "test",
+        "FANOUT_TOPIC_PREFIX": settings.topic_prefix,
+        "FANOUT_DATABASE_URL": settings.database_url,
+        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "FANOUT_LOG_LEVEL": "INFO",
+        "FANOUT_SENDER_PORT": str(free_port()),
+        "FANOUT_LEAD_RESOLVER_PORT": str(free_port()),
+        "FANOUT_SENDER_FLUSH_INTERVAL_S": "0.2",
+        "FANOUT_SENDER_RETRY_INITIAL_S": "0.05",
+        "FANOUT_SENDER_RETRY_MAX_S": "1",
+        "FANOUT_SENDER_RETRY_JITTER_S": "0.05",
+        "FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 0}',
+        "FANOUT_LEAD_RESOLVER_IDLE_SLEEP_S": "0.05",
+        "FANOUT_LEAD_RESOLVER_SWEEP_INTERVAL_S": "1",
+        **extra,
+    }
+
+
+async def simulator_counters(base_url: str) -> dict[str, Any]:
+    """The simulator's counters."""
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{base_url}/v1/counters")
+        response.raise_for_status()
+        return dict(response.json())
+
+
+async def configure_simulator(base_url: str, **knobs: Any) -> None:
+    """Change simulator knobs at runtime."""
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{base_url}/v1/config", json=knobs)
+        response.raise_for_status()
