@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -64,7 +65,10 @@ def client_for(app: FastAPI, key: str | None) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers)
 
 
-TenantFactory = Callable[[], Awaitable[Tenant]]
+class TenantFactory(Protocol):
+    """Makes a fresh account, with a client on `app` (default: the session app)."""
+
+    def __call__(self, app: FastAPI | None = None) -> Awaitable[Tenant]: ...
 
 
 @pytest.fixture
@@ -72,9 +76,9 @@ async def make_tenant(api_app: FastAPI, pool: asyncpg.Pool) -> AsyncIterator[Ten
     """Makes fresh accounts with a key and an authenticated client."""
     clients: list[httpx.AsyncClient] = []
 
-    async def make(app: FastAPI = api_app) -> Tenant:
+    async def make(app: FastAPI | None = None) -> Tenant:
         account_id, key = await create_account(pool, f"test-{uuid.uuid4().hex[:6]}")
-        client = client_for(app, key)
+        client = client_for(app or api_app, key)
         clients.append(client)
         return Tenant(account_id, key, client)
 

@@ -89,11 +89,11 @@ async def test_create_lead_oversized_body_is_413(tenant: Tenant) -> None:
     response = await tenant.client.post("/leads", json=body)
     assert response.status_code == 413
 
-    async def body() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
+    async def stream() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
         for _ in range(20):
             yield b"x" * 65536
 
     chunked = await tenant.client.post(
-        "/leads", content=body(), headers={"content-type": "application/json"}
+        "/leads", content=stream(), headers={"content-type": "application/json"}
     )
     assert chunked.status_code == 413
