@@ -23,5 +23,5 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 def _too_large(limit: int) -> HTTPException:
     return HTTPException(
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds the limit of {limit} bytes"
+        status.HTTP_413_CONTENT_TOO_LARGE, f"body exceeds the limit of {limit} bytes"
     )
