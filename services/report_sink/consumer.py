@@ -73,27 +73,54 @@ class SinkConsumer:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; an unfinished batch stays uncommitted (re-read later)."""
+        """Consume until `stop` is set; a batch not inserted by then stays uncommitted."""
         consumer = self._make_consumer()
         consumer.subscribe([self.topic], listener=_Revocations(self))
         await consumer.start()
         log.info("sink.started", group=self.group, topic=self.topic)
         try:
-            while not stop.is_set():
-                await self._fill(consumer, stop)
-                if not self.pending:
-                    continue
-                if await self._write(stop):
-                    await self._commit(consumer)
+            await self._pipeline(consumer, stop)
         finally:
             await consumer.stop()
             log.info("sink.stopped", group=self.group)
 
+    async def _pipeline(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        """Insert batch k (on the ClickHouse thread) while batch k+1 accumulates.
+
+        Commits stay in order: k+1's insert starts only after k was inserted and committed.
+        """
+        writing: PendingBatch | None = None
+        inflight: asyncio.Task[bool] | None = None
+        try:
+            while True:
+                await self._fill(consumer, stop)
+                ending = stop.is_set()
+                if inflight is not None and (inflight.done() or self._full() or ending):
+                    if not await inflight:
+                        return  # stopped while ClickHouse was failing: nothing committed
+                    await self._commit(consumer, writing)
+                    inflight = None
+                if inflight is None and self.pending and (self._full() or ending):
+                    writing, self.pending = self.pending, PendingBatch()
+                    inflight = asyncio.create_task(self._write(writing, stop))
+                if ending and inflight is None:
+                    return
+        finally:
+            if inflight is not None and not inflight.done():
+                inflight.cancel()
+
+    def _full(self) -> bool:
+        limits = self._settings
+        return (
+            self.pending.events >= limits.batch_max_events
+            or self.pending.age() >= limits.batch_max_seconds
+        )
+
     async def _fill(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        """Poll until the pending batch is full or old enough (or nothing arrives)."""
+        """Poll until the pending batch is full or old enough; return early when idle."""
         limits = self._settings
         while not stop.is_set():
-            wait = limits.batch_max_seconds - self.pending.age() if self.pending else 0.5
+            wait = limits.batch_max_seconds - self.pending.age() if self.pending else 0.2
             if self.pending and wait <= 0:
                 return
             room = min(limits.poll_max_records, limits.batch_max_events - self.pending.events)
@@ -101,7 +128,7 @@ class SinkConsumer:
             for records in polled.values():
                 for raw in records:
                     self.pending.add(raw, await self._decode(raw))
-            if self.pending.events >= limits.batch_max_events:
+            if self.pending.events >= limits.batch_max_events or not polled:
                 return
 
     async def _decode(self, raw: Any) -> list[bytes]:
@@ -111,9 +138,8 @@ class SinkConsumer:
             await self._dead_letter(raw, str(exc))
             return []
 
-    async def _write(self, stop: asyncio.Event) -> bool:
-        """Insert the pending batch, retrying with back-off; False if stopped first."""
-        batch = self.pending
+    async def _write(self, batch: PendingBatch, stop: asyncio.Event) -> bool:
+        """Insert `batch`, retrying (same body, same token) with back-off; False if stopped."""
         token = batch.token()
         backoff = self._settings.retry_backoff_s
         failures = 0
@@ -159,9 +185,10 @@ class SinkConsumer:
             batch.events -= len(run.lines) - len(kept)
             run.lines = kept
 
-    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
-        offsets = self.pending.next_offsets()
-        self.pending = PendingBatch()
+    async def _commit(self, consumer: AIOKafkaConsumer, batch: PendingBatch | None) -> None:
+        if batch is None:
+            return
+        offsets = batch.next_offsets()
         owned = {tp: off for tp, off in offsets.items() if tp in consumer.assignment()}
         if not owned:
             return

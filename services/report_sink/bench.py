@@ -1,0 +1,123 @@
+"""Throughput of the sink: `python -m services.report_sink.bench [--events N] [--kafka]`.
+
+Without --kafka: decode (fast path) + one JSONEachRow insert per 50k events into a
+fresh chDB folder, timed end to end. With --kafka: publishes N events to fresh topics
+first (not timed), then times a SinkConsumer reading them from offset 0 into ClickHouse
+(poll + decode + insert + commit). Prints events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from services.report_sink.config import Settings
+from services.report_sink.consumer import SinkConsumer
+from services.report_sink.decode import event_lines
+from services.report_sink.schema import migrate
+from services.report_sink.sink import EventWriter
+from shared.clickhouse import AsyncClickHouse, connect_embedded
+from shared.contracts.base import encode
+from shared.contracts.events import EmailEvent, EventBatch, EventType
+from shared.kafka.admin import ensure_topics
+from shared.kafka.producer import make_producer
+from shared.settings import CommonSettings
+from shared.topics import Topic, all_topic_names, topic_name
+
+T0 = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def messages(count: int, per_message: int) -> list[bytes]:
+    """`count` events of one campaign as encoded `EventBatch` values."""
+    account, campaign = uuid.uuid4(), uuid.uuid4()
+    kinds = (EventType.SENT, EventType.DELIVERED, EventType.OPENED)
+    out: list[bytes] = []
+    for start in range(0, count, per_message):
+        events = [
+            EmailEvent(
+                event_id=uuid.uuid4(),
+                account_id=account,
+                campaign_id=campaign,
+                lead_id=uuid.uuid4(),
+                email=f"lead{n}@d{n % 50}.example.com",
+                type=kinds[n % 3],
+                provider="simulator",
+                provider_message_id=f"<{n}@fanout.local>",
+                occurred_at=T0 + timedelta(milliseconds=n),
+            )
+            for n in range(start, min(start + per_message, count))
+        ]
+        out.append(encode(EventBatch(events=events)))
+    return out
+
+
+async def bench_insert(values: list[bytes], folder: Path, batch: int) -> float:
+    """Seconds to decode and insert every value, `batch` events per insert."""
+    ch = AsyncClickHouse(connect_embedded(folder))
+    await migrate(ch)
+    writer = EventWriter(ch)
+    started = time.perf_counter()
+    lines: list[bytes] = []
+    for value in values:
+        lines.extend(event_lines(value))
+        if len(lines) >= batch:
+            await writer.insert(b"\n".join(lines), uuid.uuid4().hex)
+            lines = []
+    if lines:
+        await writer.insert(b"\n".join(lines), uuid.uuid4().hex)
+    elapsed = time.perf_counter() - started
+    ch.close()
+    return elapsed
+
+
+async def bench_kafka(values: list[bytes], folder: Path, total: int) -> float:
+    """Seconds for a SinkConsumer to move every published event into ClickHouse."""
+    common = CommonSettings(home=folder, topic_prefix=f"bench{uuid.uuid4().hex[:6]}.")
+    await ensure_topics(common, all_topic_names(common.topic_prefix))
+    producer = make_producer(common)
+    await producer.start()
+    topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
+    for value in values:
+        await producer.send(topic, value)
+    await producer.flush()
+    ch = AsyncClickHouse(connect_embedded(folder / "chdb"))
+    await migrate(ch)
+    sink = SinkConsumer(Settings(common=common, group_id="bench"), EventWriter(ch), producer)
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    task = asyncio.create_task(sink.run(stop))
+    while sink.inserted_events < total:
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await task
+    await producer.stop()
+    ch.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--per-message", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--kafka", action="store_true")
+    args = parser.parse_args()
+    values = messages(args.events, args.per_message)
+    with tempfile.TemporaryDirectory(prefix="fanout-bench-") as tmp:
+        if args.kafka:
+            seconds = asyncio.run(bench_kafka(values, Path(tmp), args.events))
+        else:
+            seconds = asyncio.run(bench_insert(values, Path(tmp) / "chdb", args.batch))
+    mode = "kafka → sink → chDB" if args.kafka else "decode + insert into chDB"
+    print(f"{mode}: {args.events} events, {args.per_message}/message in {seconds:.2f} s = "  # noqa: T201
+          f"{args.events / seconds:,.0f} events/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
