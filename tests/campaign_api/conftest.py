@@ -13,16 +13,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.campaign_api import conditions_standin
-
-conditions_standin.install()
-
-from services.campaign_api.config import Settings  # noqa: E402
-from services.campaign_api.main import create_app  # noqa: E402
-from shared.auth import create_account  # noqa: E402
-from shared.kafka.admin import ensure_topics  # noqa: E402
-from shared.settings import CommonSettings  # noqa: E402
-from shared.topics import all_topic_names  # noqa: E402
+from services.campaign_api.config import Settings
+from services.campaign_api.main import create_app
+from shared.auth import create_account
+from shared.kafka.admin import ensure_topics
+from shared.settings import CommonSettings
+from shared.topics import all_topic_names
 
 
 @dataclass
