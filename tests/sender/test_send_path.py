@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -12,15 +13,18 @@ import pytest
 
 from services.esp_simulator.config import Settings as SimulatorSettings
 from services.esp_simulator.testing import running_simulator
-from shared.contracts import EmailEvent
+from shared.contracts import CommandKind, EmailEvent
 from shared.settings import CommonSettings
 from tests.sender.harness import (
     Seeded,
     Service,
+    campaign,
+    configure_simulator,
     publish_command,
     read_events,
     seed_campaign,
     service_env,
+    set_state,
     simulator_counters,
     wait_for,
 )
@@ -91,3 +95,140 @@ async def test_send_campaign_of_10k_leads(
     assert counters["duplicates"] == 0
     assert counters["unique"] == 10_000
     print(f"10k campaign: {elapsed:.1f}s to completed, {10_000 / elapsed:.0f} emails/s")  # noqa: T201
+
+
+async def test_send_campaign_under_throttling_and_transient_failures(
+    pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
+) -> None:
+    await configure_simulator(
+        simulator, throttle_429_rate=0.3, throttle_retry_after_s=0, transient_rate=0.05
+    )
+    seeded = await seed_campaign(pool, matching=2_000, non_matching=100)
+    start("sender", FANOUT_SENDER_MAX_ATTEMPTS="15")
+    start("lead_resolver")
+    await publish_command(settings, seeded)
+    row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=90)
+    assert row["state"] == "completed"
+    assert (row["matched"], row["sent"], row["failed"]) == (2_000, 2_000, 0)
+    events = await read_events(settings)
+    assert_exactly_one_outcome(events, seeded)
+    counters = await simulator_counters(simulator)
+    assert counters["throttled_calls"] > 0 and counters["transient"] > 0
+    assert counters["duplicates"] == 0 and counters["unique"] == 2_000
+
+
+async def test_send_campaign_survives_sigkill_of_sender_and_resolver(
+    pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
+) -> None:
+    seeded = await seed_campaign(pool, matching=6_000, suppressed=50)
+    rate = {"FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 1500}'}
+    window = {"FANOUT_LEAD_RESOLVER_WINDOW": "20", "FANOUT_LEAD_RESOLVER_PAGE_BATCHES": "5"}
+    sender = start("sender", **rate)
+    resolver = start("lead_resolver", **window)
+    await publish_command(settings, seeded)
+    while (await campaign(pool, seeded.campaign_id))["sent"] < 1_500:
+        await asyncio.sleep(0.05)
+    sender.kill()
+    resolver.kill()
+    before = await campaign(pool, seeded.campaign_id)
+    assert before["state"] == "resolving"  # killed mid-stream, not after it
+    start("sender", **rate)
+    start("lead_resolver", **window)
+    row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=90)
+    assert row["state"] == "completed"
+    assert (row["matched"], row["sent"]) == (6_000, 6_000)
+    events = await read_events(settings)
+    assert_exactly_one_outcome(events, seeded)
+    counters = await simulator_counters(simulator)
+    assert counters["unique"] == 6_000
+    # only batches in flight at the kill can be resent: at most max_in_flight (32) × 50
+    assert counters["duplicates"] <= 32 * 50
+    print(f"kill/restart: simulator duplicates = {counters['duplicates']}")  # noqa: T201
+
+
+async def test_pause_stops_within_window_and_resume_finishes(
+    pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
+) -> None:
+    window, page = 4, 2
+    seeded = await seed_campaign(pool, matching=3_000)
+    start("sender", FANOUT_SENDER_RATE_BUDGETS='{"simulator": 500}')
+    start(
+        "lead_resolver",
+        FANOUT_LEAD_RESOLVER_WINDOW=str(window),
+        FANOUT_LEAD_RESOLVER_PAGE_BATCHES=str(page),
+    )
+    await publish_command(settings, seeded)
+    while (await campaign(pool, seeded.campaign_id))["sent"] < 500:
+        await asyncio.sleep(0.05)
+    await set_state(pool, seeded, "paused", new_run=False)
+    at_pause = await campaign(pool, seeded.campaign_id)
+    await publish_command(settings, seeded, CommandKind.PAUSE)
+    await asyncio.sleep(3)
+    settled = await campaign(pool, seeded.campaign_id)
+    unique_settled = (await simulator_counters(simulator))["unique"]
+    await asyncio.sleep(1)
+    assert (await simulator_counters(simulator))["unique"] == unique_settled  # stopped
+    assert settled["state"] == "paused"
+    # at most the page in progress is emitted after the pause ...
+    assert settled["batches_emitted"] - at_pause["batches_emitted"] <= page
+    # ... so at most W outstanding batches (+ that page) are still sent
+    sent_after = unique_settled - at_pause["sent"]
+    assert sent_after <= (window + page) * 50, sent_after
+    assert settled["sent"] < 3_000
+
+    await set_state(pool, seeded, "queued", new_run=True)
+    await publish_command(settings, seeded, CommandKind.RESUME)
+    row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=60)
+    assert row["state"] == "completed" and row["sent"] == 3_000
+    assert_exactly_one_outcome(await read_events(settings), seeded)
+    counters = await simulator_counters(simulator)
+    assert counters["duplicates"] == 0 and counters["unique"] == 3_000
+
+
+async def test_cancel_campaign_gives_cancelled_outcomes_to_the_rest(
+    pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
+) -> None:
+    seeded = await seed_campaign(pool, matching=3_000, non_matching=100)
+    start("sender", FANOUT_SENDER_RATE_BUDGETS='{"simulator": 500}')
+    start("lead_resolver", FANOUT_LEAD_RESOLVER_WINDOW="4", FANOUT_LEAD_RESOLVER_PAGE_BATCHES="2")
+    await publish_command(settings, seeded)
+    while (await campaign(pool, seeded.campaign_id))["sent"] < 300:
+        await asyncio.sleep(0.05)
+    await set_state(pool, seeded, "cancelled", new_run=False)
+    await publish_command(settings, seeded, CommandKind.CANCEL)
+    deadline = time.monotonic() + 60
+    row = await campaign(pool, seeded.campaign_id)
+    while not (row["resolve_done"] and row["sent"] + row["cancelled"] == row["matched"]):
+        assert time.monotonic() < deadline, row
+        await asyncio.sleep(0.2)
+        row = await campaign(pool, seeded.campaign_id)
+    assert row["state"] == "cancelled" and row["matched"] == 3_000
+    assert row["cancelled"] > 1_000
+    events = await read_events(settings)
+    assert_exactly_one_outcome(events, seeded)
+    types = Counter(e.type.value for e in events if e.campaign_id == seeded.campaign_id)
+    assert types == {"sent": row["sent"], "cancelled": row["cancelled"]}
+    assert (await simulator_counters(simulator))["unique"] == row["sent"]
+
+
+async def test_two_campaigns_progress_together(
+    pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
+) -> None:
+    first = await seed_campaign(pool, matching=3_000)
+    second = await seed_campaign(pool, matching=3_000)
+    start("sender", FANOUT_SENDER_RATE_BUDGETS='{"simulator": 1000}')
+    start("lead_resolver", FANOUT_LEAD_RESOLVER_WINDOW="10")
+    await publish_command(settings, first)
+    await publish_command(settings, second)
+    while (await campaign(pool, first.campaign_id))["sent"] + (
+        await campaign(pool, second.campaign_id)
+    )["sent"] < 1_000:
+        await asyncio.sleep(0.05)
+    early = [(await campaign(pool, s.campaign_id))["sent"] for s in (first, second)]
+    assert min(early) >= 200, early  # both progress from the start, neither waits
+    for seeded in (first, second):
+        row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=60)
+        assert row["state"] == "completed" and row["sent"] == 3_000
+    events = await read_events(settings)
+    assert_exactly_one_outcome(events, first)
+    assert_exactly_one_outcome(events, second)
