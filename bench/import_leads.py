@@ -63,7 +63,7 @@ async def synthetic_file(n: int, fmt: ImportFormat) -> AsyncIterator[bytes]:
         await asyncio.sleep(0)
 
 
-async def run(n: int, fmt: ImportFormat, chunk_rows: int) -> None:
+async def run(n: int, fmt: ImportFormat, chunk_rows: int, keep: bool) -> None:
     common = CommonSettings()
     name = f"fanout_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(common.database_url)
@@ -85,7 +85,10 @@ async def run(n: int, fmt: ImportFormat, chunk_rows: int) -> None:
             f"(created {report.created:,}, rejected {report.rejected:,})"
         )
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep:
+            print(f"kept database {name}")  # noqa: T201
+        else:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 
@@ -94,8 +97,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1_000_000, help="number of leads")
     parser.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     parser.add_argument("--chunk-rows", type=int, default=20_000)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
-    asyncio.run(run(args.n, ImportFormat(args.format), args.chunk_rows))
+    asyncio.run(run(args.n, ImportFormat(args.format), args.chunk_rows, args.keep))
     sys.exit(0)
 
 

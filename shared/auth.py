@@ -58,14 +58,22 @@ async def create_account(pool: asyncpg.Pool, name: str) -> tuple[UUID, str]:
 
 
 async def account_for_key(pool: asyncpg.Pool, plaintext: str) -> UUID | None:
-    """The account a (non-revoked) key belongs to, or None."""
+    """The account a (non-revoked) key belongs to, or None; notes when the key was last used."""
     if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
         return None
-    result: UUID | None = await pool.fetchval(
-        "SELECT account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+    row = await pool.fetchrow(
+        """
+        SELECT id, account_id, last_used_at > now() - interval '1 minute' AS recently_used
+        FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
+        """,
         hash_key(plaintext),
     )
-    return result
+    if row is None:
+        return None
+    if not row["recently_used"]:  # record use at most once a minute per key
+        await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE id = $1", row["id"])
+    account_id: UUID = row["account_id"]
+    return account_id
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer fo_...`")

@@ -30,11 +30,13 @@ async def test_revoke_api_key_stops_it_working(api_app: FastAPI, tenant: Tenant)
     created = await tenant.client.post("/api-keys", json={"name": "ci"})
     assert created.status_code == 201
     second = created.json()
+    assert second["last_used_at"] is None
     async with client_for(api_app, second["key"]) as client:
         assert (await client.get("/leads")).status_code == 200
         listed = (await tenant.client.get("/api-keys")).json()
         assert [k["name"] for k in listed] == ["default", "ci"]
         assert all("key" not in k for k in listed)
+        assert all(k["last_used_at"] is not None for k in listed)
         assert (await tenant.client.delete(f"/api-keys/{second['id']}")).status_code == 204
         assert (await client.get("/leads")).status_code == 401
     assert (await tenant.client.delete(f"/api-keys/{second['id']}")).status_code == 404
