@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.report_sink.precedence import PRECEDENCE
-from services.report_sink.schema import MIGRATIONS_DIR, load_migrations, migrate
+from services.report_sink.schema import MIGRATIONS_DIR, load_migrations, migrate, split_statements
 from shared.clickhouse import AsyncClickHouse, connect_embedded
 
 pytestmark = pytest.mark.clickhouse
@@ -46,3 +46,27 @@ def test_precedence_matches_lead_status_view() -> None:
     assert types is not None
     in_sql = re.findall(r"'(\w+)'", types.group(1))
     assert in_sql == [t.value for t in PRECEDENCE]
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "clickhouse"
+
+
+async def test_parse_cluster_ddl_and_users(ch: AsyncClickHouse) -> None:
+    files = sorted(DEPLOY.rglob("*.sql"))
+    assert len(files) >= 4
+    for path in files:
+        for statement in split_statements(path.read_text()):
+            await ch.rows("SELECT formatQuery({q:String})", {"q": statement})
+    cluster = load_migrations(DEPLOY / "cluster")
+    assert [m.version for m in cluster] == [m.version for m in load_migrations()]
+
+
+def test_cluster_precedence_matches_single_node() -> None:
+    def listed(path: Path) -> list[str]:
+        found = re.search(r"type,\s*\[(.*?)\]", path.read_text(), re.DOTALL)
+        assert found is not None
+        return re.findall(r"'(\w+)'", found.group(1))
+
+    assert listed(DEPLOY / "cluster" / "0002_lead_status.sql") == listed(
+        MIGRATIONS_DIR / "0002_lead_status.sql"
+    )
