@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from services.sender.config import Settings
@@ -25,19 +27,24 @@ class ProviderPool:
         self._rates: dict[str, SendRate] = {}
         self._assigned = 1
         self._total = 1
+        self._creating = asyncio.Lock()  # one adapter (and one rate bucket) per provider
 
     async def get(self, name: str) -> tuple[EmailProvider, SendRate]:
         """The adapter and rate of provider `name`; `ProviderUnavailable` if it has none."""
-        if name not in self._providers:
-            provider = self._create(name)
-            rate = SendRate(self._settings.rate_budgets.get(name, 0.0))
-            quota = await provider.max_send_rate()
-            if quota is not None and (rate.budget_per_s <= 0 or quota < rate.budget_per_s):
-                rate.set_budget(quota)
-            rate.set_share(self._assigned, self._total)
-            self._providers[name], self._rates[name] = provider, rate
-            log.info("sender.provider_ready", provider=name, budget_per_s=rate.budget_per_s)
+        async with self._creating:
+            if name not in self._providers:
+                await self._add(name)
         return self._providers[name], self._rates[name]
+
+    async def _add(self, name: str) -> None:
+        provider = self._create(name)
+        rate = SendRate(self._settings.rate_budgets.get(name, 0.0))
+        quota = await provider.max_send_rate()
+        if quota is not None and (rate.budget_per_s <= 0 or quota < rate.budget_per_s):
+            rate.set_budget(quota)
+        rate.set_share(self._assigned, self._total)
+        self._providers[name], self._rates[name] = provider, rate
+        log.info("sender.provider_ready", provider=name, budget_per_s=rate.budget_per_s)
 
     def set_share(self, assigned: int, total: int) -> None:
         """Every provider's rate follows this instance's share of the partitions."""
