@@ -20,6 +20,7 @@ from services.webhook_ingest.providers.base import MalformedPayload, ProviderEve
 from shared.contracts.events import EmailEvent, provider_event_id
 
 ID_FIELDS = ("account_id", "campaign_id", "lead_id")
+MAX_EMAIL_LENGTH = 320
 
 
 @dataclass
@@ -50,6 +51,16 @@ def _missing(name: str, where: str) -> UUID:
     raise MalformedPayload(f"{where}.{name}: missing while the other Fanout ids are present")
 
 
+def _address(raw: str, where: str) -> str:
+    """The recipient as suppressions store it (lower case), if it looks like an address."""
+    email = raw.strip().lower()
+    if not 3 <= len(email) <= MAX_EMAIL_LENGTH or "@" not in email or not email.isprintable():
+        raise MalformedPayload(f"{where}: recipient {raw[:64]!r} is not an email address")
+    if any(c.isspace() for c in email):
+        raise MalformedPayload(f"{where}: recipient {raw[:64]!r} is not an email address")
+    return email
+
+
 def to_email_event(event: ProviderEvent) -> EmailEvent | None:
     """The contract event of `event`, or None when the mail was not sent by Fanout."""
     where = event.where or event.provider
@@ -57,13 +68,14 @@ def to_email_event(event: ProviderEvent) -> EmailEvent | None:
     if ids is None:
         return None
     account_id, campaign_id, lead_id = ids
+    email = _address(event.email, where)
     try:
         return EmailEvent(
             event_id=provider_event_id(event.provider, event.key),
             account_id=account_id,
             campaign_id=campaign_id,
             lead_id=lead_id,
-            email=event.email.strip().lower(),
+            email=email,
             type=event.type,
             provider=event.provider,
             provider_message_id=event.provider_message_id[:998],

@@ -5,6 +5,7 @@ events are produced as one `EventBatch` per (campaign, lead) and every send is
 awaited until the broker acknowledged it. Any failure raises
 `RecordingFailed` and the endpoint answers 503, so the provider retries the
 whole request; both steps are idempotent, so the retry records each event once.
+A value Postgres refuses (`DataError`) is the payload's fault: `MalformedPayload`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services.webhook_ingest import suppressions
+from services.webhook_ingest.providers.base import MalformedPayload
 from shared.contracts.base import encode
 from shared.contracts.events import EmailEvent, EventBatch
 
@@ -71,6 +73,8 @@ class Recorder:
         try:
             async with self.pool.acquire(timeout=10) as conn, conn.transaction():
                 await suppressions.apply(conn, changes, self.soft_bounce_threshold)
+        except asyncpg.DataError as exc:  # a value Postgres cannot store: the payload's fault
+            raise MalformedPayload(f"a value cannot be stored: {exc}") from exc
         except PG_ERRORS as exc:
             raise RecordingFailed(f"Postgres: {exc.__class__.__name__}: {exc}") from exc
 

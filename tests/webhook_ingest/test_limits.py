@@ -83,3 +83,25 @@ async def test_get_health_and_readiness(ingest: Ingest) -> None:
     assert ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
     metrics = await ingest.client.get("/metrics")
     assert "fanout_webhooks_total" in metrics.text
+
+
+@pytest.mark.parametrize(
+    "recipient", ["nul\u0000@example.com", "no-at-sign", "two words@example.com"]
+)
+async def test_post_simulator_webhook_bad_recipient_bad_request(
+    ingest: Ingest, ids: Ids, recipient: str
+) -> None:
+    event = {
+        "id": "0b6c3c3e-8f5c-4d0e-9f1a-2b3c4d5e6f70",
+        "type": "bounced",
+        "bounce_type": "hard",
+        "recipient": recipient,
+        "occurred_at": "2026-11-23T09:00:00Z",
+        "metadata": ids.metadata(),
+    }
+    body = orjson.dumps({"events": [event]})
+    headers = sign_simulator(ingest.secret, int(time.time()), body)
+    response = await ingest.client.post("/webhooks/simulator", content=body, headers=headers)
+    assert response.status_code == 400
+    assert "not an email address" in response.json()["detail"]
+    assert await ingest.suppressed(ids.account_id) == {}
