@@ -39,6 +39,11 @@ async def _bad_value(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"invalid value: {message}"}, status_code=422)
 
 
+async def _too_slow(_: Request, __: Exception) -> JSONResponse:
+    detail = "the query took too long and was cancelled; narrow the condition or retry later"
+    return JSONResponse({"detail": detail}, status_code=503)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every domain error's HTTP answer."""
     app.add_exception_handler(IllegalTransition, _illegal)
@@ -46,3 +51,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScheduleInPast, _schedule_in_past)
     app.add_exception_handler(ImportFormatError, _bad_file)
     app.add_exception_handler(asyncpg.DataError, _bad_value)
+    app.add_exception_handler(asyncpg.QueryCanceledError, _too_slow)
