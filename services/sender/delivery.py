@@ -69,7 +69,7 @@ class _StillPending(Exception):  # noqa: N818 - drives tenacity, never escapes
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     """Exponential backoff with jitter, but never shorter than the provider's Retry-After."""
     backoff = wait_exponential_jitter(
-        initial=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s
+        multiplier=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s
     )
 
     def wait(state: RetryCallState) -> float:

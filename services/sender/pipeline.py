@@ -46,7 +46,7 @@ SELECT email FROM leads WHERE id = ANY($3::uuid[]) AND unsubscribed_at IS NOT NU
 async def durable(step: Callable[[], Awaitable[T]]) -> T:
     """Run a Postgres/Kafka step until it succeeds (backoff with jitter, capped at 10 s)."""
     async for attempt in AsyncRetrying(
-        wait=wait_exponential_jitter(initial=0.2, max=10),
+        wait=wait_exponential_jitter(max=10),
         retry=retry_if_exception_type((asyncpg.PostgresError, OSError, KafkaError)),
     ):
         with attempt:

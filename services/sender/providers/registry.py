@@ -46,6 +46,10 @@ class ProviderPool:
         self._providers[name], self._rates[name] = provider, rate
         log.info("sender.provider_ready", provider=name, budget_per_s=rate.budget_per_s)
 
+    def register(self, name: str, provider: EmailProvider, rate: SendRate) -> None:
+        """Use `provider` for campaigns of provider `name` (tests, custom adapters)."""
+        self._providers[name], self._rates[name] = provider, rate
+
     def set_share(self, assigned: int, total: int) -> None:
         """Every provider's rate follows this instance's share of the partitions."""
         self._assigned, self._total = assigned, total
