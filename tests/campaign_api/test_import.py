@@ -8,10 +8,13 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from services.campaign_api.config import Settings
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
 from services.campaign_api.leads.rows import ImportFormatError
-from tests.campaign_api.conftest import Tenant
+from services.campaign_api.main import create_app
+from shared.settings import CommonSettings
+from tests.campaign_api.conftest import Tenant, TenantFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -149,3 +152,23 @@ async def test_import_leads_unknown_media_type_is_415(tenant: Tenant) -> None:
         "/leads/import", content=b"x", headers={"content-type": "application/pdf"}
     )
     assert response.status_code == 415
+
+
+async def test_import_leads_over_size_limit_is_413_and_writes_nothing(
+    settings: CommonSettings, pool: asyncpg.Pool, make_tenant: TenantFactory
+) -> None:
+    small = Settings(common=settings, max_import_bytes=50_000, import_chunk_rows=10)
+    app = create_app(small)
+    async with app.router.lifespan_context(app):
+        tenant = await make_tenant(app)
+        lines = "".join(f"big{i:06d}@example.com\n" for i in range(4000)).encode()
+
+        async def stream() -> AsyncIterator[bytes]:  # chunked: no Content-Length to check
+            for start in range(0, len(lines), 8192):
+                yield (b"email\n" if start == 0 else b"") + lines[start : start + 8192]
+
+        response = await tenant.client.post(
+            "/leads/import", content=stream(), headers={"content-type": "text/csv"}
+        )
+        assert response.status_code == 413
+        assert await _leads(pool, tenant.account_id) == {}

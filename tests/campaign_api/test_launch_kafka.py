@@ -74,7 +74,7 @@ async def _published(pool: asyncpg.Pool, campaign_id: str) -> list[bool]:
     return [r["done"] for r in rows]
 
 
-async def test_launch_campaign_publishes_one_command(
+async def test_launch_campaign_publishes_one_command_then_others_in_order(
     settings: CommonSettings, pool: asyncpg.Pool, make_tenant: TenantFactory
 ) -> None:
     app, stop_app = await start_app(settings)
@@ -85,13 +85,20 @@ async def test_launch_campaign_publishes_one_command(
             launched = await tenant.client.post(f"/campaigns/{campaign['id']}/launch")
             assert launched.status_code == 202
             commands = await _commands(settings, settle=1.0)
-        assert await _published(pool, campaign["id"]) == [True]
+            mine = [c for c in commands if str(c.campaign_id) == campaign["id"]]
+            assert len(mine) == 1
+            assert (mine[0].kind, str(mine[0].run_id)) == ("launch", launched.json()["run_id"])
+            assert mine[0].account_id == tenant.account_id
+            for action in ("pause", "resume", "cancel"):
+                assert (
+                    await tenant.client.post(f"/campaigns/{campaign['id']}/{action}")
+                ).is_success
+            commands = await _commands(settings, settle=1.0)
+        assert await _published(pool, campaign["id"]) == [True] * 4
     finally:
         await stop_app()
-    mine = [c for c in commands if str(c.campaign_id) == campaign["id"]]
-    assert len(mine) == 1
-    assert (mine[0].kind, str(mine[0].run_id)) == ("launch", launched.json()["run_id"])
-    assert mine[0].account_id == tenant.account_id
+    kinds = [c.kind.value for c in commands if str(c.campaign_id) == campaign["id"]]
+    assert kinds == ["launch", "pause", "resume", "cancel"]
 
 
 @pytest.fixture
