@@ -105,8 +105,16 @@ def create_app(
     return app
 
 
+async def preflight(settings: Settings) -> None:
+    """Fail fast, before serving, when Postgres or Kafka is unreachable."""
+    pool = await create_pool(settings.common.database_url, max_size=1)
+    await pool.close()
+    await check_kafka(settings.common)
+
+
 async def run(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT."""
+    await preflight(settings)
     stop = asyncio.Event()
     install_stop_signals(stop)
     await serve(create_app(settings), host=settings.host, port=settings.port, workers=[], stop=stop)
@@ -116,4 +124,7 @@ def main() -> None:
     """Entry point of `python -m services.webhook_ingest`."""
     settings = Settings()
     configure_logging("webhook_ingest", settings.common.log_level)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except DependencyUnavailable as exc:
+        raise SystemExit(f"webhook_ingest cannot start: {exc}") from None

@@ -116,8 +116,9 @@ class Changes:
 
 async def apply(conn: asyncpg.Connection, changes: Changes, threshold: int) -> None:
     """Write `changes` with bulk statements (the caller holds the transaction)."""
+    # rows in key order: concurrent requests then lock shared rows in the same order
     if changes.suppress:
-        keys = list(changes.suppress)
+        keys = sorted(changes.suppress)
         values = [changes.suppress[k] for k in keys]
         await conn.execute(
             INSERT_SUPPRESSIONS,
@@ -126,9 +127,10 @@ async def apply(conn: asyncpg.Connection, changes: Changes, threshold: int) -> N
             [v[0] for v in values],
             [v[1] for v in values],
         )
-    resets = [(a, r) for a, r in changes.runs.items() if r.restarted and not r.bounces]
-    restarts = [(a, r) for a, r in changes.runs.items() if r.restarted and r.bounces]
-    extends = [(a, r) for a, r in changes.runs.items() if not r.restarted]
+    runs = sorted(changes.runs.items(), key=lambda item: item[0])
+    resets = [(a, r) for a, r in runs if r.restarted and not r.bounces]
+    restarts = [(a, r) for a, r in runs if r.restarted and r.bounces]
+    extends = [(a, r) for a, r in runs if not r.restarted]
     if resets:
         await conn.execute(RESET_RUNS, *_columns(resets, with_count=False))
     for statement, runs in ((RESTART_RUNS, restarts), (EXTEND_RUNS, extends)):
@@ -144,7 +146,7 @@ async def apply(conn: asyncpg.Connection, changes: Changes, threshold: int) -> N
             threshold,
         )
     if changes.unsubscribed:
-        leads = list(changes.unsubscribed)
+        leads = sorted(changes.unsubscribed)
         await conn.execute(
             MARK_UNSUBSCRIBED,
             [k[0] for k in leads],

@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI
 
 from services.webhook_ingest.config import Settings
 from services.webhook_ingest.main import create_app
@@ -41,6 +42,7 @@ class Ingest:
     settings: Settings
     pool: asyncpg.Pool
     keys: TestKeys
+    app: FastAPI
     fetched: list[str] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
 
@@ -128,7 +130,7 @@ async def ingest(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-            yield Ingest(client, service, pool, keys, fetched, confirmed)
+            yield Ingest(client, service, pool, keys, app, fetched, confirmed)
 
 
 @pytest.fixture
