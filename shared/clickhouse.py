@@ -139,6 +139,13 @@ class AsyncClickHouse:
         types = [t.name for t in result.column_types]
         return list(result.column_names), types, list(result.result_rows)
 
+    async def raw(
+        self, sql: str, parameters: dict[str, Any] | None = None, fmt: str = "CSV"
+    ) -> bytes:
+        """Run a query; the engine's own output in `fmt` (e.g. CSV), no Python per row."""
+        data: bytes = await self._run(self._client.raw_query, sql, parameters=parameters, fmt=fmt)
+        return data
+
     async def ping(self) -> bool:
         """True when a trivial query answers."""
         return bool(await self.rows("SELECT 1"))

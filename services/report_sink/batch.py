@@ -26,6 +26,7 @@ class PendingBatch:
 
     runs: dict[TopicPartition, PartitionRun] = field(default_factory=dict)
     events: int = 0
+    records: int = 0
     started: float = 0.0
 
     def __bool__(self) -> bool:
@@ -43,6 +44,7 @@ class PendingBatch:
         run.raws.append(raw)
         run.lines.extend(lines)
         self.events += len(lines)
+        self.records += 1
 
     def age(self) -> float:
         """Seconds since the first record arrived."""
@@ -51,7 +53,9 @@ class PendingBatch:
     def drop(self, partitions: set[TopicPartition]) -> None:
         """Forget revoked partitions: uncommitted, their new owner reads them again."""
         for tp in partitions & self.runs.keys():
-            self.events -= len(self.runs.pop(tp).lines)
+            run = self.runs.pop(tp)
+            self.events -= len(run.lines)
+            self.records -= len(run.raws)
 
     def body(self) -> bytes:
         """The JSONEachRow body of the insert."""

@@ -1,9 +1,13 @@
-"""Throughput of the sink: `python -m services.report_sink.bench [--events N] [--kafka]`.
+"""Throughput of the sink and speed of the report queries.
 
-Without --kafka: decode (fast path) + one JSONEachRow insert per 50k events into a
-fresh chDB folder, timed end to end. With --kafka: publishes N events to fresh topics
-first (not timed), then times a SinkConsumer reading them from offset 0 into ClickHouse
+`python -m services.report_sink.bench [--events N] [--per-message K] [--kafka]`:
+without --kafka, decode (fast path) + one JSONEachRow insert per 50k events into a fresh
+chDB folder, timed end to end; with --kafka, publishes N events to fresh topics first
+(not timed), then times a SinkConsumer reading them from offset 0 into ClickHouse
 (poll + decode + insert + commit). Prints events/s.
+
+`python -m services.report_sink.bench --queries N`: N leads of one campaign (about 2.4
+events each, generated inside ClickHouse), then times every report query.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
@@ -101,13 +106,83 @@ async def bench_kafka(values: list[bytes], folder: Path, total: int) -> float:
     return elapsed
 
 
+GENERATE_SQL = """
+INSERT INTO email_events (event_id, account_id, campaign_id, lead_id, email, type, provider,
+                          provider_message_id, reason, bounce_type, occurred_at)
+SELECT generateUUIDv4(), {account:UUID}, {campaign:UUID}, lead,
+       concat('lead', toString(n), '@d', toString(n % 100), '.example.com'), t, 'simulator',
+       '', if(t = 'bounced', '550 5.1.1 user unknown', ''), if(t = 'bounced', 'hard', ''),
+       toDateTime64('2026-11-23 00:00:00', 3, 'UTC') + toIntervalMillisecond(n * 10)
+FROM (
+    SELECT number AS n,
+           reinterpretAsUUID(reinterpretAsFixedString(cityHash64(number, 1))
+                             || reinterpretAsFixedString(cityHash64(number, 2))) AS lead,
+           arrayFilter(x -> x != '', ['sent', if(n % 20 = 0, 'bounced', 'delivered'),
+                       if(n % 10 < 3 AND n % 20 != 0, 'opened', ''),
+                       if(n % 100 < 8 AND n % 20 != 0, 'clicked', '')]) AS types
+    FROM numbers({leads:UInt64})
+)
+ARRAY JOIN types AS t
+"""
+
+
+async def bench_queries(folder: Path, leads: int) -> list[tuple[str, float]]:
+    """Seconds of each report query on a campaign of `leads` leads."""
+    from services.report_sink import queries
+
+    ch = AsyncClickHouse(connect_embedded(folder))
+    await migrate(ch)
+    account, campaign = uuid.uuid4(), uuid.uuid4()
+    started = time.perf_counter()
+    await ch.command(GENERATE_SQL, {"account": account, "campaign": campaign, "leads": leads})
+    timings = [("generate + views", time.perf_counter() - started)]
+
+    async def timed(name: str, run: Any) -> None:
+        t = time.perf_counter()
+        await run
+        timings.append((name, time.perf_counter() - t))
+
+    mid = (await queries.recipients(ch, account, campaign, "", queries.NIL, leads // 2))[-1]
+    await timed("funnel", queries.funnel(ch, account, campaign))
+    await timed(
+        "recipients page 1", queries.recipients(ch, account, campaign, "", queries.NIL, 100)
+    )
+    await timed(
+        "recipients mid page", queries.recipients(ch, account, campaign, "", mid.lead_id, 100)
+    )
+    await timed(
+        "recipients bounced", queries.recipients(ch, account, campaign, "bounced", queries.NIL, 100)
+    )
+    await timed("bounces", queries.bounces(ch, account, campaign))
+    await timed("timeline", queries.timeline(ch, account, campaign))
+    await timed(
+        "campaigns",
+        queries.campaigns(ch, account, T0 - timedelta(days=1), T0 + timedelta(days=9), 100),
+    )
+    await timed("lead history", queries.lead_history(ch, account, mid.lead_id, 100))
+
+    async def export() -> None:
+        async for _ in queries.recipients_csv(ch, account, campaign, ""):
+            pass
+
+    await timed("all recipients (CSV chunks)", export())
+    ch.close()
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--per-message", type=int, default=50)
     parser.add_argument("--batch", type=int, default=50_000)
     parser.add_argument("--kafka", action="store_true")
+    parser.add_argument("--queries", type=int, default=0, help="Leads for the query bench.")
     args = parser.parse_args()
+    if args.queries:
+        with tempfile.TemporaryDirectory(prefix="fanout-bench-") as tmp:
+            for name, seconds in asyncio.run(bench_queries(Path(tmp) / "chdb", args.queries)):
+                print(f"{name:30} {seconds * 1000:9.1f} ms")  # noqa: T201
+        return
     values = messages(args.events, args.per_message)
     with tempfile.TemporaryDirectory(prefix="fanout-bench-") as tmp:
         if args.kafka:

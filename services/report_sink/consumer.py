@@ -59,6 +59,9 @@ class SinkConsumer:
         self.topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
         self.pending = PendingBatch()
         self.inserted_events = 0  # since start, duplicates included (tests, logs)
+        # events per record seen so far: sizes polls (counted in records) to the batch's
+        # room (counted in events); pessimistic until measured
+        self._events_per_record = 50.0
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -123,11 +126,14 @@ class SinkConsumer:
             wait = limits.batch_max_seconds - self.pending.age() if self.pending else 0.2
             if self.pending and wait <= 0:
                 return
-            room = min(limits.poll_max_records, limits.batch_max_events - self.pending.events)
-            polled = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=max(room, 1))
-            for records in polled.values():
-                for raw in records:
+            room = (limits.batch_max_events - self.pending.events) / self._events_per_record
+            records = max(1, min(limits.poll_max_records, int(room)))
+            polled = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=records)
+            for part in polled.values():
+                for raw in part:
                     self.pending.add(raw, await self._decode(raw))
+            if self.pending.records:
+                self._events_per_record = max(1.0, self.pending.events / self.pending.records)
             if self.pending.events >= limits.batch_max_events or not polled:
                 return
 

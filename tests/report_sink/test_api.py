@@ -46,7 +46,7 @@ def _data_set(t: Tenant, other_campaign: uuid.UUID) -> list[EmailEvent]:
         ev(2, S, 3), ev(2, B, 70, bounce_type="hard", reason="550 user unknown"),
         ev(3, S, 64), ev(3, B, 90, bounce_type="soft", reason="mailbox full"),
         ev(4, S, 65), ev(4, D, 80), ev(4, EventType.COMPLAINED, 400),
-        ev(5, EventType.FAILED, 66, reason="invalid recipient"),
+        ev(5, EventType.FAILED, 66, reason='invalid, "quoted"\nrecipient'),
         ev(6, EventType.SUPPRESSED, 0),
         # the same lead 0 in another campaign of the account, a day later
         event(a, other_campaign, leads[0], S, _at(86_400), email=email[0]),
@@ -58,7 +58,7 @@ async def world(
     pool: asyncpg.Pool, sink_settings: Settings
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Tenant, Tenant, uuid.UUID]]:
     """An app on a fresh chDB folder with tenant A's data set; tenant B has nothing."""
-    settings = sink_settings.model_copy(update={"sql_max_rows": 5})
+    settings = sink_settings.model_copy(update={"sql_max_rows": 5, "csv_chunk_rows": 3})
     writer, reader, analyst = open_clickhouse(settings)
     try:
         await migrate(writer)
@@ -138,12 +138,15 @@ async def test_export_recipients_csv(world: World) -> None:
     r = await client.get(url, headers=a.headers)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert len(rows) == 7
+    assert len(rows) == 7  # three keyset chunks of 3, 3 and 1 rows
+    assert len({row["lead_id"] for row in rows}) == 7
     by_lead = {row["lead_id"]: row for row in rows}
     hard = by_lead[str(a.lead_ids[2])]
     assert (hard["status"], hard["bounce_type"], hard["reason"]) == (
         "bounced", "hard", "550 user unknown"
     )  # fmt: skip
+    assert hard["status_at"] == "2026-11-23T10:01:10.000Z"
+    assert by_lead[str(a.lead_ids[5])]["reason"] == 'invalid, "quoted" recipient'
     r = await client.get(url, params={"status": "complained"}, headers=a.headers)
     assert [row["lead_id"] for row in csv.DictReader(io.StringIO(r.text))] == [str(a.lead_ids[4])]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
@@ -13,7 +11,13 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 
 from services.report_sink import queries
-from services.report_sink.api.deps import CurrentAccount, OwnedCampaign, PoolDep, ReaderDep
+from services.report_sink.api.deps import (
+    CurrentAccount,
+    OwnedCampaign,
+    PoolDep,
+    ReaderDep,
+    SettingsDep,
+)
 from services.report_sink.api.models import (
     Bounces,
     CampaignList,
@@ -141,21 +145,21 @@ CSV_COLUMNS = ("lead_id", "email", "status", "bounce_type", "reason", "status_at
 )
 async def campaign_recipients_csv(
     campaign: OwnedCampaign,
+    settings: SettingsDep,
     reader: ReaderDep,
     status_: Annotated[StatusFilter, Query(alias="status")] = None,
 ) -> StreamingResponse:
-    """Every recipient as CSV, streamed in keyset chunks (memory flat in campaign size)."""
+    """Every recipient as CSV (times in ISO 8601 UTC), streamed in keyset chunks of 50,000
+    rows made by ClickHouse: memory stays flat in campaign size."""
     wanted = status_.value if status_ else ""
 
-    async def lines() -> AsyncIterator[str]:
-        yield ",".join(CSV_COLUMNS) + "\r\n"
-        async for chunk in queries.all_recipients(reader, campaign.account_id, campaign.id, wanted):
-            out = io.StringIO()
-            writer = csv.writer(out)
-            for r in chunk:
-                writer.writerow([r.lead_id, r.email, r.status, r.bounce_type or "", r.reason,
-                                 r.status_at.isoformat()])  # fmt: skip
-            yield out.getvalue()
+    async def lines() -> AsyncIterator[bytes]:
+        yield (",".join(CSV_COLUMNS) + "\n").encode()
+        chunks = queries.recipients_csv(
+            reader, campaign.account_id, campaign.id, wanted, settings.csv_chunk_rows
+        )
+        async for chunk in chunks:
+            yield chunk
 
     filename = f"campaign-{campaign.id}-recipients.csv"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
