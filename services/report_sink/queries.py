@@ -65,20 +65,6 @@ async def recipients(
     return [Recipient.model_validate({**r, "bounce_type": r["bounce_type"] or None}) for r in rows]
 
 
-async def all_recipients(
-    ch: AsyncClickHouse, account: UUID, campaign: UUID, status: str, chunk: int = 5000
-) -> AsyncIterator[list[Recipient]]:
-    """Every recipient, in keyset chunks: memory stays flat in campaign size."""
-    after = NIL
-    while True:
-        page = await recipients(ch, account, campaign, status, after, chunk)
-        if page:
-            yield page
-        if len(page) < chunk:
-            return
-        after = page[-1].lead_id
-
-
 RECIPIENTS_CSV_SQL = """
 SELECT lead_id, email, status, bounce_type,
        replaceRegexpAll(reason, '[\\r\\n]+', ' ') AS reason, status_at

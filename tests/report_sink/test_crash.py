@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sys
@@ -11,14 +12,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from typer import Typer
 from typer.testing import CliRunner
 
-from services.report_sink.cli import sql_command
+from services.report_sink.cli import report_app, sql_command
 from shared.settings import CommonSettings
-from tests.report_sink.helpers import batches, publish, sends, wait_until
+from tests.report_sink.helpers import batches, make_tenant, publish, sends, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse, pytest.mark.slow]
 
@@ -112,10 +114,11 @@ async def _answers(url: str) -> bool:
 
 
 async def test_sink_killed_mid_batch_counts_every_event_once(
-    settings: CommonSettings, sink_process: tuple[SinkProcess, str]
+    settings: CommonSettings, sink_process: tuple[SinkProcess, str], pool: asyncpg.Pool
 ) -> None:
     process, url = sink_process
-    account, campaign = uuid.uuid4(), uuid.uuid4()
+    tenant = await make_tenant(pool, matched=EVENTS)
+    account, campaign = tenant.account_id, tenant.campaign_id
     messages = batches(sends(account, campaign, EVENTS), per_message=10)
     await process.start()
     await wait_until(lambda: _answers(url), timeout=60)
@@ -151,6 +154,15 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     )
     assert result.exit_code == 0, result.output
     assert str(EVENTS) in result.output
+
+    # and `fanout report funnel` reads the same numbers through the API
+    cli = Typer()
+    cli.add_typer(report_app, name="report")
+    args = ["report", "funnel", str(campaign), "--url", url, "--api-key", tenant.api_key]
+    result = CliRunner().invoke(cli, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"│ sent\s+│ {EVENTS}\s+│", result.output), result.output
+    assert re.search(r"│ matched\s+│ 20000\s+│", result.output), result.output
 
     assert await process.signal(signal.SIGTERM) == 0  # graceful stop
 
