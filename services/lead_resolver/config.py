@@ -24,6 +24,12 @@ class Settings(ServiceSettings):
         20, ge=1, description="Most batches emitted per campaign per scheduler turn."
     )
     idle_sleep_s: float = Field(0.2, gt=0, description="Pause when no campaign could progress.")
+    session_timeout_ms: int = Field(
+        10_000,
+        ge=6_000,
+        description="Group session timeout: how soon a dead instance's "
+        "campaigns move to another instance.",
+    )
     sweep_interval_s: float = Field(
         5.0, gt=0, description="How often owned active campaigns are looked up in Postgres."
     )

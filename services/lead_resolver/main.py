@@ -16,7 +16,7 @@ from services.lead_resolver.resolver import Resolver
 from shared.contracts import CampaignCommand
 from shared.db import check_postgres, create_pool
 from shared.kafka.admin import check_kafka, ensure_topics
-from shared.kafka.consumer import ConsumerLoop
+from shared.kafka.consumer import ConsumerLoop, LoopOptions
 from shared.kafka.producer import make_producer
 from shared.logging import configure_logging
 from shared.service import health_router, install_stop_signals, serve
@@ -55,6 +55,7 @@ async def run(settings: Settings) -> None:
         producer=producer,
         on_assign=on_assign,
         on_revoke=on_revoke,
+        options=LoopOptions(session_timeout_ms=settings.session_timeout_ms),
     )
     checks: dict[str, Callable[[], Awaitable[Any]]] = {
         "postgres": lambda: check_postgres(pool),
