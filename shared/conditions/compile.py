@@ -53,8 +53,9 @@ def compile_condition(cond: Condition, *, now: datetime, first_param: int = 1) -
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     compiler = _Compiler(now, first_param)
+    # every node compiles to a parenthesised expression, safe to AND onto another WHERE
     sql = compiler.node(cond, strict=False)
-    return CompiledCondition(sql=f"({sql})", params=compiler.params)
+    return CompiledCondition(sql=sql, params=compiler.params)
 
 
 class _Compiler:
@@ -72,14 +73,14 @@ class _Compiler:
             joiner = " AND " if isinstance(cond, All) else " OR "
             return "(" + joiner.join(self.node(c, strict=strict) for c in cond.children) + ")"
         if isinstance(cond, Not):
-            return f"NOT {self.node(cond.child, strict=True)}"
+            return f"(NOT {self.node(cond.child, strict=True)})"
         if isinstance(cond, Comparison):
             return self.comparison(cond, strict=strict)
         raise TypeError(f"not a condition: {cond!r}")
 
     def comparison(self, cmp: Comparison, *, strict: bool) -> str:
         if cmp.op in NEGATED:
-            return f"NOT {self.comparison(_with_op(cmp, NEGATED[cmp.op]), strict=True)}"
+            return f"(NOT {self.comparison(_with_op(cmp, NEGATED[cmp.op]), strict=True)})"
         sql, nullable = self.leaf(cmp)
         return f"COALESCE({sql}, false)" if strict and nullable else f"({sql})"
 

@@ -1,0 +1,156 @@
+"""The documented semantics, case by case: SQL and the evaluator give the stated answer.
+
+Three fixed leads cover NULL/missing values, JSON type mismatches, ASCII-only case folding,
+LIKE wildcards in values, malformed attribute dates and inclusive date boundaries.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared.conditions import compile_condition, evaluate, parse_condition
+
+pytestmark = pytest.mark.postgres
+
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+LEADS: dict[str, dict[str, Any]] = {
+    "ann": {
+        "first_name": "Ann",
+        "last_name": None,
+        "country": "US",
+        "tags": ["vip"],
+        "attributes": {"plan": "pro", "score": 10, "active": True, "renewal": "2025-06-01"}
+        | {"note": "50%off"},
+        "created_at": NOW - timedelta(days=10),
+        "unsubscribed_at": None,
+    },
+    "bob": {
+        "first_name": "ÉMILE",
+        "last_name": "O'Neil",
+        "country": None,
+        "tags": [],
+        "attributes": {"plan": "free", "score": "10", "active": "true", "renewal": "2023-02-29"}
+        | {"nested": {"level": 2}},
+        "created_at": NOW - timedelta(days=40),
+        "unsubscribed_at": NOW - timedelta(days=1),
+    },
+    "cy": {
+        "first_name": "a_b",
+        "last_name": "Smith",
+        "country": "DE",
+        "tags": ["new", "vip"],
+        "attributes": {"score": 2.5, "renewal": "2025-06-10T09:00:00+02:00", "plan": None}
+        | {"note": "Fifty_off", "nested": [1]},
+        "created_at": NOW - timedelta(days=30),
+        "unsubscribed_at": None,
+    },
+}
+
+
+def _cmp(field: str, op: str, value: Any) -> dict[str, Any]:
+    return {"field": field, "op": op, "value": value}
+
+
+CASES: list[tuple[dict[str, Any], set[str]]] = [
+    (_cmp("country", "eq", "US"), {"ann"}),
+    (_cmp("country", "ne", "US"), {"bob", "cy"}),  # NULL country: "ne" matches
+    ({"not": _cmp("country", "eq", "US")}, {"bob", "cy"}),
+    ({"not": _cmp("country", "in", ["US", "DE"])}, {"bob"}),
+    (_cmp("country", "not_in", ["US"]), {"bob", "cy"}),
+    (_cmp("last_name", "lt", "S"), {"bob"}),  # code-point order: "O'Neil" < "S"; NULL: no
+    ({"not": _cmp("last_name", "lt", "S")}, {"ann", "cy"}),
+    (_cmp("attributes.score", "gt", 5), {"ann"}),  # bob's "10" is a string: no match
+    (_cmp("attributes.score", "eq", "10"), {"bob"}),
+    (_cmp("attributes.score", "in", [2.50, 10]), {"ann", "cy"}),
+    ({"not": _cmp("attributes.score", "gte", 3)}, {"bob", "cy"}),
+    (_cmp("attributes.plan", "exists", True), {"ann", "bob"}),  # JSON null does not exist
+    (_cmp("attributes.plan", "ne", "pro"), {"bob", "cy"}),
+    (_cmp("attributes.active", "eq", True), {"ann"}),
+    (_cmp("attributes.active", "ne", True), {"bob", "cy"}),
+    (_cmp("attributes.nested.level", "eq", 2), {"bob"}),
+    (_cmp("attributes.nested.level", "gt", 1), {"bob"}),
+    (_cmp("first_name", "starts_with", "Ém"), {"bob"}),
+    (_cmp("first_name", "starts_with", "ém"), set()),  # only A-Z fold: É is not é
+    (_cmp("first_name", "contains_text", "ILE"), {"bob"}),
+    (_cmp("first_name", "starts_with", "A_"), {"cy"}),  # "_" is literal, not a wildcard
+    (_cmp("first_name", "starts_with", "A%"), set()),
+    (_cmp("attributes.note", "contains_text", "%"), {"ann"}),
+    (_cmp("attributes.note", "ends_with", "_OFF"), {"cy"}),
+    (_cmp("last_name", "contains_text", "'"), {"bob"}),
+    (_cmp("email", "ends_with", "@EXAMPLE.COM"), {"ann", "bob", "cy"}),
+    (_cmp("created_at", "within_last", {"days": 30}), {"ann", "cy"}),  # boundary included
+    (_cmp("created_at", "before", {"ago": {"days": 30}}), {"bob"}),
+    (_cmp("created_at", "gte", "2025-05-16T12:00:00Z"), {"ann", "cy"}),
+    (_cmp("attributes.renewal", "before", "2025-06-05"), {"ann"}),  # 2023-02-29 is no date
+    (_cmp("attributes.renewal", "after", {"ago": {"days": 10}}), {"cy"}),
+    (_cmp("attributes.renewal", "within_last", {"days": 15}), {"ann", "cy"}),
+    (_cmp("attributes.renewal", "within_last", {"days": 14}), {"cy"}),  # 06-01 is 00:00Z
+    ({"not": _cmp("attributes.renewal", "after", "2000-01-01")}, {"bob"}),
+    (_cmp("attributes.renewal", "gt", "2025-06-05"), {"cy"}),  # string order, not dates
+    (_cmp("unsubscribed_at", "exists", False), {"ann", "cy"}),
+    (_cmp("tags", "contains", "vip"), {"ann", "cy"}),
+    (_cmp("tags", "contains_all", ["vip", "new"]), {"cy"}),
+    (_cmp("tags", "contains_any", ["new", "x"]), {"cy"}),
+    (_cmp("tags", "exists", False), {"bob"}),
+    (
+        {
+            "all": [
+                _cmp("tags", "contains", "vip"),
+                {"any": [_cmp("country", "eq", "US"), _cmp("attributes.score", "lt", 3)]},
+                {"not": _cmp("unsubscribed_at", "exists", True)},
+            ]
+        },
+        {"ann", "cy"},
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+async def account(pool: asyncpg.Pool) -> AsyncIterator[uuid.UUID]:
+    account_id: uuid.UUID = await pool.fetchval(
+        "INSERT INTO accounts (name) VALUES ('conditions semantics test') RETURNING id"
+    )
+    for name, lead in LEADS.items():
+        await pool.execute(
+            "INSERT INTO leads (account_id, email, first_name, last_name, country, tags,"
+            " attributes, created_at, unsubscribed_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)",
+            account_id,
+            f"{name}@example.com",
+            lead["first_name"],
+            lead["last_name"],
+            lead["country"],
+            lead["tags"],
+            json.dumps(lead["attributes"]),
+            lead["created_at"],
+            lead["unsubscribed_at"],
+        )
+    yield account_id
+    await pool.execute("DELETE FROM accounts WHERE id = $1", account_id)
+
+
+@pytest.mark.parametrize(("raw", "expected"), CASES)
+async def test_select_leads_by_condition(
+    pool: asyncpg.Pool, account: uuid.UUID, raw: Any, expected: set[str]
+) -> None:
+    cond = parse_condition(raw)
+    compiled = compile_condition(cond, now=NOW, first_param=2)
+    rows = await pool.fetch(
+        f"SELECT l.* FROM leads l WHERE l.account_id = $1 AND {compiled.sql}",
+        account,
+        *compiled.params,
+    )
+    assert {row["email"].split("@")[0] for row in rows} == expected
+    by_python = {
+        name
+        for name, lead in LEADS.items()
+        if evaluate(cond, lead | {"email": f"{name}@example.com"}, NOW)
+    }
+    assert by_python == expected
