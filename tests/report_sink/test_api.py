@@ -7,6 +7,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from services.report_sink.main import create_app, open_clickhouse
 from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.contracts.events import EmailEvent, EventType
+from shared.settings import CommonSettings
 from tests.report_sink.helpers import T0, Tenant, event, make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
@@ -55,10 +57,11 @@ def _data_set(t: Tenant, other_campaign: uuid.UUID) -> list[EmailEvent]:
 
 @pytest.fixture
 async def world(
-    pool: asyncpg.Pool, sink_settings: Settings
+    pool: asyncpg.Pool, base_settings: CommonSettings, pg_dsn: str, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Tenant, Tenant, uuid.UUID]]:
     """An app on a fresh chDB folder with tenant A's data set; tenant B has nothing."""
-    settings = sink_settings.model_copy(update={"sql_max_rows": 5, "csv_chunk_rows": 3})
+    common = base_settings.model_copy(update={"database_url": pg_dsn, "home": tmp_path})
+    settings = Settings(common=common, sql_max_rows=5, csv_chunk_rows=3)
     writer, reader, analyst = open_clickhouse(settings)
     try:
         await migrate(writer)
@@ -237,3 +240,23 @@ async def test_run_sql_read_only_with_admin_token(world: World) -> None:
         assert r.status_code == 400 and "readonly" in r.text.lower(), write
     r = await client.post(url, json={"query": "SELECT count() FROM email_events"}, headers=admin)
     assert r.json()["rows"] == [[34]]  # both copies still there: nothing was written
+
+
+async def test_document_reports_in_openapi(world: World) -> None:
+    client, _, _, _ = world
+    spec = (await client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    for path in (
+        "/reports/campaigns",
+        "/reports/campaigns/{campaign_id}/funnel",
+        "/reports/campaigns/{campaign_id}/recipients",
+        "/reports/campaigns/{campaign_id}/recipients.csv",
+        "/reports/campaigns/{campaign_id}/bounces",
+        "/reports/campaigns/{campaign_id}/timeline",
+        "/reports/leads/{lead_id}/history",
+        "/internal/sql",
+    ):
+        operation = next(iter(paths[path].values()))
+        assert operation["description"], path
+    funnel = spec["components"]["schemas"]["FunnelCounts"]["properties"]["sent"]
+    assert funnel["examples"] == [9800]
