@@ -16,9 +16,8 @@ from fastapi import FastAPI
 from services.campaign_api.config import Settings
 from services.campaign_api.main import create_app
 from shared.auth import create_account
-from shared.kafka.admin import ensure_topics
+from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
-from shared.topics import all_topic_names
 
 
 @dataclass
@@ -44,12 +43,11 @@ async def start_app(common: CommonSettings) -> tuple[FastAPI, Callable[[], Await
 @pytest.fixture(scope="session")
 async def api_app(base_settings: CommonSettings, pg_dsn: str) -> AsyncIterator[FastAPI]:
     """One app for the session (its topic prefix is never used by Kafka tests)."""
+    # The topics of this prefix are never created: no relay runs on the session database
+    # (the Kafka tests use databases of their own).
     common = base_settings.model_copy(
         update={"database_url": pg_dsn, "topic_prefix": f"t{uuid.uuid4().hex[:8]}."}
     )
-    # Kafka tests relay every pending outbox row of the session database, ours included:
-    # the topics must exist, or the relay would wait on them.
-    await ensure_topics(common, all_topic_names(common.topic_prefix))
     app, stop = await start_app(common)
     yield app
     await stop()
@@ -81,6 +79,21 @@ async def make_tenant(api_app: FastAPI, pool: asyncpg.Pool) -> AsyncIterator[Ten
     yield make
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def private_db(base_settings: CommonSettings) -> AsyncIterator[str]:
+    """A database of its own (all migrations), so a relay sees only this test's outbox rows."""
+    name = f"fanout_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(base_settings.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        dsn = base_settings.database_url.rsplit("/", 1)[0] + "/" + name
+        await upgrade_async(dsn)
+        yield dsn
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 @pytest.fixture

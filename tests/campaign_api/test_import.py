@@ -155,9 +155,10 @@ async def test_import_leads_unknown_media_type_is_415(tenant: Tenant) -> None:
 
 
 async def test_import_leads_over_size_limit_is_413_and_writes_nothing(
-    settings: CommonSettings, pool: asyncpg.Pool, make_tenant: TenantFactory
+    base_settings: CommonSettings, pg_dsn: str, pool: asyncpg.Pool, make_tenant: TenantFactory
 ) -> None:
-    small = Settings(common=settings, max_import_bytes=50_000, import_chunk_rows=10)
+    common = base_settings.model_copy(update={"database_url": pg_dsn})
+    small = Settings(common=common, max_import_bytes=50_000, import_chunk_rows=10)
     app = create_app(small)
     async with app.router.lifespan_context(app):
         tenant = await make_tenant(app)

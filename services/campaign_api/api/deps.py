@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
@@ -11,7 +11,13 @@ from services.campaign_api.config import Settings
 from shared.auth import CurrentAccount
 from shared.topics import Topic, topic_name
 
-__all__ = ["CommandsTopic", "CurrentAccount", "PoolDep", "SettingsDep"]
+__all__ = ["COMMON_RESPONSES", "CommandsTopic", "CurrentAccount", "PoolDep", "SettingsDep"]
+
+# Answers every authenticated route can give, for the OpenAPI schema.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, invalid or revoked API key."},
+    413: {"description": "Request body larger than the configured limit."},
+}
 
 
 def _pool(request: Request) -> asyncpg.Pool:

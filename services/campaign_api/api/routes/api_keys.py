@@ -9,11 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep
+from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Name
 from shared.auth import new_key
 
-router = APIRouter(prefix="/api-keys", tags=["api keys"])
+router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=COMMON_RESPONSES)
 
 COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at"
 KEY_EXAMPLE: dict[str, Any] = {

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 
-from services.campaign_api.api.deps import CommandsTopic, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import COMMON_RESPONSES, CommandsTopic, CurrentAccount, PoolDep
 from services.campaign_api.api.models.campaigns import Campaign, CampaignCreate, CampaignUpdate
 from services.campaign_api.api.pagination import (
     Limit,
@@ -23,7 +23,7 @@ from services.campaign_api.campaigns.commands import apply_action
 from services.campaign_api.campaigns.lifecycle import Action, State
 from services.campaign_api.segments import condition_or_422
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=COMMON_RESPONSES)
 
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found")
 EDITABLE = ("name", "from_email", "from_name", "reply_to", "template_id", "provider")

@@ -9,7 +9,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.leads import (
     ImportResult,
     Lead,
@@ -21,7 +21,7 @@ from services.campaign_api.api.pagination import Limit, Page
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
 
-router = APIRouter(prefix="/leads", tags=["leads"])
+router = APIRouter(prefix="/leads", tags=["leads"], responses=COMMON_RESPONSES)
 
 COLUMNS = (
     "id, email, first_name, last_name, country, tags, attributes, "

@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep
+from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep
 from services.campaign_api.api.models.leads import Lead
 from services.campaign_api.api.routes.leads import lead_from
 from services.campaign_api.segments import condition_or_422, preview_segment
 
-router = APIRouter(prefix="/segments", tags=["segments"])
+router = APIRouter(prefix="/segments", tags=["segments"], responses=COMMON_RESPONSES)
 
 CONDITION_EXAMPLE: dict[str, Any] = {
     "all": [

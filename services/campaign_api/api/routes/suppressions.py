@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep
+from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Email, Text
 from services.campaign_api.api.pagination import Limit, Page
 from services.campaign_api.emails import InvalidEmail, normalize_email
 
-router = APIRouter(prefix="/suppressions", tags=["suppressions"])
+router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=COMMON_RESPONSES)
 
 MAX_BULK = 10_000
 Reason = Annotated[Text, Field(min_length=1, max_length=200)]

@@ -9,7 +9,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.templates import (
     PreviewRequest,
     RenderedPreview,
@@ -21,7 +21,7 @@ from services.campaign_api.api.pagination import Limit, Page
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
 from shared.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
 
-router = APIRouter(prefix="/templates", tags=["templates"])
+router = APIRouter(prefix="/templates", tags=["templates"], responses=COMMON_RESPONSES)
 
 COLUMNS = "id, name, subject, html_body, text_body, created_at, updated_at"
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "template not found")
