@@ -8,9 +8,10 @@ leaves are wrapped in COALESCE(..., false) so NOT means "does not match".
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +33,7 @@ from shared.conditions.text import fold, like_literal
 
 SQL_OPS = {Op.LT: "<", Op.LTE: "<=", Op.GT: ">", Op.GTE: ">=", Op.BEFORE: "<", Op.AFTER: ">"}
 NEGATED = {Op.NE: Op.EQ, Op.NOT_IN: Op.IN}
+SLACK = timedelta(hours=15)  # dates.py admits offsets up to ±14:59
 CASTS = {
     Kind.TEXT: "text",
     Kind.NUMBER: "numeric",
@@ -94,7 +96,10 @@ class _Compiler:
             # jsonb containment uses the GIN (jsonb_path_ops) index; it is exact for scalars
             return f"l.attributes @> {self.param(_containment(cmp), 'text')}::jsonb", False
         expr, nullable = typed(cmp.target, cmp.kind)
-        return self.typed_leaf(cmp, expr), nullable
+        sql = self.typed_leaf(cmp, expr)
+        if isinstance(cmp.target, Attribute) and cmp.kind is Kind.DATE:
+            sql = self.date_prefilter(cmp, sql)
+        return sql, nullable
 
     def typed_leaf(self, cmp: Comparison, expr: str) -> str:
         cast, value = CASTS[cmp.kind], cmp.value
@@ -113,11 +118,52 @@ class _Compiler:
         collate = ' COLLATE "C"' if cmp.kind is Kind.TEXT else ""  # code-point order, as Python
         return f"{expr}{collate} {SQL_OPS[cmp.op]} {self.param(value, cast)}"
 
+    def date_prefilter(self, cmp: Comparison, sql: str) -> str:
+        """Put a cheap text comparison before the costly date check of a string attribute.
+
+        A date string starts with its local calendar date and offsets stay within ±15 h, so
+        an instant in [low, high] is written on a day in [low - 15 h, high + 15 h]; comparing
+        the raw text against those days discards most rows before the regex and the cast.
+        The test is only necessary, never sufficient: the exact check still follows.
+        """
+        low, high = _date_bounds(cmp, self.now)
+        text = json_path(_attribute(cmp), as_text=True) + ' COLLATE "C"'
+        tests = []
+        with contextlib.suppress(OverflowError):
+            if low is not None:
+                tests.append(f"{text} >= {self.param(_day(low - SLACK), 'text')}")
+            if high is not None:
+                tests.append(f"{text} < {self.param(_day(high + SLACK + timedelta(1)), 'text')}")
+        return " AND ".join([*tests, sql])
+
     def tags(self, cmp: Comparison) -> str:
         if cmp.op is Op.CONTAINS:
             return f"l.tags @> ARRAY[{self.param(cmp.value, 'text')}]"
         array = self.param(list(_as_tuple(cmp.value)), "text[]")
         return f"l.tags && {array}" if cmp.op is Op.CONTAINS_ANY else f"l.tags @> {array}"
+
+
+def _date_bounds(cmp: Comparison, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The instants a matching date must lie between (None: unbounded on that side)."""
+    value = cmp.value
+    if isinstance(value, timedelta):
+        return now - value, now
+    assert isinstance(value, datetime | Ago)
+    moment = value.resolve(now) if isinstance(value, Ago) else value
+    if cmp.op in (Op.LT, Op.LTE, Op.BEFORE):
+        return None, moment
+    if cmp.op in (Op.GT, Op.GTE, Op.AFTER):
+        return moment, None
+    return moment, moment
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def _attribute(cmp: Comparison) -> Attribute:
+    assert isinstance(cmp.target, Attribute)
+    return cmp.target
 
 
 def _presence(cmp: Comparison) -> str:

@@ -39,11 +39,13 @@ def _date_text(moment: datetime, form: int) -> str:
         moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         moment.astimezone(UTC).isoformat(),
         (moment + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%f+02:00"),
+        (moment + timedelta(hours=14, minutes=59)).strftime("%Y-%m-%dT%H:%M:%S+14:59"),
+        (moment - timedelta(hours=14, minutes=59)).strftime("%Y-%m-%dT%H:%M:%S-14:59"),
     ]
     return forms[form]
 
 
-date_texts = st.builds(_date_text, moments, st.integers(0, 4)) | st.sampled_from(
+date_texts = st.builds(_date_text, moments, st.integers(0, 6)) | st.sampled_from(
     ["2023-02-29", "2024-02-29", "2025-13-01", "2025-06-15 12:00:00", "0999-01-01", "20250615"]
 )
 scalars = (

@@ -1,0 +1,158 @@
+"""Benchmark: common audience conditions on N leads (default 1,000,000), with their plans.
+
+Loads N synthetic leads with COPY into a scratch account in a throw-away database created
+next to FANOUT_DATABASE_URL's (all migrations applied, so the real indexes), ANALYZEs,
+then times `SELECT count(*)` for each condition (median of --runs) and shows which
+indexes the plan uses (EXPLAIN ANALYZE). The account and database are dropped afterwards.
+Not part of the test suite:
+
+    .venv/bin/python bench/conditions_preview.py             # 1,000,000 leads
+    .venv/bin/python bench/conditions_preview.py -n 100000 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from shared.conditions import compile_condition, parse_condition
+from shared.db import create_pool
+from shared.migrations.postgres import upgrade_async
+from shared.settings import CommonSettings
+
+NOW = datetime.now(UTC)
+COUNTRIES = ["US", "US", "US", "DE", "FR", "GB", "ES", "IT", "NL", "SE", "PL", "BR"]
+TAGS = ["vip", "newsletter", "trial", "churned", "beta", "partner"]
+PLANS = ["free", "free", "free", "pro", "team"]
+COLUMNS = [
+    "account_id", "email", "first_name", "last_name", "country", "tags", "attributes",
+    "created_at", "updated_at", "unsubscribed_at",
+]  # fmt: skip
+CONDITIONS: dict[str, Any] = {
+    "country eq DE": {"field": "country", "op": "eq", "value": "DE"},
+    "tags contains partner": {"field": "tags", "op": "contains", "value": "partner"},
+    "attributes.plan eq team": {"field": "attributes.plan", "op": "eq", "value": "team"},
+    "created within last 7 days": {
+        "field": "created_at", "op": "within_last", "value": {"days": 7},
+    },
+    "vip, team plan, in US or GB": {
+        "all": [
+            {"field": "tags", "op": "contains", "value": "vip"},
+            {"field": "attributes.plan", "op": "eq", "value": "team"},
+            {"field": "country", "op": "in", "value": ["US", "GB"]},
+        ]
+    },
+    "subscribed vip, not churned": {
+        "all": [
+            {"field": "tags", "op": "contains", "value": "vip"},
+            {"not": {"field": "tags", "op": "contains", "value": "churned"}},
+            {"field": "unsubscribed_at", "op": "exists", "value": False},
+        ]
+    },
+    "attributes.age gte 65": {"field": "attributes.age", "op": "gte", "value": 65},
+    "email ends_with @example7.com": {
+        "field": "email", "op": "ends_with", "value": "@EXAMPLE7.com",
+    },
+    "attributes.renewal within last 30 days": {
+        "field": "attributes.renewal", "op": "within_last", "value": {"days": 30},
+    },
+}  # fmt: skip
+
+
+def synthetic_leads(account_id: uuid.UUID, n: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
+    """N lead rows for COPY, generated lazily (memory stays flat)."""
+    rng = random.Random(seed)
+    for i in range(n):
+        created = NOW - timedelta(seconds=rng.randrange(730 * 86400))
+        attributes: dict[str, Any] = {"age": rng.randint(18, 90), "plan": rng.choice(PLANS)}
+        if rng.random() < 0.7:
+            renewal = NOW + timedelta(days=rng.randint(-365, 365))
+            attributes["renewal"] = renewal.date().isoformat()
+        unsubscribed = created + timedelta(days=1) if rng.random() < 0.05 else None
+        yield (
+            account_id, f"user{i}@example{i % 97}.com", f"First{i}", f"Last{i}",
+            rng.choice(COUNTRIES), rng.sample(TAGS, rng.randint(0, 3)), json.dumps(attributes),
+            created, created, unsubscribed,
+        )  # fmt: skip
+
+
+def plan_summary(node: dict[str, Any]) -> list[str]:
+    """Scan nodes of an EXPLAIN (FORMAT JSON) plan, with their index names."""
+    found = []
+    if "Scan" in node["Node Type"]:
+        index = node.get("Index Name")
+        found.append(f"{node['Node Type']}({index})" if index else node["Node Type"])
+    for child in node.get("Plans", []):
+        found.extend(plan_summary(child))
+    return found
+
+
+async def measure(
+    pool: asyncpg.Pool, account_id: uuid.UUID, raw: Any, runs: int
+) -> tuple[int, float, str]:
+    """(matched, median seconds of the count query, scans used by the plan)."""
+    compiled = compile_condition(parse_condition(raw), now=NOW, first_param=2)
+    query = f"SELECT count(*) FROM leads l WHERE l.account_id = $1 AND {compiled.sql}"
+    timings, matched = [], 0
+    async with pool.acquire() as conn:
+        for _ in range(runs):
+            started = time.perf_counter()
+            matched = await conn.fetchval(query, account_id, *compiled.params)
+            timings.append(time.perf_counter() - started)
+        plan = await conn.fetchval(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", account_id, *compiled.params
+        )
+    scans = plan_summary(json.loads(plan)[0]["Plan"])
+    return matched, statistics.median(timings), " + ".join(scans)
+
+
+async def run(n: int, runs: int) -> None:
+    common = CommonSettings()
+    name = f"fanout_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(common.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = common.database_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        await upgrade_async(dsn)
+        pool = await create_pool(dsn, max_size=2)
+        account_id = await pool.fetchval(
+            "INSERT INTO accounts (name) VALUES ('conditions bench') RETURNING id"
+        )
+        started = time.perf_counter()
+        async with pool.acquire() as conn:
+            await conn.copy_records_to_table(
+                "leads", records=synthetic_leads(account_id, n), columns=COLUMNS
+            )
+            await conn.execute("VACUUM ANALYZE leads")
+        print(f"loaded {n:,} leads in {time.perf_counter() - started:.1f} s")  # noqa: T201
+        print(f"{'condition':42} {'matched':>9} {'median':>9}  plan")  # noqa: T201
+        for label, raw in CONDITIONS.items():
+            matched, median, scans = await measure(pool, account_id, raw, runs)
+            print(f"{label:42} {matched:>9,} {median * 1000:>7.0f}ms  {scans}")  # noqa: T201
+        await pool.execute("DELETE FROM accounts WHERE id = $1", account_id)
+        await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("-n", type=int, default=1_000_000, help="number of leads")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per condition")
+    args = parser.parse_args()
+    asyncio.run(run(args.n, args.runs))
+
+
+if __name__ == "__main__":
+    main()
