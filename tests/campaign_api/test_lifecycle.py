@@ -141,3 +141,20 @@ async def test_update_campaign_after_launch_is_409(tenant: Tenant) -> None:
     response = await tenant.client.patch(f"/campaigns/{campaign['id']}", json={"name": "x"})
     assert response.status_code == 409
     assert response.json()["detail"]["current_state"] == "queued"
+
+
+async def test_pause_scheduled_campaign_writes_no_command(
+    tenant: Tenant, pool: asyncpg.Pool
+) -> None:
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    campaign = await make_campaign(tenant.client, scheduled_at=soon.isoformat())
+    await tenant.client.post(f"/campaigns/{campaign['id']}/launch")
+    paused = await tenant.client.post(f"/campaigns/{campaign['id']}/pause")
+    assert paused.json()["state"] == "paused"
+    assert await _commands(pool, campaign["id"]) == []  # the resolver never heard of it
+    resumed = (await tenant.client.post(f"/campaigns/{campaign['id']}/resume")).json()
+    (command,) = await _commands(pool, campaign["id"])
+    assert (command.kind, str(command.run_id)) == ("launch", resumed["run_id"])
+    draft = await make_campaign(tenant.client)
+    assert (await tenant.client.post(f"/campaigns/{draft['id']}/cancel")).status_code == 202
+    assert await _commands(pool, draft["id"]) == []
