@@ -6,7 +6,6 @@ CREATE TABLE IF NOT EXISTS campaign_hourly_local ON CLUSTER '{cluster}'
     hour DateTime('UTC'),
     type LowCardinality(String),
     bounce_type LowCardinality(String),
-    events AggregateFunction(uniqExact, UUID),
     leads AggregateFunction(uniqExact, UUID)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/campaign_hourly', '{replica}')
@@ -20,7 +19,6 @@ SELECT
     toStartOfHour(occurred_at) AS hour,
     type,
     bounce_type,
-    uniqExactState(event_id) AS events,
     uniqExactState(lead_id) AS leads
 FROM email_events_local
 GROUP BY account_id, campaign_id, hour, type, bounce_type;

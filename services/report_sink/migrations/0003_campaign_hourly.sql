@@ -1,7 +1,9 @@
--- Per-campaign counters by event type and hour. The states are sets (uniqExact of event
--- ids and of lead ids), not sums: a redelivered event adds an element already in the
+-- Per-campaign counters by event type and hour: distinct leads. The states are sets
+-- (uniqExact of lead ids), not sums: a redelivered event adds an element already in the
 -- set, so every counter is idempotent, and merging the hours of a campaign gives exact
--- distinct leads per type (the funnel).
+-- distinct leads per type (the funnel). Event counts (e.g. every open, repeats included)
+-- come from email_events with uniqExact(event_id); a second state here cost ~20% of the
+-- insert throughput for no report that needs it.
 CREATE TABLE IF NOT EXISTS campaign_hourly
 (
     account_id UUID,
@@ -9,7 +11,6 @@ CREATE TABLE IF NOT EXISTS campaign_hourly
     hour DateTime('UTC'),
     type LowCardinality(String),
     bounce_type LowCardinality(String),
-    events AggregateFunction(uniqExact, UUID),
     leads AggregateFunction(uniqExact, UUID)
 )
 ENGINE = AggregatingMergeTree
@@ -23,7 +24,6 @@ SELECT
     toStartOfHour(occurred_at) AS hour,
     type,
     bounce_type,
-    uniqExactState(event_id) AS events,
     uniqExactState(lead_id) AS leads
 FROM email_events
 GROUP BY account_id, campaign_id, hour, type, bounce_type
