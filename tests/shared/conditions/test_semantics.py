@@ -154,3 +154,56 @@ async def test_select_leads_by_condition(
         if evaluate(cond, lead | {"email": f"{name}@example.com"}, NOW)
     }
     assert by_python == expected
+
+
+EXTREME_OFFSETS = {
+    "east": "2025-06-16T10:00:00+14:00",  # 2025-06-15T20:00Z, written on the next day
+    "west": "2025-06-14T20:00:00-14:00",  # 2025-06-15T10:00Z, written on the day before
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (_cmp("attributes.renewal", "before", "2025-06-15T20:00:01Z"), {"east", "west"}),
+        (_cmp("attributes.renewal", "after", "2025-06-15T09:59:59Z"), {"east", "west"}),
+        (_cmp("attributes.renewal", "eq", {"ago": {"minutes": 30}}), {"east"}),
+        (_cmp("attributes.renewal", "within_last", {"hours": 1}), {"east"}),
+        (_cmp("attributes.renewal", "within_last", {"hours": 11}), {"east", "west"}),
+        ({"not": _cmp("attributes.renewal", "lte", "2025-06-15T10:00:00Z")}, {"east"}),
+    ],
+)
+async def test_select_leads_by_attribute_date_with_extreme_offsets(
+    pool: asyncpg.Pool, account: uuid.UUID, raw: Any, expected: set[str]
+) -> None:
+    """The text prefilter before a date check must allow for offsets of up to ±14:59."""
+    now = datetime(2025, 6, 15, 20, 30, tzinfo=UTC)
+    cond = parse_condition(raw)
+    compiled = compile_condition(cond, now=now, first_param=2)
+    async with pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            for name, renewal in EXTREME_OFFSETS.items():
+                await conn.execute(
+                    "INSERT INTO leads (account_id, email, attributes)"
+                    " VALUES ($1, $2, $3::text::jsonb)",
+                    account,
+                    f"{name}@offsets.test",
+                    json.dumps({"renewal": renewal}),
+                )
+            rows = await conn.fetch(
+                "SELECT l.email FROM leads l WHERE l.account_id = $1"
+                f" AND l.email LIKE '%@offsets.test' AND {compiled.sql}",
+                account,
+                *compiled.params,
+            )
+        finally:
+            await transaction.rollback()
+    assert {row["email"].split("@")[0] for row in rows} == expected
+    by_python = {
+        name
+        for name, renewal in EXTREME_OFFSETS.items()
+        if evaluate(cond, {"attributes": {"renewal": renewal}}, now)
+    }
+    assert by_python == expected
