@@ -15,11 +15,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import structlog
 
 from services.campaign_api.campaigns.lifecycle import Action, State, next_state
 from services.campaign_api.campaigns.outbox import enqueue_command, make_command
 from shared import metrics
 from shared.contracts import CommandKind
+
+log = structlog.get_logger(__name__)
 
 
 class CampaignNotFound(LookupError):
@@ -92,4 +95,12 @@ async def apply_action(
             command = make_command(change.command, campaign_id, account_id, change.run_id, now)
             await enqueue_command(conn, topic, command)
     metrics.CAMPAIGN_TRANSITIONS.labels(change.action.value).inc()
+    log.info(
+        "campaign.transition",
+        campaign=str(campaign_id),
+        action=change.action.value,
+        state=updated["state"],
+        run=str(change.run_id) if change.run_id else None,
+        command=change.command.value if change.command else None,
+    )
     return dict(updated)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 import asyncpg
@@ -37,6 +38,8 @@ SELECT id, topic, key, payload FROM outbox
 WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 """
 RETRYABLE = (KafkaError, OSError, asyncpg.PostgresError, TimeoutError)
+PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)"
+PURGE_EVERY_S = 3600.0
 
 
 async def relay_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, batch_size: int) -> int:
@@ -68,6 +71,7 @@ class OutboxRelay:
         batch_size: int = 100,
         poll_seconds: float = 0.2,
         max_backoff: float = 5.0,
+        keep_days: int = 7,
         producer_factory: Callable[[CommonSettings], AIOKafkaProducer] | None = None,
     ) -> None:
         self.pool = pool
@@ -75,6 +79,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.max_backoff = max_backoff
+        self.keep_days = keep_days
+        self._purged_at = 0.0
         self._factory = producer_factory or (lambda c: make_producer(c, request_timeout_ms=10_000))
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -87,6 +93,7 @@ class OutboxRelay:
             while not stop.is_set():
                 try:
                     published = await relay_once(self.pool, await self._ready(), self.batch_size)
+                    await self._purge()
                     backoff = 0.2
                 except RETRYABLE as exc:
                     log.warning("outbox.relay_failed", error=repr(exc), retry_in=backoff)
@@ -100,6 +107,13 @@ class OutboxRelay:
             await self._drop_producer()
             if listener is not None:
                 await listener.close()
+
+    async def _purge(self) -> None:
+        """Published rows are kept `keep_days` for inspection, then deleted (hourly)."""
+        now = time.monotonic()
+        if now - self._purged_at >= PURGE_EVERY_S:
+            self._purged_at = now
+            await self.pool.execute(PURGE, self.keep_days)
 
     async def _ready(self) -> AIOKafkaProducer:
         if self._producer is None:
