@@ -66,6 +66,9 @@ CONDITIONS: dict[str, Any] = {
     "attributes.renewal within last 30 days": {
         "field": "attributes.renewal", "op": "within_last", "value": {"days": 30},
     },
+    "attributes.renewal after 2000-01-01": {  # worst case: the text prefilter keeps every row
+        "field": "attributes.renewal", "op": "after", "value": "2000-01-01",
+    },
 }  # fmt: skip
 
 
