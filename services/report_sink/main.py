@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
 from services.report_sink.api.routes import campaigns, leads, sql
@@ -141,7 +142,15 @@ async def open_resources(settings: Settings) -> Resources:
             ch.close()
         raise
     producer = make_producer(settings.common)
-    await producer.start()
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        await pool.close()
+        for ch in (analyst, reader, writer):
+            ch.close()
+        raise DependencyUnavailable(
+            f"Kafka at {settings.common.kafka_bootstrap_servers} refused the producer ({exc})"
+        ) from exc
     return Resources(writer, reader, analyst, pool, producer)
 
 

@@ -235,7 +235,8 @@ async def test_run_sql_read_only_with_admin_token(world: World) -> None:
     r = await client.post(url, json={"query": "SELECT number FROM numbers(100)"}, headers=admin)
     assert len(r.json()["rows"]) == 5 and r.json()["truncated"] is True
     for write in ("DROP TABLE email_events", "INSERT INTO schema_migrations (version) VALUES (9)",
-                  "SELECT 1 SETTINGS readonly = 0"):  # fmt: skip
+                  "SELECT 1 SETTINGS readonly = 0",
+                  "SELECT * FROM file('/etc/hostname', 'LineAsString')"):  # fmt: skip
         r = await client.post(url, json={"query": write}, headers=admin)
         assert r.status_code == 400 and "readonly" in r.text.lower(), write
     r = await client.post(url, json={"query": "SELECT count() FROM email_events"}, headers=admin)

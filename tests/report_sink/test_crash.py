@@ -175,3 +175,44 @@ def test_sql_command_when_report_sink_is_down() -> None:
     assert result.exit_code == 1
     assert "report_sink is not answering" in result.output
     assert "Traceback" not in result.output
+
+
+async def _start_and_wait(env: dict[str, str]) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.report_sink", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode or 0, stderr.decode(errors="replace")
+
+
+async def test_start_fails_fast_when_kafka_is_unreachable(
+    base_settings: CommonSettings, pg_dsn: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "FANOUT_HOME": str(tmp_path),
+        "FANOUT_DATABASE_URL": pg_dsn,
+        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
+        "FANOUT_REPORT_SINK_PORT": str(_free_port()),
+    }
+    code, stderr = await _start_and_wait(env)
+    assert code == 2
+    assert "report_sink cannot start: Kafka at 127.0.0.1:" in stderr
+    assert "Traceback" not in stderr
+
+
+async def test_start_fails_fast_when_chdb_folder_is_taken(
+    base_settings: CommonSettings, pg_dsn: str, tmp_path: Path
+) -> None:
+    from shared.clickhouse import AsyncClickHouse, connect_embedded
+
+    holder = AsyncClickHouse(connect_embedded(tmp_path / "chdb"))  # this process owns it
+    try:
+        env = {**os.environ, "FANOUT_HOME": str(tmp_path), "FANOUT_DATABASE_URL": pg_dsn,
+               "FANOUT_REPORT_SINK_PORT": str(_free_port())}  # fmt: skip
+        code, stderr = await _start_and_wait(env)
+    finally:
+        holder.close()
+    assert code == 2
+    assert "embedded ClickHouse (chDB)" in stderr and "only one process" in stderr
