@@ -13,12 +13,14 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 
 from services.webhook_ingest.config import Settings
 from services.webhook_ingest.main import create_app
 from shared.contracts.base import decode
 from shared.contracts.events import EmailEvent, EventBatch
+from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
@@ -94,6 +96,24 @@ class Ingest:
             "SELECT email, reason FROM suppressions WHERE account_id = $1", account_id
         )
         return {r["email"]: r["reason"] for r in rows}
+
+
+@pytest.fixture
+async def settings(
+    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
+) -> AsyncIterator[CommonSettings]:
+    """Like the root fixture, but only the one topic this service writes, with one partition,
+    deleted afterwards: a single test broker cannot hold 33 partitions per test for ever."""
+    common = base_settings.model_copy(update={"topic_prefix": topic_prefix, "database_url": pg_dsn})
+    topic = topic_name(Topic.EMAIL_EVENTS, topic_prefix)
+    await ensure_topics(common, [(topic, 1)])
+    yield common
+    admin = AIOKafkaAdminClient(bootstrap_servers=common.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="session")
