@@ -2,9 +2,10 @@
 
 `python -m services.report_sink.bench [--events N] [--per-message K] [--kafka]`:
 without --kafka, decode (fast path) + one JSONEachRow insert per 50k events into a fresh
-chDB folder, timed end to end; with --kafka, publishes N events to fresh topics first
-(not timed), then times a SinkConsumer reading them from offset 0 into ClickHouse
-(poll + decode + insert + commit). Prints events/s.
+chDB folder (decode of the next batch overlapping the insert), timed end to end; with
+--kafka, publishes N events to fresh topics first (not timed), then times a SinkConsumer
+reading them from offset 0 into ClickHouse (poll + decode + insert + commit). Prints
+events/s.
 
 `python -m services.report_sink.bench --queries N`: N leads of one campaign (about 2.4
 events each, generated inside ClickHouse), then times every report query.
@@ -62,17 +63,27 @@ def messages(count: int, per_message: int) -> list[bytes]:
 
 
 async def bench_insert(values: list[bytes], folder: Path, batch: int) -> float:
-    """Seconds to decode and insert every value, `batch` events per insert."""
+    """Seconds to decode and insert every value, `batch` events per insert.
+
+    Like the sink, batch k+1 is decoded while batch k is inserted (on the ClickHouse
+    thread, which releases the GIL).
+    """
     ch = AsyncClickHouse(connect_embedded(folder))
     await migrate(ch)
     writer = EventWriter(ch)
     started = time.perf_counter()
+    inflight: asyncio.Task[None] | None = None
     lines: list[bytes] = []
     for value in values:
         lines.extend(event_lines(value))
         if len(lines) >= batch:
-            await writer.insert(b"\n".join(lines), uuid.uuid4().hex)
+            if inflight is not None:
+                await inflight
+            inflight = asyncio.create_task(writer.insert(b"\n".join(lines), uuid.uuid4().hex))
             lines = []
+            await asyncio.sleep(0)
+    if inflight is not None:
+        await inflight
     if lines:
         await writer.insert(b"\n".join(lines), uuid.uuid4().hex)
     elapsed = time.perf_counter() - started
