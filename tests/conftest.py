@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from shared.db import create_pool
-from shared.kafka.admin import ensure_topics
+from shared.kafka.admin import delete_topics, ensure_topics
 from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
@@ -67,8 +67,12 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
-async def settings(base_settings: CommonSettings, pg_dsn: str, topic_prefix: str) -> CommonSettings:
-    """Settings for one test: its own topics (created), the session's database."""
+async def settings(
+    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
+) -> AsyncIterator[CommonSettings]:
+    """Settings for one test: its own topics (created, deleted after), the session's database."""
     common = base_settings.model_copy(update={"topic_prefix": topic_prefix, "database_url": pg_dsn})
-    await ensure_topics(common, all_topic_names(topic_prefix))
-    return common
+    topics = all_topic_names(topic_prefix)
+    await ensure_topics(common, topics)
+    yield common
+    await delete_topics(common, [name for name, _ in topics])

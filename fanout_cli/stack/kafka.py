@@ -108,7 +108,7 @@ class KafkaBroker:
     port: int = 19092
     controller_port: int = 19093
     host: str = "127.0.0.1"
-    heap: str = "768m"
+    heap: str = "1g"
     name: str = "kafka"
 
     @property

@@ -57,3 +57,15 @@ async def ensure_topics(
         return created
     finally:
         await admin.close()
+
+
+async def delete_topics(common: CommonSettings, names: list[str]) -> None:
+    """Delete topics (tests clean up after themselves; a broker's partitions cost memory)."""
+    admin = await _admin(common)
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [name for name in names if name in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
