@@ -1,0 +1,323 @@
+"""The main job: a real campaign through the real local stack, shown as it happens.
+
+Everything goes through the services' public APIs, as a user's client would:
+the account's key from the CLI, leads streamed to campaign_api's import, a
+template and a campaign, a launch, campaign progress from campaign_api, the
+funnel and bounces from report_sink's reports API. The ESP is the simulator,
+set to realistic bounce, complaint and engagement rates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fanout_cli.demo.leads import jsonl_chunks
+from fanout_cli.stack.components import service_named
+from fanout_cli.stack.errors import StackError
+from shared.auth import create_account
+from shared.db import create_pool
+from shared.settings import CommonSettings
+
+API = f"http://127.0.0.1:{service_named('campaign_api').port}"
+REPORTS = f"http://127.0.0.1:{service_named('report_sink').port}"
+SIMULATOR = f"http://127.0.0.1:{service_named('esp_simulator').port}"
+
+SIMULATOR_REALISM = {
+    "latency_p50_ms": 20.0,
+    "latency_p99_ms": 120.0,
+    "hard_bounce_rate": 0.02,
+    "soft_bounce_rate": 0.01,
+    "complaint_rate": 0.002,
+    "open_rate": 0.35,
+    "click_rate": 0.08,
+    "outcome_delay_ms": 200.0,
+}
+
+TEMPLATE = {
+    "name": "Winter product update",
+    "subject": "{{ first_name }}, what's new in your {{ attributes.plan }} plan",
+    "html_body": "<p>Hi {{ first_name }},</p><p>Here is what changed this month for "
+    "{{ attributes.seats }} seats in {{ country }}.</p>"
+    '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+    "text_body": "Hi {{ first_name }}, here is what changed this month.\n",
+}
+
+# Paying or newsletter leads in the main markets, minus churn risks: about half of them.
+CONDITION = {
+    "all": [
+        {"field": "country", "op": "in", "value": ["US", "GB", "DE", "FR", "NL", "SE", "ES"]},
+        {
+            "any": [
+                {"field": "attributes.plan", "op": "in", "value": ["pro", "team", "enterprise"]},
+                {"field": "tags", "op": "contains", "value": "newsletter"},
+                {"field": "attributes.seats", "op": "gte", "value": 50},
+            ]
+        },
+        {"not": {"field": "tags", "op": "contains", "value": "churn-risk"}},
+    ]
+}
+
+TERMINAL = {"completed", "cancelled", "failed"}
+
+
+@dataclass
+class DemoOutcome:
+    """What the demo did, for its summary and for tests."""
+
+    account_id: UUID
+    api_key: str
+    campaign_id: UUID
+    imported: int
+    matched: int
+    campaign: dict[str, Any]
+    funnel: dict[str, Any]
+    bounces: dict[str, Any]
+    simulator_delta: dict[str, int]
+    send_seconds: float
+
+
+def _check(response: httpx.Response, what: str) -> Any:
+    if response.status_code >= 400:
+        raise StackError(f"{what} failed: HTTP {response.status_code}: {response.text[:500]}")
+    return response.json()
+
+
+async def _new_account(common: CommonSettings) -> tuple[UUID, str]:
+    pool = await create_pool(common.database_url, max_size=2)
+    try:
+        return await create_account(pool, f"Demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    finally:
+        await pool.close()
+
+
+def _simulator_counters(client: httpx.Client) -> dict[str, int]:
+    data = _check(client.get(f"{SIMULATOR}/v1/counters"), "reading simulator counters")
+    flat = {k: v for k, v in data.items() if isinstance(v, int)}
+    flat.update({f"outcome_{k}": v for k, v in data.get("outcomes", {}).items()})
+    flat.update({f"webhook_{k}": v for k, v in data.get("webhooks", {}).items()})
+    return flat
+
+
+def _upload(leads: int, advance: Callable[[int], None]) -> Iterator[bytes]:
+    for chunk in jsonl_chunks(leads):
+        advance(chunk.count(b"\n"))
+        yield chunk
+
+
+def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcome:
+    """Create, import, launch, follow and report one campaign; returns what happened."""
+    account_id, key = asyncio.run(_new_account(common))
+    console.print(f"[green]•[/] account {account_id} created; its API key (shown once): {key}")
+    auth = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(timeout=httpx.Timeout(600.0, connect=5.0), headers=auth) as client:
+        _check(client.post(f"{SIMULATOR}/v1/config", json=SIMULATOR_REALISM), "configuring ESP")
+        before = _simulator_counters(client)
+        imported = _import(client, leads, console)
+        template = _check(client.post(f"{API}/templates", json=TEMPLATE), "creating template")
+        preview = _check(
+            client.post(f"{API}/segments/preview", json={"condition": CONDITION}),
+            "previewing segment",
+        )
+        console.print(
+            f"[green]•[/] segment preview: {preview['matched']:,} of {imported:,} leads match"
+        )
+        campaign = _check(
+            client.post(
+                f"{API}/campaigns",
+                json={
+                    "name": "Winter product update",
+                    "from_email": "updates@fanout.example",
+                    "from_name": "Fanout Demo",
+                    "reply_to": "support@fanout.example",
+                    "template_id": template["id"],
+                    "condition": CONDITION,
+                },
+            ),
+            "creating campaign",
+        )
+        campaign_id = UUID(campaign["id"])
+        _check(client.post(f"{API}/campaigns/{campaign_id}/launch"), "launching campaign")
+        started = time.monotonic()
+        final = _follow(client, campaign_id, console)
+        send_seconds = time.monotonic() - started
+        if final["state"] != "completed":
+            raise StackError(
+                f"campaign ended {final['state']}: {final.get('state_reason') or 'no reason'}"
+            )
+        funnel = _settle(client, campaign_id, int(final["matched"] or 0), console)
+        bounces = _check(
+            client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/bounces"), "bounces"
+        )
+        after = _simulator_counters(client)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    return DemoOutcome(
+        account_id,
+        key,
+        campaign_id,
+        imported,
+        int(final["matched"] or 0),
+        final,
+        funnel,
+        bounces,
+        delta,
+        send_seconds,
+    )
+
+
+def _import(client: httpx.Client, leads: int, console: Console) -> int:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("importing leads", total=leads)
+        result = _check(
+            client.post(
+                f"{API}/leads/import",
+                content=_upload(leads, lambda n: progress.advance(task, n)),
+                headers={"Content-Type": "application/x-ndjson"},
+            ),
+            "importing leads",
+        )
+    console.print(
+        f"[green]•[/] imported {result['accepted']:,} leads ({result['rejected']} rejected)"
+    )
+    return int(result["accepted"])
+
+
+def _follow(client: httpx.Client, campaign_id: UUID, console: Console) -> dict[str, Any]:
+    """A live progress bar of the campaign until it reaches a final state."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.fields[matched]}"),
+        TextColumn("sent {task.fields[sent]:,} failed {task.fields[failed]:,}"),
+        TextColumn("{task.fields[rate]:,.0f}/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("launching", total=None, matched="?", sent=0, failed=0, rate=0.0)
+        last_done, last_at = 0, time.monotonic()
+        while True:
+            state = _check(client.get(f"{API}/campaigns/{campaign_id}"), "reading campaign")
+            done = sum(int(state[k]) for k in ("sent", "failed", "suppressed", "cancelled"))
+            now = time.monotonic()
+            rate = (done - last_done) / max(now - last_at, 1e-6)
+            last_done, last_at = done, now
+            matched = state["matched"]
+            progress.update(
+                task,
+                description=state["state"],
+                completed=done,
+                total=matched if matched else None,
+                matched=f"{matched:,}" if matched else "?",
+                sent=int(state["sent"]),
+                failed=int(state["failed"]),
+                rate=rate,
+            )
+            if state["state"] in TERMINAL:
+                return dict(state)
+            time.sleep(0.5)
+
+
+def _settle(
+    client: httpx.Client, campaign_id: UUID, matched: int, console: Console
+) -> dict[str, Any]:
+    """Wait until the ESP's webhooks have flowed back into the reports, then the funnel."""
+    previous: dict[str, Any] | None = None
+    stable = 0
+    deadline = time.monotonic() + 180
+    with console.status("waiting for deliveries, bounces and complaints to flow back"):
+        while time.monotonic() < deadline:
+            funnel = _check(
+                client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "reading funnel"
+            )
+            pending = _simulator_counters(client).get("webhook_events_pending", 0)
+            counts = funnel["counts"]
+            terminal = sum(counts[k] for k in ("sent", "failed", "suppressed", "cancelled"))
+            settled = terminal >= matched and pending == 0 and funnel == previous
+            stable = stable + 1 if settled else 0
+            if stable >= 3:
+                return dict(funnel)
+            previous = funnel
+            time.sleep(1.0)
+    return dict(previous or {})
+
+
+def print_summary(outcome: DemoOutcome, console: Console) -> None:
+    """The funnel, the bounce breakdown, the check against the ESP, and where to look next."""
+    counts, rates = outcome.funnel["counts"], outcome.funnel["rates"]
+    table = Table(title=f"Funnel of campaign {outcome.campaign_id}")
+    table.add_column("step")
+    table.add_column("leads", justify="right")
+    table.add_column("rate", justify="right")
+    rate_of = {
+        "delivered": "delivery_rate",
+        "bounced": "bounce_rate",
+        "complained": "complaint_rate",
+        "opened": "open_rate",
+        "clicked": "click_rate",
+        "unsubscribed": "unsubscribe_rate",
+    }
+    table.add_row("matched", f"{outcome.matched:,}", "")
+    for step in (
+        "sent",
+        "failed",
+        "suppressed",
+        "cancelled",
+        "delivered",
+        "bounced",
+        "bounced_hard",
+        "bounced_soft",
+        "complained",
+        "opened",
+        "clicked",
+        "unsubscribed",
+    ):
+        rate = rates.get(rate_of.get(step, ""), None)
+        table.add_row(step, f"{counts[step]:,}", "" if rate is None else f"{rate:.2%}")
+    console.print(table)
+    bounces = Table(title="Bounces")
+    for column in ("by type", "leads", "top reasons", "leads ", "top domains", "leads  "):
+        bounces.add_column(column)
+    rows = [outcome.bounces[k][:5] for k in ("by_type", "by_reason", "by_domain")]
+    for i in range(max(map(len, rows), default=0)):
+        cells: list[str] = []
+        for col in rows:
+            cells += [col[i]["value"], f"{col[i]['leads']:,}"] if i < len(col) else ["", ""]
+        bounces.add_row(*cells)
+    console.print(bounces)
+    sim = outcome.simulator_delta
+    console.print(
+        f"ESP simulator saw {sim.get('unique', 0):,} unique emails, "
+        f"{sim.get('duplicates', 0):,} duplicates; it reported "
+        f"{sim.get('outcome_bounced_hard', 0):,} hard and {sim.get('outcome_bounced_soft', 0):,} "
+        f"soft bounces and {sim.get('outcome_complained', 0):,} complaints."
+    )
+    per_s = outcome.matched / outcome.send_seconds if outcome.send_seconds else 0.0
+    console.print(
+        f"[bold green]Campaign completed:[/] {outcome.matched:,} matched leads, each with one "
+        f"terminal outcome, in {outcome.send_seconds:.1f} s ({per_s:,.0f} emails/s)."
+    )
+    console.print(
+        "\nWhere to look next:\n"
+        f"  API docs:        {API}/docs  (reports: {REPORTS}/docs)\n"
+        f"  reports:         fanout report funnel {outcome.campaign_id} "
+        f"--api-key {outcome.api_key}\n"
+        f"  recipients:      fanout report recipients {outcome.campaign_id} --status bounced "
+        f"--api-key {outcome.api_key}\n"
+        '  SQL (read-only): fanout sql "SELECT type, count() FROM email_events GROUP BY type"\n'
+        "  stop the stack:  fanout stack down"
+    )
