@@ -9,6 +9,8 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from services.report_sink.decode import Rows
+
 
 @dataclass
 class PartitionRun:
@@ -16,8 +18,10 @@ class PartitionRun:
 
     first: int
     last: int
-    lines: list[bytes] = field(default_factory=list)
-    raws: list[Any] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)
+    events: int = 0
+    records: int = 0
+    raws: list[Any] = field(default_factory=list)  # the records that have rows
 
 
 @dataclass
@@ -32,8 +36,8 @@ class PendingBatch:
     def __bool__(self) -> bool:
         return bool(self.runs)
 
-    def add(self, raw: Any, lines: list[bytes]) -> None:
-        """Add one record (its event lines; none when it was dead-lettered)."""
+    def add(self, raw: Any, rows: Rows) -> None:
+        """Add one record and its event rows (none when it was dead-lettered)."""
         tp = TopicPartition(raw.topic, raw.partition)
         run = self.runs.get(tp)
         if run is None:
@@ -41,9 +45,12 @@ class PendingBatch:
             if len(self.runs) == 1:
                 self.started = time.monotonic()
         run.last = raw.offset
-        run.raws.append(raw)
-        run.lines.extend(lines)
-        self.events += len(lines)
+        if rows.events:  # a dead-lettered record only moves the offsets
+            run.raws.append(raw)
+            run.chunks.append(rows.body)
+            run.events += rows.events
+        run.records += 1
+        self.events += rows.events
         self.records += 1
 
     def age(self) -> float:
@@ -54,12 +61,12 @@ class PendingBatch:
         """Forget revoked partitions: uncommitted, their new owner reads them again."""
         for tp in partitions & self.runs.keys():
             run = self.runs.pop(tp)
-            self.events -= len(run.lines)
-            self.records -= len(run.raws)
+            self.events -= run.events
+            self.records -= run.records
 
     def body(self) -> bytes:
         """The JSONEachRow body of the insert."""
-        return b"\n".join(line for run in self.runs.values() for line in run.lines)
+        return b"\n".join(chunk for run in self.runs.values() for chunk in run.chunks)
 
     def token(self) -> str:
         """A deterministic insert_deduplication_token: the offset ranges of the batch.

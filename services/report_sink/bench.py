@@ -24,7 +24,7 @@ from typing import Any
 
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
-from services.report_sink.decode import event_lines
+from services.report_sink.decode import event_rows
 from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect_embedded
@@ -73,19 +73,22 @@ async def bench_insert(values: list[bytes], folder: Path, batch: int) -> float:
     writer = EventWriter(ch)
     started = time.perf_counter()
     inflight: asyncio.Task[None] | None = None
-    lines: list[bytes] = []
+    chunks: list[bytes] = []
+    pending = 0
     for value in values:
-        lines.extend(event_lines(value))
-        if len(lines) >= batch:
+        rows = event_rows(value)
+        chunks.append(rows.body)
+        pending += rows.events
+        if pending >= batch:
             if inflight is not None:
                 await inflight
-            inflight = asyncio.create_task(writer.insert(b"\n".join(lines), uuid.uuid4().hex))
-            lines = []
+            inflight = asyncio.create_task(writer.insert(b"\n".join(chunks), uuid.uuid4().hex))
+            chunks, pending = [], 0
             await asyncio.sleep(0)
     if inflight is not None:
         await inflight
-    if lines:
-        await writer.insert(b"\n".join(lines), uuid.uuid4().hex)
+    if chunks:
+        await writer.insert(b"\n".join(chunks), uuid.uuid4().hex)
     elapsed = time.perf_counter() - started
     ch.close()
     return elapsed

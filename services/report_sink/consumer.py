@@ -25,7 +25,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.report_sink.batch import PendingBatch
 from services.report_sink.config import Settings
-from services.report_sink.decode import event_lines, validate_strict
+from services.report_sink.decode import NO_ROWS, Rows, event_rows, strict_rows
 from services.report_sink.sink import EventWriter
 from shared import metrics
 from shared.contracts.base import ContractError, encode
@@ -137,12 +137,12 @@ class SinkConsumer:
             if self.pending.events >= limits.batch_max_events or not polled:
                 return
 
-    async def _decode(self, raw: Any) -> list[bytes]:
+    async def _decode(self, raw: Any) -> Rows:
         try:
-            return event_lines(raw.value)
+            return event_rows(raw.value)
         except ContractError as exc:
             await self._dead_letter(raw, str(exc))
-            return []
+            return NO_ROWS
 
     async def _write(self, batch: PendingBatch, stop: asyncio.Event) -> bool:
         """Insert `batch`, retrying (same body, same token) with back-off; False if stopped."""
@@ -171,25 +171,28 @@ class SinkConsumer:
                 continue
             metrics.SINK_EVENTS.inc(batch.events)
             self.inserted_events += batch.events
-            metrics.CONSUMED.labels(self.group, self.topic).inc(
-                sum(len(r.raws) for r in batch.runs.values())
-            )
+            metrics.CONSUMED.labels(self.group, self.topic).inc(batch.records)
             log.info("sink.inserted", events=batch.events, retries=failures)
             return True
 
     async def _dead_letter_invalid(self, batch: PendingBatch) -> None:
-        """After a refused insert: re-check every record strictly; dead-letter the bad ones."""
+        """After a refused insert: rebuild every record's rows through pydantic; dead-letter
+        the records that fail the contract."""
         for run in batch.runs.values():
             kept: list[bytes] = []
+            good: list[Any] = []
+            events = 0
             for raw in run.raws:
                 try:
-                    validate_strict(raw.value)
+                    rows = strict_rows(raw.value)
                 except ContractError as exc:
                     await self._dead_letter(raw, str(exc))
                     continue
-                kept.extend(event_lines(raw.value))
-            batch.events -= len(run.lines) - len(kept)
-            run.lines = kept
+                good.append(raw)
+                kept.append(rows.body)
+                events += rows.events
+            batch.events -= run.events - events
+            run.raws, run.chunks, run.events = good, kept, events
 
     async def _commit(self, consumer: AIOKafkaConsumer, batch: PendingBatch | None) -> None:
         if batch is None:

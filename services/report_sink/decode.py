@@ -1,17 +1,20 @@
 """`email.events` values → JSONEachRow lines for ClickHouse, cheaply, contract kept.
 
 Hot path: orjson parses the value and a few checks per event confirm it has exactly the
-contract's fields with plausible values; each event is re-serialised as one JSON line
-and ClickHouse parses the typed values (UUIDs, times). Anything that looks off takes
-the slow path: full pydantic validation of the `EventBatch` contract, which either
-normalises the message (defaults, UUID spellings) or refuses it (dead-letter topic).
-If ClickHouse still refuses a batch, `validate_strict` re-checks every message with
-pydantic before the retry (see consumer.py).
+contract's fields with plausible values; then the value's own bytes between
+`{"schema_version":1,"events":[` and `]}` are the rows (JSONEachRow accepts objects
+separated by commas), so nothing is re-serialised; ClickHouse parses the typed values
+(UUIDs, times). A value laid out differently is re-serialised event by event. Anything
+that looks off takes the slow path: full pydantic validation of the `EventBatch`
+contract, which either normalises the message (defaults, UUID spellings) or refuses it
+(dead-letter topic). If ClickHouse still refuses a batch, `strict_rows` rebuilds every
+message through pydantic (bad ones dead-lettered, good ones re-serialised) before the
+retry, so a value whose bytes and parse disagree (duplicate keys) cannot block the sink.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,26 +32,40 @@ _TEXTS = ("email", "provider_message_id", "reason")
 _FIRST_YEAR, _LAST_YEAR = "1970", "2199"
 
 
+_PREFIX = b'{"schema_version":1,"events":['
+_SUFFIX = b"]}"
+
+
+class Rows(NamedTuple):
+    """The JSONEachRow rows of one value and how many events they hold."""
+
+    body: bytes
+    events: int
+
+
+NO_ROWS = Rows(b"", 0)
+
+
 class _LooksOff(Exception):
     """The fast checks are not sure: validate with pydantic."""
 
 
-def event_lines(raw: bytes | None) -> list[bytes]:
-    """One JSON line per event of a value; `ContractError` when it breaks the contract."""
+def event_rows(raw: bytes | None) -> Rows:
+    """The events of a value as JSONEachRow rows; `ContractError` when it breaks the contract."""
     if raw is None:
         raise ContractError("empty message value")
     try:
-        return _fast_lines(raw)
+        return _fast_rows(raw)
     except _LooksOff:
-        return _validated_lines(raw)
+        return _validated_rows(raw)
 
 
-def validate_strict(raw: bytes | None) -> None:
-    """Raise `ContractError` unless the value passes the full contract and range checks."""
-    _validated_lines(raw)
+def strict_rows(raw: bytes | None) -> Rows:
+    """The slow path only: full contract and range checks, rows re-serialised."""
+    return _validated_rows(raw)
 
 
-def _fast_lines(raw: bytes) -> list[bytes]:
+def _fast_rows(raw: bytes) -> Rows:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -60,7 +77,10 @@ def _fast_lines(raw: bytes) -> list[bytes]:
         raise _LooksOff
     for event in events:
         _check_event(event)
-    return [orjson.dumps(event) for event in events]
+    if raw.startswith(_PREFIX) and raw.endswith(_SUFFIX):
+        # exactly two keys, schema_version first: the rest up to `]}` is the events array
+        return Rows(raw[len(_PREFIX) : -len(_SUFFIX)], len(events))
+    return Rows(b",".join(orjson.dumps(event) for event in events), len(events))
 
 
 def _check_event(event: Any) -> None:
@@ -82,12 +102,12 @@ def _check_event(event: Any) -> None:
         raise _LooksOff
 
 
-def _validated_lines(raw: bytes | None) -> list[bytes]:
+def _validated_rows(raw: bytes | None) -> Rows:
     batch = decode(EventBatch, raw)
-    lines: list[bytes] = []
+    rows: list[bytes] = []
     for event in batch.events:
         year = event.occurred_at.year
         if not int(_FIRST_YEAR) <= year <= int(_LAST_YEAR):
             raise ContractError(f"EventBatch: events.occurred_at: year {year} out of range")
-        lines.append(orjson.dumps(event.model_dump(mode="json")))
-    return lines
+        rows.append(orjson.dumps(event.model_dump(mode="json")))
+    return Rows(b",".join(rows), len(rows))

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from services.report_sink import queries
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse
 from shared.contracts.events import EventBatch, EventType
+from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
 from tests.report_sink.helpers import T0, batches, event, publish, sends, wait_until
@@ -175,22 +177,37 @@ async def test_dead_letter_invalid_event_and_store_the_rest(
 ) -> None:
     campaign = uuid.uuid4()
     good = batches(sends(ACCOUNT, campaign, 10), per_message=5)
+    extra = sends(ACCOUNT, campaign, 2, start=10)
+    # passes the cheap checks, refused by ClickHouse: found by the strict re-check
+    bad_uuid = extra[0].model_dump(mode="json") | {
+        "event_id": "z" * 8 + "-zzzz-zzzz-zzzz-" + "z" * 12
+    }
+    poisoned = orjson.dumps({"schema_version": 1, "events": [bad_uuid]})
+    # bytes and parse disagree (duplicate key): valid, stored as parsed (the last wins)
+    first, last = (e.model_dump_json() for e in extra)
+    twice = f'{{"schema_version":1,"events":[{first}],"events":[{last}]}}'
     topic = topic_name(Topic.EMAIL_EVENTS, settings.topic_prefix)
-    from shared.kafka.producer import make_producer
-
     producer = make_producer(settings)
     await producer.start()
     try:
         await producer.send_and_wait(topic, b'{"schema_version": 1, "events": [{"type": "sent"}]}')
         await producer.send_and_wait(topic, b"not json")
+        await producer.send_and_wait(topic, poisoned)
+        await producer.send_and_wait(topic, twice.encode())
     finally:
         await producer.stop()
     await start_sink(EventWriter(ch))
     await publish(settings, good)
 
     async def stored() -> bool:
-        return await _sent(ch, campaign) == 10
+        return await _sent(ch, campaign) == 11
 
     await wait_until(stored)
-    letters = await read_all(settings, dead_letter_name(topic), expected=2)
-    assert len(letters) == 2
+    letters = await read_all(settings, dead_letter_name(topic), expected=3)
+    assert len(letters) == 3
+    assert any(b"zzzz" in letter for letter in letters)
+    ids = await ch.rows(
+        "SELECT DISTINCT event_id FROM email_events WHERE campaign_id = {c:UUID}", {"c": campaign}
+    )
+    assert extra[1].event_id in {r[0] for r in ids}
+    assert extra[0].event_id not in {r[0] for r in ids}
