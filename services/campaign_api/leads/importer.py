@@ -19,6 +19,7 @@ fills a small queue while the loader waits on the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -179,5 +180,7 @@ async def import_leads(
                 report.accepted += len(item)
         finally:
             parser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await parser
     metrics.LEADS_IMPORTED.inc(report.accepted)
     return report
