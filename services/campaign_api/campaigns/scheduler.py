@@ -56,7 +56,7 @@ async def run_scheduler(
     while not stop.is_set():
         try:
             await start_due_campaigns(pool, topic)
-        except (asyncpg.PostgresError, OSError) as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             log.warning("scheduler.failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
