@@ -63,9 +63,9 @@ def test_compose_kafka_image_matches_the_local_broker_version() -> None:
 
 def test_compose_init_waits_for_healthy_infra() -> None:
     depends = COMPOSE["services"]["init"]["depends_on"]
-    assert {k: v["condition"] for k, v in depends.items()} == {
-        name: "service_healthy" for name in INFRA_IMAGES
-    }
+    assert {k: v["condition"] for k, v in depends.items()} == dict.fromkeys(
+        INFRA_IMAGES, "service_healthy"
+    )
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=[s.name for s in SERVICES])
