@@ -36,9 +36,8 @@ class PendingBatch:
     def __bool__(self) -> bool:
         return bool(self.runs)
 
-    def add(self, raw: Any, rows: Rows) -> None:
-        """Add one record and its event rows (none when it was dead-lettered)."""
-        tp = TopicPartition(raw.topic, raw.partition)
+    def add(self, tp: TopicPartition, raw: Any, rows: Rows) -> None:
+        """Add one record of `tp` and its event rows (none when it was dead-lettered)."""
         run = self.runs.get(tp)
         if run is None:
             run = self.runs[tp] = PartitionRun(raw.offset, raw.offset)

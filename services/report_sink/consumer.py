@@ -25,7 +25,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.report_sink.batch import PendingBatch
 from services.report_sink.config import Settings
-from services.report_sink.decode import NO_ROWS, Rows, event_rows, strict_rows
+from services.report_sink.decode import NO_ROWS, event_rows, strict_rows
 from services.report_sink.sink import EventWriter
 from shared import metrics
 from shared.contracts.base import ContractError, encode
@@ -45,6 +45,7 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         metrics.ASSIGNED_PARTITIONS.labels(self._sink.group).set(len(assigned))
+        self._sink.assigned.set()
         log.info("sink.assigned", partitions=sorted(map(str, assigned)))
 
 
@@ -58,7 +59,8 @@ class SinkConsumer:
         self.group = settings.group_id
         self.topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
         self.pending = PendingBatch()
-        self.inserted_events = 0  # since start, duplicates included (tests, logs)
+        self.inserted_events = 0  # since start, duplicates included (tests, benchmarks)
+        self.assigned = asyncio.Event()  # set once the group gave this consumer partitions
         # events per record seen so far: sizes polls (counted in records) to the batch's
         # room (counted in events); pessimistic until measured
         self._events_per_record = 50.0
@@ -129,20 +131,21 @@ class SinkConsumer:
             room = (limits.batch_max_events - self.pending.events) / self._events_per_record
             records = max(1, min(limits.poll_max_records, int(room)))
             polled = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=records)
-            for part in polled.values():
+            invalid: list[tuple[Any, str]] = []
+            for tp, part in polled.items():
                 for raw in part:
-                    self.pending.add(raw, await self._decode(raw))
+                    try:
+                        rows = event_rows(raw.value)
+                    except ContractError as exc:
+                        invalid.append((raw, str(exc)))
+                        rows = NO_ROWS
+                    self.pending.add(tp, raw, rows)
+            for raw, error in invalid:
+                await self._dead_letter(raw, error)
             if self.pending.records:
                 self._events_per_record = max(1.0, self.pending.events / self.pending.records)
             if self.pending.events >= limits.batch_max_events or not polled:
                 return
-
-    async def _decode(self, raw: Any) -> Rows:
-        try:
-            return event_rows(raw.value)
-        except ContractError as exc:
-            await self._dead_letter(raw, str(exc))
-            return NO_ROWS
 
     async def _write(self, batch: PendingBatch, stop: asyncio.Event) -> bool:
         """Insert `batch`, retrying (same body, same token) with back-off; False if stopped."""

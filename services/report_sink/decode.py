@@ -26,8 +26,6 @@ _EVENT_KEYS = frozenset(EVENT_COLUMNS)
 _BATCH_KEYS = frozenset(EventBatch.model_fields)
 _TYPES = frozenset(t.value for t in EventType)
 _BOUNCE_TYPES = frozenset({None, "hard", "soft"})
-_UUIDS = ("event_id", "account_id", "campaign_id", "lead_id")
-_TEXTS = ("email", "provider_message_id", "reason")
 # DateTime64(3) holds 1900..2299; years outside this window are refused outright
 _FIRST_YEAR, _LAST_YEAR = "1970", "2199"
 
@@ -84,21 +82,21 @@ def _fast_rows(raw: bytes) -> Rows:
 
 
 def _check_event(event: Any) -> None:
+    # one expression per group: this runs for every event at 200k events/s
     if type(event) is not dict or event.keys() != _EVENT_KEYS:
         raise _LooksOff
     if event["type"] not in _TYPES or event["bounce_type"] not in _BOUNCE_TYPES:
         raise _LooksOff
-    for name in _UUIDS:
-        value = event[name]
-        if type(value) is not str or len(value) != 36:
-            raise _LooksOff
-    for name in _TEXTS:
-        if type(event[name]) is not str:
-            raise _LooksOff
-    provider, when = event["provider"], event["occurred_at"]
-    if type(provider) is not str or len(provider) > 32 or type(when) is not str:
+    a, b, c, d = event["event_id"], event["account_id"], event["campaign_id"], event["lead_id"]
+    if not (type(a) is type(b) is type(c) is type(d) is str):
         raise _LooksOff
-    if not _FIRST_YEAR <= when[:4] <= _LAST_YEAR:
+    if not len(a) == len(b) == len(c) == len(d) == 36:
+        raise _LooksOff
+    email, pmid, reason = event["email"], event["provider_message_id"], event["reason"]
+    provider, when = event["provider"], event["occurred_at"]
+    if not (type(email) is type(pmid) is type(reason) is type(provider) is type(when) is str):
+        raise _LooksOff
+    if len(provider) > 32 or not _FIRST_YEAR <= when[:4] <= _LAST_YEAR:
         raise _LooksOff
 
 
