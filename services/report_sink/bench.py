@@ -7,6 +7,9 @@ chDB folder (decode of the next batch overlapping the insert), timed end to end;
 reading them from offset 0 into ClickHouse (poll + decode + insert + commit). Prints
 events/s.
 
+`python -m services.report_sink.bench --decode [--per-message K]`: decoding alone, the
+fast path against pydantic (events/s, best of 3).
+
 `python -m services.report_sink.bench --queries N`: N leads of one campaign (about 2.4
 events each, generated inside ClickHouse), then times every report query.
 """
@@ -185,6 +188,28 @@ async def bench_queries(folder: Path, leads: int) -> list[tuple[str, float]]:
     return timings
 
 
+def bench_decode(values: list[bytes], events: int) -> list[tuple[str, float]]:
+    """Events/s of each way to decode the values (results discarded, best of 3)."""
+    from services.report_sink.decode import strict_rows
+    from shared.contracts.base import decode
+
+    ways: list[tuple[str, Any]] = [
+        ("fast path (event_rows)", event_rows),
+        ("pydantic model_validate_json only", lambda v: decode(EventBatch, v)),
+        ("pydantic + re-serialise (strict_rows)", strict_rows),
+    ]
+    results = []
+    for name, way in ways:
+        best = 0.0
+        for _ in range(3):
+            started = time.perf_counter()
+            for value in values:
+                way(value)
+            best = max(best, events / (time.perf_counter() - started))
+        results.append((name, best))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=500_000)
@@ -192,7 +217,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50_000)
     parser.add_argument("--kafka", action="store_true")
     parser.add_argument("--queries", type=int, default=0, help="Leads for the query bench.")
+    parser.add_argument("--decode", action="store_true", help="Decoding alone.")
     args = parser.parse_args()
+    if args.decode:
+        values = messages(args.events, args.per_message)
+        for name, rate in bench_decode(values, args.events):
+            print(f"{args.per_message}/message {name:40} {rate:12,.0f} events/s")  # noqa: T201
+        return
     if args.queries:
         with tempfile.TemporaryDirectory(prefix="fanout-bench-") as tmp:
             for name, seconds in asyncio.run(bench_queries(Path(tmp) / "chdb", args.queries)):
