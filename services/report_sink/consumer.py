@@ -167,6 +167,10 @@ class SinkConsumer:
                 )
                 if failures == 1:
                     await self._dead_letter_invalid(batch)
+                    # a new body gets a new token: blocks of the refused insert that did land
+                    # must not make ClickHouse drop different rows (event-id dedup covers
+                    # any overlap)
+                    token = f"{token}-rebuilt"
                 if stop.is_set():
                     return False
                 await _sleep_unless_stopped(stop, backoff)
