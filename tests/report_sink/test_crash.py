@@ -146,6 +146,10 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     )
     assert leads == [[EVENTS]]
 
+    # the engine's memory is capped as configured
+    cap = await _sql(url, "SELECT getServerSetting('max_server_memory_usage')")
+    assert cap == [[str(2 * 1024**3)]] or cap == [[2 * 1024**3]]
+
     # the analysts' command goes through this running process
     cli = Typer()
     cli.command()(sql_command)
