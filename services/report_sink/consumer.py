@@ -215,6 +215,8 @@ class SinkConsumer:
             # The group rebalanced meanwhile: the new owner re-reads these records, and the
             # event-id dedup makes that harmless.
             log.warning("sink.commit_failed", error=repr(exc))
+            return
+        log.info("sink.committed", events=batch.events, lag=_lag(consumer, owned))
 
     async def _dead_letter(self, raw: Any, error: str) -> None:
         letter = DeadLetter(
@@ -237,3 +239,11 @@ async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except TimeoutError:
         return
+
+
+def _lag(consumer: AIOKafkaConsumer, committed: dict[TopicPartition, int]) -> int | None:
+    """Records behind the partitions' ends, as last fetched (None before the first fetch)."""
+    ends = {tp: consumer.highwater(tp) for tp in committed}
+    if any(end is None for end in ends.values()):
+        return None
+    return sum(max(0, int(end) - committed[tp]) for tp, end in ends.items())
