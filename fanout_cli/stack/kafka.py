@@ -13,12 +13,13 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from fanout_cli.stack.errors import StackError
-from fanout_cli.stack.processes import ManagedProcess, port_open, require_free_port, wait_until
+from fanout_cli.stack.processes import ManagedProcess, port_open, require_free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
@@ -217,15 +218,25 @@ class KafkaBroker:
         return True
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        """Block until the broker accepts connections; a clear error with its log if not."""
-        ok = wait_until(
-            lambda: port_open(self.host, self.port) or not self.running(), timeout=timeout
+        """Block until the broker accepts connections; a clear error with its log if not.
+
+        A process that looks gone is only believed after a second of consecutive checks
+        (a loaded machine can be slow to show a just-started JVM).
+        """
+        deadline = time.monotonic() + timeout
+        gone_checks = 0
+        while time.monotonic() < deadline:
+            if port_open(self.host, self.port):
+                return
+            gone_checks = gone_checks + 1 if not self.running() else 0
+            if gone_checks >= 4:
+                break
+            time.sleep(0.25)
+        state = "exited" if not self.running() else "is still starting"
+        raise StackError(
+            f"Kafka did not come up on {self.bootstrap} (the process {state}). Last log lines "
+            f"({self.process.log_file}):\n{self.process.log_tail(30)}"
         )
-        if not ok or not self.running():
-            raise StackError(
-                f"Kafka did not come up on {self.bootstrap}. Last log lines "
-                f"({self.process.log_file}):\n{self.process.log_tail()}"
-            )
 
     def stop(self) -> bool:
         """Stop the broker (controlled shutdown on SIGTERM). False if it was not running."""
