@@ -7,6 +7,7 @@ one-paragraph message and exit code 1, never a traceback.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -128,6 +129,43 @@ def demo(
         raise fail(str(exc)) from None
     print_summary(outcome, console)
     console.print("[bold green]demo finished successfully[/]")
+
+
+@app.command("bench")
+def bench(
+    leads: Annotated[
+        int, typer.Option(help="N: end-to-end campaign size (N/10 is run too, for memory).")
+    ] = 1_000_000,
+    latency_ms: Annotated[float, typer.Option(help="Realistic ESP latency per call.")] = 150.0,
+    ingest_emails: Annotated[
+        int, typer.Option(help="Classic vs Fanout growth (default 10 × N, at most 10M).")
+    ] = 0,
+    skip_ingest: Annotated[bool, typer.Option(help="Only the end-to-end runs.")] = False,
+    out: Annotated[Path, typer.Option(help="Where results are written.")] = Path("bench/results"),
+) -> None:
+    """Benchmark Fanout end to end and against the classic per-email table (docs/benchmarks.md).
+
+    Brings the stack up, runs campaigns of N/10 and N leads (no ESP latency) and N leads with
+    a realistic latency, then grows a classic per-email Postgres table and Fanout's event log
+    by the same workload slice by slice, with report queries during the writes. Writes JSON,
+    a Markdown table and PNG charts to --out.
+    """
+    from fanout_cli.bench.render import write_all
+    from fanout_cli.bench.run import BenchPlan, run_bench
+
+    plan = BenchPlan(
+        leads=leads, latency_ms=latency_ms, ingest_emails=ingest_emails, skip_ingest=skip_ingest
+    )
+    try:
+        results = run_bench(CommonSettings(), plan, _say)
+    except (StackError, DependencyUnavailable) as exc:
+        raise fail(str(exc)) from None
+    for path in write_all(results, out):
+        console.print(f"[green]•[/] wrote {path}")
+    ok = all(run.every_lead_has_outcome for run in results.e2e)
+    if not ok:
+        raise fail("a benchmark campaign ended without an outcome for every lead")
+    console.print("[bold green]benchmark finished[/]")
 
 
 if __name__ == "__main__":

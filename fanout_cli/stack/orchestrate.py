@@ -188,6 +188,21 @@ def up_service(common: CommonSettings, service: ServiceProcess, say: Say) -> Non
     say(f"{service.name}: started (pid {pid}) on http://127.0.0.1:{service.port}")
 
 
+def restart_service(
+    common: CommonSettings, service: ServiceProcess, extra_env: dict[str, str], say: Say
+) -> None:
+    """Stop one service and start it again with `extra_env` added (benchmarks tune knobs)."""
+    proc = service.process(common.home)
+    proc.stop()
+    require_free_port(service.name, "127.0.0.1", service.port)
+    proc.start(service.argv(), env={**service.env(common), **extra_env})
+    if not wait_until(lambda: _healthy(service.health_url) or proc.pid() is None, timeout=90) or (
+        proc.pid() is None
+    ):
+        raise StackError(f"{service.name} did not come back:\n{proc.log_tail(25)}")
+    say(f"{service.name}: restarted with {', '.join(sorted(extra_env)) or 'its defaults'}")
+
+
 def _healthy(url: str) -> bool:
     try:
         return httpx.get(url, timeout=1.0).status_code == 200

@@ -1,0 +1,208 @@
+"""End to end: a campaign of N leads through the running stack, timed per stage.
+
+Leads are imported in-process (the import has its own figure); the campaign
+is created and launched through campaign_api; progress is read from
+campaign_api (resolve, send) and from report_sink's reports API (outcome
+events in ClickHouse, provider events flowing back by webhook). CPU time and
+peak RSS of every stack process are sampled throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from fanout_cli.bench.sampler import ProcessFigures, Sampler
+from fanout_cli.demo.leads import jsonl_chunks
+from fanout_cli.demo.run import API, REPORTS, SIMULATOR
+from fanout_cli.stack.errors import StackError
+from services.campaign_api.leads.importer import import_leads
+from services.campaign_api.leads.parsing import ImportFormat
+from shared.auth import create_account
+from shared.db import create_pool
+from shared.settings import CommonSettings
+
+ALL_LEADS = {"field": "email", "op": "exists", "value": True}
+TEMPLATE = {
+    "name": "Benchmark",
+    "subject": "Hello {{ first_name }}",
+    "html_body": "<p>Hi {{ first_name }} from {{ country }}.</p>",
+    "text_body": "Hi {{ first_name }}.",
+}
+TERMINAL_STEPS = ("sent", "failed", "suppressed", "cancelled")
+
+
+@dataclass
+class StageFigures:
+    """When a stage finished (seconds after launch) and its throughput."""
+
+    done_s: float | None = None
+    per_s: float | None = None
+
+
+@dataclass
+class E2EResult:
+    """One end-to-end run."""
+
+    leads: int
+    latency_ms: float
+    matched: int = 0
+    import_s: float = 0.0
+    import_per_s: float = 0.0
+    completed_s: float | None = None
+    reported_s: float | None = None
+    emails_per_s: float | None = None
+    stages: dict[str, StageFigures] = field(default_factory=dict)
+    processes: dict[str, ProcessFigures] = field(default_factory=dict)
+    simulator_duplicates: int = 0
+    outcomes_reported: int = 0
+    every_lead_has_outcome: bool = False
+
+
+def simulator_config(latency_ms: float) -> dict[str, float]:
+    """Simulator knobs for a run: no throttling, realistic outcomes, the given latency."""
+    return {
+        "latency_p50_ms": latency_ms,
+        "latency_p99_ms": latency_ms * 2,
+        "rate_limit_per_s": 0.0,
+        "throttle_429_rate": 0.0,
+        "error_5xx_rate": 0.0,
+        "transient_rate": 0.0,
+        "reject_rate": 0.0,
+        "hard_bounce_rate": 0.02,
+        "soft_bounce_rate": 0.01,
+        "complaint_rate": 0.001,
+        "open_rate": 0.2,
+        "click_rate": 0.03,
+        "outcome_delay_ms": 100.0,
+    }
+
+
+async def _chunks(leads: int, seed: int) -> AsyncIterator[bytes]:
+    for chunk in jsonl_chunks(leads, seed=seed, chunk_rows=5000):
+        yield chunk
+
+
+async def _prepare(common: CommonSettings, leads: int, seed: int) -> tuple[UUID, str, float]:
+    pool = await create_pool(common.database_url, max_size=2)
+    try:
+        account, key = await create_account(pool, f"bench {leads}")
+        started = time.monotonic()
+        await import_leads(pool, account, _chunks(leads, seed), ImportFormat.JSONL)
+        return account, key, time.monotonic() - started
+    finally:
+        await pool.close()
+
+
+async def delete_account(common: CommonSettings, account: UUID) -> None:
+    """Remove a benchmark account and its leads and campaigns from Postgres."""
+    pool = await create_pool(common.database_url, max_size=1)
+    try:
+        await pool.execute("DELETE FROM accounts WHERE id = $1", account)
+    finally:
+        await pool.close()
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    if response.status_code >= 400:
+        raise StackError(f"{what}: HTTP {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+async def run_e2e(
+    common: CommonSettings, leads: int, latency_ms: float, timeout_s: float = 1800
+) -> tuple[E2EResult, UUID]:
+    """Import `leads`, launch an all-matching campaign, follow it to the end."""
+    result = E2EResult(leads=leads, latency_ms=latency_ms)
+    account, key, result.import_s = await _prepare(common, leads, seed=leads)
+    result.import_per_s = leads / result.import_s
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+        _json(
+            await client.post(f"{SIMULATOR}/v1/config", json=simulator_config(latency_ms)),
+            "simulator config",
+        )
+        dup_before = _json(await client.get(f"{SIMULATOR}/v1/counters"), "counters")["duplicates"]
+        template = _json(await client.post(f"{API}/templates", json=TEMPLATE), "template")
+        campaign = _json(
+            await client.post(
+                f"{API}/campaigns",
+                json={
+                    "name": f"bench {leads}",
+                    "from_email": "bench@fanout.example",
+                    "template_id": template["id"],
+                    "condition": ALL_LEADS,
+                },
+            ),
+            "campaign",
+        )
+        campaign_id = UUID(campaign["id"])
+        sampler = Sampler(common)
+        sampler.start()
+        stop = asyncio.Event()
+        sampling = asyncio.create_task(sampler.run(stop))
+        launched = time.monotonic()
+        _json(await client.post(f"{API}/campaigns/{campaign_id}/launch"), "launch")
+        try:
+            await _follow(client, campaign_id, launched, result, timeout_s)
+        finally:
+            stop.set()
+            await sampling
+        result.processes = sampler.figures
+        dup_after = _json(await client.get(f"{SIMULATOR}/v1/counters"), "counters")["duplicates"]
+        result.simulator_duplicates = dup_after - dup_before
+    return result, account
+
+
+async def _follow(
+    client: httpx.AsyncClient,
+    campaign_id: UUID,
+    launched: float,
+    result: E2EResult,
+    timeout_s: float,
+) -> None:
+    stages = {name: StageFigures() for name in ("resolve", "send", "sink", "webhooks")}
+    result.stages = stages
+    deadline = launched + timeout_s
+    while time.monotonic() < deadline:
+        now = time.monotonic() - launched
+        state = _json(await client.get(f"{API}/campaigns/{campaign_id}"), "campaign")
+        matched = state["matched"]
+        if state["state"] in ("failed", "cancelled", "paused"):
+            raise StackError(f"benchmark campaign ended {state['state']}: {state['state_reason']}")
+        if matched is not None:
+            result.matched = int(matched)
+            _mark(stages["resolve"], now, int(state["enqueued"]) >= matched, matched)
+            _mark(stages["send"], now, state["state"] == "completed", matched)
+            if state["state"] == "completed" and result.completed_s is None:
+                result.completed_s = now
+        funnel = _json(
+            await client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
+        )["counts"]
+        reported = sum(funnel[k] for k in TERMINAL_STEPS)
+        result.outcomes_reported = reported
+        if matched is not None and reported >= matched:
+            _mark(stages["sink"], now, True, matched)
+            result.reported_s = result.reported_s or now
+            back = funnel["delivered"] + funnel["bounced"]
+            _mark(stages["webhooks"], now, back >= funnel["sent"], back)
+            if stages["webhooks"].done_s is not None:
+                break
+        await asyncio.sleep(0.25)
+    if result.reported_s is not None:
+        result.emails_per_s = result.matched / result.reported_s
+    result.every_lead_has_outcome = (
+        result.matched == result.leads and result.outcomes_reported == result.matched
+    )
+
+
+def _mark(stage: StageFigures, now: float, done: bool, count: int) -> None:
+    if done and stage.done_s is None:
+        stage.done_s = now
+        stage.per_s = count / now if now > 0 else None

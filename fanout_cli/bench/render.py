@@ -1,0 +1,198 @@
+"""Benchmark results as JSON, a Markdown report with ratios, and PNG charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fanout_cli.bench.run import BenchResults
+
+TARGETS = {
+    "e2e_1m_no_latency_s": 60.0,
+    "emails_per_s_with_latency": 10_000.0,
+    "sink_events_per_s": 200_000.0,
+    "report_p95_ms": 100.0,
+    "service_rss_mb": 300.0,
+}
+
+
+def write_all(results: BenchResults, out_dir: Path) -> list[Path]:
+    """Write `<stamp>.json`, `<stamp>.md` and charts; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = results.started_at.replace(":", "").replace("-", "")
+    data = results.as_dict()
+    json_path = out_dir / f"{stamp}.json"
+    json_path.write_text(json.dumps(data, indent=2, default=str))
+    md_path = out_dir / f"{stamp}.md"
+    md_path.write_text(markdown(data))
+    return [json_path, md_path, *charts(data, out_dir, stamp)]
+
+
+def _f(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The report: end to end, classic vs Fanout per slice with ratios, report latency."""
+    m = data["machine"]
+    load = tuple(round(x, 2) for x in m["load_average_at_start"])
+    lines = [
+        f"# Fanout benchmark, {data['started_at']}",
+        "",
+        f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Python "
+        f"{m['python']}, load average at start {load}.",
+        "",
+        "## End to end",
+        "",
+        "| leads | ESP latency | matched | import/s | launch→completed | launch→all outcomes "
+        "in reports | emails/s | resolve/s | send/s | sink/s | webhooks back | duplicates | "
+        "every lead has an outcome |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for run in data["e2e"]:
+        st = run["stages"]
+        lines.append(
+            f"| {run['leads']:,} | {run['latency_ms']:.0f} ms | {run['matched']:,} | "
+            f"{_f(run['import_per_s'])} | {_f(run['completed_s'], 1)} s | "
+            f"{_f(run['reported_s'], 1)} s | {_f(run['emails_per_s'])} | "
+            f"{_f(st['resolve']['per_s'])} | {_f(st['send']['per_s'])} | "
+            f"{_f(st['sink']['per_s'])} | {_f(st['webhooks']['done_s'], 1)} s | "
+            f"{run['simulator_duplicates']} | {run['every_lead_has_outcome']} |"
+        )
+    lines += ["", "CPU seconds and peak RSS (MB) per process during each run:", ""]
+    names = sorted({n for run in data["e2e"] for n in run["processes"]})
+    lines.append(
+        "| process | "
+        + " | ".join(f"{r['leads']:,} @ {r['latency_ms']:.0f} ms" for r in data["e2e"])
+        + " |"
+    )
+    lines.append("|---|" + "---:|" * len(data["e2e"]))
+    for name in names:
+        cells = []
+        for run in data["e2e"]:
+            p = run["processes"].get(name)
+            cells.append("—" if p is None else f"{p['cpu_s']:.1f} s / {p['peak_rss_mb']:.0f} MB")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if data.get("classic") and data.get("fanout"):
+        lines += _comparison(data)
+    if data.get("reports"):
+        lines += [
+            "",
+            "## Reports API latency at the end of the run",
+            "",
+            "| query | samples | p50 ms | p95 ms | max ms |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, lat in data["reports"].items():
+            lines.append(
+                f"| {name} | {lat['count']} | {lat['p50_ms']:.1f} | "
+                f"{lat['p95_ms']:.1f} | {lat['max_ms']:.1f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _comparison(data: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## Classic per-email table vs Fanout's event path, per slice",
+        "",
+        "Insert rate (rows or events per second) and report latency (p95 ms) while writing. "
+        "Ratio = Fanout / classic for rates, classic / Fanout for latencies (higher is better "
+        "for Fanout).",
+        "",
+        "| slice (rows) | classic rows/s | Fanout events/s | ratio | classic recipients p95 | "
+        "Fanout recipients p95 | ratio | classic funnel p95 | Fanout funnel p95 | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c, f in zip(data["classic"]["slices"], data["fanout"]["slices"], strict=False):
+        cq, fq = c["queries"], f["queries"]
+        lines.append(
+            f"| {c['rows_before']:,}–{c['rows_after']:,} | {_f(c['rows_per_s'])} | "
+            f"{_f(f['rows_per_s'])} | {_ratio(f['rows_per_s'], c['rows_per_s'])} | "
+            f"{cq['recipients']['p95_ms']:.1f} | {fq['recipients']['p95_ms']:.1f} | "
+            f"{_ratio(cq['recipients']['p95_ms'], fq['recipients']['p95_ms'])} | "
+            f"{cq['funnel']['p95_ms']:.1f} | {fq['funnel']['p95_ms']:.1f} | "
+            f"{_ratio(cq['funnel']['p95_ms'], fq['funnel']['p95_ms'])} |"
+        )
+    producer = ", ".join(_f(x) for x in data["fanout"]["produce_per_s"])
+    lines += ["", f"Fanout producer rate per slice (events/s): {producer}."]
+    return lines
+
+
+def _ratio(a: float, b: float) -> str:
+    return "—" if not b else f"{a / b:.2f}×"
+
+
+def charts(data: dict[str, Any], out_dir: Path, stamp: str) -> list[Path]:
+    """PNG charts: ingest rate and report p95 per slice; RSS per process per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+    if data.get("classic") and data.get("fanout"):
+        classic, fanout = data["classic"]["slices"], data["fanout"]["slices"]
+        x_c = [s["rows_after"] / 1e6 for s in classic]
+        x_f = [s["rows_after"] / 1e6 for s in fanout]
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+        axes[0].plot(x_c, [s["rows_per_s"] for s in classic], "o-", label="classic (Postgres)")
+        axes[0].plot(
+            x_f, [s["rows_per_s"] for s in fanout], "o-", label="Fanout (Kafka→ClickHouse)"
+        )
+        axes[0].set(
+            xlabel="rows / events in store (millions)",
+            ylabel="per second",
+            title="Write rate per slice",
+        )
+        for key, style in (("recipients", "-"), ("funnel", "--")):
+            axes[1].plot(
+                x_c,
+                [s["queries"][key]["p95_ms"] for s in classic],
+                "o" + style,
+                label=f"classic {key}",
+            )
+            axes[1].plot(
+                x_f,
+                [s["queries"][key]["p95_ms"] for s in fanout],
+                "s" + style,
+                label=f"Fanout {key}",
+            )
+        axes[1].set(
+            xlabel="rows / events in store (millions)",
+            ylabel="p95 ms",
+            title="Report latency while writing",
+        )
+        for ax in axes:
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        path = out_dir / f"{stamp}-ingest.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    if data["e2e"]:
+        names = sorted({n for run in data["e2e"] for n in run["processes"]})
+        fig, ax = plt.subplots(figsize=(12, 4.5))
+        width = 0.8 / len(data["e2e"])
+        for i, run in enumerate(data["e2e"]):
+            values = [run["processes"].get(n, {}).get("peak_rss_mb", 0) for n in names]
+            ax.bar(
+                [j + i * width for j in range(len(names))],
+                values,
+                width,
+                label=f"{run['leads']:,} leads @ {run['latency_ms']:.0f} ms",
+            )
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(names))], names, rotation=20)
+        ax.axhline(TARGETS["service_rss_mb"], color="red", linestyle=":", label="300 MB target")
+        ax.set(ylabel="peak RSS (MB)", title="Peak memory per process: flat as N grows?")
+        ax.legend()
+        fig.tight_layout()
+        path = out_dir / f"{stamp}-memory.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
