@@ -9,7 +9,8 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from services.report_sink.decode import Rows
+from services.report_sink.decode import event_rows
+from shared.contracts.base import ContractError
 
 
 @dataclass
@@ -36,21 +37,31 @@ class PendingBatch:
     def __bool__(self) -> bool:
         return bool(self.runs)
 
-    def add(self, tp: TopicPartition, raw: Any, rows: Rows) -> None:
-        """Add one record of `tp` and its event rows (none when it was dead-lettered)."""
+    def add(self, tp: TopicPartition, records: list[Any]) -> list[tuple[Any, str]]:
+        """Decode and add one poll's records of `tp`; returns those refused, with why."""
         run = self.runs.get(tp)
         if run is None:
-            run = self.runs[tp] = PartitionRun(raw.offset, raw.offset)
+            run = self.runs[tp] = PartitionRun(records[0].offset, records[0].offset)
             if len(self.runs) == 1:
                 self.started = time.monotonic()
-        run.last = raw.offset
-        if rows.events:  # a dead-lettered record only moves the offsets
-            run.raws.append(raw)
-            run.chunks.append(rows.body)
-            run.events += rows.events
-        run.records += 1
-        self.events += rows.events
-        self.records += 1
+        refused: list[tuple[Any, str]] = []
+        keep_raw, keep_chunk = run.raws.append, run.chunks.append  # hot loop: bound once
+        events = 0
+        for raw in records:
+            try:
+                rows = event_rows(raw.value)
+            except ContractError as exc:  # only its offset counts: it goes to the DLQ
+                refused.append((raw, str(exc)))
+                continue
+            keep_raw(raw)
+            keep_chunk(rows.body)
+            events += rows.events
+        run.last = records[-1].offset
+        run.records += len(records)
+        run.events += events
+        self.events += events
+        self.records += len(records)
+        return refused
 
     def age(self) -> float:
         """Seconds since the first record arrived."""

@@ -25,7 +25,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.report_sink.batch import PendingBatch
 from services.report_sink.config import Settings
-from services.report_sink.decode import NO_ROWS, event_rows, strict_rows
+from services.report_sink.decode import strict_rows
 from services.report_sink.sink import EventWriter
 from shared import metrics
 from shared.contracts.base import ContractError, encode
@@ -131,17 +131,9 @@ class SinkConsumer:
             room = (limits.batch_max_events - self.pending.events) / self._events_per_record
             records = max(1, min(limits.poll_max_records, int(room)))
             polled = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=records)
-            invalid: list[tuple[Any, str]] = []
             for tp, part in polled.items():
-                for raw in part:
-                    try:
-                        rows = event_rows(raw.value)
-                    except ContractError as exc:
-                        invalid.append((raw, str(exc)))
-                        rows = NO_ROWS
-                    self.pending.add(tp, raw, rows)
-            for raw, error in invalid:
-                await self._dead_letter(raw, error)
+                for raw, error in self.pending.add(tp, part):
+                    await self._dead_letter(raw, error)
             if self.pending.records:
                 self._events_per_record = max(1.0, self.pending.events / self.pending.records)
             if self.pending.events >= limits.batch_max_events or not polled:

@@ -41,9 +41,6 @@ class Rows(NamedTuple):
     events: int
 
 
-NO_ROWS = Rows(b"", 0)
-
-
 class _LooksOff(Exception):
     """The fast checks are not sure: validate with pydantic."""
 
