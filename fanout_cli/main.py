@@ -138,7 +138,7 @@ def bench(
     ] = 1_000_000,
     latency_ms: Annotated[float, typer.Option(help="Realistic ESP latency per call.")] = 150.0,
     ingest_emails: Annotated[
-        int, typer.Option(help="Classic vs Fanout growth (default 10 × N, at most 10M).")
+        int, typer.Option(help="Classic vs Fanout growth (default 10M for N ≥ 1M, else N).")
     ] = 0,
     skip_ingest: Annotated[bool, typer.Option(help="Only the end-to-end runs.")] = False,
     out: Annotated[Path, typer.Option(help="Where results are written.")] = Path("bench/results"),

@@ -45,8 +45,8 @@ class BenchPlan:
     skip_ingest: bool = False
 
     def __post_init__(self) -> None:
-        if not self.ingest_emails:
-            self.ingest_emails = min(10 * self.leads, 10_000_000)
+        if not self.ingest_emails:  # the full run (N = 1M) grows both stores to 10M rows
+            self.ingest_emails = 10_000_000 if self.leads >= 1_000_000 else self.leads
         if not self.slice_emails:
             self.slice_emails = max(self.ingest_emails // 10, 1)
 

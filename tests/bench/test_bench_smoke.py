@@ -1,0 +1,59 @@
+"""`fanout bench --leads 100000` as a smoke test: it completes and every lead has an outcome.
+
+The figures themselves are not asserted (they belong in docs/benchmarks.md); this
+proves the benchmark runs on the real stack and that its campaigns lose nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fanout_cli.stack.components import SERVICES
+from shared.settings import CommonSettings
+
+pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path) -> None:
+    home = CommonSettings().home
+    running_before = {s.name for s in SERVICES if s.process(home).pid() is not None}
+    try:
+        result = subprocess.run(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "fanout_cli.main",
+                "bench",
+                "--leads",
+                "100000",
+                "--out",
+                str(tmp_path),
+            ],
+            cwd=REPO,
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+    finally:
+        for service in SERVICES:
+            if service.name not in running_before:
+                service.process(home).stop()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    [report] = tmp_path.glob("*.json")
+    data = json.loads(report.read_text())
+    assert [run["leads"] for run in data["e2e"]] == [10_000, 100_000, 100_000]
+    for run in data["e2e"]:
+        assert run["matched"] == run["leads"]
+        assert run["outcomes_reported"] == run["matched"]
+        assert run["every_lead_has_outcome"] is True
+    assert len(data["classic"]["slices"]) == len(data["fanout"]["slices"]) == 10
+    assert list(tmp_path.glob("*.md")) and list(tmp_path.glob("*.png"))
