@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -73,14 +73,15 @@ async def list_campaigns(
         account,
         [r["campaign_id"] for r in rows],
     )
-    known = {n["id"]: n for n in names}
-    items = []
-    for row in rows:
-        pg = known.get(row["campaign_id"])
-        extra = {"name": pg["name"], "state": pg["state"], "matched": pg["matched"]} if pg else {}
-        items.append(CampaignSummary.model_validate({"name": None, "state": None,
-                                                     "matched": None, **row, **extra}))  # fmt: skip
-    return CampaignList(items=items)
+    known = {n["id"]: dict(n) for n in names}
+    return CampaignList(items=[_summary(row, known.get(row["campaign_id"])) for row in rows])
+
+
+def _summary(numbers: dict[str, Any], campaign: dict[str, Any] | None) -> CampaignSummary:
+    state = {"name": None, "state": None, "matched": None}
+    if campaign is not None:
+        state = {key: campaign[key] for key in state}
+    return CampaignSummary.model_validate({**numbers, **state})
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -97,8 +98,9 @@ async def campaign_funnel(campaign: OwnedCampaign, reader: ReaderDep) -> Funnel:
     """The campaign's funnel: distinct leads per step, with rates. `matched` comes from the
     campaign's state; every other number from ClickHouse, exact under redelivery."""
     counts = await queries.funnel(reader, campaign.account_id, campaign.id)
-    return Funnel(campaign_id=campaign.id, matched=campaign.matched, counts=counts,
-                  rates=_rates(counts))  # fmt: skip
+    return Funnel(
+        campaign_id=campaign.id, matched=campaign.matched, counts=counts, rates=_rates(counts)
+    )
 
 
 def _cursor(cursor: str | None) -> UUID:
@@ -170,8 +172,13 @@ async def campaign_recipients_csv(
 async def campaign_bounces(campaign: OwnedCampaign, reader: ReaderDep) -> Bounces:
     """Bounced leads by bounce type, by reason and by recipient domain (top 50 each)."""
     total, parts = await queries.bounces(reader, campaign.account_id, campaign.id)
-    return Bounces(campaign_id=campaign.id, total=total, by_type=parts["bounce_type"],
-                   by_reason=parts["reason"], by_domain=parts["domain"])  # fmt: skip
+    return Bounces(
+        campaign_id=campaign.id,
+        total=total,
+        by_type=parts["bounce_type"],
+        by_reason=parts["reason"],
+        by_domain=parts["domain"],
+    )
 
 
 @router.get("/{campaign_id}/timeline", response_model=Timeline)
