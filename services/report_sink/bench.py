@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
 from services.report_sink.decode import event_rows
@@ -36,7 +38,7 @@ from shared.contracts.events import EmailEvent, EventBatch, EventType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
-from shared.topics import Topic, all_topic_names, topic_name
+from shared.topics import Topic, dead_letter_name, topic_name
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -100,10 +102,10 @@ async def bench_insert(values: list[bytes], folder: Path, batch: int) -> float:
 async def bench_kafka(values: list[bytes], folder: Path, total: int) -> float:
     """Seconds for a SinkConsumer to move every published event into ClickHouse."""
     common = CommonSettings(home=folder, topic_prefix=f"bench{uuid.uuid4().hex[:6]}.")
-    await ensure_topics(common, all_topic_names(common.topic_prefix))
+    topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
+    await ensure_topics(common, [(topic, 12), (dead_letter_name(topic), 1)])
     producer = make_producer(common)
     await producer.start()
-    topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
     for value in values:
         await producer.send(topic, value)
     await producer.flush()
@@ -121,6 +123,12 @@ async def bench_kafka(values: list[bytes], folder: Path, total: int) -> float:
     await task
     await producer.stop()
     ch.close()
+    admin = AIOKafkaAdminClient(bootstrap_servers=common.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic, dead_letter_name(topic)])
+    finally:
+        await admin.close()
     return elapsed
 
 
