@@ -1,0 +1,100 @@
+"""A campaign through the whole running stack, checked against the ESP simulator's counters.
+
+Every lead gets one terminal outcome, the reported funnel equals what the simulator says
+it did, and the addresses that hard-bounced or complained are suppressed for the next
+campaign of the account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Iterator
+from uuid import UUID
+
+import httpx
+import pytest
+from rich.console import Console
+
+from fanout_cli.demo.run import API, CONDITION, DemoOutcome, run_demo
+from fanout_cli.stack import orchestrate
+from fanout_cli.stack.components import SERVICES
+from shared.db import create_pool
+from shared.settings import CommonSettings
+
+pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[CommonSettings]:
+    """The local stack's services, started for this module if they were not running."""
+    common = CommonSettings()
+    before = {s.name for s in SERVICES if s.process(common.home).pid() is not None}
+    orchestrate.up(common, [], lambda _: None)
+    yield common
+    for service in SERVICES:
+        if service.name not in before:
+            service.process(common.home).stop()
+
+
+@pytest.fixture(scope="module")
+def campaign(stack: CommonSettings) -> DemoOutcome:
+    return run_demo(stack, 6000, Console(file=io.StringIO(), width=120))
+
+
+def test_campaign_every_matched_lead_has_one_outcome(campaign: DemoOutcome) -> None:
+    counts = campaign.funnel["counts"]
+    assert campaign.campaign["state"] == "completed"
+    assert campaign.matched > 0
+    assert counts["sent"] + counts["failed"] + counts["suppressed"] + counts["cancelled"] == (
+        campaign.matched
+    )
+    assert campaign.simulator_delta["duplicates"] == 0
+
+
+def test_campaign_funnel_equals_simulator_counters(campaign: DemoOutcome) -> None:
+    counts, sim = campaign.funnel["counts"], campaign.simulator_delta
+    assert counts["sent"] == sim["unique"]
+    assert counts["delivered"] == sim["outcome_delivered"]
+    assert counts["bounced_hard"] == sim["outcome_bounced_hard"]
+    assert counts["bounced_soft"] == sim["outcome_bounced_soft"]
+    assert counts["complained"] == sim["outcome_complained"]
+    assert sim["outcome_bounced_hard"] > 0 and sim["outcome_complained"] > 0
+
+
+def test_bounced_and_complained_addresses_are_suppressed_for_next_campaign(
+    stack: CommonSettings, campaign: DemoOutcome
+) -> None:
+    suppressed = asyncio.run(_suppression_count(stack, campaign.account_id))
+    sim = campaign.simulator_delta
+    assert suppressed == sim["outcome_bounced_hard"] + sim["outcome_complained"]
+    auth = {"Authorization": f"Bearer {campaign.api_key}"}
+    with httpx.Client(headers=auth, timeout=60) as client:
+        second = client.post(
+            f"{API}/campaigns",
+            json={
+                "name": "second",
+                "from_email": "updates@fanout.example",
+                "template_id": campaign.campaign["template_id"],
+                "condition": CONDITION,
+            },
+        ).json()
+        assert client.post(f"{API}/campaigns/{second['id']}/launch").status_code == 202
+        deadline = time.monotonic() + 180
+        state = second
+        while state["state"] != "completed" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            state = client.get(f"{API}/campaigns/{second['id']}").json()
+    assert state["state"] == "completed"
+    assert state["matched"] == campaign.matched - suppressed
+
+
+async def _suppression_count(common: CommonSettings, account: UUID) -> int:
+    pool = await create_pool(common.database_url, max_size=1)
+    try:
+        return int(
+            await pool.fetchval("SELECT count(*) FROM suppressions WHERE account_id = $1", account)
+        )
+    finally:
+        await pool.close()
