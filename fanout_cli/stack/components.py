@@ -16,8 +16,13 @@ class ServiceProcess:
     """One `python -m services.<module>` process with its HTTP port."""
 
     module: str
-    port: int
+    default_port: int
     env_prefix: str
+
+    @property
+    def port(self) -> int:
+        """The service's port: `FANOUT_<SERVICE>_PORT` if set, else its default."""
+        return int(os.environ.get(f"{self.env_prefix}PORT", self.default_port))
 
     @property
     def name(self) -> str:
@@ -45,6 +50,15 @@ class ServiceProcess:
         env[f"{self.env_prefix}PORT"] = str(self.port)
         env.setdefault("FANOUT_DATABASE_URL", common.database_url)
         env.setdefault("FANOUT_KAFKA_BOOTSTRAP_SERVERS", common.kafka_bootstrap_servers)
+        # services find each other on the stack's ports (which may be overridden)
+        webhooks = service_named("webhook_ingest").port
+        env.setdefault("FANOUT_PUBLIC_BASE_URL", f"http://127.0.0.1:{webhooks}")
+        env.setdefault(
+            "FANOUT_ESP_SIMULATOR_WEBHOOK_URL", f"http://127.0.0.1:{webhooks}/webhooks/simulator"
+        )
+        env.setdefault(
+            "FANOUT_SENDER_SIMULATOR_URL", f"http://127.0.0.1:{service_named('esp_simulator').port}"
+        )
         return env
 
 

@@ -78,15 +78,15 @@ def test_compose_service_matches_its_settings(
     for dependency, condition in spec["depends_on"].items():
         if dependency != "init":
             assert condition["condition"] == "service_healthy"
-    assert str(service.port) in " ".join(spec["healthcheck"]["test"])
+    assert str(service.default_port) in " ".join(spec["healthcheck"]["test"])
     cls = _settings_class(service)
     env = {k: str(v) for k, v in spec["environment"].items()}
     unknown = [var for var in env if _field_for(var, service, cls) is None]
     assert unknown == [], f"{service.name} sets variables no settings class reads: {unknown}"
-    assert int(env[f"{service.env_prefix}PORT"]) == service.port
+    assert int(env[f"{service.env_prefix}PORT"]) == service.default_port
     for var, value in env.items():
         monkeypatch.setenv(var, value.replace("${FANOUT_SIGNING_SECRET:-", "").rstrip("}"))
     settings: Any = cls()
-    assert settings.port == service.port
+    assert settings.port == service.default_port
     assert settings.common.kafka_bootstrap_servers == "kafka:9092"
     assert settings.common.clickhouse_url.startswith("http://")
