@@ -1,12 +1,13 @@
 """Outcome events: one per recipient of a batch, with the deterministic outcome event id.
 
+A batch's outcome events travel together in one `email.events` value.
+
 A lead has one outcome event id per campaign whatever the outcome, so a batch
 resent after a crash produces events that reports apply once.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -53,25 +54,27 @@ class BatchTally:
         )
 
 
-def outcome_event(
-    outcome: Outcome, *, account_id: UUID, campaign_id: UUID, provider: str
+def outcome_events(
+    outcomes: list[Outcome], *, account_id: UUID, campaign_id: UUID, provider: str
 ) -> EventBatch:
-    """The `email.events` value of one outcome."""
-    lead = outcome.recipient.lead_id
+    """The `email.events` value of a batch's outcomes: one event per recipient."""
+    occurred_at = datetime.now(UTC)
+    provider = provider[:32]
     return EventBatch(
         events=[
             EmailEvent(
-                event_id=outcome_event_id(campaign_id, lead),
+                event_id=outcome_event_id(campaign_id, outcome.recipient.lead_id),
                 account_id=account_id,
                 campaign_id=campaign_id,
-                lead_id=lead,
+                lead_id=outcome.recipient.lead_id,
                 email=outcome.recipient.email,
                 type=outcome.type,
-                provider=provider[:32],
+                provider=provider,
                 provider_message_id=outcome.provider_message_id,
                 reason=outcome.reason[:1000],
-                occurred_at=datetime.now(UTC),
+                occurred_at=occurred_at,
             )
+            for outcome in outcomes
         ]
     )
 
@@ -85,11 +88,16 @@ async def publish_outcomes(
     campaign_id: UUID,
     provider: str,
 ) -> None:
-    """Send one event per outcome and wait until Kafka acknowledged every one."""
-    acks = []
-    for outcome in outcomes:
-        value = outcome_event(
-            outcome, account_id=account_id, campaign_id=campaign_id, provider=provider
-        )
-        acks.append(await producer.send(topic, encode(value), key=value.key()))
-    await asyncio.gather(*acks)
+    """Send a batch's outcomes as one value and wait until Kafka acknowledged it.
+
+    One value per send batch (at most 50 events, keyed campaign id + first lead id)
+    rather than one per recipient: aiokafka's per-record cost was ~35 µs of CPU, the
+    largest single cost of the sender. The event ids are per (campaign, lead) as before,
+    so a resent batch is still applied once by the sink.
+    """
+    if not outcomes:
+        return
+    value = outcome_events(
+        outcomes, account_id=account_id, campaign_id=campaign_id, provider=provider
+    )
+    await producer.send_and_wait(topic, encode(value), key=value.key())

@@ -1,9 +1,11 @@
 """`email.events`: every per-email fact, from sender and webhook_ingest to report_sink.
 
-Key: campaign id + lead id. Producers: sender (queued/sent/failed/suppressed/
-cancelled), webhook_ingest (delivered/bounced/complained/opened/clicked/
-unsubscribed). Consumer: report_sink. Event ids are deterministic so that a
-redelivered or re-emitted event is applied once.
+Key: campaign id + lead id (of the value's first event). Producers: sender
+(queued/sent/failed/suppressed/cancelled: one value per send batch, holding the
+outcome of each of its ≤ 50 recipients), webhook_ingest (delivered/bounced/
+complained/opened/clicked/unsubscribed: one value per (campaign, lead)).
+Consumer: report_sink, which is indifferent to how events are grouped. Event
+ids are deterministic so that a redelivered or re-emitted event is applied once.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class EmailEvent(BaseModel):
 
 
 class EventBatch(Message):
-    """The value on `email.events`: one or more events of one (campaign, lead)."""
+    """The value on `email.events`: one or more events of one campaign (one or more leads)."""
 
     events: list[EmailEvent] = Field(min_length=1, max_length=1000)
 
