@@ -72,6 +72,7 @@ class ProviderPool:
                 settings.simulator_url,
                 settings.simulator_api_key.get_secret_value(),
                 timeout_s=settings.provider_timeout_s,
+                connections=settings.max_in_flight,
             )
         if name == "ses":
             from services.sender.providers.ses import SesProvider

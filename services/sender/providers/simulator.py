@@ -12,6 +12,7 @@ import email.utils
 from typing import Any
 
 import httpx
+import orjson
 import structlog
 
 from services.sender.providers.base import (
@@ -89,11 +90,16 @@ class SimulatorProvider:
         api_key: str,
         http: httpx.AsyncClient | None = None,
         timeout_s: float = 30.0,
+        connections: int = 32,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}"}
+        self._post_headers = {**self._headers, "Content-Type": "application/json"}
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout_s)
+        # keep-alive for every concurrent call: httpx keeps only 20 idle connections by
+        # default, so with more batches in flight each call beyond 20 opened a new one
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self._http = http or httpx.AsyncClient(timeout=timeout_s, limits=limits)
 
     async def send_batch(self, request: SendRequest) -> list[RecipientResult]:
         """One bulk call; one result per email, in order."""
@@ -119,7 +125,8 @@ class SimulatorProvider:
     async def _post_bulk(self, body: dict[str, Any]) -> httpx.Response:
         url = f"{self._base_url}/v1/messages/bulk"
         try:
-            response = await self._http.post(url, json=body, headers=self._headers)
+            content = orjson.dumps(body)  # ~15x cheaper than httpx's json= (stdlib json)
+            response = await self._http.post(url, content=content, headers=self._post_headers)
         except httpx.TimeoutException as exc:
             raise ProviderRetryable(f"simulator timeout: {exc.__class__.__name__}") from exc
         except httpx.TransportError as exc:
@@ -134,7 +141,7 @@ class SimulatorProvider:
 
     def _results(self, request: SendRequest, response: httpx.Response) -> list[RecipientResult]:
         try:
-            results = response.json()["results"]
+            results = orjson.loads(response.content)["results"]
             statuses = [(r["message_id"], r["status"]) for r in results]
         except (ValueError, KeyError, TypeError) as exc:
             raise ProviderRetryable("simulator answered a malformed body") from exc
