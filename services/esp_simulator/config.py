@@ -74,7 +74,7 @@ class Settings(ServiceSettings, Knobs):
 
     port: int = 8705
     api_key: SecretStr = Field(SecretStr("sim-dev-key"), description="Bearer key of the API.")
-    webhook_batch_size: int = Field(100, ge=1, le=1000, description="Events per webhook post.")
+    webhook_batch_size: int = Field(500, ge=1, le=1000, description="Events per webhook post.")
     webhook_flush_ms: float = Field(200, gt=0, description="Longest wait to fill a post.")
     webhook_queue_max: int = Field(
         500_000,

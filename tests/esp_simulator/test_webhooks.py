@@ -66,7 +66,7 @@ async def _counters(sim: httpx.AsyncClient) -> dict[str, Any]:
 async def test_post_webhooks_signed_batches_of_outcomes() -> None:
     receiver = Receiver()
     knobs = {"hard_bounce_rate": 0.2, "complaint_rate": 0.2, "open_rate": 0.5, "seed": 3}
-    async with _with_receiver(receiver, **knobs) as sim:
+    async with _with_receiver(receiver, webhook_batch_size=100, **knobs) as sim:
         sent = await _send_calls(sim, 3)
         counters = await _counters(sim)
         total: int = sum(counters["outcomes"].values())

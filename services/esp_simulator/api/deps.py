@@ -14,12 +14,12 @@ from shared.metrics import SIMULATOR_CALLS
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _simulator(request: Request) -> Simulator:
+async def _simulator(request: Request) -> Simulator:  # async: no threadpool hop per call
     simulator: Simulator = request.app.state.simulator
     return simulator
 
 
-def _api_key(
+async def _api_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
