@@ -70,8 +70,10 @@ async def make_bench_account(pool: asyncpg.Pool, account_id: UUID) -> list[UUID]
     return ids
 
 
-def _event(account: str, campaign: UUID, lead: UUID, kind: str, when: str, event_id: UUID) -> bytes:
-    event: dict[str, Any] = {
+def _event(
+    account: str, campaign: UUID, lead: UUID, kind: str, when: str, event_id: UUID
+) -> dict[str, Any]:
+    return {
         "event_id": str(event_id),
         "account_id": account,
         "campaign_id": str(campaign),
@@ -84,13 +86,20 @@ def _event(account: str, campaign: UUID, lead: UUID, kind: str, when: str, event
         "bounce_type": "hard" if kind == "bounced" else None,
         "occurred_at": when,
     }
-    return orjson.dumps({"schema_version": 1, "events": [event]})
+
+
+def _value(events: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({"schema_version": 1, "events": events})
 
 
 async def _produce_slice(
     common: CommonSettings, bench: BenchAccount, count: int, rng: random.Random
 ) -> int:
-    """Produce `count` sent events (+ bounces) as the sender would; returns events produced."""
+    """Produce `count` sent events (+ bounces) as Fanout's services do; returns events produced.
+
+    Like the sender, one value per batch of 50 outcome events; like webhook_ingest, one
+    value per bounce.
+    """
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
     account = str(bench.account_id)
     producer = make_producer(common, linger_ms=20, max_batch_size=1024 * 1024)
@@ -102,14 +111,15 @@ async def _produce_slice(
             _, index = campaign_of(rng)
             campaign = bench.campaigns[index]
             when = datetime.now(UTC).isoformat()
-            for _ in range(BATCH):
-                lead = uuid.UUID(int=rng.getrandbits(128), version=4)
-                key = f"{campaign}:{lead}".encode()
-                sent = _event(
-                    account, campaign, lead, "sent", when, outcome_event_id(campaign, lead)
-                )
-                pending.append(await producer.send(topic, sent, key=key))
-                produced += 1
+            leads = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(BATCH)]
+            sent = [
+                _event(account, campaign, lead, "sent", when, outcome_event_id(campaign, lead))
+                for lead in leads
+            ]
+            key = f"{campaign}:{leads[0]}".encode()
+            pending.append(await producer.send(topic, _value(sent), key=key))
+            produced += len(sent)
+            for lead in leads:
                 if rng.random() < BOUNCE_RATE:
                     bounce = _event(
                         account,
@@ -119,9 +129,13 @@ async def _produce_slice(
                         when,
                         provider_event_id("simulator", f"bounce:{lead}"),
                     )
-                    pending.append(await producer.send(topic, bounce, key=key))
+                    pending.append(
+                        await producer.send(
+                            topic, _value([bounce]), key=f"{campaign}:{lead}".encode()
+                        )
+                    )
                     produced += 1
-            if len(pending) >= 20_000:
+            if len(pending) >= 2_000:
                 await asyncio.gather(*pending)
                 pending.clear()
         await asyncio.gather(*pending)
@@ -219,7 +233,7 @@ async def run_fanout_ingest(
 def check_event_encoding() -> None:
     """The benchmark's hand-built events are valid contract messages."""
     lead, campaign = uuid.uuid4(), uuid.uuid4()
-    raw = _event(
+    event = _event(
         str(uuid.uuid4()),
         campaign,
         lead,
@@ -227,4 +241,4 @@ def check_event_encoding() -> None:
         datetime.now(UTC).isoformat(),
         outcome_event_id(campaign, lead),
     )
-    decode(EventBatch, raw)
+    decode(EventBatch, _value([event, event]))
