@@ -23,6 +23,7 @@ KNOWN_VARIABLES = LEAD_FIELDS | ALWAYS_DEFINED
 
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+_GLOBALS: dict[str, Any] = dict(_env.globals)  # the same defaults in both environments
 
 
 class TemplateError(ValueError):
@@ -66,6 +67,18 @@ def _first_line_of(ast: nodes.Template, name: str) -> int | None:
 RENDER_ERRORS = (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError, LookupError)
 
 
+def _render(template: Template, context: dict[str, Any]) -> str:
+    """`template.render(context)` at half the cost, for the per-recipient hot path.
+
+    `Template.render` copies the template's globals (a ChainMap of the environment's
+    ~10) into a new dict on every call; here the environment's globals are merged once
+    (`_GLOBALS`) and the context is shared with Jinja, which does not modify it. The
+    sandbox checks are compiled into `root_render_func`, so they apply as before.
+    """
+    ctx = template.new_context({**_GLOBALS, **context}, shared=True)
+    return str(template.environment.concat(template.root_render_func(ctx)))
+
+
 def _check_part(part: str, source: str, html: bool) -> Template:
     env = _html_env if html else _env
     try:  # compiling also finds what parsing does not (an unknown filter or test)
@@ -98,9 +111,9 @@ class CompiledTemplate:
         """Render for one lead; raises `TemplateError` if a lead lacks a variable used."""
         context = {"attributes": {}, "tags": [], **merge_vars, "unsubscribe_url": unsubscribe_url}
         try:
-            subject = self._subject.render(context).strip()
-            html = self._html.render(context)
-            text = self._text.render(context)
+            subject = _render(self._subject, context).strip()
+            html = _render(self._html, context)
+            text = _render(self._text, context)
         except RENDER_ERRORS as exc:
             raise TemplateError("render", str(exc)) from exc
         if html and not self._html_places_link:
