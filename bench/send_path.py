@@ -13,6 +13,13 @@ $FANOUT_HOME/run) for CPU seconds and peak RSS. Not part of the test suite:
 
     .venv/bin/python bench/send_path.py --leads 200000
     .venv/bin/python bench/send_path.py --leads 200000 --latency-ms 150
+
+For a stack on other ports, set BENCH_API, BENCH_REPORTS and BENCH_SIMULATOR (base
+URLs) and FANOUT_HOME / FANOUT_DATABASE_URL to that stack's. For throughput runs start
+the sender with FANOUT_SENDER_RATE_BUDGETS='{"simulator": 0}' (the default budget is
+2,000/s); for 150 ms of ESP latency also FANOUT_SENDER_MAX_IN_FLIGHT=128 and
+FANOUT_LEAD_RESOLVER_WINDOW=600. Each run's account is reused, so later runs match
+fewer leads (earlier runs' hard bounces and complaints are suppressed).
 """
 
 from __future__ import annotations
