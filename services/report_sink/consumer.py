@@ -16,7 +16,6 @@ exact because every table dedups by event id (docs/reports.md, "Idempotence").
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -28,9 +27,9 @@ from services.report_sink.config import Settings
 from services.report_sink.decode import strict_rows
 from services.report_sink.sink import EventWriter
 from shared import metrics
-from shared.contracts.base import ContractError, encode
-from shared.contracts.deadletter import DeadLetter
-from shared.topics import Topic, dead_letter_name, topic_name
+from shared.contracts.base import ContractError
+from shared.kafka.deadletter import send_dead_letter, sleep_unless_stopped
+from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
 
@@ -165,7 +164,7 @@ class SinkConsumer:
                     token = f"{token}-rebuilt"
                 if stop.is_set():
                     return False
-                await _sleep_unless_stopped(stop, backoff)
+                await sleep_unless_stopped(stop, backoff)
                 backoff = min(backoff * 2, self._settings.max_retry_backoff_s)
                 continue
             metrics.SINK_EVENTS.inc(batch.events)
@@ -211,26 +210,8 @@ class SinkConsumer:
         log.info("sink.committed", events=batch.events, lag=_lag(consumer, owned))
 
     async def _dead_letter(self, raw: Any, error: str) -> None:
-        letter = DeadLetter(
-            source_topic=raw.topic,
-            partition=raw.partition,
-            offset=raw.offset,
-            key=raw.key.decode(errors="replace") if raw.key is not None else None,
-            value=(raw.value or b"").decode(errors="replace"),
-            error=error,
-            consumer_group=self.group,
-            failed_at=datetime.now(UTC),
-        )
-        await self._producer.send_and_wait(dead_letter_name(raw.topic), encode(letter), key=raw.key)
-        metrics.DEAD_LETTERED.labels(self.group, raw.topic).inc()
+        await send_dead_letter(self._producer, raw, error, self.group)
         log.warning("sink.dead_lettered", partition=raw.partition, offset=raw.offset, error=error)
-
-
-async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return
 
 
 def _lag(consumer: AIOKafkaConsumer, committed: dict[TopicPartition, int]) -> int | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import structlog
@@ -25,10 +24,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from shared import metrics
-from shared.contracts.base import ContractError, Message, decode, encode
-from shared.contracts.deadletter import DeadLetter
+from shared.contracts.base import ContractError, Message, decode
+from shared.kafka.deadletter import send_dead_letter, sleep_unless_stopped
 from shared.settings import CommonSettings
-from shared.topics import dead_letter_name
 
 M = TypeVar("M", bound=Message)
 log = structlog.get_logger(__name__)
@@ -137,7 +135,7 @@ class ConsumerLoop(Generic[M]):
                 if done:
                     backoff = self._opts.retry_backoff_s
                     continue
-                await _sleep_unless_stopped(stop, backoff)
+                await sleep_unless_stopped(stop, backoff)
                 backoff = min(backoff * 2, self._opts.max_retry_backoff_s)
         finally:
             await consumer.stop()
@@ -186,18 +184,7 @@ class ConsumerLoop(Generic[M]):
         return Record(message, raw.topic, raw.partition, raw.offset, raw.key)
 
     async def _dead_letter(self, raw: Any, error: str) -> None:
-        letter = DeadLetter(
-            source_topic=raw.topic,
-            partition=raw.partition,
-            offset=raw.offset,
-            key=raw.key.decode(errors="replace") if raw.key is not None else None,
-            value=(raw.value or b"").decode(errors="replace"),
-            error=error,
-            consumer_group=self._group,
-            failed_at=datetime.now(UTC),
-        )
-        await self._producer.send_and_wait(dead_letter_name(raw.topic), encode(letter), key=raw.key)
-        metrics.DEAD_LETTERED.labels(self._group, raw.topic).inc()
+        await send_dead_letter(self._producer, raw, error, self._group)
         log.warning(
             "consumer.dead_lettered",
             group=self._group,
@@ -232,10 +219,3 @@ class ConsumerLoop(Generic[M]):
         log.info("consumer.revoked", group=self._group, partitions=sorted(map(str, revoked)))
         if self._on_revoke is not None:
             await self._on_revoke(revoked)
-
-
-async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return
