@@ -8,6 +8,7 @@ on the raw request, before anything is parsed into events) raising
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,6 +63,21 @@ class Parsed:
 
     events: list[ProviderEvent] = field(default_factory=list)
     ignored: int = 0
+
+
+def require_fresh_timestamp(
+    timestamp: str, label: str, tolerance_s: float, now: float | None = None
+) -> None:
+    """Raise `Unauthorized` unless `timestamp` is unix seconds within `tolerance_s` of now.
+
+    Every signed-timestamp provider checks this before the signature, so a captured
+    request cannot be replayed later.
+    """
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise Unauthorized(f"{label} is not unix seconds")
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > tolerance_s:
+        raise Unauthorized(f"{label} is outside the allowed tolerance")
 
 
 def load_json(body: bytes) -> Any:

@@ -32,6 +32,7 @@ from services.webhook_ingest.providers.base import (
     load_json,
     parse_unix,
     require,
+    require_fresh_timestamp,
 )
 from shared.contracts.events import EventType
 
@@ -94,11 +95,7 @@ def verify(
     if not key:
         raise Unauthorized("Mailgun webhooks are not configured (no signing key)")
     timestamp, token, digest, document = signature_fields(body)
-    if not timestamp.isdigit() or len(timestamp) > 12:
-        raise Unauthorized("Mailgun timestamp is not unix seconds")
-    current = time.time() if now is None else now
-    if abs(current - int(timestamp)) > tolerance_s:
-        raise Unauthorized("Mailgun timestamp is outside the allowed tolerance")
+    require_fresh_timestamp(timestamp, "Mailgun timestamp", tolerance_s, now)
     expected = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), digest.encode()):
         raise Unauthorized("Mailgun signature does not match")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -37,6 +36,7 @@ from services.webhook_ingest.providers.base import (
     load_json,
     parse_unix,
     require,
+    require_fresh_timestamp,
 )
 from shared.contracts.events import EventType
 
@@ -81,11 +81,7 @@ def verify(
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     if not signature or not timestamp:
         raise Unauthorized("missing SendGrid signature or timestamp header")
-    if not timestamp.isdigit() or len(timestamp) > 12:
-        raise Unauthorized("SendGrid timestamp is not unix seconds")
-    current = time.time() if now is None else now
-    if abs(current - int(timestamp)) > tolerance_s:
-        raise Unauthorized("SendGrid timestamp is outside the allowed tolerance")
+    require_fresh_timestamp(timestamp, "SendGrid timestamp", tolerance_s, now)
     try:
         der = base64.b64decode(signature, validate=True)
         _public_key(public_key).verify(der, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
