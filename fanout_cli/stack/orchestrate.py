@@ -171,14 +171,19 @@ def check_clickhouse(common: CommonSettings, say: Say) -> None:
         say(f"ClickHouse: embedded chDB at {common.chdb_path} (opened by report_sink)")
 
 
-def up_service(common: CommonSettings, service: ServiceProcess, say: Say) -> None:
-    """Start one service unless it runs; wait until its /healthz answers."""
+def up_service(
+    common: CommonSettings,
+    service: ServiceProcess,
+    say: Say,
+    extra_env: dict[str, str] | None = None,
+) -> None:
+    """Start one service unless it runs (with `extra_env` added); wait for its /healthz."""
     proc = service.process(common.home)
     if proc.pid() is not None:
         say(f"{service.name}: already running (pid {proc.pid()})")
         return
     require_free_port(service.name, "127.0.0.1", service.port)
-    pid = proc.start(service.argv(), env=service.env(common))
+    pid = proc.start(service.argv(), env={**service.env(common), **(extra_env or {})})
     healthy = wait_until(lambda: _healthy(service.health_url) or proc.pid() is None, timeout=90)
     if not healthy or proc.pid() is None:
         raise StackError(
@@ -192,14 +197,8 @@ def restart_service(
     common: CommonSettings, service: ServiceProcess, extra_env: dict[str, str], say: Say
 ) -> None:
     """Stop one service and start it again with `extra_env` added (benchmarks tune knobs)."""
-    proc = service.process(common.home)
-    proc.stop()
-    require_free_port(service.name, "127.0.0.1", service.port)
-    proc.start(service.argv(), env={**service.env(common), **extra_env})
-    if not wait_until(lambda: _healthy(service.health_url) or proc.pid() is None, timeout=90) or (
-        proc.pid() is None
-    ):
-        raise StackError(f"{service.name} did not come back:\n{proc.log_tail(25)}")
+    service.process(common.home).stop()
+    up_service(common, service, say, extra_env)
     say(f"{service.name}: restarted with {', '.join(sorted(extra_env)) or 'its defaults'}")
 
 
