@@ -13,14 +13,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 import httpx
 
 from fanout_cli.bench.sampler import ProcessFigures, Sampler
 from fanout_cli.demo.leads import jsonl_chunks
-from fanout_cli.demo.run import API, REPORTS, SIMULATOR
+from fanout_cli.demo.run import API, REPORTS, SIMULATOR, checked_json
 from fanout_cli.stack.errors import StackError
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
@@ -109,12 +108,6 @@ async def delete_account(common: CommonSettings, account: UUID) -> None:
         await pool.close()
 
 
-def _json(response: httpx.Response, what: str) -> Any:
-    if response.status_code >= 400:
-        raise StackError(f"{what}: HTTP {response.status_code}: {response.text[:300]}")
-    return response.json()
-
-
 async def run_e2e(
     common: CommonSettings, leads: int, latency_ms: float, timeout_s: float = 1800
 ) -> tuple[E2EResult, UUID]:
@@ -124,13 +117,15 @@ async def run_e2e(
     result.import_per_s = leads / result.import_s
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(headers=headers, timeout=60) as client:
-        _json(
+        checked_json(
             await client.post(f"{SIMULATOR}/v1/config", json=simulator_config(latency_ms)),
             "simulator config",
         )
-        dup_before = _json(await client.get(f"{SIMULATOR}/v1/counters"), "counters")["duplicates"]
-        template = _json(await client.post(f"{API}/templates", json=TEMPLATE), "template")
-        campaign = _json(
+        dup_before = checked_json(await client.get(f"{SIMULATOR}/v1/counters"), "counters")[
+            "duplicates"
+        ]
+        template = checked_json(await client.post(f"{API}/templates", json=TEMPLATE), "template")
+        campaign = checked_json(
             await client.post(
                 f"{API}/campaigns",
                 json={
@@ -148,14 +143,16 @@ async def run_e2e(
         stop = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop))
         launched = time.monotonic()
-        _json(await client.post(f"{API}/campaigns/{campaign_id}/launch"), "launch")
+        checked_json(await client.post(f"{API}/campaigns/{campaign_id}/launch"), "launch")
         try:
             await _follow(client, campaign_id, launched, result, timeout_s)
         finally:
             stop.set()
             await sampling
         result.processes = sampler.figures
-        dup_after = _json(await client.get(f"{SIMULATOR}/v1/counters"), "counters")["duplicates"]
+        dup_after = checked_json(await client.get(f"{SIMULATOR}/v1/counters"), "counters")[
+            "duplicates"
+        ]
         result.simulator_duplicates = dup_after - dup_before
     return result, account
 
@@ -172,7 +169,7 @@ async def _follow(
     deadline = launched + timeout_s
     while time.monotonic() < deadline:
         now = time.monotonic() - launched
-        state = _json(await client.get(f"{API}/campaigns/{campaign_id}"), "campaign")
+        state = checked_json(await client.get(f"{API}/campaigns/{campaign_id}"), "campaign")
         matched = state["matched"]
         if state["state"] in ("failed", "cancelled", "paused"):
             raise StackError(f"benchmark campaign ended {state['state']}: {state['state_reason']}")
@@ -182,7 +179,7 @@ async def _follow(
             _mark(stages["send"], now, state["state"] == "completed", matched)
             if state["state"] == "completed" and result.completed_s is None:
                 result.completed_s = now
-        funnel = _json(
+        funnel = checked_json(
             await client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
         )["counts"]
         reported = sum(funnel[k] for k in TERMINAL_STEPS)

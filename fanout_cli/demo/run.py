@@ -86,7 +86,8 @@ class DemoOutcome:
     send_seconds: float
 
 
-def _check(response: httpx.Response, what: str) -> Any:
+def checked_json(response: httpx.Response, what: str) -> Any:
+    """The response's JSON body, or a clear `StackError` naming `what` failed."""
     if response.status_code >= 400:
         raise StackError(f"{what} failed: HTTP {response.status_code}: {response.text[:500]}")
     return response.json()
@@ -101,7 +102,7 @@ async def _new_account(common: CommonSettings) -> tuple[UUID, str]:
 
 
 def _simulator_counters(client: httpx.Client) -> dict[str, int]:
-    data = _check(client.get(f"{SIMULATOR}/v1/counters"), "reading simulator counters")
+    data = checked_json(client.get(f"{SIMULATOR}/v1/counters"), "reading simulator counters")
     flat = {k: v for k, v in data.items() if isinstance(v, int)}
     flat.update({f"outcome_{k}": v for k, v in data.get("outcomes", {}).items()})
     flat.update({f"webhook_{k}": v for k, v in data.get("webhooks", {}).items()})
@@ -120,18 +121,20 @@ def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcom
     console.print(f"[green]•[/] account {account_id} created; its API key (shown once): {key}")
     auth = {"Authorization": f"Bearer {key}"}
     with httpx.Client(timeout=httpx.Timeout(600.0, connect=5.0), headers=auth) as client:
-        _check(client.post(f"{SIMULATOR}/v1/config", json=SIMULATOR_REALISM), "configuring ESP")
+        checked_json(
+            client.post(f"{SIMULATOR}/v1/config", json=SIMULATOR_REALISM), "configuring ESP"
+        )
         before = _simulator_counters(client)
         imported = _import(client, leads, console)
-        template = _check(client.post(f"{API}/templates", json=TEMPLATE), "creating template")
-        preview = _check(
+        template = checked_json(client.post(f"{API}/templates", json=TEMPLATE), "creating template")
+        preview = checked_json(
             client.post(f"{API}/segments/preview", json={"condition": CONDITION}),
             "previewing segment",
         )
         console.print(
             f"[green]•[/] segment preview: {preview['matched']:,} of {imported:,} leads match"
         )
-        campaign = _check(
+        campaign = checked_json(
             client.post(
                 f"{API}/campaigns",
                 json={
@@ -146,7 +149,7 @@ def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcom
             "creating campaign",
         )
         campaign_id = UUID(campaign["id"])
-        _check(client.post(f"{API}/campaigns/{campaign_id}/launch"), "launching campaign")
+        checked_json(client.post(f"{API}/campaigns/{campaign_id}/launch"), "launching campaign")
         started = time.monotonic()
         final = _follow(client, campaign_id, console)
         send_seconds = time.monotonic() - started
@@ -155,7 +158,7 @@ def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcom
                 f"campaign ended {final['state']}: {final.get('state_reason') or 'no reason'}"
             )
         funnel = _settle(client, campaign_id, int(final["matched"] or 0), console)
-        bounces = _check(
+        bounces = checked_json(
             client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/bounces"), "bounces"
         )
         after = _simulator_counters(client)
@@ -183,7 +186,7 @@ def _import(client: httpx.Client, leads: int, console: Console) -> int:
     )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("importing leads", total=leads)
-        result = _check(
+        result = checked_json(
             client.post(
                 f"{API}/leads/import",
                 content=_upload(leads, lambda n: progress.advance(task, n)),
@@ -211,7 +214,7 @@ def _follow(client: httpx.Client, campaign_id: UUID, console: Console) -> dict[s
         task = progress.add_task("launching", total=None, matched="?", sent=0, failed=0, rate=0.0)
         last_done, last_at = 0, time.monotonic()
         while True:
-            state = _check(client.get(f"{API}/campaigns/{campaign_id}"), "reading campaign")
+            state = checked_json(client.get(f"{API}/campaigns/{campaign_id}"), "reading campaign")
             done = sum(int(state[k]) for k in ("sent", "failed", "suppressed", "cancelled"))
             now = time.monotonic()
             rate = (done - last_done) / max(now - last_at, 1e-6)
@@ -241,7 +244,7 @@ def _settle(
     deadline = time.monotonic() + 180
     with console.status("waiting for deliveries, bounces and complaints to flow back"):
         while time.monotonic() < deadline:
-            funnel = _check(
+            funnel = checked_json(
                 client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "reading funnel"
             )
             pending = _simulator_counters(client).get("webhook_events_pending", 0)
