@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 
 from fanout_cli.stack.components import SERVICES
+from fanout_cli.stack.orchestrate import broker
 from shared.settings import CommonSettings
 
 
@@ -37,8 +38,8 @@ class Sampler:
             pid = service.process(self.common.home).pid()
             if pid is not None:
                 found[service.name] = [psutil.Process(pid)]
-        kafka_pid = _read_pid(self.common.home / "run" / "kafka.pid")
-        if kafka_pid is not None and psutil.pid_exists(kafka_pid):
+        kafka_pid = broker(self.common).process.pid()
+        if kafka_pid is not None:
             found["kafka"] = [psutil.Process(kafka_pid)]
         postmaster = _read_pid(self.common.home / "postgres" / "postmaster.pid")
         if postmaster is not None and psutil.pid_exists(postmaster):
