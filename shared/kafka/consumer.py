@@ -15,6 +15,7 @@ signal handler) lets the current batch finish, commits, and leaves the group.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -168,10 +169,8 @@ class ConsumerLoop(Generic[M]):
                 if tp in consumer.assignment():
                     consumer.seek(tp, raw_records[0].offset)
             return False
-        for topic in {r.topic for r in records}:
-            metrics.CONSUMED.labels(self._group, topic).inc(
-                sum(1 for r in records if r.topic == topic)
-            )
+        for topic, count in Counter(r.topic for r in records).items():
+            metrics.CONSUMED.labels(self._group, topic).inc(count)
         await self._commit(consumer, {tp: rs[-1].offset + 1 for tp, rs in batches.items()})
         return True
 
