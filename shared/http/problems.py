@@ -1,6 +1,6 @@
 """Every 4xx/5xx answer of Fanout's HTTP services is an RFC 9457 problem document.
 
-    {"type": "about:blank", "title": "Unprocessable Content", "status": 422,
+    {"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
      "detail": "body.condition.all[0].field: unknown field 'plan'",
      "errors": [{"loc": ["body", "condition", "all", 0, "field"], "msg": "...", "type": "..."}]}
 
@@ -42,7 +42,7 @@ class Problem(BaseModel):
             "examples": [
                 {
                     "type": "about:blank",
-                    "title": "Unprocessable Content",
+                    "title": "Unprocessable Entity",
                     "status": 422,
                     "detail": "body.email: value is not a valid email address",
                     "errors": [
