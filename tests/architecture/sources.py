@@ -35,6 +35,6 @@ def string_literals(tree: ast.AST) -> Iterator[tuple[int, str]]:
             yield node.lineno, node.value
         elif isinstance(node, ast.JoinedStr):
             text = "".join(
-                part.value if isinstance(part, ast.Constant) else "?" for part in node.values
+                str(part.value) if isinstance(part, ast.Constant) else "?" for part in node.values
             )
             yield node.lineno, text
