@@ -7,8 +7,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.campaign_api.campaigns.commands import CampaignNotFound, ScheduleInPast
-from services.campaign_api.campaigns.lifecycle import IllegalTransition
 from services.campaign_api.leads.rows import ImportFormatError
+from shared.campaigns import IllegalTransition
 
 
 async def _illegal(_: Request, exc: Exception) -> JSONResponse:
