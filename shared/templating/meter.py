@@ -1,0 +1,193 @@
+"""The render budget of one email: a meter every hook charges, and the size of a value.
+
+One `Meter` is active (a context variable) while one email renders. Loop
+iterations and calls `step()` it, every value the template builds is charged
+with `build()`, every piece of output with `emit()`; each charge also checks
+the deadline, so time is bounded by the deadline plus one step, and a step is
+bounded because every value it can touch was itself measured when built.
+`measure` estimates how long `str(value)` would be without building it, so a
+value is refused before it is turned into text, not after.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextvars import ContextVar, Token
+from typing import Any
+
+from jinja2 import Undefined
+
+from shared.templating.errors import BudgetExceeded
+from shared.templating.limits import TemplateLimits
+
+Clock = Callable[[], float]
+_ACTIVE: ContextVar[Meter | None] = ContextVar("template_meter", default=None)
+_MAX_DEPTH = 100  # deeper values are refused rather than measured
+_OTHER = 64
+_CHECK_EVERY = 1024  # items measured between two looks at the clock
+
+
+class Meter:
+    """What one email has used of its budget so far (the hot path: kept to plain arithmetic)."""
+
+    def __init__(self, limits: TemplateLimits, clock: Clock = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._deadline = clock() + limits.max_render_seconds
+        self._max_iterations = limits.max_iterations
+        self._max_built = limits.max_built_chars
+        self._max_output = limits.max_output_chars
+        self.iterations = 0
+        self.built = 0
+        self.output = 0
+
+    def step(self) -> None:
+        """One loop iteration or call."""
+        self.iterations += 1
+        if self.iterations > self._max_iterations:
+            raise self.exceeded("max_iterations")
+        if self._clock() > self._deadline:
+            raise self.exceeded("max_render_seconds")
+
+    def room_to_build(self) -> int:
+        """Characters that may still be built."""
+        return self._max_built - self.built
+
+    def build(self, size: int) -> None:
+        """A value of `size` characters was (or is about to be) built."""
+        self.built += size
+        if self.built > self._max_built:
+            raise self.exceeded("max_built_chars")
+        if self._clock() > self._deadline:
+            raise self.exceeded("max_render_seconds")
+
+    def room_to_emit(self) -> int:
+        """Characters of output still allowed."""
+        return self._max_output - self.output
+
+    def check_room_to_emit(self, size: int) -> None:
+        """Raise if `size` more characters of output would pass the limit."""
+        if self.output + size > self._max_output:
+            raise self.exceeded("max_output_chars")
+
+    def emit(self, size: int) -> None:
+        """`size` characters of output."""
+        self.output += size
+        if self.output > self._max_output:
+            raise self.exceeded("max_output_chars")
+        if self._clock() > self._deadline:
+            raise self.exceeded("max_render_seconds")
+
+    def measure(self, value: Any, cap: int | None = None) -> int:
+        """`measure(value)` up to `cap` (default: what may still be built), minding the clock."""
+        if type(value) is str:
+            return len(value)
+        return measure(value, self.room_to_build() if cap is None else cap, self)
+
+    def check_time(self) -> None:
+        """Raise once the deadline has passed."""
+        if self._clock() > self._deadline:
+            raise self.exceeded("max_render_seconds")
+
+    def exceeded(self, limit: str) -> BudgetExceeded:
+        """The error for `limit` (a `TemplateLimits` field), saying what the limit is."""
+        limits = self.limits
+        message = {
+            "max_iterations": f"more than {limits.max_iterations:,} loop iterations and calls",
+            "max_built_chars": f"builds more than {limits.max_built_chars:,} characters "
+            "of text and lists",
+            "max_output_chars": f"output longer than {limits.max_output_chars:,} characters",
+            "max_render_seconds": f"rendering took longer than {limits.max_render_seconds:g} s",
+        }[limit]
+        return BudgetExceeded(limit, message)
+
+
+def active() -> Meter | None:
+    """The meter of the email being rendered (None while compiling)."""
+    return _ACTIVE.get()
+
+
+class metering:  # noqa: N801 - used like a function: `with metering(meter):`
+    """Make `meter` the active one for the duration of a `with` block.
+
+    A class rather than `@contextmanager`: it runs three times per email and the
+    generator-based form costs more than the rest of a simple render.
+    """
+
+    def __init__(self, meter: Meter) -> None:
+        self._meter = meter
+        self._token: Token[Meter | None] | None = None
+
+    def __enter__(self) -> Meter:
+        self._token = _ACTIVE.set(self._meter)
+        return self._meter
+
+    def __exit__(self, *_: object) -> None:
+        if self._token is not None:
+            _ACTIVE.reset(self._token)
+
+
+def metered(value: Any) -> Any:
+    """`value`, or, if it is a lazy iterator (`map`, `select`), one that steps per item."""
+    meter = active()
+    if meter is None or not isinstance(value, Iterator):
+        return value
+    return stepping(meter, value)
+
+
+def stepping(meter: Meter, items: Iterator[Any]) -> Iterator[Any]:
+    for item in items:
+        meter.step()
+        yield item
+
+
+def measure(value: Any, cap: int, meter: Meter | None = None) -> int:
+    """About how many characters `str(value)` has; anything above `cap` may read `cap + 1`.
+
+    Containers are walked once per distinct object, so a list holding the same
+    big list many times is measured in time proportional to its distinct parts;
+    with a `meter`, a long walk checks its deadline as it goes.
+    """
+    return _Walk(cap, meter).size(value, 0)
+
+
+class _Walk:
+    def __init__(self, cap: int, meter: Meter | None) -> None:
+        self.cap = cap
+        self.meter = meter
+        self.items = 0
+        # each container measured, kept alive so a temporary cannot reuse its id meanwhile
+        self.seen: dict[int, tuple[Any, int]] = {}
+
+    def size(self, value: Any, depth: int) -> int:
+        if isinstance(value, str):
+            return len(value)
+        if value is None or isinstance(value, (bool, float)):
+            return 24
+        if isinstance(value, int):
+            return value.bit_length() // 3 + 2  # decimal digits, rounded up
+        if isinstance(value, Undefined):
+            return 0
+        if isinstance(value, range) or not isinstance(value, Collection):
+            return _OTHER  # str() of anything else a template reaches is a short repr
+        known = self.seen.get(id(value))
+        if known is not None:
+            return known[1]
+        if depth >= _MAX_DEPTH:
+            return self.cap + 1
+        total = 2
+        parts = value.items() if isinstance(value, Mapping) else value
+        for part in parts:
+            total += self.size(part, depth + 1) + 2
+            if total > self.cap:
+                total = self.cap + 1
+                break
+            self.tick()
+        self.seen[id(value)] = (value, total)
+        return total
+
+    def tick(self) -> None:
+        self.items += 1
+        if self.meter is not None and self.items % _CHECK_EVERY == 0:
+            self.meter.check_time()
