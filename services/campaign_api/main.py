@@ -20,6 +20,7 @@ from services.campaign_api.api.routes import (
     suppressions,
     templates,
 )
+from services.campaign_api.api.template_problems import install_template_problems
 from services.campaign_api.campaigns.relay import OutboxRelay
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.config import Settings
@@ -67,6 +68,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         )
     )
     install_error_handlers(app)
+    install_template_problems(app)
 
     def limit_for(path: str) -> int:
         return settings.max_import_bytes if path == IMPORT_PATH else settings.max_body_bytes

@@ -90,8 +90,8 @@ def compile_part(part: str, source: str, html: bool, limits: TemplateLimits) -> 
     """One part checked and compiled; raises `TemplateError` with the part and line at fault."""
     env = _html_env if html else _text_env
     ast = _parse(part, source, env)
-    check_source(part, ast, limits)
     _check_names(part, ast, env)
+    check_source(part, ast, limits)
     budgeted(ast).set_environment(env)
     try:
         return env.from_string(ast)
@@ -138,7 +138,7 @@ def _render_part(part: str, template: Template, names: dict[str, Any], meter: Me
             chunks.append(chunk)
     except BudgetExceeded as exc:
         line = _template_line(template, exc.__traceback__) or _paused_line(template, output)
-        raise RenderError(part, str(exc), line, RenderErrorKind.BUDGET) from exc
+        raise RenderError(part, str(exc), line, RenderErrorKind.BUDGET, limit=exc.limit) from exc
     except MissingVariable as exc:
         line = _template_line(template, exc.__traceback__)
         message = exc.message or "a value is missing"

@@ -35,7 +35,7 @@ class RenderErrorKind(StrEnum):
 
 
 class RenderError(TemplateError):
-    """One email could not be rendered: the part, line, kind and (if known) the variable."""
+    """One email could not be rendered: the part, line, kind and the variable or limit."""
 
     def __init__(
         self,
@@ -44,10 +44,12 @@ class RenderError(TemplateError):
         line: int | None,
         kind: RenderErrorKind,
         variable: str | None = None,
+        limit: str | None = None,
     ) -> None:
         super().__init__(part, message, line)
         self.kind = kind
-        self.variable = variable
+        self.variable = variable  # the missing value's path, e.g. "attributes.company"
+        self.limit = limit  # the `TemplateLimits` field that ran out, for a budget failure
 
 
 class BudgetExceeded(Exception):

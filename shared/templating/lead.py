@@ -1,9 +1,10 @@
 """A lead as a template sees it: its fields, and names for the values it lacks.
 
-Every render goes through `template_context`, so a lead's fields mean the
-same in a preview, a launch check and a sent email. Empty values (a lead with
-no first name, a JSON null) stay `None`: the environment renders them as
-empty text and `default` replaces them. A value the lead does not have at all
+Every render goes through `template_context`, and every lead row becomes
+variables through `lead_merge_vars`, so a lead's fields mean the same in a
+preview, a launch check and a sent email. An empty field is empty text; a
+JSON null inside attributes stays `None`, which the environment renders as
+empty text; `default` replaces both. A value the lead does not have at all
 (an attribute key it lacks) is a `MissingValue`, whose error names the path
 (`attributes.company is missing`) so failures can be counted per variable.
 """
@@ -68,9 +69,9 @@ def lead_merge_vars(row: Mapping[str, Any]) -> dict[str, Any]:
         attributes = orjson.loads(attributes)
     return {
         "email": row["email"],
-        "first_name": row["first_name"],
-        "last_name": row["last_name"],
-        "country": row["country"],
+        "first_name": row["first_name"] or "",
+        "last_name": row["last_name"] or "",
+        "country": row["country"] or "",
         "tags": list(row["tags"] or []),
         "attributes": attributes or {},
     }

@@ -57,7 +57,7 @@ async def test_preview_template_renders_lead(tenant: Tenant) -> None:
         f"/templates/{template['id']}/preview", json={"lead_id": bare["id"]}
     )
     assert missing.status_code == 422
-    assert "plan" in missing.json()["detail"][0]["msg"]
+    assert "plan" in missing.json()["errors"][0]["msg"]
 
 
 async def test_update_template_validates_result(tenant: Tenant) -> None:

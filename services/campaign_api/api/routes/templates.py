@@ -1,4 +1,8 @@
-"""Templates: CRUD (validated at save time) and a per-lead preview."""
+"""Templates: CRUD (validated at save time) and a per-lead preview.
+
+Compiling and rendering run in worker threads (`rendering`) under the render
+budget, so a hostile template answers 422 quickly and never stalls the API.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-import orjson
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep, SettingsDep
@@ -18,20 +21,28 @@ from services.campaign_api.api.models.templates import (
     TemplateUpdate,
 )
 from services.campaign_api.api.pagination import Limit, Page
-from shared.templating import CompiledTemplate, TemplateError, TemplateSource
-from shared.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
+from services.campaign_api.rendering import compile_template, render_preview
+from shared.http.problems import problem_responses
+from shared.templating import (
+    CompiledTemplate,
+    TemplateError,
+    TemplateLimits,
+    TemplateSource,
+    lead_merge_vars,
+)
 
 router = APIRouter(prefix="/templates", tags=["templates"], responses=COMMON_RESPONSES)
 
 COLUMNS = "id, name, subject, html_body, text_body, created_at, updated_at"
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "template not found")
-PREVIEW_CAMPAIGN = UUID(int=0)
 
 
-def compile_or_422(subject: str, html_body: str, text_body: str) -> CompiledTemplate:
+async def compile_or_422(
+    subject: str, html_body: str, text_body: str, limits: TemplateLimits
+) -> CompiledTemplate:
     """The compiled template, or 422 naming the part and line at fault."""
     try:
-        return CompiledTemplate(TemplateSource(subject, html_body, text_body))
+        return await compile_template(TemplateSource(subject, html_body, text_body), limits)
     except TemplateError as exc:
         detail = [
             {"loc": ["body", exc.part], "line": exc.line, "msg": exc.message, "type": "template"}
@@ -49,9 +60,12 @@ async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncp
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Template)
-async def create_template(body: TemplateCreate, account: CurrentAccount, pool: PoolDep) -> Template:
-    """Save a template. Syntax errors and unknown variables answer 422 with part and line."""
-    compile_or_422(body.subject, body.html_body, body.text_body)
+async def create_template(
+    body: TemplateCreate, account: CurrentAccount, pool: PoolDep, settings: SettingsDep
+) -> Template:
+    """Save a template. Syntax errors, unknown variables and what its source shows would
+    pass the render budget (docs/templates.md) answer 422 with the part, line and limit."""
+    await compile_or_422(body.subject, body.html_body, body.text_body, settings.templates)
     row = await pool.fetchrow(
         f"""
         INSERT INTO templates (account_id, name, subject, html_body, text_body)
@@ -95,12 +109,18 @@ async def get_template(template_id: UUID, account: CurrentAccount, pool: PoolDep
 
 @router.patch("/{template_id}", response_model=Template)
 async def update_template(
-    template_id: UUID, body: TemplateUpdate, account: CurrentAccount, pool: PoolDep
+    template_id: UUID,
+    body: TemplateUpdate,
+    account: CurrentAccount,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> Template:
     """Change some parts; the resulting template is validated before it is saved."""
     current = dict(await _fetch(pool, template_id, account))
     merged = {**current, **body.model_dump(exclude_unset=True, exclude_none=True)}
-    compile_or_422(merged["subject"], merged["html_body"], merged["text_body"])
+    await compile_or_422(
+        merged["subject"], merged["html_body"], merged["text_body"], settings.templates
+    )
     row = await pool.fetchrow(
         f"""
         UPDATE templates SET name = $3, subject = $4, html_body = $5, text_body = $6,
@@ -133,7 +153,11 @@ async def delete_template(template_id: UUID, account: CurrentAccount, pool: Pool
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{template_id}/preview", response_model=RenderedPreview)
+@router.post(
+    "/{template_id}/preview",
+    response_model=RenderedPreview,
+    responses=problem_responses(422),
+)
 async def preview_template(
     template_id: UUID,
     body: PreviewRequest,
@@ -141,25 +165,24 @@ async def preview_template(
     pool: PoolDep,
     settings: SettingsDep,
 ) -> RenderedPreview:
-    """Render the template for one of the account's leads (422 if a variable is missing)."""
+    """Render the template for one of the account's leads, under the render budget.
+
+    422 if the lead lacks a value the template uses, or if rendering passes a
+    limit (`extra.limit` names it). The unsubscribe link is a placeholder that
+    unsubscribes no one.
+    """
     template = await _fetch(pool, template_id, account)
     lead = await pool.fetchrow(
-        "SELECT id, email, first_name, last_name, country, tags, attributes FROM leads "
-        "WHERE id = $1 AND account_id = $2",
+        "SELECT email, first_name, last_name, country, tags, attributes::text AS attributes "
+        "FROM leads WHERE id = $1 AND account_id = $2",
         body.lead_id,
         account,
     )
     if lead is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "lead not found")
-    compiled = compile_or_422(template["subject"], template["html_body"], template["text_body"])
-    merge_vars = {k: v for k, v in dict(lead).items() if k != "id"}
-    merge_vars["attributes"] = orjson.loads(merge_vars["attributes"])
-    claim = UnsubscribeClaim(account, PREVIEW_CAMPAIGN, lead["id"], lead["email"])
-    secret = settings.common.signing_secret.get_secret_value()
-    url = unsubscribe_url(settings.common.public_base_url, make_token(secret, claim))
-    try:
-        email = compiled.render(merge_vars, url)
-    except TemplateError as exc:
-        detail = [{"loc": ["template", exc.part], "msg": exc.message, "type": "template_render"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+    compiled = await compile_or_422(
+        template["subject"], template["html_body"], template["text_body"], settings.templates
+    )
+    base_url = settings.common.public_base_url
+    email = await render_preview(compiled, lead_merge_vars(lead), base_url)  # RenderError: 422
     return RenderedPreview(subject=email.subject, html=email.html, text=email.text)

@@ -1,0 +1,142 @@
+"""Before a campaign is launched or scheduled: does its template render for the leads it matches?
+
+A template that reads `attributes.company` saves fine; it fails for every
+matched lead without that attribute. A launch therefore test-renders the
+template for one lead of each group of matched leads that read alike
+(`lead_groups`) and refuses with 422 naming the part, line, variable and how
+many leads lack it. Rendering runs in a worker thread, each lead under the
+render budget and all of them under `max_check_seconds`. Failures that depend
+on values rather than on presence (`attributes.n + 1` with a text `n`) can
+still happen at send time; the sender records them per lead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.campaign_api.campaigns.lead_groups import LeadGroup, lead_groups
+from services.campaign_api.rendering import compile_template, preview_link
+from shared.conditions import parse_condition
+from shared.templating import (
+    CompiledTemplate,
+    RenderError,
+    RenderErrorKind,
+    TemplateError,
+    TemplateLimits,
+    TemplateSource,
+    lead_merge_vars,
+)
+from shared.templating.usage import template_usage
+
+TEMPLATE = "SELECT subject, html_body, text_body FROM templates WHERE id = $1 AND account_id = $2"
+
+
+class LaunchRefused(ValueError):
+    """The template fails for some matched leads (or at all): the launch is refused."""
+
+    def __init__(self, error: TemplateError, failing: int, matched: int) -> None:
+        self.error = error
+        self.failing = failing
+        self.matched = matched
+        self.variable = getattr(error, "variable", None)
+        super().__init__(_explain(error, failing, matched))
+
+
+def _explain(error: TemplateError, failing: int, matched: int) -> str:
+    variable = getattr(error, "variable", None)
+    if variable is not None:
+        return (
+            f"{error.part} line {error.line}: {variable} is missing for {failing:,} of "
+            f"{matched:,} matched leads; use {{{{ {variable} | default('') }}}} "
+            "or narrow the condition"
+        )
+    if matched == 0:
+        return str(error)
+    return f"{error} (for {failing:,} of {matched:,} matched leads)"
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: RenderError
+    size: int
+
+
+def _render_groups(
+    template: CompiledTemplate, groups: list[LeadGroup], link: str, seconds: float
+) -> list[_Failure]:
+    """Render one lead per group (in a worker thread); stops at the first budget failure."""
+    deadline = time.monotonic() + seconds
+    failures: list[_Failure] = []
+    for group in groups:
+        if time.monotonic() > deadline:
+            raise TemplateError(
+                "template", f"test-rendering took longer than {seconds:g} s (max_check_seconds)"
+            )
+        try:
+            template.render(lead_merge_vars(group.lead), link)
+        except RenderError as exc:
+            failures.append(_Failure(exc, group.size))
+            if exc.kind is not RenderErrorKind.LEAD_DATA:
+                break  # the template's own problem: no need to try more leads
+    return failures
+
+
+def _worst(failures: list[_Failure]) -> tuple[RenderError, int]:
+    """The failure that costs most leads, and how many leads it costs."""
+    by_cause: Counter[tuple[str, int | None, str]] = Counter()
+    first: dict[tuple[str, int | None, str], RenderError] = {}
+    for failure in failures:
+        error = failure.error
+        cause = (error.part, error.line, error.variable or error.message)
+        by_cause[cause] += failure.size
+        first.setdefault(cause, error)
+    cause, failing = by_cause.most_common(1)[0]
+    return first[cause], failing
+
+
+async def check_launch(
+    conn: asyncpg.Connection,
+    campaign: asyncpg.Record,
+    now: datetime,
+    *,
+    limits: TemplateLimits,
+    public_base_url: str,
+) -> None:
+    """Raise `LaunchRefused` if the campaign's template fails for any matched lead."""
+    row = await conn.fetchrow(TEMPLATE, campaign["template_id"], campaign["account_id"])
+    source = TemplateSource(row["subject"], row["html_body"], row["text_body"])
+    try:
+        template = await compile_template(source, limits)
+    except TemplateError as exc:  # saved under other limits, or before a check existed
+        raise LaunchRefused(exc, 0, 0) from exc
+    condition = parse_condition(_json(campaign["condition"]))
+    matched, groups = await lead_groups(
+        conn,
+        campaign["account_id"],
+        condition,
+        template_usage(source),
+        now=now,
+        limit=limits.max_check_groups,
+    )
+    link = preview_link(public_base_url)
+    try:
+        failures = await asyncio.to_thread(
+            _render_groups, template, groups, link, limits.max_check_seconds
+        )
+    except TemplateError as exc:
+        raise LaunchRefused(exc, matched, matched) from exc
+    if failures:
+        error, failing = _worst(failures)
+        raise LaunchRefused(error, failing, matched)
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
