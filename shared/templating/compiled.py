@@ -31,7 +31,7 @@ from shared.templating.lead import template_context
 from shared.templating.limits import TemplateLimits, default_limits
 from shared.templating.meter import Clock, Meter, metering
 from shared.templating.rewrite import budgeted
-from shared.templating.static import check_source
+from shared.templating.static import check_source, check_variables
 
 _text_env = BudgetedEnvironment(autoescape=False)
 _html_env = BudgetedEnvironment(autoescape=True)
@@ -90,8 +90,9 @@ def compile_part(part: str, source: str, html: bool, limits: TemplateLimits) -> 
     """One part checked and compiled; raises `TemplateError` with the part and line at fault."""
     env = _html_env if html else _text_env
     ast = _parse(part, source, env)
-    _check_names(part, ast, env)
-    check_source(part, ast, limits)
+    check_source(part, ast, limits)  # first: it bounds the depth the other walks recurse to
+    _check_names(part, ast, env)  # before variables: Jinja's analysis fails on unknown filters
+    check_variables(part, ast)
     budgeted(ast).set_environment(env)
     try:
         return env.from_string(ast)

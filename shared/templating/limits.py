@@ -47,6 +47,11 @@ class TemplateLimits(BaseSettings):
     max_expression_depth: int = Field(
         40, ge=5, description="Deepest nesting of one expression (brackets, filters, operators)."
     )
+    max_nodes: int = Field(
+        3_000,
+        ge=100,
+        description="Most expressions and statements in one part (compiling costs time per node).",
+    )
     max_literal_items: int = Field(
         1_000, ge=10, description="Most items in one list or dict written in a template."
     )

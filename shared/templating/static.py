@@ -6,8 +6,9 @@ Refused, with the part, line and limit:
   filter blocks, block assignments, includes, imports, inheritance,
   `{% autoescape %}` and recursive loops (rendering inside those is buffered);
 - variables that are not a lead field or `unsubscribe_url`;
-- blocks nested deeper than `max_nesting`, expressions deeper than
-  `max_expression_depth`, list and dict literals longer than `max_literal_items`;
+- more than `max_nodes` expressions and statements in a part (compiling costs
+  time per node), blocks nested deeper than `max_nesting`, expressions deeper
+  than `max_expression_depth`, list and dict literals longer than `max_literal_items`;
 - loops whose sizes are known from the source (`range(100000)`, a literal list
   or text) and whose nesting multiplies past `max_iterations`;
 - constant repetitions (`"x" * 10**9`) and powers too large to build.
@@ -57,16 +58,27 @@ class _Checker:
     def fail(self, node: nodes.Node, message: str) -> TemplateError:
         return TemplateError(self.part, message, node.lineno)
 
-    def walk(self, node: nodes.Node, where: _Where) -> None:
-        self.check(node, where)
-        if isinstance(node, BLOCKS):
-            where = _Where(where.blocks + 1, where.depth, where.loops)
-        if isinstance(node, nodes.For):
-            where = _Where(where.blocks, where.depth, (*where.loops, loop_size(node.iter) or 1))
-        if isinstance(node, nodes.Expr):
-            where = _Where(where.blocks, where.depth + 1, where.loops)
-        for child in node.iter_child_nodes():
-            self.walk(child, where)
+    def walk(self, root: nodes.Node) -> None:
+        # Iterative: a chain of filters parses into a tree deeper than Python's recursion limit.
+        todo = [(root, _Where())]
+        seen = 0
+        while todo:
+            node, where = todo.pop()
+            seen += 1
+            if seen > self.limits.max_nodes:
+                raise self.fail(
+                    node,
+                    f"more than {self.limits.max_nodes:,} expressions and statements (max_nodes)",
+                )
+            self.check(node, where)
+            if isinstance(node, BLOCKS):
+                where = _Where(where.blocks + 1, where.depth, where.loops)
+            if isinstance(node, nodes.For):
+                loops = (*where.loops, loop_size(node.iter) or 1)
+                where = _Where(where.blocks, where.depth, loops)
+            if isinstance(node, nodes.Expr):
+                where = _Where(where.blocks, where.depth + 1, where.loops)
+            todo.extend((child, where) for child in node.iter_child_nodes())
 
     def check(self, node: nodes.Node, where: _Where) -> None:
         refused = REFUSED.get(type(node))
@@ -191,7 +203,11 @@ def loop_size(iterable: nodes.Node) -> int | None:
 
 def check_source(part: str, ast: nodes.Template, limits: TemplateLimits) -> None:
     """Raise `TemplateError` for the first thing in `ast` that the limits refuse."""
-    _Checker(part, limits).walk(ast, _Where())
+    _Checker(part, limits).walk(ast)
+
+
+def check_variables(part: str, ast: nodes.Template) -> None:
+    """Raise `TemplateError` for a variable that is not a lead field or `unsubscribe_url`."""
     for name in sorted(meta.find_undeclared_variables(ast) - KNOWN_VARIABLES):
         line = next((int(n.lineno) for n in ast.find_all(nodes.Name) if n.name == name), None)
         known = ", ".join(sorted(KNOWN_VARIABLES))

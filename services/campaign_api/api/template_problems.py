@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.campaign_api.campaigns.launch_check import LaunchRefused
+from services.campaign_api.campaigns.launch_check import LaunchRefused, explain
 from shared.http.problems import ProblemError, field_error, problem_response
 from shared.templating import RenderError
 
@@ -31,7 +31,7 @@ def render_problem(exc: RenderError) -> ProblemError:
 
 
 def launch_problem(exc: LaunchRefused) -> ProblemError:
-    """A launch whose template fails for some of its matched leads."""
+    """A launch whose template fails for some of its matched leads: every cause in `errors`."""
     error = exc.error
     facts: dict[str, Any] = {
         "line": error.line,
@@ -42,8 +42,13 @@ def launch_problem(exc: LaunchRefused) -> ProblemError:
     kind = getattr(error, "kind", None)
     if kind is not None:
         facts["kind"] = kind.value
-    field = field_error(["template", error.part], str(exc), "template_launch_check")
-    return ProblemError(422, str(exc), errors=[field], extra=facts)
+    fields = [
+        field_error(
+            ["template", cause.part], explain(cause, failing, exc.matched), "template_launch_check"
+        )
+        for cause, failing in exc.causes
+    ]
+    return ProblemError(422, str(exc), errors=fields, extra=facts)
 
 
 def _answer(convert: Callable[[Any], ProblemError]) -> Callable[[Request, Exception], Any]:

@@ -40,17 +40,23 @@ TEMPLATE = "SELECT subject, html_body, text_body FROM templates WHERE id = $1 AN
 
 
 class LaunchRefused(ValueError):
-    """The template fails for some matched leads (or at all): the launch is refused."""
+    """The template fails for some matched leads (or at all): the launch is refused.
 
-    def __init__(self, error: TemplateError, failing: int, matched: int) -> None:
-        self.error = error
-        self.failing = failing
+    `causes` lists each distinct failure with how many matched leads it stops,
+    the costliest first; the message explains the first. A lead is counted for
+    the first failure its render meets.
+    """
+
+    def __init__(self, causes: list[tuple[TemplateError, int]], matched: int) -> None:
+        self.causes = causes
         self.matched = matched
-        self.variable = getattr(error, "variable", None)
-        super().__init__(_explain(error, failing, matched))
+        self.error, self.failing = causes[0]
+        self.variable = getattr(self.error, "variable", None)
+        super().__init__(explain(self.error, self.failing, matched))
 
 
-def _explain(error: TemplateError, failing: int, matched: int) -> str:
+def explain(error: TemplateError, failing: int, matched: int) -> str:
+    """One failure, for people: where, what, and for how many of the matched leads."""
     variable = getattr(error, "variable", None)
     if variable is not None:
         return (
@@ -89,8 +95,8 @@ def _render_groups(
     return failures
 
 
-def _worst(failures: list[_Failure]) -> tuple[RenderError, int]:
-    """The failure that costs most leads, and how many leads it costs."""
+def _causes(failures: list[_Failure]) -> list[tuple[TemplateError, int]]:
+    """Each distinct failure with the leads it costs, the costliest first."""
     by_cause: Counter[tuple[str, int | None, str]] = Counter()
     first: dict[tuple[str, int | None, str], RenderError] = {}
     for failure in failures:
@@ -98,8 +104,7 @@ def _worst(failures: list[_Failure]) -> tuple[RenderError, int]:
         cause = (error.part, error.line, error.variable or error.message)
         by_cause[cause] += failure.size
         first.setdefault(cause, error)
-    cause, failing = by_cause.most_common(1)[0]
-    return first[cause], failing
+    return [(first[cause], failing) for cause, failing in by_cause.most_common()]
 
 
 async def check_launch(
@@ -116,7 +121,7 @@ async def check_launch(
     try:
         template = await compile_template(source, limits)
     except TemplateError as exc:  # saved under other limits, or before a check existed
-        raise LaunchRefused(exc, 0, 0) from exc
+        raise LaunchRefused([(exc, 0)], 0) from exc
     condition = parse_condition(_json(campaign["condition"]))
     matched, groups = await lead_groups(
         conn,
@@ -132,10 +137,9 @@ async def check_launch(
             _render_groups, template, groups, link, limits.max_check_seconds
         )
     except TemplateError as exc:
-        raise LaunchRefused(exc, matched, matched) from exc
+        raise LaunchRefused([(exc, matched)], matched) from exc
     if failures:
-        error, failing = _worst(failures)
-        raise LaunchRefused(error, failing, matched)
+        raise LaunchRefused(_causes(failures), matched)
 
 
 def _json(value: Any) -> Any:
