@@ -24,6 +24,7 @@ from services.campaign_api.api.template_problems import install_template_problem
 from services.campaign_api.campaigns.relay import OutboxRelay
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.config import Settings
+from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, create_pool
 from shared.errors import DependencyUnavailable
 from shared.kafka.admin import check_kafka
@@ -53,10 +54,12 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.template_worker.close()
             if own:
                 await app.state.pool.close()
 
     app = FastAPI(title="Fanout campaign API", description=DESCRIPTION, lifespan=lifespan)
+    app.state.template_worker = TemplateWorker()
     for module in (api_keys, leads, segments, templates, campaigns, suppressions):
         app.include_router(module.router)
     app.include_router(

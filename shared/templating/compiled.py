@@ -9,7 +9,6 @@ deadline are checked as it streams; one `Meter` covers the whole email.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -29,7 +28,7 @@ from shared.templating.errors import (
 )
 from shared.templating.lead import template_context
 from shared.templating.limits import TemplateLimits, default_limits
-from shared.templating.meter import Clock, Meter, metering
+from shared.templating.meter import CPU_TIME, Clock, Meter, metering
 from shared.templating.rewrite import budgeted
 from shared.templating.static import check_source, check_variables
 
@@ -166,7 +165,7 @@ class CompiledTemplate:
         self._text_places_link = "unsubscribe_url" in source.text_body
 
     def render(
-        self, merge_vars: Mapping[str, Any], unsubscribe_url: str, *, clock: Clock = time.monotonic
+        self, merge_vars: Mapping[str, Any], unsubscribe_url: str, *, clock: Clock = CPU_TIME
     ) -> RenderedEmail:
         """Render for one lead under the budget; raises `RenderError` (part, line, kind)."""
         names = {**GLOBALS, **template_context(merge_vars, unsubscribe_url)}

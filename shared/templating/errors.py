@@ -9,6 +9,7 @@ odd leads; the launch check uses `variable` to count the leads that lack it.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from jinja2 import UndefinedError
 
@@ -24,6 +25,10 @@ class TemplateError(ValueError):
         self.part = part
         self.line = line
         self.message = message
+
+    def __reduce__(self) -> tuple[type[TemplateError], tuple[str, str, int | None]]:
+        # rebuilt from its fields, so it survives the trip back from a worker process
+        return type(self), (self.part, self.message, self.line)
 
 
 class RenderErrorKind(StrEnum):
@@ -50,6 +55,10 @@ class RenderError(TemplateError):
         self.kind = kind
         self.variable = variable  # the missing value's path, e.g. "attributes.company"
         self.limit = limit  # the `TemplateLimits` field that ran out, for a budget failure
+
+    def __reduce__(self) -> tuple[type[RenderError], tuple[Any, ...]]:
+        fields = (self.part, self.message, self.line, self.kind, self.variable, self.limit)
+        return type(self), fields
 
 
 class BudgetExceeded(Exception):

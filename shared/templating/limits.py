@@ -39,7 +39,7 @@ class TemplateLimits(BaseSettings):
         description="Loop iterations plus function and method calls while rendering one email.",
     )
     max_render_seconds: float = Field(
-        0.1, gt=0, description="Longest time rendering one email may take."
+        0.1, gt=0, description="Most CPU time rendering one email may take."
     )
     max_nesting: int = Field(
         8, ge=1, description="Deepest nesting of {% for %}, {% if %} and {% with %} blocks."

@@ -119,7 +119,7 @@ async def test_launch_campaign_over_render_budget_is_422_naming_the_limit(
     assert response.status_code == 422
     problem = response.json()
     assert problem["extra"]["kind"] == "budget"
-    assert "loop iterations" in problem["detail"] or "longer than" in problem["detail"]
+    assert "loop iterations" in problem["detail"] or "CPU time" in problem["detail"]
     assert await _state(pool, campaign) == "draft"
 
 

@@ -4,37 +4,33 @@ A template that reads `attributes.company` saves fine; it fails for every
 matched lead without that attribute. A launch therefore test-renders the
 template for one lead of each group of matched leads that read alike
 (`lead_groups`) and refuses with 422 naming the part, line, variable and how
-many leads lack it. Rendering runs in a worker thread, each lead under the
-render budget and all of them under `max_check_seconds`. Failures that depend
+many leads lack it. Rendering runs in the template worker process, each lead
+under the render budget and all of them under `max_check_seconds`; a template
+that no longer compiles (saved under other limits) is refused the same way. Failures that depend
 on values rather than on presence (`attributes.n + 1` with a text `n`) can
 still happen at send time; the sender records them per lead.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import orjson
 
+from services.campaign_api import template_jobs
 from services.campaign_api.campaigns.lead_groups import LeadGroup, lead_groups
-from services.campaign_api.rendering import compile_template, preview_link
+from services.campaign_api.rendering import TemplateWorker, preview_link
 from shared.conditions import parse_condition
 from shared.templating import (
-    CompiledTemplate,
     RenderError,
-    RenderErrorKind,
     TemplateError,
     TemplateLimits,
     TemplateSource,
     lead_merge_vars,
 )
-from shared.templating.usage import template_usage
 
 TEMPLATE = "SELECT subject, html_body, text_body FROM templates WHERE id = $1 AND account_id = $2"
 
@@ -69,40 +65,15 @@ def explain(error: TemplateError, failing: int, matched: int) -> str:
     return f"{error} (for {failing:,} of {matched:,} matched leads)"
 
 
-@dataclass(frozen=True)
-class _Failure:
-    error: RenderError
-    size: int
-
-
-def _render_groups(
-    template: CompiledTemplate, groups: list[LeadGroup], link: str, seconds: float
-) -> list[_Failure]:
-    """Render one lead per group (in a worker thread); stops at the first budget failure."""
-    deadline = time.monotonic() + seconds
-    failures: list[_Failure] = []
-    for group in groups:
-        if time.monotonic() > deadline:
-            raise TemplateError(
-                "template", f"test-rendering took longer than {seconds:g} s (max_check_seconds)"
-            )
-        try:
-            template.render(lead_merge_vars(group.lead), link)
-        except RenderError as exc:
-            failures.append(_Failure(exc, group.size))
-            if exc.kind is not RenderErrorKind.LEAD_DATA:
-                break  # the template's own problem: no need to try more leads
-    return failures
-
-
-def _causes(failures: list[_Failure]) -> list[tuple[TemplateError, int]]:
+def _causes(
+    failures: list[tuple[int, RenderError]], groups: list[LeadGroup]
+) -> list[tuple[TemplateError, int]]:
     """Each distinct failure with the leads it costs, the costliest first."""
     by_cause: Counter[tuple[str, int | None, str]] = Counter()
     first: dict[tuple[str, int | None, str], RenderError] = {}
-    for failure in failures:
-        error = failure.error
+    for index, error in failures:
         cause = (error.part, error.line, error.variable or error.message)
-        by_cause[cause] += failure.size
+        by_cause[cause] += groups[index].size
         first.setdefault(cause, error)
     return [(first[cause], failing) for cause, failing in by_cause.most_common()]
 
@@ -112,34 +83,33 @@ async def check_launch(
     campaign: asyncpg.Record,
     now: datetime,
     *,
+    worker: TemplateWorker,
     limits: TemplateLimits,
     public_base_url: str,
 ) -> None:
     """Raise `LaunchRefused` if the campaign's template fails for any matched lead."""
     row = await conn.fetchrow(TEMPLATE, campaign["template_id"], campaign["account_id"])
     source = TemplateSource(row["subject"], row["html_body"], row["text_body"])
-    try:
-        template = await compile_template(source, limits)
-    except TemplateError as exc:  # saved under other limits, or before a check existed
-        raise LaunchRefused([(exc, 0)], 0) from exc
-    condition = parse_condition(_json(campaign["condition"]))
-    matched, groups = await lead_groups(
-        conn,
-        campaign["account_id"],
-        condition,
-        template_usage(source),
-        now=now,
-        limit=limits.max_check_groups,
-    )
-    link = preview_link(public_base_url)
-    try:
-        failures = await asyncio.to_thread(
-            _render_groups, template, groups, link, limits.max_check_seconds
+    try:  # fails if saved under other limits, or before a check existed
+        reads = await worker.run(template_jobs.usage, source, limits)
+        condition = parse_condition(_json(campaign["condition"]))
+        matched, groups = await lead_groups(
+            conn,
+            campaign["account_id"],
+            condition,
+            reads,
+            now=now,
+            limit=limits.max_check_groups,
+        )
+        leads = [lead_merge_vars(group.lead) for group in groups]
+        link = preview_link(public_base_url)
+        failures = await worker.run(
+            template_jobs.render_leads, source, limits, leads, link, limits.max_check_seconds
         )
     except TemplateError as exc:
-        raise LaunchRefused([(exc, matched)], matched) from exc
+        raise LaunchRefused([(exc, 0)], 0) from exc
     if failures:
-        raise LaunchRefused(_causes(failures), matched)
+        raise LaunchRefused(_causes(failures, groups), matched)
 
 
 def _json(value: Any) -> Any:

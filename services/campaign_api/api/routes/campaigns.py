@@ -28,6 +28,7 @@ from services.campaign_api.api.pagination import (
 )
 from services.campaign_api.campaigns.commands import LaunchCheck, apply_action
 from services.campaign_api.campaigns.launch_check import check_launch
+from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
 from shared.campaigns import Action, State
 from shared.http.problems import problem_responses
@@ -210,6 +211,7 @@ async def launch_campaign(
     pool: PoolDep,
     topic: CommandsTopic,
     settings: SettingsDep,
+    worker: TemplateWorkerDep,
 ) -> Campaign:
     """Launch a draft: `queued` now, or `scheduled` if it has a future `scheduled_at`.
 
@@ -221,6 +223,7 @@ async def launch_campaign(
     """
     check = partial(
         check_launch,
+        worker=worker,
         limits=settings.templates,
         public_base_url=settings.common.public_base_url,
     )

@@ -1,7 +1,7 @@
 """Templates: CRUD (validated at save time) and a per-lead preview.
 
-Compiling and rendering run in worker threads (`rendering`) under the render
-budget, so a hostile template answers 422 quickly and never stalls the API.
+Compiling and rendering run in the template worker process (`rendering`) under
+the render budget, so a hostile template answers 422 and never stalls the API.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
+from services.campaign_api import template_jobs
 from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.templates import (
     PreviewRequest,
@@ -21,10 +22,9 @@ from services.campaign_api.api.models.templates import (
     TemplateUpdate,
 )
 from services.campaign_api.api.pagination import Limit, Page
-from services.campaign_api.rendering import compile_template, render_preview
+from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
 from shared.http.problems import problem_responses
 from shared.templating import (
-    CompiledTemplate,
     TemplateError,
     TemplateLimits,
     TemplateSource,
@@ -38,11 +38,13 @@ NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "template not found")
 
 
 async def compile_or_422(
-    subject: str, html_body: str, text_body: str, limits: TemplateLimits
-) -> CompiledTemplate:
-    """The compiled template, or 422 naming the part and line at fault."""
+    worker: TemplateWorker, subject: str, html_body: str, text_body: str, limits: TemplateLimits
+) -> TemplateSource:
+    """The template's source once it compiles, or 422 naming the part and line at fault."""
+    source = TemplateSource(subject, html_body, text_body)
     try:
-        return await compile_template(TemplateSource(subject, html_body, text_body), limits)
+        await worker.run(template_jobs.check, source, limits)
+        return source
     except TemplateError as exc:
         detail = [
             {"loc": ["body", exc.part], "line": exc.line, "msg": exc.message, "type": "template"}
@@ -61,11 +63,15 @@ async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncp
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Template)
 async def create_template(
-    body: TemplateCreate, account: CurrentAccount, pool: PoolDep, settings: SettingsDep
+    body: TemplateCreate,
+    account: CurrentAccount,
+    pool: PoolDep,
+    settings: SettingsDep,
+    worker: TemplateWorkerDep,
 ) -> Template:
     """Save a template. Syntax errors, unknown variables and what its source shows would
     pass the render budget (docs/templates.md) answer 422 with the part, line and limit."""
-    await compile_or_422(body.subject, body.html_body, body.text_body, settings.templates)
+    await compile_or_422(worker, body.subject, body.html_body, body.text_body, settings.templates)
     row = await pool.fetchrow(
         f"""
         INSERT INTO templates (account_id, name, subject, html_body, text_body)
@@ -114,12 +120,13 @@ async def update_template(
     account: CurrentAccount,
     pool: PoolDep,
     settings: SettingsDep,
+    worker: TemplateWorkerDep,
 ) -> Template:
     """Change some parts; the resulting template is validated before it is saved."""
     current = dict(await _fetch(pool, template_id, account))
     merged = {**current, **body.model_dump(exclude_unset=True, exclude_none=True)}
     await compile_or_422(
-        merged["subject"], merged["html_body"], merged["text_body"], settings.templates
+        worker, merged["subject"], merged["html_body"], merged["text_body"], settings.templates
     )
     row = await pool.fetchrow(
         f"""
@@ -164,6 +171,7 @@ async def preview_template(
     account: CurrentAccount,
     pool: PoolDep,
     settings: SettingsDep,
+    worker: TemplateWorkerDep,
 ) -> RenderedPreview:
     """Render the template for one of the account's leads, under the render budget.
 
@@ -180,9 +188,14 @@ async def preview_template(
     )
     if lead is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "lead not found")
-    compiled = await compile_or_422(
-        template["subject"], template["html_body"], template["text_body"], settings.templates
+    source = await compile_or_422(
+        worker,
+        template["subject"],
+        template["html_body"],
+        template["text_body"],
+        settings.templates,
     )
-    base_url = settings.common.public_base_url
-    email = await render_preview(compiled, lead_merge_vars(lead), base_url)  # RenderError: 422
+    link = preview_link(settings.common.public_base_url)
+    merge_vars = lead_merge_vars(lead)
+    email = await worker.run(template_jobs.preview, source, settings.templates, merge_vars, link)
     return RenderedPreview(subject=email.subject, html=email.html, text=email.text)
