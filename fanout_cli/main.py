@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fanout_cli.demo.run import print_summary, run_demo
@@ -43,7 +44,7 @@ app.command("sql")(sql_command)
 
 def fail(message: str) -> typer.Exit:
     """Print a clear error and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")  # details may hold [brackets]
     return typer.Exit(1)
 
 

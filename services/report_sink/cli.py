@@ -15,10 +15,12 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from services.report_sink.api.routes.sql import ADMIN_HEADER
 from services.report_sink.config import Settings
+from shared.http.client import error_line
 
 report_app = typer.Typer(help="Campaign reports (from report_sink).", no_args_is_help=True)
 console = Console()
@@ -34,7 +36,7 @@ KeyOption = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")  # details may hold [brackets]
     return typer.Exit(1)
 
 
@@ -52,11 +54,7 @@ def _request(method: str, url: str, path: str, headers: dict[str, str], **kw: An
             "`fanout stack up --only report-sink` or pass --url"
         ) from None
     if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise _fail(f"{response.status_code}: {detail}")
+        raise _fail(error_line(response))
     return response
 
 
@@ -119,7 +117,7 @@ def _export_csv(url: str, path: str, api_key: str, status: str | None, target: P
         ):
             if r.status_code >= 400:
                 r.read()
-                raise _fail(f"{r.status_code}: {r.text}")
+                raise _fail(error_line(r))
             for chunk in r.iter_bytes():
                 out.write(chunk)
     except httpx.TransportError as exc:

@@ -158,6 +158,14 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     )
     assert result.exit_code == 0, result.output
     assert str(EVENTS) in result.output
+    # its errors are the problem's detail, on one line
+    for args, shown in (
+        (["DROP TABLE email_events", "--token", TOKEN], "error: HTTP 400: query refused: "),
+        (["SELECT 1", "--token", "wrong"], "error: HTTP 401: missing or wrong X-Fanout-Admin"),
+    ):
+        result = CliRunner().invoke(cli, [*args, "--url", url], env={"COLUMNS": "1000"})
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(shown) and len(result.output.splitlines()) == 1
 
     # and `fanout report funnel` reads the same numbers through the API
     cli = Typer()
