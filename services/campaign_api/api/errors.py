@@ -6,8 +6,8 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.campaign_api.campaigns.commands import CampaignNotFound, ScheduleInPast
-from services.campaign_api.campaigns.lifecycle import IllegalTransition
 from services.campaign_api.leads.rows import ImportFormatError
+from shared.campaigns import IllegalTransition
 from shared.http.problems import ProblemError, invalid, problem_for
 
 # A cancelled query (statement_timeout) usually meets a busy database: ask for a pause.

@@ -26,8 +26,8 @@ from services.campaign_api.api.pagination import (
     encode_time_cursor,
 )
 from services.campaign_api.campaigns.commands import apply_action
-from services.campaign_api.campaigns.lifecycle import Action, State
 from services.campaign_api.segments import condition_or_422
+from shared.campaigns import Action, State
 from shared.http.problems import ProblemError, invalid, problem_responses
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=AUTHENTICATED)
