@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from fanout_cli.bench.cli import bench_app
+from fanout_cli.clickhouse.cli import clickhouse_app
 from fanout_cli.demo.run import print_summary, run_demo
 from fanout_cli.output import console, fail, say
 from fanout_cli.report.commands import report_app
@@ -38,6 +39,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(account_app, name="account")
 app.add_typer(report_app, name="report")
 app.add_typer(bench_app, name="bench")
+app.add_typer(clickhouse_app, name="clickhouse")
 app.command("sql")(sql_command)
 
 
