@@ -50,5 +50,8 @@ status: install ## Show each component with its address and health
 bench: install ## The benchmark (see docs/benchmarks.md)
 	$(BIN)/fanout bench
 
+schemas: install ## Regenerate the contracts' JSON Schema files and docs/contracts.md
+	$(BIN)/python -m shared.contracts.export
+
 cluster-ddl: install ## Regenerate deploy/clickhouse/cluster from report_sink's migrations
 	$(BIN)/fanout clickhouse cluster-ddl --out deploy/clickhouse/cluster
