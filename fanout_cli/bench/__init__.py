@@ -11,5 +11,6 @@
   that other people's restarts cannot disturb.
 
 Figures are never asserted by tests (they depend on the machine's load); the test suite
-only checks that the full run completes with every lead accounted for.
+checks that the full run completes with every lead accounted for, and that each isolated
+benchmark runs on a small input.
 """
