@@ -18,7 +18,8 @@ import pytest
 from typer import Typer
 from typer.testing import CliRunner
 
-from services.report_sink.cli import report_app, sql_command
+from fanout_cli.report.commands import report_app
+from fanout_cli.report.sql import sql_command
 from shared.settings import CommonSettings
 from tests.report_sink.helpers import batches, make_tenant, publish, sends, wait_until
 
@@ -177,16 +178,6 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     assert re.search(r"│ matched\s+│ 20000\s+│", result.output), result.output
 
     assert await process.signal(signal.SIGTERM) == 0  # graceful stop
-
-
-def test_sql_command_when_report_sink_is_down() -> None:
-    cli = Typer()
-    cli.command()(sql_command)
-    url = f"http://127.0.0.1:{_free_port()}"
-    result = CliRunner().invoke(cli, ["SELECT 1", "--url", url, "--token", "x"])
-    assert result.exit_code == 1
-    assert "report_sink is not answering" in result.output
-    assert "Traceback" not in result.output
 
 
 async def _start_and_wait(env: dict[str, str]) -> tuple[int, str]:
