@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -18,7 +19,7 @@ err = Console(stderr=True)
 
 def fail(message: str) -> typer.Exit:
     """Print a clear error and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")  # details may hold [brackets]
     return typer.Exit(1)
 
 

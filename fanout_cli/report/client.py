@@ -16,6 +16,7 @@ import typer
 
 from fanout_cli.output import console, fail
 from services.report_sink.config import Settings
+from shared.http.client import error_line
 
 UrlOption = Annotated[
     str | None,
@@ -36,17 +37,13 @@ def _not_answering(url: str, exc: Exception) -> typer.Exit:
 
 
 def request(method: str, url: str, path: str, headers: dict[str, str], **kw: Any) -> Any:
-    """One call to report_sink; its JSON `detail` (or body) is shown on an error status."""
+    """One call to report_sink; an error status shows the problem's `detail` on one line."""
     try:
         response = httpx.request(method, url + path, headers=headers, timeout=120, **kw)
     except httpx.TransportError as exc:
         raise _not_answering(url, exc) from None
     if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise fail(f"{response.status_code}: {detail}")
+        raise fail(error_line(response))
     return response
 
 
@@ -67,7 +64,7 @@ def download(url: str, path: str, api_key: str, params: dict[str, str], target: 
         ):
             if r.status_code >= 400:
                 r.read()
-                raise fail(f"{r.status_code}: {r.text}")
+                raise fail(error_line(r))
             for chunk in r.iter_bytes():
                 out.write(chunk)
     except httpx.TransportError as exc:

@@ -159,6 +159,14 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     )
     assert result.exit_code == 0, result.output
     assert str(EVENTS) in result.output
+    # its errors are the problem's detail, on one line
+    for args, shown in (
+        (["DROP TABLE email_events", "--token", TOKEN], "error: HTTP 400: query refused: "),
+        (["SELECT 1", "--token", "wrong"], "error: HTTP 401: missing or wrong X-Fanout-Admin"),
+    ):
+        result = CliRunner().invoke(cli, [*args, "--url", url], env={"COLUMNS": "1000"})
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(shown) and len(result.output.splitlines()) == 1
 
     # and `fanout report funnel` reads the same numbers through the API
     cli = Typer()
@@ -168,6 +176,9 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     assert result.exit_code == 0, result.output
     assert re.search(rf"│ sent\s+│ {EVENTS}\s+│", result.output), result.output
     assert re.search(r"│ matched\s+│ 20000\s+│", result.output), result.output
+    args = ["report", "funnel", str(uuid.uuid4()), "--url", url, "--api-key", tenant.api_key]
+    result = CliRunner().invoke(cli, args, env={"COLUMNS": "1000"})
+    assert (result.exit_code, result.output) == (1, "error: HTTP 404: campaign not found\n")
 
     assert await process.signal(signal.SIGTERM) == 0  # graceful stop
 
