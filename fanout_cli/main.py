@@ -25,15 +25,22 @@ from shared.errors import DependencyUnavailable
 from shared.logging import configure_logging
 from shared.settings import CommonSettings
 
-configure_logging("fanout-cli", level="WARNING")
-for _noisy in ("aiokafka", "urllib3", "clickhouse_connect"):
-    logging.getLogger(_noisy).setLevel(logging.CRITICAL)
-
 app = typer.Typer(
     help="Fanout: email campaigns at million-recipient scale.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _quiet_logs() -> None:
+    """Only warnings from the libraries a command uses (configured when a command runs, not
+    at import, so importing the CLI never reconfigures another program's logging)."""
+    configure_logging("fanout-cli", level="WARNING", cache=False)
+    for noisy in ("aiokafka", "urllib3", "clickhouse_connect"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+
+
 stack_app = typer.Typer(help="The local stack: PostgreSQL, Kafka, chDB and the services.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(account_app, name="account")
