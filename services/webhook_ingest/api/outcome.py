@@ -3,6 +3,7 @@
 401 bad or missing authentication, 403 an authentic sender we do not accept,
 400 a malformed payload (the reason in `detail`), 503 when Postgres or Kafka
 did not take the events (the provider retries), 200 once everything is durable.
+Refusals are RFC 9457 problem documents (`shared.http.problems`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
-from fastapi import HTTPException, status
+from fastapi import status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.webhook_ingest.normalize import Normalised
@@ -23,6 +24,7 @@ from services.webhook_ingest.providers.base import (
     Unauthorized,
 )
 from services.webhook_ingest.recorder import RecordingFailed
+from shared.http.problems import ProblemError
 from shared.metrics import WEBHOOK_EVENTS, WEBHOOKS
 
 log = structlog.get_logger(__name__)
@@ -58,7 +60,7 @@ def webhook_outcome(provider: str) -> Iterator[None]:
         WEBHOOKS.labels(provider, result).inc()
         log.warning("webhook.refused", provider=provider, status=code, reason=str(exc))
         headers = {"Retry-After": "5"} if code == status.HTTP_503_SERVICE_UNAVAILABLE else None
-        raise HTTPException(code, f"{provider}: {exc}", headers=headers) from exc
+        raise ProblemError(code, f"{provider}: {exc}", headers=headers) from exc
 
 
 def receipt(provider: str, parsed: Parsed, normalised: Normalised) -> WebhookReceipt:

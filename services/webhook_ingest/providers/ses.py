@@ -1,11 +1,14 @@
 """Amazon SES events delivered through SNS.
 
-Authentication is SNS's (see `sns.py`) plus an allow-list of topic ARNs. The
-SES event is the JSON inside the notification's `Message`; event publishing
-(`eventType`, with `mail.tags`) and classic notifications (`notificationType`)
-share the shapes parsed here. Fanout's ids come from the tags the SES adapter
-sets (`account_id`, `campaign_id`, `lead_id`); classic notifications carry no
-tags, so they are acknowledged and counted as not ours.
+Authentication is SNS's (see `sns.py`) plus an allow-list of topic ARNs. A
+`SubscriptionConfirmation` from an allowed topic is confirmed by GETting its
+`SubscribeURL` (only an `https://sns.<region>.amazonaws.com` URL) and answered
+as one ignored event. The SES event is the JSON inside the notification's
+`Message`; event publishing (`eventType`, with `mail.tags`) and classic
+notifications (`notificationType`) share the shapes parsed here. Fanout's ids
+come from the tags the SES adapter sets (`account_id`, `campaign_id`,
+`lead_id`); classic notifications carry no tags, so they are acknowledged and
+counted as not ours.
 
 Mapping:
 - Bounce: one event per `bouncedRecipients` entry; Permanent → hard,
@@ -30,12 +33,11 @@ from services.webhook_ingest.providers.base import (
     MalformedPayload,
     Parsed,
     ProviderEvent,
-    as_object,
-    load_json,
-    parse_iso,
-    require,
+    Verified,
 )
-from services.webhook_ingest.providers.sns import CertificateCache, verify_message
+from services.webhook_ingest.providers.fields import as_object, load_json, parse_iso, require
+from services.webhook_ingest.providers.sns import CertificateCache, is_sns_url, verify_message
+from services.webhook_ingest.providers.sns_http import SubscriptionConfirmer
 from shared.contracts.events import BounceType, EventType
 
 PROVIDER = "ses"
@@ -47,15 +49,47 @@ BOUNCE_TYPES: dict[str, BounceType] = {
 IGNORED = frozenset({"Reject", "DeliveryDelay", "Send", "Rendering Failure", "Subscription"})
 
 
-async def authenticate(
-    body: bytes, certificates: CertificateCache, allowed_topics: list[str]
-) -> Mapping[str, Any]:
-    """The SNS message in `body`, once its signature and topic are checked."""
-    message = as_object(load_json(body), "body")
-    await verify_message(message, certificates)
-    if message.get("TopicArn") not in allowed_topics:
-        raise Forbidden("TopicArn is not in the allowed SES topics")
-    return message
+class SesProvider:
+    """Amazon SES events published to SNS topics of ours, delivered over HTTPS."""
+
+    name = PROVIDER
+    summary = (
+        "Amazon SES events through SNS: SNS signature versions 1 and 2, the certificate only "
+        "from `https://sns.<region>.amazonaws.com/...pem`, the `TopicArn` in `ses_topic_arns` "
+        "(else 403). A `SubscriptionConfirmation` is confirmed by GETting its `SubscribeURL` "
+        "(same host rule)."
+    )
+    auth_headers: Mapping[str, str] = {}
+
+    def __init__(
+        self,
+        certificates: CertificateCache,
+        allowed_topics: list[str],
+        confirm: SubscriptionConfirmer,
+    ) -> None:
+        self._certificates = certificates
+        self._allowed_topics = tuple(allowed_topics)
+        self._confirm = confirm
+
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:  # noqa: ARG002
+        """The SNS message, once its signature and topic check out (subscriptions confirmed)."""
+        message = as_object(load_json(body), "body")
+        await verify_message(message, self._certificates)
+        if message.get("TopicArn") not in self._allowed_topics:
+            raise Forbidden("TopicArn is not in the allowed SES topics")
+        if message["Type"] == "SubscriptionConfirmation":
+            url = str(message.get("SubscribeURL"))
+            if not is_sns_url(url):
+                raise MalformedPayload("SubscribeURL is not an https://sns.<region> URL")
+            await self._confirm(url)
+        return Verified(body, message)
+
+    def parse(self, verified: Verified) -> Parsed:
+        """The events of a `Notification`; other message types are one ignored event."""
+        message: Mapping[str, Any] = verified.document
+        if message["Type"] != "Notification":
+            return Parsed(ignored=1)
+        return parse_notification(message)
 
 
 class _Context:

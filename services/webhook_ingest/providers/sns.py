@@ -5,8 +5,8 @@ of an X.509 certificate it serves from `https://sns.<region>.amazonaws.com/...pe
 SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA. The certificate URL is
 checked against that pattern before anything is fetched, so a forged message
 cannot make us fetch from (or trust) a host of the attacker's choosing.
-Certificates are cached in memory (bounded LRU); the fetcher is injectable so
-tests can serve a certificate of their own CA.
+Certificates are cached in memory (bounded LRU); the fetcher (`sns_http.py`)
+is injectable so tests can serve a certificate of their own CA.
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+from cachetools import LRUCache
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from services.webhook_ingest.providers.base import ProviderUnavailable, Unauthorized
+from services.webhook_ingest.providers.base import Unauthorized
+from services.webhook_ingest.providers.sns_http import CertFetcher
 
 SNS_HOST = re.compile(r"^sns\.[a-z]{2}(?:-[a-z]+)+-\d\.amazonaws\.com$")
 NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -48,8 +48,6 @@ HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "1": hashes.SHA1,  # SNS's SignatureVersion 1 is SHA1withRSA by definition
     "2": hashes.SHA256,
 }
-
-CertFetcher = Callable[[str], Awaitable[bytes]]
 
 
 def is_sns_url(url: str, *, pem: bool = False) -> bool:
@@ -91,29 +89,29 @@ class CertificateCache:
 
     def __init__(self, fetch: CertFetcher, size: int = 32) -> None:
         self._fetch = fetch
-        self._size = size
-        self._keys: OrderedDict[str, rsa.RSAPublicKey] = OrderedDict()
+        self._keys: LRUCache[str, rsa.RSAPublicKey] = LRUCache(maxsize=size)
 
     async def public_key(self, url: str) -> rsa.RSAPublicKey:
         """The RSA key of the certificate at `url` (which must already be checked)."""
         key = self._keys.get(url)
-        if key is not None:
-            self._keys.move_to_end(url)
-            return key
-        try:
-            cert = x509.load_pem_x509_certificate(await self._fetch(url))
-        except ValueError as exc:
-            raise Unauthorized("SNS signing certificate is not a PEM X.509 certificate") from exc
-        now = datetime.now(UTC)
-        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            raise Unauthorized("SNS signing certificate is not valid now")
-        public = cert.public_key()
-        if not isinstance(public, rsa.RSAPublicKey):
-            raise Unauthorized("SNS signing certificate does not hold an RSA key")
-        self._keys[url] = public
-        while len(self._keys) > self._size:
-            self._keys.popitem(last=False)
-        return public
+        if key is None:
+            key = self._keys[url] = load_signing_key(await self._fetch(url))
+        return key
+
+
+def load_signing_key(pem: bytes) -> rsa.RSAPublicKey:
+    """The RSA key of a PEM certificate valid now; `Unauthorized` saying why not."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise Unauthorized("SNS signing certificate is not a PEM X.509 certificate") from exc
+    now = datetime.now(UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise Unauthorized("SNS signing certificate is not valid now")
+    public = cert.public_key()
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise Unauthorized("SNS signing certificate does not hold an RSA key")
+    return public
 
 
 async def verify_message(message: Mapping[str, Any], certificates: CertificateCache) -> None:
@@ -136,18 +134,3 @@ async def verify_message(message: Mapping[str, Any], certificates: CertificateCa
         key.verify(signature, canonical, padding.PKCS1v15(), algorithm())
     except InvalidSignature as exc:
         raise Unauthorized("SNS Signature does not match") from exc
-
-
-def https_fetcher(client: httpx.AsyncClient, max_bytes: int = 64 * 1024) -> CertFetcher:
-    """A fetcher GETting certificates with `client`; fetch failures are `ProviderUnavailable`."""
-
-    async def fetch(url: str) -> bytes:
-        try:
-            response = await client.get(url, follow_redirects=False)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"SNS certificate fetch failed: {exc!r}") from exc
-        if response.status_code != 200 or len(response.content) > max_bytes:
-            raise ProviderUnavailable(f"SNS certificate fetch answered {response.status_code}")
-        return response.content
-
-    return fetch

@@ -1,0 +1,74 @@
+"""The provider table behind `POST /webhooks/{provider}`: documented, served, refusing."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.webhook_ingest.config import Settings
+from services.webhook_ingest.main import create_app
+from services.webhook_ingest.providers.mailgun import TokenLedger
+from services.webhook_ingest.providers.registry import provider_table
+from shared.http.problems import MEDIA_TYPE
+from shared.settings import CommonSettings
+from tests.webhook_ingest.conftest import Ingest
+
+PROVIDERS = ["simulator", "ses", "sendgrid", "mailgun", "postmark"]
+
+
+def test_openapi_documents_every_provider_and_its_headers(base_settings: CommonSettings) -> None:
+    settings = Settings(common=base_settings)
+    operation = create_app(settings).openapi()["paths"]["/webhooks/{provider}"]["post"]
+    [path] = [p for p in operation["parameters"] if p["in"] == "path"]
+    assert path["schema"]["enum"] == PROVIDERS
+    for name, provider in provider_table(settings).items():
+        assert f"| `{name}` | {provider.summary} |" in operation["description"]
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {
+        "X-Simulator-Timestamp",
+        "X-Simulator-Signature",
+        "X-Twilio-Email-Event-Webhook-Signature",
+        "X-Twilio-Email-Event-Webhook-Timestamp",
+    }
+    assert {"400", "401", "403", "404", "413", "503"} <= set(operation["responses"])
+
+
+@pytest.mark.kafka
+@pytest.mark.postgres
+async def test_post_webhook_unknown_provider_not_found(ingest: Ingest) -> None:
+    response = await ingest.client.post("/webhooks/smtp", content=b"{}")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == MEDIA_TYPE
+    assert response.json()["detail"] == "no webhook provider is named 'smtp'"
+
+
+@pytest.mark.kafka
+@pytest.mark.postgres
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_post_webhook_unauthenticated_is_a_problem_document(
+    ingest: Ingest, provider: str
+) -> None:
+    body = b'{"signature": {}, "Type": "Notification"}' if provider != "sendgrid" else b"[]"
+    response = await ingest.client.post(f"/webhooks/{provider}", content=body)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == MEDIA_TYPE
+    problem = response.json()
+    assert (problem["status"], problem["title"]) == (401, "Unauthorized")
+    assert await ingest.records_on_topic() == 0
+
+
+def test_mailgun_token_ledger_refuses_reuse_within_ttl_only() -> None:
+    now = [1000.0]
+    ledger = TokenLedger(ttl_s=600, size=2, clock=lambda: now[0])
+    assert ledger.claim("a")
+    assert not ledger.claim("a")
+    now[0] += 601
+    assert ledger.claim("a")
+    ledger.release("a")
+    assert ledger.claim("a")
+
+
+def test_mailgun_token_ledger_is_bounded() -> None:
+    ledger = TokenLedger(ttl_s=600, size=2, clock=lambda: 0.0)
+    for token in ("a", "b", "c"):
+        assert ledger.claim(token)
+    assert ledger.claim("a")  # the oldest was forgotten to stay within the bound
