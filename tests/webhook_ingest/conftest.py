@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 
 from services.webhook_ingest.config import Settings
 from services.webhook_ingest.main import create_app
+from services.webhook_ingest.providers.sns_http import CertFetcher
 from shared.contracts.base import decode
 from shared.contracts.events import EmailEvent, EventBatch
 from shared.kafka.admin import ensure_topics
@@ -121,24 +123,30 @@ def keys() -> TestKeys:
     return make_keys()
 
 
-@pytest.fixture
-async def ingest(
-    settings: CommonSettings, pool: asyncpg.Pool, keys: TestKeys
+def service_settings(settings: CommonSettings, keys: TestKeys, **overrides: Any) -> Settings:
+    """webhook_ingest's settings with test credentials for every provider."""
+    values: dict[str, Any] = {
+        "common": settings,
+        "ses_topic_arns": [TOPIC_ARN],
+        "sendgrid_public_key": keys.sendgrid_public_b64,
+        "mailgun_signing_key": MAILGUN_KEY,
+        "postmark_username": POSTMARK_USER,
+        "postmark_password": POSTMARK_PASSWORD,
+        "db_pool_size": 2,
+    }
+    return Settings(**(values | overrides))
+
+
+@asynccontextmanager
+async def running(
+    service: Settings, pool: asyncpg.Pool, keys: TestKeys, fetch: CertFetcher | None = None
 ) -> AsyncIterator[Ingest]:
-    """The app with its lifespan running, its own topics, SNS served by the test CA."""
-    service = Settings(
-        common=settings,
-        ses_topic_arns=[TOPIC_ARN],
-        sendgrid_public_key=keys.sendgrid_public_b64,
-        mailgun_signing_key=MAILGUN_KEY,
-        postmark_username=POSTMARK_USER,
-        postmark_password=POSTMARK_PASSWORD,
-        db_pool_size=2,
-    )
+    """The app with its lifespan running; SNS certificates from `fetch` (default: the test CA's
+    certificate at CERT_URL, each fetch recorded)."""
     fetched: list[str] = []
     confirmed: list[str] = []
 
-    async def fetch(url: str) -> bytes:
+    async def fetch_test_certificate(url: str) -> bytes:
         fetched.append(url)
         assert url == CERT_URL
         return keys.sns_cert_pem
@@ -146,11 +154,22 @@ async def ingest(
     async def confirm(url: str) -> None:
         confirmed.append(url)
 
-    app = create_app(service, cert_fetcher=fetch, confirm_subscription=confirm)
+    app = create_app(
+        service, cert_fetcher=fetch or fetch_test_certificate, confirm_subscription=confirm
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
             yield Ingest(client, service, pool, keys, app, fetched, confirmed)
+
+
+@pytest.fixture
+async def ingest(
+    settings: CommonSettings, pool: asyncpg.Pool, keys: TestKeys
+) -> AsyncIterator[Ingest]:
+    """The app with its lifespan running, its own topics, SNS served by the test CA."""
+    async with running(service_settings(settings, keys), pool, keys) as service:
+        yield service
 
 
 @pytest.fixture

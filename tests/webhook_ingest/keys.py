@@ -26,6 +26,8 @@ TOPIC_ARN = "arn:aws:sns:us-west-2:123456789012:fanout-ses-events"
 class TestKeys:
     """Keys and certificate generated for one test session."""
 
+    __test__ = False  # a data class, not a test class
+
     sns_key: rsa.RSAPrivateKey
     sns_cert_pem: bytes
     other_key: rsa.RSAPrivateKey

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from services.webhook_ingest.config import Settings
@@ -11,6 +12,8 @@ from services.webhook_ingest.providers.registry import provider_table
 from shared.http.problems import MEDIA_TYPE
 from shared.settings import CommonSettings
 from tests.webhook_ingest.conftest import Ingest
+from tests.webhook_ingest.keys import TOPIC_ARN
+from tests.webhook_ingest.ses_messages import sns_time
 
 PROVIDERS = ["simulator", "ses", "sendgrid", "mailgun", "postmark"]
 
@@ -47,8 +50,11 @@ async def test_post_webhook_unknown_provider_not_found(ingest: Ingest) -> None:
 async def test_post_webhook_unauthenticated_is_a_problem_document(
     ingest: Ingest, provider: str
 ) -> None:
-    body = b'{"signature": {}, "Type": "Notification"}' if provider != "sendgrid" else b"[]"
-    response = await ingest.client.post(f"/webhooks/{provider}", content=body)
+    unsigned = {
+        "sendgrid": [],
+        "ses": {"Type": "Notification", "TopicArn": TOPIC_ARN, "Timestamp": sns_time()},
+    }.get(provider, {"signature": {}})
+    response = await ingest.client.post(f"/webhooks/{provider}", content=orjson.dumps(unsigned))
     assert response.status_code == 401
     assert response.headers["content-type"] == MEDIA_TYPE
     problem = response.json()

@@ -15,9 +15,9 @@ from services.webhook_ingest.providers.base import WebhookProvider
 from services.webhook_ingest.providers.mailgun import MailgunProvider, TokenLedger
 from services.webhook_ingest.providers.postmark import PostmarkProvider
 from services.webhook_ingest.providers.sendgrid import SendGridProvider
-from services.webhook_ingest.providers.ses import SesProvider
+from services.webhook_ingest.providers.ses import SesProvider, SnsPolicy
 from services.webhook_ingest.providers.simulator import SimulatorProvider
-from services.webhook_ingest.providers.sns import CertificateCache
+from services.webhook_ingest.providers.sns_certificates import CertificateStore
 from services.webhook_ingest.providers.sns_http import (
     CertFetcher,
     SubscriptionConfirmer,
@@ -36,13 +36,19 @@ def provider_table(
 ) -> ProviderTable:
     """Every provider by name; tests pass their own SNS certificate fetcher and confirmer."""
     tolerance = settings.timestamp_tolerance_s
-    certificates = CertificateCache(cert_fetcher or https_fetcher(), settings.sns_cert_cache_size)
+    certificates = CertificateStore(
+        cert_fetcher or https_fetcher(settings.sns_fetch_timeout_s),
+        size=settings.sns_cert_cache_size,
+        ttl_s=settings.sns_cert_ttl_s,
+        failure_ttl_s=settings.sns_cert_failure_ttl_s,
+        max_concurrent=settings.sns_max_concurrent_fetches,
+        timeout_s=settings.sns_fetch_timeout_s,
+    )
+    policy = SnsPolicy(tuple(settings.ses_topic_arns), settings.sns_max_age_s, tolerance)
     ledger = TokenLedger(2 * tolerance, settings.mailgun_token_cache_size)
     providers: list[WebhookProvider] = [
         SimulatorProvider(settings.common.signing_secret.get_secret_value(), tolerance),
-        SesProvider(
-            certificates, settings.ses_topic_arns, confirm_subscription or https_confirmer()
-        ),
+        SesProvider(certificates, confirm_subscription or https_confirmer(), policy),
         SendGridProvider(settings.sendgrid_public_key.get_secret_value(), tolerance),
         MailgunProvider(settings.mailgun_signing_key.get_secret_value(), tolerance, ledger),
         PostmarkProvider(settings.postmark_username, settings.postmark_password.get_secret_value()),

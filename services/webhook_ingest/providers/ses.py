@@ -25,7 +25,9 @@ Mapping:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from services.webhook_ingest.providers.base import (
@@ -36,7 +38,8 @@ from services.webhook_ingest.providers.base import (
     Verified,
 )
 from services.webhook_ingest.providers.fields import as_object, load_json, parse_iso, require
-from services.webhook_ingest.providers.sns import CertificateCache, is_sns_url, verify_message
+from services.webhook_ingest.providers.sns import is_sns_url, require_fresh, verify_message
+from services.webhook_ingest.providers.sns_certificates import CertificateStore
 from services.webhook_ingest.providers.sns_http import SubscriptionConfirmer
 from shared.contracts.events import BounceType, EventType
 
@@ -47,6 +50,15 @@ BOUNCE_TYPES: dict[str, BounceType] = {
     "Undetermined": "soft",
 }
 IGNORED = frozenset({"Reject", "DeliveryDelay", "Send", "Rendering Failure", "Subscription"})
+
+
+@dataclass(frozen=True)
+class SnsPolicy:
+    """Which SNS messages are ours: their topic, and how old (or early) they may be."""
+
+    topics: tuple[str, ...]
+    max_age_s: float
+    skew_s: float
 
 
 class SesProvider:
@@ -63,20 +75,24 @@ class SesProvider:
 
     def __init__(
         self,
-        certificates: CertificateCache,
-        allowed_topics: list[str],
+        certificates: CertificateStore,
         confirm: SubscriptionConfirmer,
+        policy: SnsPolicy,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._certificates = certificates
-        self._allowed_topics = tuple(allowed_topics)
         self._confirm = confirm
+        self._policy = policy
+        self._clock = clock
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:  # noqa: ARG002
-        """The SNS message, once its signature and topic check out (subscriptions confirmed)."""
+        """The SNS message, once its topic, freshness and signature check out (in that order:
+        nothing is fetched for a message we would refuse anyway); subscriptions confirmed."""
         message = as_object(load_json(body), "body")
-        await verify_message(message, self._certificates)
-        if message.get("TopicArn") not in self._allowed_topics:
+        if message.get("TopicArn") not in self._policy.topics:
             raise Forbidden("TopicArn is not in the allowed SES topics")
+        require_fresh(message, self._policy.max_age_s, self._policy.skew_s, self._clock())
+        await verify_message(message, self._certificates)
         if message["Type"] == "SubscriptionConfirmation":
             url = str(message.get("SubscribeURL"))
             if not is_sns_url(url):

@@ -4,9 +4,10 @@ SNS signs a canonical string built from the message's own fields with the key
 of an X.509 certificate it serves from `https://sns.<region>.amazonaws.com/...pem`.
 SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA. The certificate URL is
 checked against that pattern before anything is fetched, so a forged message
-cannot make us fetch from (or trust) a host of the attacker's choosing.
-Certificates are cached in memory (bounded LRU); the fetcher (`sns_http.py`)
-is injectable so tests can serve a certificate of their own CA.
+cannot make us fetch from (or trust) a host of the attacker's choosing; the
+keys and the limits on fetching them are `sns_certificates.py`. The signed
+`Timestamp` must be recent (`require_fresh`): SNS retries an HTTPS delivery
+for at most an hour, so an older message is a replay.
 """
 
 from __future__ import annotations
@@ -15,18 +16,16 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from cachetools import LRUCache
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 
-from services.webhook_ingest.providers.base import Unauthorized
-from services.webhook_ingest.providers.sns_http import CertFetcher
+from services.webhook_ingest.providers.base import MalformedPayload, Unauthorized
+from services.webhook_ingest.providers.fields import parse_iso
+from services.webhook_ingest.providers.sns_certificates import CertificateStore
 
 SNS_HOST = re.compile(r"^sns\.[a-z]{2}(?:-[a-z]+)+-\d\.amazonaws\.com$")
 NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -84,38 +83,22 @@ def string_to_sign(message: Mapping[str, Any]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-class CertificateCache:
-    """Signing keys by certificate URL, fetched once each, at most `size` kept."""
-
-    def __init__(self, fetch: CertFetcher, size: int = 32) -> None:
-        self._fetch = fetch
-        self._keys: LRUCache[str, rsa.RSAPublicKey] = LRUCache(maxsize=size)
-
-    async def public_key(self, url: str) -> rsa.RSAPublicKey:
-        """The RSA key of the certificate at `url` (which must already be checked)."""
-        key = self._keys.get(url)
-        if key is None:
-            key = self._keys[url] = load_signing_key(await self._fetch(url))
-        return key
-
-
-def load_signing_key(pem: bytes) -> rsa.RSAPublicKey:
-    """The RSA key of a PEM certificate valid now; `Unauthorized` saying why not."""
+def require_fresh(message: Mapping[str, Any], max_age_s: float, skew_s: float, now: float) -> None:
+    """Raise `Unauthorized` unless the signed `Timestamp` is at most `max_age_s` old and at
+    most `skew_s` ahead of `now`: a captured message cannot be replayed for ever."""
     try:
-        cert = x509.load_pem_x509_certificate(pem)
-    except ValueError as exc:
-        raise Unauthorized("SNS signing certificate is not a PEM X.509 certificate") from exc
-    now = datetime.now(UTC)
-    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise Unauthorized("SNS signing certificate is not valid now")
-    public = cert.public_key()
-    if not isinstance(public, rsa.RSAPublicKey):
-        raise Unauthorized("SNS signing certificate does not hold an RSA key")
-    return public
+        sent = parse_iso(message.get("Timestamp"), "Timestamp").timestamp()
+    except MalformedPayload as exc:
+        raise Unauthorized("SNS Timestamp is missing or not ISO 8601") from exc
+    if not -skew_s <= now - sent <= max_age_s:
+        raise Unauthorized("SNS Timestamp is outside the accepted window")
 
 
-async def verify_message(message: Mapping[str, Any], certificates: CertificateCache) -> None:
-    """Raise `Unauthorized` unless `message` carries a valid SNS signature."""
+async def verify_message(message: Mapping[str, Any], certificates: CertificateStore) -> None:
+    """Raise `Unauthorized` unless `message` carries a valid SNS signature.
+
+    Everything that can be checked without the certificate is checked before it is fetched.
+    """
     algorithm = HASHES.get(str(message.get("SignatureVersion")))
     if algorithm is None:
         raise Unauthorized("unsupported or missing SNS SignatureVersion")

@@ -3,8 +3,9 @@ subscription confirmation URLs, each already checked against the SNS host rule.
 
 A client per request (they are rare: certificates are cached, confirmations
 come once per subscription) with one TLS context, no redirects followed, a
-timeout, and a size cap on certificates. Failures are `ProviderUnavailable`
-(503): the provider retries.
+timeout, and a size cap on certificates. A certificate the host does not
+have (4xx) is `Unauthorized`: the message naming it is not Amazon's. Other
+failures are `ProviderUnavailable` (503): the provider retries.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from services.webhook_ingest.providers.base import ProviderUnavailable
+from services.webhook_ingest.providers.base import ProviderUnavailable, Unauthorized
 
 CertFetcher = Callable[[str], Awaitable[bytes]]
 SubscriptionConfirmer = Callable[[str], Awaitable[None]]
@@ -35,6 +36,8 @@ def https_fetcher(timeout_s: float = 10) -> CertFetcher:
 
     async def fetch(url: str) -> bytes:
         response = await _get(url, timeout_s, tls, "SNS certificate fetch")
+        if response.is_client_error:  # no such certificate: the message is not Amazon's
+            raise Unauthorized(f"SNS certificate fetch answered {response.status_code}")
         if response.status_code != 200 or len(response.content) > MAX_CERTIFICATE_BYTES:
             raise ProviderUnavailable(f"SNS certificate fetch answered {response.status_code}")
         return response.content
