@@ -30,6 +30,11 @@ ESP_SECONDS = Histogram("fanout_esp_call_seconds", "ESP call latency", ["provide
 BATCHES_EMITTED = Counter("fanout_batches_emitted_total", "Send batches emitted")
 # Webhook requests by provider and result (accepted, unauthorized, malformed).
 WEBHOOKS = Counter("fanout_webhooks_total", "Webhook requests", ["provider", "result"])
+# webhook_ingest: requests refused as unauthenticated, by provider and reason (missing,
+# malformed, stale, mismatch, replayed, certificate, not_configured); the 401 body names none.
+WEBHOOK_REFUSALS = Counter(
+    "fanout_webhook_refusals_total", "Webhook requests refused (401)", ["provider", "reason"]
+)
 # Events inserted into ClickHouse by the report sink.
 SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHouse")
 # Launch commands relayed from the outbox to Kafka.

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+import time
+from typing import Any
+
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from services.webhook_ingest.config import Settings
 from services.webhook_ingest.main import create_app
@@ -11,8 +16,8 @@ from services.webhook_ingest.providers.mailgun import TokenLedger
 from services.webhook_ingest.providers.registry import provider_table
 from shared.http.problems import MEDIA_TYPE
 from shared.settings import CommonSettings
-from tests.webhook_ingest.conftest import Ingest
-from tests.webhook_ingest.keys import TOPIC_ARN
+from tests.webhook_ingest.conftest import MAILGUN_KEY, Ids, Ingest, example
+from tests.webhook_ingest.keys import TOPIC_ARN, mailgun_signature
 from tests.webhook_ingest.ses_messages import sns_time
 
 PROVIDERS = ["simulator", "ses", "sendgrid", "mailgun", "postmark"]
@@ -78,3 +83,49 @@ def test_mailgun_token_ledger_is_bounded() -> None:
     for token in ("a", "b", "c"):
         assert ledger.claim(token)
     assert ledger.claim("a")  # the oldest was forgotten to stay within the bound
+
+
+def _refusals(provider: str, reason: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "fanout_webhook_refusals_total", {"provider": provider, "reason": reason}
+    )
+    return value or 0.0
+
+
+@pytest.mark.kafka
+@pytest.mark.postgres
+async def test_post_webhook_unauthorized_body_names_no_reason(ingest: Ingest, ids: Ids) -> None:
+    payload: dict[str, Any] = example("mailgun/delivered.json")
+    payload["event-data"]["user-variables"] = ids.metadata()
+    payload["signature"] = mailgun_signature(MAILGUN_KEY, int(time.time()), secrets.token_hex(25))
+    body = orjson.dumps(payload)
+    before = _refusals("mailgun", "replayed")
+    assert (await ingest.client.post("/webhooks/mailgun", content=body)).status_code == 200
+    replayed = await ingest.client.post("/webhooks/mailgun", content=body)
+    assert replayed.status_code == 401
+    assert replayed.json()["detail"] == "mailgun: missing or invalid authentication"
+    assert "used" not in replayed.text
+    assert _refusals("mailgun", "replayed") == before + 1
+
+
+@pytest.mark.kafka
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing"),
+        ({"X-Simulator-Timestamp": "1", "X-Simulator-Signature": "v1=00"}, "stale"),
+        ({"X-Simulator-Timestamp": "NOW", "X-Simulator-Signature": "v1=00"}, "mismatch"),
+    ],
+)
+async def test_post_webhook_refusal_reason_only_in_metrics(
+    ingest: Ingest, headers: dict[str, str], reason: str
+) -> None:
+    headers = {k: v.replace("NOW", str(int(time.time()))) for k, v in headers.items()}
+    before = _refusals("simulator", reason)
+    response = await ingest.client.post(
+        "/webhooks/simulator", content=b'{"events": []}', headers=headers
+    )
+    assert response.status_code == 401
+    assert response.json()["detail"] == "simulator: missing or invalid authentication"
+    assert _refusals("simulator", reason) == before + 1

@@ -15,13 +15,34 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from shared.contracts.events import BounceType, EventType
 
 
+class Refusal(StrEnum):
+    """Why authentication failed: a metric label and a log field, never the 401's body
+    (a caller without credentials learns nothing from the answer)."""
+
+    NOT_CONFIGURED = "not_configured"  # the provider's credential is not set (or unusable)
+    MISSING = "missing"  # no credential, or part of it
+    MALFORMED = "malformed"  # a credential that cannot be read
+    STALE = "stale"  # a signed time outside the accepted window
+    MISMATCH = "mismatch"  # the signature or credentials do not match
+    REPLAYED = "replayed"  # a single-use token seen before
+    CERTIFICATE = "certificate"  # an SNS signing certificate that is unusable or not Amazon's
+
+
 class Unauthorized(Exception):
-    """The request does not carry the provider's valid authentication (401)."""
+    """The request does not carry the provider's valid authentication (401).
+
+    The message says why, for logs; `reason` classifies it for metrics.
+    """
+
+    def __init__(self, detail: str, reason: Refusal) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class Forbidden(Exception):

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from services.webhook_ingest.providers.base import MalformedPayload, Unauthorized
+from services.webhook_ingest.providers.base import MalformedPayload, Refusal, Unauthorized
 
 
 def require_fresh_timestamp(timestamp: str, label: str, tolerance_s: float, now: float) -> None:
@@ -23,9 +23,9 @@ def require_fresh_timestamp(timestamp: str, label: str, tolerance_s: float, now:
     request cannot be replayed later.
     """
     if not timestamp.isdigit() or len(timestamp) > 12:
-        raise Unauthorized(f"{label} is not unix seconds")
+        raise Unauthorized(f"{label} is not unix seconds", Refusal.MALFORMED)
     if abs(now - int(timestamp)) > tolerance_s:
-        raise Unauthorized(f"{label} is outside the allowed tolerance")
+        raise Unauthorized(f"{label} is outside the allowed tolerance", Refusal.STALE)
 
 
 def load_json(body: bytes) -> Any:

@@ -28,6 +28,7 @@ from services.webhook_ingest.providers.base import (
     MalformedPayload,
     Parsed,
     ProviderEvent,
+    Refusal,
     Unauthorized,
     Verified,
 )
@@ -73,11 +74,13 @@ def signature_fields(document: Mapping[str, Any]) -> tuple[str, str, str]:
     """(timestamp, token, signature) of a post; `Unauthorized` if they are absent."""
     signature = document.get("signature")
     if not isinstance(signature, dict):
-        raise Unauthorized("missing Mailgun signature object")
+        raise Unauthorized("missing Mailgun signature object", Refusal.MISSING)
     fields = [signature.get(name) for name in ("timestamp", "token", "signature")]
     timestamp, token, digest = (str(f) if isinstance(f, str | int) else "" for f in fields)
     if not timestamp or not token or not digest:
-        raise Unauthorized("Mailgun signature needs timestamp, token and signature")
+        raise Unauthorized(
+            "Mailgun signature needs timestamp, token and signature", Refusal.MISSING
+        )
     return timestamp, token, digest
 
 
@@ -107,16 +110,18 @@ class MailgunProvider:
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:  # noqa: ARG002
         """The post, once its signature, its freshness and its token's novelty check out."""
         if not self._key:
-            raise Unauthorized("Mailgun webhooks are not configured (no signing key)")
+            raise Unauthorized(
+                "Mailgun webhooks are not configured (no signing key)", Refusal.NOT_CONFIGURED
+            )
         document = as_object(load_json(body), "body")
         timestamp, token, digest = signature_fields(document)
         require_fresh_timestamp(timestamp, "Mailgun timestamp", self._tolerance_s, self._clock())
         signed = (timestamp + token).encode()
         expected = hmac.new(self._key.encode(), signed, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected.encode(), digest.encode()):
-            raise Unauthorized("Mailgun signature does not match")
+            raise Unauthorized("Mailgun signature does not match", Refusal.MISMATCH)
         if not self._ledger.claim(token):
-            raise Unauthorized("Mailgun token was already used")
+            raise Unauthorized("Mailgun token was already used", Refusal.REPLAYED)
         return Verified(body, document, release=lambda: self._ledger.release(token))
 
     def parse(self, verified: Verified) -> Parsed:

@@ -23,7 +23,13 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from services.webhook_ingest.providers.base import Parsed, ProviderEvent, Unauthorized, Verified
+from services.webhook_ingest.providers.base import (
+    Parsed,
+    ProviderEvent,
+    Refusal,
+    Unauthorized,
+    Verified,
+)
 from services.webhook_ingest.providers.fields import as_object, load_json, parse_iso, require
 from shared.contracts.events import EventType
 
@@ -118,18 +124,21 @@ class PostmarkProvider:
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:
         """The request, if it carries the configured basic-auth credentials."""
         if not self._username or not self._password:
-            raise Unauthorized("Postmark webhooks are not configured (no basic-auth credentials)")
+            raise Unauthorized(
+                "Postmark webhooks are not configured (no basic-auth credentials)",
+                Refusal.NOT_CONFIGURED,
+            )
         scheme, _, encoded = headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic" or not encoded:
-            raise Unauthorized("missing HTTP basic credentials")
+            raise Unauthorized("missing HTTP basic credentials", Refusal.MISSING)
         try:
             user, _, password = base64.b64decode(encoded, validate=True).partition(b":")
         except (binascii.Error, ValueError) as exc:
-            raise Unauthorized("malformed HTTP basic credentials") from exc
+            raise Unauthorized("malformed HTTP basic credentials", Refusal.MALFORMED) from exc
         user_ok = hmac.compare_digest(user, self._username.encode())
         password_ok = hmac.compare_digest(password, self._password.encode())
         if not (user_ok and password_ok):
-            raise Unauthorized("wrong HTTP basic credentials")
+            raise Unauthorized("wrong HTTP basic credentials", Refusal.MISMATCH)
         return Verified(body)
 
     def parse(self, verified: Verified) -> Parsed:

@@ -31,6 +31,7 @@ from services.webhook_ingest.providers.base import (
     MalformedPayload,
     Parsed,
     ProviderEvent,
+    Refusal,
     Unauthorized,
     Verified,
 )
@@ -98,17 +99,17 @@ class SendGridProvider:
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:
         """The request, if its headers carry a valid, recent signature of `body`."""
         if self._key is None:
-            raise Unauthorized(self._problem)
+            raise Unauthorized(self._problem, Refusal.NOT_CONFIGURED)
         signature = headers.get(SIGNATURE_HEADER, "")
         timestamp = headers.get(TIMESTAMP_HEADER, "")
         if not signature or not timestamp:
-            raise Unauthorized("missing SendGrid signature or timestamp header")
+            raise Unauthorized("missing SendGrid signature or timestamp header", Refusal.MISSING)
         require_fresh_timestamp(timestamp, "SendGrid timestamp", self._tolerance_s, self._clock())
         try:
             der = base64.b64decode(signature, validate=True)
             self._key.verify(der, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
         except (binascii.Error, ValueError, InvalidSignature) as exc:
-            raise Unauthorized("SendGrid signature does not match") from exc
+            raise Unauthorized("SendGrid signature does not match", Refusal.MISMATCH) from exc
         return Verified(body)
 
     def parse(self, verified: Verified) -> Parsed:

@@ -19,6 +19,7 @@ from services.webhook_ingest.providers.base import (
     MalformedPayload,
     Parsed,
     ProviderEvent,
+    Refusal,
     Unauthorized,
     Verified,
 )
@@ -66,11 +67,13 @@ class SimulatorProvider:
         timestamp = headers.get(webhook_signature.TIMESTAMP_HEADER, "")
         signature = headers.get(webhook_signature.SIGNATURE_HEADER, "")
         if not timestamp or not signature:
-            raise Unauthorized("missing X-Simulator-Timestamp or X-Simulator-Signature")
+            raise Unauthorized(
+                "missing X-Simulator-Timestamp or X-Simulator-Signature", Refusal.MISSING
+            )
         label = webhook_signature.TIMESTAMP_HEADER
         require_fresh_timestamp(timestamp, label, self._tolerance_s, self._clock())
         if not webhook_signature.matches(self._secret, int(timestamp), body, signature):
-            raise Unauthorized("X-Simulator-Signature does not match")
+            raise Unauthorized("X-Simulator-Signature does not match", Refusal.MISMATCH)
         return Verified(body)
 
     def parse(self, verified: Verified) -> Parsed:

@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from services.webhook_ingest.providers.base import MalformedPayload, Unauthorized
+from services.webhook_ingest.providers.base import MalformedPayload, Refusal, Unauthorized
 from services.webhook_ingest.providers.fields import parse_iso
 from services.webhook_ingest.providers.sns_certificates import CertificateStore
 
@@ -71,14 +71,14 @@ def string_to_sign(message: Mapping[str, Any]) -> bytes:
     """The canonical `Key\\nValue\\n` string of the keys SNS signs for this message type."""
     keys = MESSAGE_TYPES.get(str(message.get("Type")))
     if keys is None:
-        raise Unauthorized("unknown SNS message Type")
+        raise Unauthorized("unknown SNS message Type", Refusal.MALFORMED)
     lines: list[str] = []
     for key in keys:
         value = message.get(key)
         if value is None and key == "Subject":
             continue
         if not isinstance(value, str):
-            raise Unauthorized(f"SNS field {key} is missing")
+            raise Unauthorized(f"SNS field {key} is missing", Refusal.MISSING)
         lines += [key, value]
     return ("\n".join(lines) + "\n").encode()
 
@@ -89,9 +89,9 @@ def require_fresh(message: Mapping[str, Any], max_age_s: float, skew_s: float, n
     try:
         sent = parse_iso(message.get("Timestamp"), "Timestamp").timestamp()
     except MalformedPayload as exc:
-        raise Unauthorized("SNS Timestamp is missing or not ISO 8601") from exc
+        raise Unauthorized("SNS Timestamp is missing or not ISO 8601", Refusal.MALFORMED) from exc
     if not -skew_s <= now - sent <= max_age_s:
-        raise Unauthorized("SNS Timestamp is outside the accepted window")
+        raise Unauthorized("SNS Timestamp is outside the accepted window", Refusal.STALE)
 
 
 async def verify_message(message: Mapping[str, Any], certificates: CertificateStore) -> None:
@@ -101,19 +101,22 @@ async def verify_message(message: Mapping[str, Any], certificates: CertificateSt
     """
     algorithm = HASHES.get(str(message.get("SignatureVersion")))
     if algorithm is None:
-        raise Unauthorized("unsupported or missing SNS SignatureVersion")
+        raise Unauthorized("unsupported or missing SNS SignatureVersion", Refusal.MALFORMED)
     cert_url = message.get("SigningCertURL")
     if not isinstance(cert_url, str) or not is_sns_url(cert_url, pem=True):
-        raise Unauthorized("SigningCertURL is not an https://sns.<region>.amazonaws.com .pem URL")
+        raise Unauthorized(
+            "SigningCertURL is not an https://sns.<region>.amazonaws.com .pem URL",
+            Refusal.CERTIFICATE,
+        )
     try:
         signature = base64.b64decode(str(message.get("Signature") or ""), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise Unauthorized("SNS Signature is not base64") from exc
+        raise Unauthorized("SNS Signature is not base64", Refusal.MALFORMED) from exc
     if not signature:
-        raise Unauthorized("SNS Signature is missing")
+        raise Unauthorized("SNS Signature is missing", Refusal.MISSING)
     canonical = string_to_sign(message)
     key = await certificates.public_key(cert_url)
     try:
         key.verify(signature, canonical, padding.PKCS1v15(), algorithm())
     except InvalidSignature as exc:
-        raise Unauthorized("SNS Signature does not match") from exc
+        raise Unauthorized("SNS Signature does not match", Refusal.MISMATCH) from exc

@@ -19,10 +19,10 @@ from cachetools import TTLCache
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.webhook_ingest.providers.base import ProviderUnavailable, Unauthorized
+from services.webhook_ingest.providers.base import ProviderUnavailable, Refusal, Unauthorized
 from services.webhook_ingest.providers.sns_http import CertFetcher
 
-Failure = tuple[type[Unauthorized] | type[ProviderUnavailable], str]
+Failure = tuple[str, Refusal | None]  # why, and the refusal if it was not a 503
 
 
 class CertificateStore:
@@ -63,17 +63,20 @@ class CertificateStore:
                     key = self._keys[url] = load_signing_key(await self._fetch(url))
                 return key
         except TimeoutError as exc:
-            self._failures[url] = (ProviderUnavailable, "SNS certificate fetch timed out")
+            self._failures[url] = ("SNS certificate fetch timed out", None)
             raise ProviderUnavailable("SNS certificate fetch timed out") from exc
-        except (Unauthorized, ProviderUnavailable) as exc:
-            self._failures.setdefault(url, (type(exc), str(exc)))
+        except Unauthorized as exc:
+            self._failures.setdefault(url, (str(exc), exc.reason))
+            raise
+        except ProviderUnavailable as exc:
+            self._failures.setdefault(url, (str(exc), None))
             raise
 
     def _raise_remembered(self, url: str) -> None:
         failure = self._failures.get(url)
         if failure is not None:
-            kind, reason = failure
-            raise kind(reason)
+            detail, refusal = failure
+            raise ProviderUnavailable(detail) if refusal is None else Unauthorized(detail, refusal)
 
 
 def load_signing_key(pem: bytes) -> rsa.RSAPublicKey:
@@ -81,11 +84,13 @@ def load_signing_key(pem: bytes) -> rsa.RSAPublicKey:
     try:
         cert = x509.load_pem_x509_certificate(pem)
     except ValueError as exc:
-        raise Unauthorized("SNS signing certificate is not a PEM X.509 certificate") from exc
+        raise Unauthorized(
+            "SNS signing certificate is not a PEM X.509 certificate", Refusal.CERTIFICATE
+        ) from exc
     now = datetime.now(UTC)
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise Unauthorized("SNS signing certificate is not valid now")
+        raise Unauthorized("SNS signing certificate is not valid now", Refusal.CERTIFICATE)
     public = cert.public_key()
     if not isinstance(public, rsa.RSAPublicKey):
-        raise Unauthorized("SNS signing certificate does not hold an RSA key")
+        raise Unauthorized("SNS signing certificate does not hold an RSA key", Refusal.CERTIFICATE)
     return public

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from services.webhook_ingest.providers.base import ProviderUnavailable, Unauthorized
+from services.webhook_ingest.providers.base import ProviderUnavailable, Refusal, Unauthorized
 
 CertFetcher = Callable[[str], Awaitable[bytes]]
 SubscriptionConfirmer = Callable[[str], Awaitable[None]]
@@ -37,7 +37,9 @@ def https_fetcher(timeout_s: float = 10) -> CertFetcher:
     async def fetch(url: str) -> bytes:
         response = await _get(url, timeout_s, tls, "SNS certificate fetch")
         if response.is_client_error:  # no such certificate: the message is not Amazon's
-            raise Unauthorized(f"SNS certificate fetch answered {response.status_code}")
+            raise Unauthorized(
+                f"SNS certificate fetch answered {response.status_code}", Refusal.CERTIFICATE
+            )
         if response.status_code != 200 or len(response.content) > MAX_CERTIFICATE_BYTES:
             raise ProviderUnavailable(f"SNS certificate fetch answered {response.status_code}")
         return response.content
