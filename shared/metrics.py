@@ -60,7 +60,7 @@ SIMULATOR_WEBHOOK_PENDING = Gauge(
     "fanout_esp_simulator_webhook_pending_events", "Simulator events pending delivery"
 )
 # webhook_ingest: provider events by disposition (emitted, unattributed = not sent by Fanout,
-# ignored = a provider event type that maps to no email event).
+# ignored = a provider event type that maps to no email event, dead_lettered = cannot be parsed).
 WEBHOOK_EVENTS = Counter(
     "fanout_webhook_events_total", "Webhook provider events", ["provider", "disposition"]
 )

@@ -21,10 +21,11 @@ from services.webhook_ingest.config import Settings
 from services.webhook_ingest.main import create_app
 from services.webhook_ingest.providers.sns_http import CertFetcher
 from shared.contracts.base import decode
+from shared.contracts.deadletter import DeadLetter
 from shared.contracts.events import EmailEvent, EventBatch
 from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
-from shared.topics import Topic, topic_name
+from shared.topics import Topic, dead_letter_name, topic_name
 from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -60,25 +61,34 @@ class Ingest:
 
     async def emitted(self, expected: int, timeout_ms: int = 5000) -> list[EmailEvent]:
         """The events on the topic, read until `expected` arrived (or the timeout)."""
+        values = await self._read(self.topic, expected, timeout_ms, batched=True)
+        return [event for value in values for event in decode(EventBatch, value).events]
+
+    async def dead_letters(self, expected: int, timeout_ms: int = 5000) -> list[DeadLetter]:
+        """The letters on the dead-letter topic, read until `expected` arrived (or the timeout)."""
+        values = await self._read(dead_letter_name(self.topic), expected, timeout_ms)
+        return [decode(DeadLetter, value) for value in values]
+
+    async def _read(
+        self, topic: str, expected: int, timeout_ms: int, *, batched: bool = False
+    ) -> list[bytes]:
         consumer = AIOKafkaConsumer(
-            self.topic,
+            topic,
             bootstrap_servers=self.settings.common.kafka_bootstrap_servers,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
         await consumer.start()
-        events: list[EmailEvent] = []
+        values: list[bytes] = []
         try:
-            while len(events) < expected:
+            while (_count(values) if batched else len(values)) < expected:
                 batch = await consumer.getmany(timeout_ms=timeout_ms)
                 if not batch:
                     break
-                for records in batch.values():
-                    for record in records:
-                        events += decode(EventBatch, record.value).events
+                values += [record.value for records in batch.values() for record in records]
         finally:
             await consumer.stop()
-        return events
+        return values
 
     async def records_on_topic(self) -> int:
         """How many records the topic holds (end offsets of every partition; no waiting)."""
@@ -100,20 +110,27 @@ class Ingest:
         return {r["email"]: r["reason"] for r in rows}
 
 
+def _count(values: list[bytes]) -> int:
+    """Events in the `EventBatch` values read so far."""
+    return sum(len(decode(EventBatch, value).events) for value in values)
+
+
 @pytest.fixture
 async def settings(
     base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
 ) -> AsyncIterator[CommonSettings]:
-    """Like the root fixture, but only the one topic this service writes, with one partition,
-    deleted afterwards: a single test broker cannot hold 33 partitions per test for ever."""
+    """Like the root fixture, but only the topics this service writes (email.events and its
+    dead-letter topic), one partition each, deleted afterwards: a single test broker cannot
+    hold 33 partitions per test for ever."""
     common = base_settings.model_copy(update={"topic_prefix": topic_prefix, "database_url": pg_dsn})
     topic = topic_name(Topic.EMAIL_EVENTS, topic_prefix)
-    await ensure_topics(common, [(topic, 1)])
+    topics = [topic, dead_letter_name(topic)]
+    await ensure_topics(common, [(name, 1) for name in topics])
     yield common
     admin = AIOKafkaAdminClient(bootstrap_servers=common.kafka_bootstrap_servers)
     await admin.start()
     try:
-        await admin.delete_topics([topic])
+        await admin.delete_topics(topics)
     finally:
         await admin.close()
 

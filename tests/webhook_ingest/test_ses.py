@@ -88,7 +88,7 @@ async def test_post_ses_webhook_reject_and_delay_not_emitted(
     message = sign_sns(notification(name, ids), ingest.keys.sns_key)
     response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(message))
     assert response.status_code == 200
-    assert response.json() == {"emitted": 0, "unattributed": 0, "ignored": 1}
+    assert response.json() == {"emitted": 0, "unattributed": 0, "ignored": 1, "dead_lettered": 0}
     assert await ingest.records_on_topic() == 0
 
 
@@ -98,7 +98,7 @@ async def test_post_ses_webhook_classic_notification_without_tags_not_emitted(
     message = sign_sns(notification("notification-bounce", None), ingest.keys.sns_key)
     response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(message))
     assert response.status_code == 200
-    assert response.json() == {"emitted": 0, "unattributed": 1, "ignored": 0}
+    assert response.json() == {"emitted": 0, "unattributed": 1, "ignored": 0, "dead_lettered": 0}
     assert await ingest.records_on_topic() == 0
 
 
@@ -202,14 +202,16 @@ async def test_post_ses_subscription_confirmation_forged_unauthorized(ingest: In
     assert ingest.confirmed == []
 
 
-async def test_post_ses_webhook_malformed_inner_message_bad_request(
+async def test_post_ses_webhook_malformed_inner_message_dead_lettered(
     ingest: Ingest, ids: Ids
 ) -> None:
     message = notification("event-bounce", ids)
     message["Message"] = '{"eventType": "Bounce", "mail": {"messageId": "m"}}'
-    response = await ingest.client.post(
-        "/webhooks/ses", content=orjson.dumps(sign_sns(message, ingest.keys.sns_key))
-    )
-    assert response.status_code == 400
-    assert "Message.bounce" in response.json()["detail"]
+    signed = sign_sns(message, ingest.keys.sns_key)
+    response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(signed))
+    assert response.status_code == 200
+    assert response.json()["dead_lettered"] == 1
     assert await ingest.records_on_topic() == 0
+    [letter] = await ingest.dead_letters(1)
+    assert "Message.bounce" in letter.error
+    assert orjson.loads(letter.value) == signed  # the whole signed notification, replayable

@@ -37,7 +37,7 @@ async def test_post_simulator_webhook_emits_events(ingest: Ingest, ids: Ids) -> 
         headers=sign_simulator(ingest.secret, int(time.time()), body),
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"emitted": 3, "unattributed": 0, "ignored": 0}
+    assert response.json() == {"emitted": 3, "unattributed": 0, "ignored": 0, "dead_lettered": 0}
     events = await ingest.emitted(3)
     assert [e.type for e in events] == [EventType.DELIVERED, EventType.OPENED, EventType.CLICKED]
     sent = orjson.loads(body)["events"]
@@ -121,5 +121,5 @@ async def test_post_simulator_webhook_without_metadata_not_emitted(
         headers=sign_simulator(ingest.secret, int(time.time()), body),
     )
     assert response.status_code == 200
-    assert response.json() == {"emitted": 0, "unattributed": 3, "ignored": 0}
+    assert response.json() == {"emitted": 0, "unattributed": 3, "ignored": 0, "dead_lettered": 0}
     assert await ingest.records_on_topic() == 0

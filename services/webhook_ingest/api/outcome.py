@@ -45,12 +45,17 @@ class WebhookReceipt(BaseModel):
     """What was done with a webhook's events."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"emitted": 2, "unattributed": 0, "ignored": 1}]}
+        json_schema_extra={
+            "examples": [{"emitted": 2, "unattributed": 0, "ignored": 1, "dead_lettered": 0}]
+        }
     )
 
     emitted: int = Field(description="Events recorded on `email.events`.")
     unattributed: int = Field(description="Events of mail Fanout did not send (not emitted).")
     ignored: int = Field(description="Provider events that map to no email event.")
+    dead_lettered: int = Field(
+        description="Events that cannot be parsed, put on the dead-letter topic with the reason."
+    )
 
 
 @contextmanager
@@ -90,6 +95,7 @@ def receipt(provider: str, parsed: Parsed, normalised: Normalised) -> WebhookRec
         "emitted": len(normalised.events),
         "unattributed": normalised.unattributed,
         "ignored": parsed.ignored,
+        "dead_lettered": len(parsed.rejected) + len(normalised.rejected),
     }
     for disposition, count in counts.items():
         if count:

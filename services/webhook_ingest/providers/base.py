@@ -5,7 +5,10 @@ A provider is an object with a `name`, documentation for the OpenAPI schema
 provider's own authentication on the raw request, before anything is parsed
 into events, and returns the `Verified` request or raises `Unauthorized`
 (`Forbidden`, `ProviderUnavailable`); `parse(verified)` turns it into
-`ProviderEvent`s, raising `MalformedPayload` with the reason. `verify` is async
+`ProviderEvent`s. A body that cannot be read at all raises `MalformedPayload`
+(400); one provider event that cannot be parsed is `Rejected` with its reason
+and the others go on (`Parsed.take`), so one bad event never fails the rest
+of the request. `verify` is async
 for every provider because some must fetch (SES's signing certificates).
 One route serves every provider of the table (`providers/registry.py`).
 """
@@ -13,7 +16,7 @@ One route serves every provider of the table (`providers/registry.py`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -95,14 +98,42 @@ class ProviderEvent:
     reason: str = ""
     bounce_type: BounceType | None = None
     where: str = ""  # its place in the payload, for error messages
+    raw: Any = field(default=None, compare=False, repr=False)  # as the provider sent it
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A provider event that cannot be recorded: kept whole with why, for the dead-letter topic."""
+
+    raw: Any
+    reason: str
+
+
+OneEvent = Callable[[Any, str], "ProviderEvent | list[ProviderEvent] | None"]
 
 
 @dataclass
 class Parsed:
-    """A verified body's events we record, and how many provider events we do not map."""
+    """A verified body's events we record, how many provider events we do not map, and the
+    ones that cannot be parsed."""
 
     events: list[ProviderEvent] = field(default_factory=list)
     ignored: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def take(self, raw: Any, where: str, parse_one: OneEvent) -> None:
+        """Add what `parse_one(raw, where)` makes of one provider event: its events (None: an
+        event we do not map), or, when it raises `MalformedPayload`, the event rejected."""
+        try:
+            made = parse_one(raw, where)
+        except MalformedPayload as exc:
+            self.rejected.append(Rejected(raw, str(exc)))
+            return
+        if made is None:
+            self.ignored += 1
+            return
+        for event in made if isinstance(made, list) else [made]:
+            self.events.append(replace(event, raw=raw))
 
 
 class WebhookProvider(Protocol):

@@ -126,26 +126,30 @@ class MailgunProvider:
 
     def parse(self, verified: Verified) -> Parsed:
         """The event of a verified post."""
-        where = "event-data"
-        data = as_object(verified.document.get("event-data"), where)
-        fields = _fields(data, require(data, "event", str, where))
-        if fields is None:
-            return Parsed(ignored=1)
-        message = data.get("message")
-        headers = message.get("headers") if isinstance(message, dict) else None
-        message_id = headers.get("message-id") if isinstance(headers, dict) else None
-        variables = data.get("user-variables") or {}
-        event = ProviderEvent(
-            provider=self.name,
-            key=require(data, "id", str, where),
-            email=require(data, "recipient", str, where),
-            occurred_at=parse_unix(data.get("timestamp"), f"{where}.timestamp"),
-            metadata=as_object(variables, f"{where}.user-variables"),
-            provider_message_id=str(message_id or ""),
-            where=where,
-            **fields,
-        )
-        return Parsed([event])
+        parsed = Parsed()
+        parsed.take(verified.document.get("event-data"), "event-data", _event)
+        return parsed
+
+
+def _event(raw: Any, where: str) -> ProviderEvent | None:
+    data = as_object(raw, where)
+    fields = _fields(data, require(data, "event", str, where))
+    if fields is None:
+        return None
+    message = data.get("message")
+    headers = message.get("headers") if isinstance(message, dict) else None
+    message_id = headers.get("message-id") if isinstance(headers, dict) else None
+    variables = data.get("user-variables") or {}
+    return ProviderEvent(
+        provider=MailgunProvider.name,
+        key=require(data, "id", str, where),
+        email=require(data, "recipient", str, where),
+        occurred_at=parse_unix(data.get("timestamp"), f"{where}.timestamp"),
+        metadata=as_object(variables, f"{where}.user-variables"),
+        provider_message_id=str(message_id or ""),
+        where=where,
+        **fields,
+    )
 
 
 def _fields(data: Mapping[str, Any], kind: str) -> dict[str, Any] | None:

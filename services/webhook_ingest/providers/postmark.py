@@ -143,18 +143,22 @@ class PostmarkProvider:
 
     def parse(self, verified: Verified) -> Parsed:
         """The event of one verified Postmark record."""
-        record = as_object(load_json(verified.body), "body")
-        fields = _fields(record, require(record, "RecordType", str, "body"))
-        if fields is None:
-            return Parsed(ignored=1)
-        at = fields.pop("at")
-        metadata = record.get("Metadata") or {}
-        event = ProviderEvent(
-            provider=self.name,
-            occurred_at=parse_iso(record.get(at), f"body.{at}"),
-            metadata=as_object(metadata, "body.Metadata"),
-            provider_message_id=str(record.get("MessageID") or ""),
-            where="body",
-            **fields,
-        )
-        return Parsed([event])
+        parsed = Parsed()
+        parsed.take(as_object(load_json(verified.body), "body"), "body", _event)
+        return parsed
+
+
+def _event(record: Mapping[str, Any], where: str) -> ProviderEvent | None:
+    fields = _fields(record, require(record, "RecordType", str, where))
+    if fields is None:
+        return None
+    at = fields.pop("at")
+    metadata = record.get("Metadata") or {}
+    return ProviderEvent(
+        provider=PostmarkProvider.name,
+        occurred_at=parse_iso(record.get(at), f"{where}.{at}"),
+        metadata=as_object(metadata, f"{where}.Metadata"),
+        provider_message_id=str(record.get("MessageID") or ""),
+        where=where,
+        **fields,
+    )

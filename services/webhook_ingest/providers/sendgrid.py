@@ -119,13 +119,7 @@ class SendGridProvider:
             raise MalformedPayload("body: expected a JSON array of events")
         parsed = Parsed()
         for i, raw in enumerate(document):
-            where = f"[{i}]"
-            obj = as_object(raw, where)
-            event = _event(obj, require(obj, "event", str, where), where)
-            if event is None:
-                parsed.ignored += 1
-            else:
-                parsed.events.append(event)
+            parsed.take(raw, f"[{i}]", _event)
         return parsed
 
 
@@ -149,8 +143,9 @@ def _fields(obj: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
     return None
 
 
-def _event(obj: Mapping[str, Any], kind: str, where: str) -> ProviderEvent | None:
-    fields = _fields(obj, kind)
+def _event(raw: Any, where: str) -> ProviderEvent | None:
+    obj = as_object(raw, where)
+    fields = _fields(obj, require(obj, "event", str, where))
     if fields is None:
         return None
     return ProviderEvent(

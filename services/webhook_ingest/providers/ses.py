@@ -103,9 +103,12 @@ class SesProvider:
     def parse(self, verified: Verified) -> Parsed:
         """The events of a `Notification`; other message types are one ignored event."""
         message: Mapping[str, Any] = verified.document
+        parsed = Parsed()
         if message["Type"] != "Notification":
-            return Parsed(ignored=1)
-        return parse_notification(message)
+            parsed.ignored += 1
+        else:  # a notification that cannot be parsed is dead-lettered whole, still signed
+            parsed.take(message, "Message", _notification_events)
+        return parsed
 
 
 class _Context:
@@ -196,27 +199,25 @@ def _per_recipient(
     ]
 
 
-def parse_notification(message: Mapping[str, Any]) -> Parsed:
-    """The events of a verified SNS `Notification` carrying an SES event."""
+def _notification_events(message: Mapping[str, Any], where: str) -> list[ProviderEvent] | None:
+    """The events of a verified SNS `Notification` carrying an SES event (None: not mapped)."""
     sns_id = require(message, "MessageId", str, "body")
-    ses = as_object(load_json(require(message, "Message", str, "body").encode()), "Message")
+    ses = as_object(load_json(require(message, where, str, "body").encode()), where)
     kind = ses.get("eventType") or ses.get("notificationType")
     if not isinstance(kind, str):
         raise MalformedPayload("Message: neither eventType nor notificationType")
     if kind in IGNORED or kind not in ("Bounce", "Complaint", "Delivery", "Open", "Click"):
-        return Parsed(ignored=1)
+        return None
     ctx = _Context(sns_id, ses)
     part = as_object(ses.get(kind.lower()), f"Message.{kind.lower()}")
     if kind == "Bounce":
-        return Parsed(_bounces(ctx, part))
+        return _bounces(ctx, part)
     if kind == "Complaint":
         recipients = _recipients(part.get("complainedRecipients"), "Message.complaint")
-        return Parsed(
-            _per_recipient(ctx, part, kind, recipients, str(part.get("feedbackId") or sns_id))
-        )
+        return _per_recipient(ctx, part, kind, recipients, str(part.get("feedbackId") or sns_id))
     if kind == "Delivery":
         recipients = _recipients(part.get("recipients"), "Message.delivery.recipients")
-        return Parsed(_per_recipient(ctx, part, kind, recipients, ctx.message_id or sns_id))
+        return _per_recipient(ctx, part, kind, recipients, ctx.message_id or sns_id)
     # Open and Click name no recipient: the message's destinations (one per Fanout email)
     recipients = _recipients(ctx.mail.get("destination"), "Message.mail.destination")
-    return Parsed(_per_recipient(ctx, part, kind, recipients, sns_id))
+    return _per_recipient(ctx, part, kind, recipients, sns_id)

@@ -79,8 +79,10 @@ class SimulatorProvider:
     def parse(self, verified: Verified) -> Parsed:
         """The events of a verified post."""
         document = as_object(load_json(verified.body), "body")
-        events = require(document, "events", list, "body")
-        return Parsed([_event(raw, f"events[{i}]") for i, raw in enumerate(events)])
+        parsed = Parsed()
+        for i, raw in enumerate(require(document, "events", list, "body")):
+            parsed.take(raw, f"events[{i}]", _event)
+        return parsed
 
 
 def _event(raw: Any, where: str) -> ProviderEvent:

@@ -2,8 +2,10 @@
 
 The route reads the raw body (413 over the limit), has the provider verify its
 authentication on it (401, 403 for an authentic sender we do not accept),
-parses and normalises the events (400), records them (Postgres, then Kafka
-acknowledged; 503 if not) and only then answers 200. A request that ends
+parses and normalises the events (400 for a body that cannot be read at all;
+a single event that cannot be parsed goes to the dead-letter topic with its
+reason), records them (Postgres, then Kafka acknowledged; 503 if not) and only
+then answers 200. A request that ends
 unrecorded gives back what verifying claimed (Mailgun's token), so the
 provider's retry passes. The OpenAPI schema lists the providers (an enum),
 what each posts and the headers that authenticate it.
@@ -83,6 +85,7 @@ async def _record(
     parsed = provider.parse(verified)
     normalised = normalise(parsed.events)
     await recorder.record(normalised.events)
+    await recorder.dead_letter(provider.name, parsed.rejected + normalised.rejected)
     return receipt(provider.name, parsed, normalised)
 
 
