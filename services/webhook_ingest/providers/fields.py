@@ -62,10 +62,17 @@ def parse_iso(value: Any, where: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def parse_unix(value: Any, where: str) -> datetime:
-    """Unix seconds (int or float) as an aware UTC datetime."""
+# 10^11 s is the year 5138 and 10^11 ms is 1973: above it, a unix time is in milliseconds
+MILLISECONDS_FROM = 10**11
+
+
+def parse_unix(value: Any, where: str, *, milliseconds: bool = False) -> datetime:
+    """Unix seconds (int or float) as an aware UTC datetime; with `milliseconds`, a value
+    too large to be seconds is read as milliseconds (SendGrid's Single Sends send those)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MalformedPayload(f"{where}: expected unix seconds")
+    if milliseconds and abs(value) >= MILLISECONDS_FROM:
+        value = value / 1000
     try:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError) as exc:

@@ -4,7 +4,8 @@ Records: Bounce (by `Type`, below), SpamComplaint → complained, Delivery,
 Open, Click, SubscriptionChange (SuppressSending with ManualSuppression, i.e.
 the recipient unsubscribed → unsubscribed; suppressions for bounces and
 complaints arrive as their own records; reactivations are ignored). Fanout's
-ids come from `Metadata`.
+ids come from `Metadata`. A record without `RecordType` but with `BouncedAt`
+is the older documented bounce webhook, read as a Bounce record.
 
 Bounce types: HardBounce, BadEmailAddress, ManuallyDeactivated → hard;
 SpamComplaint → complained; Unsubscribe → unsubscribed; auto-replies, address
@@ -148,8 +149,17 @@ class PostmarkProvider:
         return parsed
 
 
+def record_type(record: Mapping[str, Any], where: str) -> str:
+    """`RecordType`; a record without one is the older documented bounce webhook (which had
+    only bounces and spam complaints, told apart by `Type`)."""
+    if "RecordType" not in record and "BouncedAt" in record:
+        return "Bounce"
+    kind: str = require(record, "RecordType", str, where)
+    return kind
+
+
 def _event(record: Mapping[str, Any], where: str) -> ProviderEvent | None:
-    fields = _fields(record, require(record, "RecordType", str, where))
+    fields = _fields(record, record_type(record, where))
     if fields is None:
         return None
     at = fields.pop("at")

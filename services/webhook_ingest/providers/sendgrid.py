@@ -7,6 +7,9 @@ the tolerance are refused, so a captured post cannot be replayed later.
 
 The body is a JSON array of events; Fanout's ids are the custom args
 `account_id`, `campaign_id`, `lead_id`, which SendGrid copies onto each event.
+The event id is `sg_event_id`, or for the documented events that carry none
+(legacy and category examples) a digest of the event's content; `timestamp` is
+unix seconds, or milliseconds (Single Sends).
 Mapping: delivered; bounce (type `bounce` → hard, `blocked` → soft, the
 classification kept in the reason); dropped for an address-level reason
 (Bounced Address, Invalid, Spam Reporting Address, Unsubscribed Address) →
@@ -19,10 +22,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -123,6 +128,18 @@ class SendGridProvider:
         return parsed
 
 
+def event_key(obj: Mapping[str, Any], where: str) -> str:
+    """SendGrid's `sg_event_id`, or for events published without one (legacy and category
+    examples) a digest of the event's content: SendGrid retries post the same content."""
+    key = obj.get("sg_event_id")
+    if key in (None, ""):
+        canonical = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        return f"content:{hashlib.sha256(canonical).hexdigest()}"
+    if not isinstance(key, str):
+        raise MalformedPayload(f"{where}.sg_event_id: expected str")
+    return key
+
+
 def _fields(obj: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
     if kind in SIMPLE:
         return {"type": SIMPLE[kind], "reason": str(obj.get("url") or obj.get("response") or "")}
@@ -150,9 +167,9 @@ def _event(raw: Any, where: str) -> ProviderEvent | None:
         return None
     return ProviderEvent(
         provider=SendGridProvider.name,
-        key=require(obj, "sg_event_id", str, where),
+        key=event_key(obj, where),
         email=require(obj, "email", str, where),
-        occurred_at=parse_unix(obj.get("timestamp"), f"{where}.timestamp"),
+        occurred_at=parse_unix(obj.get("timestamp"), f"{where}.timestamp", milliseconds=True),
         metadata=obj,
         provider_message_id=str(obj.get("sg_message_id") or ""),
         where=where,

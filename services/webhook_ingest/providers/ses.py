@@ -8,7 +8,8 @@ as one ignored event. The SES event is the JSON inside the notification's
 notifications (`notificationType`) share the shapes parsed here. Fanout's ids
 come from the tags the SES adapter sets (`account_id`, `campaign_id`,
 `lead_id`); classic notifications carry no tags, so they are acknowledged and
-counted as not ours.
+counted as not ours. Recipients addressed with a display name (`Name <addr>`)
+are reported so by SES and read as their address.
 
 Mapping:
 - Bounce: one event per `bouncedRecipients` entry; Permanent → hard,
@@ -28,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
 from services.webhook_ingest.providers.base import (
@@ -139,10 +141,19 @@ def _recipients(entries: Any, where: str) -> list[str]:
     out: list[str] = []
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
-            out.append(entry)
+            out.append(bare_address(entry))
         else:
-            out.append(require(as_object(entry, f"{where}[{i}]"), "emailAddress", str, where))
+            address = require(as_object(entry, f"{where}[{i}]"), "emailAddress", str, where)
+            out.append(bare_address(address))
     return out
+
+
+def bare_address(recipient: str) -> str:
+    """The address of `Name <addr>` (SES reports recipients as they were addressed)."""
+    if recipient.rstrip().endswith(">") and "<" in recipient:
+        _, address = parseaddr(recipient)
+        return address or recipient
+    return recipient
 
 
 def _bounces(ctx: _Context, bounce: Mapping[str, Any]) -> list[ProviderEvent]:
