@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -37,6 +38,15 @@ POSTMARK_PASSWORD = "s3cret-postmark-password"
 def example(name: str) -> Any:
     """A documented provider payload from `examples/`."""
     return json.loads((EXAMPLES / name).read_text())
+
+
+def simulator_post(ids: Ids, *, seed: str = "") -> bytes:
+    """The documented simulator post with fresh event ids (per lead and seed) and our metadata."""
+    payload = example("simulator/events.json")
+    for event in payload["events"]:
+        event["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}{event['id']}{ids.lead_id}"))
+        event["metadata"] = ids.metadata()
+    return orjson.dumps(payload)
 
 
 @dataclass

@@ -4,7 +4,6 @@ the rest of the request is recorded, and the provider gets its 2xx."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -12,19 +11,17 @@ import pytest
 from prometheus_client import REGISTRY
 
 from shared.contracts.events import EventType
-from tests.webhook_ingest.conftest import POSTMARK_PASSWORD, POSTMARK_USER, Ids, Ingest, example
+from tests.webhook_ingest.conftest import (
+    POSTMARK_PASSWORD,
+    POSTMARK_USER,
+    Ids,
+    Ingest,
+    example,
+    simulator_post,
+)
 from tests.webhook_ingest.keys import basic_auth, sign_sendgrid, sign_simulator
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
-
-
-def _simulator_events(ids: Ids) -> list[dict[str, Any]]:
-    payload = example("simulator/events.json")
-    for event in payload["events"]:
-        event["id"] = str(uuid.uuid4())
-        event["metadata"] = ids.metadata()
-    events: list[dict[str, Any]] = payload["events"]
-    return events
 
 
 def _dead_lettered(topic: str) -> float:
@@ -35,7 +32,7 @@ def _dead_lettered(topic: str) -> float:
 async def test_post_simulator_webhook_bad_event_dead_lettered_rest_recorded(
     ingest: Ingest, ids: Ids
 ) -> None:
-    events = _simulator_events(ids)
+    events: list[dict[str, Any]] = orjson.loads(simulator_post(ids))["events"]
     events[1]["occurred_at"] = "yesterday"
     body = orjson.dumps({"events": events})
     before = _dead_lettered(ingest.topic)

@@ -129,3 +129,16 @@ async def test_post_webhook_refusal_reason_only_in_metrics(
     assert response.status_code == 401
     assert response.json()["detail"] == "simulator: missing or invalid authentication"
     assert _refusals("simulator", reason) == before + 1
+
+
+@pytest.mark.kafka
+@pytest.mark.postgres
+async def test_post_webhook_non_ascii_digit_timestamp_unauthorized(ingest: Ingest) -> None:
+    headers = {
+        b"X-Simulator-Timestamp": "\u00b2".encode("latin-1"),
+        b"X-Simulator-Signature": b"v1",
+    }
+    response = await ingest.client.post(
+        "/webhooks/simulator", content=b'{"events": []}', headers=headers
+    )
+    assert response.status_code == 401  # not a 500: '²' is a digit to str.isdigit, not to int

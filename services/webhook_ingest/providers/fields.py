@@ -22,7 +22,7 @@ def require_fresh_timestamp(timestamp: str, label: str, tolerance_s: float, now:
     Every signed-timestamp provider checks this before the signature, so a captured
     request cannot be replayed later.
     """
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Unauthorized(f"{label} is not unix seconds", Refusal.MALFORMED)
     if abs(now - int(timestamp)) > tolerance_s:
         raise Unauthorized(f"{label} is outside the allowed tolerance", Refusal.STALE)
