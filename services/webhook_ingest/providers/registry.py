@@ -48,7 +48,11 @@ def provider_table(
     ledger = TokenLedger(2 * tolerance, settings.mailgun_token_cache_size)
     providers: list[WebhookProvider] = [
         SimulatorProvider(settings.common.signing_secret.get_secret_value(), tolerance),
-        SesProvider(certificates, confirm_subscription or https_confirmer(), policy),
+        SesProvider(
+            certificates,
+            confirm_subscription or https_confirmer(settings.sns_fetch_timeout_s),
+            policy,
+        ),
         SendGridProvider(settings.sendgrid_public_key.get_secret_value(), tolerance),
         MailgunProvider(settings.mailgun_signing_key.get_secret_value(), tolerance, ledger),
         PostmarkProvider(settings.postmark_username, settings.postmark_password.get_secret_value()),
