@@ -21,6 +21,7 @@ from services.webhook_ingest.providers.sns_http import CertFetcher, Subscription
 from services.webhook_ingest.recorder import Recorder
 from shared.db import check_postgres, create_pool
 from shared.errors import DependencyUnavailable
+from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
 from shared.kafka.producer import make_producer
@@ -68,6 +69,11 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        paths={unsubscribe.router.prefix + "/": unsubscribe.FORM_LIMIT},
+    )
     providers = provider_table(
         settings, cert_fetcher=cert_fetcher, confirm_subscription=confirm_subscription
     )

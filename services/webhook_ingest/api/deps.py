@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.webhook_ingest.api.body import read_limited
 from services.webhook_ingest.config import Settings
 from services.webhook_ingest.recorder import Recorder
 from shared.http.state import from_state
@@ -15,8 +14,9 @@ SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
 RecorderDep = Annotated[Recorder, Depends(from_state("recorder", Recorder))]
 
 
-async def _raw_body(request: Request, settings: SettingsDep) -> bytes:
-    return await read_limited(request, settings.max_body_bytes)
+async def _raw_body(request: Request) -> bytes:
+    # the size limit is the app's BodyLimit middleware (413 before or while reading)
+    return await request.body()
 
 
 RawBody = Annotated[bytes, Depends(_raw_body)]
