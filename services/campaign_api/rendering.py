@@ -21,8 +21,9 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
+from shared.http.state import from_state
 from shared.unsubscribe import unsubscribe_url
 
 PREVIEW_TOKEN = "preview-only-not-a-real-link"  # noqa: S105 - a placeholder, not a secret
@@ -63,9 +64,6 @@ class TemplateWorker:
             self._pool = None
 
 
-def _worker(request: Request) -> TemplateWorker:
-    worker: TemplateWorker = request.app.state.template_worker
-    return worker
-
-
-TemplateWorkerDep = Annotated[TemplateWorker, Depends(_worker)]
+TemplateWorkerDep = Annotated[
+    TemplateWorker, Depends(from_state("template_worker", TemplateWorker))
+]

@@ -75,7 +75,8 @@ async def test_campaign_action_from_every_state(
         assert response.json()["state"] == after != state.value
     else:
         assert response.status_code == 409, response.text
-        assert response.json()["detail"]["current_state"] == state.value
+        extra = response.json()["extra"]
+        assert extra == {"current_state": state.value, "action": action}
         assert after == state.value
         assert await _commands(pool, campaign["id"]) == before
 
@@ -133,7 +134,7 @@ async def test_launch_campaign_with_past_schedule_is_422(
     )
     response = await tenant.client.post(f"/campaigns/{campaign['id']}/launch")
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "scheduled_at"]
+    assert response.json()["errors"][0]["loc"] == ["body", "scheduled_at"]
 
 
 async def test_update_campaign_after_launch_is_409(tenant: Tenant) -> None:
@@ -141,7 +142,7 @@ async def test_update_campaign_after_launch_is_409(tenant: Tenant) -> None:
     await tenant.client.post(f"/campaigns/{campaign['id']}/launch")
     response = await tenant.client.patch(f"/campaigns/{campaign['id']}", json={"name": "x"})
     assert response.status_code == 409
-    assert response.json()["detail"]["current_state"] == "queued"
+    assert response.json()["extra"]["current_state"] == "queued"
 
 
 async def test_pause_scheduled_campaign_writes_no_command(

@@ -29,7 +29,9 @@ async def test_create_template_invalid_is_422_with_part_and_line(
     body = {"name": "t", "subject": "s", part: source}
     response = await tenant.client.post("/templates", json=body)
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
+    problem = response.json()
+    assert problem["detail"].startswith(f"body.{part} line {line}: ")
+    (error,) = problem["errors"]
     assert (error["loc"], error["line"]) == (["body", part], line)
     assert message in error["msg"]
 
@@ -88,7 +90,9 @@ async def test_create_template_hostile_loops_is_422_naming_part_line_and_limit(
     body = {"name": "t", "subject": "s", "html_body": "<p>hi</p>\n" + HOSTILE}
     response = await tenant.client.post("/templates", json=body)
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
+    problem = response.json()
+    assert problem["detail"].startswith("body.html_body line 2: loops run 10,000,000,000")
+    (error,) = problem["errors"]
     assert (error["loc"], error["line"]) == (["body", "html_body"], 2)
     assert "10,000,000,000 iterations" in error["msg"]
     assert "100,000 allowed (max_iterations)" in error["msg"]

@@ -10,10 +10,17 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.campaign_api import template_jobs
-from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import (
+    AUTHENTICATED,
+    BY_ID,
+    WITH_BODY,
+    CurrentAccount,
+    PoolDep,
+    SettingsDep,
+)
 from services.campaign_api.api.models.templates import (
     PreviewRequest,
     RenderedPreview,
@@ -23,7 +30,7 @@ from services.campaign_api.api.models.templates import (
 )
 from services.campaign_api.api.pagination import Limit, Page
 from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
-from shared.http.problems import problem_responses
+from shared.http.problems import ProblemError, invalid, problem_responses
 from shared.templating import (
     TemplateError,
     TemplateLimits,
@@ -31,10 +38,10 @@ from shared.templating import (
     lead_merge_vars,
 )
 
-router = APIRouter(prefix="/templates", tags=["templates"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix="/templates", tags=["templates"], responses=AUTHENTICATED)
 
 COLUMNS = "id, name, subject, html_body, text_body, created_at, updated_at"
-NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "template not found")
+NOT_FOUND = "template not found"
 
 
 async def compile_or_422(
@@ -46,10 +53,7 @@ async def compile_or_422(
         await worker.run(template_jobs.check, source, limits)
         return source
     except TemplateError as exc:
-        detail = [
-            {"loc": ["body", exc.part], "line": exc.line, "msg": exc.message, "type": "template"}
-        ]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+        raise invalid(["body", exc.part], exc.message, "template", line=exc.line) from exc
 
 
 async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncpg.Record:
@@ -57,11 +61,11 @@ async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncp
         f"SELECT {COLUMNS} FROM templates WHERE id = $1 AND account_id = $2", template_id, account
     )
     if row is None:
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return row
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Template)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Template, responses=WITH_BODY)
 async def create_template(
     body: TemplateCreate,
     account: CurrentAccount,
@@ -86,7 +90,7 @@ async def create_template(
     return Template(**dict(row))
 
 
-@router.get("", response_model=Page[Template])
+@router.get("", response_model=Page[Template], responses=problem_responses(422))
 async def list_templates(
     account: CurrentAccount,
     pool: PoolDep,
@@ -107,13 +111,13 @@ async def list_templates(
     return Page[Template](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
 
-@router.get("/{template_id}", response_model=Template)
+@router.get("/{template_id}", response_model=Template, responses=BY_ID)
 async def get_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Template:
     """One template."""
     return Template(**dict(await _fetch(pool, template_id, account)))
 
 
-@router.patch("/{template_id}", response_model=Template)
+@router.patch("/{template_id}", response_model=Template, responses=BY_ID | WITH_BODY)
 async def update_template(
     template_id: UUID,
     body: TemplateUpdate,
@@ -142,11 +146,15 @@ async def update_template(
         merged["text_body"],
     )
     if row is None:
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return Template(**dict(row))
 
 
-@router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{template_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=BY_ID | problem_responses(409),  # 409: a campaign uses it
+)
 async def delete_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a template; 409 while a campaign uses it."""
     try:
@@ -154,17 +162,13 @@ async def delete_template(template_id: UUID, account: CurrentAccount, pool: Pool
             "DELETE FROM templates WHERE id = $1 AND account_id = $2", template_id, account
         )
     except asyncpg.ForeignKeyViolationError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "a campaign uses this template") from exc
+        raise ProblemError(409, "a campaign uses this template") from exc
     if done == "DELETE 0":
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(
-    "/{template_id}/preview",
-    response_model=RenderedPreview,
-    responses=problem_responses(422),
-)
+@router.post("/{template_id}/preview", response_model=RenderedPreview, responses=BY_ID | WITH_BODY)
 async def preview_template(
     template_id: UUID,
     body: PreviewRequest,
@@ -187,7 +191,7 @@ async def preview_template(
         account,
     )
     if lead is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "lead not found")
+        raise ProblemError(404, "lead not found")
     source = await compile_or_422(
         worker,
         template["subject"],

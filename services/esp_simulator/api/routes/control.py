@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, status
+from fastapi import APIRouter, Body
 from pydantic import ValidationError
 
 from services.esp_simulator.api.deps import SimulatorDep
 from services.esp_simulator.config import Knobs
 from services.esp_simulator.protocol import Counters
+from shared.http.problems import problem_responses, validation_problem
 
 # Open like /metrics: a local test tool's controls, read by tests and benchmarks without a key.
 router = APIRouter(prefix="/v1", tags=["control"])
@@ -25,14 +26,15 @@ async def read_config(simulator: SimulatorDep) -> Knobs:
     return simulator.knobs
 
 
-@router.post("/config", response_model=Knobs, responses={400: {"description": "Bad knob."}})
+@router.post("/config", response_model=Knobs, responses=problem_responses(422))
 async def update_config(simulator: SimulatorDep, patch: KnobPatch) -> Knobs:
-    """Change some knobs (partial: only the names given); answers the knobs now in force."""
+    """Change some knobs (partial: only the names given); answers the knobs now in force.
+
+    An unknown knob or a value out of range answers 422 naming it; nothing changes."""
     try:
         return simulator.configure(patch)
     except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=errors) from None
+        raise validation_problem(exc.errors(), under=["body"]) from None
 
 
 @router.get("/counters", response_model=Counters)
