@@ -1,10 +1,10 @@
 """A template compiled once and rendered per lead, every render under the budget.
 
-Each part (subject, HTML body, text body) is parsed, checked at save time
-(`static.py`), rewritten so loops and joins are metered (`rewrite.py`) and
-compiled in the budgeted sandbox (`environment.py`). Rendering pulls the
-output piece by piece from Jinja's generator, so the output limit and the
-deadline are checked as it streams; one `Meter` covers the whole email.
+Each part is compiled by `parts.py`. Rendering pulls the output piece by piece
+from Jinja's generator, so the output limit and the deadline are checked as it
+streams; one `Meter` covers the whole email; what goes wrong becomes a
+`RenderError` with the part, the template line, whose fault it is and, for a
+missing value, its path.
 """
 
 from __future__ import annotations
@@ -14,27 +14,22 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from jinja2 import Template, TemplateSyntaxError, nodes
+from jinja2 import Template
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaError
 
-from shared.templating.environment import BudgetedEnvironment
 from shared.templating.errors import (
     BudgetExceeded,
     MissingVariable,
     RenderError,
     RenderErrorKind,
-    TemplateError,
 )
 from shared.templating.lead import template_context
 from shared.templating.limits import TemplateLimits, default_limits
 from shared.templating.meter import CPU_TIME, Clock, Meter, metering
-from shared.templating.rewrite import budgeted
-from shared.templating.static import check_source, check_variables
+from shared.templating.parts import TEXT_ENV, compile_part, optional_part
 
-_text_env = BudgetedEnvironment(autoescape=False)
-_html_env = BudgetedEnvironment(autoescape=True)
-GLOBALS = dict(_text_env.globals)  # the same in both environments
+GLOBALS = dict(TEXT_ENV.globals)  # the same in both environments
 
 # What rendering a valid template can still raise for a given lead's values
 # (`{{ first_name + 1 }}`, `{{ 1 / attributes.n }}`, `{{ tags[9] }}`).
@@ -57,53 +52,6 @@ class RenderedEmail:
     subject: str
     html: str
     text: str
-
-
-def _parse(part: str, source: str, env: BudgetedEnvironment) -> nodes.Template:
-    try:
-        return env.parse(source)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(part, exc.message or "syntax error", exc.lineno) from exc
-    except RecursionError as exc:
-        raise TemplateError(part, "nests too deeply to read (max_expression_depth)") from exc
-    except ValueError as exc:  # an integer literal longer than Python reads (4,300 digits)
-        raise TemplateError(part, str(exc)) from exc
-
-
-def _check_names(part: str, ast: nodes.Template, env: BudgetedEnvironment) -> None:
-    # Jinja only finds unknown filters and tests outside {% if %} blocks when compiling.
-    for node in ast.find_all((nodes.Filter, nodes.Test)):
-        table, kind = (
-            (env.filters, "filter")
-            if isinstance(node, nodes.Filter)
-            else (
-                env.tests,
-                "test",
-            )
-        )
-        if node.name not in table:
-            raise TemplateError(part, f"No {kind} named '{node.name}'", node.lineno)
-
-
-def compile_part(part: str, source: str, html: bool, limits: TemplateLimits) -> Template:
-    """One part checked and compiled; raises `TemplateError` with the part and line at fault."""
-    env = _html_env if html else _text_env
-    ast = _parse(part, source, env)
-    check_source(part, ast, limits)  # first: it bounds the depth the other walks recurse to
-    _check_names(part, ast, env)  # before variables: Jinja's analysis fails on unknown filters
-    check_variables(part, ast)
-    budgeted(ast).set_environment(env)
-    try:
-        return env.from_string(ast)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(part, exc.message or "syntax error", exc.lineno) from exc
-    except (RecursionError, SyntaxError) as exc:
-        raise TemplateError(part, "too complex to compile (max_nesting)") from exc
-
-
-def _optional(part: str, source: str, html: bool, limits: TemplateLimits) -> Template | None:
-    """An empty body needs no template (nothing to check, nothing to render)."""
-    return compile_part(part, source, html, limits) if source else None
 
 
 def _template_line(template: Template, tb: TracebackType | None) -> int | None:
@@ -159,8 +107,8 @@ class CompiledTemplate:
         self.source = source
         self.limits = limits or default_limits()
         self._subject = compile_part("subject", source.subject, False, self.limits)
-        self._html = _optional("html_body", source.html_body, True, self.limits)
-        self._text = _optional("text_body", source.text_body, False, self.limits)
+        self._html = optional_part("html_body", source.html_body, True, self.limits)
+        self._text = optional_part("text_body", source.text_body, False, self.limits)
         self._html_places_link = "unsubscribe_url" in source.html_body
         self._text_places_link = "unsubscribe_url" in source.text_body
 

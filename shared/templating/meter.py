@@ -1,26 +1,23 @@
-"""The render budget of one email: a meter every hook charges, and the size of a value.
+"""The render budget of one email: the meter every hook charges.
 
 One `Meter` is active (a context variable) while one email renders. Loop
 iterations and calls `step()` it, every value the template builds is charged
 with `build()`, every piece of output with `emit()`; every few charges look at
 the clock (the rendering thread's CPU time), so time is bounded by the deadline
 plus a few steps, and a step is bounded because every value it can touch was
-itself measured when built.
-`measure` estimates how long `str(value)` would be without building it, so a
-value is refused before it is turned into text, not after.
+itself measured (`sizing.measure`) when built.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from typing import Any
 
-from jinja2 import Undefined
-
 from shared.templating.errors import BudgetExceeded
 from shared.templating.limits import TemplateLimits
+from shared.templating.sizing import measure
 
 Clock = Callable[[], float]
 # The rendering thread's CPU time: what a template spends, whatever else the machine is
@@ -28,9 +25,6 @@ Clock = Callable[[], float]
 CPU_TIME: Clock = time.thread_time
 _CLOCK_EVERY = 16  # charges between two looks at the clock (reading it costs a system call)
 _ACTIVE: ContextVar[Meter | None] = ContextVar("template_meter", default=None)
-_MAX_DEPTH = 100  # deeper values are refused rather than measured
-_OTHER = 64
-_CHECK_EVERY = 1024  # items measured between two looks at the clock
 
 
 class Meter:
@@ -91,7 +85,15 @@ class Meter:
         """`measure(value)` up to `cap` (default: what may still be built), minding the clock."""
         if type(value) is str:
             return len(value)
-        return measure(value, self.room_to_build() if cap is None else cap, self)
+        return measure(value, self.room_to_build() if cap is None else cap, self.check_time)
+
+    def refuse_build(self, size: int, what: str) -> None:
+        """Raise unless `size` more characters fit in what may still be built."""
+        if size > self.room_to_build():
+            raise BudgetExceeded(
+                "max_built_chars",
+                f"{what} would build more than {self.limits.max_built_chars:,} characters",
+            )
 
     def check_time(self) -> None:
         """Raise once the deadline has passed."""
@@ -117,11 +119,19 @@ def active() -> Meter | None:
     return _ACTIVE.get()
 
 
+def current() -> Meter:
+    """The active meter; raises outside a render (Jinja then leaves the work to render time)."""
+    meter = _ACTIVE.get()
+    if meter is None:  # constant folding at compile time: the hooks must not run then
+        raise RuntimeError("templates run only while rendering")
+    return meter
+
+
 class metering:  # noqa: N801 - used like a function: `with metering(meter):`
     """Make `meter` the active one for the duration of a `with` block.
 
-    A class rather than `@contextmanager`: it runs three times per email and the
-    generator-based form costs more than the rest of a simple render.
+    A class rather than `@contextmanager`: it runs once per email, and the
+    generator-based form costs as much as the rest of a simple render.
     """
 
     def __init__(self, meter: Meter) -> None:
@@ -146,57 +156,7 @@ def metered(value: Any) -> Any:
 
 
 def stepping(meter: Meter, items: Iterator[Any]) -> Iterator[Any]:
+    """`items`, one step of `meter` per item."""
     for item in items:
         meter.step()
         yield item
-
-
-def measure(value: Any, cap: int, meter: Meter | None = None) -> int:
-    """About how many characters `str(value)` has; anything above `cap` may read `cap + 1`.
-
-    Containers are walked once per distinct object, so a list holding the same
-    big list many times is measured in time proportional to its distinct parts;
-    with a `meter`, a long walk checks its deadline as it goes.
-    """
-    return _Walk(cap, meter).size(value, 0)
-
-
-class _Walk:
-    def __init__(self, cap: int, meter: Meter | None) -> None:
-        self.cap = cap
-        self.meter = meter
-        self.items = 0
-        # each container measured, kept alive so a temporary cannot reuse its id meanwhile
-        self.seen: dict[int, tuple[Any, int]] = {}
-
-    def size(self, value: Any, depth: int) -> int:
-        if isinstance(value, str):
-            return len(value)
-        if value is None or isinstance(value, (bool, float)):
-            return 24
-        if isinstance(value, int):
-            return value.bit_length() // 3 + 2  # decimal digits, rounded up
-        if isinstance(value, Undefined):
-            return 0
-        if isinstance(value, range) or not isinstance(value, Collection):
-            return _OTHER  # str() of anything else a template reaches is a short repr
-        known = self.seen.get(id(value))
-        if known is not None:
-            return known[1]
-        if depth >= _MAX_DEPTH:
-            return self.cap + 1
-        total = 2
-        parts = value.items() if isinstance(value, Mapping) else value
-        for part in parts:
-            total += self.size(part, depth + 1) + 2
-            if total > self.cap:
-                total = self.cap + 1
-                break
-            self.tick()
-        self.seen[id(value)] = (value, total)
-        return total
-
-    def tick(self) -> None:
-        self.items += 1
-        if self.meter is not None and self.items % _CHECK_EVERY == 0:
-            self.meter.check_time()
