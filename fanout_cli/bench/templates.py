@@ -16,6 +16,8 @@ from fanout_cli.output import console, fail, table
 from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
 
+SLOW_MS = 100  # the acceptance: /healthz answers within 100 ms
+
 
 def templates(
     seconds: Annotated[float, typer.Option(help="How long the hostile clients run.")] = 120,
@@ -39,12 +41,14 @@ def templates(
             f"{probe.percentile(0.5):.1f}",
             f"{probe.percentile(0.99):.1f}",
             f"{max(probe.health_ms, default=float('nan')):.1f}",
+            str(sum(ms > SLOW_MS for ms in probe.health_ms)),
             str(probe.health_failures),
             f"{probe.api_rss / 2**20:.0f}",
             f"{probe.worker_rss / 2**20:.0f}",
         ]
 
-    columns = ["", "probes", "p50 ms", "p99 ms", "max ms", "failed", "API MB", "worker MB"]
+    columns = ["", "probes", "p50 ms", "p99 ms", "max ms", f"> {SLOW_MS} ms", "failed"]
+    columns += ["API MB", "worker MB"]
     rows = [row(f"alone, {quiet:.0f} s", alone), row(f"{clients} clients, {seconds:.0f} s", loaded)]
     console.print(table("/healthz and peak RSS", columns, rows))
     answers = [[what, f"{count:,}"] for what, count in sorted(loaded.answers.items())]

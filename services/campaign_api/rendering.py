@@ -5,7 +5,9 @@ which holds the GIL from start to end (about 0.1 s per 1,000 expressions on a
 busy 2-core machine): done in a thread, it would stall the event loop anyway.
 So checks, previews and launch test-renders run in one worker process
 (`template_jobs`), one job at a time, and `/healthz` and every other request
-keep answering meanwhile. A worker that dies is replaced on the next job.
+keep answering meanwhile; the worker runs at a lower priority, so on a busy
+machine the API's own requests get the CPU first. A worker that dies is
+replaced on the next job.
 
 Previews and launch checks render with `preview_link`, an unsubscribe link
 whose token is not a token: it cannot unsubscribe anyone.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,11 +31,17 @@ from shared.unsubscribe import unsubscribe_url
 
 PREVIEW_TOKEN = "preview-only-not-a-real-link"  # noqa: S105 - a placeholder, not a secret
 T = TypeVar("T")
+WORKER_NICENESS = 10
 
 
 def preview_link(public_base_url: str) -> str:
     """The unsubscribe link shown in previews: it verifies as no one's token."""
     return unsubscribe_url(public_base_url, PREVIEW_TOKEN)
+
+
+def _yield_to_the_api() -> None:
+    # On a busy machine the API's own requests (and /healthz) get the CPU first.
+    os.nice(WORKER_NICENESS)
 
 
 class TemplateWorker:
@@ -45,7 +54,9 @@ class TemplateWorker:
         if self._pool is None:
             # spawn: a fresh interpreter, not a fork of a process with running threads
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=context, initializer=_yield_to_the_api
+            )
         return self._pool
 
     async def run(self, job: Callable[..., T], *args: Any) -> T:
