@@ -77,8 +77,6 @@ class Batched(Generic[T]):
         """Records that fit in the pending batch; 0 when it is full and a write still runs."""
         if self._writing is not None and self._full():
             return 0
-        if self._pending.count:
-            self._per_record = max(1.0, self._pending.weight / self._pending.count)
         return max(1, int((self._max_weight - self._pending.weight) / self._per_record))
 
     def submit(self, record: KafkaRecord) -> None:
@@ -139,6 +137,7 @@ class Batched(Generic[T]):
         return self._pending.age(self._clock()) >= self._max_seconds
 
     def _start_write(self) -> None:
+        self._per_record = max(1.0, self._pending.weight / self._pending.count)
         self._written, self._pending = self._pending, Batch()
         self._writing = asyncio.create_task(self._write(self._written))
 
