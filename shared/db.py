@@ -32,14 +32,19 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
             reset=_keep_session,
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise DependencyUnavailable(
-            f"PostgreSQL at {redact_dsn(dsn)} is unreachable",
-            setting="FANOUT_DATABASE_URL",
-            cause=f"{exc.__class__.__name__}: {exc}",
-            remedy="start it with `fanout stack up`",
-        ) from exc
+        raise postgres_unreachable(dsn, exc) from exc
     assert pool is not None
     return pool
+
+
+def postgres_unreachable(dsn: str, exc: BaseException) -> DependencyUnavailable:
+    """The error every Postgres client of Fanout raises when the server does not answer."""
+    return DependencyUnavailable(
+        f"PostgreSQL at {redact_dsn(dsn)} is unreachable",
+        setting="FANOUT_DATABASE_URL",
+        cause=f"{exc.__class__.__name__}: {exc}",
+        remedy="start it with `fanout stack up`",
+    )
 
 
 @asynccontextmanager

@@ -7,10 +7,8 @@ creep back in; tests and benchmarks read topics with consumers of their own.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ("shared", "services")
+from tests.architecture.sources import ROOT, parse, python_files
 
 
 def _constructs_consumer(tree: ast.AST) -> bool:
@@ -31,12 +29,11 @@ def _constructs_consumer(tree: ast.AST) -> bool:
 
 
 def test_one_module_constructs_the_kafka_consumer() -> None:
-    builders = sorted(
+    builders = [
         str(path.relative_to(ROOT))
-        for folder in SCANNED
-        for path in (ROOT / folder).rglob("*.py")
-        if _constructs_consumer(ast.parse(path.read_text(), filename=str(path)))
-    )
+        for path in python_files("shared", "services")
+        if _constructs_consumer(parse(path))
+    ]
     assert builders == ["shared/kafka/consumer.py"]
 
 
