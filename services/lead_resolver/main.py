@@ -16,13 +16,11 @@ from services.lead_resolver.commands import CommandHandler
 from services.lead_resolver.config import Settings
 from services.lead_resolver.resolver import Resolver
 from shared.contracts import CampaignCommand
-from shared.db import check_postgres, open_pool
-from shared.kafka.admin import check_kafka, ensure_topics
 from shared.kafka.consumer import ConsumerOptions
-from shared.kafka.producer import open_producer
 from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.sequential import Sequential
 from shared.service import Started, operations_app, run_service
+from shared.service.connections import open_connections
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
@@ -61,17 +59,12 @@ def command_consumer(settings: Settings, resolver: Resolver, producer: AIOKafkaP
 async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     """Open Postgres and Kafka; the command consumer and the scheduler run beside /healthz."""
     common = settings.common
-    pool = await stack.enter_async_context(
-        open_pool(common.database_url, max_size=settings.db_pool_size)
-    )
-    await check_kafka(common)
-    await ensure_topics(common)
-    producer = await stack.enter_async_context(open_producer(common))
+    connections = await open_connections(stack, common, pool_size=settings.db_pool_size)
+    producer = connections.producer
     sends = topic_name(Topic.EMAIL_SENDS, common.topic_prefix)
-    resolver = Resolver(settings, pool, producer, sends)
+    resolver = Resolver(settings, connections.pool, producer, sends)
     commands = command_consumer(settings, resolver, producer)
-    checks = {"postgres": lambda: check_postgres(pool), "kafka": lambda: check_kafka(common)}
-    app = operations_app("Fanout lead resolver", checks)
+    app = operations_app("Fanout lead resolver", connections.checks())
     return Started(app, workers=[commands.run, resolver.run])
 
 

@@ -16,10 +16,8 @@ from services.sender.delivery import RetryPolicy
 from services.sender.pipeline import SendPipeline
 from services.sender.providers.registry import ProviderPool
 from services.sender.render import LinkSigner
-from shared.db import check_postgres, open_pool
-from shared.kafka.admin import check_kafka, ensure_topics
-from shared.kafka.producer import open_producer
 from shared.service import Started, operations_app, run_service
+from shared.service.connections import open_connections
 from shared.topics import Topic, topic_name
 
 
@@ -36,12 +34,8 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     """Open Postgres, Kafka and the providers; the consumer runs beside /healthz."""
     common = settings.common
-    pool = await stack.enter_async_context(
-        open_pool(common.database_url, max_size=settings.db_pool_size)
-    )
-    await check_kafka(common)
-    await ensure_topics(common)
-    producer = await stack.enter_async_context(open_producer(common))
+    connections = await open_connections(stack, common, pool_size=settings.db_pool_size)
+    pool, producer = connections.pool, connections.producer
     providers = await stack.enter_async_context(aclosing(ProviderPool(settings)))
     accounting = Accounting(pool)
     pipeline = SendPipeline(
@@ -56,8 +50,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         policy=retry_policy(settings),
     )
     consumer = sends_consumer(settings, pipeline, accounting, providers)
-    checks = {"postgres": lambda: check_postgres(pool), "kafka": lambda: check_kafka(common)}
-    return Started(operations_app("Fanout sender", checks), workers=[consumer.run])
+    app = operations_app("Fanout sender", connections.checks())
+    return Started(app, workers=[consumer.run])
 
 
 def main() -> None:

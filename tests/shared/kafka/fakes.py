@@ -119,6 +119,13 @@ class FakeConsumer:
         """The offsets of every commit, in order."""
         return [entry for kind, entry in self.journal if kind == "commit"]
 
+    def latest(self) -> dict[TopicPartition, int]:
+        """The last committed offset of every partition."""
+        latest: dict[TopicPartition, int] = {}
+        for commit in self.commits():
+            latest.update(commit)
+        return latest
+
 
 @dataclass
 class LetterBox:
@@ -130,22 +137,49 @@ class LetterBox:
         self.journal.append(("letter", (topic, value, key)))
 
 
-def runner(
-    consumer: FakeConsumer, strategy: StrategyFactory, **options: Any
-) -> tuple[Runner, LetterBox]:
-    """A runner on `consumer` that commits after every step unless told otherwise."""
-    box = LetterBox(consumer.journal)
-    opts = {"poll_timeout_ms": 1, "commit_interval_s": 0.0, **options}
-    run = Runner(
-        common=CommonSettings(),
-        group="g-test",
-        topics=[TOPIC],
-        strategy=strategy,
-        producer=box,
-        options=RunnerOptions(**opts),
-        consumer=consumer,
-    )
-    return run, box
+class Harness:
+    """A runner of `strategy` on a fake consumer; commits after every step by default."""
+
+    def __init__(
+        self,
+        strategy: StrategyFactory,
+        initial: set[TopicPartition] | None = None,
+        consumer: FakeConsumer | None = None,
+        journal: Journal | None = None,
+        **options: Any,
+    ) -> None:
+        if consumer is not None:
+            journal = consumer.journal
+        self.journal: Journal = journal if journal is not None else []
+        self.consumer = consumer or FakeConsumer(self.journal, initial=initial or {P0, P1})
+        opts = {"poll_timeout_ms": 1, "commit_interval_s": 0.0, **options}
+        self.runner = Runner(
+            common=CommonSettings(),
+            group="g-test",
+            topics=[TOPIC],
+            strategy=strategy,
+            producer=LetterBox(self.journal),
+            options=RunnerOptions(**opts),
+            consumer=self.consumer,
+        )
+
+    def start(self) -> Running:
+        """Run the runner as a task."""
+        return Running(self.runner)
+
+    def letters(self) -> list[tuple[str, bytes, bytes | None]]:
+        """The dead letters sent, in order."""
+        return [entry for kind, entry in self.journal if kind == "letter"]
+
+
+class PinnedClock:
+    """A monotonic clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 async def polled_again(consumer: FakeConsumer, times: int = 20) -> None:

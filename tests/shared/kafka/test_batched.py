@@ -11,24 +11,13 @@ from shared.kafka.strategy import Backoff, Context, KafkaRecord, StrategyFactory
 from tests.shared.kafka.fakes import (
     P0,
     P1,
-    FakeConsumer,
+    Harness,
     Journal,
-    Running,
+    PinnedClock,
     eventually,
     polled_again,
     records,
-    runner,
 )
-
-
-class Clock:
-    """A pinned clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Store:
@@ -38,8 +27,8 @@ class Store:
     first writes.
     """
 
-    def __init__(self, journal: Journal, failures: int = 0) -> None:
-        self.journal = journal
+    def __init__(self, failures: int = 0) -> None:
+        self.journal: Journal = []  # the harness's too: writes and commits in order
         self.failures = failures
         self.hold = asyncio.Event()
         self.hold.set()
@@ -67,7 +56,7 @@ class Store:
         return [entry for kind, entry in self.journal if kind == "write"]
 
 
-def batched(store: Store, clock: Clock, max_weight: int = 10) -> StrategyFactory:
+def batched(store: Store, clock: PinnedClock, max_weight: int = 10) -> StrategyFactory:
     def make(ctx: Context) -> Batched[bytes]:
         return Batched(
             ctx,
@@ -82,26 +71,25 @@ def batched(store: Store, clock: Clock, max_weight: int = 10) -> StrategyFactory
 
 
 async def test_write_when_full_then_commit_after_the_write() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0})
+    store, clock = Store(), PinnedClock()
+    kafka = Harness(batched(store, clock), journal=store.journal, initial={P0})
+    consumer = kafka.consumer
     consumer.feed(records(P0, [b"4", b"4", b"4"]))
-    store, clock = Store(journal), Clock()
-    run, _ = runner(consumer, batched(store, clock))
-    running = Running(run)
+    running = kafka.start()
     await eventually(lambda: bool(store.writes()))
     await eventually(lambda: bool(consumer.commits()))
     assert await running.stop() is None
     assert store.writes()[0] == [b"4", b"4", b"4"]
+    journal = store.journal
     assert journal.index(("commit", {P0: 3})) > journal.index(("write", [b"4", b"4", b"4"]))
 
 
 async def test_write_when_the_first_record_is_old_enough() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0})
+    store, clock = Store(), PinnedClock()
+    kafka = Harness(batched(store, clock), journal=store.journal, initial={P0})
+    consumer = kafka.consumer
     consumer.feed(records(P0, [b"1"]))
-    store, clock = Store(journal), Clock()
-    run, _ = runner(consumer, batched(store, clock))
-    running = Running(run)
+    running = kafka.start()
     await polled_again(consumer)
     assert store.writes() == [], "neither full nor old"
     clock.now += 2.0
@@ -111,12 +99,11 @@ async def test_write_when_the_first_record_is_old_enough() -> None:
 
 
 async def test_next_batch_fills_while_one_is_written_and_commits_stay_in_order() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal)
-    store, clock = Store(journal), Clock()
+    store, clock = Store(), PinnedClock()
     store.hold.clear()
-    run, _ = runner(consumer, batched(store, clock, max_weight=6))
-    running = Running(run)
+    kafka = Harness(batched(store, clock, max_weight=6), journal=store.journal)
+    consumer, run = kafka.consumer, kafka.runner
+    running = kafka.start()
     consumer.feed(records(P0, [b"3", b"3"]))
     await eventually(lambda: run.assignment == {P0, P1} and consumer.polls > 2)
     consumer.feed(records(P1, [b"3", b"3", b"3"]))
@@ -125,7 +112,7 @@ async def test_next_batch_fills_while_one_is_written_and_commits_stay_in_order()
     store.hold.set()
     await eventually(lambda: not consumer.queued[P1])  # resumed: the last record is read
     clock.now += 2.0  # and old enough to be written
-    await eventually(lambda: _latest(consumer) == {P0: 2, P1: 3})
+    await eventually(lambda: consumer.latest() == {P0: 2, P1: 3})
     assert await running.stop() is None
     assert store.writes()[0] == [b"3", b"3"]
     assert sum(store.writes(), []) == [b"3"] * 5
@@ -134,31 +121,29 @@ async def test_next_batch_fills_while_one_is_written_and_commits_stay_in_order()
 
 
 async def test_refused_write_retried_with_same_token_after_strict_recheck() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0})
+    store, clock = Store(failures=3), PinnedClock()
+    kafka = Harness(batched(store, clock), journal=store.journal, initial={P0})
+    consumer = kafka.consumer
     consumer.feed(records(P0, [b"5", b"strict-x", b"x", b"5"]))
-    store, clock = Store(journal, failures=3), Clock()
-    run, _ = runner(consumer, batched(store, clock))
-    running = Running(run)
+    running = kafka.start()
     await eventually(lambda: {P0: 4} in consumer.commits())
     assert await running.stop() is None
     first, rebuilt, *retries = store.tokens
     assert rebuilt != first and rebuilt.endswith("-rebuilt1")
     assert retries == [rebuilt, rebuilt], "every retry of the same body has the same token"
     assert store.writes() == [[b"5", b"5"]]
-    letters = [entry[1] for kind, entry in journal if kind == "letter"]
+    letters = [value for _, value, _ in kafka.letters()]
     assert len(letters) == 2 and any(b"out of range" in v for v in letters)
-    kinds = [kind for kind, _ in journal]
+    kinds = [kind for kind, _ in store.journal]
     assert max(i for i, k in enumerate(kinds) if k == "letter") < kinds.index("commit")
 
 
 async def test_revoke_writes_pending_records_and_commits_them() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0})
+    store, clock = Store(), PinnedClock()
+    kafka = Harness(batched(store, clock), journal=store.journal, initial={P0})
+    consumer = kafka.consumer
     consumer.feed(records(P0, [b"1", b"1"]))
-    store, clock = Store(journal), Clock()
-    run, _ = runner(consumer, batched(store, clock))
-    running = Running(run)
+    running = kafka.start()
     await eventually(lambda: consumer.polls > 3)
     assert store.writes() == []
     await consumer.rebalance({P1})
@@ -177,10 +162,3 @@ def test_token_is_the_offset_ranges() -> None:
     assert batch(3, 4).token() == batch(3, 4).token()
     assert batch(3, 4).token() != batch(3, 4, 5).token()
     assert batch(3, 4).next_offsets() == {P0: 5}
-
-
-def _latest(consumer: FakeConsumer) -> dict[object, int]:
-    latest: dict[object, int] = {}
-    for commit in consumer.commits():
-        latest.update(commit)
-    return latest

@@ -11,7 +11,7 @@ from aiokafka.errors import KafkaConnectionError
 from shared import metrics
 from shared.errors import DependencyUnavailable
 from shared.kafka.strategy import Context, KafkaRecord
-from tests.shared.kafka.fakes import P0, P1, FakeConsumer, Journal, Running, eventually, runner
+from tests.shared.kafka.fakes import P0, P1, FakeConsumer, Harness, eventually
 
 
 class Claims:
@@ -46,30 +46,25 @@ class Claims:
 
 
 async def test_commit_only_partitions_this_consumer_owns() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0})
-    run, _ = runner(consumer, lambda ctx: Claims(ctx, {P0: 4, P1: 9}))
-    running = Running(run)
+    kafka = Harness(lambda ctx: Claims(ctx, {P0: 4, P1: 9}), initial={P0})
+    consumer = kafka.consumer
+    running = kafka.start()
     await eventually(lambda: bool(consumer.commits()))
     assert await running.stop() is None
     assert consumer.commits() == [{P0: 4}], "P1 is not ours; P0 is committed once"
 
 
 async def test_commit_refused_by_a_rebalance_is_made_next_time() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0}, refuse_commits=2)
-    run, _ = runner(consumer, lambda ctx: Claims(ctx, {P0: 4}))
-    running = Running(run)
+    consumer = FakeConsumer([], initial={P0}, refuse_commits=2)
+    running = Harness(lambda ctx: Claims(ctx, {P0: 4}), consumer=consumer).start()
     await eventually(lambda: bool(consumer.commits()))
     assert await running.stop() is None
     assert consumer.commits() == [{P0: 4}]
 
 
 async def test_lag_is_the_distance_from_the_commit_to_the_end() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0, P1}, ends={P0: 10, P1: 5})
-    run, _ = runner(consumer, lambda ctx: Claims(ctx, {P0: 4, P1: 5}))
-    running = Running(run)
+    consumer = FakeConsumer([], initial={P0, P1}, ends={P0: 10, P1: 5})
+    running = Harness(lambda ctx: Claims(ctx, {P0: 4, P1: 5}), consumer=consumer).start()
     await eventually(lambda: bool(consumer.commits()))
     assert await running.stop() is None
     assert metrics.CONSUMER_LAG.labels("g-test")._value.get() == 6
@@ -80,8 +75,8 @@ async def test_broker_down_at_start_names_the_setting() -> None:
         async def start(self) -> None:
             raise KafkaConnectionError("Unable to bootstrap from [('127.0.0.1', 1)]")
 
-    run, _ = runner(Down([]), lambda ctx: Claims(ctx, {}))
+    running = Harness(lambda ctx: Claims(ctx, {}), consumer=Down([])).start()
     with pytest.raises(DependencyUnavailable) as caught:
-        await Running(run).task
+        await running.task
     assert caught.value.setting == "FANOUT_KAFKA_BOOTSTRAP_SERVERS"
     assert "\n" not in str(caught.value)

@@ -7,17 +7,7 @@ from shared.contracts.deadletter import DeadLetter
 from shared.contracts.events import EventBatch
 from shared.kafka.strategies.sequential import Record, Sequential
 from shared.kafka.strategy import Backoff, Context, StrategyFactory
-from tests.shared.kafka.fakes import (
-    P0,
-    P1,
-    FakeConsumer,
-    Journal,
-    Running,
-    eventually,
-    polled_again,
-    records,
-    runner,
-)
+from tests.shared.kafka.fakes import P0, P1, Harness, PinnedClock, eventually, polled_again, records
 from tests.shared.kafka_helpers import sent_event
 
 
@@ -42,17 +32,7 @@ class Handler:
         return [pair for call in self.calls[self.failures :] for pair in call]
 
 
-class Clock:
-    """A pinned clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def sequential(handler: Handler, clock: Clock | None = None) -> StrategyFactory:
+def sequential(handler: Handler, clock: PinnedClock | None = None) -> StrategyFactory:
     def make(ctx: Context) -> Sequential[EventBatch]:
         backoff = Backoff(initial_s=5, max_s=20)
         if clock is None:
@@ -63,12 +43,11 @@ def sequential(handler: Handler, clock: Clock | None = None) -> StrategyFactory:
 
 
 async def test_handle_records_in_order_then_commit_after() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal)
-    consumer.feed(records(P0, values(1, 2, 3)) + records(P1, values(4, 5)))
     handler = Handler()
-    run, _ = runner(consumer, sequential(handler))
-    running = Running(run)
+    kafka = Harness(sequential(handler))
+    consumer = kafka.consumer
+    consumer.feed(records(P0, values(1, 2, 3)) + records(P1, values(4, 5)))
+    running = kafka.start()
     await eventually(lambda: len(handler.handled()) == 5)
     await eventually(lambda: bool(consumer.commits()))
     assert await running.stop() is None
@@ -83,12 +62,11 @@ async def test_handle_records_in_order_then_commit_after() -> None:
 
 
 async def test_handler_failure_pauses_partitions_and_retries_same_records() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal)
+    handler, clock = Handler(failures=2), PinnedClock()
+    kafka = Harness(sequential(handler, clock))
+    consumer = kafka.consumer
     consumer.feed(records(P0, values(1, 2)))
-    handler, clock = Handler(failures=2), Clock()
-    run, _ = runner(consumer, sequential(handler, clock))
-    running = Running(run)
+    running = kafka.start()
     await eventually(lambda: len(handler.calls) == 1 and consumer.paused() == {P0, P1})
     consumer.feed(records(P0, values(3), start=2))  # arrives while paused: not read yet
     clock.now += 4.9
@@ -106,33 +84,31 @@ async def test_handler_failure_pauses_partitions_and_retries_same_records() -> N
 
 
 async def test_invalid_record_dead_lettered_before_its_offset_is_committed() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0})
-    consumer.feed(records(P0, [values(1)[0], b"\xff", values(2)[0]]))
     handler = Handler()
-    run, _ = runner(consumer, sequential(handler))
-    running = Running(run)
+    kafka = Harness(sequential(handler), initial={P0})
+    consumer, journal = kafka.consumer, kafka.journal
+    consumer.feed(records(P0, [values(1)[0], b"\xff", values(2)[0]]))
+    running = kafka.start()
     await eventually(lambda: {P0: 3} in consumer.commits())
     assert await running.stop() is None
     assert handler.handled() == [(0, 0), (0, 2)]
     kinds = [kind for kind, _ in journal]
     assert kinds.index("letter") < kinds.index("commit")
-    topic, value, _ = next(entry for kind, entry in journal if kind == "letter")
+    ((topic, value, _),) = kafka.letters()
     letter = DeadLetter.model_validate_json(value)
     assert topic == "t.events.dlq" and letter.offset == 1 and letter.consumer_group == "g-test"
 
 
 async def test_revoke_drains_buffered_records_and_commits_them() -> None:
-    journal: Journal = []
-    consumer = FakeConsumer(journal, initial={P0})
-    consumer.feed(records(P0, values(1, 2)))
     handler = Handler(failures=1)
 
     def quick(ctx: Context) -> Sequential[EventBatch]:
         return Sequential(ctx, model=EventBatch, handle=handler, backoff=Backoff(0.01, 0.01))
 
-    run, _ = runner(consumer, quick, drain_timeout_s=30)
-    running = Running(run)
+    kafka = Harness(quick, initial={P0}, drain_timeout_s=30)
+    consumer, run = kafka.consumer, kafka.runner
+    consumer.feed(records(P0, values(1, 2)))
+    running = kafka.start()
     await eventually(lambda: len(handler.calls) == 1)
     await consumer.rebalance({P1})  # the failed records are retried inside the revocation
     assert handler.handled() == [(0, 0), (0, 1)]
