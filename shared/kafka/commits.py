@@ -18,6 +18,8 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from shared import metrics
 from shared.kafka.consumer import ConsumerPort
+from shared.kafka.deadletter import DeadLetterQueue
+from shared.kafka.strategy import Strategy
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +39,24 @@ class Committer:
     def due(self) -> bool:
         """True when the throttle allows the next commit."""
         return self._clock() >= self._next_at
+
+    async def commit_done(
+        self,
+        consumer: ConsumerPort,
+        strategy: Strategy,
+        dead_letters: DeadLetterQueue,
+        only: Collection[TopicPartition] | None = None,
+    ) -> None:
+        """Commit what `strategy` made durable, once its dead letters are acknowledged."""
+        try:
+            offsets = await strategy.committable()
+        except Exception as exc:  # e.g. a flush hook's database is down: retried next time
+            log.warning("consumer.commit_deferred", group=self._group, error=repr(exc))
+            return
+        await dead_letters.flush()
+        if only is not None:
+            offsets = {tp: offset for tp, offset in offsets.items() if tp in only}
+        await self.commit(consumer, offsets)
 
     async def commit(self, consumer: ConsumerPort, offsets: dict[TopicPartition, int]) -> None:
         """Commit the owned partitions of `offsets` that moved since their last commit."""

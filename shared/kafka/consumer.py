@@ -71,3 +71,20 @@ async def start_consumer(consumer: ConsumerPort, topics: Sequence[str], where: s
     except (KafkaError, OSError) as exc:
         await consumer.stop()
         raise kafka_unreachable(where, f"consumer of {', '.join(topics)}: {exc!r}") from exc
+
+
+def apply_backpressure(consumer: ConsumerPort, room: int) -> int:
+    """Pause every assigned partition while the strategy is full; resume once it has room.
+
+    A paused consumer keeps polling (so it stays in its group) but fetches nothing;
+    nothing is re-read, unlike seeking back.
+    """
+    if room <= 0:
+        running = consumer.assignment() - consumer.paused()
+        if running:
+            consumer.pause(*running)
+        return 0
+    paused = consumer.paused()
+    if paused:
+        consumer.resume(*paused)
+    return room

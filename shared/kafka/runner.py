@@ -18,7 +18,7 @@ handler) it joins everything, commits and leaves the group.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,13 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from shared import metrics
 from shared.kafka.commits import Committer
-from shared.kafka.consumer import ConsumerOptions, ConsumerPort, make_consumer, start_consumer
+from shared.kafka.consumer import (
+    ConsumerOptions,
+    ConsumerPort,
+    apply_backpressure,
+    make_consumer,
+    start_consumer,
+)
 from shared.kafka.deadletter import DeadLetterQueue, LetterProducer
 from shared.kafka.strategy import Context, StrategyFactory
 from shared.settings import CommonSettings
@@ -99,7 +105,7 @@ class Runner:
                 await self._step(consumer)
             async with self._lock:
                 await self._strategy.join(None, self._opts.drain_timeout_s)
-                await self._commit(consumer)
+                await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
         finally:
             await self._strategy.close()
             await self._dead_letters.close()
@@ -109,13 +115,13 @@ class Runner:
     async def _step(self, consumer: ConsumerPort) -> None:
         async with self._lock:
             await self._strategy.poll()
-            room = _apply_backpressure(consumer, self._strategy.capacity())
+            room = apply_backpressure(consumer, self._strategy.capacity())
         limit = max(1, min(room, self._opts.consumer.max_poll_records))
         polled = await consumer.getmany(timeout_ms=self._opts.poll_timeout_ms, max_records=limit)
         async with self._lock:
             self._submit(polled)
             if self._committer.due():
-                await self._commit(consumer)
+                await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
 
     def _submit(self, polled: dict[TopicPartition, list[Any]]) -> None:
         for tp, records in polled.items():
@@ -125,24 +131,12 @@ class Runner:
                 self._strategy.submit(record)
             metrics.CONSUMED.labels(self._group, tp.topic).inc(len(records))
 
-    async def _commit(
-        self, consumer: ConsumerPort, only: Collection[TopicPartition] | None = None
-    ) -> None:
-        """Commit what the strategy made durable (and whose dead letters are acknowledged)."""
-        try:
-            offsets = await self._strategy.committable()
-        except Exception as exc:  # e.g. a flush hook's database is down: retried next time
-            log.warning("consumer.commit_deferred", group=self._group, error=repr(exc))
-            return
-        await self._dead_letters.flush()
-        if only is not None:
-            offsets = {tp: offset for tp, offset in offsets.items() if tp in only}
-        await self._committer.commit(consumer, offsets)
-
     async def _revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
             await self._strategy.join(revoked, self._opts.drain_timeout_s)
-            await self._commit(self._consumer, revoked)
+            await self._committer.commit_done(
+                self._consumer, self._strategy, self._dead_letters, only=revoked
+            )
             self._strategy.forget(revoked)
             self._committer.forget(revoked)
             self.assignment -= revoked
@@ -157,16 +151,3 @@ class Runner:
         log.info("consumer.assigned", group=self._group, partitions=sorted(map(str, assigned)))
         if self._on_assign is not None:
             await self._on_assign(set(assigned))
-
-
-def _apply_backpressure(consumer: ConsumerPort, room: int) -> int:
-    """Pause every assigned partition while the strategy is full; resume once it has room."""
-    if room <= 0:
-        running = consumer.assignment() - consumer.paused()
-        if running:
-            consumer.pause(*running)
-        return 0
-    paused = consumer.paused()
-    if paused:
-        consumer.resume(*paused)
-    return room

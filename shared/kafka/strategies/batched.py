@@ -7,10 +7,8 @@
 
 At most one write runs, so batches are written, and become committable, in
 order. While a write runs and the next batch is already full, the strategy has
-no capacity and the runner pauses the partitions. After a refused write, every
-record of the batch is decoded again strictly (`BatchStep.recheck`); those that
-fail go to the dead-letter topic, and the rebuilt batch gets a new token (the
-store must not mistake a different body for the one it may have half-kept).
+no capacity and the runner pauses the partitions. How a refused write is
+retried is in `shared.kafka.strategies.writes`.
 """
 
 from __future__ import annotations
@@ -18,33 +16,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import structlog
 from aiokafka import TopicPartition
 
-from shared import metrics
 from shared.kafka.strategies.batch import Batch
+from shared.kafka.strategies.writes import BatchStep, write_until_done
 from shared.kafka.strategy import INVALID, Backoff, Context, KafkaRecord
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
-
-
-class BatchStep(Protocol[T]):
-    """What a service supplies: how to decode a record and how to write a batch."""
-
-    def decode(self, record: KafkaRecord) -> tuple[T, int]:
-        """The record's value for the write and its weight; raises when invalid."""
-        ...
-
-    def recheck(self, record: KafkaRecord) -> tuple[T, int]:
-        """Like `decode`, with every check (after the store refused a write)."""
-        ...
-
-    async def write(self, batch: Batch[T]) -> None:
-        """Write the batch idempotently (`batch.token()`); raises to be retried."""
-        ...
 
 
 class Batched(Generic[T]):
@@ -139,7 +121,8 @@ class Batched(Generic[T]):
     def _start_write(self) -> None:
         self._per_record = max(1.0, self._pending.weight / self._pending.count)
         self._written, self._pending = self._pending, Batch()
-        self._writing = asyncio.create_task(self._write(self._written))
+        write = write_until_done(self._step, self._written, self._ctx, self._backoff)
+        self._writing = asyncio.create_task(write)
 
     def _collect(self) -> None:
         if self._writing is None or not self._writing.done():
@@ -158,26 +141,3 @@ class Batched(Generic[T]):
             assert self._writing is not None
             await asyncio.wait({self._writing})
             self._collect()
-
-    async def _write(self, batch: Batch[T]) -> None:
-        delay, failures = self._backoff.initial_s, 0
-        while batch.has_values():  # a batch of refused records only has nothing to write
-            try:
-                with metrics.HANDLE_SECONDS.labels(self._ctx.group).time():
-                    await self._step.write(batch)
-                return
-            except Exception as exc:
-                failures += 1
-                metrics.HANDLER_RETRIES.labels(self._ctx.group).inc()
-                log.warning(
-                    "consumer.write_failed",
-                    group=self._ctx.group,
-                    weight=batch.weight,
-                    attempt=failures,
-                    error=repr(exc),
-                )
-                if failures == 1:
-                    for record, error in batch.rebuild(self._step.recheck):
-                        self._ctx.dead_letters.put(record, error)
-            await asyncio.sleep(delay)
-            delay = self._backoff.next(delay)
