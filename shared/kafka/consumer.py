@@ -3,7 +3,9 @@
 aiokafka's defaults are wrong for Fanout: auto-commit would commit records whose
 work never finished. Here: commits are manual (the runner commits last, behind
 the strategy), a new group starts at the earliest record, and only committed
-transactional records are read.
+transactional records are read. Also here: the calls the runner makes on a
+consumer (`ConsumerPort`, which a fake implements in tests), starting it with a
+clear error, and backpressure through pause/resume.
 """
 
 from __future__ import annotations
