@@ -93,16 +93,21 @@ class DeadLetterQueue:
             self._failure = task.exception()
 
     async def _send(self, record: KafkaRecord, error: str) -> None:
-        value = encode(dead_letter(record, error, self._group))
         async for attempt in AsyncRetrying(
             wait=wait_exponential_jitter(max=10),
             retry=retry_if_exception(_retriable),
         ):
             with attempt:
-                await self._producer.send_and_wait(
-                    dead_letter_name(record.topic), value, key=record.key
-                )
-        metrics.DEAD_LETTERED.labels(self._group, record.topic).inc()
+                await send_dead_letter(self._producer, record, error, self._group)
+
+
+async def send_dead_letter(
+    producer: LetterProducer, record: KafkaRecord, error: str, group: str
+) -> None:
+    """Put `record` and `error` on the record's dead-letter topic, awaited (no retry)."""
+    value = encode(dead_letter(record, error, group))
+    await producer.send_and_wait(dead_letter_name(record.topic), value, key=record.key)
+    metrics.DEAD_LETTERED.labels(group, record.topic).inc()
 
 
 def _retriable(exc: BaseException) -> bool:
