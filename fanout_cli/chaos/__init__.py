@@ -10,10 +10,14 @@ reports (funnel, recipients CSV, per-lead status). The verdict names every
 guarantee of docs/reliability.md the run broke.
 
     scenarios  what each scenario does and expects
+    context    what a fault works with and reports (FaultContext, Strike, Fault)
     faults     kill / stop / restart components by their pid files
+    actions    pause/resume, cancel, the ESP down: faults made through the APIs
+    sender     the sender's pacing for the run, and its settings (the duplicate bound)
     driver     the campaign through the public APIs (account, leads, launch, commands)
     esp        the simulator's control API (knobs, down window, request log)
     reconcile  the three sources, gathered once the campaign settled
-    verdict    the checks and the verdict table
+    verdict    the checks
+    table      the verdict table and the JSON results
     runner     one scenario from launch to verdict; the whole suite
 """

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from fanout_cli.chaos.context import FaultContext, Strike
 from fanout_cli.chaos.driver import CampaignRun
-from fanout_cli.chaos.faults import FaultContext, Strike
 
 
 @dataclass(frozen=True)

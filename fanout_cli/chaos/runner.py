@@ -11,16 +11,15 @@ puts the simulator's knobs and the sender back as they were at the end.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
 
 from fanout_cli.chaos import sender
+from fanout_cli.chaos.context import FaultContext, FaultNotApplicable, Say, Strike
 from fanout_cli.chaos.driver import CampaignRun, Endpoints, decided
 from fanout_cli.chaos.esp import SimulatorControl
-from fanout_cli.chaos.faults import FaultContext, FaultNotApplicable, Strike
 from fanout_cli.chaos.reconcile import gather, settle
 from fanout_cli.chaos.scenarios import WEBHOOKS_FLOWING, Scenario, by_name
 from fanout_cli.chaos.verdict import Verdict, judge
@@ -29,7 +28,6 @@ from fanout_cli.stack.components import service_named
 from fanout_cli.stack.errors import StackError
 from shared.settings import CommonSettings
 
-Say = Callable[[str], None]
 ENDED = frozenset({"completed", "cancelled", "failed", "paused"})
 FOLLOW_FLOOR_S = 180.0  # beyond 3× the paced duration: restarts, outages, retries
 SETTLE_S = 180.0
@@ -86,8 +84,13 @@ def run_scenario(
         run = CampaignRun.create(ctx.common, endpoints, plan.leads, scenario.name)
         verdict.leads = run.leads
         evicted = ctx.simulator.evicted()
+        launched = time.monotonic()
         strike = _strike(ctx, run, scenario, plan, verdict)
         row, revived = _follow(ctx, run, FOLLOW_FLOOR_S + 3 * run.leads / plan.rate, verdict)
+        verdict.notes.append(
+            f"{row.get('state', '?')} {time.monotonic() - launched:.0f} s after the launch "
+            f"(~{run.leads / plan.rate:.0f} s at the sender's pace)"
+        )
         ctx.say(f"  campaign {row.get('state', '?')}; waiting for the reports to settle")
         settled = settle(run, ctx.simulator, SETTLE_S)
         domain = sender.message_id_domain(ctx.common)

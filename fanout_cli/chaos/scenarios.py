@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fanout_cli.chaos.actions import Cancel, EspDown, Nothing, PauseThenResume
-from fanout_cli.chaos.faults import Fault, KillService, RestartPostgres, StopBroker
+from fanout_cli.chaos.context import Fault
+from fanout_cli.chaos.faults import KillService, RestartPostgres, StopBroker
 from fanout_cli.demo.run import SIMULATOR_REALISM
 
 # The demo's realistic ESP, with more bounces and complaints coming back sooner, and

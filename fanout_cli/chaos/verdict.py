@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fanout_cli.chaos.context import Strike
 from fanout_cli.chaos.driver import TERMINAL_STEPS, decided
-from fanout_cli.chaos.faults import Strike
 from fanout_cli.chaos.reconcile import Sources
 
 STOP_BOUND_S = 1.0

@@ -14,13 +14,15 @@ way to the test suite's isolated-stack fixture when that exists.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import random
+import signal
 import socket
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,8 +68,34 @@ def stack_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
+def stopped_on_exit(stop: Callable[[], None]) -> Iterator[None]:
+    """Run `stop` once: on leaving, at interpreter exit, or on SIGTERM (then exit 143)."""
+    done = False
+
+    def once() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            stop()
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        once()
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    atexit.register(once)
+    try:
+        yield
+    finally:
+        once()
+        atexit.unregister(once)
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
 def private_stack(extra_env: dict[str, str] | None = None) -> Iterator[CommonSettings]:
-    """Start a private stack (with `extra_env` for its services); stop and wipe it after."""
+    """Start a private stack (with `extra_env` for its services); stop and wipe it after,
+    also when the run is interrupted (SIGINT, SIGTERM)."""
     home = Path(tempfile.mkdtemp(prefix="fanout-chaos-"))
     home.chmod(0o755)  # the Postgres server runs as `postgres` when we are root
     lines: list[str] = []
@@ -77,8 +105,6 @@ def private_stack(extra_env: dict[str, str] | None = None) -> Iterator[CommonSet
         for key, value in stack_env(home, extra_env or {}).items():
             patch.setenv(key, value)
         common = CommonSettings()
-        try:
+        with stopped_on_exit(lambda: orchestrate.down(common, True, lines.append)):
             orchestrate.up(common, [], lines.append)
             yield common
-        finally:
-            orchestrate.down(common, True, lines.append)

@@ -37,59 +37,42 @@ def _run(stack: CommonSettings, scenario: str) -> Verdict:
     return verdict
 
 
-def _explain(verdict: Verdict) -> str:
-    return "; ".join(verdict.reasons + verdict.notes)
+def _defect(reason: str) -> pytest.MarkDecorator:
+    """A scenario that fails today because of one of issue 10's defects."""
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 10: {reason}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10: after a sender crash the replay records accepted emails as suppressed "
-    "(leads counted twice, accepted mail not counted as sent)",
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(
+            "kill-sender",
+            marks=_defect(
+                "after a sender crash the replay records accepted emails as suppressed "
+                "(leads counted twice, accepted mail not counted as sent)"
+            ),
+        ),
+        pytest.param(
+            "pause-resume",
+            marks=_defect("pause overshoot: batches in flight keep calling the ESP after a pause"),
+        ),
+        pytest.param(
+            "cancel",
+            marks=_defect(
+                "cancel overshoot: batches in flight still call the ESP seconds after a cancel "
+                "(the sender checks the state only when a batch starts)"
+            ),
+        ),
+        "broker-sigkill",
+        pytest.param(
+            "esp-throttling",
+            marks=_defect(
+                "throttling loses mail: 429s and transient answers use up the per-batch "
+                "attempt budget and leads end failed"
+            ),
+        ),
+    ],
 )
-def test_kill_sender_with_webhooks_flowing_counts_each_lead_once(
-    chaos_stack: CommonSettings,
-) -> None:
-    verdict = _run(chaos_stack, "kill-sender")
-    assert verdict.passed, _explain(verdict)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10: pause overshoot: the sender keeps sending batches in flight after a pause",
-)
-def test_pause_stops_esp_calls_within_a_second_and_resume_completes(
-    chaos_stack: CommonSettings,
-) -> None:
-    verdict = _run(chaos_stack, "pause-resume")
-    assert verdict.passed, _explain(verdict)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10: cancel overshoot: batches in flight still call the ESP seconds after a "
-    "cancel (the sender checks the state only when a batch starts)",
-)
-def test_cancel_stops_esp_calls_within_a_second(chaos_stack: CommonSettings) -> None:
-    verdict = _run(chaos_stack, "cancel")
-    assert verdict.passed, _explain(verdict)
-
-
-def test_broker_killed_and_restarted_loses_and_repeats_nothing(
-    chaos_stack: CommonSettings,
-) -> None:
-    verdict = _run(chaos_stack, "broker-sigkill")
-    assert verdict.passed, _explain(verdict)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10: throttling loses mail: 429s and transient answers use up the per-batch "
-    "attempt budget and leads end failed",
-)
-def test_esp_throttling_fails_no_email(chaos_stack: CommonSettings) -> None:
-    verdict = _run(chaos_stack, "esp-throttling")
-    assert verdict.passed, _explain(verdict)
+def test_fault_scenario_keeps_every_guarantee(chaos_stack: CommonSettings, scenario: str) -> None:
+    verdict = _run(chaos_stack, scenario)
+    assert verdict.passed, "; ".join(verdict.reasons + verdict.notes)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from fanout_cli.chaos.context import Strike
 from fanout_cli.chaos.esp import CallStart, CampaignCalls
-from fanout_cli.chaos.faults import Strike
 from fanout_cli.chaos.reconcile import Recipients, Sources
 from fanout_cli.chaos.scenarios import SCENARIOS, by_name
 from fanout_cli.chaos.table import verdict_table
