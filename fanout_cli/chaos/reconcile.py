@@ -26,8 +26,15 @@ from fanout_cli.stack.errors import StackError
 from shared.contracts.events import message_id
 
 NOT_SENT = frozenset({"queued", "failed", "suppressed", "cancelled"})
-# Failure reasons of permanent answers; any other failure came from throttling or errors.
-PERMANENT = ("simulated rejection", "invalid recipient address", "rejected by the provider")
+# Failure reasons of permanent answers (and of templates that cannot render); any other
+# failure came from throttling or errors.
+PERMANENT = (
+    "simulated rejection",
+    "invalid recipient address",
+    "rejected by the provider",
+    "render:",
+    "template:",
+)
 QUIET_POLLS = 3  # unchanged reads, a second apart, that count as settled
 SLOW_QUIET_POLLS = 15  # ... when the reports still lack outcomes
 

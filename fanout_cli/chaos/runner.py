@@ -29,7 +29,8 @@ from fanout_cli.stack.errors import StackError
 from shared.settings import CommonSettings
 
 ENDED = frozenset({"completed", "cancelled", "failed", "paused"})
-FOLLOW_FLOOR_S = 180.0  # beyond 3× the paced duration: restarts, outages, retries
+FOLLOW_FLOOR_S = 300.0  # beyond 10× the paced duration: restarts, outages, throttling
+STALLED_S = 120.0  # no new outcome for this long: the campaign is stuck
 SETTLE_S = 180.0
 REVIVE_EVERY_S = 5.0
 
@@ -86,7 +87,7 @@ def run_scenario(
         evicted = ctx.simulator.evicted()
         launched = time.monotonic()
         strike = _strike(ctx, run, scenario, plan, verdict)
-        row, revived = _follow(ctx, run, FOLLOW_FLOOR_S + 3 * run.leads / plan.rate, verdict)
+        row, revived = _follow(ctx, run, FOLLOW_FLOOR_S + 10 * run.leads / plan.rate, verdict)
         verdict.notes.append(
             f"{row.get('state', '?')} {time.monotonic() - launched:.0f} s after the launch "
             f"(~{run.leads / plan.rate:.0f} s at the sender's pace)"
@@ -139,14 +140,21 @@ def _strike(
 def _follow(
     ctx: FaultContext, run: CampaignRun, timeout_s: float, verdict: Verdict
 ) -> tuple[dict[str, Any], set[str]]:
-    """Follow the campaign until it ends or `timeout_s`, restarting services that exited;
-    the last row and the modules of the services restarted."""
+    """Follow the campaign until it ends, stalls or `timeout_s` passes, restarting services
+    that exited; the last row and the modules of the services restarted."""
     deadline = time.monotonic() + timeout_s
     revived: set[str] = set()
+    progress, progressed_at = -1, time.monotonic()
     while True:
         row = run.wait_row(lambda r: r.get("state") in ENDED, REVIVE_EVERY_S)
         for service in ctx.revive():
             revived.add(service.module)
             verdict.notes.append(f"{service.name} exited on its own and was restarted")
-        if row.get("state") in ENDED or time.monotonic() > deadline:
+        now = time.monotonic()
+        if decided(row) != progress:
+            progress, progressed_at = decided(row), now
+        if row.get("state") in ENDED:
+            return row, revived
+        if now > deadline or now - progressed_at > STALLED_S:
+            verdict.notes.append(f"stopped following: {progress:,} outcomes, no end in sight")
             return row, revived
