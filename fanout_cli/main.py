@@ -7,6 +7,7 @@ one-paragraph message and exit code 1, never a traceback.
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -131,6 +132,10 @@ def demo(
     console.print("[bold green]demo finished successfully[/]")
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command("chaos")
 def chaos(
     leads: Annotated[int, typer.Option(help="Leads of each scenario's campaign.")] = 5_000,
@@ -155,16 +160,22 @@ def chaos(
     stack it is pointed at: never point it at a stack others are using.
     """
     from fanout_cli.chaos.runner import ChaosPlan, run_suite
+    from fanout_cli.chaos.scenarios import by_name
     from fanout_cli.chaos.table import verdict_table, write_json
 
-    settings = CommonSettings()
     plan = ChaosPlan(leads=leads, scenarios=tuple(scenario or ()), send_rate=send_rate)
+    try:
+        by_name(plan.scenarios)  # before touching the stack
+    except KeyError as exc:
+        raise fail(str(exc.args[0])) from None
+    settings = CommonSettings()
     console.print(f"[bold]fanout chaos[/] on the stack in {settings.home}")
+    # SIGTERM unwinds like Ctrl-C: a stopped broker or killed service is started again and
+    # the simulator's knobs and the sender's settings are put back
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         orchestrate.up(settings, [], _say)
         verdicts = run_suite(settings, plan, _say)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
     except (StackError, DependencyUnavailable) as exc:
         raise fail(str(exc)) from None
     # the verdict column needs room; a pipe or CI log would otherwise wrap it at 80

@@ -39,6 +39,12 @@ class FaultContext:
         service = service_named(module)
         orchestrate.up_service(self.common, service, self.say, self.service_env.get(module))
 
+    def restart_services(self) -> None:
+        """Restart every service (a stuck one looks alive: only a restart clears it)."""
+        for service in SERVICES:
+            env = self.service_env.get(service.module, {})
+            orchestrate.restart_service(self.common, service, env, self.say)
+
     def revive(self) -> list[ServiceProcess]:
         """Start every service that is not running; those services."""
         dead = [s for s in SERVICES if s.process(self.common.home).pid() is None]

@@ -30,7 +30,8 @@ from shared.settings import CommonSettings
 
 ENDED = frozenset({"completed", "cancelled", "failed", "paused"})
 FOLLOW_FLOOR_S = 300.0  # beyond 10× the paced duration: restarts, outages, throttling
-STALLED_S = 120.0  # no new outcome for this long: the campaign is stuck
+STALLED_S = 300.0  # no new outcome for this long: the campaign is stuck
+SLOW_WAIT_S = 30.0  # a longer wait for a new outcome is noted in the verdict
 SETTLE_S = 180.0
 REVIVE_EVERY_S = 5.0
 
@@ -106,6 +107,9 @@ def run_scenario(
         if run is not None:
             run.close()
         ctx.revive()
+    if verdict.stuck:
+        ctx.say("  the campaign got stuck: restarting every service for the next scenario")
+        ctx.restart_services()
     ctx.say(f"  {'PASS' if verdict.passed else 'FAIL: ' + '; '.join(verdict.reasons)}")
     return verdict
 
@@ -144,17 +148,22 @@ def _follow(
     that exited; the last row and the modules of the services restarted."""
     deadline = time.monotonic() + timeout_s
     revived: set[str] = set()
-    progress, progressed_at = -1, time.monotonic()
+    progress, progressed_at, longest_wait = -1, time.monotonic(), 0.0
     while True:
         row = run.wait_row(lambda r: r.get("state") in ENDED, REVIVE_EVERY_S)
         for service in ctx.revive():
             revived.add(service.module)
             verdict.notes.append(f"{service.name} exited on its own and was restarted")
         now = time.monotonic()
+        longest_wait = max(longest_wait, now - progressed_at)
         if decided(row) != progress:
             progress, progressed_at = decided(row), now
-        if row.get("state") in ENDED:
-            return row, revived
-        if now > deadline or now - progressed_at > STALLED_S:
-            verdict.notes.append(f"stopped following: {progress:,} outcomes, no end in sight")
-            return row, revived
+        ended = row.get("state") in ENDED
+        if ended or now > deadline or now - progressed_at > STALLED_S:
+            break
+    if longest_wait > SLOW_WAIT_S:
+        verdict.notes.append(f"no new outcome for {longest_wait:.0f} s at one point")
+    if not ended:
+        verdict.stuck = True
+        verdict.notes.append(f"stopped following: {progress:,} outcomes, no end in sight")
+    return row, revived

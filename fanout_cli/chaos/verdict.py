@@ -44,6 +44,7 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     error: str | None = None  # the scenario could not run as designed
+    stuck: bool = False  # the campaign stopped progressing before it ended
 
     @property
     def passed(self) -> bool:
