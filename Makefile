@@ -8,10 +8,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint up down status bench
+.PHONY: help install demo test lint up down status bench schemas cluster-ddl
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -49,3 +49,9 @@ status: install ## Show each component with its address and health
 
 bench: install ## The benchmark (see docs/benchmarks.md)
 	$(BIN)/fanout bench
+
+schemas: install ## Regenerate the contracts' JSON Schema files and docs/contracts.md
+	$(BIN)/python -m shared.contracts.export
+
+cluster-ddl: install ## Regenerate deploy/clickhouse/cluster from report_sink's migrations
+	$(BIN)/fanout clickhouse cluster-ddl --out deploy/clickhouse/cluster

@@ -36,7 +36,7 @@ SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHou
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")
 # Lead rows accepted by bulk imports (campaign_api).
 LEADS_IMPORTED = Counter("fanout_leads_imported_total", "Lead rows imported")
-# Campaign lifecycle transitions made through the API or its scheduler, by action.
+# Campaign state moves by action, every service's (all go through `shared.campaigns`).
 CAMPAIGN_TRANSITIONS = Counter(
     "fanout_campaign_transitions_total", "Campaign state transitions", ["action"]
 )

@@ -1,7 +1,9 @@
-"""The topic registry: every Kafka topic Fanout uses, in one place.
+"""The topic registry: every Kafka topic Fanout uses, who writes and reads it, in one place.
 
-Names can be prefixed per deployment or per test (`FANOUT_TOPIC_PREFIX`), so
-tests run against the real broker with topics of their own.
+Names can be prefixed per deployment or per test (`FANOUT_TOPIC_PREFIX`), so tests run
+against the real broker with topics of their own. What each topic carries (its message
+contract, schema versions and examples) is in `shared/contracts/registry.py`; both are
+rendered in docs/contracts.md.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from enum import StrEnum
 
 
 class Topic(StrEnum):
-    """Logical topic names (see DESIGN.md: Topics)."""
+    """Logical topic names (each also has a dead-letter topic, `<name>.dlq`)."""
 
     CAMPAIGN_LAUNCHES = "campaign.launches"
     EMAIL_SENDS = "email.sends"
@@ -19,18 +21,53 @@ class Topic(StrEnum):
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What a topic's key is, and which services produce and consume it."""
+
+    key: str
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TopicSpec:
-    """How a topic is created: partitions and retention."""
+    """How a topic is created (partitions, retention) and who uses it."""
 
     topic: Topic
     partitions: int
+    usage: Usage
     retention_ms: int = 7 * 24 * 3600 * 1000
 
 
 TOPIC_SPECS: tuple[TopicSpec, ...] = (
-    TopicSpec(Topic.CAMPAIGN_LAUNCHES, partitions=6),
-    TopicSpec(Topic.EMAIL_SENDS, partitions=12),
-    TopicSpec(Topic.EMAIL_EVENTS, partitions=12),
+    TopicSpec(
+        Topic.CAMPAIGN_LAUNCHES,
+        partitions=6,
+        usage=Usage("campaign id", producers=("campaign_api",), consumers=("lead_resolver",)),
+    ),
+    TopicSpec(
+        Topic.EMAIL_SENDS,
+        partitions=12,
+        usage=Usage(
+            "campaign id + batch number", producers=("lead_resolver",), consumers=("sender",)
+        ),
+    ),
+    TopicSpec(
+        Topic.EMAIL_EVENTS,
+        partitions=12,
+        usage=Usage(
+            "campaign id + lead id of the first event",
+            producers=("sender", "webhook_ingest"),
+            consumers=("report_sink",),
+        ),
+    ),
+)
+
+# Every consumer dead-letters the records it refuses on `<source>.dlq`; people read them.
+DEAD_LETTER_USAGE = Usage(
+    "the source record's key",
+    producers=("lead_resolver", "sender", "report_sink"),
+    consumers=("operators (inspect, replay)",),
 )
 
 

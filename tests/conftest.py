@@ -7,10 +7,11 @@ these fixtures connect to them with the same settings the services use.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+import structlog
 
 from shared.db import create_pool
 from shared.kafka.admin import delete_topics, ensure_topics
@@ -76,3 +77,12 @@ async def settings(
     await ensure_topics(common, topics)
     yield common
     await delete_topics(common, [name for name, _ in topics])
+
+
+@pytest.fixture(autouse=True)
+def _restore_structlog() -> Iterator[None]:
+    """Commands run in-process (typer's CliRunner) configure logging for themselves; put the
+    test process's configuration back so tests that capture logs see every level."""
+    before = structlog.get_config()
+    yield
+    structlog.configure(**before)

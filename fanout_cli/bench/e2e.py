@@ -1,10 +1,12 @@
 """End to end: a campaign of N leads through the running stack, timed per stage.
 
-Leads are imported in-process (the import has its own figure); the campaign
-is created and launched through campaign_api; progress is read from
-campaign_api (resolve, send) and from report_sink's reports API (outcome
-events in ClickHouse, provider events flowing back by webhook). CPU time and
-peak RSS of every stack process are sampled throughout.
+The one implementation behind `fanout bench` (three runs) and `fanout bench e2e` (one
+run on the stack as it is). Leads are imported in-process (the import has its own
+figure); the campaign is created and launched through campaign_api; progress is read
+from campaign_api (resolve, send) and from report_sink's reports API (outcome events in
+ClickHouse, provider events flowing back by webhook). CPU time and peak RSS of every
+stack process are sampled throughout. The services are found on their ports
+(`FANOUT_<SERVICE>_PORT`, as `fanout stack` starts them) and processes under FANOUT_HOME.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ async def _prepare(common: CommonSettings, leads: int, seed: int) -> tuple[UUID,
         await pool.close()
 
 
-async def delete_account(common: CommonSettings, account: UUID) -> None:
+async def _delete_account(common: CommonSettings, account: UUID) -> None:
     """Remove a benchmark account and its leads and campaigns from Postgres."""
     pool = await create_pool(common.database_url, max_size=1)
     try:
@@ -110,34 +112,29 @@ async def delete_account(common: CommonSettings, account: UUID) -> None:
 
 async def run_e2e(
     common: CommonSettings, leads: int, latency_ms: float, timeout_s: float = 1800
-) -> tuple[E2EResult, UUID]:
-    """Import `leads`, launch an all-matching campaign, follow it to the end."""
+) -> E2EResult:
+    """Import `leads`, launch an all-matching campaign, follow it to the end.
+
+    The account, its leads and its campaign are deleted once the campaign has finished
+    (kept after a failure, for inspection).
+    """
     result = E2EResult(leads=leads, latency_ms=latency_ms)
     account, key, result.import_s = await _prepare(common, leads, seed=leads)
     result.import_per_s = leads / result.import_s
+    await _run_campaign(common, key, result, timeout_s)
+    await _delete_account(common, account)
+    return result
+
+
+async def _run_campaign(
+    common: CommonSettings, key: str, result: E2EResult, timeout_s: float
+) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(headers=headers, timeout=60) as client:
-        checked_json(
-            await client.post(f"{SIMULATOR}/v1/config", json=simulator_config(latency_ms)),
-            "simulator config",
-        )
-        dup_before = checked_json(await client.get(f"{SIMULATOR}/v1/counters"), "counters")[
-            "duplicates"
-        ]
-        template = checked_json(await client.post(f"{API}/templates", json=TEMPLATE), "template")
-        campaign = checked_json(
-            await client.post(
-                f"{API}/campaigns",
-                json={
-                    "name": f"bench {leads}",
-                    "from_email": "bench@fanout.example",
-                    "template_id": template["id"],
-                    "condition": ALL_LEADS,
-                },
-            ),
-            "campaign",
-        )
-        campaign_id = UUID(campaign["id"])
+        config = simulator_config(result.latency_ms)
+        checked_json(await client.post(f"{SIMULATOR}/v1/config", json=config), "simulator config")
+        duplicates_before = await _simulator_duplicates(client)
+        campaign_id = await _create_campaign(client, result.leads)
         sampler = Sampler(common)
         sampler.start()
         stop = asyncio.Event()
@@ -150,11 +147,25 @@ async def run_e2e(
             stop.set()
             await sampling
         result.processes = sampler.figures
-        dup_after = checked_json(await client.get(f"{SIMULATOR}/v1/counters"), "counters")[
-            "duplicates"
-        ]
-        result.simulator_duplicates = dup_after - dup_before
-    return result, account
+        result.simulator_duplicates = await _simulator_duplicates(client) - duplicates_before
+
+
+async def _simulator_duplicates(client: httpx.AsyncClient) -> int:
+    counters = checked_json(await client.get(f"{SIMULATOR}/v1/counters"), "simulator counters")
+    return int(counters["duplicates"])
+
+
+async def _create_campaign(client: httpx.AsyncClient, leads: int) -> UUID:
+    """A template and a draft campaign matching every lead of the account."""
+    template = checked_json(await client.post(f"{API}/templates", json=TEMPLATE), "template")
+    body = {
+        "name": f"bench {leads}",
+        "from_email": "bench@fanout.example",
+        "template_id": template["id"],
+        "condition": ALL_LEADS,
+    }
+    campaign = checked_json(await client.post(f"{API}/campaigns", json=body), "campaign")
+    return UUID(campaign["id"])
 
 
 async def _follow(

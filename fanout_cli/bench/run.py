@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,25 +19,13 @@ import asyncpg
 
 from fanout_cli.bench import classic, e2e, ingest
 from fanout_cli.bench.classic import ClassicResult, campaign_of
+from fanout_cli.bench.machine import machine_facts
 from fanout_cli.bench.stats import Latency, latency_summary
+from fanout_cli.bench.tuning import Say, tuned_for_throughput
 from fanout_cli.stack import orchestrate
-from fanout_cli.stack.components import service_named
 from shared.auth import create_account
 from shared.db import create_pool
 from shared.settings import CommonSettings
-
-# The sender's safety default caps the simulator at 2,000 emails/s, and its defaults keep
-# 32 batches in flight against a resolver window of 200 (a small resend window after a
-# crash). Benchmarks measure throughput: they lift the cap (the simulator itself runs with
-# no rate limit) and keep enough batches in flight to hide a 150 ms ESP latency.
-BENCH_ENV = {
-    "sender": {
-        "FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 1000000, "ses": 14}',
-        "FANOUT_SENDER_MAX_IN_FLIGHT": "128",
-    },
-    "lead_resolver": {"FANOUT_LEAD_RESOLVER_WINDOW": "600"},
-}
-Say = Callable[[str], None]
 
 
 @dataclass
@@ -75,32 +62,6 @@ class BenchResults:
         return asdict(self)
 
 
-def machine_facts() -> dict[str, Any]:
-    """Where the figures were measured."""
-    import os
-    import platform
-
-    import psutil
-
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu_model": _cpu_model(),
-        "python": platform.python_version(),
-        "load_average_at_start": os.getloadavg(),
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo").read().splitlines():  # noqa: SIM115
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
 async def _e2e_runs(common: CommonSettings, plan: BenchPlan, say: Say) -> list[e2e.E2EResult]:
     runs: list[e2e.E2EResult] = []
     for leads, latency in (
@@ -109,8 +70,7 @@ async def _e2e_runs(common: CommonSettings, plan: BenchPlan, say: Say) -> list[e
         (plan.leads, plan.latency_ms),
     ):
         say(f"end to end: {leads:,} leads, ESP latency {latency:.0f} ms")
-        result, account = await e2e.run_e2e(common, leads, latency)
-        await e2e.delete_account(common, account)
+        result = await e2e.run_e2e(common, leads, latency)
         say(
             f"  {result.matched:,} emails, {result.emails_per_s or 0:,.0f}/s end to end, "
             f"all outcomes reported: {result.every_lead_has_outcome}"
@@ -193,15 +153,12 @@ def run_bench(common: CommonSettings, plan: BenchPlan, say: Say) -> BenchResults
         started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     orchestrate.up(common, [], say)
-    for name, env in BENCH_ENV.items():
-        orchestrate.restart_service(common, service_named(name), env, say)
     ingest.check_event_encoding()
     try:
-        results.e2e = asyncio.run(_e2e_runs(common, plan, say))
-        if not plan.skip_ingest:
-            asyncio.run(_ingest_runs(common, plan, results, say))
+        with tuned_for_throughput(common, say):
+            results.e2e = asyncio.run(_e2e_runs(common, plan, say))
+            if not plan.skip_ingest:
+                asyncio.run(_ingest_runs(common, plan, results, say))
     finally:
-        for name in BENCH_ENV:
-            orchestrate.restart_service(common, service_named(name), {}, say)
         asyncio.run(_delete_ingest_leftovers(common.database_url))
     return results

@@ -26,6 +26,7 @@ from fanout_cli.stack.components import service_named
 from fanout_cli.stack.errors import StackError
 from shared.auth import create_account
 from shared.db import create_pool
+from shared.http.client import error_line
 from shared.settings import CommonSettings
 
 API = f"http://127.0.0.1:{service_named('campaign_api').port}"
@@ -89,7 +90,7 @@ class DemoOutcome:
 def checked_json(response: httpx.Response, what: str) -> Any:
     """The response's JSON body, or a clear `StackError` naming `what` failed."""
     if response.status_code >= 400:
-        raise StackError(f"{what} failed: HTTP {response.status_code}: {response.text[:500]}")
+        raise StackError(f"{what} failed: {error_line(response)}")
     return response.json()
 
 

@@ -10,7 +10,6 @@ from functools import partial
 import asyncpg
 from fastapi import FastAPI
 
-from services.campaign_api.api.body_limit import BodySizeLimit
 from services.campaign_api.api.errors import install_error_handlers
 from services.campaign_api.api.routes import (
     api_keys,
@@ -25,6 +24,8 @@ from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.config import Settings
 from shared.db import check_postgres, create_pool
 from shared.errors import DependencyUnavailable
+from shared.http.body_limit import BodyLimit
+from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
 from shared.logging import configure_logging
 from shared.service import health_router, install_stop_signals, serve
@@ -66,12 +67,13 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
             }
         )
     )
+    install_problem_handlers(app)
     install_error_handlers(app)
-
-    def limit_for(path: str) -> int:
-        return settings.max_import_bytes if path == IMPORT_PATH else settings.max_body_bytes
-
-    app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        paths={IMPORT_PATH: settings.max_import_bytes},
+    )
     return app
 
 

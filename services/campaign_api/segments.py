@@ -11,9 +11,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import HTTPException, status
 
 from shared.conditions import Condition, ConditionError, compile_condition, parse_condition
+from shared.http.problems import invalid
 
 PREVIEW_TIMEOUT_MS = 20_000
 LEAD_COLUMNS = (
@@ -27,15 +27,8 @@ def condition_or_422(raw: Any, field: str = "condition") -> Condition:
     try:
         return parse_condition(raw)
     except ConditionError as exc:
-        detail = [
-            {
-                "loc": ["body", field],
-                "path": exc.path,
-                "msg": f"{exc.path}: {exc.message}",
-                "type": "condition",
-            }
-        ]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+        message = f"{exc.path}: {exc.message}"
+        raise invalid(["body", field], message, "condition", path=exc.path) from exc
 
 
 async def preview_segment(

@@ -6,28 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.esp_simulator.api.routes import control, messages
 from services.esp_simulator.config import Settings
 from services.esp_simulator.engine import Simulator
-from shared.metrics import SIMULATOR_CALLS
+from shared.http.problems import install_problem_handlers
 from shared.service import health_router
-
-
-async def _bad_request(_: Request, exc: Exception) -> JSONResponse:
-    """Validation errors answer 400 with a `reason` naming the first field at fault."""
-    assert isinstance(exc, RequestValidationError)
-    SIMULATOR_CALLS.labels("invalid").inc()
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first["loc"])
-    return JSONResponse({"reason": f"{where}: {first['msg']}", "detail": errors}, status_code=400)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.simulator = simulator
     app.state.api_key = settings.api_key.get_secret_value()
-    app.add_exception_handler(RequestValidationError, _bad_request)
+    install_problem_handlers(app)  # the control API; the bulk API keeps its ESP dialect
     app.include_router(messages.router)
     app.include_router(control.router)
     app.include_router(health_router({}))

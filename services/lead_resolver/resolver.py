@@ -36,8 +36,8 @@ from services.lead_resolver.batcher import recipients, send_batches
 from services.lead_resolver.config import Settings
 from services.lead_resolver.emitter import emit
 from services.lead_resolver.ownership import campaign_partition
-from services.sender.accounting import complete_campaigns
 from shared import metrics
+from shared.campaigns import Action, State, complete_if_accounted, move
 from shared.conditions import ConditionError, compile_condition, parse_condition
 from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
@@ -144,15 +144,15 @@ class Resolver:
         if campaign is None:
             return Step.DONE
         state = campaign.state
-        if state == "queued":
+        if state is State.QUEUED:
             return await self._take_over(campaign)
-        if state == "sending":
-            await complete_campaigns(self._pool, [campaign.id])
+        if state is State.SENDING:
+            await complete_if_accounted(self._pool, [campaign.id])
             return Step.DONE
-        if state == "cancelled" and not campaign.resolve_done and not campaign.started:
+        if state is State.CANCELLED and not campaign.resolve_done and not campaign.started:
             await store.finish(self._pool, campaign)  # cancelled before any lead: matched 0
             return Step.PROGRESSED
-        if state not in ("resolving", "cancelled"):
+        if state not in (State.RESOLVING, State.CANCELLED):
             return Step.DONE
         if await self._reemit_parked(campaign):
             return Step.PROGRESSED
@@ -166,17 +166,17 @@ class Resolver:
                 TemplateSource(campaign.subject, campaign.html_body, campaign.text_body)
             )
         except TemplateError as exc:
-            await store.fail(self._pool, campaign.id, f"template: {exc}")
+            await move(self._pool, campaign.id, Action.FAIL, reason=f"template: {exc}")
             return Step.DONE
-        if await store.move(self._pool, campaign.id, "resolving", ["queued"]):
+        if await move(self._pool, campaign.id, Action.RESOLVE, run_id=campaign.run_id):
             log.info("resolver.took_over", campaign_id=str(campaign.id))
         return Step.PROGRESSED
 
     async def _after_resolved(self, campaign: store.Campaign) -> Step:
         """Resumed after every lead was emitted: nothing to stream, only to finish."""
-        if campaign.state == "resolving":
-            await store.move(self._pool, campaign.id, "sending", ["resolving"])
-            await complete_campaigns(self._pool, [campaign.id])
+        if campaign.state is State.RESOLVING:
+            await move(self._pool, campaign.id, Action.SEND, run_id=campaign.run_id)
+            await complete_if_accounted(self._pool, [campaign.id])
         return Step.DONE
 
     async def _room(self, campaign: store.Campaign) -> int:
@@ -190,7 +190,7 @@ class Resolver:
         try:
             sql, params = self._condition(campaign)
         except ConditionError as exc:
-            await store.fail(self._pool, campaign.id, f"condition: {exc}")
+            await move(self._pool, campaign.id, Action.FAIL, reason=f"condition: {exc}")
             return Step.DONE
         limit = room * MAX_BATCH
         rows = await store.leads_page(self._pool, campaign, sql, params, limit)
@@ -212,8 +212,11 @@ class Resolver:
         fresh = await store.load(self._pool, campaign.id)
         if fresh is None:
             return Step.DONE
-        await store.finish(self._pool, fresh)
-        await complete_campaigns(self._pool, [campaign.id])
+        # matched and resolving → sending together: no crash leaves one without the other
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await store.finish(conn, fresh):
+                await move(conn, fresh.id, Action.SEND, run_id=fresh.run_id)
+        await complete_if_accounted(self._pool, [campaign.id])
         log.info(
             "resolver.resolved",
             campaign_id=str(campaign.id),

@@ -1,9 +1,10 @@
-"""The resolver's reads and writes of campaign state; every write is conditional.
+"""The resolver's reads of campaigns and writes of their progress; every write is conditional.
 
-Writes name the states they may move from (`... AND state = ANY(...)`) so a
-pause or cancel made through the API is never overwritten, and checkpoint
-writes name the `batches_emitted` they expect, so two instances briefly
-owning one campaign (a rebalance) cannot both advance it.
+Checkpoint writes name the `batches_emitted` they expect, so two instances
+briefly owning one campaign (a rebalance) cannot both advance it. State moves
+are not made here: they go through `shared.campaigns` (conditional on the
+states each move starts from, so a pause or cancel through the API is never
+overwritten).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from shared.campaigns import WORKING, State
 from shared.contracts.sends import Recipient
 
 CAMPAIGN = """
@@ -28,9 +30,9 @@ WHERE c.id = $1
 
 SWEEP = """
 SELECT id FROM campaigns
-WHERE state IN ('queued', 'resolving', 'sending')
-   OR (state = 'cancelled' AND NOT resolve_done AND run_id IS NOT NULL)
-   OR (state = 'cancelled' AND EXISTS (
+WHERE state = ANY($1::text[])
+   OR (state = $2 AND NOT resolve_done AND run_id IS NOT NULL)
+   OR (state = $2 AND EXISTS (
         SELECT 1 FROM send_batch_deferrals d WHERE d.campaign_id = campaigns.id))
 """
 
@@ -59,7 +61,7 @@ class Campaign:
 
     id: UUID
     account_id: UUID
-    state: str
+    state: State
     run_id: UUID | None
     condition: Any
     checkpoint_lead_id: UUID | None
@@ -91,36 +93,14 @@ async def load(pool: asyncpg.Pool, campaign_id: UUID) -> Campaign | None:
         return None
     values = dict(row)
     values["condition"] = orjson.loads(values["condition"])
+    values["state"] = State(values["state"])
     return Campaign(**values)
 
 
 async def active_ids(pool: asyncpg.Pool) -> list[UUID]:
     """Every campaign the resolver may have work on."""
-    return [row["id"] for row in await pool.fetch(SWEEP)]
-
-
-async def move(pool: asyncpg.Pool, campaign_id: UUID, to: str, sources: Sequence[str]) -> bool:
-    """Change the state if it is one of `sources`; True if it moved."""
-    status = await pool.execute(
-        "UPDATE campaigns SET state = $2, updated_at = now() "
-        "WHERE id = $1 AND state = ANY($3::text[])",
-        campaign_id,
-        to,
-        list(sources),
-    )
-    return bool(status.endswith(" 1"))
-
-
-async def fail(pool: asyncpg.Pool, campaign_id: UUID, reason: str) -> bool:
-    """Mark the campaign failed (from a working state) with the reason."""
-    status = await pool.execute(
-        "UPDATE campaigns SET state = 'failed', state_reason = $2, updated_at = now() "
-        "WHERE id = $1 AND state = ANY($3::text[])",
-        campaign_id,
-        reason[:1000],
-        ["queued", "resolving", "sending", "paused"],
-    )
-    return bool(status.endswith(" 1"))
+    working = [state.value for state in WORKING]
+    return [row["id"] for row in await pool.fetch(SWEEP, working, State.CANCELLED.value)]
 
 
 async def outstanding(pool: asyncpg.Pool, campaign_id: UUID) -> int:
@@ -154,15 +134,15 @@ async def advance(
     return bool(status.endswith(" 1"))
 
 
-async def finish(pool: asyncpg.Pool, campaign: Campaign) -> None:
-    """Every lead is emitted: record the matched count; resolving → sending."""
-    await pool.execute(
-        "UPDATE campaigns SET resolve_done = true, matched = enqueued, updated_at = now(), "
-        "state = CASE WHEN state = 'resolving' THEN 'sending' ELSE state END "
+async def finish(conn: asyncpg.Connection | asyncpg.Pool, campaign: Campaign) -> bool:
+    """Every lead is emitted: record the matched count; False when the campaign is not ours."""
+    status = await conn.execute(
+        "UPDATE campaigns SET resolve_done = true, matched = enqueued, updated_at = now() "
         "WHERE id = $1 AND batches_emitted = $2",
         campaign.id,
         campaign.batches_emitted,
     )
+    return bool(status.endswith(" 1"))
 
 
 async def parked(pool: asyncpg.Pool, campaign_id: UUID, limit: int) -> list[Parked]:

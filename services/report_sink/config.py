@@ -32,5 +32,8 @@ class Settings(ServiceSettings):
         "written (mode 0600) to <FANOUT_HOME>/report_sink.admin_token for `fanout sql`.",
     )
     csv_chunk_rows: int = Field(50_000, ge=1, description="Rows per keyset read of a CSV export.")
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1, description="Largest request body (POST /internal/sql); 413 above."
+    )
     sql_max_rows: int = Field(10_000, ge=1, description="Rows one analyst query may return.")
     sql_max_seconds: int = Field(30, ge=1, description="Time one analyst query may run.")

@@ -29,6 +29,8 @@ from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect
 from shared.db import check_postgres, create_pool
 from shared.errors import DependencyUnavailable
+from shared.http.body_limit import BodyLimit
+from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
 from shared.kafka.producer import make_producer
 from shared.logging import configure_logging
@@ -74,6 +76,8 @@ def create_app(
     app.state.reader = reader
     app.state.analyst = analyst
     app.state.admin_token = admin_token
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes)
     for router in (campaigns.router, leads.router, sql.router):
         app.include_router(router)
     common = settings.common

@@ -6,20 +6,18 @@ flushed: accounting is never ahead of the events, and never behind the
 committed offsets. The flush is one statement: an upsert of one row per batch
 into `send_batch_outcomes` (ON CONFLICT DO NOTHING, so a redelivered batch
 counts once) whose RETURNING rows alone are added to the campaigns' display
-counters. Then the campaigns whose every matched lead has an outcome complete.
+counters. Then the campaigns whose every matched lead has an outcome complete
+(`shared.campaigns.complete_if_accounted`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
-import structlog
 
 from services.sender.outcomes import BatchTally
-
-log = structlog.get_logger(__name__)
+from shared.campaigns import complete_if_accounted
 
 UPSERT = """
 WITH batch AS (
@@ -40,30 +38,6 @@ UPDATE campaigns c SET sent = c.sent + t.sent, failed = c.failed + t.failed,
     updated_at = now()
 FROM totals t WHERE c.id = t.campaign_id
 """
-
-# Completed only when resolving is done and the exact per-batch accounting covers every
-# matched lead. Both the sender (after each flush) and the resolver (after it sets
-# resolve_done) run this as its own statement after their commit, so one of them sees both.
-COMPLETE = """
-UPDATE campaigns c SET state = 'completed', completed_at = now(), updated_at = now()
-WHERE c.id = ANY($1::uuid[]) AND c.state = 'sending' AND c.resolve_done
-  AND c.matched = (
-      SELECT coalesce(sum(o.sent + o.failed + o.suppressed + o.cancelled), 0)
-      FROM send_batch_outcomes o WHERE o.campaign_id = c.id
-  )
-RETURNING c.id
-"""
-
-
-async def complete_campaigns(pool: asyncpg.Pool, campaign_ids: Sequence[UUID]) -> list[UUID]:
-    """Move to `completed` those of `campaign_ids` whose every matched lead has an outcome."""
-    if not campaign_ids:
-        return []
-    rows = await pool.fetch(COMPLETE, list(campaign_ids))
-    done = [row["id"] for row in rows]
-    for campaign_id in done:
-        log.info("campaign.completed", campaign_id=str(campaign_id))
-    return done
 
 
 class Accounting:
@@ -101,4 +75,4 @@ class Accounting:
         )
         for t in tallies:
             self._pending.pop((t.campaign_id, t.batch_no), None)
-        await complete_campaigns(self._pool, sorted({t.campaign_id for t in tallies}))
+        await complete_if_accounted(self._pool, sorted({t.campaign_id for t in tallies}))

@@ -3,18 +3,32 @@
 A campaign's spec (template, sender address, provider, state) is read once per
 TTL, not once per batch, so Postgres sees campaign-level reads only; the TTL
 is short so a cancel or pause made through the API is seen within about a second.
+Compiled templates are kept longer, in a bounded LRU keyed by template (a spec
+reload whose template text is unchanged does not compile it again). Both caches
+are bounded, so a sender that meets many campaigns keeps a fixed footprint.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
+from cachetools import LRUCache, TTLCache
 
+from shared.campaigns import State
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
+
+if TYPE_CHECKING:  # config imports this module's defaults
+    from services.sender.config import Settings
+
+# Defaults of the sender's settings `spec_cache_size` and `template_cache_size`.
+SPECS_MAX = 10_000
+TEMPLATES_MAX = 1_000
 
 SPEC = """
 SELECT c.id, c.account_id, c.state, c.provider, c.from_email, c.from_name, c.reply_to,
@@ -34,7 +48,7 @@ class CampaignSpec:
 
     campaign_id: UUID
     account_id: UUID
-    state: str
+    state: State
     provider: str
     from_email: str
     from_name: str
@@ -45,24 +59,54 @@ class CampaignSpec:
     @property
     def cancelled(self) -> bool:
         """Batches of a cancelled campaign become `cancelled` outcomes, unsent."""
-        return self.state == "cancelled"
+        return self.state is State.CANCELLED
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A template's source and what compiling it gave (the template, or the error)."""
+
+    source: TemplateSource
+    template: CompiledTemplate | None
+    error: str
 
 
 class SpecCache:
-    """Campaign specs with a short TTL; one load at a time per campaign."""
+    """Campaign specs with a short TTL, compiled templates in an LRU; one load per campaign at once.
 
-    def __init__(self, pool: asyncpg.Pool, ttl_s: float) -> None:
+    `timer` is the TTL's clock (monotonic seconds), a parameter so tests can pin it.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        ttl_s: float,
+        *,
+        max_specs: int = SPECS_MAX,
+        max_templates: int = TEMPLATES_MAX,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._pool = pool
-        self._ttl_s = ttl_s
-        self._specs: dict[UUID, tuple[float, CampaignSpec]] = {}
+        self._specs: TTLCache[UUID, CampaignSpec] = TTLCache(max_specs, ttl_s, timer=timer)
+        self._templates: LRUCache[UUID, _Compiled] = LRUCache(max_templates)
+        # Loads in progress: concurrent batches of one campaign share a single query.
         self._loading: dict[UUID, asyncio.Task[CampaignSpec]] = {}
-        self._templates: dict[UUID, tuple[TemplateSource, CompiledTemplate | None, str]] = {}
+
+    @classmethod
+    def from_settings(cls, pool: asyncpg.Pool, settings: Settings) -> SpecCache:
+        """The cache sized by the sender's settings."""
+        return cls(
+            pool,
+            settings.spec_ttl_s,
+            max_specs=settings.spec_cache_size,
+            max_templates=settings.template_cache_size,
+        )
 
     async def get(self, campaign_id: UUID, *, fresh: bool = False) -> CampaignSpec:
         """The cached spec, reloaded when older than the TTL (or when `fresh`)."""
-        cached = self._specs.get(campaign_id)
-        if cached is not None and not fresh and time.monotonic() - cached[0] < self._ttl_s:
-            return cached[1]
+        cached = None if fresh else self._specs.get(campaign_id)
+        if cached is not None:
+            return cached
         task = self._loading.get(campaign_id)
         if task is None:
             task = asyncio.create_task(self._load(campaign_id))
@@ -79,7 +123,7 @@ class SpecCache:
         spec = CampaignSpec(
             campaign_id=row["id"],
             account_id=row["account_id"],
-            state=row["state"],
+            state=State(row["state"]),
             provider=row["provider"],
             from_email=row["from_email"],
             from_name=row["from_name"],
@@ -87,19 +131,19 @@ class SpecCache:
             template=template,
             template_error=error,
         )
-        self._specs[campaign_id] = (time.monotonic(), spec)
+        self._specs[campaign_id] = spec
         return spec
 
     def _compiled(
         self, template_id: UUID, source: TemplateSource
     ) -> tuple[CompiledTemplate | None, str]:
         known = self._templates.get(template_id)
-        if known is not None and known[0] == source:
-            return known[1], known[2]
+        if known is not None and known.source == source:
+            return known.template, known.error
         try:
             compiled: CompiledTemplate | None = CompiledTemplate(source)
             error = ""
         except TemplateError as exc:
             compiled, error = None, f"template: {exc}"
-        self._templates[template_id] = (source, compiled, error)
+        self._templates[template_id] = _Compiled(source, compiled, error)
         return compiled, error

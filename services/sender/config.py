@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.sender.campaigns import SPECS_MAX, TEMPLATES_MAX
 from shared.settings import ServiceSettings
 
 
@@ -32,6 +33,14 @@ class Settings(ServiceSettings):
         1.0, gt=0, description="Progress flush and offset commit period."
     )
     spec_ttl_s: float = Field(1.0, gt=0, description="How long a campaign's spec is cached.")
+    spec_cache_size: int = Field(
+        SPECS_MAX, ge=1, description="Campaign specs cached at most (least recent dropped first)."
+    )
+    template_cache_size: int = Field(
+        TEMPLATES_MAX,
+        ge=1,
+        description="Compiled templates kept at most (least recently used dropped first).",
+    )
     revoke_wait_s: float = Field(
         20.0, gt=0, description="Longest wait for in-flight batches of revoked partitions."
     )

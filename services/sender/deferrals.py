@@ -20,10 +20,8 @@ import asyncpg
 import orjson
 
 from services.sender.outcomes import BatchTally
+from shared.campaigns import MAX_REASON, TERMINAL, Action, State, move
 from shared.contracts.sends import Recipient
-
-ACTIVE = ["queued", "resolving", "sending"]
-CLOSED = frozenset({"cancelled", "completed", "failed"})
 
 INSERT_TALLY = """
 INSERT INTO send_batch_outcomes (campaign_id, batch_no, sent, failed, suppressed, cancelled)
@@ -53,7 +51,7 @@ async def park_batch(
         state = await conn.fetchval(
             "SELECT state FROM campaigns WHERE id = $1 FOR UPDATE", tally.campaign_id
         )
-        if state is None or state in CLOSED:
+        if state is None or State(state) in TERMINAL:
             return Parked.CLOSED
         known = await conn.fetchval(
             "SELECT 1 FROM send_batch_outcomes WHERE campaign_id = $1 AND batch_no = $2",
@@ -69,16 +67,11 @@ async def park_batch(
             tally.campaign_id,
             tally.batch_no,
             recipients,
-            reason[:1000],
+            reason[:MAX_REASON],
         )
         counts = (tally.sent, tally.failed, tally.suppressed, tally.cancelled)
         await conn.execute(INSERT_TALLY, tally.campaign_id, tally.batch_no, *counts)
         await conn.execute(ADD_COUNTERS, tally.campaign_id, *counts)
-        await conn.execute(
-            "UPDATE campaigns SET state = 'paused', state_reason = $2, updated_at = now() "
-            "WHERE id = $1 AND state = ANY($3::text[])",
-            tally.campaign_id,
-            reason[:1000],
-            ACTIVE,
-        )
+        # a campaign paused already (through the API, or by an earlier batch) stays as it is
+        await move(conn, tally.campaign_id, Action.PAUSE, reason=reason)
     return Parked.PARKED

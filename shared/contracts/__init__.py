@@ -1,7 +1,9 @@
 """Message contracts: one module per topic, a versioned pydantic model each.
 
 Every producer and consumer encodes and decodes through these models; example
-messages live beside them in `examples/<topic>/*.json`.
+messages live beside them in `examples/<topic>/*.json`, and each schema version is
+exported as JSON Schema in `schemas/<topic>.v<N>.json` for other languages
+(`registry.py` lists them all; docs/contracts.md shows the catalog).
 """
 
 from shared.contracts.base import ContractError, decode, encode

@@ -1,6 +1,6 @@
 """Dead-letter topics (`<source>.dlq`): the original record plus why it was refused.
 
-Key: as the source record. Producers: any consumer. Consumers: people (inspect, replay).
+Key, producers and consumers are registered in shared/topics.py (docs/contracts.md).
 """
 
 from __future__ import annotations

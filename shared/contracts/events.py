@@ -1,11 +1,11 @@
-"""`email.events`: every per-email fact, from sender and webhook_ingest to report_sink.
+"""`email.events`: every per-email fact, the event log that reports are made of.
 
-Key: campaign id + lead id (of the value's first event). Producers: sender
-(queued/sent/failed/suppressed/cancelled: one value per send batch, holding the
-outcome of each of its ≤ 50 recipients), webhook_ingest (delivered/bounced/
-complained/opened/clicked/unsubscribed: one value per (campaign, lead)).
-Consumer: report_sink, which is indifferent to how events are grouped. Event
-ids are deterministic so that a redelivered or re-emitted event is applied once.
+The sender writes queued/sent/failed/suppressed/cancelled, one value per send batch
+holding the outcome of each of its ≤ 50 recipients; webhook_ingest writes delivered/
+bounced/complained/opened/clicked/unsubscribed, one value per (campaign, lead).
+report_sink is indifferent to how events are grouped. Event ids are deterministic so
+that a redelivered or re-emitted event is applied once. Key, producers and consumers
+are registered in shared/topics.py (docs/contracts.md).
 """
 
 from __future__ import annotations

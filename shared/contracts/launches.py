@@ -1,8 +1,8 @@
-"""`campaign.launches`: commands from campaign_api to lead_resolver.
+"""`campaign.launches`: campaign lifecycle commands for the lead resolver.
 
-Key: campaign id. Producer: campaign_api (through its outbox relay).
-Consumer: lead_resolver. A command is idempotent per (campaign, run, kind):
-delivering it twice changes nothing the second time.
+campaign_api writes them through its outbox relay. A command is idempotent per
+(campaign, run, kind): delivering it twice changes nothing the second time. Key,
+producers and consumers are registered in shared/topics.py (docs/contracts.md).
 """
 
 from __future__ import annotations

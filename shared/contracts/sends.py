@@ -1,6 +1,6 @@
-"""`email.sends`: batches of at most 50 recipients, from lead_resolver to sender.
+"""`email.sends`: batches of at most 50 recipients, one ESP call each.
 
-Key: campaign id + batch number. Producer: lead_resolver. Consumer: sender.
+Key, producers and consumers are registered in shared/topics.py (docs/contracts.md).
 """
 
 from __future__ import annotations

@@ -6,71 +6,55 @@
 
 `detail` is always a human-readable string; `errors` (an extension member) lists
 the fields at fault, in FastAPI's `loc`/`msg`/`type` shape, so a client finds the
-path of every bad field in one place whatever the route. Routes raise
-`ProblemError` (or FastAPI's `HTTPException`); `install_problem_handlers` turns both,
-and request-validation failures, into `application/problem+json` answers.
+path of every bad field in one place whatever the route; `extra` carries facts of
+one kind of problem (a campaign's current state). Routes raise `ProblemError` (or
+FastAPI's `HTTPException`); `install_problem_handlers` turns both, request-validation
+failures and unexpected errors into `application/problem+json` answers, and
+`problem_for` maps a domain exception to its problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from http import HTTPStatus
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-MEDIA_TYPE = "application/problem+json"
+from shared.http.problem_document import (
+    MEDIA_TYPE,
+    FieldError,
+    Problem,
+    summary,
+    title,
+    validation_errors,
+)
+
+__all__ = [
+    "MEDIA_TYPE",
+    "FieldError",
+    "Problem",
+    "ProblemError",
+    "field_error",
+    "install_problem_handlers",
+    "invalid",
+    "problem_for",
+    "problem_response",
+    "problem_responses",
+    "validation_problem",
+]
+
+E = TypeVar("E", bound=Exception)
 
 
-class FieldError(BaseModel):
-    """One field at fault: where it is, what is wrong, and a machine-readable kind."""
+class ProblemError(StarletteHTTPException):
+    """Raise from a route, dependency or middleware to answer with a problem document.
 
-    loc: list[str | int] = Field(description="Path of the field, e.g. ['body', 'email'].")
-    msg: str = Field(description="What is wrong with it.")
-    type: str = Field(description="A stable machine-readable kind of error.")
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem document."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "about:blank",
-                    "title": "Unprocessable Entity",
-                    "status": 422,
-                    "detail": "body.email: value is not a valid email address",
-                    "errors": [
-                        {
-                            "loc": ["body", "email"],
-                            "msg": "value is not a valid email address",
-                            "type": "value_error",
-                        }
-                    ],
-                }
-            ]
-        }
-    )
-
-    type: str = Field("about:blank", description="A URI naming the kind of problem.")
-    title: str = Field(description="The HTTP status phrase.")
-    status: int = Field(description="The HTTP status code.")
-    detail: str = Field(description="What went wrong, for a person.")
-    errors: list[FieldError] | None = Field(
-        None, description="The fields at fault (validation errors)."
-    )
-    extra: dict[str, Any] | None = Field(
-        None, description="Facts specific to this problem (e.g. the campaign's current state)."
-    )
-
-
-class ProblemError(Exception):
-    """Raise from a route or dependency to answer with a problem document."""
+    An `HTTPException`, so FastAPI lets it through where it wraps other errors
+    (a middleware refusing a body while FastAPI reads it).
+    """
 
     def __init__(
         self,
@@ -81,23 +65,43 @@ class ProblemError(Exception):
         extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(status, detail, dict(headers) if headers is not None else None)
         self.status = status
-        self.detail = detail
         self.errors = list(errors) if errors is not None else None
         self.extra = dict(extra) if extra is not None else None
-        self.headers = dict(headers) if headers is not None else None
 
 
-def field_error(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> FieldError:
-    """A `FieldError` at `loc`."""
-    return FieldError(loc=list(loc), msg=msg, type=kind)
+def field_error(
+    loc: Sequence[str | int],
+    msg: str,
+    kind: str = "value_error",
+    *,
+    line: int | None = None,
+    path: str | None = None,
+) -> FieldError:
+    """A `FieldError` at `loc` (`line`/`path`: where inside the field's value)."""
+    return FieldError(loc=list(loc), msg=msg, type=kind, line=line, path=path)
 
 
-def invalid(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> ProblemError:
+def invalid(
+    loc: Sequence[str | int],
+    msg: str,
+    kind: str = "value_error",
+    *,
+    line: int | None = None,
+    path: str | None = None,
+) -> ProblemError:
     """A 422 naming one field at fault (the common case of a domain check in a route)."""
-    where = ".".join(str(part) for part in loc)
-    return ProblemError(422, f"{where}: {msg}", errors=[field_error(loc, msg, kind)])
+    error = field_error(loc, msg, kind, line=line, path=path)
+    return ProblemError(422, summary([error]), errors=[error])
+
+
+def validation_problem(raw: Sequence[Any], *, under: Sequence[str | int] = ()) -> ProblemError:
+    """A 422 from pydantic's `errors()`; `under` prefixes each location (e.g. `["body"]`)."""
+    errors = validation_errors(raw)
+    for error in errors:
+        error.loc = [*under, *error.loc]
+    return ProblemError(422, summary(errors), errors=errors)
 
 
 def problem_response(
@@ -110,7 +114,7 @@ def problem_response(
 ) -> JSONResponse:
     """The `application/problem+json` answer itself."""
     body = Problem(
-        title=_title(status),
+        title=title(status),
         status=status,
         detail=detail,
         errors=list(errors) if errors is not None else None,
@@ -124,59 +128,54 @@ def problem_response(
     )
 
 
-def validation_errors(raw: Sequence[Any]) -> list[FieldError]:
-    """FastAPI/pydantic validation errors as `FieldError`s."""
-    return [
-        FieldError(
-            loc=[p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
-            msg=str(e.get("msg", "")),
-            type=str(e.get("type", "value_error")),
-        )
-        for e in raw
-    ]
+def _respond(problem: ProblemError) -> JSONResponse:
+    return problem_response(
+        problem.status,
+        problem.detail,
+        errors=problem.errors,
+        extra=problem.extra,
+        headers=problem.headers,
+    )
 
 
-def summary(errors: Sequence[FieldError]) -> str:
-    """One line naming the first field at fault (and how many more there are)."""
-    if not errors:
-        return "invalid request"
-    first = errors[0]
-    where = ".".join(str(part) for part in first.loc)
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where}: {first.msg}{more}"
+def problem_for(app: FastAPI, kind: type[E], convert: Callable[[E], ProblemError]) -> None:
+    """Answer the domain exception `kind` with the problem `convert` makes of it."""
 
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, kind)
+        return _respond(convert(exc))
 
-def _title(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+    app.add_exception_handler(kind, handler)
 
 
 async def _on_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return problem_response(
-        exc.status, exc.detail, errors=exc.errors, extra=exc.extra, headers=exc.headers
-    )
+    return _respond(exc)
 
 
 async def _on_http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    detail = exc.detail if isinstance(exc.detail, str) else _title(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else title(exc.status_code)
     return problem_response(exc.status_code, detail, headers=exc.headers)
 
 
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = validation_errors(exc.errors())
-    return problem_response(422, summary(errors), errors=errors)
+    return _respond(validation_problem(exc.errors()))
+
+
+async def _on_unexpected(_: Request, __: Exception) -> JSONResponse:
+    # Starlette logs and re-raises the error after this answer; the client learns nothing
+    # of the internals.
+    return problem_response(500, "internal error; the service logged it")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer `ProblemError`, `HTTPException` and validation failures as problem documents."""
+    """Answer `ProblemError`, `HTTPException`, validation failures and crashes as problems."""
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(Exception, _on_unexpected)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -184,7 +183,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "model": Problem,
-            "description": _title(status),
+            "description": title(status),
             "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in statuses

@@ -38,7 +38,7 @@ async def test_create_campaign_invalid_is_422(
     }
     response = await tenant.client.post("/campaigns", json=body)
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"] == loc
+    assert response.json()["errors"][0]["loc"] == loc
     assert (await tenant.client.get("/campaigns")).json()["items"] == []
 
 
@@ -55,7 +55,9 @@ async def test_create_campaign_with_other_accounts_template_is_422(
     }
     response = await other.client.post("/campaigns", json=body)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "template_id"]
+    problem = response.json()
+    assert problem["errors"][0]["loc"] == ["body", "template_id"]
+    assert problem["detail"] == "body.template_id: no such template in this account"
 
 
 async def test_get_campaign_shows_counters(make_tenant: TenantFactory) -> None:
@@ -97,6 +99,7 @@ async def test_list_campaigns_filters_and_pages(make_tenant: TenantFactory) -> N
     assert later.json()["items"] == []
     bad = await tenant.client.get("/campaigns", params={"cursor": "garbage"})
     assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["query", "cursor"]
 
 
 async def test_update_campaign_draft_revalidates(make_tenant: TenantFactory) -> None:
@@ -104,7 +107,7 @@ async def test_update_campaign_draft_revalidates(make_tenant: TenantFactory) -> 
     campaign = await make_campaign(tenant.client)
     bad = await tenant.client.patch(f"/campaigns/{campaign['id']}", json={"condition": {"any": []}})
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["path"] == "$.any"
+    assert bad.json()["errors"][0]["path"] == "$.any"
     good = await tenant.client.patch(
         f"/campaigns/{campaign['id']}", json={"name": "renamed", "reply_to": "R@example.com"}
     )

@@ -1,4 +1,4 @@
-"""`fanout account create`: makes an account and prints its first key once."""
+"""`fanout account create` prints the first key once; CLI errors show the problem's detail."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
+from fanout_cli.demo.run import checked_json
+from fanout_cli.stack.errors import StackError
 from services.campaign_api.cli import account_app
 from shared.auth import account_for_key
+from tests.campaign_api.conftest import Tenant
+from tests.campaign_api.helpers import make_campaign
 
 pytestmark = pytest.mark.postgres
 
@@ -34,3 +38,14 @@ def test_create_account_with_postgres_down_is_clear_error() -> None:
     )
     assert "Traceback" not in result.output
     assert "secret" not in result.output
+
+
+async def test_demo_shows_the_problem_detail_of_a_refused_call(tenant: Tenant) -> None:
+    campaign = await make_campaign(tenant.client)
+    await tenant.client.post(f"/campaigns/{campaign['id']}/cancel")
+    refused = await tenant.client.post(f"/campaigns/{campaign['id']}/launch")
+    with pytest.raises(StackError) as caught:
+        checked_json(refused, "launching campaign")
+    assert str(caught.value) == (
+        "launching campaign failed: HTTP 409: cannot launch a campaign that is cancelled"
+    )

@@ -90,7 +90,10 @@ async def test_import_leads_bad_header_writes_nothing(tenant: Tenant, pool: asyn
         "/leads/import", content=body, headers={"content-type": "text/csv"}
     )
     assert response.status_code == 422
-    assert "no `email` column" in response.json()["detail"]["message"]
+    problem = response.json()
+    assert problem["detail"].startswith("body line 1: nothing imported:")
+    assert "no `email` column" in problem["detail"]
+    assert problem["errors"][0]["line"] == 1
     assert await _leads(pool, tenant.account_id) == {}
 
 
@@ -152,6 +155,7 @@ async def test_import_leads_unknown_media_type_is_415(tenant: Tenant) -> None:
         "/leads/import", content=b"x", headers={"content-type": "application/pdf"}
     )
     assert response.status_code == 415
+    assert "got application/pdf" in response.json()["detail"]
 
 
 async def test_import_leads_over_size_limit_is_413_and_writes_nothing(
@@ -172,4 +176,5 @@ async def test_import_leads_over_size_limit_is_413_and_writes_nothing(
             "/leads/import", content=stream(), headers={"content-type": "text/csv"}
         )
         assert response.status_code == 413
+        assert response.json()["detail"].endswith("limit of 50000 bytes")
         assert await _leads(pool, tenant.account_id) == {}

@@ -39,7 +39,7 @@ async def test_create_lead_invalid_field_is_422(tenant: Tenant, field: str, valu
     body = {"email": "valid@example.com", field: value}
     response = await tenant.client.post("/leads", json=body)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert response.json()["errors"][0]["loc"] == ["body", field]
     assert (await tenant.client.get("/leads")).json()["items"] == []
 
 
@@ -97,3 +97,5 @@ async def test_create_lead_oversized_body_is_413(tenant: Tenant) -> None:
         "/leads", content=stream(), headers={"content-type": "application/json"}
     )
     assert chunked.status_code == 413
+    assert chunked.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == chunked.json()["detail"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import pytest
 from fastapi import FastAPI
 
-from services.campaign_api.campaigns.lifecycle import API_ACTIONS, Action, State, allowed_from
 from services.campaign_api.campaigns.scheduler import start_due_campaigns
-from services.campaign_api.campaigns.worker_moves import worker_move
+from shared.campaigns import API_ACTIONS, Action, State, allowed_from, move
 from shared.contracts import CampaignCommand, decode
 from shared.topics import Topic, topic_name
 from tests.campaign_api.conftest import Tenant
@@ -76,7 +75,8 @@ async def test_campaign_action_from_every_state(
         assert response.json()["state"] == after != state.value
     else:
         assert response.status_code == 409, response.text
-        assert response.json()["detail"]["current_state"] == state.value
+        extra = response.json()["extra"]
+        assert extra == {"current_state": state.value, "action": action}
         assert after == state.value
         assert await _commands(pool, campaign["id"]) == before
 
@@ -134,7 +134,7 @@ async def test_launch_campaign_with_past_schedule_is_422(
     )
     response = await tenant.client.post(f"/campaigns/{campaign['id']}/launch")
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "scheduled_at"]
+    assert response.json()["errors"][0]["loc"] == ["body", "scheduled_at"]
 
 
 async def test_update_campaign_after_launch_is_409(tenant: Tenant) -> None:
@@ -142,7 +142,7 @@ async def test_update_campaign_after_launch_is_409(tenant: Tenant) -> None:
     await tenant.client.post(f"/campaigns/{campaign['id']}/launch")
     response = await tenant.client.patch(f"/campaigns/{campaign['id']}", json={"name": "x"})
     assert response.status_code == 409
-    assert response.json()["detail"]["current_state"] == "queued"
+    assert response.json()["extra"]["current_state"] == "queued"
 
 
 async def test_pause_scheduled_campaign_writes_no_command(
@@ -162,21 +162,16 @@ async def test_pause_scheduled_campaign_writes_no_command(
     assert await _commands(pool, draft["id"]) == []
 
 
-async def test_worker_move_follows_table_and_run(tenant: Tenant, pool: asyncpg.Pool) -> None:
+async def test_worker_move_never_overwrites_api_pause(tenant: Tenant, pool: asyncpg.Pool) -> None:
     campaign = await make_campaign(tenant.client)
     launched = (await tenant.client.post(f"/campaigns/{campaign['id']}/launch")).json()
     run, cid = UUID(launched["run_id"]), UUID(campaign["id"])
-    assert await worker_move(pool, cid, Action.SEND, run_id=run) is None  # queued → send: no
-    assert await worker_move(pool, cid, Action.RESOLVE, run_id=uuid4()) is None  # stale run
-    assert await worker_move(pool, cid, Action.RESOLVE, run_id=run) is State.RESOLVING
+    assert await move(pool, cid, Action.RESOLVE, run_id=run) is State.RESOLVING
     await tenant.client.post(f"/campaigns/{campaign['id']}/pause")
-    assert await worker_move(pool, cid, Action.SEND, run_id=run) is None  # paused meanwhile
+    assert await move(pool, cid, Action.SEND, run_id=run) is None  # paused meanwhile
     resumed = (await tenant.client.post(f"/campaigns/{campaign['id']}/resume")).json()
-    run = UUID(resumed["run_id"])
-    for action, state in ((Action.RESOLVE, State.RESOLVING), (Action.SEND, State.SENDING)):
-        assert await worker_move(pool, cid, action, run_id=run) is state
-    assert await worker_move(pool, cid, Action.COMPLETE, run_id=run) is State.COMPLETED
-    done = (await tenant.client.get(f"/campaigns/{campaign['id']}")).json()
-    assert done["state"] == "completed" and done["completed_at"] is not None
-    with pytest.raises(ValueError, match="not a worker action"):
-        await worker_move(pool, cid, Action.LAUNCH)
+    assert await move(pool, cid, Action.RESOLVE, run_id=run) is None  # the old run
+    assert await move(pool, cid, Action.RESOLVE, run_id=UUID(resumed["run_id"])) is State.RESOLVING
+    paused = (await tenant.client.post(f"/campaigns/{campaign['id']}/pause")).json()
+    assert paused["state"] == "paused"
+    assert (await tenant.client.get(f"/campaigns/{campaign['id']}")).json()["state"] == "paused"

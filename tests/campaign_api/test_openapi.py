@@ -69,3 +69,29 @@ def test_openapi_every_operation_documented() -> None:
             assert operation.get("description") or operation.get("summary"), where
             if path not in ("/healthz", "/readyz"):
                 assert "401" in operation["responses"], where
+
+
+def test_openapi_every_error_answer_is_a_problem_document() -> None:
+    spec = create_app(Settings()).openapi()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        if path in ("/healthz", "/readyz"):
+            continue
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    schema = response["content"]["application/problem+json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Problem"}, (method, path)
+
+
+def test_openapi_declares_the_problems_routes_give() -> None:
+    paths = create_app(Settings()).openapi()["paths"]
+
+    def statuses(path: str, method: str) -> set[str]:
+        return {s for s in paths[path][method]["responses"] if int(s) >= 400}
+
+    assert statuses("/leads/import", "post") == {"401", "413", "415", "422"}
+    assert statuses("/campaigns/{campaign_id}/pause", "post") == {"401", "404", "409", "422"}
+    assert statuses("/campaigns/{campaign_id}", "patch") == {"401", "404", "409", "413", "422"}
+    assert statuses("/segments/preview", "post") == {"401", "413", "422", "503"}
+    assert statuses("/api-keys", "get") == {"401"}

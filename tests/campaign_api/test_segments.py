@@ -42,7 +42,9 @@ async def test_preview_segment_invalid_condition_names_path(make_tenant: TenantF
     }
     response = await tenant.client.post("/segments/preview", json=body)
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
+    problem = response.json()
+    assert problem["detail"].startswith("body.condition: $.all[1].field: unknown field")
+    (error,) = problem["errors"]
     assert error["path"] == "$.all[1].field"
     assert error["loc"] == ["body", "condition"]
     assert "unknown field" in error["msg"]

@@ -29,7 +29,7 @@ async def test_add_suppressions_bulk_with_invalid_adds_nothing(tenant: Tenant) -
         "/suppressions/bulk", json={"emails": ["ok@example.com", "broken"]}
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "emails", 1]
+    assert response.json()["errors"][0]["loc"] == ["body", "emails", 1]
     assert (await tenant.client.get("/suppressions")).json()["items"] == []
 
 

@@ -24,7 +24,9 @@ async def test_create_template_invalid_is_422_with_part_and_line(
     body = {"name": "t", "subject": "s", part: source}
     response = await tenant.client.post("/templates", json=body)
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
+    problem = response.json()
+    assert problem["detail"].startswith(f"body.{part} line {line}: ")
+    (error,) = problem["errors"]
     assert (error["loc"], error["line"]) == (["body", part], line)
     assert message in error["msg"]
 
@@ -57,7 +59,7 @@ async def test_preview_template_renders_lead(tenant: Tenant) -> None:
         f"/templates/{template['id']}/preview", json={"lead_id": bare["id"]}
     )
     assert missing.status_code == 422
-    assert "plan" in missing.json()["detail"][0]["msg"]
+    assert "plan" in missing.json()["errors"][0]["msg"]
 
 
 async def test_update_template_validates_result(tenant: Tenant) -> None:

@@ -53,6 +53,9 @@ async def test_send_bulk_without_key_unauthorized(sim: httpx.AsyncClient) -> Non
     missing = await sim.post("/v1/messages/bulk", json=body)
     wrong = await sim.post("/v1/messages/bulk", json=body, headers={"Authorization": "Bearer x"})
     assert missing.status_code == wrong.status_code == 401
+    # the ESP's own dialect, not a problem document: the sender's adapter parses it
+    assert missing.headers["content-type"] == "application/json"
+    assert wrong.json() == {"detail": "missing or wrong API key (Authorization: Bearer <key>)"}
     assert (await sim.get("/v1/counters")).json()["received"] == 0
 
 
@@ -67,6 +70,8 @@ async def test_send_bulk_malformed_message_id_bad_request(sim: httpx.AsyncClient
     response = await _send(sim, [message(1), message(2, message_id="no-angle-brackets")])
     assert response.status_code == 400
     assert response.json()["reason"].startswith("body.messages.1.message_id")
+    assert response.json()["detail"][0]["loc"] == ["body", "messages", 1, "message_id"]
+    assert response.headers["content-type"] == "application/json"
 
 
 async def test_send_bulk_over_rate_limit_throttled_with_retry_after() -> None:
@@ -171,12 +176,16 @@ async def test_send_bulk_same_seed_same_statuses() -> None:
     assert len(set(answers[0])) == 3
 
 
-async def test_update_config_invalid_knob_bad_request(sim: httpx.AsyncClient) -> None:
+async def test_update_config_invalid_knob_is_422_problem(sim: httpx.AsyncClient) -> None:
     too_high = await sim.post("/v1/config", json={"reject_rate": 1.5})
     unknown = await sim.post("/v1/config", json={"no_such_knob": 1})
     over_one = await sim.post("/v1/config", json={"reject_rate": 0.6, "transient_rate": 0.6})
-    assert too_high.status_code == unknown.status_code == over_one.status_code == 400
-    assert unknown.json()["detail"][0]["loc"] == ["no_such_knob"]
+    assert too_high.status_code == unknown.status_code == over_one.status_code == 422
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json()["errors"][0]["loc"] == ["body", "no_such_knob"]
+    assert too_high.json()["detail"].startswith("body.reject_rate: ")
+    not_an_object = await sim.post("/v1/config", json=[1])
+    assert not_an_object.status_code == 422 and not_an_object.json()["errors"][0]["loc"] == ["body"]
     config = (await sim.get("/v1/config")).json()
     assert config["reject_rate"] == 0.0
     assert config["transient_rate"] == 0.0

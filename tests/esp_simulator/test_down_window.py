@@ -85,8 +85,8 @@ async def test_go_down_route_answers_503_until_ended(sim: httpx.AsyncClient) -> 
     assert [e["outcome"] for e in log] == ["down", "ok"]
 
 
-async def test_go_down_negative_seconds_rejected(sim: httpx.AsyncClient) -> None:
+async def test_go_down_negative_seconds_is_422_problem(sim: httpx.AsyncClient) -> None:
     response = await sim.post("/v1/down", json={"seconds": -1})
-    assert response.status_code == 400
-    assert response.json()["reason"].startswith("body.seconds")
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body.seconds")
     assert not (await sim.get("/v1/down")).json()["down"]

@@ -110,10 +110,11 @@ async def test_reset_clears_request_log(sim: httpx.AsyncClient) -> None:
     assert (page["entries"], page["recorded"], page["evicted"]) == ([], 0, 0)
 
 
-async def test_read_requests_bad_campaign_id_rejected(sim: httpx.AsyncClient) -> None:
+async def test_read_requests_bad_campaign_id_is_422_problem(sim: httpx.AsyncClient) -> None:
     response = await sim.get("/v1/requests", params={"campaign_id": "not-a-uuid"})
-    assert response.status_code == 400
-    assert "campaign_id" in response.json()["reason"]
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["loc"] == ["query", "campaign_id"]
 
 
 async def test_read_accepted_names_only_accepted_ids(sim: httpx.AsyncClient) -> None:
@@ -127,8 +128,8 @@ async def test_read_accepted_names_only_accepted_ids(sim: httpx.AsyncClient) -> 
     assert answer["accepted"] == ids[1:]
 
 
-async def test_read_accepted_too_many_ids_rejected(sim: httpx.AsyncClient) -> None:
+async def test_read_accepted_too_many_ids_is_422_problem(sim: httpx.AsyncClient) -> None:
     ids = [f"<{i}@x>" for i in range(10_001)]
     response = await sim.post("/v1/accepted", json={"message_ids": ids})
-    assert response.status_code == 400
-    assert response.json()["reason"].startswith("body.message_ids")
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body.message_ids")

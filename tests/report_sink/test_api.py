@@ -26,6 +26,7 @@ from tests.report_sink.helpers import T0, Tenant, event, make_tenant
 pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
 
 ADMIN = "test-admin-token"
+BODY_LIMIT = 4096
 S, D, OP, C, B = (EventType.SENT, EventType.DELIVERED, EventType.OPENED, EventType.CLICKED,
                  EventType.BOUNCED)  # fmt: skip
 
@@ -61,7 +62,7 @@ async def world(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Tenant, Tenant, uuid.UUID]]:
     """An app on a fresh chDB folder with tenant A's data set; tenant B has nothing."""
     common = base_settings.model_copy(update={"database_url": pg_dsn, "home": tmp_path})
-    settings = Settings(common=common, sql_max_rows=5, csv_chunk_rows=3)
+    settings = Settings(common=common, sql_max_rows=5, csv_chunk_rows=3, max_body_bytes=BODY_LIMIT)
     writer, reader, analyst = open_clickhouse(settings)
     try:
         await migrate(writer)
@@ -132,7 +133,8 @@ async def test_list_recipients_paginated_and_filtered(world: World) -> None:
     r = await client.get(url, params={"status": "nonsense"}, headers=a.headers)
     assert r.status_code == 422 and "status" in r.text
     r = await client.get(url, params={"cursor": "nope"}, headers=a.headers)
-    assert r.status_code == 422 and "cursor" in r.text
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
 
 
 async def test_export_recipients_csv(world: World) -> None:
@@ -198,7 +200,8 @@ async def test_list_campaigns_with_headlines(world: World) -> None:
     assert [i["campaign_id"] for i in r.json()["items"]] == [str(other)]
     r = await client.get("/reports/campaigns", params={"since": "2026-11-24T00:00:00"},
                          headers=a.headers)  # fmt: skip
-    assert r.status_code == 422 and "since" in r.text
+    assert r.status_code == 422
+    assert r.json()["detail"] == "query.since: give a time zone (e.g. Z)"
 
 
 async def test_read_other_accounts_reports_not_found(world: World) -> None:
@@ -213,6 +216,7 @@ async def test_read_other_accounts_reports_not_found(world: World) -> None:
             str(a.lead_ids[0]), str(uuid.uuid4())), headers=b.headers)  # fmt: skip
         assert theirs.status_code == missing.status_code == 404, path
         assert theirs.json() == missing.json()
+        assert theirs.headers["content-type"] == "application/problem+json"
     r = await client.get("/reports/campaigns", headers=b.headers)
     assert r.json()["items"] == []
     assert (await client.get(paths[0])).status_code == 401
@@ -238,9 +242,40 @@ async def test_run_sql_read_only_with_admin_token(world: World) -> None:
                   "SELECT 1 SETTINGS readonly = 0",
                   "SELECT * FROM file('/etc/hostname', 'LineAsString')"):  # fmt: skip
         r = await client.post(url, json={"query": write}, headers=admin)
-        assert r.status_code == 400 and "readonly" in r.text.lower(), write
+        assert r.status_code == 400 and "readonly" in r.json()["detail"].lower(), write
     r = await client.post(url, json={"query": "SELECT count() FROM email_events"}, headers=admin)
     assert r.json()["rows"] == [[34]]  # both copies still there: nothing was written
+
+
+class Chunks:
+    """A streamed body (no Content-Length) that records how many chunks were pulled."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pulled = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(self.size // 1024):
+            self.pulled += 1
+            yield b" " * 1024
+
+
+async def test_run_sql_checks_token_and_size_before_reading_the_body(world: World) -> None:
+    client, _, _, _ = world
+    url, admin = "/internal/sql", {"X-Fanout-Admin-Token": ADMIN}
+    stranger = Chunks(BODY_LIMIT * 4)
+    r = await client.post(url, content=stranger, headers={"content-type": "application/json"})
+    assert r.status_code == 401 and stranger.pulled == 0
+    assert r.json()["detail"] == "missing or wrong X-Fanout-Admin-Token"
+    declared = Chunks(BODY_LIMIT * 4)
+    r = await client.post(url, content=declared, headers={"content-length": str(BODY_LIMIT * 4)})
+    assert r.status_code == 413 and declared.pulled == 0
+    assert r.headers["content-type"] == "application/problem+json"
+    streamed = Chunks(BODY_LIMIT * 4)
+    r = await client.post(url, content=streamed, headers=admin)
+    assert r.status_code == 413 and streamed.pulled == BODY_LIMIT // 1024 + 1
+    r = await client.post(url, json={"query": ""}, headers=admin)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "query"]
 
 
 async def test_document_reports_in_openapi(world: World) -> None:
@@ -259,5 +294,9 @@ async def test_document_reports_in_openapi(world: World) -> None:
     ):
         operation = next(iter(paths[path].values()))
         assert operation["description"], path
+    sql = paths["/internal/sql"]["post"]
+    assert sql["requestBody"]["content"]["application/json"]["schema"]["required"] == ["query"]
+    assert {"400", "401", "413", "422"} <= set(sql["responses"])
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
     funnel = spec["components"]["schemas"]["FunnelCounts"]["properties"]["sent"]
     assert funnel["examples"] == [9800]

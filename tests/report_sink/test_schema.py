@@ -59,14 +59,3 @@ async def test_parse_cluster_ddl_and_users(ch: AsyncClickHouse) -> None:
             await ch.rows("SELECT formatQuery({q:String})", {"q": statement})
     cluster = load_migrations(DEPLOY / "cluster")
     assert [m.version for m in cluster] == [m.version for m in load_migrations()]
-
-
-def test_cluster_precedence_matches_single_node() -> None:
-    def listed(path: Path) -> list[str]:
-        found = re.search(r"type,\s*\[(.*?)\]", path.read_text(), re.DOTALL)
-        assert found is not None
-        return re.findall(r"'(\w+)'", found.group(1))
-
-    assert listed(DEPLOY / "cluster" / "0002_lead_status.sql") == listed(
-        MIGRATIONS_DIR / "0002_lead_status.sql"
-    )

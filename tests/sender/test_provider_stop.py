@@ -28,7 +28,7 @@ from shared.contracts import Recipient, SendBatch, decode
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
-from tests.sender.harness import campaign, read_events, seed_campaign
+from tests.send_path import campaign, read_events, seed_campaign
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

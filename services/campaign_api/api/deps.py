@@ -1,39 +1,41 @@
-"""`Annotated` dependency aliases shared by the routes."""
+"""`Annotated` dependency aliases shared by the routes, and the errors routes declare."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.campaign_api.config import Settings
 from shared.auth import CurrentAccount
+from shared.http.problems import problem_responses
+from shared.http.state import from_state
 from shared.topics import Topic, topic_name
 
-__all__ = ["COMMON_RESPONSES", "CommandsTopic", "CurrentAccount", "PoolDep", "SettingsDep"]
+__all__ = [
+    "AUTHENTICATED",
+    "BY_ID",
+    "WITH_BODY",
+    "CommandsTopic",
+    "CurrentAccount",
+    "PoolDep",
+    "SettingsDep",
+]
 
-# Answers every authenticated route can give, for the OpenAPI schema.
-COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or revoked API key."},
-    413: {"description": "Request body larger than the configured limit."},
-}
+# Problem answers for the OpenAPI schema: every route of a router needs an API key (401);
+# a route with a JSON body refuses one too large (413) or invalid (422); a route naming an
+# object by id answers 404 when it is not this account's and 422 for a malformed id.
+AUTHENTICATED = problem_responses(401)
+WITH_BODY = problem_responses(413, 422)
+BY_ID = problem_responses(404, 422)
 
-
-def _pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _commands_topic(request: Request) -> str:
-    return topic_name(Topic.CAMPAIGN_LAUNCHES, _settings(request).common.topic_prefix)
+PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
+SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
 
 
-PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
+async def _commands_topic(settings: SettingsDep) -> str:
+    return topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
+
+
 CommandsTopic = Annotated[str, Depends(_commands_topic)]

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
-from fastapi import HTTPException, Query, status
+from fastapi import Query
 from pydantic import BaseModel, Field
+
+from shared.http.problems import invalid
 
 T = TypeVar("T")
 
@@ -36,13 +38,4 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, UUID]:
             raise ValueError("naive time")
         return parsed, UUID(item)
     except (ValueError, UnicodeError) as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [
-                {
-                    "loc": ["query", "cursor"],
-                    "msg": "not a cursor this API returned",
-                    "type": "cursor",
-                }
-            ],
-        ) from exc
+        raise invalid(["query", "cursor"], "not a cursor this API returned", "cursor") from exc

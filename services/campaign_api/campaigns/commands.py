@@ -15,14 +15,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-import structlog
 
-from services.campaign_api.campaigns.lifecycle import Action, State, next_state
 from services.campaign_api.campaigns.outbox import enqueue_command, make_command
-from shared import metrics
+from shared.campaigns import Action, State, move_locked, next_state
 from shared.contracts import CommandKind
-
-log = structlog.get_logger(__name__)
 
 
 class CampaignNotFound(LookupError):
@@ -77,30 +73,20 @@ async def apply_action(
         )
         if row is None:
             raise CampaignNotFound(campaign_id)
-        next_state(State(row["state"]), requested)  # the requested action must be legal
+        current = State(row["state"])
+        next_state(current, requested)  # the requested action must be legal
         change = _plan(requested, row, now)
-        target = next_state(State(row["state"]), change.action)
-        updated = await conn.fetchrow(
-            """
-            UPDATE campaigns SET state = $2, run_id = $3, launched_at = $4, updated_at = $5
-            WHERE id = $1 RETURNING *
-            """,
-            campaign_id,
-            target.value,
-            change.run_id,
-            change.launched_at,
-            now,
-        )
         if change.command is not None and change.run_id is not None:
             command = make_command(change.command, campaign_id, account_id, change.run_id, now)
             await enqueue_command(conn, topic, command)
-    metrics.CAMPAIGN_TRANSITIONS.labels(change.action.value).inc()
-    log.info(
-        "campaign.transition",
-        campaign=str(campaign_id),
-        action=change.action.value,
-        state=updated["state"],
-        run=str(change.run_id) if change.run_id else None,
-        command=change.command.value if change.command else None,
-    )
+        # the move comes last in the transaction, so it is counted only once all else is written
+        updated = await move_locked(
+            conn,
+            campaign_id,
+            current,
+            change.action,
+            run_id=change.run_id,
+            launched_at=change.launched_at,
+            now=now,
+        )
     return dict(updated)

@@ -13,16 +13,15 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
-from services.campaign_api.campaigns.lifecycle import Action, State
 from services.campaign_api.campaigns.outbox import enqueue_command, make_command
-from shared import metrics
+from shared.campaigns import Action, State, move_locked
 from shared.contracts import CommandKind
 
 log = structlog.get_logger(__name__)
 
 DUE = """
 SELECT id, account_id, run_id FROM campaigns
-WHERE state = 'scheduled' AND scheduled_at <= $1
+WHERE state = $3 AND scheduled_at <= $1
 ORDER BY scheduled_at LIMIT $2 FOR UPDATE SKIP LOCKED
 """
 
@@ -31,20 +30,22 @@ async def start_due_campaigns(pool: asyncpg.Pool, topic: str, *, limit: int = 10
     """Start every campaign whose time has come (up to `limit`); returns how many."""
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(DUE, now, limit)
+        rows = await conn.fetch(DUE, now, limit, State.SCHEDULED.value)
         for row in rows:
-            await conn.execute(
-                "UPDATE campaigns SET state = $2, launched_at = $3, updated_at = $3 WHERE id = $1",
-                row["id"],
-                State.QUEUED.value,
-                now,
-            )
             command = make_command(
                 CommandKind.LAUNCH, row["id"], row["account_id"], row["run_id"], now
             )
             await enqueue_command(conn, topic, command)
+            await move_locked(
+                conn,
+                row["id"],
+                State.SCHEDULED,
+                Action.START,
+                run_id=row["run_id"],
+                launched_at=now,
+                now=now,
+            )
     if rows:
-        metrics.CAMPAIGN_TRANSITIONS.labels(Action.START.value).inc(len(rows))
         log.info("scheduler.started", campaigns=len(rows))
     return len(rows)
 

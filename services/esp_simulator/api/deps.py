@@ -5,28 +5,27 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.esp_simulator.engine import Simulator
+from shared.http.state import from_state
 from shared.metrics import SIMULATOR_CALLS
 
 _bearer = HTTPBearer(auto_error=False)
 
-
-async def _simulator(request: Request) -> Simulator:  # async: no threadpool hop per call
-    simulator: Simulator = request.app.state.simulator
-    return simulator
+SimulatorDep = Annotated[Simulator, Depends(from_state("simulator", Simulator))]
+ApiKeyDep = Annotated[str, Depends(from_state("api_key", str))]
 
 
 async def _api_key(
-    request: Request,
+    expected: ApiKeyDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    expected: str = request.app.state.api_key
     given = credentials.credentials if credentials is not None else ""
     if not hmac.compare_digest(given.encode(), expected.encode()):
         SIMULATOR_CALLS.labels("unauthorized").inc()
+        # the bulk API's own dialect ({"detail": ...}), answered by its route class
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="missing or wrong API key (Authorization: Bearer <key>)",
@@ -34,5 +33,4 @@ async def _api_key(
         )
 
 
-SimulatorDep = Annotated[Simulator, Depends(_simulator)]
 ApiKey = Depends(_api_key)

@@ -1,4 +1,4 @@
-"""`Annotated` dependency aliases of the reports API."""
+"""`Annotated` dependency aliases of the reports API, and the errors its routes declare."""
 
 from __future__ import annotations
 
@@ -7,33 +7,36 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends
 
 from services.report_sink.config import Settings
 from shared.auth import CurrentAccount
 from shared.clickhouse import AsyncClickHouse
+from shared.http.problems import ProblemError, problem_responses
+from shared.http.state import from_state
 
-__all__ = ["CurrentAccount", "OwnedCampaign", "PoolDep", "ReaderDep", "SettingsDep"]
+__all__ = [
+    "AUTHENTICATED",
+    "BY_ID",
+    "AdminTokenDep",
+    "AnalystDep",
+    "CurrentAccount",
+    "OwnedCampaign",
+    "PoolDep",
+    "ReaderDep",
+    "SettingsDep",
+]
 
+# Problem answers for the OpenAPI schema: every report needs an API key (401); one naming
+# a campaign or lead answers 404 when it is not the account's and 422 for a malformed id.
+AUTHENTICATED = problem_responses(401)
+BY_ID = problem_responses(404, 422)
 
-def _pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
-
-
-def _reader(request: Request) -> AsyncClickHouse:
-    reader: AsyncClickHouse = request.app.state.reader
-    return reader
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
-ReaderDep = Annotated[AsyncClickHouse, Depends(_reader)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
+PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
+ReaderDep = Annotated[AsyncClickHouse, Depends(from_state("reader", AsyncClickHouse))]
+AnalystDep = Annotated[AsyncClickHouse, Depends(from_state("analyst", AsyncClickHouse))]
+SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
+AdminTokenDep = Annotated[str, Depends(from_state("admin_token", str))]
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ async def _owned_campaign(campaign_id: UUID, account: CurrentAccount, pool: Pool
         account,
     )
     if row is None:  # another account's campaign answers exactly like a missing one
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found")
+        raise ProblemError(404, "campaign not found")
     return Campaign(campaign_id, account, row["name"], row["state"], row["matched"])
 
 

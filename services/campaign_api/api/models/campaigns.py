@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.campaign_api.api.models.common import Email, Name, Text
-from services.campaign_api.campaigns.lifecycle import State
+from shared.campaigns import State
 
 Provider = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 CAMPAIGN_EXAMPLE: dict[str, Any] = {

@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import AUTHENTICATED, BY_ID, WITH_BODY, CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Name
 from shared.auth import new_key
+from shared.http.problems import ProblemError
 
-router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=AUTHENTICATED)
 
 COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at"
 KEY_EXAMPLE: dict[str, Any] = {
@@ -66,7 +67,7 @@ async def list_keys(account: CurrentAccount, pool: PoolDep) -> list[ApiKey]:
     return [ApiKey(**dict(r)) for r in rows]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=NewApiKey)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=NewApiKey, responses=WITH_BODY)
 async def create_key(body: ApiKeyCreate, account: CurrentAccount, pool: PoolDep) -> NewApiKey:
     """Make a new key for the account. Its secret is in this answer only."""
     key = new_key()
@@ -83,7 +84,7 @@ async def create_key(body: ApiKeyCreate, account: CurrentAccount, pool: PoolDep)
     return NewApiKey(**dict(row), key=key.plaintext)
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=BY_ID)
 async def revoke_key(key_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Revoke a key at once (404 if it is not this account's or already revoked)."""
     done = await pool.execute(
@@ -93,5 +94,5 @@ async def revoke_key(key_id: UUID, account: CurrentAccount, pool: PoolDep) -> Re
         account,
     )
     if done == "UPDATE 0":
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "key not found")
+        raise ProblemError(404, "key not found")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,10 +8,16 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, status
 
-from services.campaign_api.api.deps import COMMON_RESPONSES, CommandsTopic, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import (
+    AUTHENTICATED,
+    BY_ID,
+    WITH_BODY,
+    CommandsTopic,
+    CurrentAccount,
+    PoolDep,
+)
 from services.campaign_api.api.models.campaigns import Campaign, CampaignCreate, CampaignUpdate
 from services.campaign_api.api.pagination import (
     Limit,
@@ -20,12 +26,16 @@ from services.campaign_api.api.pagination import (
     encode_time_cursor,
 )
 from services.campaign_api.campaigns.commands import apply_action
-from services.campaign_api.campaigns.lifecycle import Action, State
 from services.campaign_api.segments import condition_or_422
+from shared.campaigns import Action, State
+from shared.http.problems import ProblemError, invalid, problem_responses
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=AUTHENTICATED)
 
-NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found")
+NOT_FOUND = "campaign not found"
+# A lifecycle action: not this account's campaign (404), not allowed from its state (409,
+# with `extra.current_state`), or a launch whose `scheduled_at` has passed meanwhile (422).
+ACTION = problem_responses(404, 409, 422)
 EDITABLE = ("name", "from_email", "from_name", "reply_to", "template_id", "provider")
 
 
@@ -33,11 +43,6 @@ def campaign_from(row: asyncpg.Record | dict[str, Any]) -> Campaign:
     values = dict(row)
     values["condition"] = orjson.loads(values["condition"])
     return Campaign.model_validate(values)
-
-
-def _unprocessable(field: str, message: str) -> HTTPException:
-    detail = [{"loc": ["body", field], "msg": message, "type": "value_error"}]
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
 
 
 async def _check_draft(conn: asyncpg.Connection, account: UUID, values: dict[str, Any]) -> None:
@@ -51,13 +56,13 @@ async def _check_draft(conn: asyncpg.Connection, account: UUID, values: dict[str
             account,
         )
         if found is None:
-            raise _unprocessable("template_id", "no such template in this account")
+            raise invalid(["body", "template_id"], "no such template in this account")
     when = values.get("scheduled_at")
     if when is not None and when <= datetime.now(UTC):
-        raise _unprocessable("scheduled_at", "must be in the future")
+        raise invalid(["body", "scheduled_at"], "must be in the future")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Campaign)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Campaign, responses=WITH_BODY)
 async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: PoolDep) -> Campaign:
     """Save a draft campaign."""
     values = body.model_dump()
@@ -82,7 +87,7 @@ async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: P
     return campaign_from(row)
 
 
-@router.get("", response_model=Page[Campaign])
+@router.get("", response_model=Page[Campaign], responses=problem_responses(422))
 async def list_campaigns(
     account: CurrentAccount,
     pool: PoolDep,
@@ -119,26 +124,30 @@ async def list_campaigns(
     return Page[Campaign](items=items, next_cursor=next_cursor)
 
 
-@router.get("/{campaign_id}", response_model=Campaign)
+@router.get("/{campaign_id}", response_model=Campaign, responses=BY_ID)
 async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Campaign:
     """A campaign: state, matched count and progress counters."""
     row = await pool.fetchrow(
         "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2", campaign_id, account
     )
     if row is None:
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return campaign_from(row)
 
 
-@router.patch("/{campaign_id}", response_model=Campaign)
+@router.patch(
+    "/{campaign_id}",
+    response_model=Campaign,
+    responses=BY_ID | WITH_BODY | problem_responses(409),
+)
 async def update_campaign(
     campaign_id: UUID, body: CampaignUpdate, account: CurrentAccount, pool: PoolDep
-) -> Campaign | JSONResponse:
+) -> Campaign:
     """Edit a draft (validated like a new one); 409 with the current state otherwise."""
     changes = body.model_dump(exclude_unset=True)
     for field in ("name", "from_email", "template_id", "provider", "from_name"):
         if field in changes and changes[field] is None:
-            raise _unprocessable(field, "cannot be null")
+            raise invalid(["body", field], "cannot be null")
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT state FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
@@ -146,10 +155,12 @@ async def update_campaign(
             account,
         )
         if row is None:
-            raise NOT_FOUND
+            raise ProblemError(404, NOT_FOUND)
         if row["state"] != State.DRAFT:
-            detail = {"message": "only drafts can be edited", "current_state": row["state"]}
-            return JSONResponse({"detail": detail}, status_code=status.HTTP_409_CONFLICT)
+            facts = {"current_state": row["state"], "action": "edit"}
+            raise ProblemError(
+                409, f"only drafts can be edited; this one is {row['state']}", extra=facts
+            )
         await _check_draft(conn, account, changes)
         if "condition" in changes:
             changes["condition"] = orjson.dumps(changes["condition"]).decode()
@@ -176,13 +187,7 @@ async def _act(
     )
 
 
-ACCEPTED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "Not allowed from the current state (returned in the body)."},
-    404: {"description": "No such campaign in this account."},
-}
-
-
-@router.post("/{campaign_id}/launch", status_code=202, response_model=Campaign, responses=ACCEPTED)
+@router.post("/{campaign_id}/launch", status_code=202, response_model=Campaign, responses=ACTION)
 async def launch_campaign(
     campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
 ) -> Campaign:
@@ -194,7 +199,7 @@ async def launch_campaign(
     return await _act(Action.LAUNCH, campaign_id, account, pool, topic)
 
 
-@router.post("/{campaign_id}/pause", status_code=202, response_model=Campaign, responses=ACCEPTED)
+@router.post("/{campaign_id}/pause", status_code=202, response_model=Campaign, responses=ACTION)
 async def pause_campaign(
     campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
 ) -> Campaign:
@@ -202,7 +207,7 @@ async def pause_campaign(
     return await _act(Action.PAUSE, campaign_id, account, pool, topic)
 
 
-@router.post("/{campaign_id}/resume", status_code=202, response_model=Campaign, responses=ACCEPTED)
+@router.post("/{campaign_id}/resume", status_code=202, response_model=Campaign, responses=ACTION)
 async def resume_campaign(
     campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
 ) -> Campaign:
@@ -210,7 +215,7 @@ async def resume_campaign(
     return await _act(Action.RESUME, campaign_id, account, pool, topic)
 
 
-@router.post("/{campaign_id}/cancel", status_code=202, response_model=Campaign, responses=ACCEPTED)
+@router.post("/{campaign_id}/cancel", status_code=202, response_model=Campaign, responses=ACTION)
 async def cancel_campaign(
     campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
 ) -> Campaign:

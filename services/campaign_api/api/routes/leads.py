@@ -7,9 +7,16 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import (
+    AUTHENTICATED,
+    BY_ID,
+    WITH_BODY,
+    CurrentAccount,
+    PoolDep,
+    SettingsDep,
+)
 from services.campaign_api.api.models.leads import (
     ImportResult,
     Lead,
@@ -20,14 +27,16 @@ from services.campaign_api.api.models.leads import (
 from services.campaign_api.api.pagination import Limit, Page
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
+from shared.http.problems import ProblemError, invalid, problem_responses
 
-router = APIRouter(prefix="/leads", tags=["leads"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix="/leads", tags=["leads"], responses=AUTHENTICATED)
+DUPLICATE = problem_responses(409)  # another lead of the account has this email
 
 COLUMNS = (
     "id, email, first_name, last_name, country, tags, attributes, "
     "created_at, updated_at, unsubscribed_at"
 )
-NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "lead not found")
+NOT_FOUND = "lead not found"
 MEDIA_TYPES = {
     "text/csv": ImportFormat.CSV,
     "application/x-ndjson": ImportFormat.JSONL,
@@ -42,11 +51,16 @@ def lead_from(row: asyncpg.Record) -> Lead:
     return Lead(**values)
 
 
-def _duplicate(email: str) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, f"a lead with email {email} already exists")
+def _duplicate(email: str) -> ProblemError:
+    return ProblemError(409, f"a lead with email {email} already exists")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Lead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Lead,
+    responses=WITH_BODY | DUPLICATE,
+)
 async def create_lead(body: LeadCreate, account: CurrentAccount, pool: PoolDep) -> Lead:
     """Create one lead. 409 if the account already has a lead with this (normalised) email."""
     try:
@@ -68,7 +82,7 @@ async def create_lead(body: LeadCreate, account: CurrentAccount, pool: PoolDep) 
     return lead_from(row)
 
 
-@router.get("", response_model=Page[Lead])
+@router.get("", response_model=Page[Lead], responses=problem_responses(422))
 async def list_leads(
     account: CurrentAccount,
     pool: PoolDep,
@@ -91,25 +105,26 @@ async def list_leads(
     return Page[Lead](items=items, next_cursor=next_cursor)
 
 
-@router.get("/{lead_id}", response_model=Lead)
+@router.get("/{lead_id}", response_model=Lead, responses=BY_ID)
 async def get_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> Lead:
     """One lead (404 if it is not this account's)."""
     row = await pool.fetchrow(
         f"SELECT {COLUMNS} FROM leads WHERE id = $1 AND account_id = $2", lead_id, account
     )
     if row is None:
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return lead_from(row)
 
 
-@router.patch("/{lead_id}", response_model=Lead)
+@router.patch("/{lead_id}", response_model=Lead, responses=BY_ID | WITH_BODY | DUPLICATE)
 async def update_lead(
     lead_id: UUID, body: LeadUpdate, account: CurrentAccount, pool: PoolDep
 ) -> Lead:
     """Change some fields; omitted fields stay as they are. `attributes` replaces the object."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    if changes.get("email", "") is None or ("tags" in changes and changes["tags"] is None):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "email and tags cannot be null")
+    for field in ("email", "tags"):
+        if field in changes and changes[field] is None:
+            raise invalid(["body", field], "cannot be null")
     if "attributes" in changes:
         changes["attributes"] = orjson.dumps(changes["attributes"] or {}).decode()
     names = list(changes)
@@ -125,18 +140,18 @@ async def update_lead(
     except asyncpg.UniqueViolationError as exc:
         raise _duplicate(str(changes.get("email"))) from exc
     if row is None:
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return lead_from(row)
 
 
-@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT, responses=BY_ID)
 async def delete_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a lead (404 if it is not this account's)."""
     done = await pool.execute(
         "DELETE FROM leads WHERE id = $1 AND account_id = $2", lead_id, account
     )
     if done == "DELETE 0":
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -163,6 +178,8 @@ transaction.
 @router.post(
     "/import",
     response_model=ImportResult,
+    # 413 over the import limit, 415 an unknown format, 422 a broken file (with its line)
+    responses=problem_responses(413, 415, 422),
     description=IMPORT_DOC,
     openapi_extra={
         "requestBody": {
@@ -192,8 +209,8 @@ async def import_leads_file(
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     fmt = format or MEDIA_TYPES.get(media)
     if fmt is None:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        raise ProblemError(
+            415,
             f"send text/csv or application/x-ndjson, or pass ?format= (got {media or 'nothing'})",
         )
     report = await import_leads(

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import AUTHENTICATED, WITH_BODY, CurrentAccount, PoolDep
 from services.campaign_api.api.models.leads import Lead
 from services.campaign_api.api.routes.leads import lead_from
 from services.campaign_api.segments import condition_or_422, preview_segment
+from shared.http.problems import problem_responses
 
-router = APIRouter(prefix="/segments", tags=["segments"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix="/segments", tags=["segments"], responses=AUTHENTICATED)
 
 CONDITION_EXAMPLE: dict[str, Any] = {
     "all": [
@@ -43,7 +44,10 @@ class SegmentPreview(BaseModel):
     sample: list[Lead]
 
 
-@router.post("/preview", response_model=SegmentPreview)
+# 503 (with Retry-After): the count took longer than its time limit and was cancelled
+@router.post(
+    "/preview", response_model=SegmentPreview, responses=WITH_BODY | problem_responses(503)
+)
 async def preview(
     body: SegmentPreviewRequest, account: CurrentAccount, pool: PoolDep
 ) -> SegmentPreview:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import AUTHENTICATED, WITH_BODY, CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Email, Text
 from services.campaign_api.api.pagination import Limit, Page
 from services.campaign_api.emails import InvalidEmail, normalize_email
+from shared.http.problems import ProblemError, problem_responses
 
-router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=AUTHENTICATED)
 
 MAX_BULK = 10_000
 Reason = Annotated[Text, Field(min_length=1, max_length=200)]
@@ -83,7 +84,7 @@ ON CONFLICT (account_id, email) DO NOTHING
 """
 
 
-@router.get("", response_model=Page[Suppression])
+@router.get("", response_model=Page[Suppression], responses=problem_responses(422))
 async def list_suppressions(
     account: CurrentAccount,
     pool: PoolDep,
@@ -106,7 +107,9 @@ async def list_suppressions(
     return Page[Suppression](items=items, next_cursor=next_cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=BulkResult)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=BulkResult, responses=WITH_BODY
+)
 async def add_suppression(
     body: SuppressionCreate, account: CurrentAccount, pool: PoolDep
 ) -> BulkResult:
@@ -115,7 +118,9 @@ async def add_suppression(
     return BulkResult(received=1, added=int(done.split()[-1]))
 
 
-@router.post("/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkResult)
+@router.post(
+    "/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkResult, responses=WITH_BODY
+)
 async def add_suppressions(
     body: SuppressionBulk, account: CurrentAccount, pool: PoolDep
 ) -> BulkResult:
@@ -125,7 +130,9 @@ async def add_suppressions(
     return BulkResult(received=len(body.emails), added=int(done.split()[-1]))
 
 
-@router.delete("/{email}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{email}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404, 422)
+)
 async def remove_suppression(
     email: Annotated[str, Path(max_length=320)], account: CurrentAccount, pool: PoolDep
 ) -> Response:
@@ -133,10 +140,10 @@ async def remove_suppression(
     try:
         normalized = normalize_email(email)
     except InvalidEmail as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "not suppressed") from exc
+        raise ProblemError(404, "not suppressed") from exc
     done = await pool.execute(
         "DELETE FROM suppressions WHERE account_id = $1 AND email = $2", account, normalized
     )
     if done == "DELETE 0":
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "not suppressed")
+        raise ProblemError(404, "not suppressed")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,9 +7,16 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from services.campaign_api.api.deps import COMMON_RESPONSES, CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import (
+    AUTHENTICATED,
+    BY_ID,
+    WITH_BODY,
+    CurrentAccount,
+    PoolDep,
+    SettingsDep,
+)
 from services.campaign_api.api.models.templates import (
     PreviewRequest,
     RenderedPreview,
@@ -18,13 +25,14 @@ from services.campaign_api.api.models.templates import (
     TemplateUpdate,
 )
 from services.campaign_api.api.pagination import Limit, Page
+from shared.http.problems import ProblemError, invalid, problem_responses
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
 from shared.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
 
-router = APIRouter(prefix="/templates", tags=["templates"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix="/templates", tags=["templates"], responses=AUTHENTICATED)
 
 COLUMNS = "id, name, subject, html_body, text_body, created_at, updated_at"
-NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "template not found")
+NOT_FOUND = "template not found"
 PREVIEW_CAMPAIGN = UUID(int=0)
 
 
@@ -33,10 +41,7 @@ def compile_or_422(subject: str, html_body: str, text_body: str) -> CompiledTemp
     try:
         return CompiledTemplate(TemplateSource(subject, html_body, text_body))
     except TemplateError as exc:
-        detail = [
-            {"loc": ["body", exc.part], "line": exc.line, "msg": exc.message, "type": "template"}
-        ]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+        raise invalid(["body", exc.part], exc.message, "template", line=exc.line) from exc
 
 
 async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncpg.Record:
@@ -44,11 +49,11 @@ async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncp
         f"SELECT {COLUMNS} FROM templates WHERE id = $1 AND account_id = $2", template_id, account
     )
     if row is None:
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return row
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Template)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Template, responses=WITH_BODY)
 async def create_template(body: TemplateCreate, account: CurrentAccount, pool: PoolDep) -> Template:
     """Save a template. Syntax errors and unknown variables answer 422 with part and line."""
     compile_or_422(body.subject, body.html_body, body.text_body)
@@ -66,7 +71,7 @@ async def create_template(body: TemplateCreate, account: CurrentAccount, pool: P
     return Template(**dict(row))
 
 
-@router.get("", response_model=Page[Template])
+@router.get("", response_model=Page[Template], responses=problem_responses(422))
 async def list_templates(
     account: CurrentAccount,
     pool: PoolDep,
@@ -87,13 +92,13 @@ async def list_templates(
     return Page[Template](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
 
-@router.get("/{template_id}", response_model=Template)
+@router.get("/{template_id}", response_model=Template, responses=BY_ID)
 async def get_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Template:
     """One template."""
     return Template(**dict(await _fetch(pool, template_id, account)))
 
 
-@router.patch("/{template_id}", response_model=Template)
+@router.patch("/{template_id}", response_model=Template, responses=BY_ID | WITH_BODY)
 async def update_template(
     template_id: UUID, body: TemplateUpdate, account: CurrentAccount, pool: PoolDep
 ) -> Template:
@@ -115,11 +120,15 @@ async def update_template(
         merged["text_body"],
     )
     if row is None:
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return Template(**dict(row))
 
 
-@router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{template_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=BY_ID | problem_responses(409),  # 409: a campaign uses it
+)
 async def delete_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a template; 409 while a campaign uses it."""
     try:
@@ -127,13 +136,13 @@ async def delete_template(template_id: UUID, account: CurrentAccount, pool: Pool
             "DELETE FROM templates WHERE id = $1 AND account_id = $2", template_id, account
         )
     except asyncpg.ForeignKeyViolationError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "a campaign uses this template") from exc
+        raise ProblemError(409, "a campaign uses this template") from exc
     if done == "DELETE 0":
-        raise NOT_FOUND
+        raise ProblemError(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{template_id}/preview", response_model=RenderedPreview)
+@router.post("/{template_id}/preview", response_model=RenderedPreview, responses=BY_ID | WITH_BODY)
 async def preview_template(
     template_id: UUID,
     body: PreviewRequest,
@@ -150,7 +159,7 @@ async def preview_template(
         account,
     )
     if lead is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "lead not found")
+        raise ProblemError(404, "lead not found")
     compiled = compile_or_422(template["subject"], template["html_body"], template["text_body"])
     merge_vars = {k: v for k, v in dict(lead).items() if k != "id"}
     merge_vars["attributes"] = orjson.loads(merge_vars["attributes"])
@@ -160,6 +169,5 @@ async def preview_template(
     try:
         email = compiled.render(merge_vars, url)
     except TemplateError as exc:
-        detail = [{"loc": ["template", exc.part], "msg": exc.message, "type": "template_render"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+        raise invalid(["template", exc.part], exc.message, "template_render") from exc
     return RenderedPreview(subject=email.subject, html=email.html, text=email.text)

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
 
 from services.esp_simulator.api.deps import SimulatorDep
@@ -20,6 +20,7 @@ from services.esp_simulator.protocol import (
     LoggedCall,
     RequestLogPage,
 )
+from shared.http.problems import problem_responses, validation_problem
 
 # Open like /metrics: a local test tool's controls, read by tests and benchmarks without a key.
 router = APIRouter(prefix="/v1", tags=["control"])
@@ -35,14 +36,15 @@ async def read_config(simulator: SimulatorDep) -> Knobs:
     return simulator.knobs
 
 
-@router.post("/config", response_model=Knobs, responses={400: {"description": "Bad knob."}})
+@router.post("/config", response_model=Knobs, responses=problem_responses(422))
 async def update_config(simulator: SimulatorDep, patch: KnobPatch) -> Knobs:
-    """Change some knobs (partial: only the names given); answers the knobs now in force."""
+    """Change some knobs (partial: only the names given); answers the knobs now in force.
+
+    An unknown knob or a value out of range answers 422 naming it; nothing changes."""
     try:
         return simulator.configure(patch)
     except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=errors) from None
+        raise validation_problem(exc.errors(), under=["body"]) from None
 
 
 @router.get("/counters", response_model=Counters)
@@ -64,14 +66,14 @@ async def read_down(simulator: SimulatorDep) -> DownState:
     return DownState(down=simulator.outage.down, remaining_s=simulator.outage.remaining_s)
 
 
-@router.post("/down", response_model=DownState)
+@router.post("/down", response_model=DownState, responses=problem_responses(422))
 async def go_down(simulator: SimulatorDep, window: DownWindow) -> DownState:
     """Answer every bulk call 503 at once for `seconds` from now (0 ends the window)."""
     simulator.outage.start(window.seconds)
     return DownState(down=simulator.outage.down, remaining_s=simulator.outage.remaining_s)
 
 
-@router.get("/requests", response_model=RequestLogPage)
+@router.get("/requests", response_model=RequestLogPage, responses=problem_responses(422))
 async def read_requests(
     simulator: SimulatorDep,
     campaign_id: Annotated[UUID | None, Query(description="Only this campaign's calls.")] = None,
@@ -92,7 +94,7 @@ async def read_requests(
     )
 
 
-@router.post("/accepted", response_model=AcceptedAnswer)
+@router.post("/accepted", response_model=AcceptedAnswer, responses=problem_responses(422))
 async def read_accepted(simulator: SimulatorDep, query: AcceptedQuery) -> AcceptedAnswer:
     """Which of these message ids the simulator accepted (per-lead reconciliation)."""
     return AcceptedAnswer(accepted=simulator.accepted(query.message_ids))

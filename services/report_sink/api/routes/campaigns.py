@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from services.report_sink import queries
 from services.report_sink.api.deps import (
+    AUTHENTICATED,
+    BY_ID,
     CurrentAccount,
     OwnedCampaign,
     PoolDep,
@@ -29,8 +31,9 @@ from services.report_sink.api.models import (
     Timeline,
 )
 from shared.contracts.events import EventType
+from shared.http.problems import invalid, problem_responses
 
-router = APIRouter(prefix="/reports/campaigns", tags=["reports"])
+router = APIRouter(prefix="/reports/campaigns", tags=["reports"], responses=AUTHENTICATED)
 
 StatusFilter = Annotated[
     EventType | None, Query(description="Only recipients whose latest status is this.")
@@ -55,7 +58,7 @@ def _rates(c: FunnelCounts) -> FunnelRates:
     )
 
 
-@router.get("", response_model=CampaignList)
+@router.get("", response_model=CampaignList, responses=problem_responses(422))
 async def list_campaigns(
     account: CurrentAccount,
     reader: ReaderDep,
@@ -86,14 +89,11 @@ def _summary(numbers: dict[str, Any], campaign: dict[str, Any] | None) -> Campai
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["query", name], "msg": "give a time zone (e.g. Z)", "type": "timezone"}],
-        )
+        raise invalid(["query", name], "give a time zone (e.g. Z)", "timezone")
     return value.astimezone(UTC) if value is not None else None
 
 
-@router.get("/{campaign_id}/funnel", response_model=Funnel)
+@router.get("/{campaign_id}/funnel", response_model=Funnel, responses=BY_ID)
 async def campaign_funnel(campaign: OwnedCampaign, reader: ReaderDep) -> Funnel:
     """The campaign's funnel: distinct leads per step, with rates. `matched` comes from the
     campaign's state; every other number from ClickHouse, exact under redelivery."""
@@ -109,19 +109,10 @@ def _cursor(cursor: str | None) -> UUID:
     try:
         return UUID(cursor)
     except ValueError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [
-                {
-                    "loc": ["query", "cursor"],
-                    "msg": "not a cursor this API returned",
-                    "type": "cursor",
-                }
-            ],
-        ) from exc
+        raise invalid(["query", "cursor"], "not a cursor this API returned", "cursor") from exc
 
 
-@router.get("/{campaign_id}/recipients", response_model=RecipientPage)
+@router.get("/{campaign_id}/recipients", response_model=RecipientPage, responses=BY_ID)
 async def campaign_recipients(
     campaign: OwnedCampaign,
     reader: ReaderDep,
@@ -143,7 +134,10 @@ CSV_COLUMNS = ("lead_id", "email", "status", "bounce_type", "reason", "status_at
 @router.get(
     "/{campaign_id}/recipients.csv",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "The recipients as CSV."}},
+    responses={
+        **BY_ID,
+        200: {"content": {"text/csv": {}}, "description": "The recipients as CSV."},
+    },
 )
 async def campaign_recipients_csv(
     campaign: OwnedCampaign,
@@ -168,7 +162,7 @@ async def campaign_recipients_csv(
     return StreamingResponse(lines(), media_type="text/csv", headers=headers)
 
 
-@router.get("/{campaign_id}/bounces", response_model=Bounces)
+@router.get("/{campaign_id}/bounces", response_model=Bounces, responses=BY_ID)
 async def campaign_bounces(campaign: OwnedCampaign, reader: ReaderDep) -> Bounces:
     """Bounced leads by bounce type, by reason and by recipient domain (top 50 each)."""
     total, parts = await queries.bounces(reader, campaign.account_id, campaign.id)
@@ -181,7 +175,7 @@ async def campaign_bounces(campaign: OwnedCampaign, reader: ReaderDep) -> Bounce
     )
 
 
-@router.get("/{campaign_id}/timeline", response_model=Timeline)
+@router.get("/{campaign_id}/timeline", response_model=Timeline, responses=BY_ID)
 async def campaign_timeline(campaign: OwnedCampaign, reader: ReaderDep) -> Timeline:
     """Send outcomes (sent, failed; distinct leads) per minute, in time order."""
     minutes = await queries.timeline(reader, campaign.account_id, campaign.id)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from services.report_sink import queries
-from services.report_sink.api.deps import CurrentAccount, PoolDep, ReaderDep
+from services.report_sink.api.deps import AUTHENTICATED, BY_ID, CurrentAccount, PoolDep, ReaderDep
 from services.report_sink.api.models import LeadHistory
+from shared.http.problems import ProblemError
 
-router = APIRouter(prefix="/reports/leads", tags=["reports"])
+router = APIRouter(prefix="/reports/leads", tags=["reports"], responses=AUTHENTICATED)
 
 
-@router.get("/{lead_id}/history", response_model=LeadHistory)
+@router.get("/{lead_id}/history", response_model=LeadHistory, responses=BY_ID)
 async def lead_history(
     lead_id: UUID,
     account: CurrentAccount,
@@ -31,5 +32,5 @@ async def lead_history(
             "SELECT 1 FROM leads WHERE id = $1 AND account_id = $2", lead_id, account
         )
         if known is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "lead not found")
+            raise ProblemError(404, "lead not found")
     return LeadHistory(lead_id=lead_id, events=events)

@@ -3,7 +3,9 @@
 In embedded mode only report_sink may open the chDB folder, so analysts' queries go
 through it. The query runs on a dedicated client whose session is `readonly=1` (no
 writes, no DDL, no changing settings) with a row limit and a time limit. It sees every
-account's data, so it takes the admin token, not an API key.
+account's data, so it takes the admin token, not an API key. The token is checked
+before the body is read (and the body limit before anything), so a stranger cannot
+make the service read a large body.
 """
 
 from __future__ import annotations
@@ -12,38 +14,44 @@ import secrets
 from typing import Annotated
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
-from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header
 from fastapi.encoders import jsonable_encoder
 
-from services.report_sink.api.deps import SettingsDep
+from services.report_sink.api.deps import AdminTokenDep, AnalystDep, SettingsDep
 from services.report_sink.api.models import SqlRequest, SqlResult
-from shared.clickhouse import AsyncClickHouse
+from shared.http.json_body import json_body, json_body_doc
+from shared.http.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 ADMIN_HEADER = "X-Fanout-Admin-Token"
 
 
-def _check_token(request: Request, token: str | None) -> None:
-    expected: str = request.app.state.admin_token
+async def _check_token(
+    expected: AdminTokenDep, token: Annotated[str | None, Header(alias=ADMIN_HEADER)] = None
+) -> None:
     if token is None or not secrets.compare_digest(token.encode(), expected.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing or wrong {ADMIN_HEADER}")
+        raise ProblemError(401, f"missing or wrong {ADMIN_HEADER}")
 
 
-@router.post("/sql", response_model=SqlResult)
+@router.post(
+    "/sql",
+    response_model=SqlResult,
+    dependencies=[Depends(_check_token)],  # before the body: it is read by a dependency
+    openapi_extra=json_body_doc(SqlRequest),
+    # 400: ClickHouse refused the query (a write, a syntax error, a limit); detail says why
+    responses=problem_responses(400, 401, 413, 422),
+)
 async def run_sql(
-    body: SqlRequest,
-    request: Request,
+    body: Annotated[SqlRequest, Depends(json_body(SqlRequest))],
+    analyst: AnalystDep,
     settings: SettingsDep,
-    token: Annotated[str | None, Header(alias=ADMIN_HEADER)] = None,
 ) -> SqlResult:
     """Run one read-only query (readonly=1) with a row and a time limit; admin token only."""
-    _check_token(request, token)
-    analyst: AsyncClickHouse = request.app.state.analyst
     try:
         columns, types, rows = await analyst.query(body.query)
     except ClickHouseError as exc:
         message = str(exc).split("\n", 1)[0][:2000]
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"query refused: {message}") from exc
+        raise ProblemError(400, f"query refused: {message}") from exc
     limit = settings.sql_max_rows
     return SqlResult(
         columns=columns,

@@ -1,34 +1,27 @@
-"""Benchmark: common audience conditions on N leads (default 1,000,000), with their plans.
+"""`fanout bench conditions`: common audience conditions on N leads, with their plans.
 
-Loads N synthetic leads with COPY into a scratch account in a throw-away database created
-next to FANOUT_DATABASE_URL's (all migrations applied, so the real indexes), ANALYZEs,
-then times `SELECT count(*)` for each condition (median of --runs) and shows which
-indexes the plan uses (EXPLAIN ANALYZE). The account and database are dropped afterwards.
-Not part of the test suite:
-
-    .venv/bin/python bench/conditions_preview.py             # 1,000,000 leads
-    .venv/bin/python bench/conditions_preview.py -n 100000 --runs 3
+Loads N synthetic leads with COPY into a scratch database beside FANOUT_DATABASE_URL's
+(all migrations applied, so the real indexes), ANALYZEs, then times `SELECT count(*)`
+for each condition (median of --runs) and shows which indexes the plan uses (EXPLAIN
+ANALYZE). The database is dropped afterwards.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import random
 import statistics
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from fanout_cli.bench.scratch import scratch_database
 from shared.conditions import compile_condition, parse_condition
-from shared.db import create_pool
-from shared.migrations.postgres import upgrade_async
-from shared.settings import CommonSettings
 
 NOW = datetime.now(UTC)
 COUNTRIES = ["US", "US", "US", "DE", "FR", "GB", "ES", "IT", "NL", "SE", "PL", "BR"]
@@ -119,15 +112,22 @@ async def measure(
     return matched, statistics.median(timings), " + ".join(scans)
 
 
-async def run(n: int, runs: int) -> None:
-    common = CommonSettings()
-    name = f"fanout_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(common.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = common.database_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        await upgrade_async(dsn)
-        pool = await create_pool(dsn, max_size=2)
+@dataclass(frozen=True)
+class ConditionFigures:
+    """One condition: leads matched, median time of its count query, scans of its plan."""
+
+    label: str
+    matched: int
+    median_s: float
+    scans: str
+
+
+async def run_conditions(
+    database_url: str, n: int, runs: int
+) -> tuple[float, list[ConditionFigures]]:
+    """Load `n` leads into a scratch database; (load seconds, figures of every condition)."""
+    async with scratch_database(database_url) as scratch:
+        pool = scratch.pool
         account_id = await pool.fetchval(
             "INSERT INTO accounts (name) VALUES ('conditions bench') RETURNING id"
         )
@@ -137,25 +137,9 @@ async def run(n: int, runs: int) -> None:
                 "leads", records=synthetic_leads(account_id, n), columns=COLUMNS
             )
             await conn.execute("VACUUM ANALYZE leads")
-        print(f"loaded {n:,} leads in {time.perf_counter() - started:.1f} s")  # noqa: T201
-        print(f"{'condition':42} {'matched':>9} {'median':>9}  plan")  # noqa: T201
-        for label, raw in CONDITIONS.items():
-            matched, median, scans = await measure(pool, account_id, raw, runs)
-            print(f"{label:42} {matched:>9,} {median * 1000:>7.0f}ms  {scans}")  # noqa: T201
-        await pool.execute("DELETE FROM accounts WHERE id = $1", account_id)
-        await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("-n", type=int, default=1_000_000, help="number of leads")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per condition")
-    args = parser.parse_args()
-    asyncio.run(run(args.n, args.runs))
-
-
-if __name__ == "__main__":
-    main()
+        loaded = time.perf_counter() - started
+        figures = [
+            ConditionFigures(label, *await measure(pool, account_id, raw, runs))
+            for label, raw in CONDITIONS.items()
+        ]
+    return loaded, figures

@@ -3,16 +3,17 @@
 # own database (fanout_perf), topic prefix (perf.), FANOUT_HOME (/var/lib/fanout-perf) and
 # ports 8710-8715, on the shared Postgres server and Kafka broker of `fanout stack up`.
 #
-#   bench/isolated_stack.sh up|down|restart [service...]    # services as module names
-#   bench/isolated_stack.sh purge                           # down, drop database, topics, home
+#   fanout_cli/bench/isolated_stack.sh up|down|restart [service...]  # services as module names
+#   fanout_cli/bench/isolated_stack.sh purge                         # down, drop database, topics, home
 #
-# Then: FANOUT_HOME=/var/lib/fanout-perf \
+# Then: FANOUT_HOME=/var/lib/fanout-perf FANOUT_TOPIC_PREFIX=perf. \
 #       FANOUT_DATABASE_URL=postgresql://fanout:fanout@127.0.0.1:55432/fanout_perf \
-#       BENCH_API=http://127.0.0.1:8710 BENCH_REPORTS=http://127.0.0.1:8712 \
-#       BENCH_SIMULATOR=http://127.0.0.1:8715 .venv/bin/python bench/send_path.py --leads 200000
+#       FANOUT_CAMPAIGN_API_PORT=8710 FANOUT_REPORT_SINK_PORT=8712 FANOUT_ESP_SIMULATOR_PORT=8715 \
+#       .venv/bin/fanout bench e2e --leads 200000
 # Extra settings pass through the environment (e.g. FANOUT_SENDER_MAX_IN_FLIGHT=128).
+# Pid files are named as `fanout stack` names them, so the benchmark's sampler finds them.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 H=/var/lib/fanout-perf
 DB=postgresql://fanout:fanout@127.0.0.1:55432/fanout_perf
 ADMIN=postgresql://postgres@127.0.0.1:55432/postgres
@@ -30,7 +31,7 @@ svcs=${*:-$ORDER}
 
 stop() {
   for s in $svcs; do
-    f=$H/run/$s.pid
+    f=$H/run/${s//_/-}.pid
     [ -f "$f" ] || continue
     p=$(cat "$f")
     kill "$p" 2>/dev/null
@@ -49,9 +50,9 @@ asyncio.run(upgrade_async('$DB'))"
     up=$(echo "$s" | tr a-z A-Z)
     env "FANOUT_${up}_PORT=${PORT[$s]}" setsid .venv/bin/python -m "services.$s" \
       >> "$H/logs/$s.log" 2>&1 < /dev/null &
-    echo $! > "$H/run/$s.pid"
+    echo $! > "$H/run/${s//_/-}.pid"
     for _ in $(seq 1 150); do curl -sf "localhost:${PORT[$s]}/readyz" > /dev/null && break; sleep 0.2; done
-    echo "$s pid $(cat "$H/run/$s.pid") readyz $(curl -s -o /dev/null -w '%{http_code}' "localhost:${PORT[$s]}/readyz")"
+    echo "$s pid $(cat "$H/run/${s//_/-}.pid") readyz $(curl -s -o /dev/null -w '%{http_code}' "localhost:${PORT[$s]}/readyz")"
   done
 }
 

@@ -6,9 +6,12 @@
     draft/scheduled/queued/resolving/sending/paused ──cancel──> cancelled
     queued/resolving/sending/paused ──fail (workers)──> failed
 
-The API makes launch, schedule, pause, resume and cancel; the scheduler makes
-`start`; lead_resolver and sender make `resolve`, `send`, `complete` and
-`fail`. Anything not in the table is illegal (HTTP 409 with the current state).
+The API makes launch, schedule, pause, resume and cancel; its scheduler makes
+`start`; lead_resolver and sender make `resolve`, `send`, `complete`, `fail`
+and `pause` (the sender, when its provider stops all sending). Anything not in
+the table is illegal (through the API: HTTP 409 with the current state). The
+writer that applies these moves is `shared.campaigns.moves`; this module is
+the table alone, free of I/O.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
 API_ACTIONS = frozenset(
     {Action.LAUNCH, Action.SCHEDULE, Action.PAUSE, Action.RESUME, Action.CANCEL}
 )
+# Moves a worker makes on its own: none of them starts a run. `complete` is not here on
+# purpose: only the completion rule (`complete_if_accounted`) may complete a campaign.
+WORKER_ACTIONS = frozenset({Action.RESOLVE, Action.SEND, Action.FAIL, Action.PAUSE})
+# A campaign whose pipeline is moving: the resolver has leads to emit or the sender batches.
+WORKING = frozenset({S.QUEUED, S.RESOLVING, S.SENDING})
 TERMINAL = frozenset({S.COMPLETED, S.CANCELLED, S.FAILED})
 
 

@@ -1,9 +1,10 @@
-"""The send path on the real broker and Postgres, for end-to-end tests.
+"""The send path on the real broker and Postgres, for the sender's and lead resolver's tests.
 
 Seeds an account, a template, leads and a queued campaign with SQL (campaign_api
 is not under test), publishes the launch command itself, runs lead_resolver and
 sender as subprocesses against the in-process ESP simulator, and reads the
-outcome events back from `email.events`.
+outcome events back from `email.events`. The fixtures `simulator` and `start`
+are re-exported by the conftest of each test folder that uses them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +27,11 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.esp_simulator.config import Settings as SimulatorSettings
+from services.esp_simulator.testing import running_simulator
 from shared.contracts import CampaignCommand, CommandKind, EmailEvent, EventBatch, decode, encode
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
@@ -280,3 +286,45 @@ async def configure_simulator(base_url: str, **knobs: Any) -> None:
     async with httpx.AsyncClient() as http:
         response = await http.post(f"{base_url}/v1/config", json=knobs)
         response.raise_for_status()
+
+
+StartService = Callable[..., Service]
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[str]:
+    """The ESP simulator in-process on a free port, no webhooks."""
+    async with running_simulator(SimulatorSettings(webhook_url="", seed=7)) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def start(settings: CommonSettings, simulator: str, tmp_path: Path) -> Iterator[StartService]:
+    """Start `lead_resolver` or `sender` processes; all stopped at the end of the test."""
+    started: list[Service] = []
+
+    def start_service(name: str, **env: str) -> Service:
+        extra = {"FANOUT_SENDER_SIMULATOR_URL": simulator, **env}
+        service = Service(name, service_env(settings, **extra), tmp_path).start()
+        started.append(service)
+        return service
+
+    yield start_service
+    for service in started:
+        service.stop()
+
+
+def outcomes_by_lead(events: list[EmailEvent], seeded: Seeded) -> Counter[object]:
+    """How many distinct outcome events each lead of the campaign got."""
+    ids = {(e.lead_id, e.event_id) for e in events if e.campaign_id == seeded.campaign_id}
+    return Counter(lead for lead, _ in ids)
+
+
+def assert_exactly_one_outcome(events: list[EmailEvent], seeded: Seeded) -> None:
+    """Every matching lead has exactly one outcome id; no other lead has any."""
+    per_lead = outcomes_by_lead(events, seeded)
+    assert set(per_lead) == seeded.matching, (
+        f"missing {len(seeded.matching - set(per_lead))}, "
+        f"unexpected {len(set(per_lead) - seeded.matching)}"
+    )
+    assert max(per_lead.values()) == 1

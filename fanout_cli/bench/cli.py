@@ -1,0 +1,117 @@
+"""`fanout bench`: the full run of docs/benchmarks.md, or one measurement on its own.
+
+Without a subcommand it brings the stack up and runs everything (`make bench`);
+`fanout bench e2e` times one campaign on the running stack; `sink`, `decode`, `queries`,
+`import` and `conditions` time one component in isolation (see `isolated.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from fanout_cli.bench import isolated
+from fanout_cli.output import console, fail, say
+from fanout_cli.stack.errors import StackError
+from shared.errors import DependencyUnavailable
+from shared.settings import CommonSettings
+
+bench_app = typer.Typer(
+    help="Benchmarks (docs/benchmarks.md): the full run, or one measurement.",
+    invoke_without_command=True,
+)
+bench_app.command("sink")(isolated.sink)
+bench_app.command("decode")(isolated.decode)
+bench_app.command("queries")(isolated.queries)
+bench_app.command("import")(isolated.lead_import)
+bench_app.command("conditions")(isolated.conditions)
+
+
+@bench_app.callback()
+def full_run(
+    ctx: typer.Context,
+    leads: Annotated[
+        int, typer.Option(help="N: end-to-end campaign size (N/10 is run too, for memory).")
+    ] = 1_000_000,
+    latency_ms: Annotated[float, typer.Option(help="Realistic ESP latency per call.")] = 150.0,
+    ingest_emails: Annotated[
+        int, typer.Option(help="Classic vs Fanout growth (default 10M for N ≥ 1M, else N).")
+    ] = 0,
+    skip_ingest: Annotated[bool, typer.Option(help="Only the end-to-end runs.")] = False,
+    out: Annotated[Path, typer.Option(help="Where results are written.")] = Path("bench/results"),
+) -> None:
+    """Benchmark Fanout end to end and against the classic per-email table (docs/benchmarks.md).
+
+    Without a subcommand: brings the stack up, runs campaigns of N/10 and N leads (no ESP
+    latency) and N leads with a realistic latency, then grows a classic per-email Postgres
+    table and Fanout's event log by the same workload slice by slice, with report queries
+    during the writes. Writes JSON, a Markdown table and PNG charts to --out.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from fanout_cli.bench.render import write_all
+    from fanout_cli.bench.run import BenchPlan, run_bench
+
+    plan = BenchPlan(
+        leads=leads, latency_ms=latency_ms, ingest_emails=ingest_emails, skip_ingest=skip_ingest
+    )
+    try:
+        results = run_bench(CommonSettings(), plan, say)
+    except (StackError, DependencyUnavailable) as exc:
+        raise fail(str(exc)) from None
+    for path in write_all(results, out):
+        say(f"wrote {path}")
+    if not all(run.every_lead_has_outcome for run in results.e2e):
+        raise fail("a benchmark campaign ended without an outcome for every lead")
+    console.print("[bold green]benchmark finished[/]")
+
+
+@bench_app.command("e2e")
+def end_to_end(
+    leads: Annotated[int, typer.Option(help="Campaign size.")] = 200_000,
+    latency_ms: Annotated[float, typer.Option(help="ESP latency per call.")] = 0.0,
+    tune: Annotated[
+        bool,
+        typer.Option(help="Restart sender and resolver with the benchmark's throughput settings."),
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Also append the JSON result as one line to this file.")
+    ] = None,
+) -> None:
+    """One campaign of N leads through the running stack, timed per stage; prints JSON.
+
+    The services are reached on their ports (`FANOUT_<SERVICE>_PORT`) and sampled under
+    FANOUT_HOME, so a second stack on other ports can be measured the same way.
+    """
+    from fanout_cli.bench.e2e import run_e2e
+    from fanout_cli.bench.machine import machine_facts
+    from fanout_cli.bench.tuning import tuned_for_throughput
+
+    common = CommonSettings()
+    machine = machine_facts()
+    tuning: AbstractContextManager[None] = (
+        tuned_for_throughput(common, say) if tune else nullcontext()
+    )
+    try:
+        with tuning:
+            result = asyncio.run(run_e2e(common, leads, latency_ms))
+    except (StackError, DependencyUnavailable) as exc:
+        raise fail(str(exc)) from None
+    except httpx.TransportError as exc:
+        raise fail(
+            f"the stack is not answering ({exc!r}); start it with `fanout stack up`"
+        ) from None
+    line = json.dumps({"machine": machine, **asdict(result)}, default=str)
+    typer.echo(line)
+    if out is not None:
+        with out.open("a") as target:
+            target.write(line + "\n")
+    if not result.every_lead_has_outcome:
+        raise fail("the campaign ended without an outcome for every lead")

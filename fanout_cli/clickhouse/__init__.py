@@ -1,0 +1,1 @@
+"""`fanout clickhouse ...`: the ClickHouse schema for a cluster, made from report_sink's."""

@@ -1,0 +1,43 @@
+"""The completion rule: a campaign is `completed` only when every matched lead has an outcome.
+
+Resolving must be done (`resolve_done`, so `matched` is final) and the exact
+per-batch accounting in `send_batch_outcomes` must cover every matched lead.
+The sender (after each flush of its tallies) and the lead resolver (after it
+sets `resolve_done`) both apply the rule, each as its own statement after its
+own commit, so whichever commits last sees both facts and completes the campaign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+
+from shared.campaigns.lifecycle import TRANSITIONS, Action, allowed_from
+from shared.campaigns.moves import record_transition
+
+COMPLETE = """
+UPDATE campaigns c SET state = $2, completed_at = now(), updated_at = now()
+WHERE c.id = ANY($1::uuid[]) AND c.state = ANY($3::text[]) AND c.resolve_done
+  AND c.matched = (
+      SELECT coalesce(sum(o.sent + o.failed + o.suppressed + o.cancelled), 0)
+      FROM send_batch_outcomes o WHERE o.campaign_id = c.id
+  )
+RETURNING c.id
+"""
+
+
+async def complete_if_accounted(
+    conn: asyncpg.Connection | asyncpg.Pool, campaign_ids: Sequence[UUID]
+) -> list[UUID]:
+    """Complete those of `campaign_ids` whose every matched lead has an outcome; their ids."""
+    if not campaign_ids:
+        return []
+    target = TRANSITIONS[Action.COMPLETE][1]
+    sources = [state.value for state in allowed_from(Action.COMPLETE)]
+    rows = await conn.fetch(COMPLETE, list(campaign_ids), target.value, sources)
+    done: list[UUID] = [row["id"] for row in rows]
+    for campaign_id in done:
+        record_transition(campaign_id, Action.COMPLETE, target)
+    return done
