@@ -58,10 +58,11 @@ class EspDown:
 
 @dataclass(frozen=True)
 class Nothing:
-    """No strike: the scenario's simulator knobs are the fault (or it is the baseline)."""
+    """No strike: the scenario's simulator knobs are the fault (or it is the baseline).
+    It launches the campaign itself, so no trigger is awaited."""
 
     note: str = "no fault"
-    launches: bool = False
+    launches: bool = True
 
-    def strike(self, _ctx: FaultContext, _run: CampaignRun) -> Strike:
-        return Strike(at=time.time(), notes=[self.note])
+    def strike(self, _ctx: FaultContext, run: CampaignRun) -> Strike:
+        return Strike(at=run.command("launch"), notes=[self.note])
