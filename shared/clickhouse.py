@@ -40,8 +40,10 @@ def connect(
             )
         except Exception as exc:
             raise DependencyUnavailable(
-                f"ClickHouse at {common.clickhouse_url.split('@')[-1]} is unreachable ({exc}); "
-                "fix FANOUT_CLICKHOUSE_URL or leave it empty for embedded chDB"
+                f"ClickHouse at {common.clickhouse_url.split('@')[-1]} is unreachable",
+                setting="FANOUT_CLICKHOUSE_URL",
+                cause=str(exc),
+                remedy="start it, leave the setting empty for embedded chDB,",
             ) from exc
     return connect_embedded(
         common.chdb_path, settings=settings, max_server_memory_bytes=max_server_memory_bytes
@@ -66,8 +68,10 @@ def connect_embedded(
         )
     except Exception as exc:
         raise DependencyUnavailable(
-            f"embedded ClickHouse (chDB) at {path} cannot be opened ({exc}); only one process "
-            "may open it: stop the other one (report_sink) or use a ClickHouse server"
+            f"embedded ClickHouse (chDB) at {path} cannot be opened; only one process may open it",
+            setting="FANOUT_HOME",
+            cause=str(exc),
+            remedy="stop the other one (report_sink), use a server (FANOUT_CLICKHOUSE_URL)",
         ) from exc
 
 

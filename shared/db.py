@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import asyncpg
 
 from shared.errors import DependencyUnavailable
@@ -29,12 +32,29 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
             reset=_keep_session,
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise DependencyUnavailable(
-            f"PostgreSQL at {redact_dsn(dsn)} is unreachable ({exc.__class__.__name__}: {exc}); "
-            "start it with `fanout stack up` or fix FANOUT_DATABASE_URL"
-        ) from exc
+        raise postgres_unreachable(dsn, exc) from exc
     assert pool is not None
     return pool
+
+
+def postgres_unreachable(dsn: str, exc: BaseException) -> DependencyUnavailable:
+    """The error every Postgres client of Fanout raises when the server does not answer."""
+    return DependencyUnavailable(
+        f"PostgreSQL at {redact_dsn(dsn)} is unreachable",
+        setting="FANOUT_DATABASE_URL",
+        cause=f"{exc.__class__.__name__}: {exc}",
+        remedy="start it with `fanout stack up`",
+    )
+
+
+@asynccontextmanager
+async def open_pool(dsn: str, *, max_size: int) -> AsyncIterator[asyncpg.Pool]:
+    """A pool for the length of the block (for a service's exit stack or lifespan)."""
+    pool = await create_pool(dsn, max_size=max_size)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 async def check_postgres(pool: asyncpg.Pool) -> None:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-# Records a consumer loop decoded and handed to its handler.
+# Records a consumer runner handed to its strategy.
 CONSUMED = Counter("fanout_consumed_records_total", "Records consumed", ["group", "topic"])
 # Records refused by their contract and sent to the dead-letter topic.
 DEAD_LETTERED = Counter("fanout_dead_lettered_total", "Records dead-lettered", ["group", "topic"])
-# Handler failures that were retried (the batch is re-read from the committed offset).
+# Handler or write failures that were retried (the records stay with the strategy meanwhile).
 HANDLER_RETRIES = Counter("fanout_handler_retries_total", "Retried handler failures", ["group"])
-# Offset commits made by consumer loops.
+# Offset commits made by consumer runners.
 COMMITS = Counter("fanout_offset_commits_total", "Offset commits", ["group"])
-# Wall time a consumer handler spent on one batch.
+# Records between a consumer's last commits and its partitions' ends (the scaling signal).
+CONSUMER_LAG = Gauge("fanout_consumer_lag_records", "Records behind the last commit", ["group"])
+# Wall time a consumer handler (or batch write) spent on one batch.
 HANDLE_SECONDS = Histogram("fanout_handle_seconds", "Handler time per batch", ["group"])
 # Partitions currently assigned to this process.
 ASSIGNED_PARTITIONS = Gauge("fanout_assigned_partitions", "Assigned partitions", ["group"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +68,20 @@ class CommonSettings(BaseSettings):
     def chdb_path(self) -> Path:
         """On-disk folder of the embedded ClickHouse engine."""
         return self.home / "chdb"
+
+
+def env_name(settings: BaseSettings, field: str) -> str:
+    """The environment variable that sets `field` of `settings` (e.g. FANOUT_SENDER_PORT)."""
+    return f"{settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def db_pool_size(default: int) -> Any:
+    """The `db_pool_size` field of a service that uses Postgres."""
+    return Field(
+        default,
+        ge=1,
+        description="Most Postgres connections this process opens (its pool's size).",
+    )
 
 
 class ServiceSettings(BaseSettings):

@@ -14,8 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from shared.db import create_pool, redact_dsn
-from shared.errors import DependencyUnavailable
+from shared.db import create_pool, postgres_unreachable
 from shared.migrations.postgres import upgrade_async
 
 
@@ -42,10 +41,7 @@ async def scratch_database(
     try:
         admin = await asyncpg.connect(database_url, timeout=10)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise DependencyUnavailable(
-            f"PostgreSQL at {redact_dsn(database_url)} is unreachable ({exc}); "
-            "start it with `fanout stack up --only postgres` or fix FANOUT_DATABASE_URL"
-        ) from exc
+        raise postgres_unreachable(database_url, exc) from exc
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         try:

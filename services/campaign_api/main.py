@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
 import asyncpg
@@ -23,13 +22,11 @@ from services.campaign_api.campaigns.relay import OutboxRelay
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.config import Settings
 from services.campaign_api.rendering import TemplateWorker
-from shared.db import check_postgres, create_pool
-from shared.errors import DependencyUnavailable
+from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
-from shared.logging import configure_logging
-from shared.service import health_router, install_stop_signals, serve
+from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 DESCRIPTION = """
@@ -46,17 +43,13 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = pool is None
-        app.state.pool = pool or await create_pool(
-            settings.common.database_url, max_size=settings.db_pool_size
-        )
-        app.state.settings = settings
-        try:
+        async with AsyncExitStack() as stack:
+            stack.callback(app.state.template_worker.close)
+            app.state.pool = pool or await stack.enter_async_context(
+                open_pool(settings.common.database_url, max_size=settings.db_pool_size)
+            )
+            app.state.settings = settings
             yield
-        finally:
-            app.state.template_worker.close()
-            if own:
-                await app.state.pool.close()
 
     app = FastAPI(title="Fanout campaign API", description=DESCRIPTION, lifespan=lifespan)
     app.state.template_worker = TemplateWorker()
@@ -80,39 +73,23 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
     return app
 
 
-async def run(settings: Settings) -> None:
-    """Check dependencies, then serve HTTP with the relay and scheduler beside it."""
+async def start(settings: Settings, stack: AsyncExitStack) -> Started:
+    """Open Postgres and check Kafka; HTTP with the outbox relay and the scheduler beside it."""
+    pool = await stack.enter_async_context(
+        open_pool(settings.common.database_url, max_size=settings.db_pool_size)
+    )
     await check_kafka(settings.common)
-    pool = await create_pool(settings.common.database_url, max_size=settings.db_pool_size)
-    try:
-        relay = OutboxRelay(
-            pool,
-            settings.common,
-            batch_size=settings.outbox_batch_size,
-            poll_seconds=settings.outbox_poll_seconds,
-        )
-        topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
-        scheduler = partial(
-            run_scheduler, pool, topic, interval=settings.scheduler_interval_seconds
-        )
-        stop = asyncio.Event()
-        install_stop_signals(stop)
-        await serve(
-            create_app(settings, pool),
-            host=settings.host,
-            port=settings.port,
-            workers=[relay.run, scheduler],
-            stop=stop,
-        )
-    finally:
-        await pool.close()
+    relay = OutboxRelay(
+        pool,
+        settings.common,
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
+    scheduler = partial(run_scheduler, pool, topic, interval=settings.scheduler_interval_seconds)
+    return Started(create_app(settings, pool), workers=[relay.run, scheduler])
 
 
 def main() -> None:
     """`python -m services.campaign_api`."""
-    settings = Settings()
-    configure_logging("campaign_api", settings.common.log_level)
-    try:
-        asyncio.run(run(settings))
-    except DependencyUnavailable as exc:
-        raise SystemExit(f"campaign_api cannot start: {exc}") from None
+    run_service("campaign_api", Settings, start)

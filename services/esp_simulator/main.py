@@ -1,23 +1,24 @@
-"""`python -m services.esp_simulator`: serve the simulator until SIGTERM/SIGINT."""
+"""`python -m services.esp_simulator`: serve the simulator until SIGTERM/SIGINT.
+
+It needs no other service: its only resource, the webhook workers, runs in the
+app's lifespan, which the start-up path enters before serving.
+"""
 
 from __future__ import annotations
 
-import asyncio
+from contextlib import AsyncExitStack
 
 import structlog
 
 from services.esp_simulator.app import create_app
 from services.esp_simulator.config import Settings
-from shared.logging import configure_logging
-from shared.service import install_stop_signals, serve
+from shared.service import Started, run_service
 
 log = structlog.get_logger(__name__)
 
 
-async def run(settings: Settings) -> None:
-    """Serve the simulator's API; the webhook workers run in the app's lifespan."""
-    stop = asyncio.Event()
-    install_stop_signals(stop)
+async def start(settings: Settings, _stack: AsyncExitStack) -> Started:
+    """The simulator's API; webhooks are posted by the workers of its lifespan."""
     log.info(
         "esp_simulator.start",
         host=settings.host,
@@ -25,11 +26,9 @@ async def run(settings: Settings) -> None:
         webhook_url=settings.webhook_url,
         knobs=settings.knobs().model_dump(exclude={"webhook_url"}),
     )
-    await serve(create_app(settings), host=settings.host, port=settings.port, workers=[], stop=stop)
+    return Started(create_app(settings))
 
 
 def main() -> None:
     """Entry point of `python -m services.esp_simulator`."""
-    settings = Settings()
-    configure_logging("esp_simulator", settings.common.log_level)
-    asyncio.run(run(settings))
+    run_service("esp_simulator", Settings, start)

@@ -14,13 +14,13 @@ import structlog
 
 from services.lead_resolver.resolver import Resolver
 from shared.contracts import CampaignCommand
-from shared.kafka.consumer import Record
+from shared.kafka.strategies.sequential import Record
 
 log = structlog.get_logger(__name__)
 
 
 class CommandHandler:
-    """The `ConsumerLoop` handler of `campaign.launches`."""
+    """The handler of `campaign.launches` (a sequential strategy's)."""
 
     def __init__(self, resolver: Resolver) -> None:
         self._resolver = resolver

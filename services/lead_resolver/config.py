@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -33,6 +33,7 @@ class Settings(ServiceSettings):
     sweep_interval_s: float = Field(
         5.0, gt=0, description="How often owned active campaigns are looked up in Postgres."
     )
+    db_pool_size: int = db_pool_size(5)
 
     @property
     def consumer_group(self) -> str:

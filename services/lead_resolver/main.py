@@ -1,42 +1,35 @@
-"""`python -m services.lead_resolver`: stream launched campaigns onto `email.sends`."""
+"""`python -m services.lead_resolver`: stream launched campaigns onto `email.sends`.
+
+Resources: the Postgres pool and the producer. Workers: the command consumer
+(a sequential strategy on `campaign.launches`, whose partitions decide which
+campaigns this instance owns) and the resolver's scheduler.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from contextlib import AsyncExitStack
 
 import structlog
-from aiokafka import TopicPartition
-from fastapi import FastAPI
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from services.lead_resolver.commands import CommandHandler
 from services.lead_resolver.config import Settings
 from services.lead_resolver.resolver import Resolver
 from shared.contracts import CampaignCommand
-from shared.db import check_postgres, create_pool
-from shared.kafka.admin import check_kafka, ensure_topics
-from shared.kafka.consumer import ConsumerLoop, LoopOptions
-from shared.kafka.producer import make_producer
-from shared.logging import configure_logging
-from shared.service import health_router, install_stop_signals, serve
+from shared.kafka.consumer import ConsumerOptions
+from shared.kafka.runner import Runner, RunnerOptions
+from shared.kafka.strategies.sequential import Sequential
+from shared.service import Started, operations_app, run_service
+from shared.service.connections import open_connections
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
 
 
-async def run(settings: Settings) -> None:
-    """Check dependencies, then run the command consumer and the scheduler beside /healthz."""
-    common = settings.common
-    await check_kafka(common)
-    await ensure_topics(common)
-    pool = await create_pool(common.database_url, max_size=5)
-    producer = make_producer(common)
-    await producer.start()
-    launches = topic_name(Topic.CAMPAIGN_LAUNCHES, common.topic_prefix)
-    resolver = Resolver(
-        settings, pool, producer, topic_name(Topic.EMAIL_SENDS, common.topic_prefix)
-    )
+def command_consumer(settings: Settings, resolver: Resolver, producer: AIOKafkaProducer) -> Runner:
+    """The runner of `campaign.launches`: each command admits its campaign; partitions
+    assigned and revoked move campaign ownership."""
+    launches = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
 
     async def on_assign(assigned: set[TopicPartition]) -> None:
         total = len(await producer.partitions_for(launches))
@@ -46,40 +39,35 @@ async def run(settings: Settings) -> None:
     async def on_revoke(revoked: set[TopicPartition]) -> None:
         await resolver.disown({tp.partition for tp in revoked})
 
-    commands = ConsumerLoop(
-        common=common,
+    handler = CommandHandler(resolver)
+    return Runner(
+        common=settings.common,
+        group=settings.consumer_group,
         topics=[launches],
-        group_id=settings.consumer_group,
-        model=CampaignCommand,
-        handle=CommandHandler(resolver),
+        strategy=lambda ctx: Sequential(ctx, model=CampaignCommand, handle=handler),
         producer=producer,
+        # commands are few: each is committed once its campaign is admitted
+        options=RunnerOptions(
+            consumer=ConsumerOptions(session_timeout_ms=settings.session_timeout_ms),
+            commit_interval_s=0,
+        ),
         on_assign=on_assign,
         on_revoke=on_revoke,
-        options=LoopOptions(session_timeout_ms=settings.session_timeout_ms),
     )
-    checks: dict[str, Callable[[], Awaitable[Any]]] = {
-        "postgres": lambda: check_postgres(pool),
-        "kafka": lambda: check_kafka(common),
-    }
-    app = FastAPI(title="Fanout lead resolver")
-    app.include_router(health_router(checks))
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    try:
-        await serve(
-            app,
-            host=settings.host,
-            port=settings.port,
-            workers=[commands.run, resolver.run],
-            stop=stop,
-        )
-    finally:
-        await producer.stop()
-        await pool.close()
+
+
+async def start(settings: Settings, stack: AsyncExitStack) -> Started:
+    """Open Postgres and Kafka; the command consumer and the scheduler run beside /healthz."""
+    common = settings.common
+    connections = await open_connections(stack, common, pool_size=settings.db_pool_size)
+    producer = connections.producer
+    sends = topic_name(Topic.EMAIL_SENDS, common.topic_prefix)
+    resolver = Resolver(settings, connections.pool, producer, sends)
+    commands = command_consumer(settings, resolver, producer)
+    app = operations_app("Fanout lead resolver", connections.checks())
+    return Started(app, workers=[commands.run, resolver.run])
 
 
 def main() -> None:
     """Entry point of `python -m services.lead_resolver`."""
-    settings = Settings()
-    configure_logging("lead_resolver", settings.common.log_level)
-    asyncio.run(run(settings))
+    run_service("lead_resolver", Settings, start)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -37,3 +37,4 @@ class Settings(ServiceSettings):
     )
     sql_max_rows: int = Field(10_000, ge=1, description="Rows one analyst query may return.")
     sql_max_seconds: int = Field(30, ge=1, description="Time one analyst query may run.")
+    db_pool_size: int = db_pool_size(5)

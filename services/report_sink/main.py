@@ -1,6 +1,6 @@
 """report_sink's process: the consumer into ClickHouse and the reports API, side by side.
 
-Start-up checks ClickHouse (and applies its migrations), Kafka and Postgres, failing
+Start-up opens Postgres, ClickHouse (and applies its migrations) and Kafka, failing
 fast with a clear message; then serves HTTP on port 8702 while the consumer runs.
 Three ClickHouse clients, each on its own thread: the writer (inserts), the reader
 (reports) and the analyst client (read-only session for `POST /internal/sql`).
@@ -8,17 +8,14 @@ Three ClickHouse clients, each on its own thread: the writer (inserts), the read
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
-import sys
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, ExitStack, closing
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
 from services.report_sink.api.routes import campaigns, leads, sql
@@ -27,34 +24,16 @@ from services.report_sink.consumer import SinkConsumer
 from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect
-from shared.db import check_postgres, create_pool
+from shared.db import check_postgres, open_pool
 from shared.errors import DependencyUnavailable
 from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
-from shared.kafka.producer import make_producer
-from shared.logging import configure_logging
-from shared.service import health_router, install_stop_signals, serve
+from shared.kafka.producer import open_producer
+from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass
-class Resources:
-    """Everything the process opened, closed in reverse on the way out."""
-
-    writer: AsyncClickHouse
-    reader: AsyncClickHouse
-    analyst: AsyncClickHouse
-    pool: asyncpg.Pool
-    producer: AIOKafkaProducer
-
-    async def close(self) -> None:
-        await self.producer.stop()
-        await self.pool.close()
-        for ch in (self.analyst, self.reader, self.writer):
-            ch.close()
 
 
 def create_app(
@@ -94,11 +73,9 @@ def create_app(
 
 
 def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHouse, AsyncClickHouse]:
-    """Writer, reader and read-only analyst clients (one thread each)."""
+    """Writer, reader and read-only analyst clients (one thread each); the caller closes them."""
     common = settings.common
     cap = {"max_memory_usage": settings.query_max_memory_bytes}
-    writer = connect(common, settings=cap, max_server_memory_bytes=settings.chdb_max_memory_bytes)
-    reader = connect(common, settings={**cap, "max_execution_time": 60})
     analyst_settings = {
         **cap,
         "max_result_rows": settings.sql_max_rows + 1,
@@ -106,8 +83,17 @@ def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHous
         "max_execution_time": settings.sql_max_seconds,
         "readonly": 1,  # last: once set, the session refuses any other SET
     }
-    analyst = connect(common, settings=analyst_settings)
-    return AsyncClickHouse(writer), AsyncClickHouse(reader), AsyncClickHouse(analyst)
+    with ExitStack() as opened:  # a client that fails to open closes those opened before it
+
+        def client(**options: Any) -> AsyncClickHouse:
+            return opened.enter_context(closing(AsyncClickHouse(connect(common, **options))))
+
+        memory = settings.chdb_max_memory_bytes
+        writer = client(settings=cap, max_server_memory_bytes=memory)
+        reader = client(settings={**cap, "max_execution_time": 60})
+        analyst = client(settings=analyst_settings)
+        opened.pop_all()
+    return writer, reader, analyst
 
 
 def admin_token_path(settings: Settings) -> Path:
@@ -128,59 +114,31 @@ def resolve_admin_token(settings: Settings) -> str:
     return token
 
 
-async def open_resources(settings: Settings) -> Resources:
-    """Check every dependency and open it; `DependencyUnavailable` names what is wrong."""
+async def start(settings: Settings, stack: AsyncExitStack) -> Started:
+    """Open Postgres, ClickHouse (migrated) and Kafka; the sink consumes beside the API."""
+    common = settings.common
+    pool = await stack.enter_async_context(
+        open_pool(common.database_url, max_size=settings.db_pool_size)
+    )
     writer, reader, analyst = open_clickhouse(settings)
-    try:
-        await writer.ping()
-        applied = await migrate(writer)
-        log.info("clickhouse.ready", applied=applied)
-        topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
-        if topic not in await check_kafka(settings.common):
-            raise DependencyUnavailable(
-                f"Kafka topic {topic} does not exist; create the topics with `fanout stack up`"
-            )
-        pool = await create_pool(settings.common.database_url, max_size=5)
-    except BaseException:
-        for ch in (analyst, reader, writer):
-            ch.close()
-        raise
-    producer = make_producer(settings.common)
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await pool.close()
-        for ch in (analyst, reader, writer):
-            ch.close()
+    for client in (writer, reader, analyst):
+        stack.callback(client.close)
+    await writer.ping()
+    log.info("clickhouse.ready", applied=await migrate(writer))
+    topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
+    if topic not in await check_kafka(common):
         raise DependencyUnavailable(
-            f"Kafka at {settings.common.kafka_bootstrap_servers} refused the producer ({exc})"
-        ) from exc
-    return Resources(writer, reader, analyst, pool, producer)
-
-
-async def run(settings: Settings) -> None:
-    """Serve the API and consume until SIGTERM/SIGINT."""
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    res = await open_resources(settings)
-    try:
-        token = resolve_admin_token(settings)
-        app = create_app(
-            settings, reader=res.reader, analyst=res.analyst, pool=res.pool, admin_token=token
+            f"Kafka topic {topic} does not exist",
+            setting="FANOUT_TOPIC_PREFIX",
+            remedy="create the topics with `fanout stack up`",
         )
-        sink = SinkConsumer(settings, EventWriter(res.writer), res.producer)
-        await serve(app, host=settings.host, port=settings.port, workers=[sink.run], stop=stop)
-    finally:
-        await res.close()
+    producer = await stack.enter_async_context(open_producer(common))
+    token = resolve_admin_token(settings)
+    app = create_app(settings, reader=reader, analyst=analyst, pool=pool, admin_token=token)
+    sink = SinkConsumer(settings, EventWriter(writer), producer)
+    return Started(app, workers=[sink.run])
 
 
 def main() -> None:
     """`python -m services.report_sink`."""
-    settings = Settings()
-    configure_logging("report_sink", settings.common.log_level)
-    try:
-        asyncio.run(run(settings))
-    except DependencyUnavailable as exc:
-        log.error("report_sink.dependency_unavailable", error=str(exc))
-        sys.stderr.write(f"report_sink cannot start: {exc}\n")
-        sys.exit(2)
+    run_service("report_sink", Settings, start)

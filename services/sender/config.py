@@ -6,7 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.sender.campaigns import SPECS_MAX, TEMPLATES_MAX
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -48,6 +48,7 @@ class Settings(ServiceSettings):
     simulator_url: str = "http://127.0.0.1:8705"
     simulator_api_key: SecretStr = SecretStr("sim-dev-key")
     provider_timeout_s: float = Field(30.0, gt=0, description="Timeout of one ESP call.")
+    db_pool_size: int = db_pool_size(10)
 
     @property
     def consumer_group(self) -> str:

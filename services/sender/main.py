@@ -1,30 +1,24 @@
-"""`python -m services.sender`: consume `email.sends`, send through the ESPs, emit outcomes."""
+"""`python -m services.sender`: consume `email.sends`, send through the ESPs, emit outcomes.
+
+Resources: the Postgres pool, the producer and the ESP clients. Worker: the
+consumer of `email.sends` (`services.sender.consumer`).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-import structlog
-from fastapi import FastAPI
+from contextlib import AsyncExitStack, aclosing
 
 from services.sender.accounting import Accounting
 from services.sender.campaigns import SpecCache
 from services.sender.config import Settings
-from services.sender.consumer import SenderLoop
+from services.sender.consumer import sends_consumer
 from services.sender.delivery import RetryPolicy
 from services.sender.pipeline import SendPipeline
 from services.sender.providers.registry import ProviderPool
 from services.sender.render import LinkSigner
-from shared.db import check_postgres, create_pool
-from shared.kafka.admin import check_kafka, ensure_topics
-from shared.kafka.producer import make_producer
-from shared.logging import configure_logging
-from shared.service import health_router, install_stop_signals, serve
+from shared.service import Started, operations_app, run_service
+from shared.service.connections import open_connections
 from shared.topics import Topic, topic_name
-
-log = structlog.get_logger(__name__)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -37,15 +31,12 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
-async def run(settings: Settings) -> None:
-    """Check dependencies, then serve health endpoints beside the consumer."""
+async def start(settings: Settings, stack: AsyncExitStack) -> Started:
+    """Open Postgres, Kafka and the providers; the consumer runs beside /healthz."""
     common = settings.common
-    await check_kafka(common)
-    await ensure_topics(common)
-    pool = await create_pool(common.database_url, max_size=10)
-    producer = make_producer(common)
-    await producer.start()
-    providers = ProviderPool(settings)
+    connections = await open_connections(stack, common, pool_size=settings.db_pool_size)
+    pool, producer = connections.pool, connections.producer
+    providers = await stack.enter_async_context(aclosing(ProviderPool(settings)))
     accounting = Accounting(pool)
     pipeline = SendPipeline(
         pool=pool,
@@ -58,26 +49,11 @@ async def run(settings: Settings) -> None:
         domain=settings.message_id_domain,
         policy=retry_policy(settings),
     )
-    sends = topic_name(Topic.EMAIL_SENDS, common.topic_prefix)
-    loop = SenderLoop(settings, sends, pipeline, accounting, providers)
-    checks: dict[str, Callable[[], Awaitable[Any]]] = {
-        "postgres": lambda: check_postgres(pool),
-        "kafka": lambda: check_kafka(common),
-    }
-    app = FastAPI(title="Fanout sender")
-    app.include_router(health_router(checks))
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    try:
-        await serve(app, host=settings.host, port=settings.port, workers=[loop.run], stop=stop)
-    finally:
-        await producer.stop()
-        await providers.aclose()
-        await pool.close()
+    consumer = sends_consumer(settings, pipeline, accounting, providers)
+    app = operations_app("Fanout sender", connections.checks())
+    return Started(app, workers=[consumer.run])
 
 
 def main() -> None:
     """Entry point of `python -m services.sender`."""
-    settings = Settings()
-    configure_logging("sender", settings.common.log_level)
-    asyncio.run(run(settings))
+    run_service("sender", Settings, start)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -67,4 +67,4 @@ class Settings(ServiceSettings):
     kafka_send_timeout_s: float = Field(
         15, gt=0, description="Longest wait for Kafka to acknowledge a request's events."
     )
-    db_pool_size: int = 5
+    db_pool_size: int = db_pool_size(5)

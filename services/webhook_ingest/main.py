@@ -7,11 +7,9 @@ GET only URLs that passed the SNS host check (`providers/sns_http.py`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
-from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
 from services.webhook_ingest.api.routes import unsubscribe, webhooks
@@ -19,14 +17,12 @@ from services.webhook_ingest.config import Settings
 from services.webhook_ingest.providers.registry import provider_table
 from services.webhook_ingest.providers.sns_http import CertFetcher, SubscriptionConfirmer
 from services.webhook_ingest.recorder import Recorder
-from shared.db import check_postgres, create_pool
-from shared.errors import DependencyUnavailable
+from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
-from shared.kafka.producer import make_producer
-from shared.logging import configure_logging
-from shared.service import health_router, install_stop_signals, serve
+from shared.kafka.producer import open_producer
+from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 
@@ -41,15 +37,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         common = settings.common
-        pool = await create_pool(common.database_url, max_size=settings.db_pool_size)
-        producer = make_producer(common)
-        try:
-            try:
-                await producer.start()
-            except (KafkaError, OSError) as exc:
-                raise DependencyUnavailable(
-                    f"Kafka at {common.kafka_bootstrap_servers} is unreachable ({exc!r})"
-                ) from exc
+        async with AsyncExitStack() as stack:
+            pool = await stack.enter_async_context(
+                open_pool(common.database_url, max_size=settings.db_pool_size)
+            )
+            producer = await stack.enter_async_context(open_producer(common))
             app.state.settings = settings
             app.state.recorder = Recorder(
                 pool=pool,
@@ -59,9 +51,6 @@ def create_app(
                 send_timeout_s=settings.kafka_send_timeout_s,
             )
             yield
-        finally:
-            await producer.stop()
-            await pool.close()
 
     app = FastAPI(
         title="Fanout webhook ingest",
@@ -90,26 +79,12 @@ def create_app(
     return app
 
 
-async def preflight(settings: Settings) -> None:
-    """Fail fast, before serving, when Postgres or Kafka is unreachable."""
-    pool = await create_pool(settings.common.database_url, max_size=1)
-    await pool.close()
+async def start(settings: Settings, _stack: AsyncExitStack) -> Started:
+    """Check Kafka; the app's lifespan (entered before serving) opens Postgres and Kafka."""
     await check_kafka(settings.common)
-
-
-async def run(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT."""
-    await preflight(settings)
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    await serve(create_app(settings), host=settings.host, port=settings.port, workers=[], stop=stop)
+    return Started(create_app(settings))
 
 
 def main() -> None:
     """Entry point of `python -m services.webhook_ingest`."""
-    settings = Settings()
-    configure_logging("webhook_ingest", settings.common.log_level)
-    try:
-        asyncio.run(run(settings))
-    except DependencyUnavailable as exc:
-        raise SystemExit(f"webhook_ingest cannot start: {exc}") from None
+    run_service("webhook_ingest", Settings, start)

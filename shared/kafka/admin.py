@@ -6,7 +6,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
-from shared.errors import DependencyUnavailable
+from shared.kafka import kafka_unreachable
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
 
@@ -21,10 +21,7 @@ async def _admin(common: CommonSettings) -> AIOKafkaAdminClient:
         await admin.start()
     except (KafkaConnectionError, KafkaError, OSError) as exc:
         await admin.close()
-        raise DependencyUnavailable(
-            f"Kafka at {common.kafka_bootstrap_servers} is unreachable ({exc}); "
-            "start it with `fanout stack up` or fix FANOUT_KAFKA_BOOTSTRAP_SERVERS"
-        ) from exc
+        raise kafka_unreachable(common.kafka_bootstrap_servers, str(exc)) from exc
     return admin
 
 

@@ -8,10 +8,14 @@ linger and large batches.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
+from shared.kafka import kafka_unreachable
 from shared.settings import CommonSettings
 
 
@@ -29,3 +33,21 @@ def make_producer(common: CommonSettings, **overrides: Any) -> AIOKafkaProducer:
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
+
+
+@asynccontextmanager
+async def open_producer(
+    common: CommonSettings, **overrides: Any
+) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer for the length of the block; `DependencyUnavailable` when the
+    broker does not answer. Stopping flushes what is still buffered."""
+    producer = make_producer(common, **overrides)
+    try:
+        await producer.start()
+    except (KafkaError, OSError) as exc:
+        await producer.stop()
+        raise kafka_unreachable(common.kafka_bootstrap_servers, f"producer: {exc!r}") from exc
+    try:
+        yield producer
+    finally:
+        await producer.stop()

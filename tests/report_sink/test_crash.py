@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 
 class SinkProcess:
-    """`python -m services.report_sink` with the test's env; reads its log lines."""
+    """`python -m services.report_sink` with the test's env; reads its log lines (stdout)."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
@@ -48,13 +48,13 @@ class SinkProcess:
         self.lines = []
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "services.report_sink", env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stderr is not None
-        async for line in self.proc.stderr:
+        assert self.proc is not None and self.proc.stdout is not None
+        async for line in self.proc.stdout:
             self.lines.append(line.decode(errors="replace"))
 
     def logged(self, event: str) -> Callable[[], asyncio.Future[bool]]:

@@ -12,8 +12,10 @@ import os
 import asyncpg
 
 from shared.contracts.events import EventBatch
-from shared.kafka.consumer import ConsumerLoop, LoopOptions, Record
+from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.producer import make_producer
+from shared.kafka.runner import Runner, RunnerOptions
+from shared.kafka.strategies.sequential import Record, Sequential
 from shared.service import install_stop_signals
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
@@ -38,17 +40,20 @@ async def main() -> None:
 
     stop = asyncio.Event()
     install_stop_signals(stop)
-    loop = ConsumerLoop(
+    max_records = int(os.environ["PROBE_MAX_RECORDS"])
+    runner = Runner(
         common=settings,
+        group=os.environ["PROBE_GROUP"],
         topics=[topic_name(Topic.EMAIL_EVENTS, settings.topic_prefix)],
-        group_id=os.environ["PROBE_GROUP"],
-        model=EventBatch,
-        handle=handle,
+        strategy=lambda ctx: Sequential(ctx, model=EventBatch, handle=handle),
         producer=producer,
-        options=LoopOptions(max_records=int(os.environ["PROBE_MAX_RECORDS"])),
+        # a commit after every handled poll: a kill repeats at most one poll's records
+        options=RunnerOptions(
+            consumer=ConsumerOptions(max_poll_records=max_records), commit_interval_s=0
+        ),
     )
     try:
-        await loop.run(stop)
+        await runner.run(stop)
     finally:
         await producer.stop()
         await pool.close()

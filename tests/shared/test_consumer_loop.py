@@ -1,4 +1,6 @@
-"""The consumer loop on the real broker: dead letters, group hand-over, hard kills."""
+"""The consumer runner on the real broker: dead letters, group hand-over, hard kills.
+
+A sequential strategy (the lead resolver's) over `email.events` test topics."""
 
 from __future__ import annotations
 
@@ -13,12 +15,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from shared.contracts.base import decode, encode
 from shared.contracts.deadletter import DeadLetter
 from shared.contracts.events import EventBatch
-from shared.kafka.consumer import ConsumerLoop, LoopOptions, Record
+from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.producer import make_producer
+from shared.kafka.runner import Runner, RunnerOptions
+from shared.kafka.strategies.sequential import Record, Sequential
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
 from tests.shared.kafka_helpers import read_all, sent_event
@@ -46,7 +51,7 @@ async def _wait_for(predicate: object, timeout: float = 30.0) -> None:
 
 
 class Collector:
-    """A handler that remembers every event id it was given, per loop."""
+    """A handler that remembers every event id it was given, per runner."""
 
     def __init__(self) -> None:
         self.seen: Counter[uuid.UUID] = Counter()
@@ -55,6 +60,24 @@ class Collector:
         for record in records:
             for event in record.message.events:
                 self.seen[event.event_id] += 1
+
+
+def _runner(
+    settings: CommonSettings,
+    topic: str,
+    group: str,
+    handle: Collector,
+    producer: AIOKafkaProducer,
+    options: RunnerOptions | None = None,
+) -> Runner:
+    return Runner(
+        common=settings,
+        group=group,
+        topics=[topic],
+        strategy=lambda ctx: Sequential(ctx, model=EventBatch, handle=handle),
+        producer=producer,
+        options=options,
+    )
 
 
 async def test_invalid_message_goes_to_dead_letter_topic(settings: CommonSettings) -> None:
@@ -70,15 +93,8 @@ async def test_invalid_message_goes_to_dead_letter_topic(settings: CommonSetting
     producer = make_producer(settings)
     await producer.start()
     stop = asyncio.Event()
-    loop = ConsumerLoop(
-        common=settings,
-        topics=[topic],
-        group_id=f"g-{uuid.uuid4().hex}",
-        model=EventBatch,
-        handle=collector,
-        producer=producer,
-    )
-    task = asyncio.create_task(loop.run(stop))
+    runner = _runner(settings, topic, f"g-{uuid.uuid4().hex}", collector, producer)
+    task = asyncio.create_task(runner.run(stop))
     try:
         await _wait_for(lambda: len(collector.seen) == 2)
     finally:
@@ -102,25 +118,9 @@ async def test_two_consumers_split_partitions_and_hand_over_on_graceful_stop(
     await producer.start()
     a, b = Collector(), Collector()
     stop_a, stop_b = asyncio.Event(), asyncio.Event()
-    opts = LoopOptions(max_records=50, session_timeout_ms=10_000)
-    loop_a = ConsumerLoop(
-        common=settings,
-        topics=[topic],
-        group_id=group,
-        model=EventBatch,
-        handle=a,
-        producer=producer,
-        options=opts,
-    )
-    loop_b = ConsumerLoop(
-        common=settings,
-        topics=[topic],
-        group_id=group,
-        model=EventBatch,
-        handle=b,
-        producer=producer,
-        options=opts,
-    )
+    opts = RunnerOptions(consumer=ConsumerOptions(max_poll_records=50, session_timeout_ms=10_000))
+    loop_a = _runner(settings, topic, group, a, producer, opts)
+    loop_b = _runner(settings, topic, group, b, producer, opts)
     task_a = asyncio.create_task(loop_a.run(stop_a))
     await _wait_for(lambda: len(loop_a.assignment) == 12)
     task_b = asyncio.create_task(loop_b.run(stop_b))

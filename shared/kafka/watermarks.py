@@ -1,9 +1,9 @@
-"""Per-partition commit watermarks for a consumer with many batches in flight.
+"""Per-partition commit watermarks for a consumer with many records in flight.
 
-Batches of one partition start in offset order but finish in any order. The
+Records of one partition start in offset order but finish in any order. The
 offset that may be committed for a partition is the lowest offset still in
 flight (or one past the highest offset seen when none is): committing more
-would let a crash skip a batch whose outcome events were never acknowledged.
+would let a crash skip a record whose work was never finished.
 """
 
 from __future__ import annotations
@@ -45,11 +45,10 @@ class PartitionWatermark:
 
 
 class WatermarkTracker:
-    """Watermarks of every assigned partition, and which of them moved since the last commit."""
+    """Watermarks of every partition with records in flight or done."""
 
     def __init__(self) -> None:
         self._partitions: dict[TopicPartition, PartitionWatermark] = {}
-        self._committed: dict[TopicPartition, int] = {}
 
     def start(self, tp: TopicPartition, offset: int) -> None:
         """A record of `tp` at `offset` entered processing."""
@@ -66,25 +65,15 @@ class WatermarkTracker:
         wanted = self._partitions if tps is None else tps
         return sum(m.in_flight for tp in wanted if (m := self._partitions.get(tp)) is not None)
 
-    def to_commit(self, tps: Iterable[TopicPartition] | None = None) -> dict[TopicPartition, int]:
-        """Offsets that advanced past what was committed, for `tps` (default: all)."""
-        wanted = list(self._partitions) if tps is None else list(tps)
-        offsets: dict[TopicPartition, int] = {}
-        for tp in wanted:
-            mark = self._partitions.get(tp)
-            if mark is None or mark.committable is None:
-                continue
-            if mark.committable > self._committed.get(tp, -1):
-                offsets[tp] = mark.committable
-        return offsets
-
-    def committed(self, offsets: dict[TopicPartition, int]) -> None:
-        """Note offsets the broker accepted."""
-        for tp, offset in offsets.items():
-            self._committed[tp] = max(offset, self._committed.get(tp, -1))
+    def committable(self) -> dict[TopicPartition, int]:
+        """The offset safe to commit of every partition that finished a record."""
+        return {
+            tp: mark.committable
+            for tp, mark in self._partitions.items()
+            if mark.committable is not None
+        }
 
     def forget(self, tps: Iterable[TopicPartition]) -> None:
         """Drop partitions that were revoked; late finishes of theirs are ignored."""
         for tp in tps:
             self._partitions.pop(tp, None)
-            self._committed.pop(tp, None)

@@ -1,4 +1,4 @@
-"""The per-partition commit watermark: never past a batch still in flight."""
+"""The per-partition commit watermark: never past a record still in flight."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aiokafka import TopicPartition
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.sender.watermarks import PartitionWatermark, WatermarkTracker
+from shared.kafka.watermarks import PartitionWatermark, WatermarkTracker
 
 TP = TopicPartition("t.email.sends", 0)
 OTHER = TopicPartition("t.email.sends", 1)
@@ -21,25 +21,22 @@ def test_commit_watermark_stops_at_first_unfinished_offset() -> None:
         tracker.start(TP, offset)
     tracker.finish(TP, 12)
     tracker.finish(TP, 13)
-    assert tracker.to_commit() == {}  # 10 and 11 still in flight
+    assert tracker.committable() == {}  # 10 and 11 still in flight
     tracker.finish(TP, 10)
-    assert tracker.to_commit() == {TP: 11}
+    assert tracker.committable() == {TP: 11}
     tracker.finish(TP, 11)
-    assert tracker.to_commit() == {TP: 14}
+    assert tracker.committable() == {TP: 14}
     assert tracker.in_flight() == 0
 
 
-def test_commit_watermark_reports_only_partitions_that_moved() -> None:
+def test_commit_watermark_reports_only_partitions_with_a_finished_record() -> None:
     tracker = WatermarkTracker()
     tracker.start(TP, 0)
     tracker.start(OTHER, 5)
     tracker.finish(TP, 0)
-    assert tracker.to_commit() == {TP: 1}
-    tracker.committed({TP: 1})
-    assert tracker.to_commit() == {}
+    assert tracker.committable() == {TP: 1}
     tracker.finish(OTHER, 5)
-    assert tracker.to_commit() == {OTHER: 6}
-    assert tracker.to_commit([TP]) == {}
+    assert tracker.committable() == {TP: 1, OTHER: 6}
 
 
 def test_forget_partition_ignores_late_finishes() -> None:
@@ -47,7 +44,7 @@ def test_forget_partition_ignores_late_finishes() -> None:
     tracker.start(TP, 3)
     tracker.forget([TP])
     tracker.finish(TP, 3)
-    assert tracker.to_commit() == {}
+    assert tracker.committable() == {}
     assert tracker.in_flight([TP]) == 0
 
 

@@ -1,9 +1,9 @@
-"""How every service process runs: health endpoints, signals, workers beside uvicorn.
+"""Running a service's HTTP app and its workers side by side until the stop event.
 
 A signal handler only sets the stop event; workers see it, drain, commit and
-return; then the HTTP server exits. `/healthz` says the process is alive,
-`/readyz` runs the readiness checks against the real dependencies, `/metrics`
-serves Prometheus.
+return; then the HTTP server exits. The listening socket is bound by the
+start-up path (`shared.service.startup`) before any resource is opened, so a
+port already taken is reported like any other unavailable dependency.
 """
 
 from __future__ import annotations
@@ -12,48 +12,20 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+import socket
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI
+
+from shared.errors import DependencyUnavailable
 
 log = structlog.get_logger(__name__)
 
-ReadinessCheck = Callable[[], Awaitable[Any]]
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-
-
-def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """`/healthz`, `/readyz` (each check must pass within 5 s) and `/metrics`."""
-    router = APIRouter(tags=["operations"])
-
-    @router.get("/healthz", summary="Liveness: the process answers")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz", summary="Readiness: every dependency answers")
-    async def readyz() -> JSONResponse:
-        results: dict[str, str] = {}
-        ready = True
-        for name, check in checks.items():
-            try:
-                await asyncio.wait_for(check(), timeout=5)
-                results[name] = "ok"
-            except Exception as exc:
-                ready = False
-                results[name] = f"unavailable: {exc.__class__.__name__}: {exc}"[:300]
-        body = {"status": "ready" if ready else "not ready", "checks": results}
-        return JSONResponse(body, status_code=200 if ready else 503)
-
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return router
+WORKER_GRACE_S = 30  # after stop, how long workers get to drain before they are cancelled
 
 
 class _Server(uvicorn.Server):
@@ -69,6 +41,28 @@ def install_stop_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+
+@contextlib.contextmanager
+def bound_socket(host: str, port: int, setting: str) -> Iterator[socket.socket]:
+    """A TCP socket bound to `host:port` (not listening yet); closed on the way out."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise DependencyUnavailable(
+            f"port {port} on {host} is not available",
+            setting=setting,
+            cause=exc.strerror or repr(exc),
+            remedy="stop the process that holds it",
+        ) from exc
+    with contextlib.closing(sock):
+        yield sock
 
 
 GC_YOUNG_THRESHOLD = 50_000
@@ -92,13 +86,16 @@ def tune_gc() -> None:
 
 
 async def serve(
-    app: FastAPI, *, host: str, port: int, workers: list[Worker], stop: asyncio.Event
+    app: FastAPI, *, sock: socket.socket, workers: list[Worker], stop: asyncio.Event
 ) -> None:
-    """Run the HTTP app and the workers until `stop` is set or a worker fails."""
+    """Serve `app` on `sock` beside the workers until `stop` is set or one of them fails.
+
+    The app's lifespan is not run here: the start-up path entered it already.
+    """
     tune_gc()
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
     server = _Server(config)
-    server_task = asyncio.create_task(server.serve(), name="http")
+    server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     worker_tasks: list[asyncio.Task[None]] = [
         asyncio.create_task(w(stop), name=getattr(w, "__name__", "worker")) for w in workers
     ]
@@ -112,7 +109,7 @@ async def serve(
             failure = task.exception()
             log.error("service.task_failed", task=task.get_name(), error=repr(failure))
     if worker_tasks:
-        _, late = await asyncio.wait(worker_tasks, timeout=30)
+        _, late = await asyncio.wait(worker_tasks, timeout=WORKER_GRACE_S)
         for task in late:
             task.cancel()
     server.should_exit = True

@@ -1,0 +1,1 @@
+"""The consumer strategies: sequential (commands), concurrent (sends), batched (sink inserts)."""

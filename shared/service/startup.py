@@ -1,0 +1,74 @@
+"""One start-up path for every service process.
+
+    python -m services.<name>
+      settings → logging (JSON lines on stdout) → the HTTP port bound
+        → the service's resources opened on one AsyncExitStack (pools, producers, ...)
+        → the app's lifespan entered → HTTP and workers until SIGTERM/SIGINT
+        → everything closed in reverse order
+
+A service is declared as its settings class and a `start` function that opens
+its resources on the stack and returns what runs: the HTTP app (with its
+health checks) and the workers. A dependency that cannot be reached
+(`DependencyUnavailable`, at start-up or raised by a worker) ends the process
+with exactly one line on stderr naming the service, what is wrong and the
+setting to change; exit code 2, no traceback. Logs go to stdout, so that line
+is all a person starting the service by hand sees on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import structlog
+from fastapi import FastAPI
+
+from shared.errors import DependencyUnavailable
+from shared.logging import configure_logging
+from shared.service.serve import Worker, bound_socket, install_stop_signals, serve
+from shared.settings import ServiceSettings, env_name
+
+log = structlog.get_logger(__name__)
+
+S = TypeVar("S", bound=ServiceSettings)
+EXIT_UNAVAILABLE = 2
+
+
+@dataclass
+class Started:
+    """What a started service runs: its HTTP app (health checks included) and workers."""
+
+    app: FastAPI
+    workers: list[Worker] = field(default_factory=list)
+
+
+Start = Callable[[S, AsyncExitStack], Awaitable[Started]]
+
+
+def run_service(name: str, settings: Callable[[], S], start: Start[S]) -> None:
+    """The whole of `python -m services.<name>`: run until stopped, or exit 2 on a
+    missing dependency."""
+    config = settings()
+    configure_logging(name, config.common.log_level, stream=sys.stdout)
+    try:
+        asyncio.run(_run(config, start))
+    except DependencyUnavailable as exc:
+        log.error("service.dependency_unavailable", error=str(exc), setting=exc.setting)
+        sys.stderr.write(f"{name} cannot start: {exc}\n")
+        sys.exit(EXIT_UNAVAILABLE)
+
+
+async def _run(settings: S, start: Start[S]) -> None:
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    async with AsyncExitStack() as stack:
+        port_setting = env_name(settings, "port")
+        sock = stack.enter_context(bound_socket(settings.host, settings.port, port_setting))
+        started = await start(settings, stack)
+        app = started.app
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        await serve(app, sock=sock, workers=started.workers, stop=stop)
