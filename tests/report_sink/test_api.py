@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import orjson
 import pytest
+from structlog.testing import capture_logs
 
 from services.report_sink.config import Settings
 from services.report_sink.main import create_app, open_clickhouse
@@ -247,6 +248,35 @@ async def test_run_sql_read_only_with_admin_token(world: World) -> None:
     assert r.json()["rows"] == [[34]]  # both copies still there: nothing was written
 
 
+GENERIC_401 = {
+    "type": "about:blank",
+    "title": "Unauthorized",
+    "status": 401,
+    "detail": "missing or invalid credentials",
+}
+
+
+async def test_every_401_is_one_generic_problem_with_the_reason_logged(world: World) -> None:
+    client, a, _, _ = world
+    funnel, sql = f"/reports/campaigns/{a.campaign_id}/funnel", "/internal/sql"
+    query = {"query": "SELECT 1"}
+    bearer, admin = "Bearer", "X-Fanout-Admin-Token"
+    cases = [
+        ("GET", funnel, {}, "missing", bearer),
+        ("GET", funnel, {"Authorization": a.api_key}, "not a Bearer token", bearer),
+        ("GET", funnel, {"Authorization": f"Bearer {a.api_key}x"}, "unknown key", bearer),
+        ("POST", sql, {}, "missing admin token", admin),
+        ("POST", sql, {admin: ADMIN + "x"}, "wrong admin token", admin),
+    ]
+    for method, url, headers, reason, challenge in cases:
+        with capture_logs() as logs:
+            r = await client.request(method, url, headers=headers, json=query)
+        assert (r.status_code, r.json()) == (401, GENERIC_401), reason
+        assert r.headers["www-authenticate"] == challenge
+        assert [e["reason"] for e in logs if e["event"] == "auth.refused"] == [reason]
+        assert a.api_key not in str(logs) and ADMIN not in str(logs)
+
+
 class Chunks:
     """A streamed body (no Content-Length) that records how many chunks were pulled."""
 
@@ -266,7 +296,7 @@ async def test_run_sql_checks_token_and_size_before_reading_the_body(world: Worl
     stranger = Chunks(BODY_LIMIT * 4)
     r = await client.post(url, content=stranger, headers={"content-type": "application/json"})
     assert r.status_code == 401 and stranger.pulled == 0
-    assert r.json()["detail"] == "missing or wrong X-Fanout-Admin-Token"
+    assert r.json()["detail"] == "missing or invalid credentials"
     declared = Chunks(BODY_LIMIT * 4)
     r = await client.post(url, content=declared, headers={"content-length": str(BODY_LIMIT * 4)})
     assert r.status_code == 413 and declared.pulled == 0

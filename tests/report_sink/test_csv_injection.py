@@ -58,9 +58,9 @@ async def hostile(
     try:
         await migrate(writer)
         tenant = await make_tenant(pool, leads=len(HOSTILE))
+        a, c, hard = tenant.account_id, tenant.campaign_id, "hard"
         events = [
-            event(tenant.account_id, tenant.campaign_id, lead, EventType.BOUNCED, T0,
-                  email=email, bounce_type="hard", reason=reason)  # fmt: skip
+            event(a, c, lead, EventType.BOUNCED, T0, email=email, bounce_type=hard, reason=reason)
             for lead, (email, reason) in zip(tenant.lead_ids, HOSTILE, strict=True)
         ]
         body = b"\n".join(orjson.dumps(e.model_dump(mode="json")) for e in events)
