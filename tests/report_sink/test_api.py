@@ -205,6 +205,25 @@ async def test_list_campaigns_with_headlines(world: World) -> None:
     assert r.json()["detail"] == "query.since: give a time zone (e.g. Z)"
 
 
+@pytest.mark.parametrize(
+    ("since", "until", "found"),
+    [
+        ("0163-09-17T19:08:18Z", None, 2),  # before ClickHouse's DateTime: from its start
+        ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59Z", 2),
+        (None, "0032-02-02T00:00:01Z", 0),
+        ("9999-01-01T00:00:00-01:00", None, 0),  # past its end: nothing yet
+    ],
+)
+async def test_list_campaigns_window_beyond_the_engines_dates(
+    world: World, since: str | None, until: str | None, found: int
+) -> None:
+    client, a, _, _ = world
+    params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
+    r = await client.get("/reports/campaigns", params=params, headers=a.headers)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["items"]) == found
+
+
 async def test_read_other_accounts_reports_not_found(world: World) -> None:
     client, a, b, _ = world
     paths = [
