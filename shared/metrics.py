@@ -30,6 +30,11 @@ ESP_SECONDS = Histogram("fanout_esp_call_seconds", "ESP call latency", ["provide
 BATCHES_EMITTED = Counter("fanout_batches_emitted_total", "Send batches emitted")
 # Webhook requests by provider and result (accepted, unauthorized, malformed).
 WEBHOOKS = Counter("fanout_webhooks_total", "Webhook requests", ["provider", "result"])
+# webhook_ingest: requests refused as unauthenticated, by provider and reason (missing,
+# malformed, stale, mismatch, replayed, certificate, not_configured); the 401 body names none.
+WEBHOOK_REFUSALS = Counter(
+    "fanout_webhook_refusals_total", "Webhook requests refused (401)", ["provider", "reason"]
+)
 # Events inserted into ClickHouse by the report sink.
 SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHouse")
 # Callers refused with a 401, by reason (missing, not a Bearer token, malformed key, unknown
@@ -60,7 +65,7 @@ SIMULATOR_WEBHOOK_PENDING = Gauge(
     "fanout_esp_simulator_webhook_pending_events", "Simulator events pending delivery"
 )
 # webhook_ingest: provider events by disposition (emitted, unattributed = not sent by Fanout,
-# ignored = a provider event type that maps to no email event).
+# ignored = a provider event type that maps to no email event, dead_lettered = cannot be parsed).
 WEBHOOK_EVENTS = Counter(
     "fanout_webhook_events_total", "Webhook provider events", ["provider", "disposition"]
 )

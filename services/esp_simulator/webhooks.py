@@ -26,8 +26,8 @@ import structlog
 
 from services.esp_simulator.events import OutcomeEvent
 from services.esp_simulator.protocol import WebhookCounts
-from services.esp_simulator.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from shared.metrics import SIMULATOR_WEBHOOK_PENDING, SIMULATOR_WEBHOOK_POSTS
+from shared.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 log = structlog.get_logger(__name__)
 

@@ -31,6 +31,27 @@ class Settings(ServiceSettings):
         description="SNS topic ARNs whose notifications are accepted; empty refuses all.",
     )
     sns_cert_cache_size: int = Field(32, ge=1, description="SNS signing certificates cached.")
+    sns_cert_ttl_s: float = Field(
+        3600, gt=0, description="How long a fetched SNS signing certificate is trusted."
+    )
+    sns_cert_failure_ttl_s: float = Field(
+        60, gt=0, description="How long a failed certificate fetch is remembered (not retried)."
+    )
+    sns_max_concurrent_fetches: int = Field(
+        4, ge=1, description="SNS certificate fetches running at once, at most."
+    )
+    sns_fetch_timeout_s: float = Field(
+        5, gt=0, description="Longest a request waits for a certificate fetch (then 503)."
+    )
+    sns_max_age_s: float = Field(
+        3600,
+        gt=0,
+        description=(
+            "SNS messages whose signed Timestamp is older are refused as replays. SNS retries "
+            "an HTTPS delivery for at most 3,600 s (a hard limit of its delivery policy), and "
+            "a retry keeps the original Timestamp, so one hour accepts every genuine retry."
+        ),
+    )
     sendgrid_public_key: SecretStr = Field(
         SecretStr(""),
         description="SendGrid Event Webhook verification key (base64 DER SubjectPublicKeyInfo).",

@@ -2,7 +2,7 @@
 
 `create_app` takes the SNS certificate fetcher and the subscription confirmer
 as arguments so tests can serve certificates of their own CA; by default both
-use one httpx client, and only ever on URLs that passed the SNS host check.
+GET only URLs that passed the SNS host check (`providers/sns_http.py`).
 """
 
 from __future__ import annotations
@@ -11,38 +11,23 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
-from services.webhook_ingest.api.deps import SubscriptionConfirmer
 from services.webhook_ingest.api.routes import unsubscribe, webhooks
 from services.webhook_ingest.config import Settings
-from services.webhook_ingest.providers.base import ProviderUnavailable
-from services.webhook_ingest.providers.mailgun import TokenLedger
-from services.webhook_ingest.providers.sns import CertFetcher, CertificateCache, https_fetcher
+from services.webhook_ingest.providers.registry import provider_table
+from services.webhook_ingest.providers.sns_http import CertFetcher, SubscriptionConfirmer
 from services.webhook_ingest.recorder import Recorder
 from shared.db import check_postgres, create_pool
 from shared.errors import DependencyUnavailable
+from shared.http.body_limit import BodyLimit
+from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
 from shared.kafka.producer import make_producer
 from shared.logging import configure_logging
 from shared.service import health_router, install_stop_signals, serve
 from shared.topics import Topic, topic_name
-
-
-def https_confirmer(client: httpx.AsyncClient) -> SubscriptionConfirmer:
-    """Confirm an SNS subscription by GETting its (already checked) SubscribeURL."""
-
-    async def confirm(url: str) -> None:
-        try:
-            response = await client.get(url, follow_redirects=False)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"SNS subscription confirmation failed: {exc!r}") from exc
-        if response.status_code != 200:
-            raise ProviderUnavailable(f"SNS confirmation answered {response.status_code}")
-
-    return confirm
 
 
 def create_app(
@@ -51,14 +36,13 @@ def create_app(
     cert_fetcher: CertFetcher | None = None,
     confirm_subscription: SubscriptionConfirmer | None = None,
 ) -> FastAPI:
-    """The app; Postgres, Kafka and the HTTP client are opened in its lifespan."""
+    """The app; Postgres and Kafka are opened in its lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         common = settings.common
         pool = await create_pool(common.database_url, max_size=settings.db_pool_size)
         producer = make_producer(common)
-        client = httpx.AsyncClient(timeout=10)
         try:
             try:
                 await producer.start()
@@ -74,17 +58,9 @@ def create_app(
                 soft_bounce_threshold=settings.soft_bounce_threshold,
                 send_timeout_s=settings.kafka_send_timeout_s,
             )
-            app.state.certificates = CertificateCache(
-                cert_fetcher or https_fetcher(client), settings.sns_cert_cache_size
-            )
-            app.state.confirm_subscription = confirm_subscription or https_confirmer(client)
-            app.state.mailgun_tokens = TokenLedger(
-                2 * settings.timestamp_tolerance_s, settings.mailgun_token_cache_size
-            )
             yield
         finally:
             await producer.stop()
-            await client.aclose()
             await pool.close()
 
     app = FastAPI(
@@ -92,7 +68,16 @@ def create_app(
         description="Verified ESP webhooks and one-click unsubscribes into `email.events`.",
         lifespan=lifespan,
     )
-    app.include_router(webhooks.router)
+    install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        paths={unsubscribe.router.prefix + "/": unsubscribe.FORM_LIMIT},
+    )
+    providers = provider_table(
+        settings, cert_fetcher=cert_fetcher, confirm_subscription=confirm_subscription
+    )
+    app.include_router(webhooks.webhook_router(providers))
     app.include_router(unsubscribe.router)
 
     async def postgres() -> None:

@@ -3,8 +3,8 @@
 The event id is derived from the provider's own stable key, so a provider
 retrying a webhook produces the same ids and reports count the event once.
 Mail Fanout did not send carries none of our ids: it is acknowledged and
-counted but not emitted. Ids that are present but not UUIDs are a malformed
-payload.
+counted but not emitted. An event whose ids are present but not UUIDs, or
+whose recipient is not an address, is rejected (dead-lettered) alone.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent
+from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent, Rejected
 from shared.contracts.events import EmailEvent, provider_event_id
 
 ID_FIELDS = ("account_id", "campaign_id", "lead_id")
@@ -25,10 +25,11 @@ MAX_EMAIL_LENGTH = 320
 
 @dataclass
 class Normalised:
-    """The events to record, and how many provider events were not ours."""
+    """The events to record, how many provider events were not ours, and the rejected ones."""
 
     events: list[EmailEvent] = field(default_factory=list)
     unattributed: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 def _ids(metadata: Mapping[str, Any], where: str) -> tuple[UUID, UUID, UUID] | None:
@@ -88,10 +89,14 @@ def to_email_event(event: ProviderEvent) -> EmailEvent | None:
 
 
 def normalise(events: Iterable[ProviderEvent]) -> Normalised:
-    """Every event normalised; raises `MalformedPayload` on the first malformed one."""
+    """Every event normalised; a malformed one is rejected, the others go on."""
     result = Normalised()
     for event in events:
-        email_event = to_email_event(event)
+        try:
+            email_event = to_email_event(event)
+        except MalformedPayload as exc:
+            result.rejected.append(Rejected(event.raw, str(exc)))
+            continue
         if email_event is None:
             result.unattributed += 1
         else:

@@ -6,6 +6,8 @@ awaited until the broker acknowledged it. Any failure raises
 `RecordingFailed` and the endpoint answers 503, so the provider retries the
 whole request; both steps are idempotent, so the retry records each event once.
 A value Postgres refuses (`DataError`) is the payload's fault: `MalformedPayload`.
+Events that cannot be recorded are dead-lettered (`deadletters.py`), also
+before the 2xx.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services.webhook_ingest import suppressions
-from services.webhook_ingest.providers.base import MalformedPayload
+from services.webhook_ingest.deadletters import send_rejected
+from services.webhook_ingest.providers.base import MalformedPayload, Rejected
 from shared.contracts.base import encode
 from shared.contracts.events import EmailEvent, EventBatch
 
@@ -63,6 +66,16 @@ class Recorder:
             return
         await self._write(events)
         await self._emit(events)
+
+    async def dead_letter(self, provider: str, rejected: list[Rejected]) -> None:
+        """Put `rejected` on the dead-letter topic, or raise `RecordingFailed`."""
+        if not rejected:
+            return
+        try:
+            async with asyncio.timeout(self.send_timeout_s):
+                await send_rejected(self.producer, self.topic, provider, rejected)
+        except (KafkaError, TimeoutError) as exc:
+            raise RecordingFailed(f"Kafka: {exc.__class__.__name__}: {exc}") from exc
 
     async def account_exists(self, account_id: UUID) -> bool:
         """True if the account exists (`RecordingFailed` if Postgres does not answer)."""

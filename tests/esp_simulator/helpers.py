@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from services.esp_simulator.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from shared.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 AUTH = {"Authorization": "Bearer sim-dev-key"}
 SECRET = "dev-only-insecure-secret-change-me"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -18,11 +20,13 @@ from fastapi import FastAPI
 
 from services.webhook_ingest.config import Settings
 from services.webhook_ingest.main import create_app
+from services.webhook_ingest.providers.sns_http import CertFetcher
 from shared.contracts.base import decode
+from shared.contracts.deadletter import DeadLetter
 from shared.contracts.events import EmailEvent, EventBatch
 from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
-from shared.topics import Topic, topic_name
+from shared.topics import Topic, dead_letter_name, topic_name
 from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -34,6 +38,15 @@ POSTMARK_PASSWORD = "s3cret-postmark-password"
 def example(name: str) -> Any:
     """A documented provider payload from `examples/`."""
     return json.loads((EXAMPLES / name).read_text())
+
+
+def simulator_post(ids: Ids, *, seed: str = "") -> bytes:
+    """The documented simulator post with fresh event ids (per lead and seed) and our metadata."""
+    payload = example("simulator/events.json")
+    for event in payload["events"]:
+        event["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}{event['id']}{ids.lead_id}"))
+        event["metadata"] = ids.metadata()
+    return orjson.dumps(payload)
 
 
 @dataclass
@@ -58,25 +71,34 @@ class Ingest:
 
     async def emitted(self, expected: int, timeout_ms: int = 5000) -> list[EmailEvent]:
         """The events on the topic, read until `expected` arrived (or the timeout)."""
+        values = await self._read(self.topic, expected, timeout_ms, batched=True)
+        return [event for value in values for event in decode(EventBatch, value).events]
+
+    async def dead_letters(self, expected: int, timeout_ms: int = 5000) -> list[DeadLetter]:
+        """The letters on the dead-letter topic, read until `expected` arrived (or the timeout)."""
+        values = await self._read(dead_letter_name(self.topic), expected, timeout_ms)
+        return [decode(DeadLetter, value) for value in values]
+
+    async def _read(
+        self, topic: str, expected: int, timeout_ms: int, *, batched: bool = False
+    ) -> list[bytes]:
         consumer = AIOKafkaConsumer(
-            self.topic,
+            topic,
             bootstrap_servers=self.settings.common.kafka_bootstrap_servers,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
         await consumer.start()
-        events: list[EmailEvent] = []
+        values: list[bytes] = []
         try:
-            while len(events) < expected:
+            while (_count(values) if batched else len(values)) < expected:
                 batch = await consumer.getmany(timeout_ms=timeout_ms)
                 if not batch:
                     break
-                for records in batch.values():
-                    for record in records:
-                        events += decode(EventBatch, record.value).events
+                values += [record.value for records in batch.values() for record in records]
         finally:
             await consumer.stop()
-        return events
+        return values
 
     async def records_on_topic(self) -> int:
         """How many records the topic holds (end offsets of every partition; no waiting)."""
@@ -98,20 +120,27 @@ class Ingest:
         return {r["email"]: r["reason"] for r in rows}
 
 
+def _count(values: list[bytes]) -> int:
+    """Events in the `EventBatch` values read so far."""
+    return sum(len(decode(EventBatch, value).events) for value in values)
+
+
 @pytest.fixture
 async def settings(
     base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
 ) -> AsyncIterator[CommonSettings]:
-    """Like the root fixture, but only the one topic this service writes, with one partition,
-    deleted afterwards: a single test broker cannot hold 33 partitions per test for ever."""
+    """Like the root fixture, but only the topics this service writes (email.events and its
+    dead-letter topic), one partition each, deleted afterwards: a single test broker cannot
+    hold 33 partitions per test for ever."""
     common = base_settings.model_copy(update={"topic_prefix": topic_prefix, "database_url": pg_dsn})
     topic = topic_name(Topic.EMAIL_EVENTS, topic_prefix)
-    await ensure_topics(common, [(topic, 1)])
+    topics = [topic, dead_letter_name(topic)]
+    await ensure_topics(common, [(name, 1) for name in topics])
     yield common
     admin = AIOKafkaAdminClient(bootstrap_servers=common.kafka_bootstrap_servers)
     await admin.start()
     try:
-        await admin.delete_topics([topic])
+        await admin.delete_topics(topics)
     finally:
         await admin.close()
 
@@ -121,24 +150,30 @@ def keys() -> TestKeys:
     return make_keys()
 
 
-@pytest.fixture
-async def ingest(
-    settings: CommonSettings, pool: asyncpg.Pool, keys: TestKeys
+def service_settings(settings: CommonSettings, keys: TestKeys, **overrides: Any) -> Settings:
+    """webhook_ingest's settings with test credentials for every provider."""
+    values: dict[str, Any] = {
+        "common": settings,
+        "ses_topic_arns": [TOPIC_ARN],
+        "sendgrid_public_key": keys.sendgrid_public_b64,
+        "mailgun_signing_key": MAILGUN_KEY,
+        "postmark_username": POSTMARK_USER,
+        "postmark_password": POSTMARK_PASSWORD,
+        "db_pool_size": 2,
+    }
+    return Settings(**(values | overrides))
+
+
+@asynccontextmanager
+async def running(
+    service: Settings, pool: asyncpg.Pool, keys: TestKeys, fetch: CertFetcher | None = None
 ) -> AsyncIterator[Ingest]:
-    """The app with its lifespan running, its own topics, SNS served by the test CA."""
-    service = Settings(
-        common=settings,
-        ses_topic_arns=[TOPIC_ARN],
-        sendgrid_public_key=keys.sendgrid_public_b64,
-        mailgun_signing_key=MAILGUN_KEY,
-        postmark_username=POSTMARK_USER,
-        postmark_password=POSTMARK_PASSWORD,
-        db_pool_size=2,
-    )
+    """The app with its lifespan running; SNS certificates from `fetch` (default: the test CA's
+    certificate at CERT_URL, each fetch recorded)."""
     fetched: list[str] = []
     confirmed: list[str] = []
 
-    async def fetch(url: str) -> bytes:
+    async def fetch_test_certificate(url: str) -> bytes:
         fetched.append(url)
         assert url == CERT_URL
         return keys.sns_cert_pem
@@ -146,11 +181,22 @@ async def ingest(
     async def confirm(url: str) -> None:
         confirmed.append(url)
 
-    app = create_app(service, cert_fetcher=fetch, confirm_subscription=confirm)
+    app = create_app(
+        service, cert_fetcher=fetch or fetch_test_certificate, confirm_subscription=confirm
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
             yield Ingest(client, service, pool, keys, app, fetched, confirmed)
+
+
+@pytest.fixture
+async def ingest(
+    settings: CommonSettings, pool: asyncpg.Pool, keys: TestKeys
+) -> AsyncIterator[Ingest]:
+    """The app with its lifespan running, its own topics, SNS served by the test CA."""
+    async with running(service_settings(settings, keys), pool, keys) as service:
+        yield service
 
 
 @pytest.fixture

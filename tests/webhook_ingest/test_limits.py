@@ -1,4 +1,5 @@
-"""Request limits and malformed bodies: 413 over the size limit, 400 with the reason; health."""
+"""Request limits and malformed bodies: 413 over the size limit, 400 with the reason for a body
+that cannot be read, a malformed event dead-lettered with its reason; health."""
 
 from __future__ import annotations
 
@@ -37,6 +38,33 @@ async def test_post_webhook_oversized_stream_too_large(ingest: Ingest) -> None:
     [
         (b"{not json", "not valid JSON"),
         (b"[]", "body: expected an object"),
+        (b'{"events": "none"}', "body.events: expected list"),
+    ],
+)
+async def test_post_simulator_webhook_unreadable_body_bad_request(
+    ingest: Ingest, body: bytes, detail: str
+) -> None:
+    headers = sign_simulator(ingest.secret, int(time.time()), body)
+    response = await ingest.client.post("/webhooks/simulator", content=body, headers=headers)
+    assert response.status_code == 400
+    assert detail in response.json()["detail"]
+    assert await ingest.records_on_topic() == 0
+
+
+async def _dead_lettered(ingest: Ingest, body: bytes) -> str:
+    """Post a signed simulator `body` holding one bad event; the reason it was dead-lettered."""
+    headers = sign_simulator(ingest.secret, int(time.time()), body)
+    response = await ingest.client.post("/webhooks/simulator", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["dead_lettered"] == 1
+    assert await ingest.records_on_topic() == 0
+    [letter] = await ingest.dead_letters(1)
+    return letter.error
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
         (b'{"events": [{"id": "x"}]}', "events[0].type"),
         (b'{"events": [{"id": "not-a-uuid", "type": "delivered"}]}', "events[0].id: not a UUID"),
         (
@@ -51,17 +79,13 @@ async def test_post_webhook_oversized_stream_too_large(ingest: Ingest) -> None:
         ),
     ],
 )
-async def test_post_simulator_webhook_malformed_bad_request(
+async def test_post_simulator_webhook_malformed_event_dead_lettered(
     ingest: Ingest, body: bytes, detail: str
 ) -> None:
-    headers = sign_simulator(ingest.secret, int(time.time()), body)
-    response = await ingest.client.post("/webhooks/simulator", content=body, headers=headers)
-    assert response.status_code == 400
-    assert detail in response.json()["detail"]
-    assert await ingest.records_on_topic() == 0
+    assert detail in await _dead_lettered(ingest, body)
 
 
-async def test_post_simulator_webhook_partial_ids_bad_request(ingest: Ingest, ids: Ids) -> None:
+async def test_post_simulator_webhook_partial_ids_dead_lettered(ingest: Ingest, ids: Ids) -> None:
     event = {
         "id": "0b6c3c3e-8f5c-4d0e-9f1a-2b3c4d5e6f70",
         "type": "delivered",
@@ -69,11 +93,7 @@ async def test_post_simulator_webhook_partial_ids_bad_request(ingest: Ingest, id
         "occurred_at": "2026-11-23T09:00:00Z",
         "metadata": {"account_id": str(ids.account_id), "campaign_id": str(ids.campaign_id)},
     }
-    body = orjson.dumps({"events": [event]})
-    headers = sign_simulator(ingest.secret, int(time.time()), body)
-    response = await ingest.client.post("/webhooks/simulator", content=body, headers=headers)
-    assert response.status_code == 400
-    assert "lead_id" in response.json()["detail"]
+    assert "lead_id" in await _dead_lettered(ingest, orjson.dumps({"events": [event]}))
 
 
 async def test_get_health_and_readiness(ingest: Ingest) -> None:
@@ -88,7 +108,7 @@ async def test_get_health_and_readiness(ingest: Ingest) -> None:
 @pytest.mark.parametrize(
     "recipient", ["nul\u0000@example.com", "no-at-sign", "two words@example.com"]
 )
-async def test_post_simulator_webhook_bad_recipient_bad_request(
+async def test_post_simulator_webhook_bad_recipient_dead_lettered(
     ingest: Ingest, ids: Ids, recipient: str
 ) -> None:
     event = {
@@ -100,8 +120,5 @@ async def test_post_simulator_webhook_bad_recipient_bad_request(
         "metadata": ids.metadata(),
     }
     body = orjson.dumps({"events": [event]})
-    headers = sign_simulator(ingest.secret, int(time.time()), body)
-    response = await ingest.client.post("/webhooks/simulator", content=body, headers=headers)
-    assert response.status_code == 400
-    assert "not an email address" in response.json()["detail"]
+    assert "not an email address" in await _dead_lettered(ingest, body)
     assert await ingest.suppressed(ids.account_id) == {}

@@ -127,12 +127,16 @@ async def test_post_mailgun_webhook_forged_unauthorized(
     assert await ingest.suppressed(ids.account_id) == {}
 
 
-async def test_post_mailgun_webhook_unknown_severity_bad_request(ingest: Ingest, ids: Ids) -> None:
+async def test_post_mailgun_webhook_unknown_severity_dead_lettered(
+    ingest: Ingest, ids: Ids
+) -> None:
     payload = _signed("failed-permanent", ids)
     payload["event-data"]["severity"] = "sometimes"
     response = await ingest.client.post(URL, content=orjson.dumps(payload))
-    assert response.status_code == 400
-    assert "severity" in response.json()["detail"]
-    # the request was not recorded, so the token stays usable for Mailgun's corrected retry
-    payload["event-data"]["severity"] = "permanent"
-    assert await _post(ingest, payload) == 200
+    assert response.status_code == 200
+    assert response.json()["dead_lettered"] == 1
+    [letter] = await ingest.dead_letters(1)
+    assert "event-data.severity" in letter.error
+    assert orjson.loads(letter.value) == payload["event-data"]
+    assert await ingest.suppressed(ids.account_id) == {}
+    assert await _post(ingest, payload) == 401  # dead-lettered is recorded: the token is spent

@@ -90,7 +90,7 @@ async def test_post_postmark_bounce_types(
 async def test_post_postmark_auto_responder_ignored(ingest: Ingest, ids: Ids) -> None:
     body = _record("bounce", ids, Type="AutoResponder", TypeCode=64)
     response = await ingest.client.post(URL, content=body, headers=AUTH)
-    assert response.json() == {"emitted": 0, "unattributed": 0, "ignored": 1}
+    assert response.json() == {"emitted": 0, "unattributed": 0, "ignored": 1, "dead_lettered": 0}
     assert await ingest.records_on_topic() == 0
 
 
@@ -115,9 +115,7 @@ async def test_post_postmark_webhook_bad_auth_unauthorized(
     assert await ingest.suppressed(ids.account_id) == {}
 
 
-async def test_post_postmark_webhook_missing_field_bad_request(ingest: Ingest, ids: Ids) -> None:
-    record = orjson.loads(_record("bounce", ids))
-    del record["Email"]
-    response = await ingest.client.post(URL, content=orjson.dumps(record), headers=AUTH)
+async def test_post_postmark_webhook_not_an_object_bad_request(ingest: Ingest) -> None:
+    response = await ingest.client.post(URL, content=b"[]", headers=AUTH)
     assert response.status_code == 400
-    assert "body.Email" in response.json()["detail"]
+    assert "body: expected an object" in response.json()["detail"]

@@ -28,7 +28,7 @@ async def test_post_sendgrid_webhook_emits_events(ingest: Ingest, ids: Ids) -> N
     headers = sign_sendgrid(ingest.keys.sendgrid_key, int(time.time()), body)
     response = await ingest.client.post(URL, content=body, headers=headers)
     assert response.status_code == 200, response.text
-    assert response.json() == {"emitted": 8, "unattributed": 0, "ignored": 3}
+    assert response.json() == {"emitted": 8, "unattributed": 0, "ignored": 3, "dead_lettered": 0}
     events = await ingest.emitted(8)
     assert [(e.type, e.bounce_type) for e in events] == [
         (EventType.DELIVERED, None),
@@ -110,33 +110,10 @@ async def test_post_sendgrid_webhook_forged_unauthorized(
     assert await ingest.suppressed(ids.account_id) == {}
 
 
-@pytest.mark.parametrize(
-    ("payload", "detail"),
-    [
-        ({"event": "delivered"}, "expected a JSON array"),
-        ([{"event": "delivered", "email": "a@b.c", "timestamp": 1}], "sg_event_id"),
-        (
-            [
-                {
-                    "event": "delivered",
-                    "email": "a@b.c",
-                    "timestamp": 1,
-                    "sg_event_id": "x",
-                    "account_id": "not-a-uuid",
-                    "campaign_id": "c",
-                    "lead_id": "l",
-                }
-            ],
-            "account_id: not a UUID",
-        ),
-    ],
-)
-async def test_post_sendgrid_webhook_malformed_bad_request(
-    ingest: Ingest, payload: Any, detail: str
-) -> None:
-    body = orjson.dumps(payload)
+async def test_post_sendgrid_webhook_not_an_array_bad_request(ingest: Ingest) -> None:
+    body = orjson.dumps({"event": "delivered"})
     headers = sign_sendgrid(ingest.keys.sendgrid_key, int(time.time()), body)
     response = await ingest.client.post(URL, content=body, headers=headers)
     assert response.status_code == 400
-    assert detail in response.json()["detail"]
+    assert "expected a JSON array" in response.json()["detail"]
     assert await ingest.records_on_topic() == 0

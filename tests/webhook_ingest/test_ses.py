@@ -11,40 +11,19 @@ import pytest
 
 from services.webhook_ingest.providers.sns import is_sns_url
 from shared.contracts.events import EventType, provider_event_id
-from tests.webhook_ingest.conftest import Ids, Ingest, example
-from tests.webhook_ingest.keys import TOPIC_ARN, sign_sns
+from tests.webhook_ingest.conftest import Ids, Ingest
+from tests.webhook_ingest.keys import sign_sns
+from tests.webhook_ingest.ses_messages import confirmation, notification, post
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
-
-
-def _notification(ses_event: str, ids: Ids | None, **envelope: Any) -> dict[str, Any]:
-    """The SNS example envelope carrying an SES example event tagged with `ids`."""
-    event = example(f"ses/{ses_event}.json")
-    if ids is not None:
-        event["mail"]["tags"] |= {k: [v] for k, v in ids.metadata().items()}
-    message: dict[str, Any] = example("ses/sns-notification.json")
-    for key in ("Signature", "SignatureVersion", "SigningCertURL"):
-        del message[key]
-    message.update(TopicArn=TOPIC_ARN, MessageId=str(uuid.uuid4()), Message=json.dumps(event))
-    del message["Subject"]  # SES notifications carry no Subject
-    return message | envelope
-
-
-async def _post(ingest: Ingest, message: dict[str, Any]) -> int:
-    response = await ingest.client.post(
-        "/webhooks/ses",
-        content=orjson.dumps(message),
-        headers={"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "x"},
-    )
-    return response.status_code
 
 
 @pytest.mark.parametrize("version", ["1", "2"])
 async def test_post_ses_webhook_bounce_emits_hard_bounce(
     ingest: Ingest, ids: Ids, version: str
 ) -> None:
-    message = sign_sns(_notification("event-bounce", ids), ingest.keys.sns_key, version)
-    assert await _post(ingest, message) == 200
+    message = sign_sns(notification("event-bounce", ids), ingest.keys.sns_key, version)
+    assert await post(ingest, message) == 200
     [event] = await ingest.emitted(1)
     assert event.type == EventType.BOUNCED
     assert event.bounce_type == "hard"
@@ -75,7 +54,7 @@ async def test_post_ses_webhook_bounce_emits_hard_bounce(
 async def test_post_ses_webhook_event_types(
     ingest: Ingest, ids: Ids, name: str, kind: EventType, reason: str
 ) -> None:
-    assert await _post(ingest, sign_sns(_notification(name, ids), ingest.keys.sns_key, "2")) == 200
+    assert await post(ingest, sign_sns(notification(name, ids), ingest.keys.sns_key, "2")) == 200
     [event] = await ingest.emitted(1)
     assert event.type == kind
     assert event.reason.startswith(reason)
@@ -89,11 +68,11 @@ async def test_post_ses_webhook_event_types(
 async def test_post_ses_webhook_soft_bounce_types(
     ingest: Ingest, ids: Ids, bounce_type: str, expected: str
 ) -> None:
-    message = _notification("event-bounce", ids)
+    message = notification("event-bounce", ids)
     event = json.loads(message["Message"])
     event["bounce"].update(bounceType=bounce_type, bounceSubType="MailboxFull")
     message["Message"] = json.dumps(event)
-    assert await _post(ingest, sign_sns(message, ingest.keys.sns_key)) == 200
+    assert await post(ingest, sign_sns(message, ingest.keys.sns_key)) == 200
     [emitted] = await ingest.emitted(1)
     assert (emitted.bounce_type, emitted.reason.split(":")[0]) == (
         expected,
@@ -106,39 +85,39 @@ async def test_post_ses_webhook_soft_bounce_types(
 async def test_post_ses_webhook_reject_and_delay_not_emitted(
     ingest: Ingest, ids: Ids, name: str
 ) -> None:
-    message = sign_sns(_notification(name, ids), ingest.keys.sns_key)
+    message = sign_sns(notification(name, ids), ingest.keys.sns_key)
     response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(message))
     assert response.status_code == 200
-    assert response.json() == {"emitted": 0, "unattributed": 0, "ignored": 1}
+    assert response.json() == {"emitted": 0, "unattributed": 0, "ignored": 1, "dead_lettered": 0}
     assert await ingest.records_on_topic() == 0
 
 
 async def test_post_ses_webhook_classic_notification_without_tags_not_emitted(
     ingest: Ingest, ids: Ids
 ) -> None:
-    message = sign_sns(_notification("notification-bounce", None), ingest.keys.sns_key)
+    message = sign_sns(notification("notification-bounce", None), ingest.keys.sns_key)
     response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(message))
     assert response.status_code == 200
-    assert response.json() == {"emitted": 0, "unattributed": 1, "ignored": 0}
+    assert response.json() == {"emitted": 0, "unattributed": 1, "ignored": 0, "dead_lettered": 0}
     assert await ingest.records_on_topic() == 0
 
 
 async def test_post_ses_webhook_twice_same_event_id_and_cached_certificate(
     ingest: Ingest, ids: Ids
 ) -> None:
-    message = sign_sns(_notification("event-delivery", ids), ingest.keys.sns_key)
-    assert await _post(ingest, message) == 200
-    assert await _post(ingest, message) == 200
+    message = sign_sns(notification("event-delivery", ids), ingest.keys.sns_key)
+    assert await post(ingest, message) == 200
+    assert await post(ingest, message) == 200
     first, second = await ingest.emitted(2)
     assert first.event_id == second.event_id
     assert len(ingest.fetched) == 1
 
 
 def _forgeries(ingest: Ingest, ids: Ids) -> dict[str, dict[str, Any]]:
-    good = sign_sns(_notification("event-bounce", ids), ingest.keys.sns_key)
-    other_body = _notification("event-complaint", ids)
+    good = sign_sns(notification("event-bounce", ids), ingest.keys.sns_key)
+    other_body = notification("event-complaint", ids)
     return {
-        "other-key": sign_sns(_notification("event-bounce", ids), ingest.keys.other_key),
+        "other-key": sign_sns(notification("event-bounce", ids), ingest.keys.other_key),
         "tampered-message": good | {"Message": other_body["Message"]},
         "signature-of-other-message": good | {"MessageId": str(uuid.uuid4())},
         "missing-signature": {k: v for k, v in good.items() if k != "Signature"},
@@ -163,7 +142,7 @@ def _forgeries(ingest: Ingest, ids: Ids) -> dict[str, dict[str, Any]]:
     ],
 )
 async def test_post_ses_webhook_forged_unauthorized(ingest: Ingest, ids: Ids, case: str) -> None:
-    assert await _post(ingest, _forgeries(ingest, ids)[case]) == 401
+    assert await post(ingest, _forgeries(ingest, ids)[case]) == 401
     assert await ingest.records_on_topic() == 0
     assert await ingest.suppressed(ids.account_id) == {}
 
@@ -185,43 +164,30 @@ async def test_post_ses_webhook_untrusted_cert_url_never_fetched(
     ingest: Ingest, ids: Ids, url: str
 ) -> None:
     assert not is_sns_url(url, pem=True)
-    message = sign_sns(_notification("event-bounce", ids, SigningCertURL=url), ingest.keys.sns_key)
-    assert await _post(ingest, message) == 401
+    message = sign_sns(notification("event-bounce", ids, SigningCertURL=url), ingest.keys.sns_key)
+    assert await post(ingest, message) == 401
     assert ingest.fetched == []
     assert await ingest.records_on_topic() == 0
 
 
 async def test_post_ses_webhook_topic_not_allowed_forbidden(ingest: Ingest, ids: Ids) -> None:
     other_topic = "arn:aws:sns:us-west-2:999999999999:someone-else"
-    message = sign_sns(
-        _notification("event-bounce", ids, TopicArn=other_topic), ingest.keys.sns_key
-    )
-    assert await _post(ingest, message) == 403
+    message = sign_sns(notification("event-bounce", ids, TopicArn=other_topic), ingest.keys.sns_key)
+    assert await post(ingest, message) == 403
     assert await ingest.records_on_topic() == 0
     assert await ingest.suppressed(ids.account_id) == {}
 
 
-def _confirmation(**fields: str) -> dict[str, Any]:
-    message: dict[str, Any] = example("ses/sns-subscription-confirmation.json")
-    for key in ("Signature", "SignatureVersion", "SigningCertURL"):
-        del message[key]
-    message["TopicArn"] = TOPIC_ARN
-    message["SubscribeURL"] = message["SubscribeURL"].replace(
-        "arn:aws:sns:us-west-2:123456789012:MyTopic", TOPIC_ARN
-    )
-    return message | fields
-
-
 async def test_post_ses_subscription_confirmation_confirms(ingest: Ingest) -> None:
-    message = sign_sns(_confirmation(), ingest.keys.sns_key)
-    assert await _post(ingest, message) == 200
+    message = sign_sns(confirmation(), ingest.keys.sns_key)
+    assert await post(ingest, message) == 200
     assert ingest.confirmed == [message["SubscribeURL"]]
     assert await ingest.records_on_topic() == 0
 
 
 async def test_post_ses_subscription_confirmation_foreign_url_refused(ingest: Ingest) -> None:
     message = sign_sns(
-        _confirmation(SubscribeURL="https://evil.example/?Action=ConfirmSubscription"),
+        confirmation(SubscribeURL="https://evil.example/?Action=ConfirmSubscription"),
         ingest.keys.sns_key,
     )
     response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(message))
@@ -231,19 +197,21 @@ async def test_post_ses_subscription_confirmation_foreign_url_refused(ingest: In
 
 
 async def test_post_ses_subscription_confirmation_forged_unauthorized(ingest: Ingest) -> None:
-    message = sign_sns(_confirmation(), ingest.keys.other_key)
-    assert await _post(ingest, message) == 401
+    message = sign_sns(confirmation(), ingest.keys.other_key)
+    assert await post(ingest, message) == 401
     assert ingest.confirmed == []
 
 
-async def test_post_ses_webhook_malformed_inner_message_bad_request(
+async def test_post_ses_webhook_malformed_inner_message_dead_lettered(
     ingest: Ingest, ids: Ids
 ) -> None:
-    message = _notification("event-bounce", ids)
+    message = notification("event-bounce", ids)
     message["Message"] = '{"eventType": "Bounce", "mail": {"messageId": "m"}}'
-    response = await ingest.client.post(
-        "/webhooks/ses", content=orjson.dumps(sign_sns(message, ingest.keys.sns_key))
-    )
-    assert response.status_code == 400
-    assert "Message.bounce" in response.json()["detail"]
+    signed = sign_sns(message, ingest.keys.sns_key)
+    response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(signed))
+    assert response.status_code == 200
+    assert response.json()["dead_lettered"] == 1
     assert await ingest.records_on_topic() == 0
+    [letter] = await ingest.dead_letters(1)
+    assert "Message.bounce" in letter.error
+    assert orjson.loads(letter.value) == signed  # the whole signed notification, replayable

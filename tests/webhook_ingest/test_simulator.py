@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import orjson
 import pytest
 
 from shared.contracts.events import EventType, provider_event_id
-from tests.webhook_ingest.conftest import Ids, Ingest, example
+from tests.webhook_ingest.conftest import Ids, Ingest, simulator_post
 from tests.webhook_ingest.keys import sign_simulator
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
-
-
-def _post_body(ids: Ids, *, seed: str = "") -> bytes:
-    """The documented example post with fresh event ids and our metadata."""
-    payload = example("simulator/events.json")
-    for event in payload["events"]:
-        event["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}{event['id']}{ids.lead_id}"))
-        event["metadata"] = ids.metadata()
-    return orjson.dumps(payload)
 
 
 async def _post(ingest: Ingest, body: bytes, headers: dict[str, str]) -> int:
@@ -30,14 +20,14 @@ async def _post(ingest: Ingest, body: bytes, headers: dict[str, str]) -> int:
 
 
 async def test_post_simulator_webhook_emits_events(ingest: Ingest, ids: Ids) -> None:
-    body = _post_body(ids)
+    body = simulator_post(ids)
     response = await ingest.client.post(
         "/webhooks/simulator",
         content=body,
         headers=sign_simulator(ingest.secret, int(time.time()), body),
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"emitted": 3, "unattributed": 0, "ignored": 0}
+    assert response.json() == {"emitted": 3, "unattributed": 0, "ignored": 0, "dead_lettered": 0}
     events = await ingest.emitted(3)
     assert [e.type for e in events] == [EventType.DELIVERED, EventType.OPENED, EventType.CLICKED]
     sent = orjson.loads(body)["events"]
@@ -63,14 +53,14 @@ async def test_post_simulator_webhook_emits_events(ingest: Ingest, ids: Ids) -> 
 async def test_post_simulator_webhook_bad_signature_unauthorized(
     ingest: Ingest, ids: Ids, headers: dict[str, str]
 ) -> None:
-    body = _post_body(ids)
+    body = simulator_post(ids)
     headers = {k: v.replace("NOW", str(int(time.time()))) for k, v in headers.items()}
     assert await _post(ingest, body, headers) == 401
     assert await ingest.records_on_topic() == 0
 
 
 async def test_post_simulator_webhook_wrong_secret_unauthorized(ingest: Ingest, ids: Ids) -> None:
-    body = _post_body(ids)
+    body = simulator_post(ids)
     assert (
         await _post(ingest, body, sign_simulator("another-secret", int(time.time()), body)) == 401
     )
@@ -78,7 +68,7 @@ async def test_post_simulator_webhook_wrong_secret_unauthorized(ingest: Ingest, 
 
 
 async def test_post_simulator_webhook_replayed_stale_unauthorized(ingest: Ingest, ids: Ids) -> None:
-    body = _post_body(ids)
+    body = simulator_post(ids)
     captured = sign_simulator(ingest.secret, int(time.time()) - 301, body)
     assert await _post(ingest, body, captured) == 401
     future = sign_simulator(ingest.secret, int(time.time()) + 301, body)
@@ -89,7 +79,7 @@ async def test_post_simulator_webhook_replayed_stale_unauthorized(ingest: Ingest
 async def test_post_simulator_webhook_signature_of_other_body_unauthorized(
     ingest: Ingest, ids: Ids
 ) -> None:
-    body = _post_body(ids)
+    body = simulator_post(ids)
     headers = sign_simulator(ingest.secret, int(time.time()), body)
     tampered = body.replace(b'"delivered"', b'"complained"')
     assert tampered != body
@@ -98,7 +88,7 @@ async def test_post_simulator_webhook_signature_of_other_body_unauthorized(
 
 
 async def test_post_simulator_webhook_twice_same_event_ids(ingest: Ingest, ids: Ids) -> None:
-    body = _post_body(ids)
+    body = simulator_post(ids)
     for _ in range(2):
         assert (
             await _post(ingest, body, sign_simulator(ingest.secret, int(time.time()), body)) == 200
@@ -111,7 +101,7 @@ async def test_post_simulator_webhook_twice_same_event_ids(ingest: Ingest, ids: 
 async def test_post_simulator_webhook_without_metadata_not_emitted(
     ingest: Ingest, ids: Ids
 ) -> None:
-    payload = orjson.loads(_post_body(ids))
+    payload = orjson.loads(simulator_post(ids))
     for event in payload["events"]:
         event["metadata"] = {}
     body = orjson.dumps(payload)
@@ -121,5 +111,5 @@ async def test_post_simulator_webhook_without_metadata_not_emitted(
         headers=sign_simulator(ingest.secret, int(time.time()), body),
     )
     assert response.status_code == 200
-    assert response.json() == {"emitted": 0, "unattributed": 3, "ignored": 0}
+    assert response.json() == {"emitted": 0, "unattributed": 3, "ignored": 0, "dead_lettered": 0}
     assert await ingest.records_on_topic() == 0

@@ -32,8 +32,11 @@ def _event(ids: Ids, kind: str, n: int, email: str = "lead@example.com") -> dict
     }
 
 
-def _kinds(ids: Ids, kinds: list[str], email: str = "lead@example.com") -> list[dict[str, Any]]:
-    events = [_event(ids, k, n, email) for n, k in enumerate(kinds)]
+def _kinds(
+    ids: Ids, kinds: list[str], email: str = "lead@example.com", first: int = 0
+) -> list[dict[str, Any]]:
+    """Events of `kinds`, one a minute from minute `first`."""
+    events = [_event(ids, k, first + n, email) for n, k in enumerate(kinds)]
     for event in events:
         if event["type"] in ("soft_bounce", "hard_bounce"):
             event["type"] = "bounced"
@@ -77,13 +80,15 @@ async def test_delivery_resets_soft_bounce_run(ingest: Ingest, ids: Ids) -> None
     await _post(ingest, _kinds(ids, ["soft_bounce", "soft_bounce"]))
     await _post(ingest, [_event(ids, "delivered", 5)])
     assert await _run(ingest, ids) == 0
-    await _post(ingest, _kinds(ids, ["soft_bounce", "soft_bounce"]))
+    await _post(ingest, _kinds(ids, ["soft_bounce", "soft_bounce"], first=6))
+    assert await _run(ingest, ids) == 2
     assert await ingest.suppressed(ids.account_id) == {}
 
 
 async def test_soft_bounces_in_one_request_after_delivery(ingest: Ingest, ids: Ids) -> None:
     await _post(ingest, _kinds(ids, ["soft_bounce", "soft_bounce"]))
-    await _post(ingest, _kinds(ids, ["delivered", "soft_bounce", "soft_bounce", "soft_bounce"]))
+    later = ["delivered", "soft_bounce", "soft_bounce", "soft_bounce"]
+    await _post(ingest, _kinds(ids, later, first=2))
     assert await _run(ingest, ids) == 3
     assert await ingest.suppressed(ids.account_id) == {"lead@example.com": "soft_bounce"}
 
@@ -115,3 +120,31 @@ async def test_unknown_account_is_emitted_but_not_suppressed(ingest: Ingest, ids
     await _post(ingest, _kinds(stranger, ["hard_bounce"]))
     assert len(await ingest.emitted(1)) == 1
     assert await ingest.suppressed(stranger.account_id) == {}
+
+
+async def test_soft_bounce_replayed_out_of_order_counts_once(ingest: Ingest, ids: Ids) -> None:
+    first, second = _kinds(ids, ["soft_bounce", "soft_bounce"])
+    await _post(ingest, [first])
+    await _post(ingest, [second])
+    await _post(ingest, [first])  # a replay of an earlier bounce, not the last one counted
+    assert await _run(ingest, ids) == 2
+    assert await ingest.suppressed(ids.account_id) == {}
+
+
+async def test_soft_bounces_arriving_out_of_order_count_once_each(ingest: Ingest, ids: Ids) -> None:
+    events = _kinds(ids, ["soft_bounce"] * 3)
+    for event in [events[2], events[0], events[2], events[1], events[0]]:
+        await _post(ingest, [event])
+    assert await _run(ingest, ids) == 3
+    assert await ingest.suppressed(ids.account_id) == {"lead@example.com": "soft_bounce"}
+
+
+async def test_late_delivery_resets_only_the_bounces_before_it(ingest: Ingest, ids: Ids) -> None:
+    before, after = _event(ids, "bounced", 1), _event(ids, "bounced", 3)
+    for event in (before, after):
+        event["bounce_type"] = "soft"
+    await _post(ingest, [before, after])
+    await _post(ingest, [_event(ids, "delivered", 2)])  # delivered between them, reported late
+    assert await _run(ingest, ids) == 1
+    await _post(ingest, [before])  # and a replay of the bounce before the delivery
+    assert await _run(ingest, ids) == 1

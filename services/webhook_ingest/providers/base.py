@@ -1,26 +1,51 @@
-"""What every provider module produces: verified, parsed events before normalisation.
+"""The webhook provider protocol, and what providers produce before normalisation.
 
-A provider module has two steps: `verify` (the provider's own authentication,
-on the raw request, before anything is parsed into events) raising
-`Unauthorized`, and `parse` (the verified body into `ProviderEvent`s) raising
-`MalformedPayload` with the reason.
+A provider is an object with a `name`, documentation for the OpenAPI schema
+(`summary`, `auth_headers`) and two steps: `verify(headers, body)` checks the
+provider's own authentication on the raw request, before anything is parsed
+into events, and returns the `Verified` request or raises `Unauthorized`
+(`Forbidden`, `ProviderUnavailable`); `parse(verified)` turns it into
+`ProviderEvent`s. A body that cannot be read at all raises `MalformedPayload`
+(400); one provider event that cannot be parsed is `Rejected` with its reason
+and the others go on (`Parsed.take`), so one bad event never fails the rest
+of the request. `verify` is async
+for every provider because some must fetch (SES's signing certificates).
+One route serves every provider of the table (`providers/registry.py`).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
-
-import orjson
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
 
 from shared.contracts.events import BounceType, EventType
 
 
+class Refusal(StrEnum):
+    """Why authentication failed: a metric label and a log field, never the 401's body
+    (a caller without credentials learns nothing from the answer)."""
+
+    NOT_CONFIGURED = "not_configured"  # the provider's credential is not set (or unusable)
+    MISSING = "missing"  # no credential, or part of it
+    MALFORMED = "malformed"  # a credential that cannot be read
+    STALE = "stale"  # a signed time outside the accepted window
+    MISMATCH = "mismatch"  # the signature or credentials do not match
+    REPLAYED = "replayed"  # a single-use token seen before
+    CERTIFICATE = "certificate"  # an SNS signing certificate that is unusable or not Amazon's
+
+
 class Unauthorized(Exception):
-    """The request does not carry the provider's valid authentication (401)."""
+    """The request does not carry the provider's valid authentication (401).
+
+    The message says why, for logs; `reason` classifies it for metrics.
+    """
+
+    def __init__(self, detail: str, reason: Refusal) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class Forbidden(Exception):
@@ -33,6 +58,24 @@ class MalformedPayload(ValueError):
 
 class ProviderUnavailable(Exception):
     """Something of the provider's we need (an SNS certificate) cannot be fetched now (503)."""
+
+
+def _nothing_to_release() -> None:
+    """Verifying claimed nothing."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A request whose provider authentication checked out.
+
+    `document` is the JSON body when verifying had to read it (Mailgun, SES);
+    `release` gives back what verifying claimed (Mailgun's single-use token)
+    when the request ends up not recorded, so the provider's retry passes.
+    """
+
+    body: bytes
+    document: Any = None
+    release: Callable[[], None] = _nothing_to_release
 
 
 @dataclass(frozen=True)
@@ -55,70 +98,66 @@ class ProviderEvent:
     reason: str = ""
     bounce_type: BounceType | None = None
     where: str = ""  # its place in the payload, for error messages
+    raw: Any = field(default=None, compare=False, repr=False)  # as the provider sent it
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A provider event that cannot be recorded: kept whole with why, for the dead-letter topic."""
+
+    raw: Any
+    reason: str
+
+
+OneEvent = Callable[[Any, str], "ProviderEvent | list[ProviderEvent] | None"]
 
 
 @dataclass
 class Parsed:
-    """A verified body's events we record, and how many provider events we do not map."""
+    """A verified body's events we record, how many provider events we do not map, and the
+    ones that cannot be parsed."""
 
     events: list[ProviderEvent] = field(default_factory=list)
     ignored: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def take(self, raw: Any, where: str, parse_one: OneEvent) -> None:
+        """Add what `parse_one(raw, where)` makes of one provider event: its events (None: an
+        event we do not map), or, when it raises `MalformedPayload`, the event rejected."""
+        try:
+            made = parse_one(raw, where)
+        except MalformedPayload as exc:
+            self.rejected.append(Rejected(raw, str(exc)))
+            return
+        if made is None:
+            self.ignored += 1
+            return
+        for event in made if isinstance(made, list) else [made]:
+            self.events.append(replace(event, raw=raw))
 
 
-def require_fresh_timestamp(
-    timestamp: str, label: str, tolerance_s: float, now: float | None = None
-) -> None:
-    """Raise `Unauthorized` unless `timestamp` is unix seconds within `tolerance_s` of now.
+class WebhookProvider(Protocol):
+    """An ESP's webhooks: how they authenticate and what their events mean."""
 
-    Every signed-timestamp provider checks this before the signature, so a captured
-    request cannot be replayed later.
-    """
-    if not timestamp.isdigit() or len(timestamp) > 12:
-        raise Unauthorized(f"{label} is not unix seconds")
-    current = time.time() if now is None else now
-    if abs(current - int(timestamp)) > tolerance_s:
-        raise Unauthorized(f"{label} is outside the allowed tolerance")
+    @property
+    def name(self) -> str:
+        """The path segment of its route: `POST /webhooks/{name}`."""
+        ...
 
+    @property
+    def summary(self) -> str:
+        """One paragraph for the OpenAPI description: what it posts and how it signs."""
+        ...
 
-def load_json(body: bytes) -> Any:
-    """The JSON document in `body`, or `MalformedPayload`."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+    @property
+    def auth_headers(self) -> Mapping[str, str]:
+        """The request headers that carry its authentication, with what each holds."""
+        ...
 
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:
+        """The request, once its authentication checks out; `Unauthorized` otherwise."""
+        ...
 
-def require(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
-    """`obj[key]`, checked to be a `kind`; `MalformedPayload` naming `where.key` otherwise."""
-    value = obj.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise MalformedPayload(f"{where}.{key}: expected {kind.__name__}")
-    return value
-
-
-def as_object(value: Any, where: str) -> Mapping[str, Any]:
-    """`value` if it is a JSON object, else `MalformedPayload` naming `where`."""
-    if not isinstance(value, dict):
-        raise MalformedPayload(f"{where}: expected an object")
-    return value
-
-
-def parse_iso(value: Any, where: str) -> datetime:
-    """An ISO-8601 time (a trailing Z allowed) as an aware UTC datetime."""
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{where}: expected an ISO-8601 time")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise MalformedPayload(f"{where}: not an ISO-8601 time: {value!r}") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def parse_unix(value: Any, where: str) -> datetime:
-    """Unix seconds (int or float) as an aware UTC datetime."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MalformedPayload(f"{where}: expected unix seconds")
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise MalformedPayload(f"{where}: not a valid unix time") from exc
+    def parse(self, verified: Verified) -> Parsed:
+        """The events of a verified request; `MalformedPayload` naming the field at fault."""
+        ...

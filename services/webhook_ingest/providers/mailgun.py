@@ -19,15 +19,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from cachetools import TTLCache
 
 from services.webhook_ingest.providers.base import (
     MalformedPayload,
     Parsed,
     ProviderEvent,
+    Refusal,
     Unauthorized,
+    Verified,
+)
+from services.webhook_ingest.providers.fields import (
     as_object,
     load_json,
     parse_unix,
@@ -36,7 +41,6 @@ from services.webhook_ingest.providers.base import (
 )
 from shared.contracts.events import EventType
 
-PROVIDER = "mailgun"
 SIMPLE = {
     "delivered": EventType.DELIVERED,
     "complained": EventType.COMPLAINED,
@@ -47,23 +51,18 @@ SIMPLE = {
 
 
 class TokenLedger:
-    """Tokens seen recently (bounded, oldest forgotten first)."""
+    """Tokens seen within `ttl_s` (at most `size`; the least recently seen forgotten first)."""
 
-    def __init__(self, ttl_s: float, size: int) -> None:
-        self._ttl = ttl_s
-        self._size = size
-        self._seen: OrderedDict[str, float] = OrderedDict()
+    def __init__(
+        self, ttl_s: float, size: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._seen: TTLCache[str, bool] = TTLCache(maxsize=size, ttl=ttl_s, timer=clock)
 
-    def claim(self, token: str, now: float | None = None) -> bool:
+    def claim(self, token: str) -> bool:
         """Record `token`; False if it was already seen within the TTL."""
-        current = time.monotonic() if now is None else now
-        while self._seen and next(iter(self._seen.values())) < current - self._ttl:
-            self._seen.popitem(last=False)
         if token in self._seen:
             return False
-        self._seen[token] = current
-        while len(self._seen) > self._size:
-            self._seen.popitem(last=False)
+        self._seen[token] = True
         return True
 
     def release(self, token: str) -> None:
@@ -71,37 +70,86 @@ class TokenLedger:
         self._seen.pop(token, None)
 
 
-def signature_fields(body: bytes) -> tuple[str, str, str, Mapping[str, Any]]:
-    """(timestamp, token, signature, document) of a body; `Unauthorized` if they are absent."""
-    document = as_object(load_json(body), "body")
+def signature_fields(document: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(timestamp, token, signature) of a post; `Unauthorized` if they are absent."""
     signature = document.get("signature")
     if not isinstance(signature, dict):
-        raise Unauthorized("missing Mailgun signature object")
+        raise Unauthorized("missing Mailgun signature object", Refusal.MISSING)
     fields = [signature.get(name) for name in ("timestamp", "token", "signature")]
     timestamp, token, digest = (str(f) if isinstance(f, str | int) else "" for f in fields)
     if not timestamp or not token or not digest:
-        raise Unauthorized("Mailgun signature needs timestamp, token and signature")
-    return timestamp, token, digest, document
+        raise Unauthorized(
+            "Mailgun signature needs timestamp, token and signature", Refusal.MISSING
+        )
+    return timestamp, token, digest
 
 
-def verify(
-    body: bytes,
-    key: str,
-    tolerance_s: float,
-    ledger: TokenLedger,
-    now: float | None = None,
-) -> tuple[str, Mapping[str, Any]]:
-    """(token, document) once the signature, its freshness and the token's novelty check out."""
-    if not key:
-        raise Unauthorized("Mailgun webhooks are not configured (no signing key)")
-    timestamp, token, digest, document = signature_fields(body)
-    require_fresh_timestamp(timestamp, "Mailgun timestamp", tolerance_s, now)
-    expected = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), digest.encode()):
-        raise Unauthorized("Mailgun signature does not match")
-    if not ledger.claim(token):
-        raise Unauthorized("Mailgun token was already used")
-    return token, document
+class MailgunProvider:
+    """Mailgun's JSON webhooks (one event per post)."""
+
+    name = "mailgun"
+    summary = (
+        "Mailgun's JSON webhooks: the body's `signature` object holds HMAC-SHA256(signing key, "
+        "timestamp + token); the timestamp must be within the tolerance and each token is "
+        "accepted once."
+    )
+    auth_headers: Mapping[str, str] = {}
+
+    def __init__(
+        self,
+        signing_key: str,
+        tolerance_s: float,
+        ledger: TokenLedger,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._key = signing_key
+        self._tolerance_s = tolerance_s
+        self._ledger = ledger
+        self._clock = clock
+
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:  # noqa: ARG002
+        """The post, once its signature, its freshness and its token's novelty check out."""
+        if not self._key:
+            raise Unauthorized(
+                "Mailgun webhooks are not configured (no signing key)", Refusal.NOT_CONFIGURED
+            )
+        document = as_object(load_json(body), "body")
+        timestamp, token, digest = signature_fields(document)
+        require_fresh_timestamp(timestamp, "Mailgun timestamp", self._tolerance_s, self._clock())
+        signed = (timestamp + token).encode()
+        expected = hmac.new(self._key.encode(), signed, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), digest.encode()):
+            raise Unauthorized("Mailgun signature does not match", Refusal.MISMATCH)
+        if not self._ledger.claim(token):
+            raise Unauthorized("Mailgun token was already used", Refusal.REPLAYED)
+        return Verified(body, document, release=lambda: self._ledger.release(token))
+
+    def parse(self, verified: Verified) -> Parsed:
+        """The event of a verified post."""
+        parsed = Parsed()
+        parsed.take(verified.document.get("event-data"), "event-data", _event)
+        return parsed
+
+
+def _event(raw: Any, where: str) -> ProviderEvent | None:
+    data = as_object(raw, where)
+    fields = _fields(data, require(data, "event", str, where))
+    if fields is None:
+        return None
+    message = data.get("message")
+    headers = message.get("headers") if isinstance(message, dict) else None
+    message_id = headers.get("message-id") if isinstance(headers, dict) else None
+    variables = data.get("user-variables") or {}
+    return ProviderEvent(
+        provider=MailgunProvider.name,
+        key=require(data, "id", str, where),
+        email=require(data, "recipient", str, where),
+        occurred_at=parse_unix(data.get("timestamp"), f"{where}.timestamp"),
+        metadata=as_object(variables, f"{where}.user-variables"),
+        provider_message_id=str(message_id or ""),
+        where=where,
+        **fields,
+    )
 
 
 def _fields(data: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
@@ -120,27 +168,3 @@ def _fields(data: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
             "reason": f"{severity}/{data.get('reason') or ''}: {detail}".rstrip(": "),
         }
     return None
-
-
-def parse(document: Mapping[str, Any]) -> Parsed:
-    """The event of a verified post (Mailgun posts one event per request)."""
-    where = "event-data"
-    data = as_object(document.get("event-data"), where)
-    fields = _fields(data, require(data, "event", str, where))
-    if fields is None:
-        return Parsed(ignored=1)
-    message = data.get("message")
-    headers = message.get("headers") if isinstance(message, dict) else None
-    message_id = headers.get("message-id") if isinstance(headers, dict) else None
-    variables = data.get("user-variables") or {}
-    event = ProviderEvent(
-        provider=PROVIDER,
-        key=require(data, "id", str, where),
-        email=require(data, "recipient", str, where),
-        occurred_at=parse_unix(data.get("timestamp"), f"{where}.timestamp"),
-        metadata=as_object(variables, f"{where}.user-variables"),
-        provider_message_id=str(message_id or ""),
-        where=where,
-        **fields,
-    )
-    return Parsed([event])

@@ -4,7 +4,8 @@ Records: Bounce (by `Type`, below), SpamComplaint → complained, Delivery,
 Open, Click, SubscriptionChange (SuppressSending with ManualSuppression, i.e.
 the recipient unsubscribed → unsubscribed; suppressions for bounces and
 complaints arrive as their own records; reactivations are ignored). Fanout's
-ids come from `Metadata`.
+ids come from `Metadata`. A record without `RecordType` but with `BouncedAt`
+is the older documented bounce webhook, read as a Bounce record.
 
 Bounce types: HardBounce, BadEmailAddress, ManuallyDeactivated → hard;
 SpamComplaint → complained; Unsubscribe → unsubscribed; auto-replies, address
@@ -26,15 +27,13 @@ from typing import Any
 from services.webhook_ingest.providers.base import (
     Parsed,
     ProviderEvent,
+    Refusal,
     Unauthorized,
-    as_object,
-    load_json,
-    parse_iso,
-    require,
+    Verified,
 )
+from services.webhook_ingest.providers.fields import as_object, load_json, parse_iso, require
 from shared.contracts.events import EventType
 
-PROVIDER = "postmark"
 HARD = frozenset({"HardBounce", "BadEmailAddress", "ManuallyDeactivated"})
 IGNORED_BOUNCES = frozenset(
     {
@@ -49,23 +48,6 @@ IGNORED_BOUNCES = frozenset(
         "SMTPApiError",
     }
 )
-
-
-def verify(authorization: str, username: str, password: str) -> None:
-    """Raise `Unauthorized` unless `authorization` is Basic with the configured credentials."""
-    if not username or not password:
-        raise Unauthorized("Postmark webhooks are not configured (no basic-auth credentials)")
-    scheme, _, encoded = authorization.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        raise Unauthorized("missing HTTP basic credentials")
-    try:
-        given_user, _, given_password = base64.b64decode(encoded, validate=True).partition(b":")
-    except (binascii.Error, ValueError) as exc:
-        raise Unauthorized("malformed HTTP basic credentials") from exc
-    user_ok = hmac.compare_digest(given_user, username.encode())
-    password_ok = hmac.compare_digest(given_password, password.encode())
-    if not (user_ok and password_ok):
-        raise Unauthorized("wrong HTTP basic credentials")
 
 
 def _bounce_fields(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -126,20 +108,67 @@ def _fields(record: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
     return None
 
 
-def parse(body: bytes) -> Parsed:
-    """The event of one verified Postmark record."""
-    record = as_object(load_json(body), "body")
-    fields = _fields(record, require(record, "RecordType", str, "body"))
+class PostmarkProvider:
+    """Postmark's webhooks, authenticated by the basic-auth credentials in their URL."""
+
+    name = "postmark"
+    summary = (
+        "Postmark's webhooks (one record per post), authenticated by HTTP basic auth set in "
+        "the webhook URL (`postmark_username` / `postmark_password`)."
+    )
+    auth_headers: Mapping[str, str] = {"Authorization": "`Basic <base64(user:password)>`."}
+
+    def __init__(self, username: str, password: str) -> None:
+        self._username = username
+        self._password = password
+
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:
+        """The request, if it carries the configured basic-auth credentials."""
+        if not self._username or not self._password:
+            raise Unauthorized(
+                "Postmark webhooks are not configured (no basic-auth credentials)",
+                Refusal.NOT_CONFIGURED,
+            )
+        scheme, _, encoded = headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic" or not encoded:
+            raise Unauthorized("missing HTTP basic credentials", Refusal.MISSING)
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).partition(b":")
+        except (binascii.Error, ValueError) as exc:
+            raise Unauthorized("malformed HTTP basic credentials", Refusal.MALFORMED) from exc
+        user_ok = hmac.compare_digest(user, self._username.encode())
+        password_ok = hmac.compare_digest(password, self._password.encode())
+        if not (user_ok and password_ok):
+            raise Unauthorized("wrong HTTP basic credentials", Refusal.MISMATCH)
+        return Verified(body)
+
+    def parse(self, verified: Verified) -> Parsed:
+        """The event of one verified Postmark record."""
+        parsed = Parsed()
+        parsed.take(as_object(load_json(verified.body), "body"), "body", _event)
+        return parsed
+
+
+def record_type(record: Mapping[str, Any], where: str) -> str:
+    """`RecordType`; a record without one is the older documented bounce webhook (which had
+    only bounces and spam complaints, told apart by `Type`)."""
+    if "RecordType" not in record and "BouncedAt" in record:
+        return "Bounce"
+    kind: str = require(record, "RecordType", str, where)
+    return kind
+
+
+def _event(record: Mapping[str, Any], where: str) -> ProviderEvent | None:
+    fields = _fields(record, record_type(record, where))
     if fields is None:
-        return Parsed(ignored=1)
+        return None
     at = fields.pop("at")
     metadata = record.get("Metadata") or {}
-    event = ProviderEvent(
-        provider=PROVIDER,
-        occurred_at=parse_iso(record.get(at), f"body.{at}"),
-        metadata=as_object(metadata, "body.Metadata"),
+    return ProviderEvent(
+        provider=PostmarkProvider.name,
+        occurred_at=parse_iso(record.get(at), f"{where}.{at}"),
+        metadata=as_object(metadata, f"{where}.Metadata"),
         provider_message_id=str(record.get("MessageID") or ""),
-        where="body",
+        where=where,
         **fields,
     )
-    return Parsed([event])

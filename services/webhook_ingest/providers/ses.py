@@ -1,172 +1,87 @@
-"""Amazon SES events delivered through SNS.
+"""Amazon SES events delivered through SNS: the provider.
 
-Authentication is SNS's (see `sns.py`) plus an allow-list of topic ARNs. The
-SES event is the JSON inside the notification's `Message`; event publishing
-(`eventType`, with `mail.tags`) and classic notifications (`notificationType`)
-share the shapes parsed here. Fanout's ids come from the tags the SES adapter
-sets (`account_id`, `campaign_id`, `lead_id`); classic notifications carry no
-tags, so they are acknowledged and counted as not ours.
-
-Mapping:
-- Bounce: one event per `bouncedRecipients` entry; Permanent → hard,
-  Transient and Undetermined → soft; the reason keeps type/subtype and the
-  diagnostic code.
-- Complaint → complained, Delivery → delivered (one per recipient), Open →
-  opened, Click → clicked (the link is the reason).
-- Reject and DeliveryDelay are acknowledged but not emitted: Reject means SES
-  refused the content (a virus) before sending, which says nothing about the
-  address and has no post-send type in the contract (`failed` is the sender's
-  single terminal outcome per lead); DeliveryDelay is transient, and SES
-  reports the final Delivery or Bounce later. Other types are ignored too.
+Authentication is SNS's (see `sns.py`) plus an allow-list of topic ARNs and a
+freshness window, checked before anything is fetched. A
+`SubscriptionConfirmation` from an allowed topic is confirmed by GETting its
+`SubscribeURL` (only an `https://sns.<region>.amazonaws.com` URL) and answered
+as one ignored event. A `Notification` carries one SES event, parsed in
+`ses_events.py`; one that cannot be parsed is dead-lettered whole, still signed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from services.webhook_ingest.providers.base import (
     Forbidden,
     MalformedPayload,
     Parsed,
-    ProviderEvent,
-    as_object,
-    load_json,
-    parse_iso,
-    require,
+    Verified,
 )
-from services.webhook_ingest.providers.sns import CertificateCache, verify_message
-from shared.contracts.events import BounceType, EventType
-
-PROVIDER = "ses"
-BOUNCE_TYPES: dict[str, BounceType] = {
-    "Permanent": "hard",
-    "Transient": "soft",
-    "Undetermined": "soft",
-}
-IGNORED = frozenset({"Reject", "DeliveryDelay", "Send", "Rendering Failure", "Subscription"})
+from services.webhook_ingest.providers.fields import as_object, load_json
+from services.webhook_ingest.providers.ses_events import PROVIDER, notification_events
+from services.webhook_ingest.providers.sns import is_sns_url, require_fresh, verify_message
+from services.webhook_ingest.providers.sns_certificates import CertificateStore
+from services.webhook_ingest.providers.sns_http import SubscriptionConfirmer
 
 
-async def authenticate(
-    body: bytes, certificates: CertificateCache, allowed_topics: list[str]
-) -> Mapping[str, Any]:
-    """The SNS message in `body`, once its signature and topic are checked."""
-    message = as_object(load_json(body), "body")
-    await verify_message(message, certificates)
-    if message.get("TopicArn") not in allowed_topics:
-        raise Forbidden("TopicArn is not in the allowed SES topics")
-    return message
+@dataclass(frozen=True)
+class SnsPolicy:
+    """Which SNS messages are ours: their topic, and how old (or early) they may be."""
+
+    topics: tuple[str, ...]
+    max_age_s: float
+    skew_s: float
 
 
-class _Context:
-    """What every event of one SES notification shares."""
+class SesProvider:
+    """Amazon SES events published to SNS topics of ours, delivered over HTTPS."""
 
-    def __init__(self, sns_message_id: str, ses: Mapping[str, Any]) -> None:
-        self.sns_message_id = sns_message_id
-        self.mail = as_object(ses.get("mail"), "Message.mail")
-        self.message_id = str(self.mail.get("messageId") or "")
-        tags = self.mail.get("tags") or {}
-        self.tags = as_object(tags, "Message.mail.tags")
+    name = PROVIDER
+    summary = (
+        "Amazon SES events through SNS: SNS signature versions 1 and 2, the certificate only "
+        "from `https://sns.<region>.amazonaws.com/...pem`, the `TopicArn` in `ses_topic_arns` "
+        "(else 403). A `SubscriptionConfirmation` is confirmed by GETting its `SubscribeURL` "
+        "(same host rule)."
+    )
+    auth_headers: Mapping[str, str] = {}
 
-    def event(self, part: Mapping[str, Any], where: str, **fields: Any) -> ProviderEvent:
-        when = part.get("timestamp", self.mail.get("timestamp"))
-        return ProviderEvent(
-            provider=PROVIDER,
-            occurred_at=parse_iso(when, f"{where}.timestamp"),
-            metadata=self.tags,
-            provider_message_id=self.message_id,
-            where=where,
-            **fields,
-        )
+    def __init__(
+        self,
+        certificates: CertificateStore,
+        confirm: SubscriptionConfirmer,
+        policy: SnsPolicy,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._certificates = certificates
+        self._confirm = confirm
+        self._policy = policy
+        self._clock = clock
 
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:  # noqa: ARG002
+        """The SNS message, once its topic, freshness and signature check out (in that order:
+        nothing is fetched for a message we would refuse anyway); subscriptions confirmed."""
+        message = as_object(load_json(body), "body")
+        if message.get("TopicArn") not in self._policy.topics:
+            raise Forbidden("TopicArn is not in the allowed SES topics")
+        require_fresh(message, self._policy.max_age_s, self._policy.skew_s, self._clock())
+        await verify_message(message, self._certificates)
+        if message["Type"] == "SubscriptionConfirmation":
+            url = str(message.get("SubscribeURL"))
+            if not is_sns_url(url):
+                raise MalformedPayload("SubscribeURL is not an https://sns.<region> URL")
+            await self._confirm(url)
+        return Verified(body, message)
 
-def _recipients(entries: Any, where: str) -> list[str]:
-    if not isinstance(entries, list) or not entries:
-        raise MalformedPayload(f"{where}: expected a non-empty list of recipients")
-    out: list[str] = []
-    for i, entry in enumerate(entries):
-        if isinstance(entry, str):
-            out.append(entry)
-        else:
-            out.append(require(as_object(entry, f"{where}[{i}]"), "emailAddress", str, where))
-    return out
-
-
-def _bounces(ctx: _Context, bounce: Mapping[str, Any]) -> list[ProviderEvent]:
-    where = "Message.bounce"
-    kind = require(bounce, "bounceType", str, where)
-    if kind not in BOUNCE_TYPES:
-        raise MalformedPayload(f"{where}.bounceType: unknown {kind[:32]!r}")
-    subtype = str(bounce.get("bounceSubType") or "")
-    feedback = str(bounce.get("feedbackId") or ctx.sns_message_id)
-    entries = bounce.get("bouncedRecipients")
-    emails = _recipients(entries, f"{where}.bouncedRecipients")
-    events = []
-    for i, email in enumerate(emails):
-        entry = entries[i] if isinstance(entries, list) else None
-        diagnostic = entry.get("diagnosticCode", "") if isinstance(entry, dict) else ""
-        events.append(
-            ctx.event(
-                bounce,
-                where,
-                key=f"bounce:{feedback}:{email.lower()}",
-                type=EventType.BOUNCED,
-                email=email,
-                bounce_type=BOUNCE_TYPES[kind],
-                reason=f"{kind}/{subtype}: {diagnostic}".rstrip(": "),
-            )
-        )
-    return events
-
-
-def _per_recipient(
-    ctx: _Context, part: Mapping[str, Any], kind: str, recipients: list[str], stable: str
-) -> list[ProviderEvent]:
-    types = {
-        "Complaint": EventType.COMPLAINED,
-        "Delivery": EventType.DELIVERED,
-        "Open": EventType.OPENED,
-        "Click": EventType.CLICKED,
-    }
-    reason = {
-        "Complaint": part.get("complaintFeedbackType"),
-        "Delivery": part.get("smtpResponse"),
-        "Click": part.get("link"),
-    }.get(kind)
-    return [
-        ctx.event(
-            part,
-            f"Message.{kind.lower()}",
-            key=f"{kind.lower()}:{stable}:{email.lower()}",
-            type=types[kind],
-            email=email,
-            reason=str(reason or ""),
-        )
-        for email in recipients
-    ]
-
-
-def parse_notification(message: Mapping[str, Any]) -> Parsed:
-    """The events of a verified SNS `Notification` carrying an SES event."""
-    sns_id = require(message, "MessageId", str, "body")
-    ses = as_object(load_json(require(message, "Message", str, "body").encode()), "Message")
-    kind = ses.get("eventType") or ses.get("notificationType")
-    if not isinstance(kind, str):
-        raise MalformedPayload("Message: neither eventType nor notificationType")
-    if kind in IGNORED or kind not in ("Bounce", "Complaint", "Delivery", "Open", "Click"):
-        return Parsed(ignored=1)
-    ctx = _Context(sns_id, ses)
-    part = as_object(ses.get(kind.lower()), f"Message.{kind.lower()}")
-    if kind == "Bounce":
-        return Parsed(_bounces(ctx, part))
-    if kind == "Complaint":
-        recipients = _recipients(part.get("complainedRecipients"), "Message.complaint")
-        return Parsed(
-            _per_recipient(ctx, part, kind, recipients, str(part.get("feedbackId") or sns_id))
-        )
-    if kind == "Delivery":
-        recipients = _recipients(part.get("recipients"), "Message.delivery.recipients")
-        return Parsed(_per_recipient(ctx, part, kind, recipients, ctx.message_id or sns_id))
-    # Open and Click name no recipient: the message's destinations (one per Fanout email)
-    recipients = _recipients(ctx.mail.get("destination"), "Message.mail.destination")
-    return Parsed(_per_recipient(ctx, part, kind, recipients, sns_id))
+    def parse(self, verified: Verified) -> Parsed:
+        """The events of a `Notification`; other message types are one ignored event."""
+        message: Mapping[str, Any] = verified.document
+        parsed = Parsed()
+        if message["Type"] != "Notification":
+            parsed.ignored += 1
+        else:  # a notification that cannot be parsed is dead-lettered whole, still signed
+            parsed.take(message, "Message", notification_events)
+        return parsed

@@ -1,17 +1,17 @@
 """The ESP simulator's webhooks: HMAC-SHA256 over the timestamp and raw body.
 
-Headers: `X-Simulator-Timestamp: <unix seconds>` and
+The signing rule is `shared.webhook_signature` (the simulator signs with it):
+`X-Simulator-Timestamp: <unix seconds>` and
 `X-Simulator-Signature: v1=<hex HMAC-SHA256(secret, f"{timestamp}." + body)>`
 (several comma-separated values allowed, for secret rotation). The timestamp
 is signed with the body, so a captured post is refused once it is older than
-the tolerance.
+the tolerance. The body is `{"events": [...]}`, the simulator's `WebhookBatch`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, get_args
 from uuid import UUID
 
@@ -19,18 +19,20 @@ from services.webhook_ingest.providers.base import (
     MalformedPayload,
     Parsed,
     ProviderEvent,
+    Refusal,
     Unauthorized,
+    Verified,
+)
+from services.webhook_ingest.providers.fields import (
     as_object,
     load_json,
     parse_iso,
     require,
     require_fresh_timestamp,
 )
+from shared import webhook_signature
 from shared.contracts.events import BounceType, EventType
 
-PROVIDER = "simulator"
-TIMESTAMP_HEADER = "x-simulator-timestamp"
-SIGNATURE_HEADER = "x-simulator-signature"
 TYPES = {
     "delivered": EventType.DELIVERED,
     "bounced": EventType.BOUNCED,
@@ -40,30 +42,47 @@ TYPES = {
 }
 
 
-def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """`v1=<hex>` for `body` posted at `timestamp`."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"v1={digest.hexdigest()}"
+class SimulatorProvider:
+    """Webhooks of Fanout's ESP simulator, signed with the shared simulator secret."""
 
+    name = "simulator"
+    summary = (
+        'Events from the ESP simulator (`{"events": [...]}`), signed with '
+        'HMAC-SHA256(`FANOUT_SIGNING_SECRET`, `"{timestamp}." + body`).'
+    )
+    auth_headers: Mapping[str, str] = {
+        webhook_signature.TIMESTAMP_HEADER: "Unix seconds of the post, within the tolerance.",
+        webhook_signature.SIGNATURE_HEADER: "`v1=<hex>` (comma-separated values while rotating).",
+    }
 
-def verify(
-    headers: Mapping[str, str],
-    body: bytes,
-    secret: str,
-    tolerance_s: float,
-    now: float | None = None,
-) -> None:
-    """Raise `Unauthorized` unless the signature headers sign `body` at a recent timestamp."""
-    timestamp = headers.get(TIMESTAMP_HEADER, "")
-    signature = headers.get(SIGNATURE_HEADER, "")
-    if not timestamp or not signature:
-        raise Unauthorized("missing X-Simulator-Timestamp or X-Simulator-Signature")
-    require_fresh_timestamp(timestamp, "X-Simulator-Timestamp", tolerance_s, now)
-    expected = expected_signature(secret, timestamp, body).encode()
-    candidates = [part.strip().encode() for part in signature.split(",")]
-    # compare against every candidate so timing does not reveal which one matched
-    if not sum(hmac.compare_digest(expected, c) for c in candidates):
-        raise Unauthorized("X-Simulator-Signature does not match")
+    def __init__(
+        self, secret: str, tolerance_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._secret = secret
+        self._tolerance_s = tolerance_s
+        self._clock = clock
+
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:
+        """The request, if its signature headers sign `body` at a recent timestamp."""
+        timestamp = headers.get(webhook_signature.TIMESTAMP_HEADER, "")
+        signature = headers.get(webhook_signature.SIGNATURE_HEADER, "")
+        if not timestamp or not signature:
+            raise Unauthorized(
+                "missing X-Simulator-Timestamp or X-Simulator-Signature", Refusal.MISSING
+            )
+        label = webhook_signature.TIMESTAMP_HEADER
+        require_fresh_timestamp(timestamp, label, self._tolerance_s, self._clock())
+        if not webhook_signature.matches(self._secret, int(timestamp), body, signature):
+            raise Unauthorized("X-Simulator-Signature does not match", Refusal.MISMATCH)
+        return Verified(body)
+
+    def parse(self, verified: Verified) -> Parsed:
+        """The events of a verified post."""
+        document = as_object(load_json(verified.body), "body")
+        parsed = Parsed()
+        for i, raw in enumerate(require(document, "events", list, "body")):
+            parsed.take(raw, f"events[{i}]", _event)
+        return parsed
 
 
 def _event(raw: Any, where: str) -> ProviderEvent:
@@ -80,7 +99,7 @@ def _event(raw: Any, where: str) -> ProviderEvent:
     except ValueError as exc:
         raise MalformedPayload(f"{where}.id: not a UUID") from exc
     return ProviderEvent(
-        provider=PROVIDER,
+        provider=SimulatorProvider.name,
         key=key,
         type=TYPES[kind],
         email=require(obj, "recipient", str, where),
@@ -91,10 +110,3 @@ def _event(raw: Any, where: str) -> ProviderEvent:
         bounce_type=bounce_type if kind == "bounced" else None,
         where=where,
     )
-
-
-def parse(body: bytes) -> Parsed:
-    """The events of a verified post: `{"events": [...]}`."""
-    document = as_object(load_json(body), "body")
-    events = require(document, "events", list, "body")
-    return Parsed([_event(raw, f"events[{i}]") for i, raw in enumerate(events)])

@@ -4,9 +4,10 @@ SNS signs a canonical string built from the message's own fields with the key
 of an X.509 certificate it serves from `https://sns.<region>.amazonaws.com/...pem`.
 SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA. The certificate URL is
 checked against that pattern before anything is fetched, so a forged message
-cannot make us fetch from (or trust) a host of the attacker's choosing.
-Certificates are cached in memory (bounded LRU); the fetcher is injectable so
-tests can serve a certificate of their own CA.
+cannot make us fetch from (or trust) a host of the attacker's choosing; the
+keys and the limits on fetching them are `sns_certificates.py`. The signed
+`Timestamp` must be recent (`require_fresh`): SNS retries an HTTPS delivery
+for at most an hour, so an older message is a replay.
 """
 
 from __future__ import annotations
@@ -14,19 +15,17 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 
-from services.webhook_ingest.providers.base import ProviderUnavailable, Unauthorized
+from services.webhook_ingest.providers.base import MalformedPayload, Refusal, Unauthorized
+from services.webhook_ingest.providers.fields import parse_iso
+from services.webhook_ingest.providers.sns_certificates import CertificateStore
 
 SNS_HOST = re.compile(r"^sns\.[a-z]{2}(?:-[a-z]+)+-\d\.amazonaws\.com$")
 NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -48,8 +47,6 @@ HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "1": hashes.SHA1,  # SNS's SignatureVersion 1 is SHA1withRSA by definition
     "2": hashes.SHA256,
 }
-
-CertFetcher = Callable[[str], Awaitable[bytes]]
 
 
 def is_sns_url(url: str, *, pem: bool = False) -> bool:
@@ -74,80 +71,52 @@ def string_to_sign(message: Mapping[str, Any]) -> bytes:
     """The canonical `Key\\nValue\\n` string of the keys SNS signs for this message type."""
     keys = MESSAGE_TYPES.get(str(message.get("Type")))
     if keys is None:
-        raise Unauthorized("unknown SNS message Type")
+        raise Unauthorized("unknown SNS message Type", Refusal.MALFORMED)
     lines: list[str] = []
     for key in keys:
         value = message.get(key)
         if value is None and key == "Subject":
             continue
         if not isinstance(value, str):
-            raise Unauthorized(f"SNS field {key} is missing")
+            raise Unauthorized(f"SNS field {key} is missing", Refusal.MISSING)
         lines += [key, value]
     return ("\n".join(lines) + "\n").encode()
 
 
-class CertificateCache:
-    """Signing keys by certificate URL, fetched once each, at most `size` kept."""
-
-    def __init__(self, fetch: CertFetcher, size: int = 32) -> None:
-        self._fetch = fetch
-        self._size = size
-        self._keys: OrderedDict[str, rsa.RSAPublicKey] = OrderedDict()
-
-    async def public_key(self, url: str) -> rsa.RSAPublicKey:
-        """The RSA key of the certificate at `url` (which must already be checked)."""
-        key = self._keys.get(url)
-        if key is not None:
-            self._keys.move_to_end(url)
-            return key
-        try:
-            cert = x509.load_pem_x509_certificate(await self._fetch(url))
-        except ValueError as exc:
-            raise Unauthorized("SNS signing certificate is not a PEM X.509 certificate") from exc
-        now = datetime.now(UTC)
-        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            raise Unauthorized("SNS signing certificate is not valid now")
-        public = cert.public_key()
-        if not isinstance(public, rsa.RSAPublicKey):
-            raise Unauthorized("SNS signing certificate does not hold an RSA key")
-        self._keys[url] = public
-        while len(self._keys) > self._size:
-            self._keys.popitem(last=False)
-        return public
+def require_fresh(message: Mapping[str, Any], max_age_s: float, skew_s: float, now: float) -> None:
+    """Raise `Unauthorized` unless the signed `Timestamp` is at most `max_age_s` old and at
+    most `skew_s` ahead of `now`: a captured message cannot be replayed for ever."""
+    try:
+        sent = parse_iso(message.get("Timestamp"), "Timestamp").timestamp()
+    except MalformedPayload as exc:
+        raise Unauthorized("SNS Timestamp is missing or not ISO 8601", Refusal.MALFORMED) from exc
+    if not -skew_s <= now - sent <= max_age_s:
+        raise Unauthorized("SNS Timestamp is outside the accepted window", Refusal.STALE)
 
 
-async def verify_message(message: Mapping[str, Any], certificates: CertificateCache) -> None:
-    """Raise `Unauthorized` unless `message` carries a valid SNS signature."""
+async def verify_message(message: Mapping[str, Any], certificates: CertificateStore) -> None:
+    """Raise `Unauthorized` unless `message` carries a valid SNS signature.
+
+    Everything that can be checked without the certificate is checked before it is fetched.
+    """
     algorithm = HASHES.get(str(message.get("SignatureVersion")))
     if algorithm is None:
-        raise Unauthorized("unsupported or missing SNS SignatureVersion")
+        raise Unauthorized("unsupported or missing SNS SignatureVersion", Refusal.MALFORMED)
     cert_url = message.get("SigningCertURL")
     if not isinstance(cert_url, str) or not is_sns_url(cert_url, pem=True):
-        raise Unauthorized("SigningCertURL is not an https://sns.<region>.amazonaws.com .pem URL")
+        raise Unauthorized(
+            "SigningCertURL is not an https://sns.<region>.amazonaws.com .pem URL",
+            Refusal.CERTIFICATE,
+        )
     try:
         signature = base64.b64decode(str(message.get("Signature") or ""), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise Unauthorized("SNS Signature is not base64") from exc
+        raise Unauthorized("SNS Signature is not base64", Refusal.MALFORMED) from exc
     if not signature:
-        raise Unauthorized("SNS Signature is missing")
+        raise Unauthorized("SNS Signature is missing", Refusal.MISSING)
     canonical = string_to_sign(message)
     key = await certificates.public_key(cert_url)
     try:
         key.verify(signature, canonical, padding.PKCS1v15(), algorithm())
     except InvalidSignature as exc:
-        raise Unauthorized("SNS Signature does not match") from exc
-
-
-def https_fetcher(client: httpx.AsyncClient, max_bytes: int = 64 * 1024) -> CertFetcher:
-    """A fetcher GETting certificates with `client`; fetch failures are `ProviderUnavailable`."""
-
-    async def fetch(url: str) -> bytes:
-        try:
-            response = await client.get(url, follow_redirects=False)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"SNS certificate fetch failed: {exc!r}") from exc
-        if response.status_code != 200 or len(response.content) > max_bytes:
-            raise ProviderUnavailable(f"SNS certificate fetch answered {response.status_code}")
-        return response.content
-
-    return fetch
+        raise Unauthorized("SNS Signature does not match", Refusal.MISMATCH) from exc

@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 from starlette.types import Message
 
-from services.webhook_ingest.api.body import read_limited
 from services.webhook_ingest.api.deps import RecorderDep, SettingsDep
 from services.webhook_ingest.recorder import RecordingFailed
 from services.webhook_ingest.suppressions import LINK_PROVIDER
@@ -55,7 +54,7 @@ def _claim(settings: SettingsDep, token: str) -> UnsubscribeClaim:
 
 
 async def _form(request: Request) -> FormData:
-    body = await read_limited(request, FORM_LIMIT)
+    body = await request.body()  # at most FORM_LIMIT bytes: the app's BodyLimit
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
 
         async def replay() -> Message:

@@ -1,129 +1,122 @@
-"""`POST /webhooks/<provider>`: one endpoint per ESP, each checking its own authentication.
+"""`POST /webhooks/{provider}`: one route for every ESP of the provider table.
 
-Each endpoint reads the raw body (413 over the limit), verifies the provider's
-signature or credentials on it (401), parses and normalises the events (400),
-records them (Postgres, then Kafka acknowledged; 503 if not) and only then
-answers 200.
+The route reads the raw body (413 over the limit), has the provider verify its
+authentication on it (401, 403 for an authentic sender we do not accept),
+parses and normalises the events (400 for a body that cannot be read at all;
+a single event that cannot be parsed goes to the dead-letter topic with its
+reason), records them (Postgres, then Kafka acknowledged; 503 if not) and only
+then answers 200. A request that ends
+unrecorded gives back what verifying claimed (Mailgun's token), so the
+provider's retry passes. The OpenAPI schema lists the providers (an enum),
+what each posts and the headers that authenticate it.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the path parameter's annotation holds the
+# table's provider names, which exist only when the router is built, so it must be evaluated
+# then rather than resolved later from this module's globals.
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Path, Request
 
-from services.webhook_ingest.api.deps import (
-    CertificatesDep,
-    ConfirmerDep,
-    LedgerDep,
-    RawBody,
-    RecorderDep,
-    SettingsDep,
-)
+from services.webhook_ingest.api.deps import RawBody, RecorderDep
 from services.webhook_ingest.api.outcome import WebhookReceipt, receipt, webhook_outcome
 from services.webhook_ingest.normalize import normalise
-from services.webhook_ingest.providers import mailgun, postmark, sendgrid, ses, simulator
-from services.webhook_ingest.providers.base import MalformedPayload, Parsed
-from services.webhook_ingest.providers.sns import is_sns_url
+from services.webhook_ingest.providers.base import Verified, WebhookProvider
+from services.webhook_ingest.providers.registry import ProviderTable
 from services.webhook_ingest.recorder import Recorder
+from shared.http.problems import ProblemError, problem_responses
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-ERRORS: dict[int | str, dict[str, str]] = {
-    400: {"description": "Malformed payload; `detail` names the field."},
-    401: {"description": "Missing or invalid provider authentication; nothing recorded."},
-    413: {"description": "Body over the size limit."},
-    503: {"description": "Postgres or Kafka unavailable; retry later."},
-}
+DESCRIPTION = """Provider webhooks into `email.events` and suppressions.
+
+The provider's own authentication is checked first, on the raw body; then the
+events are parsed, normalised and recorded (suppressions in Postgres, events on
+Kafka), and 200 is answered only once both are durable, so the provider retries
+whatever was not recorded (503 carries `Retry-After`).
+
+| provider | what it posts and how it authenticates | headers |
+|---|---|---|
+"""
 
 
-async def _record(provider: str, parsed: Parsed, recorder: Recorder) -> WebhookReceipt:
+RESPONSES = problem_responses(400, 401, 403, 404, 413, 503)
+for _status, _text in {
+    400: "Malformed payload; `detail` names the field.",
+    401: "Missing or invalid provider authentication; nothing recorded.",
+    403: "Authentic, but from a source not accepted (an SNS topic not allowed).",
+    404: "No provider of that name.",
+    413: "Body over the size limit.",
+    503: "Postgres or Kafka unavailable (or an SNS certificate); retry later.",
+}.items():
+    RESPONSES[_status]["description"] = _text
+
+
+def describe(providers: ProviderTable) -> str:
+    """The operation's description: the common flow, then one row per provider."""
+    rows = []
+    for name, provider in providers.items():
+        headers = ", ".join(f"`{header}`" for header in provider.auth_headers)
+        rows.append(f"| `{name}` | {provider.summary} | {headers or '(in the body)'} |")
+    return DESCRIPTION + "\n".join(rows)
+
+
+def header_parameters(providers: ProviderTable) -> list[dict[str, Any]]:
+    """Each provider's authentication headers as optional header parameters.
+
+    `Authorization` is left to the description: OpenAPI ignores a parameter by that name.
+    """
+    return [
+        {
+            "name": header,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": f"{name}: {text}",
+        }
+        for name, provider in providers.items()
+        for header, text in provider.auth_headers.items()
+        if header.lower() != "authorization"
+    ]
+
+
+async def _record(
+    provider: WebhookProvider, verified: Verified, recorder: Recorder
+) -> WebhookReceipt:
+    parsed = provider.parse(verified)
     normalised = normalise(parsed.events)
     await recorder.record(normalised.events)
-    return receipt(provider, parsed, normalised)
+    await recorder.dead_letter(provider.name, parsed.rejected + normalised.rejected)
+    return receipt(provider.name, parsed, normalised)
 
 
-@router.post("/simulator", responses=ERRORS)
-async def simulator_webhook(
-    body: RawBody,
-    settings: SettingsDep,
-    recorder: RecorderDep,
-    timestamp: Annotated[str, Header(alias="X-Simulator-Timestamp")] = "",
-    signature: Annotated[str, Header(alias="X-Simulator-Signature")] = "",
-) -> WebhookReceipt:
-    """Events from the ESP simulator, signed with HMAC-SHA256 over `"{timestamp}." + body`."""
-    with webhook_outcome(simulator.PROVIDER):
-        headers = {simulator.TIMESTAMP_HEADER: timestamp, simulator.SIGNATURE_HEADER: signature}
-        secret = settings.common.signing_secret.get_secret_value()
-        simulator.verify(headers, body, secret, settings.timestamp_tolerance_s)
-        return await _record(simulator.PROVIDER, simulator.parse(body), recorder)
+def webhook_router(providers: ProviderTable) -> APIRouter:
+    """The router serving every provider of `providers`."""
+    router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+    names = list(providers)
+    path_doc = Path(
+        description=f"The provider: one of {', '.join(names)} (see the table above).",
+        json_schema_extra={"enum": names},
+    )
 
+    @router.post(
+        "/{provider}",
+        summary="Receive a provider's webhook",
+        description=describe(providers),
+        responses=RESPONSES,
+        openapi_extra={"parameters": header_parameters(providers)},
+    )
+    async def receive_webhook(
+        provider: Annotated[str, path_doc], request: Request, body: RawBody, recorder: RecorderDep
+    ) -> WebhookReceipt:
+        handler = providers.get(provider)
+        if handler is None:
+            raise ProblemError(404, f"no webhook provider is named {provider[:32]!r}")
+        with webhook_outcome(handler.name):
+            verified = await handler.verify(request.headers, body)
+            try:
+                return await _record(handler, verified, recorder)
+            except Exception:
+                verified.release()
+                raise
 
-@router.post("/ses", responses=ERRORS | {403: {"description": "TopicArn not allowed."}})
-async def ses_webhook(
-    body: RawBody,
-    settings: SettingsDep,
-    recorder: RecorderDep,
-    certificates: CertificatesDep,
-    confirm: ConfirmerDep,
-) -> WebhookReceipt:
-    """Amazon SES events through SNS (signature versions 1 and 2, allowed topics only).
-
-    A `SubscriptionConfirmation` from an allowed topic is confirmed by fetching
-    its `SubscribeURL` (only an `https://sns.<region>.amazonaws.com` URL).
-    """
-    with webhook_outcome(ses.PROVIDER):
-        message = await ses.authenticate(body, certificates, settings.ses_topic_arns)
-        kind = message["Type"]
-        if kind == "SubscriptionConfirmation":
-            url = str(message.get("SubscribeURL"))
-            if not is_sns_url(url):
-                raise MalformedPayload("SubscribeURL is not an https://sns.<region> URL")
-            await confirm(url)
-        if kind != "Notification":
-            return receipt(ses.PROVIDER, Parsed(ignored=1), normalise([]))
-        return await _record(ses.PROVIDER, ses.parse_notification(message), recorder)
-
-
-@router.post("/sendgrid", responses=ERRORS)
-async def sendgrid_webhook(
-    body: RawBody,
-    settings: SettingsDep,
-    recorder: RecorderDep,
-    signature: Annotated[str, Header(alias="X-Twilio-Email-Event-Webhook-Signature")] = "",
-    timestamp: Annotated[str, Header(alias="X-Twilio-Email-Event-Webhook-Timestamp")] = "",
-) -> WebhookReceipt:
-    """SendGrid's signed Event Webhook (ECDSA P-256 over timestamp + body)."""
-    with webhook_outcome(sendgrid.PROVIDER):
-        headers = {sendgrid.SIGNATURE_HEADER: signature, sendgrid.TIMESTAMP_HEADER: timestamp}
-        key = settings.sendgrid_public_key.get_secret_value()
-        sendgrid.verify(headers, body, key, settings.timestamp_tolerance_s)
-        return await _record(sendgrid.PROVIDER, sendgrid.parse(body), recorder)
-
-
-@router.post("/mailgun", responses=ERRORS)
-async def mailgun_webhook(
-    body: RawBody, settings: SettingsDep, recorder: RecorderDep, ledger: LedgerDep
-) -> WebhookReceipt:
-    """Mailgun webhooks (HMAC-SHA256 of timestamp + token; each token accepted once)."""
-    with webhook_outcome(mailgun.PROVIDER):
-        key = settings.mailgun_signing_key.get_secret_value()
-        token, document = mailgun.verify(body, key, settings.timestamp_tolerance_s, ledger)
-        try:
-            return await _record(mailgun.PROVIDER, mailgun.parse(document), recorder)
-        except Exception:
-            ledger.release(token)  # not recorded: Mailgun's retry of this post must pass
-            raise
-
-
-@router.post("/postmark", responses=ERRORS)
-async def postmark_webhook(
-    body: RawBody,
-    settings: SettingsDep,
-    recorder: RecorderDep,
-    authorization: Annotated[str, Header(alias="Authorization")] = "",
-) -> WebhookReceipt:
-    """Postmark webhooks (HTTP basic auth set in the webhook URL)."""
-    with webhook_outcome(postmark.PROVIDER):
-        password = settings.postmark_password.get_secret_value()
-        postmark.verify(authorization, settings.postmark_username, password)
-        return await _record(postmark.PROVIDER, postmark.parse(body), recorder)
+    return router

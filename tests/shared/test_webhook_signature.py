@@ -1,11 +1,11 @@
-"""The webhook signature rule."""
+"""The simulator's webhook signature rule (shared.webhook_signature)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 
-from services.esp_simulator.signing import sign, verify
+from shared.webhook_signature import sign, verify
 
 BODY = b'{"events":[]}'
 

@@ -1,0 +1,79 @@
+"""Reading provider payloads: JSON, typed fields, times, and signed-timestamp freshness.
+
+Every helper raises `MalformedPayload` naming the field at fault (or
+`Unauthorized` for a timestamp that signs the request), so a provider's parser
+stays a readable list of the fields it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from services.webhook_ingest.providers.base import MalformedPayload, Refusal, Unauthorized
+
+
+def require_fresh_timestamp(timestamp: str, label: str, tolerance_s: float, now: float) -> None:
+    """Raise `Unauthorized` unless `timestamp` is unix seconds within `tolerance_s` of `now`.
+
+    Every signed-timestamp provider checks this before the signature, so a captured
+    request cannot be replayed later.
+    """
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        raise Unauthorized(f"{label} is not unix seconds", Refusal.MALFORMED)
+    if abs(now - int(timestamp)) > tolerance_s:
+        raise Unauthorized(f"{label} is outside the allowed tolerance", Refusal.STALE)
+
+
+def load_json(body: bytes) -> Any:
+    """The JSON document in `body`, or `MalformedPayload`."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+
+
+def require(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    """`obj[key]`, checked to be a `kind`; `MalformedPayload` naming `where.key` otherwise."""
+    value = obj.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise MalformedPayload(f"{where}.{key}: expected {kind.__name__}")
+    return value
+
+
+def as_object(value: Any, where: str) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else `MalformedPayload` naming `where`."""
+    if not isinstance(value, dict):
+        raise MalformedPayload(f"{where}: expected an object")
+    return value
+
+
+def parse_iso(value: Any, where: str) -> datetime:
+    """An ISO-8601 time (a trailing Z allowed) as an aware UTC datetime."""
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{where}: expected an ISO-8601 time")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedPayload(f"{where}: not an ISO-8601 time: {value!r}") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# 10^11 s is the year 5138 and 10^11 ms is 1973: above it, a unix time is in milliseconds
+MILLISECONDS_FROM = 10**11
+
+
+def parse_unix(value: Any, where: str, *, milliseconds: bool = False) -> datetime:
+    """Unix seconds (int or float) as an aware UTC datetime; with `milliseconds`, a value
+    too large to be seconds is read as milliseconds (SendGrid's Single Sends send those)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedPayload(f"{where}: expected unix seconds")
+    if milliseconds and abs(value) >= MILLISECONDS_FROM:
+        value = value / 1000
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise MalformedPayload(f"{where}: not a valid unix time") from exc

@@ -1,0 +1,124 @@
+"""Soft-bounce runs: counted once per event id, in whatever order events arrive.
+
+An address's run is the number of its soft bounces that occurred after its
+latest delivery; at the threshold the address is suppressed. Each counted bounce
+is a `soft_bounce_events` row keyed by its event id, so a provider's retry, a
+replay or a late arrival adds nothing twice; `soft_bounces.consecutive` is
+recounted from those rows. A delivery moves `last_delivered_at` forward (never
+back), which ends the run; rows at or before it are dropped, since they can
+never count again. Deliveries only touch addresses that already have a run
+(no row per delivered email), so a bounce older than a delivery reported before
+any bounce of that address still counts: the one order this does not see.
+
+The first statement locks every address's row, in key order, before anything is
+counted: a concurrent request for the same address waits, then counts what this
+one committed (each later statement reads a fresh snapshot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+Address = tuple[UUID, str]
+
+LOCK_RUNS = """
+INSERT INTO soft_bounces AS sb (account_id, email, last_delivered_at)
+SELECT u.account_id, u.email, u.delivered_at
+FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bool[])
+     AS u(account_id, email, delivered_at, bounced)
+WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.id = u.account_id)
+  AND (u.bounced OR EXISTS (
+        SELECT 1 FROM soft_bounces x WHERE x.account_id = u.account_id AND x.email = u.email))
+ON CONFLICT (account_id, email) DO UPDATE
+SET last_delivered_at = GREATEST(sb.last_delivered_at, EXCLUDED.last_delivered_at),
+    updated_at = now()
+"""
+COUNT_BOUNCES = """
+INSERT INTO soft_bounce_events (account_id, email, event_id, occurred_at)
+SELECT u.account_id, u.email, u.event_id, u.occurred_at
+FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[])
+     AS u(account_id, email, event_id, occurred_at)
+JOIN soft_bounces sb ON sb.account_id = u.account_id AND sb.email = u.email
+ON CONFLICT DO NOTHING
+"""
+DROP_ENDED = """
+DELETE FROM soft_bounce_events e
+USING soft_bounces sb, unnest($1::uuid[], $2::text[]) AS u(account_id, email)
+WHERE sb.account_id = u.account_id AND sb.email = u.email
+  AND e.account_id = sb.account_id AND e.email = sb.email
+  AND e.occurred_at <= sb.last_delivered_at
+"""
+RECOUNT = """
+UPDATE soft_bounces sb
+SET consecutive = (
+    SELECT count(*) FROM soft_bounce_events e
+    WHERE e.account_id = sb.account_id AND e.email = sb.email
+      AND e.occurred_at > coalesce(sb.last_delivered_at, '-infinity')
+)
+FROM unnest($1::uuid[], $2::text[]) AS u(account_id, email)
+WHERE sb.account_id = u.account_id AND sb.email = u.email
+"""
+SUPPRESS_LONG_RUNS = """
+INSERT INTO suppressions (account_id, email, reason, source)
+SELECT sb.account_id, sb.email, 'soft_bounce', u.source
+FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(account_id, email, source)
+JOIN soft_bounces sb ON sb.account_id = u.account_id AND sb.email = u.email
+WHERE sb.consecutive >= $4
+ON CONFLICT (account_id, email) DO NOTHING
+"""
+
+
+@dataclass
+class Run:
+    """One address's soft bounces and latest delivery in this request."""
+
+    source: str
+    bounces: dict[UUID, datetime] = field(default_factory=dict)
+    delivered_at: datetime | None = None
+
+    def bounce(self, event_id: UUID, at: datetime) -> None:
+        self.bounces[event_id] = at
+
+    def delivered(self, at: datetime) -> None:
+        self.delivered_at = at if self.delivered_at is None else max(self.delivered_at, at)
+
+
+async def apply_runs(conn: asyncpg.Connection, runs: dict[Address, Run], threshold: int) -> None:
+    """Count the runs' bounces and deliveries, suppressing long runs (in the caller's
+    transaction)."""
+    if not runs:
+        return
+    ordered = sorted(runs.items(), key=lambda item: item[0])
+    accounts = [a[0] for a, _ in ordered]
+    emails = [a[1] for a, _ in ordered]
+    await conn.execute(
+        LOCK_RUNS,
+        accounts,
+        emails,
+        [r.delivered_at for _, r in ordered],
+        [bool(r.bounces) for _, r in ordered],
+    )
+    bounces = [(a, event, at) for a, r in ordered for event, at in sorted(r.bounces.items())]
+    if bounces:
+        await conn.execute(
+            COUNT_BOUNCES,
+            [a[0] for a, _, _ in bounces],
+            [a[1] for a, _, _ in bounces],
+            [event for _, event, _ in bounces],
+            [at for _, _, at in bounces],
+        )
+    await conn.execute(DROP_ENDED, accounts, emails)
+    await conn.execute(RECOUNT, accounts, emails)
+    bounced = [(a, r) for a, r in ordered if r.bounces]
+    if bounced:
+        await conn.execute(
+            SUPPRESS_LONG_RUNS,
+            [a[0] for a, _ in bounced],
+            [a[1] for a, _ in bounced],
+            [r.source for _, r in bounced],
+            threshold,
+        )
