@@ -6,19 +6,20 @@ script) could send one account's mail with another's template. The reference is 
 the composite `(account_id, template_id)` → `templates(account_id, id)`.
 
 The other references stay inside one account by construction and need no change:
-api keys, leads, suppressions and soft bounces reference only `accounts`; batch outcomes
-and deferrals reference only their campaign. `campaigns.checkpoint_lead_id` is a
+api keys, leads, suppressions and soft bounces reference only `accounts`; soft-bounce
+events reference their run by `(account_id, email)`; batch outcomes and deferrals
+reference only their campaign. `campaigns.checkpoint_lead_id` is a
 resume position, not a reference: the lead may be deleted while the campaign runs.
 
-Revision ID: 0003_campaign_template_account
-Revises: 0002
+Revision ID: 0004_campaign_template_account
+Revises: 0003_soft_bounce_events
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
-revision = "0003_campaign_template_account"
-down_revision = "0002"
+revision = "0004_campaign_template_account"
+down_revision = "0003_soft_bounce_events"
 branch_labels = None
 depends_on = None
 
