@@ -32,9 +32,16 @@ from services.campaign_api.campaigns.launch_check import check_launch
 from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
 from shared.campaigns import Action, State
+from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import ProblemError, invalid, problem_responses
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=AUTHENTICATED)
+# bounded JSON: a condition nested 10,000 deep gets the parser's depth limit, not a 400
+router = APIRouter(
+    prefix="/campaigns",
+    tags=["campaigns"],
+    responses=AUTHENTICATED,
+    route_class=BoundedJsonRoute,
+)
 
 NOT_FOUND = "campaign not found"
 # A lifecycle action: not this account's campaign (404), not allowed from its state (409,
