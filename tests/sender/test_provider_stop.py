@@ -146,7 +146,10 @@ async def test_provider_stop_parks_batch_pauses_campaign_and_resume_finishes(
             uuid.uuid4(),
         )
         resolver = Resolver(
-            ResolverSettings(), pool, producer, topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
+            ResolverSettings(common=settings),
+            pool,
+            producer,
+            topic_name(Topic.EMAIL_SENDS, settings.topic_prefix),
         )
         for _ in range(3):
             await resolver.step(seeded.campaign_id)
