@@ -79,7 +79,11 @@ class EmailEvent(BaseModel):
     type: EventType
     provider: str = Field(max_length=32)
     provider_message_id: str = ""
-    reason: str = ""
+    reason: str = Field(
+        "",
+        description="Why, in the provider's words for failures and bounces; for `excluded` "
+        "one of suppressed, unsubscribed, invalid_email, duplicate (ExclusionReason).",
+    )
     bounce_type: BounceType | None = None
     occurred_at: datetime
 
