@@ -56,7 +56,7 @@ class ExclusionReason(StrEnum):
     SUPPRESSED = "suppressed"  # the address is on the account's suppression list
     UNSUBSCRIBED = "unsubscribed"  # the lead unsubscribed
     INVALID_EMAIL = "invalid_email"  # the stored address is one the API would refuse
-    DUPLICATE = "duplicate"  # another lead of the same send batch has the same address
+    DUPLICATE = "duplicate"  # an earlier lead of the same 50-lead slice has the address
 
 
 TERMINAL_SEND_OUTCOMES = frozenset(
