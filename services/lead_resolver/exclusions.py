@@ -2,7 +2,7 @@
 
 A lead the campaign's condition matched is sent to unless, in this order:
 
-- it unsubscribed (`leads.unsubscribed_at`) by the time of the launch;
+- it unsubscribed (`leads.unsubscribed_at`), as recorded by the time of the launch;
 - its address was on the account's suppression list by the time of the launch;
 - its stored address is one the API would refuse today (rows written around the API,
   older imports): `shared.emails.is_valid_email`, a syntax check without DNS;

@@ -42,12 +42,15 @@ WHERE state = ANY($1::text[])
         SELECT 1 FROM send_batch_deferrals d WHERE d.campaign_id = campaigns.id))
 """
 
-# Every lead the condition matches, with what may exclude it as of the launch ($4);
-# suppressions are stored normalised (lower case), a lead written around the API may not be.
+# Every lead the condition matches, with what may exclude it as recorded by the launch ($4),
+# so a page read again after a crash decides the same. An unsubscribe carries the provider's
+# event time, which may be older than when it was written, so the row's last write must be
+# older than the launch too (a lead unsubscribed or edited since is screened by the sender).
+# Suppressions are stored normalised (lower case); a lead written around the API may not be.
 LEADS_PAGE = """
 SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags, l.attributes::text
        AS attributes,
-       coalesce(l.unsubscribed_at <= $4, false) AS unsubscribed,
+       coalesce(l.unsubscribed_at <= $4 AND l.updated_at <= $4, false) AS unsubscribed,
        EXISTS (
            SELECT 1 FROM suppressions s
            WHERE s.account_id = l.account_id AND s.email = lower(l.email) AND s.created_at <= $4

@@ -9,10 +9,10 @@ and advancing its checkpoint.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
@@ -27,6 +27,8 @@ from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from services.sender.accounting import Accounting
 from services.sender.outcomes import BatchTally, Outcome, outcome_events
+from services.webhook_ingest.suppressions import Changes
+from services.webhook_ingest.suppressions import apply as apply_webhook_changes
 from shared.campaigns import State
 from shared.clickhouse import AsyncClickHouse, connect_embedded
 from shared.conditions import parse_condition
@@ -207,3 +209,32 @@ async def sent_events(settings: CommonSettings, seeded: Seeded) -> list[EmailEve
         outcomes, account_id=seeded.account_id, campaign_id=seeded.campaign_id, provider="test"
     )
     return list(value.events)
+
+
+async def test_resolve_campaign_leaves_a_late_unsubscribe_to_the_sender(
+    pool: asyncpg.Pool, settings: CommonSettings, make_resolver: MakeResolver
+) -> None:
+    """An unsubscribe written after the launch, even one dated before it (providers report
+    their own event time), does not change what the resolver decides for the lead: a page
+    read before it and one read after it, following a crash, must agree."""
+    seeded = await seed_campaign(pool, matching=5)
+    lead = await pool.fetchrow(
+        "SELECT id, email, account_id FROM leads WHERE id = $1", min(seeded.matching)
+    )
+    launched = (await campaign(pool, seeded.campaign_id))["launched_at"]
+    unsubscribe = EmailEvent(
+        event_id=uuid4(),
+        account_id=lead["account_id"],
+        campaign_id=uuid4(),  # an earlier campaign's email
+        lead_id=lead["id"],
+        email=lead["email"],
+        type=EventType.UNSUBSCRIBED,
+        provider="simulator",
+        occurred_at=launched - timedelta(days=1),
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await apply_webhook_changes(conn, Changes.of([unsubscribe]), threshold=3)
+    await resolve(make_resolver(), seeded)
+    row = await campaign(pool, seeded.campaign_id)
+    assert (row["matched"], row["enqueued"], row["excluded"]) == (5, 5, 0)
+    assert lead["id"] in {r.lead_id for b in await read_sends(settings) for r in b.recipients}
