@@ -6,15 +6,15 @@ duplicate address in the same slice of the audience), with one column per reason
 The lead resolver adds to them in the same statement that advances its checkpoint,
 so they are exact after any crash; the completion rule accounts them.
 
-Revision ID: 0004_campaign_exclusions
-Revises: 0003_soft_bounce_events
+Revision ID: 0005_campaign_exclusions
+Revises: 0004_campaign_template_account
 Create Date: 2026-11-25
 """
 
 from alembic import op
 
-revision = "0004_campaign_exclusions"
-down_revision = "0003_soft_bounce_events"
+revision = "0005_campaign_exclusions"
+down_revision = "0004_campaign_template_account"
 branch_labels = None
 depends_on = None
 
