@@ -11,6 +11,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.esp_simulator.dialects.settings import DialectSettings
 from shared.settings import ServiceSettings
 
 
@@ -67,8 +68,9 @@ class Knobs(BaseModel):
         return self
 
 
-class Settings(ServiceSettings, Knobs):
-    """The simulator process: its port, API key, webhook delivery and initial knobs."""
+class Settings(ServiceSettings, Knobs, DialectSettings):
+    """The simulator process: its port, API key, webhook delivery, initial knobs and the
+    provider dialects it speaks."""
 
     model_config = SettingsConfigDict(env_prefix="FANOUT_ESP_SIMULATOR_", extra="ignore")
 
