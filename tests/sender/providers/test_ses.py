@@ -32,14 +32,14 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError
+from services.sender.providers.registry import ProviderPool, ProviderUnavailable
 from services.sender.providers.ses import (
     ENTRY_OUTCOMES,
     STOPPING_STATUSES,
-    SesProvider,
     SesConfig,
+    SesProvider,
     error_code,
 )
-from services.sender.providers.registry import ProviderPool, ProviderUnavailable
 from services.sender.providers.ses_content import (
     MESSAGE_ID_HEADER,
     replacement_headers,
