@@ -5,10 +5,10 @@ transaction; SendGrid and Mailgun split off the emails their batch call cannot
 carry) make several calls and combine them here. What one part's failure means
 depends on the others: when no part was answered at all, the failure is the
 batch's (raised, so the delivery step backs off or pauses the campaign); when
-some were accepted, those are kept and the failed ones become RETRY, so an
-accepted email is never sent twice and the next call meets the failure alone.
-A part refused for good (a request error other than 401/403) rejects its own
-emails only.
+some were answered, those answers are kept and the failed parts' emails
+become RETRY, so an accepted email is never sent twice and the next call meets
+the failure alone; a part refused for good (a request error other than
+401/403) then rejects its own emails only.
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ async def run_part(
 def combine(emails: Sequence[OutgoingEmail], parts: Sequence[Part]) -> list[RecipientResult]:
     """One result per email of `emails`, in order; raises when no part was answered."""
     errors = [p.answer for p in parts if isinstance(p.answer, Exception)]
-    answered = [p for p in parts if not isinstance(p.answer, Exception)]
-    lasting = [e for e in errors if isinstance(e, ProviderRequestError) and not stops(e)]
-    if errors and not answered and not lasting:
+    if errors and len(errors) == len(parts):
         raise next((e for e in errors if stops(e)), errors[0])
     by_lead: dict[UUID, RecipientResult] = {}
     for part in parts:

@@ -44,7 +44,12 @@ def provider_table(
         max_concurrent=settings.sns_max_concurrent_fetches,
         timeout_s=settings.sns_fetch_timeout_s,
     )
-    policy = SnsPolicy(tuple(settings.ses_topic_arns), settings.sns_max_age_s, tolerance)
+    policy = SnsPolicy(
+        tuple(settings.ses_topic_arns),
+        settings.sns_max_age_s,
+        tolerance,
+        settings.sns_trusted_cert_url,
+    )
     ledger = TokenLedger(2 * tolerance, settings.mailgun_token_cache_size)
     providers: list[WebhookProvider] = [
         SimulatorProvider(settings.common.signing_secret.get_secret_value(), tolerance),
