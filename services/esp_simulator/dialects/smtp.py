@@ -85,7 +85,8 @@ class SmtpHandler:
             return AuthResult(success=False, handled=False)
         user_ok = hmac.compare_digest(data.login, self._user.encode())
         password_ok = hmac.compare_digest(data.password, self._password.encode())
-        return AuthResult(success=user_ok and password_ok)
+        # handled=False: aiosmtpd answers the refusal (535) itself
+        return AuthResult(success=user_ok and password_ok, handled=False)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
