@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from fanout_cli.stack.esp_dialects import dialect_env
 from fanout_cli.stack.processes import ManagedProcess
 from shared.settings import CommonSettings
 
@@ -58,9 +59,12 @@ class ServiceProcess:
         env.setdefault(
             "FANOUT_ESP_SIMULATOR_WEBHOOK_URL", f"http://127.0.0.1:{webhooks}/webhooks/simulator"
         )
-        env.setdefault(
-            "FANOUT_SENDER_SIMULATOR_URL", f"http://127.0.0.1:{service_named('esp_simulator').port}"
-        )
+        simulator = f"http://127.0.0.1:{service_named('esp_simulator').port}"
+        env.setdefault("FANOUT_SENDER_SIMULATOR_URL", simulator)
+        # every provider dialect of the simulator, for `fanout demo --provider X`
+        secret = common.signing_secret.get_secret_value()
+        for name, value in dialect_env(secret, simulator).items():
+            env.setdefault(name, value)
         return env
 
 
