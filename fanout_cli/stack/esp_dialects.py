@@ -119,7 +119,7 @@ def sender_env(creds: DialectCredentials, simulator_url: str, smtp_port: int) ->
         "SMTP__USERNAME": USER,
         "SMTP__PASSWORD": creds.smtp_password,
         "SMTP__CONNECTIONS": "16",
-        "RATE_BUDGETS": json.dumps({name: RATE_PER_PROVIDER for name in PROVIDERS}),
+        "RATE_BUDGETS": json.dumps(dict.fromkeys(PROVIDERS, RATE_PER_PROVIDER)),
     }
     return {prefix + k: v for k, v in values.items()}
 

@@ -133,7 +133,9 @@ async def test_send_batch_transient_recipient_refuses_whole_call(
 
 
 @pytest.mark.parametrize("name", ["ses", "smtp"])
-async def test_send_batch_transient_recipient_retried_alone(sim: RunningSimulator, name: str) -> None:
+async def test_send_batch_transient_recipient_retried_alone(
+    sim: RunningSimulator, name: str
+) -> None:
     await _configure(sim, transient_rate=1.0)
     results = await _send(sim.adapter(name), _request(2))
     assert [r.outcome for r in results] == [Outcome.RETRY] * 2

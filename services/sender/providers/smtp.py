@@ -29,7 +29,7 @@ from services.sender.providers.base import (
 )
 from services.sender.providers.partial import combine, run_part
 from services.sender.providers.smtp_config import SmtpConfig
-from services.sender.providers.smtp_message import mime_message, needs_smtputf8
+from services.sender.providers.smtp_message import message_bytes, needs_smtputf8
 from services.sender.providers.smtp_pool import SmtpPool
 
 CONNECTION_ERRORS = (
@@ -72,15 +72,12 @@ class SmtpProvider:
         await self._pool.aclose()
 
     async def _send(self, request: SendRequest, outgoing: OutgoingEmail) -> list[RecipientResult]:
-        message = mime_message(request, outgoing)
+        message = message_bytes(request, outgoing)
         options = ["SMTPUTF8"] if needs_smtputf8(request, outgoing) else None
         try:
             async with self._pool.connection() as client:
-                await client.send_message(
-                    message,
-                    sender=request.from_email,
-                    recipients=[outgoing.to],
-                    mail_options=options,
+                await client.sendmail(
+                    request.from_email, [outgoing.to], message, mail_options=options
                 )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0]

@@ -3,7 +3,9 @@ a connection dropped mid-batch."""
 
 from __future__ import annotations
 
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from pydantic import SecretStr
 
 from services.sender.providers.base import Outcome, ProviderRetryable, ProviderStopped, SendRequest
 from services.sender.providers.smtp import SmtpConfig, SmtpProvider
+from services.sender.providers.smtp_message import message_bytes, needs_smtputf8
 from tests.sender.providers.emails import outgoing, send_request
 from tests.sender.providers.smtp_server import PASSWORD, USER, Relay, running_relay
 
@@ -125,3 +128,13 @@ async def test_send_batch_relay_unreachable_retryable(tmp_path: Path) -> None:
     config = SmtpConfig(host="127.0.0.1", port=port, security="none", timeout_s=2.0)
     with pytest.raises(ProviderRetryable):
         await _send(config, send_request(2))
+
+
+def test_message_to_non_ascii_local_part_uses_smtputf8() -> None:
+    request = _request("jörg@bücher.example")
+    email = request.emails[0]
+    assert needs_smtputf8(request, email)
+    parsed = message_from_bytes(message_bytes(request, email), policy=default)
+    assert parsed["To"] == "jörg@bücher.example"
+    assert parsed["Message-ID"] == email.message_id
+    assert isinstance(parsed, EmailMessage) and _body(parsed, "html") == email.html
