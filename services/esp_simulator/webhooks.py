@@ -196,7 +196,10 @@ class WebhookOutbox:
         for event in batch:
             by_dialect[event.message.dialect].append(event)
         for dialect, events in by_dialect.items():
-            posts = self._formats[dialect].posts(events)
+            form = self._formats.get(dialect)
+            if form is None:  # a provider that publishes none (SES without a configuration set)
+                continue
+            posts = form.posts(events)
             await asyncio.gather(
                 *(self._deliver_post(http, dialect, post, generation) for post in posts)
             )

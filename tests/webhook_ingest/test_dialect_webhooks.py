@@ -145,7 +145,7 @@ def test_trusted_certificate_url_refused_in_production(
 
 
 async def test_simulator_certificate_untrusted_by_default(ingest: Ingest, ids: Ids) -> None:
-    signer = SnsSigner.create()
+    signer = SnsSigner()
     url = "http://127.0.0.1:8705/ses/sns-certificate.pem"
     sns = SesFormat(signer, TOPIC_ARN, url)
     message = AcceptedMessage(

@@ -12,8 +12,8 @@ the certificate itself; webhook_ingest trusts that URL only where told to
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -39,16 +39,15 @@ def public_key_b64(key: ec.EllipticCurvePrivateKey) -> str:
     return base64.b64encode(der).decode()
 
 
-@dataclass(frozen=True)
 class SnsSigner:
-    """An RSA key and its self-signed certificate, signing SNS messages (version 2)."""
+    """An RSA key and its self-signed certificate, signing SNS messages (version 2); made
+    on first use, so a simulator that never posts SES events never pays for the key."""
 
-    key: rsa.RSAPrivateKey
-    certificate_pem: bytes
+    def __init__(self, days: int = 365) -> None:
+        self._days = days
 
-    @classmethod
-    def create(cls, days: int = 365) -> SnsSigner:
-        """A new key with a certificate valid from an hour ago for `days`."""
+    @cached_property
+    def _pair(self) -> tuple[rsa.RSAPrivateKey, bytes]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fanout esp simulator sns")])
         now = datetime.now(UTC)
@@ -59,12 +58,17 @@ class SnsSigner:
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(hours=1))
-            .not_valid_after(now + timedelta(days=days))
+            .not_valid_after(now + timedelta(days=self._days))
             .sign(key, hashes.SHA256())
         )
-        return cls(key, certificate.public_bytes(serialization.Encoding.PEM))
+        return key, certificate.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def certificate_pem(self) -> bytes:
+        """The certificate, PEM (served at the notifications' SigningCertURL)."""
+        return self._pair[1]
 
     def sign(self, canonical: bytes) -> str:
         """SHA256withRSA of `canonical`, base64."""
-        signature = self.key.sign(canonical, padding.PKCS1v15(), hashes.SHA256())
+        signature = self._pair[0].sign(canonical, padding.PKCS1v15(), hashes.SHA256())
         return base64.b64encode(signature).decode()

@@ -28,7 +28,7 @@ class Dialects:
         """Keys loaded or made; the certificate served by this simulator unless set."""
         url = settings.ses_certificate_url or f"http://{host}:{port}/ses/sns-certificate.pem"
         key = sendgrid_key(settings.sendgrid_webhook_key.get_secret_value())
-        return cls(settings, key, SnsSigner.create(), url)
+        return cls(settings, key, SnsSigner(), url)
 
     def formats(self) -> dict[str, WebhookFormat]:
         """The webhook format of each provider dialect."""
