@@ -31,3 +31,15 @@ PRECEDENCE: tuple[EventType, ...] = (
 def rank(event_type: EventType) -> int:
     """1 for the weakest status, len(PRECEDENCE) for the strongest."""
     return PRECEDENCE.index(event_type) + 1
+
+
+OUTCOME_PRECEDENCE: tuple[EventType, ...] = (
+    EventType.CANCELLED,
+    EventType.SUPPRESSED,
+    EventType.FAILED,
+    EventType.SENT,
+)
+"""The terminal send outcome of a (campaign, lead) when its outcome events disagree, lowest
+first: an accepted send always wins (the provider has the email, whatever was recorded
+later), then failed > suppressed > cancelled; ties broken by the later time. Encoded in
+`migrations/0004_send_outcomes.sql`; a test keeps the two in step."""
