@@ -27,6 +27,7 @@ import structlog
 log = structlog.get_logger(__name__)
 
 CHANNEL = "fanout_campaign_state"
+APPLICATION_NAME = "fanout-campaign-changes"  # how the listener shows in pg_stat_activity
 ANNOUNCE = "SELECT pg_notify($1, $2)"
 
 
@@ -68,7 +69,9 @@ class ChangeListener:
                 await asyncio.wait_for(stop.wait(), self._retry_s)
 
     async def _listen(self, stop: asyncio.Event) -> None:
-        conn = await asyncpg.connect(self._dsn, timeout=10)
+        conn = await asyncpg.connect(
+            self._dsn, timeout=10, server_settings={"application_name": APPLICATION_NAME}
+        )
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         try:

@@ -99,6 +99,7 @@ async def harness(
     policy: RetryPolicy = FAST,
     producer: Any = None,
     guard: RenderGuard | None = None,
+    spec_ttl_s: float = 1.0,
 ) -> AsyncIterator[Harness]:
     """A pipeline on `provider` (registered as the simulator), started producer included."""
     real = make_producer(common)
@@ -106,7 +107,8 @@ async def harness(
     try:
         providers = ProviderPool(SenderSettings())
         providers.register("simulator", provider, SendRate(0))
-        specs, waits, accounting = SpecCache(pool, ttl_s=1.0), ProviderWaits(), Accounting(pool)
+        specs, waits = SpecCache(pool, ttl_s=spec_ttl_s), ProviderWaits()
+        accounting = Accounting(pool)
         attempter = Attempter(
             pool=pool,
             specs=specs,
