@@ -3,8 +3,7 @@
 `Harness` builds the pipeline as `services.sender.main` does, around any provider:
 the ESP simulator's adapter, or a wrapper that dies (`Killed`, like SIGKILL) right
 after the provider answered. Batches are the resolver's batches of a seeded
-campaign; suppressions are written by webhook_ingest's own writer; the reports are
-the real ClickHouse schema in a chDB folder of the test's own.
+campaign; suppressions are written by webhook_ingest's own writer.
 """
 
 from __future__ import annotations
@@ -14,16 +13,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-import orjson
 
-from services.report_sink import queries
-from services.report_sink.api.models import FunnelCounts
-from services.report_sink.schema import migrate
-from services.report_sink.sink import EventWriter
 from services.sender.accounting import Accounting
 from services.sender.attempt import Attempter
 from services.sender.backoff import RetryPolicy
@@ -37,7 +30,6 @@ from services.sender.render import LinkSigner
 from services.sender.render_guard import RenderGuard
 from services.sender.waiting import ProviderWaits
 from services.webhook_ingest import suppressions
-from shared.clickhouse import AsyncClickHouse, connect_embedded
 from shared.contracts import EmailEvent, EventType, Recipient, SendBatch
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
@@ -186,22 +178,3 @@ async def bounce(pool: asyncpg.Pool, seeded: Seeded, emails: Sequence[str]) -> N
     ]
     async with pool.acquire() as conn, conn.transaction():
         await suppressions.apply(conn, suppressions.Changes.of(events), threshold=3)
-
-
-async def funnel_of(
-    events: Sequence[EmailEvent], folder: Path, seeded: Seeded
-) -> tuple[FunnelCounts, dict[uuid.UUID, str]]:
-    """The campaign's funnel and each lead's status, after loading `events` into ClickHouse."""
-    ch = AsyncClickHouse(connect_embedded(folder))
-    try:
-        await migrate(ch)
-        body = b"\n".join(orjson.dumps(e.model_dump(mode="json")) for e in events)
-        if body:
-            await EventWriter(ch).insert(body, uuid.uuid4().hex)
-        counts = await queries.funnel(ch, seeded.account_id, seeded.campaign_id)
-        rows = await queries.recipients(
-            ch, seeded.account_id, seeded.campaign_id, "", queries.NIL, 1_000_000
-        )
-        return counts, {r.lead_id: r.status for r in rows}
-    finally:
-        ch.close()

@@ -23,10 +23,10 @@ from tests.sender.harness import (
     CrashingProducer,
     Killed,
     bounce,
-    funnel_of,
     harness,
     resolved_batches,
 )
+from tests.sender.reports import funnel_of
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
 

@@ -1,4 +1,4 @@
-"""Campaign moves are announced when they commit, and the listener follows them across reconnects."""
+"""Campaign moves are announced when they commit; the listener follows them across reconnects."""
 
 from __future__ import annotations
 
