@@ -66,13 +66,11 @@ class CampaignSpec:
     template_error: str
 
     @property
-    def cancelled(self) -> bool:
-        """Batches of a cancelled campaign become `cancelled` outcomes, unsent."""
-        return self.state is State.CANCELLED
-
-    @property
     def halt(self) -> str:
-        """Why no ESP call may start for this campaign now ("" when one may)."""
+        """Why no ESP call may start for this campaign now ("" when one may).
+
+        Batches of a halted campaign are parked (paused, scheduled: they wait for the
+        resume) or become `cancelled` outcomes (cancelled); see `deferrals.settle`."""
         if self.state is State.CANCELLED or self.state in HELD:
             return f"campaign {self.state.value}"
         return ""
