@@ -39,6 +39,11 @@ WEBHOOK_REFUSALS = Counter(
 )
 # Events inserted into ClickHouse by the report sink.
 SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHouse")
+# Callers refused with a 401, by reason (missing, not a Bearer token, malformed key, unknown
+# key, revoked key, missing admin token, wrong admin token). The caller only ever sees a
+# generic answer; a rise of one reason tells operators what is going on (a leaked revoked
+# key still in use, a client sending the key without `Bearer `, someone guessing).
+AUTH_REFUSED = Counter("fanout_auth_refused_total", "Refused authentications", ["reason"])
 # Launch commands relayed from the outbox to Kafka.
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")
 # Lead rows accepted by bulk imports (campaign_api).

@@ -94,10 +94,11 @@ def checked_json(response: httpx.Response, what: str) -> Any:
     return response.json()
 
 
-async def _new_account(common: CommonSettings) -> tuple[UUID, str]:
+async def new_account(common: CommonSettings, label: str = "Demo") -> tuple[UUID, str]:
+    """A fresh account named `label` and the date, with its first API key."""
     pool = await create_pool(common.database_url, max_size=2)
     try:
-        return await create_account(pool, f"Demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        return await create_account(pool, f"{label} {time.strftime('%Y-%m-%d %H:%M:%S')}")
     finally:
         await pool.close()
 
@@ -118,7 +119,7 @@ def _upload(leads: int, advance: Callable[[int], None]) -> Iterator[bytes]:
 
 def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcome:
     """Create, import, launch, follow and report one campaign; returns what happened."""
-    account_id, key = asyncio.run(_new_account(common))
+    account_id, key = asyncio.run(new_account(common))
     console.print(f"[green]•[/] account {account_id} created; its API key (shown once): {key}")
     auth = {"Authorization": f"Bearer {key}"}
     with httpx.Client(timeout=httpx.Timeout(600.0, connect=5.0), headers=auth) as client:
@@ -126,7 +127,7 @@ def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcom
             client.post(f"{SIMULATOR}/v1/config", json=SIMULATOR_REALISM), "configuring ESP"
         )
         before = _simulator_counters(client)
-        imported = _import(client, leads, console)
+        imported = upload_leads(client, API, leads, console)
         template = checked_json(client.post(f"{API}/templates", json=TEMPLATE), "creating template")
         preview = checked_json(
             client.post(f"{API}/segments/preview", json={"condition": CONDITION}),
@@ -178,7 +179,8 @@ def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcom
     )
 
 
-def _import(client: httpx.Client, leads: int, console: Console) -> int:
+def upload_leads(client: httpx.Client, api: str, leads: int, console: Console) -> int:
+    """Stream `leads` synthetic leads to campaign_api at `api`; how many it accepted."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -189,7 +191,7 @@ def _import(client: httpx.Client, leads: int, console: Console) -> int:
         task = progress.add_task("importing leads", total=leads)
         result = checked_json(
             client.post(
-                f"{API}/leads/import",
+                f"{api}/leads/import",
                 content=_upload(leads, lambda n: progress.advance(task, n)),
                 headers={"Content-Type": "application/x-ndjson"},
             ),

@@ -78,3 +78,8 @@ def service_named(name: str) -> ServiceProcess:
         if name in (service.module, service.name):
             return service
     raise KeyError(name)
+
+
+def service_url(name: str) -> str:
+    """The base URL of a service on this stack, read from its port setting when called."""
+    return f"http://127.0.0.1:{service_named(name).port}"

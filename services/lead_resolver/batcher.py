@@ -7,24 +7,11 @@ from itertools import islice
 from typing import Any
 from uuid import UUID
 
-import orjson
-
 from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
+from shared.templating import lead_merge_vars
 
-
-def merge_vars(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The template variables of one lead (see `shared.templating.LEAD_FIELDS`)."""
-    attributes = row["attributes"]
-    if isinstance(attributes, str | bytes):
-        attributes = orjson.loads(attributes)
-    return {
-        "email": row["email"],
-        "first_name": row["first_name"] or "",
-        "last_name": row["last_name"] or "",
-        "country": row["country"] or "",
-        "tags": list(row["tags"] or []),
-        "attributes": attributes or {},
-    }
+# The template variables of one lead: the same function a preview and a launch check use.
+merge_vars = lead_merge_vars
 
 
 def recipients(rows: Sequence[Mapping[str, Any]], seen: set[str]) -> list[Recipient]:

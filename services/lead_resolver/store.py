@@ -24,7 +24,7 @@ CAMPAIGN = """
 SELECT c.id, c.account_id, c.state, c.run_id, c.condition::text AS condition,
        c.checkpoint_lead_id, c.batches_emitted, c.enqueued, c.resolve_done,
        t.subject, t.html_body, t.text_body
-FROM campaigns c JOIN templates t ON t.id = c.template_id
+FROM campaigns c JOIN templates t ON t.id = c.template_id AND t.account_id = c.account_id
 WHERE c.id = $1
 """
 

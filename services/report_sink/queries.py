@@ -81,14 +81,29 @@ async def recipients(
     return [Recipient.model_validate({**r, "bounce_type": r["bounce_type"] or None}) for r in rows]
 
 
-RECIPIENTS_CSV_SQL = """
-SELECT lead_id, email, status, bounce_type,
-       replaceRegexpAll(reason, '[\\r\\n]+', ' ') AS reason, status_at
+# OWASP's CSV injection rule: a spreadsheet runs a cell that starts with one of these as a
+# formula, so such a cell gets a leading single quote (text cells are always quoted by the
+# engine's CSV, inner quotes doubled). Emails come from imported lists and reasons from
+# remote mail servers: both are someone else's text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\\t", "\\r", "\\n")
+
+
+def _neutralised(expression: str) -> str:
+    triggers = ", ".join(f"'{t}'" for t in FORMULA_TRIGGERS)  # constants only
+    quote = "'\\''"
+    starts_a_formula = f"substring({expression}, 1, 1) IN ({triggers})"
+    return f"if({starts_a_formula}, concat({quote}, {expression}), {expression})"
+
+
+_REASON_ON_ONE_LINE = "replaceRegexpAll(reason, '[\\r\\n]+', ' ')"
+RECIPIENTS_CSV_SQL = f"""
+SELECT lead_id, {_neutralised("email")} AS email, status, bounce_type,
+       {_neutralised(_REASON_ON_ONE_LINE)} AS reason, status_at
 FROM lead_status FINAL
-WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID}
-  AND lead_id > {after:UUID} AND ({status:String} = '' OR status = {status:String})
+WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
+  AND lead_id > {{after:UUID}} AND ({{status:String}} = '' OR status = {{status:String}})
 ORDER BY lead_id
-LIMIT {limit:UInt32}
+LIMIT {{limit:UInt32}}
 SETTINGS date_time_output_format = 'iso'
 """
 

@@ -28,7 +28,7 @@ from services.sender.esp_call import Gate
 from services.sender.outcomes import Outcome
 from services.sender.providers.base import OutgoingEmail, SendRequest
 from services.sender.providers.registry import ProviderPool, ProviderUnavailable
-from services.sender.render import LinkSigner, RenderFailed, render_email
+from services.sender.render import LinkSigner, render_batch
 from services.sender.render_guard import RenderGuard
 from services.sender.screening import screen
 from services.sender.waiting import ProviderWaits
@@ -97,16 +97,10 @@ class Attempter:
     async def _render(
         self, spec: CampaignSpec, recipients: list[Recipient], outcomes: list[Outcome]
     ) -> list[OutgoingEmail]:
-        emails, failures = [], []
-        for recipient in recipients:
-            try:
-                emails.append(render_email(spec, recipient, self.signer, self.domain))
-            except RenderFailed as exc:
-                failures.append(f"render: {exc}")
-                outcomes.append(Outcome(recipient, EventType.FAILED, reason=failures[-1]))
-        if recipients and (
-            pause := self.guard.observe(spec.campaign_id, len(recipients), failures)
-        ):
+        emails, unrendered = await render_batch(spec, recipients, self.signer, self.domain)
+        failures = [str(exc) for _, exc in unrendered]
+        outcomes += [Outcome(r, EventType.FAILED, reason=str(exc)) for r, exc in unrendered]
+        if recipients and (pause := self.guard.observe(spec.campaign_id, len(recipients), failures)):
             await durable(partial(move, self.pool, spec.campaign_id, Action.PAUSE, reason=pause))
             self.specs.invalidate(spec.campaign_id)
             log.warning("sender.render_pause", campaign_id=str(spec.campaign_id), reason=pause)

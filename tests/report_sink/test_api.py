@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import orjson
 import pytest
+from structlog.testing import capture_logs
 
 from services.report_sink.config import Settings
 from services.report_sink.main import create_app, open_clickhouse
@@ -204,6 +205,25 @@ async def test_list_campaigns_with_headlines(world: World) -> None:
     assert r.json()["detail"] == "query.since: give a time zone (e.g. Z)"
 
 
+@pytest.mark.parametrize(
+    ("since", "until", "found"),
+    [
+        ("0163-09-17T19:08:18Z", None, 2),  # before ClickHouse's DateTime: from its start
+        ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59Z", 2),
+        (None, "0032-02-02T00:00:01Z", 0),
+        ("9999-01-01T00:00:00-01:00", None, 0),  # past its end: nothing yet
+    ],
+)
+async def test_list_campaigns_window_beyond_the_engines_dates(
+    world: World, since: str | None, until: str | None, found: int
+) -> None:
+    client, a, _, _ = world
+    params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
+    r = await client.get("/reports/campaigns", params=params, headers=a.headers)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["items"]) == found
+
+
 async def test_read_other_accounts_reports_not_found(world: World) -> None:
     client, a, b, _ = world
     paths = [
@@ -247,6 +267,35 @@ async def test_run_sql_read_only_with_admin_token(world: World) -> None:
     assert r.json()["rows"] == [[34]]  # both copies still there: nothing was written
 
 
+GENERIC_401 = {
+    "type": "about:blank",
+    "title": "Unauthorized",
+    "status": 401,
+    "detail": "missing or invalid credentials",
+}
+
+
+async def test_every_401_is_one_generic_problem_with_the_reason_logged(world: World) -> None:
+    client, a, _, _ = world
+    funnel, sql = f"/reports/campaigns/{a.campaign_id}/funnel", "/internal/sql"
+    query = {"query": "SELECT 1"}
+    bearer, admin = "Bearer", "X-Fanout-Admin-Token"
+    cases = [
+        ("GET", funnel, {}, "missing", bearer),
+        ("GET", funnel, {"Authorization": a.api_key}, "not a Bearer token", bearer),
+        ("GET", funnel, {"Authorization": f"Bearer {a.api_key}x"}, "unknown key", bearer),
+        ("POST", sql, {}, "missing admin token", admin),
+        ("POST", sql, {admin: ADMIN + "x"}, "wrong admin token", admin),
+    ]
+    for method, url, headers, reason, challenge in cases:
+        with capture_logs() as logs:
+            r = await client.request(method, url, headers=headers, json=query)
+        assert (r.status_code, r.json()) == (401, GENERIC_401), reason
+        assert r.headers["www-authenticate"] == challenge
+        assert [e["reason"] for e in logs if e["event"] == "auth.refused"] == [reason]
+        assert a.api_key not in str(logs) and ADMIN not in str(logs)
+
+
 class Chunks:
     """A streamed body (no Content-Length) that records how many chunks were pulled."""
 
@@ -266,7 +315,7 @@ async def test_run_sql_checks_token_and_size_before_reading_the_body(world: Worl
     stranger = Chunks(BODY_LIMIT * 4)
     r = await client.post(url, content=stranger, headers={"content-type": "application/json"})
     assert r.status_code == 401 and stranger.pulled == 0
-    assert r.json()["detail"] == "missing or wrong X-Fanout-Admin-Token"
+    assert r.json()["detail"] == "missing or invalid credentials"
     declared = Chunks(BODY_LIMIT * 4)
     r = await client.post(url, content=declared, headers={"content-length": str(BODY_LIMIT * 4)})
     assert r.status_code == 413 and declared.pulled == 0

@@ -9,6 +9,7 @@ publishes twice changes nothing the second time.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,9 @@ import asyncpg
 from services.campaign_api.campaigns.outbox import enqueue_command, make_command
 from shared.campaigns import Action, State, move_locked, next_state
 from shared.contracts import CommandKind
+
+# Called with the locked campaign row before a launch or schedule is written; raises to refuse.
+LaunchCheck = Callable[[asyncpg.Connection, asyncpg.Record, datetime], Awaitable[None]]
 
 
 class CampaignNotFound(LookupError):
@@ -63,8 +67,13 @@ async def apply_action(
     *,
     topic: str,
     now: datetime,
+    launch_check: LaunchCheck | None = None,
 ) -> dict[str, Any]:
-    """Apply an API action; raises `CampaignNotFound`, `IllegalTransition`, `ScheduleInPast`."""
+    """Apply an API action; raises `CampaignNotFound`, `IllegalTransition`, `ScheduleInPast`.
+
+    A launch or schedule first runs `launch_check` (which may raise, e.g.
+    `LaunchRefused`) on the locked row, so nothing is written when it refuses.
+    """
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
@@ -76,6 +85,8 @@ async def apply_action(
         current = State(row["state"])
         next_state(current, requested)  # the requested action must be legal
         change = _plan(requested, row, now)
+        if launch_check is not None and change.action in (Action.LAUNCH, Action.SCHEDULE):
+            await launch_check(conn, row, now)
         if change.command is not None and change.run_id is not None:
             command = make_command(change.command, campaign_id, account_id, change.run_id, now)
             await enqueue_command(conn, topic, command)

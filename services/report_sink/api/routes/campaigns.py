@@ -38,8 +38,11 @@ router = APIRouter(prefix="/reports/campaigns", tags=["reports"], responses=AUTH
 StatusFilter = Annotated[
     EventType | None, Query(description="Only recipients whose latest status is this.")
 ]
+# ClickHouse's DateTime spans these instants; a window bound outside them is clamped to
+# them (no event lies outside), so a time like year 163 or 9999 is valid and finds nothing
+# there, instead of a value the engine cannot parse.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FAR = datetime(2200, 1, 1, tzinfo=UTC)
+_FAR = datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -88,9 +91,12 @@ def _summary(numbers: dict[str, Any], campaign: dict[str, Any] | None) -> Campai
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise invalid(["query", name], "give a time zone (e.g. Z)", "timezone")
-    return value.astimezone(UTC) if value is not None else None
+    # compared as aware instants: converting year 1 at +05:00 to UTC would leave the calendar
+    return min(max(value, _EPOCH), _FAR).astimezone(UTC)
 
 
 @router.get("/{campaign_id}/funnel", response_model=Funnel, responses=BY_ID)

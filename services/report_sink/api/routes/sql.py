@@ -19,6 +19,7 @@ from fastapi.encoders import jsonable_encoder
 
 from services.report_sink.api.deps import AdminTokenDep, AnalystDep, SettingsDep
 from services.report_sink.api.models import SqlRequest, SqlResult
+from shared.auth import unauthorized
 from shared.http.json_body import json_body, json_body_doc
 from shared.http.problems import ProblemError, problem_responses
 
@@ -29,8 +30,10 @@ ADMIN_HEADER = "X-Fanout-Admin-Token"
 async def _check_token(
     expected: AdminTokenDep, token: Annotated[str | None, Header(alias=ADMIN_HEADER)] = None
 ) -> None:
-    if token is None or not secrets.compare_digest(token.encode(), expected.encode()):
-        raise ProblemError(401, f"missing or wrong {ADMIN_HEADER}")
+    if token is None:
+        raise unauthorized("missing admin token", scheme=ADMIN_HEADER)
+    if not secrets.compare_digest(token.encode(), expected.encode()):
+        raise unauthorized("wrong admin token", scheme=ADMIN_HEADER)
 
 
 @router.post(
