@@ -98,13 +98,20 @@ class Attempter:
         self, spec: CampaignSpec, recipients: list[Recipient], outcomes: list[Outcome]
     ) -> list[OutgoingEmail]:
         emails, unrendered = await render_batch(spec, recipients, self.signer, self.domain)
-        failures = [str(exc) for _, exc in unrendered]
         outcomes += [Outcome(r, EventType.FAILED, reason=str(exc)) for r, exc in unrendered]
-        if recipients and (pause := self.guard.observe(spec.campaign_id, len(recipients), failures)):
-            await durable(partial(move, self.pool, spec.campaign_id, Action.PAUSE, reason=pause))
-            self.specs.invalidate(spec.campaign_id)
-            log.warning("sender.render_pause", campaign_id=str(spec.campaign_id), reason=pause)
+        if recipients:
+            await self._pause_if_failing(spec, len(recipients), [str(e) for _, e in unrendered])
         return emails
+
+    async def _pause_if_failing(
+        self, spec: CampaignSpec, rendered: int, failures: list[str]
+    ) -> None:
+        pause = self.guard.observe(spec.campaign_id, rendered, failures)
+        if not pause:
+            return
+        await durable(partial(move, self.pool, spec.campaign_id, Action.PAUSE, reason=pause))
+        self.specs.invalidate(spec.campaign_id)
+        log.warning("sender.render_pause", campaign_id=str(spec.campaign_id), reason=pause)
 
     async def _send(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 from services.sender.backoff import RetryPolicy
@@ -93,7 +93,7 @@ async def call_once(
     metrics.SEND_RATE.labels(provider.name).set(rate.rate_per_s)
     started = time.perf_counter()
     try:
-        answers = await provider.send_batch(_with_emails(request, emails))
+        answers = await provider.send_batch(replace(request, emails=emails))
     except ProviderRetryable:
         metrics.ESP_CALLS.labels(provider.name, "retryable").inc()
         rate.on_throttled()
@@ -128,16 +128,3 @@ def _sort(
     if pending:
         metrics.EMAILS.labels(provider, "retried").inc(len(pending))
         raise StillPending(retry_reason or "no answer for some recipients")
-
-
-def _with_emails(request: SendRequest, emails: list[OutgoingEmail]) -> SendRequest:
-    if len(emails) == len(request.emails):
-        return request
-    return SendRequest(
-        account_id=request.account_id,
-        campaign_id=request.campaign_id,
-        from_email=request.from_email,
-        from_name=request.from_name,
-        reply_to=request.reply_to,
-        emails=emails,
-    )

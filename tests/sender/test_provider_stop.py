@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.lead_resolver.config import Settings as ResolverSettings
 from services.lead_resolver.resolver import Resolver
 from services.sender.providers.base import (
     Outcome,
@@ -19,7 +16,6 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from shared.contracts import SendBatch, decode
-from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests.send_path import campaign, read_events, seed_campaign
@@ -57,18 +53,6 @@ class QuotaProvider:
         return None
 
 
-@asynccontextmanager
-async def resolver(pool: asyncpg.Pool, settings: CommonSettings) -> AsyncIterator[Resolver]:
-    """A lead resolver on the test's topics (its producer started)."""
-    producer = make_producer(settings)
-    await producer.start()
-    try:
-        topic = topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
-        yield Resolver(ResolverSettings(), pool, producer, topic)
-    finally:
-        await producer.stop()
-
-
 async def read_sends(settings: CommonSettings) -> list[SendBatch]:
     topic = topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
@@ -88,7 +72,7 @@ async def read_sends(settings: CommonSettings) -> list[SendBatch]:
 
 
 async def test_provider_stop_parks_batch_pauses_campaign_and_resume_finishes(
-    pool: asyncpg.Pool, settings: CommonSettings
+    pool: asyncpg.Pool, settings: CommonSettings, resolver: Resolver
 ) -> None:
     seeded = await seed_campaign(pool, matching=50)
     [first] = await resolved_batches(pool, seeded)  # as if the resolver had emitted batch 0
@@ -115,9 +99,8 @@ async def test_provider_stop_parks_batch_pauses_campaign_and_resume_finishes(
             seeded.campaign_id,
             uuid.uuid4(),
         )
-        async with resolver(pool, settings) as resolve:
-            for _ in range(3):
-                await resolve.step(seeded.campaign_id)
+        for _ in range(3):
+            await resolver.step(seeded.campaign_id)
         resumed = await campaign(pool, seeded.campaign_id)
         assert (resumed["state"], resumed["batches_emitted"]) == ("sending", 2)
         assert await pool.fetchval("SELECT count(*) FROM send_batch_deferrals") == 0
