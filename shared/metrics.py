@@ -88,7 +88,10 @@ RECIPIENTS_PARKED = Counter("fanout_recipients_parked_total", "Recipients parked
 CAMPAIGN_CHANGES = Counter("fanout_campaign_changes_total", "Campaign changes seen", ["kind"])
 # sender: this instance's current send rate (share of the budget × AIMD factor), per provider.
 SEND_RATE = Gauge("fanout_send_rate_per_second", "Current send rate", ["provider"])
-# lead_resolver: leads emitted in send batches (after suppression filtering).
+# lead_resolver: leads emitted in send batches (the matched leads not excluded).
 LEADS_RESOLVED = Counter("fanout_leads_resolved_total", "Leads emitted in send batches")
+# lead_resolver: matched leads left out at resolve time, by reason (suppressed, unsubscribed,
+# invalid_email, duplicate).
+LEADS_EXCLUDED = Counter("fanout_leads_excluded_total", "Matched leads excluded", ["reason"])
 # lead_resolver: parked batches re-emitted after a provider stop (resume or cancel).
 BATCHES_REEMITTED = Counter("fanout_batches_reemitted_total", "Parked batches re-emitted")

@@ -29,7 +29,7 @@ class ServiceProcess:
         return self.module.replace("_", "-")
 
     def process(self, home: Path) -> ManagedProcess:
-        return ManagedProcess(self.name, home, marker=f"services.{self.module}")
+        return ManagedProcess(self.name, home, marker=f"services.{self.module}", own_log=True)
 
     @property
     def health_url(self) -> str:
@@ -43,9 +43,11 @@ class ServiceProcess:
         return [sys.executable, "-m", f"services.{self.module}"]
 
     def env(self, common: CommonSettings) -> dict[str, str]:
-        """The environment: the caller's, plus the stack's home and this service's port."""
+        """The environment: the caller's, plus the stack's home, this service's port and
+        its own log file (which it rotates: `shared.logging`)."""
         env = dict(os.environ)
         env["FANOUT_HOME"] = str(common.home)
+        env["FANOUT_LOG_FILE"] = str(self.process(common.home).log_file)
         env["FANOUT_CACHE_DIR"] = str(common.cache_dir)
         env[f"{self.env_prefix}PORT"] = str(self.port)
         env.setdefault("FANOUT_DATABASE_URL", common.database_url)

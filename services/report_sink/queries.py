@@ -23,10 +23,11 @@ from services.report_sink.api.models import (
     Recipient,
 )
 from shared.clickhouse import AsyncClickHouse
+from shared.contracts.events import EventType, ExclusionReason
 
 NIL = UUID(int=0)
-_FUNNEL_STEPS = ("sent", "failed", "suppressed", "cancelled", "delivered", "bounced",
-                 "complained", "opened", "clicked", "unsubscribed")  # fmt: skip
+_FUNNEL_STEPS = ("sent", "failed", "suppressed", "cancelled", "excluded", "delivered",
+                 "bounced", "complained", "opened", "clicked", "unsubscribed")  # fmt: skip
 
 
 def _merge_if(step: str) -> str:
@@ -43,9 +44,16 @@ WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
 
 
 async def funnel(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> FunnelCounts:
-    """Distinct leads per funnel step of one campaign; one terminal send outcome per lead."""
-    rows = await ch.dicts(FUNNEL_SQL, {"account": account, "campaign": campaign})
-    return FunnelCounts.model_validate({**rows[0], **await send_outcomes(ch, account, campaign)})
+    """Distinct leads per funnel step of one campaign, one terminal send outcome per lead;
+    the excluded ones also per reason."""
+    params: dict[str, Any] = {"account": account, "campaign": campaign}
+    steps = (await ch.dicts(FUNNEL_SQL, params))[0]
+    excluded = {"type": EventType.EXCLUDED.value, "dimension": "reason"}
+    rows = await ch.dicts(BREAKDOWN_SQL, {**params, **excluded})
+    reasons = {row["value"]: row["leads"] for row in rows}
+    per_reason = {f"excluded_{r.value}": reasons.get(r.value, 0) for r in ExclusionReason}
+    outcomes = await send_outcomes(ch, account, campaign)
+    return FunnelCounts.model_validate({**steps, **per_reason, **outcomes})
 
 
 SEND_OUTCOMES_SQL = """
@@ -185,32 +193,52 @@ async def lead_history(
     return [LeadEvent.model_validate({**r, "bounce_type": r["bounce_type"] or None}) for r in rows]
 
 
-BOUNCES_SQL = """
+BREAKDOWN_SQL = """
 SELECT {dimension:Identifier} AS value, uniqExact(lead_id) AS leads
 FROM email_events
-WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = 'bounced'
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = {type:String}
 GROUP BY value
 ORDER BY leads DESC, value
 LIMIT 50
 """
-BOUNCE_TOTAL_SQL = """
+BREAKDOWN_TOTAL_SQL = """
 SELECT uniqExact(lead_id) FROM email_events
-WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = 'bounced'
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = {type:String}
 """
 BOUNCE_DIMENSIONS = ("bounce_type", "reason", "domain")
+EXCLUSION_DIMENSIONS = ("reason", "domain")
+
+
+async def breakdown(
+    ch: AsyncClickHouse,
+    account: UUID,
+    campaign: UUID,
+    event_type: EventType,
+    dimensions: tuple[str, ...],
+) -> tuple[int, dict[str, list[Breakdown]]]:
+    """Distinct leads of the campaign with an `event_type` event, and the top 50 values of
+    each of `dimensions` (columns of `email_events`, from the constants above)."""
+    params: dict[str, Any] = {"account": account, "campaign": campaign, "type": event_type.value}
+    total = int((await ch.rows(BREAKDOWN_TOTAL_SQL, params))[0][0])
+    breakdowns: dict[str, list[Breakdown]] = {}
+    for dimension in dimensions:
+        rows = await ch.dicts(BREAKDOWN_SQL, {**params, "dimension": dimension})
+        breakdowns[dimension] = [Breakdown.model_validate(r) for r in rows]
+    return total, breakdowns
 
 
 async def bounces(
     ch: AsyncClickHouse, account: UUID, campaign: UUID
 ) -> tuple[int, dict[str, list[Breakdown]]]:
-    """Total bounced leads and the top values of each dimension."""
-    params: dict[str, Any] = {"account": account, "campaign": campaign}
-    total = int((await ch.rows(BOUNCE_TOTAL_SQL, params))[0][0])
-    breakdowns: dict[str, list[Breakdown]] = {}
-    for dimension in BOUNCE_DIMENSIONS:
-        rows = await ch.dicts(BOUNCES_SQL, {**params, "dimension": dimension})
-        breakdowns[dimension] = [Breakdown.model_validate(r) for r in rows]
-    return total, breakdowns
+    """Bounced leads, by bounce type, reason and recipient domain."""
+    return await breakdown(ch, account, campaign, EventType.BOUNCED, BOUNCE_DIMENSIONS)
+
+
+async def exclusions(
+    ch: AsyncClickHouse, account: UUID, campaign: UUID
+) -> tuple[int, dict[str, list[Breakdown]]]:
+    """Leads left out at resolve time, by reason and recipient domain."""
+    return await breakdown(ch, account, campaign, EventType.EXCLUDED, EXCLUSION_DIMENSIONS)
 
 
 TIMELINE_SQL = """

@@ -1,7 +1,8 @@
 """One start-up path for every service process.
 
     python -m services.<name>
-      settings → logging (JSON lines on stdout) → the HTTP port bound
+      settings → logging (JSON lines on stdout, or the rotated FANOUT_LOG_FILE)
+        → the HTTP port bound
         → the service's resources opened on one AsyncExitStack (pools, producers, ...)
         → the app's lifespan entered → HTTP and workers until SIGTERM/SIGINT
         → everything closed in reverse order
@@ -11,8 +12,9 @@ its resources on the stack and returns what runs: the HTTP app (with its
 health checks) and the workers. A dependency that cannot be reached
 (`DependencyUnavailable`, at start-up or raised by a worker) ends the process
 with exactly one line on stderr naming the service, what is wrong and the
-setting to change; exit code 2, no traceback. Logs go to stdout, so that line
-is all a person starting the service by hand sees on stderr.
+setting to change; exit code 2, no traceback. Logs go to stdout (or to the log
+file the stack names, `shared.logging`), so that line is all a person starting
+the service by hand sees on stderr.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import structlog
 from fastapi import FastAPI
 
 from shared.errors import DependencyUnavailable
-from shared.logging import configure_logging
+from shared.logging import configure_service_logging
 from shared.service.serve import Worker, bound_socket, install_stop_signals, serve
 from shared.settings import ServiceSettings, env_name
 
@@ -53,7 +55,7 @@ def run_service(name: str, settings: Callable[[], S], start: Start[S]) -> None:
     """The whole of `python -m services.<name>`: run until stopped, or exit 2 on a
     missing dependency."""
     config = settings()
-    configure_logging(name, config.common.log_level, stream=sys.stdout)
+    configure_service_logging(name, config.common)
     try:
         asyncio.run(_run(config, start))
     except DependencyUnavailable as exc:

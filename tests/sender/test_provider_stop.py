@@ -6,7 +6,6 @@ import uuid
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.lead_resolver.resolver import Resolver
 from services.sender.providers.base import (
@@ -15,10 +14,8 @@ from services.sender.providers.base import (
     RecipientResult,
     SendRequest,
 )
-from shared.contracts import SendBatch, decode
 from shared.settings import CommonSettings
-from shared.topics import Topic, topic_name
-from tests.send_path import campaign, read_events, seed_campaign
+from tests.send_path import campaign, read_events, read_sends, seed_campaign
 from tests.sender.harness import harness, resolved_batches
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -51,24 +48,6 @@ class QuotaProvider:
 
     async def aclose(self) -> None:
         return None
-
-
-async def read_sends(settings: CommonSettings) -> list[SendBatch]:
-    topic = topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(12)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        batches: list[SendBatch] = []
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                batches += [decode(SendBatch, r.value) for r in records]
-        return batches
-    finally:
-        await consumer.stop()
 
 
 async def test_provider_stop_parks_batch_pauses_campaign_and_resume_finishes(

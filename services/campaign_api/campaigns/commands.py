@@ -2,9 +2,11 @@
 
 Commands reach lead_resolver only for runs it may have seen: a campaign that
 was only scheduled (never launched) needs no pause/cancel command. Launch and
-resume start a new run (`run_id`); counters are kept. lead_resolver handles a
-command idempotently per (campaign, run_id, kind), so a command the relay
-publishes twice changes nothing the second time.
+resume start a new run (`run_id`); counters are kept. A resume keeps the
+schedule: a campaign paused before its scheduled time, resumed while that time is
+still ahead, is `scheduled` again (no command; the scheduler launches it when
+due). lead_resolver handles a command idempotently per (campaign, run_id, kind),
+so a command the relay publishes twice changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ class _Change:
     command: CommandKind | None
 
 
+def _waits_for_its_time(row: asyncpg.Record, now: datetime) -> bool:
+    """Never started (paused while scheduled) and its scheduled time is still ahead."""
+    when: datetime | None = row["scheduled_at"]
+    return row["launched_at"] is None and when is not None and when > now
+
+
 def _plan(requested: Action, row: asyncpg.Record, now: datetime) -> _Change:
     launched = row["launched_at"] is not None
     run_id: UUID | None = row["run_id"]
@@ -52,6 +60,8 @@ def _plan(requested: Action, row: asyncpg.Record, now: datetime) -> _Change:
             return _Change(Action.SCHEDULE, uuid4(), None, None)
         return _Change(Action.LAUNCH, uuid4(), now, CommandKind.LAUNCH)
     if requested is Action.RESUME:
+        if _waits_for_its_time(row, now):
+            return _Change(Action.RESCHEDULE, uuid4(), None, None)
         kind = CommandKind.RESUME if launched else CommandKind.LAUNCH
         return _Change(Action.RESUME, uuid4(), row["launched_at"] or now, kind)
     told = launched and run_id is not None

@@ -249,7 +249,8 @@ async def pause_campaign(
 async def resume_campaign(
     campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
 ) -> Campaign:
-    """Resume a paused campaign (a new run continues where the last one stopped)."""
+    """Resume a paused campaign: `queued`, a new run continuing where the last one stopped;
+    or `scheduled` again if it was paused before its `scheduled_at`, which is still ahead."""
     return await _act(Action.RESUME, campaign_id, account, pool, topic)
 
 

@@ -1,4 +1,4 @@
-"""Campaign reports: funnel, recipients (JSON and CSV), list, bounces, timeline."""
+"""Campaign reports: funnel, recipients (JSON and CSV), list, bounces, exclusions, timeline."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from services.report_sink.api.models import (
     Bounces,
     CampaignList,
     CampaignSummary,
+    Exclusions,
     Funnel,
     FunnelCounts,
     FunnelRates,
@@ -178,6 +179,16 @@ async def campaign_bounces(campaign: OwnedCampaign, reader: ReaderDep) -> Bounce
         by_type=parts["bounce_type"],
         by_reason=parts["reason"],
         by_domain=parts["domain"],
+    )
+
+
+@router.get("/{campaign_id}/exclusions", response_model=Exclusions, responses=BY_ID)
+async def campaign_exclusions(campaign: OwnedCampaign, reader: ReaderDep) -> Exclusions:
+    """Matched leads left out when the audience was resolved (suppressed, unsubscribed, an
+    invalid address, a duplicate), by reason and by recipient domain (top 50 each)."""
+    total, parts = await queries.exclusions(reader, campaign.account_id, campaign.id)
+    return Exclusions(
+        campaign_id=campaign.id, total=total, by_reason=parts["reason"], by_domain=parts["domain"]
     )
 
 

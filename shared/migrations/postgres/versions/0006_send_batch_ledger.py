@@ -13,15 +13,15 @@
 - `campaigns.provider_wait_*`: a lease the sender renews about once a second while
   batches of the campaign back off because the provider throttles or fails transiently.
 
-Revision ID: 0005_send_batch_ledger
-Revises: 0004_campaign_template_account
+Revision ID: 0006_send_batch_ledger
+Revises: 0005_campaign_exclusions
 Create Date: 2026-12-08
 """
 
 from alembic import op
 
-revision = "0005_send_batch_ledger"
-down_revision = "0004_campaign_template_account"
+revision = "0006_send_batch_ledger"
+down_revision = "0005_campaign_exclusions"
 branch_labels = None
 depends_on = None
 
