@@ -8,10 +8,7 @@ Three ClickHouse clients, each on its own thread: the writer (inserts), the read
 
 from __future__ import annotations
 
-import os
-import secrets
 from contextlib import AsyncExitStack, ExitStack, closing
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -66,7 +63,8 @@ def create_app(
                 "clickhouse": reader.ping,
                 "postgres": lambda: check_postgres(pool),
                 "kafka": lambda: check_kafka(common),
-            }
+            },
+            ops_token=common.secret("ops_token"),
         )
     )
     return app
@@ -96,24 +94,6 @@ def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHous
     return writer, reader, analyst
 
 
-def admin_token_path(settings: Settings) -> Path:
-    """Where the generated admin token is kept for `fanout sql`."""
-    return settings.common.home / "report_sink.admin_token"
-
-
-def resolve_admin_token(settings: Settings) -> str:
-    """The configured admin token, or a fresh one written (0600) for the local admin."""
-    if settings.admin_token is not None:
-        return settings.admin_token.get_secret_value()
-    token = secrets.token_urlsafe(32)
-    path = admin_token_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(token)
-    return token
-
-
 async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     """Open Postgres, ClickHouse (migrated) and Kafka; the sink consumes beside the API."""
     common = settings.common
@@ -133,7 +113,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
             remedy="create the topics with `fanout stack up`",
         )
     producer = await stack.enter_async_context(open_producer(common))
-    token = resolve_admin_token(settings)
+    token = common.secret("admin_token")
     app = create_app(settings, reader=reader, analyst=analyst, pool=pool, admin_token=token)
     sink = SinkConsumer(settings, EventWriter(writer), producer)
     return Started(app, workers=[sink.run])

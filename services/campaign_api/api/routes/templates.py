@@ -164,7 +164,7 @@ async def preview_template(
     merge_vars = {k: v for k, v in dict(lead).items() if k != "id"}
     merge_vars["attributes"] = orjson.loads(merge_vars["attributes"])
     claim = UnsubscribeClaim(account, PREVIEW_CAMPAIGN, lead["id"], lead["email"])
-    secret = settings.common.signing_secret.get_secret_value()
+    secret = settings.common.secret("link_secret")
     url = unsubscribe_url(settings.common.public_base_url, make_token(secret, claim))
     try:
         email = compiled.render(merge_vars, url)
