@@ -30,8 +30,13 @@ class Settings(ServiceSettings):
     max_body_bytes: int = Field(
         1024 * 1024, ge=1, description="Largest request body (POST /internal/sql); 413 above."
     )
-    sql_max_rows: int = Field(10_000, ge=1, description="Rows one analyst query may return.")
+    sql_max_rows: int = Field(
+        10_000, ge=1, description="Rows one analyst query may return (more: refused)."
+    )
     sql_max_seconds: int = Field(30, ge=1, description="Time one analyst query may run.")
+    sql_max_result_bytes: int = Field(
+        16 * 1024**2, ge=1, description="Bytes one analyst query may return (more: refused)."
+    )
     db_pool_size: int = db_pool_size(5)
 
     def required_secrets(self) -> tuple[SecretName, ...]:

@@ -3,7 +3,8 @@
 Start-up opens Postgres, ClickHouse (and applies its migrations) and Kafka, failing
 fast with a clear message; then serves HTTP on port 8702 while the consumer runs.
 Three ClickHouse clients, each on its own thread: the writer (inserts), the reader
-(reports) and the analyst client (read-only session for `POST /internal/sql`).
+(reports) and the analyst client (the read-only, limited session of the analysts' SQL:
+`POST /reports/sql` and `POST /internal/sql`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncpg
 import structlog
 from fastapi import FastAPI
 
+from services.report_sink.analyst import AnalystSql
 from services.report_sink.api.routes import campaigns, leads, sql
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
@@ -50,7 +52,7 @@ def create_app(
     app.state.settings = settings
     app.state.pool = pool
     app.state.reader = reader
-    app.state.analyst = analyst
+    app.state.analyst = AnalystSql(analyst)
     app.state.admin_token = admin_token
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes)
@@ -76,8 +78,11 @@ def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHous
     cap = {"max_memory_usage": settings.query_max_memory_bytes}
     analyst_settings = {
         **cap,
-        "max_result_rows": settings.sql_max_rows + 1,
-        "result_overflow_mode": "break",
+        # a result over either limit fails the query (result_overflow_mode=throw): cut
+        # results ("break") stop at a block boundary and cannot say which limit cut them
+        "max_result_rows": settings.sql_max_rows,
+        "max_result_bytes": settings.sql_max_result_bytes,
+        "result_overflow_mode": "throw",
         "max_execution_time": settings.sql_max_seconds,
         "readonly": 1,  # last: once set, the session refuses any other SET
     }

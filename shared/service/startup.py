@@ -12,8 +12,9 @@ health checks) and the workers. A setting that is invalid or a secret that is
 missing or a known default (`InvalidSetting`, before anything is opened), or a
 dependency that cannot be reached (`DependencyUnavailable`, at start-up or
 raised by a worker) ends the process with exactly one line on stderr naming the
-service, what is wrong and the setting to change; exit code 2, no traceback. Logs go to stdout, so that line
-is all a person starting the service by hand sees on stderr.
+service, what is wrong and the setting to change; exit code 2, no traceback.
+Logs go to stdout, so that line is all a person starting the service by hand
+sees on stderr.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import NoReturn
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import structlog
 from fastapi import FastAPI
