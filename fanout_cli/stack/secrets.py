@@ -74,11 +74,12 @@ def service_secrets(home: Path, environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def known_secret(common: CommonSettings, name: SecretName) -> str | None:
-    """Secret `name` as configured (FANOUT_...), else the stack's file, else None."""
-    configured = getattr(common, name)
-    if configured is not None and configured.get_secret_value():
-        return str(configured.get_secret_value())
-    return read_secrets(common.home).get(variable(name)) or None
+    """Secret `name` as set in the environment (FANOUT_...), else the stack's file, else None.
+
+    Read from the environment, not from `common`: in the `test` environment `common`
+    holds a value of this process only, which the stack's services do not know.
+    """
+    return os.environ.get(variable(name)) or read_secrets(common.home).get(variable(name)) or None
 
 
 def stack_secret(common: CommonSettings, name: SecretName) -> str:
