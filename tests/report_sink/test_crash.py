@@ -154,17 +154,8 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     # the analysts' command goes through this running process
     cli = Typer()
     cli.command()(sql_command)
-    result = CliRunner().invoke(
-        cli,
-        [
-            "SELECT uniqExact(event_id) AS n FROM email_events",
-            "--url",
-            url,
-            "--admin",
-            "--token",
-            TOKEN,
-        ],  # fmt: skip
-    )
+    query = "SELECT uniqExact(event_id) AS n FROM email_events"
+    result = CliRunner().invoke(cli, [query, "--url", url, "--admin", "--token", TOKEN])
     assert result.exit_code == 0, result.output
     assert str(EVENTS) in result.output
     # its errors are the problem's detail, on one line

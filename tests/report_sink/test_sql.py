@@ -126,7 +126,7 @@ FORBIDDEN = [
     (
         "WITH x AS (SELECT * FROM url('http://127.0.0.1:9/', 'CSV', 'a String')) SELECT * FROM x",
         "url()",
-    ),  # fmt: skip
+    ),
     ("SELECT file('{out}')", "function file()"),
     ("SELECT dictGet('d', 'a', 1)", "function dictget()"),
     ("SELECT joinGet('t', 'a', 1)", "function joinget()"),
@@ -227,11 +227,11 @@ SCOPE_REFUSED = [
     (
         "WITH lead_status_mv AS (SELECT 1) SELECT * FROM (SELECT * FROM lead_status_mv)",
         "is the name of a table",
-    ),  # fmt: skip
+    ),
     (
         "WITH email_events AS (SELECT * FROM email_events) SELECT * FROM email_events",
         "is the name of a table",
-    ),  # fmt: skip
+    ),
     ("SELECT joinGet('default.email_events', 'email', 1)", "function joinget()"),
     ("SHOW TABLES", "one SELECT"),
     ("EXPLAIN SELECT * FROM email_events", "one SELECT"),
