@@ -134,7 +134,9 @@ FORBIDDEN = [
     ("EXPLAIN AST KILL QUERY WHERE 1", "allowed of a SELECT only"),
     ("DESCRIBE TABLE file('{out}', 'LineAsString')", "DESCRIBE is allowed of a table"),
     ("DESCRIBE TABLE url('http://127.0.0.1:9/x', 'CSV')", "DESCRIBE is allowed of a table"),
+    ("DESCRIBE TABLE email_events INTO OUTFILE '{out}'", "DESCRIBE is allowed of a table"),
     ("SHOW CREATE TABLE email_events", "not allowed"),
+    ("SHOW CREATE TABLE email_events INTO OUTFILE '{out}'", "not allowed"),
 ]
 
 

@@ -20,7 +20,7 @@ import re
 from services.report_sink.analyst.errors import QueryRefused
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
-_HEAD = re.compile(r"DescribeQuery \(children ([12])\)")
+_HEAD = re.compile(r"DescribeQuery \(children (\d+)\)")
 EXPRESSION = " TableExpression (children 1)"
 IDENTIFIER = "  TableIdentifier "
 CLIENT_FORMAT = " Identifier TabSeparatedRaw"
@@ -35,10 +35,11 @@ def described_table(lines: list[str]) -> tuple[str, ...]:
         )
     expression, identifier, *tail = [*lines[1:], "", ""]
     table = identifier.removeprefix(IDENTIFIER)
+    children = {"1": [], "2": [CLIENT_FORMAT]}.get(head.group(1))
     plain = (
         expression == EXPRESSION
         and identifier.startswith(IDENTIFIER)
-        and [line for line in tail if line] == ([CLIENT_FORMAT] if head.group(1) == "2" else [])
+        and [line for line in tail if line] == children
         and _NAME.fullmatch(table) is not None
     )
     if not plain:
