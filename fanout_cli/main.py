@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from fanout_cli.bench.cli import bench_app
+from fanout_cli.chaos.cli import chaos_command
 from fanout_cli.clickhouse.cli import clickhouse_app
 from fanout_cli.demo.run import print_summary, run_demo
 from fanout_cli.output import console, fail, say
@@ -48,6 +49,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(bench_app, name="bench")
 app.add_typer(clickhouse_app, name="clickhouse")
 app.command("sql")(sql_command)
+app.command("chaos")(chaos_command)
 
 
 @stack_app.command("up")

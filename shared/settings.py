@@ -86,7 +86,26 @@ class CommonSettings(BaseSettings):
         description="Base URL of webhook_ingest as recipients reach it (unsubscribe links).",
     )
     topic_prefix: str = Field("", description="Prefix added to every topic name.")
-    log_level: str = "INFO"
+    log_level: str = Field(
+        "INFO",
+        description="Level of the service's own logs; libraries' per-request lines need DEBUG.",
+    )
+    log_file: Path | None = Field(
+        None,
+        description="File the service writes its logs to, rotated by size (`fanout stack up` "
+        "sets <home>/logs/<service>.log). Empty: JSON lines on stdout, for a supervisor.",
+    )
+    log_max_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Size at which the log file is rotated (renamed .1, older ones shift up).",
+    )
+    log_backups: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Rotated log files kept (.1 to .N); the oldest is deleted beyond that.",
+    )
 
     @model_validator(mode="after")
     def _fill_test_secrets(self) -> CommonSettings:

@@ -6,6 +6,7 @@ these fixtures connect to them with the same settings the services use.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -87,7 +88,14 @@ async def settings(
 @pytest.fixture(autouse=True)
 def _restore_structlog() -> Iterator[None]:
     """Commands run in-process (typer's CliRunner) configure logging for themselves; put the
-    test process's configuration back so tests that capture logs see every level."""
+    test process's configuration back (structlog's, and the root logger's handlers and
+    level) so tests that capture logs see every level."""
     before = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     yield
     structlog.configure(**before)
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

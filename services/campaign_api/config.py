@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import SecretName, ServiceSettings, db_pool_size
+from shared.settings import ServiceSettings, db_pool_size
+from shared.templating import TemplateLimits
 
 
 class Settings(ServiceSettings):
@@ -25,7 +26,7 @@ class Settings(ServiceSettings):
     outbox_batch_size: int = 100
     scheduler_interval_seconds: float = Field(1.0, description="How often due schedules start.")
     db_pool_size: int = db_pool_size(10)
-
-    def required_secrets(self) -> tuple[SecretName, ...]:
-        """The template preview signs its unsubscribe link."""
-        return ("ops_token", "link_secret")
+    templates: TemplateLimits = Field(
+        default_factory=TemplateLimits,
+        description="Render budget of templates (env FANOUT_TEMPLATE_*), the sender's too.",
+    )

@@ -84,6 +84,11 @@ class Settings(ServiceSettings, Knobs):
     webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook post.")
     webhook_retry_base_s: float = Field(0.5, gt=0, description="First retry delay (doubles).")
     webhook_retry_max_s: float = Field(30.0, gt=0, description="Longest retry delay.")
+    request_log_max: int = Field(
+        100_000,
+        ge=0,
+        description="Call records kept for `GET /v1/requests` (the newest; ~250 bytes each).",
+    )
 
     def required_secrets(self) -> tuple[SecretName, ...]:
         """Its API key (FANOUT_SIMULATOR_API_KEY) and the key its webhooks are signed with."""

@@ -1,12 +1,13 @@
 """The simulated provider: decides each call's answer and each recipient's fate.
 
-A call is refused whole (503 at `error_5xx_rate` or while the webhook
-backlog is full, 429 at `throttle_429_rate` or beyond the token bucket) or
-processed recipient by recipient: a message id accepted before is answered
-`accepted` again with the same provider message id and counted as a
-duplicate, without new events; otherwise the recipient is rolled throttled,
-transient_error, rejected or accepted, and an accepted one gets its outcome
-events scheduled for the webhook.
+A call is refused whole (503 at once during a down window, 503 at
+`error_5xx_rate` or while the webhook backlog is full, 429 at
+`throttle_429_rate` or beyond the token bucket) or processed recipient by
+recipient: a message id accepted before is answered `accepted` again with the
+same provider message id and counted as a duplicate, without new events;
+otherwise the recipient is rolled throttled, transient_error, rejected or
+accepted, and an accepted one gets its outcome events scheduled for the
+webhook. Every call is written to the request log, per campaign.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import math
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from services.esp_simulator.config import Knobs, Settings
 from services.esp_simulator.events import AcceptedMessage, OutcomeEvent
+from services.esp_simulator.outage import Outage
 from services.esp_simulator.outcomes import plan_outcomes
 from services.esp_simulator.protocol import (
     MAX_MESSAGES,
@@ -32,6 +36,7 @@ from services.esp_simulator.protocol import (
     MessageStatus,
 )
 from services.esp_simulator.ratelimit import TokenBucket
+from services.esp_simulator.requestlog import CallRecord, RequestLog, call_records
 from services.esp_simulator.webhooks import DeliveryPolicy, WebhookOutbox
 from shared.metrics import SIMULATOR_CALLS, SIMULATOR_RECIPIENTS
 
@@ -54,10 +59,19 @@ class CallRefused:
 
 
 class Simulator:
-    """State of one simulated provider: knobs, rate bucket, accepted ids, counters, outbox."""
+    """State of one simulated provider: knobs, rate bucket, accepted ids, counters, outbox,
+    request log and down window. `clock` (monotonic) and `wall` (Unix time) are injectable."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.knobs = settings.knobs()
+        self._wall = wall
+        self.outage = Outage(clock)
+        self.requests = RequestLog(settings.request_log_max)
         policy = DeliveryPolicy(
             secret=settings.common.secret("simulator_webhook_secret"),
             batch_size=settings.webhook_batch_size,
@@ -80,28 +94,52 @@ class Simulator:
         return knobs
 
     def reset(self) -> None:
-        """Zero the counters, forget accepted ids and pending events, refill the bucket."""
+        """Zero the counters, forget accepted ids, pending events and the request log, end a
+        down window, refill the bucket."""
         self.counters = Counters()
         self._accepted.clear()
         self.outbox.reset()
+        self.requests.clear()
+        self.outage.start(0)
         self._apply(self.knobs)
+
+    def accepted(self, message_ids: list[str]) -> list[str]:
+        """Those of `message_ids` accepted since start or the last reset, in the given order."""
+        return [m for m in message_ids if _digest(m) in self._accepted]
 
     def snapshot(self) -> Counters:
         """The counters with the webhook delivery progress."""
         return self.counters.model_copy(update={"webhooks": self.outbox.snapshot()}, deep=True)
 
     async def send(self, request: BulkRequest) -> list[MessageResult] | CallRefused:
-        """Answer one bulk call, after the simulated latency."""
+        """Answer one bulk call (after the simulated latency unless down) and log it."""
+        records = call_records(request, self._wall())
+        if self.outage.down:
+            return self._refuse(records, CallRefused(503, "simulated outage"), "down")
         await asyncio.sleep(self._latency_s())
-        self.counters.calls += 1
         refusal = self._refusal(len(request.messages))
         if refusal is not None:
             result = "throttled" if refusal.status_code == 429 else "unavailable"
-            SIMULATOR_CALLS.labels(result).inc()
-            return refusal
+            return self._refuse(records, refusal, result)
+        self.counters.calls += 1
         SIMULATOR_CALLS.labels("ok").inc()
         self.counters.received += len(request.messages)
-        return [self._process(message) for message in request.messages]
+        results = [self._process(m, records[m.metadata.campaign_id]) for m in request.messages]
+        for record in records.values():
+            self.requests.add(record)
+        return results
+
+    def _refuse(
+        self, records: dict[UUID, CallRecord], refusal: CallRefused, result: str
+    ) -> CallRefused:
+        self.counters.calls += 1
+        if result == "down":
+            self.counters.server_errors += 1
+        SIMULATOR_CALLS.labels(result).inc()
+        for record in records.values():
+            record.outcome = result
+            self.requests.add(record)
+        return refusal
 
     def _apply(self, knobs: Knobs, *, reseed: bool = True) -> None:
         self.knobs = knobs
@@ -136,11 +174,12 @@ class Simulator:
             return CallRefused(429, f"rate limit of {knobs.rate_limit_per_s:g}/s exceeded", wait_s)
         return None
 
-    def _process(self, message: BulkMessage) -> MessageResult:
-        digest = hashlib.blake2b(message.message_id.encode(), digest_size=16).digest()
+    def _process(self, message: BulkMessage, record: CallRecord) -> MessageResult:
+        digest = _digest(message.message_id)
         provider_message_id = f"sim-{digest.hex()}"
         if digest in self._accepted:
             self.counters.duplicates += 1
+            record.duplicates += 1
             _RECIPIENT_COUNTERS["duplicate"].inc()
             return MessageResult(
                 message_id=message.message_id,
@@ -151,10 +190,12 @@ class Simulator:
         status, reason = self._roll_recipient(message)
         _RECIPIENT_COUNTERS[status].inc()
         if status is not MessageStatus.ACCEPTED:
+            record.count(status)
             return MessageResult(message_id=message.message_id, status=status, reason=reason)
         self._accepted.add(digest)
         self.counters.unique += 1
-        self._schedule_outcomes(message, provider_message_id)
+        record.count(status)
+        self._schedule_outcomes(message, provider_message_id, record)
         return MessageResult(
             message_id=message.message_id,
             status=status,
@@ -180,20 +221,20 @@ class Simulator:
             return MessageStatus.REJECTED, "simulated rejection: recipient refused"
         return MessageStatus.ACCEPTED, ""
 
-    def _schedule_outcomes(self, message: BulkMessage, provider_message_id: str) -> None:
+    def _schedule_outcomes(
+        self, message: BulkMessage, provider_message_id: str, record: CallRecord
+    ) -> None:
         accepted = AcceptedMessage(
             message.message_id, provider_message_id, message.to, message.metadata
         )
         now = time.time()
         outcomes = self.counters.outcomes
         for planned in plan_outcomes(self.knobs, self._rng):
-            if planned.type == "bounced":
-                if planned.bounce_type == "hard":
-                    outcomes.bounced_hard += 1
-                else:
-                    outcomes.bounced_soft += 1
-            else:
-                setattr(outcomes, planned.type, getattr(outcomes, planned.type) + 1)
+            name = planned.type
+            if name == "bounced":
+                name = f"bounced_{planned.bounce_type}"
+            setattr(outcomes, name, getattr(outcomes, name) + 1)
+            record.count_outcome(name)
             if self.knobs.webhook_url:
                 event_id = uuid.UUID(int=self._rng.getrandbits(128), version=4)
                 event = OutcomeEvent(
@@ -205,3 +246,7 @@ class Simulator:
                     planned.reason,
                 )
                 self.outbox.add(event, planned.delay_s)
+
+
+def _digest(message_id: str) -> bytes:
+    return hashlib.blake2b(message_id.encode(), digest_size=16).digest()

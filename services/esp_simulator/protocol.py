@@ -151,3 +151,61 @@ class Counters(BaseModel):
     throttled: int = 0
     outcomes: OutcomeCounts = Field(default_factory=OutcomeCounts)
     webhooks: WebhookCounts = Field(default_factory=WebhookCounts)
+
+
+class LoggedCall(BaseModel):
+    """One campaign's part of one bulk call, as the request log keeps it."""
+
+    campaign_id: UUID
+    started_at: float = Field(description="When the call arrived (Unix time, seconds).")
+    recipients: int
+    outcome: Literal["ok", "throttled", "unavailable", "down"] = Field(
+        description="ok, or why the whole call was refused (429, 503, down window)."
+    )
+    accepted: int = Field(0, description="Accepted for the first time.")
+    duplicates: int = Field(0, description="Accepted before: answered again, not sent.")
+    throttled: int = 0
+    transient: int = 0
+    rejected: int = 0
+    delivered: int = Field(0, description="Outcomes decided for the accepted ones.")
+    bounced_hard: int = 0
+    bounced_soft: int = 0
+    complained: int = 0
+
+
+class RequestLogPage(BaseModel):
+    """`GET /v1/requests`: the matching records, oldest first, and how complete the log is."""
+
+    entries: list[LoggedCall]
+    recorded: int = Field(description="Records written since start or reset (every campaign).")
+    evicted: int = Field(description="Oldest records dropped to stay within the capacity.")
+    capacity: int
+
+
+class DownWindow(BaseModel):
+    """`POST /v1/down`: be down for `seconds` from now (0 ends a window)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(ge=0, le=86_400, examples=[30])
+
+
+class DownState(BaseModel):
+    """Whether the bulk API is down, and for how much longer."""
+
+    down: bool
+    remaining_s: float
+
+
+class AcceptedQuery(BaseModel):
+    """`POST /v1/accepted`: which of these message ids were accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_ids: list[str] = Field(max_length=10_000)
+
+
+class AcceptedAnswer(BaseModel):
+    """The message ids of the query that were accepted since start or reset, in query order."""
+
+    accepted: list[str]

@@ -5,8 +5,9 @@ balancers and the stack's start-up wait. `/readyz` runs the readiness checks
 against the real dependencies and `/metrics` serves Prometheus; both answer only
 to the operations token (`Authorization: Bearer <FANOUT_OPS_TOKEN>`), because they
 sit on the same port as the public API (webhook_ingest's is open to the internet
-for provider webhooks). The readiness body names each check and says `ok` or
-`unavailable`; why a check failed goes to the log, never to the caller.
+for provider webhooks); a refused caller gets the one generic 401 (`shared.auth`).
+The readiness body names each check and says `ok` or `unavailable`; why a check
+failed goes to the log, never to the caller.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared.http.problems import ProblemError, install_problem_handlers, problem_responses
+from shared.auth import unauthorized
+from shared.http.problems import install_problem_handlers, problem_responses
 
 log = structlog.get_logger(__name__)
 
@@ -38,11 +40,10 @@ def ops_token_check(token: str) -> Callable[..., Awaitable[None]]:
     async def operations_token(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
-        given = credentials.credentials.encode() if credentials is not None else b""
-        if not secrets.compare_digest(given, expected):
-            raise ProblemError(
-                401, "authentication required", headers={"WWW-Authenticate": "Bearer"}
-            )
+        if credentials is None:
+            raise unauthorized("missing operations token")
+        if not secrets.compare_digest(credentials.credentials.encode(), expected):
+            raise unauthorized("wrong operations token")
 
     return operations_token
 

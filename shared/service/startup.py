@@ -1,7 +1,8 @@
 """One start-up path for every service process.
 
     python -m services.<name>
-      settings (parsed, secrets checked) → logging (JSON lines on stdout) → the HTTP port bound
+      settings (parsed, secrets checked) → logging (JSON lines on stdout, or the rotated
+        FANOUT_LOG_FILE) → the HTTP port bound
         → the service's resources opened on one AsyncExitStack (pools, producers, ...)
         → the app's lifespan entered → HTTP and workers until SIGTERM/SIGINT
         → everything closed in reverse order
@@ -13,8 +14,8 @@ missing or a known default (`InvalidSetting`, before anything is opened), or a
 dependency that cannot be reached (`DependencyUnavailable`, at start-up or
 raised by a worker) ends the process with exactly one line on stderr naming the
 service, what is wrong and the setting to change; exit code 2, no traceback.
-Logs go to stdout, so that line is all a person starting the service by hand
-sees on stderr.
+Logs go to stdout (or to the log file the stack names, `shared.logging`), so
+that line is all a person starting the service by hand sees on stderr.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import structlog
 from fastapi import FastAPI
 
 from shared.errors import StartupRefused
-from shared.logging import configure_logging
+from shared.logging import configure_service_logging
 from shared.service.configuration import load_settings
 from shared.service.serve import Worker, bound_socket, install_stop_signals, serve
 from shared.settings import ServiceSettings, env_name
@@ -59,7 +60,7 @@ def run_service(name: str, settings: type[S], start: Start[S]) -> None:
         config = load_settings(settings)
     except StartupRefused as exc:
         _refuse(name, exc)
-    configure_logging(name, config.common.log_level, stream=sys.stdout)
+    configure_service_logging(name, config.common)
     try:
         asyncio.run(_run(config, start))
     except StartupRefused as exc:

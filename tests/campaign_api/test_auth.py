@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from shared.settings import CommonSettings
@@ -26,6 +28,45 @@ async def test_list_leads_with_wrong_key_is_401(api_app: FastAPI, tenant: Tenant
     assert response.status_code == 401
     async with client_for(api_app, "not-even-a-key") as client:
         assert (await client.get("/leads")).status_code == 401
+
+
+def _refused(reason: str) -> float:
+    return REGISTRY.get_sample_value("fanout_auth_refused_total", {"reason": reason}) or 0.0
+
+
+async def test_every_401_is_one_generic_problem_with_the_reason_in_logs_and_metrics(
+    api_app: FastAPI, tenant: Tenant
+) -> None:
+    revoked = (await tenant.client.post("/api-keys", json={"name": "old"})).json()
+    assert (await tenant.client.delete(f"/api-keys/{revoked['id']}")).status_code == 204
+    wrong = tenant.key[:-2] + "xx"
+    cases = [
+        ({}, "missing"),
+        ({"Authorization": tenant.key}, "not a Bearer token"),
+        ({"Authorization": f"Basic {tenant.key}"}, "not a Bearer token"),
+        ({"Authorization": "Bearer not-even-a-key"}, "malformed key"),
+        ({"Authorization": f"Bearer {wrong}"}, "unknown key"),
+        ({"Authorization": f"Bearer {revoked['key']}"}, "revoked key"),
+    ]
+    transport = httpx.ASGITransport(app=api_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        for headers, reason in cases:
+            before = _refused(reason)
+            with capture_logs() as logs:
+                response = await client.get("/leads", headers=headers)
+            assert response.status_code == 401, reason
+            assert response.headers["www-authenticate"] == "Bearer"
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json() == {
+                "type": "about:blank",
+                "title": "Unauthorized",
+                "status": 401,
+                "detail": "missing or invalid credentials",
+            }
+            refusals = [e for e in logs if e["event"] == "auth.refused"]
+            assert [e["reason"] for e in refusals] == [reason]
+            assert tenant.key not in str(logs) and revoked["key"] not in str(logs)
+            assert _refused(reason) == before + 1
 
 
 async def test_revoke_api_key_stops_it_working(api_app: FastAPI, tenant: Tenant) -> None:

@@ -161,7 +161,7 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     # its errors are the problem's detail, on one line
     for args, shown in (
         (["DROP TABLE email_events", "--token", TOKEN], "error: HTTP 400: query refused: "),
-        (["SELECT 1", "--token", "wrong"], "error: HTTP 401: missing or wrong X-Fanout-Admin"),
+        (["SELECT 1", "--token", "wrong"], "error: HTTP 401: missing or invalid credentials"),
     ):
         result = CliRunner().invoke(cli, [*args, "--url", url, "--admin"], env={"COLUMNS": "1000"})
         assert result.exit_code == 1, result.output

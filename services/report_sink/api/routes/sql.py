@@ -22,6 +22,7 @@ from fastapi.encoders import jsonable_encoder
 from services.report_sink.analyst import QueryRefused, SqlAnswer
 from services.report_sink.api.deps import AdminTokenDep, AnalystDep, CurrentAccount
 from services.report_sink.api.models import SqlRequest, SqlResult
+from shared.auth import unauthorized
 from shared.http.json_body import json_body, json_body_doc
 from shared.http.problems import ProblemError, problem_responses
 
@@ -36,8 +37,10 @@ RESPONSES = problem_responses(400, 401, 413, 422)
 async def _check_token(
     expected: AdminTokenDep, token: Annotated[str | None, Header(alias=ADMIN_HEADER)] = None
 ) -> None:
-    if token is None or not secrets.compare_digest(token.encode(), expected.encode()):
-        raise ProblemError(401, f"missing or wrong {ADMIN_HEADER}")
+    if token is None:
+        raise unauthorized("missing admin token", scheme=ADMIN_HEADER)
+    if not secrets.compare_digest(token.encode(), expected.encode()):
+        raise unauthorized("wrong admin token", scheme=ADMIN_HEADER)
 
 
 def _result(answer: SqlAnswer) -> SqlResult:

@@ -1,0 +1,109 @@
+"""The request log: what each bulk call asked for and how it was answered, per campaign.
+
+Fault tests reconcile a campaign against the provider's own view of it: how
+many of its emails were accepted for the first time or again (duplicates),
+which outcomes were decided for them, and when each call started (a pause
+must stop new calls within a second). A call's messages are grouped by the
+campaign in their metadata, so one call makes one record per campaign it
+carries (the sender's calls carry one). The log keeps the newest
+`capacity` records and counts the ones it had to drop, so a reader can tell
+a complete answer from a truncated one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from uuid import UUID
+
+from services.esp_simulator.protocol import BulkRequest, MessageStatus
+
+_STATUS_FIELDS = {
+    MessageStatus.ACCEPTED: "accepted",
+    MessageStatus.THROTTLED: "throttled",
+    MessageStatus.TRANSIENT_ERROR: "transient",
+    MessageStatus.REJECTED: "rejected",
+}
+_LOGGED_OUTCOMES = frozenset({"delivered", "bounced_hard", "bounced_soft", "complained"})
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One campaign's part of one bulk call; counts filled in as its messages are answered."""
+
+    campaign_id: UUID
+    started_at: float  # wall-clock seconds (Unix time) when the call arrived
+    recipients: int = 0
+    outcome: str = "ok"  # ok | throttled | unavailable | down
+    accepted: int = 0  # accepted for the first time
+    duplicates: int = 0  # accepted before: answered again, nothing sent
+    throttled: int = 0
+    transient: int = 0
+    rejected: int = 0
+    delivered: int = 0
+    bounced_hard: int = 0
+    bounced_soft: int = 0
+    complained: int = 0
+
+    def count(self, status: MessageStatus) -> None:
+        """One message answered `status` (a first acceptance when ACCEPTED)."""
+        name = _STATUS_FIELDS[status]
+        setattr(self, name, getattr(self, name) + 1)
+
+    def count_outcome(self, name: str) -> None:
+        """One outcome decided for an accepted message (opens and clicks are not logged)."""
+        if name in _LOGGED_OUTCOMES:
+            setattr(self, name, getattr(self, name) + 1)
+
+
+def call_records(request: BulkRequest, started_at: float) -> dict[UUID, CallRecord]:
+    """One empty record per campaign of the call, with its recipient count."""
+    records: dict[UUID, CallRecord] = {}
+    for message in request.messages:
+        campaign = message.metadata.campaign_id
+        record = records.get(campaign)
+        if record is None:
+            record = records[campaign] = CallRecord(campaign, started_at)
+        record.recipients += 1
+    return records
+
+
+class RequestLog:
+    """The newest `capacity` call records (0 keeps none), oldest first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._records: deque[CallRecord] = deque(maxlen=capacity or None)
+        self.recorded = 0
+
+    @property
+    def evicted(self) -> int:
+        """Records dropped to stay within the capacity since start or the last clear."""
+        return self.recorded - len(self._records)
+
+    def add(self, record: CallRecord) -> None:
+        """Keep `record` (dropping the oldest when full)."""
+        self.recorded += 1
+        if self.capacity:
+            self._records.append(record)
+
+    def select(
+        self, campaign_id: UUID | None = None, since: float | None = None, limit: int | None = None
+    ) -> list[CallRecord]:
+        """Records of `campaign_id` (all if None) that started at or after `since`, oldest
+        first; at most `limit` (the oldest ones)."""
+        found: list[CallRecord] = []
+        for record in self._records:
+            if campaign_id is not None and record.campaign_id != campaign_id:
+                continue
+            if since is not None and record.started_at < since:
+                continue
+            found.append(record)
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+    def clear(self) -> None:
+        """Forget every record and the counts."""
+        self._records.clear()
+        self.recorded = 0

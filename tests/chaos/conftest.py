@@ -1,0 +1,21 @@
+"""The fault tests' stack: one private stack for the module, paced for their campaigns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from fanout_cli.chaos.sender import pacing_env
+from shared.settings import CommonSettings
+from tests.chaos.private_stack import private_stack
+
+LEADS = 3_000  # enough for a sender kill to land while webhooks flow and batches are in flight
+SEND_RATE = 200.0  # emails/s: a campaign lasts about 15 s
+
+
+@pytest.fixture(scope="module")
+def chaos_stack() -> Iterator[CommonSettings]:
+    """A whole stack of the module's own (stopped and wiped after), the sender paced."""
+    with private_stack(pacing_env(SEND_RATE)) as common:
+        yield common

@@ -1,0 +1,78 @@
+"""Fast variants of `fanout chaos`: real faults on a private stack, judged three ways.
+
+Each test runs one scenario of fanout_cli/chaos on a campaign of a few
+thousand leads and asserts its verdict passes: one terminal outcome per lead
+in the reports and the campaign row, accepted emails reported as sent, no
+failure where the ESP only throttled, the funnel equal to the simulator's
+counts, duplicates within the bound, the expected final state and, after a
+pause or cancel, no ESP call starting more than 1 s after the acknowledgment.
+The tests marked xfail show issue 10's defects; they pass once those are fixed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fanout_cli.chaos.runner import ChaosPlan, run_suite
+from fanout_cli.chaos.verdict import Verdict
+from shared.settings import CommonSettings
+from tests.chaos.conftest import LEADS, SEND_RATE
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.kafka,
+    pytest.mark.postgres,
+    pytest.mark.clickhouse,
+    pytest.mark.timeout(900),
+]
+
+
+def _run(stack: CommonSettings, scenario: str) -> Verdict:
+    """Run `scenario`; a scenario that could not run as designed fails the test outright."""
+    lines: list[str] = []
+    plan = ChaosPlan(leads=LEADS, scenarios=(scenario,), send_rate=SEND_RATE, restore=False)
+    [verdict] = run_suite(stack, plan, lines.append)
+    if verdict.error is not None:
+        pytest.fail(f"{scenario} did not run: {verdict.error}\n" + "\n".join(lines))
+    return verdict
+
+
+def _defect(reason: str) -> pytest.MarkDecorator:
+    """A scenario that fails today because of one of issue 10's defects."""
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 10: {reason}")
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(
+            "kill-sender",
+            marks=_defect(
+                "after a sender crash the replay records accepted emails as suppressed "
+                "(leads counted twice, accepted mail not counted as sent)"
+            ),
+        ),
+        pytest.param(
+            "pause-resume",
+            marks=_defect("pause overshoot: batches in flight keep calling the ESP after a pause"),
+        ),
+        pytest.param(
+            "cancel",
+            marks=_defect(
+                "cancel overshoot: batches in flight still call the ESP seconds after a cancel "
+                "(the sender checks the state only when a batch starts)"
+            ),
+        ),
+        "broker-sigkill",
+        pytest.param(
+            "esp-throttling",
+            marks=_defect(
+                "throttling loses mail: 429s and transient answers use up the per-batch "
+                "attempt budget and leads end failed"
+            ),
+        ),
+    ],
+)
+def test_fault_scenario_keeps_every_guarantee(chaos_stack: CommonSettings, scenario: str) -> None:
+    verdict = _run(chaos_stack, scenario)
+    assert verdict.passed, "; ".join(verdict.reasons + verdict.notes)
