@@ -46,13 +46,20 @@ def read_secrets(home: Path) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
+def fresh_secrets() -> dict[str, str]:
+    """A new value of every secret variable: for a short-lived process of its own (a
+    benchmark's service), which shares no link or token with anything else."""
+    return {variable(name): secrets.token_urlsafe(SECRET_BYTES) for name in SECRET_NAMES}
+
+
 def ensure_secrets(home: Path) -> bool:
     """Generate whichever secret `<home>/secrets.env` lacks; True if the file was written."""
     known = read_secrets(home)
     missing = [variable(n) for n in SECRET_NAMES if not known.get(variable(n))]
     if not missing:
         return False
-    known |= {name: secrets.token_urlsafe(SECRET_BYTES) for name in missing}
+    fresh = fresh_secrets()
+    known |= {name: fresh[name] for name in missing}
     _write_private(secrets_path(home), "".join(f"{k}={v}\n" for k, v in known.items()))
     return True
 
