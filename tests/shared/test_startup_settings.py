@@ -116,19 +116,14 @@ def _one_line_naming(result: subprocess.CompletedProcess[str], service: str, var
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("value", [None, "dev-only-insecure-secret-change-me"])
 @pytest.mark.parametrize("service", SERVICES)
-def test_start_service_in_production_without_a_secret_exits_2_naming_it(
-    service: str, tmp_path: Path
+def test_start_service_in_production_with_missing_or_default_secret_exits_2_naming_it(
+    service: str, value: str | None, tmp_path: Path
 ) -> None:
     variable = VARIABLES[_required(service)[-1]]
-    result = _start(service, _environment(**{variable: None}), tmp_path)
+    result = _start(service, _environment(**{variable: value}), tmp_path)
     _one_line_naming(result, service, variable)
-
-
-def test_start_service_with_the_old_default_secret_exits_2_naming_it(tmp_path: Path) -> None:
-    variable = VARIABLES["link_secret"]
-    env = _environment(**{variable: "dev-only-insecure-secret-change-me"})
-    _one_line_naming(_start("webhook_ingest", env, tmp_path), "webhook_ingest", variable)
 
 
 @pytest.mark.parametrize(
