@@ -140,16 +140,6 @@ FORBIDDEN = [
 ]
 
 
-@pytest.mark.parametrize(("query", "why"), FORBIDDEN, ids=[q for q, _ in FORBIDDEN])
-async def test_run_sql_forbidden_form_refused_and_nothing_written(
-    analysts: Analysts, query: str, why: str
-) -> None:
-    _refused(await analysts.admin(query.format(out=analysts.outfile)), why)
-    assert not analysts.outfile.exists()
-    count = await analysts.admin("SELECT count() FROM email_events")
-    assert count.json()["rows"] == [[10]]
-
-
 @pytest.mark.parametrize(
     ("query", "first"),
     [
@@ -243,12 +233,23 @@ SCOPE_REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("query", "why"), SCOPE_REFUSED, ids=[q for q, _ in SCOPE_REFUSED])
-async def test_run_account_sql_reaching_beyond_the_account_refused(
-    analysts: Analysts, query: str, why: str
+REFUSED = [("operators", q, why) for q, why in FORBIDDEN]
+REFUSED += [("account", q, why) for q, why in SCOPE_REFUSED]
+
+
+@pytest.mark.parametrize(("who", "query", "why"), REFUSED, ids=[f"{w}: {q}" for w, q, _ in REFUSED])
+async def test_run_sql_refused_naming_why_and_nothing_written(
+    analysts: Analysts, who: str, query: str, why: str
 ) -> None:
-    _refused(await analysts.account(analysts.a, query.format(out=analysts.outfile)), why)
+    """Operators' forbidden forms, and an account's reaching beyond its rows."""
+    sql = query.format(out=analysts.outfile)
+    response = await (
+        analysts.admin(sql) if who == "operators" else analysts.account(analysts.a, sql)
+    )
+    _refused(response, why)
     assert not analysts.outfile.exists()
+    count = await analysts.admin("SELECT count() FROM email_events")
+    assert count.json()["rows"] == [[10]]
 
 
 async def test_run_account_sql_needs_an_api_key_before_the_body(analysts: Analysts) -> None:
