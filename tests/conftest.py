@@ -7,6 +7,7 @@ these fixtures connect to them with the same settings the services use.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -19,6 +20,10 @@ from shared.kafka.admin import delete_topics, ensure_topics
 from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
+
+# Tests are the `test` environment: a secret not given is a random value of this process
+# (shared/settings.py), so settings made anywhere in the suite agree with each other.
+os.environ["FANOUT_ENVIRONMENT"] = "test"
 
 
 @pytest.fixture(scope="session")

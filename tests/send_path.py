@@ -46,7 +46,7 @@ from shared.contracts import (
 )
 from shared.contracts.base import M
 from shared.kafka.producer import make_producer
-from shared.settings import CommonSettings
+from shared.settings import SECRET_NAMES, CommonSettings, env_name
 from shared.topics import Topic, topic_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -306,6 +306,8 @@ def service_env(settings: CommonSettings, **extra: str) -> dict[str, str]:
         "FANOUT_SENDER_RETRY_MAX_S": "1",
         "FANOUT_SENDER_RETRY_JITTER_S": "0.05",
         "FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 0}',
+        # this process's secrets, so the services and the in-process simulator agree
+        **{env_name(CommonSettings, name): settings.secret(name) for name in SECRET_NAMES},
         "FANOUT_LEAD_RESOLVER_IDLE_SLEEP_S": "0.05",
         "FANOUT_LEAD_RESOLVER_SWEEP_INTERVAL_S": "1",
         **extra,

@@ -60,7 +60,8 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
             {
                 "postgres": lambda: check_postgres(app.state.pool),
                 "kafka": lambda: check_kafka(settings.common),
-            }
+            },
+            ops_token=settings.common.secret("ops_token"),
         )
     )
     install_problem_handlers(app)

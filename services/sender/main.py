@@ -66,7 +66,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         pool=pool,
         specs=specs,
         providers=providers,
-        signer=LinkSigner(common.signing_secret.get_secret_value(), common.public_base_url),
+        signer=LinkSigner(common.secret("link_secret"), common.public_base_url),
         domain=settings.message_id_domain,
         policy=retry_policy(settings),
         waits=waits,
@@ -82,7 +82,9 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     )
     consumer = sends_consumer(settings, pipeline, accounting, waits, providers)
     listener = spec_listener(settings, specs)
-    app = operations_app("Fanout sender", connections.checks())
+    app = operations_app(
+        "Fanout sender", connections.checks(), ops_token=common.secret("ops_token")
+    )
     return Started(app, workers=[consumer.run, listener.run])
 
 

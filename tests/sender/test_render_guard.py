@@ -47,7 +47,7 @@ async def test_pause_campaign_whose_template_fails_for_most_recipients(
         ]
         return batch.model_copy(update={"recipients": recipients})
 
-    provider = SimulatorProvider(simulator, "sim-dev-key")
+    provider = SimulatorProvider(simulator, settings.secret("simulator_api_key"))
     async with harness(pool, settings, provider, guard=RenderGuard(0.1, 20)) as h:
         assert await h.pipeline.process(with_parts(first, 0)) == ""  # 50 of 50 fail
         paused = await campaign(pool, seeded.campaign_id)

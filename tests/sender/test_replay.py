@@ -43,7 +43,7 @@ async def test_replay_recorded_batch_sends_nothing_even_when_suppressed_meanwhil
 ) -> None:
     seeded = await seed_campaign(pool, matching=100)
     first, second = await resolved_batches(pool, seeded)
-    provider = SimulatorProvider(simulator, "sim-dev-key")
+    provider = SimulatorProvider(simulator, settings.secret("simulator_api_key"))
     async with harness(pool, settings, provider) as h:
         assert await h.pipeline.process(first) == ""
         assert await h.pipeline.process(second) == ""
@@ -74,7 +74,7 @@ async def test_replay_in_flight_call_once_and_end_sent_despite_its_bounces(
     [batch] = await resolved_batches(pool, seeded)
     already = [batch.recipients[0].email]  # suppressed before the batch was ever sent
     await bounce(pool, seeded, already)
-    provider = SimulatorProvider(simulator, "sim-dev-key")
+    provider = SimulatorProvider(simulator, settings.secret("simulator_api_key"))
     async with harness(pool, settings, CrashAfterCalls(provider)) as crashing:
         with pytest.raises(Killed):  # the provider accepted 49; the process died then
             await crashing.pipeline.process(batch)
@@ -101,7 +101,7 @@ async def test_replay_outcome_recorded_but_not_published(
 ) -> None:
     seeded = await seed_campaign(pool, matching=20)
     [batch] = await resolved_batches(pool, seeded)
-    provider = SimulatorProvider(simulator, "sim-dev-key")
+    provider = SimulatorProvider(simulator, settings.secret("simulator_api_key"))
     async with harness(pool, settings, provider, producer=CrashingProducer()) as crashing:
         with pytest.raises(Killed):
             await crashing.pipeline.process(batch)
