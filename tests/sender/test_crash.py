@@ -9,7 +9,9 @@ emails and the campaign's counter; only calls in flight at the kill are repeated
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -37,6 +39,14 @@ MAX_IN_FLIGHT = 32
 MATCHED = 4_000
 
 
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60) -> None:
+    """Poll `check` until true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f} s"
+        await asyncio.sleep(0.05)
+
+
 async def suppressed_so_far(pool: asyncpg.Pool, account_id: object) -> int:
     return int(
         await pool.fetchval("SELECT count(*) FROM suppressions WHERE account_id = $1", account_id)
@@ -62,18 +72,28 @@ async def test_sender_sigkill_with_webhooks_flowing_counts_every_lead_once(
             "FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 1500}',
             "FANOUT_SENDER_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
         }
-        start("webhook_ingest", FANOUT_WEBHOOK_INGEST_PORT=str(ingest))
+        start(
+            "webhook_ingest",
+            FANOUT_WEBHOOK_INGEST_PORT=str(ingest),
+            FANOUT_WEBHOOK_INGEST_PROVIDERS='["simulator"]',
+        )
         sender = start("sender", **sender_env)
         start("lead_resolver")
         await publish_command(settings, seeded)
-        while (await campaign(pool, seeded.campaign_id))["sent"] < MATCHED * 0.3 or (
-            await suppressed_so_far(pool, seeded.account_id) == 0
-        ):
-            await asyncio.sleep(0.05)
+
+        async def flowing() -> bool:
+            sent = (await campaign(pool, seeded.campaign_id))["sent"]
+            return sent >= MATCHED * 0.3 and await suppressed_so_far(pool, seeded.account_id) > 0
+
+        await until(flowing, "30 % sent with webhooks suppressing addresses")
         sender.kill()
         before = await suppressed_so_far(pool, seeded.account_id)
-        while await suppressed_so_far(pool, seeded.account_id) == before:
-            await asyncio.sleep(0.05)  # webhooks of the last accepted emails still arrive
+
+        async def more_suppressed() -> bool:
+            return await suppressed_so_far(pool, seeded.account_id) > before
+
+        # webhooks of the emails accepted just before the kill still arrive
+        await until(more_suppressed, "addresses suppressed after the kill")
         start("sender", **sender_env)
         row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=120)
         counters = await simulator_counters(simulator)
