@@ -8,15 +8,19 @@ reads the environment with that class's prefix when it is built, so it is walked
 from __future__ import annotations
 
 import importlib
+import secrets
 import types
 import typing
 from typing import Any
 
+import pytest
 from pydantic import AliasChoices, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
+from shared.service.configuration import load_settings
 from shared.settings import CommonSettings, ServiceSettings
+from tests.deploy.chart import Manifest, literal_env, secret_env, service_module
 
 # Connection strings that carry a password: secrets, though typed as plain strings.
 CREDENTIAL_VARIABLES = frozenset({"FANOUT_DATABASE_URL", "FANOUT_CLICKHOUSE_URL"})
@@ -24,7 +28,7 @@ CREDENTIAL_VARIABLES = frozenset({"FANOUT_DATABASE_URL", "FANOUT_CLICKHOUSE_URL"
 
 def settings_class(module: str) -> type[ServiceSettings]:
     """`services.<module>.config.Settings`."""
-    cls = importlib.import_module(f"services.{module}.config").Settings
+    cls: type[ServiceSettings] = importlib.import_module(f"services.{module}.config").Settings
     assert issubclass(cls, ServiceSettings)
     return cls
 
@@ -72,3 +76,16 @@ def secret_variables(cls: type[BaseSettings]) -> set[str]:
 
 
 COMMON_VARIABLES = variables(CommonSettings)
+
+
+def load_service_settings(
+    container: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> ServiceSettings | None:
+    """The settings a container's process reads from its environment, checked as at start-up
+    (a fresh value for each secret it reads from the Secret); None for a non-service Job."""
+    for var, value in literal_env(container).items():
+        monkeypatch.setenv(var, value)
+    for var in secret_env(container):
+        monkeypatch.setenv(var, secrets.token_urlsafe(32))
+    module = service_module(container)
+    return None if module is None else load_settings(settings_class(module))

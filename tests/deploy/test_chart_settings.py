@@ -8,15 +8,12 @@ from the Secret, never as a literal, and each service gets the secrets it requir
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from shared.service.configuration import load_settings
-from shared.settings import CommonSettings, ServiceSettings
+from shared.settings import CommonSettings
 from tests.deploy.chart import (
     VARIANTS,
     Manifest,
@@ -26,7 +23,13 @@ from tests.deploy.chart import (
     secret_env,
     service_module,
 )
-from tests.deploy.settings_env import COMMON_VARIABLES, secret_variables, settings_class, variables
+from tests.deploy.settings_env import (
+    COMMON_VARIABLES,
+    load_service_settings,
+    secret_variables,
+    settings_class,
+    variables,
+)
 
 pytestmark = pytest.mark.timeout(1800)  # a fresh machine builds helm on the first render
 # secrets a service uses without requiring them at start: the sender's simulator key, for
@@ -37,27 +40,6 @@ ALSO_USED = {"sender": {"FANOUT_SIMULATOR_API_KEY"}}
 def _processes(variant: Variant) -> Iterator[tuple[str, Manifest, Manifest]]:
     for workload, container in containers(variant.render()):
         yield workload["metadata"]["name"], workload, container
-
-
-@pytest.fixture
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No FANOUT_* variable of this process leaks into the settings under test."""
-    for var in list(os.environ):
-        if var.startswith("FANOUT_"):
-            monkeypatch.delenv(var)
-    return monkeypatch
-
-
-def load_service_settings(
-    container: Manifest, monkeypatch: pytest.MonkeyPatch
-) -> ServiceSettings | None:
-    """The settings a container's process reads, with a fresh value for each secret."""
-    for var, value in literal_env(container).items():
-        monkeypatch.setenv(var, value)
-    for var in secret_env(container):
-        monkeypatch.setenv(var, secrets.token_urlsafe(32))
-    module = service_module(container)
-    return None if module is None else load_settings(settings_class(module))
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
