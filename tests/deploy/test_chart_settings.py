@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shared.settings import CommonSettings
+from shared.settings import CommonSettings, env_name
 from tests.deploy.chart import (
     VARIANTS,
     Manifest,
@@ -70,9 +70,7 @@ def test_chart_services_load_their_settings_in_production(
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
-def test_chart_takes_every_secret_from_the_secret(
-    variant: Variant, clean_environment: pytest.MonkeyPatch
-) -> None:
+def test_chart_takes_every_secret_from_the_secret(variant: Variant) -> None:
     for name, _, container in _processes(variant):
         module = service_module(container)
         cls: Any = settings_class(module) if module else CommonSettings
@@ -93,7 +91,7 @@ def test_chart_gives_each_service_the_secrets_it_needs_and_no_other(
         if settings is None or module is None:
             continue
         given = set(secret_env(container)) - {"FANOUT_DATABASE_URL", "FANOUT_CLICKHOUSE_URL"}
-        required = {f"FANOUT_{s.upper()}" for s in settings.required_secrets()}
+        required = {env_name(CommonSettings, s) for s in settings.required_secrets()}
         assert required <= given, f"{variant.name}: {name} lacks {sorted(required - given)}"
         extra = given - required - ALSO_USED.get(module, set())
         assert extra == set(), f"{variant.name}: {name} gets secrets it does not use: {extra}"

@@ -62,7 +62,7 @@ def selectors(expr: str) -> list[tuple[str, set[str]]]:
 
     def visit(node: Any) -> None:
         if isinstance(node, promql_parser.VectorSelector):
-            found.append((node.name, {m.name for m in node.matchers.matchers}))
+            found.append((node.name or "", {m.name for m in node.matchers.matchers}))
 
     promql_parser.walk(promql_parser.parse(expr), visit)
     return found
