@@ -3,8 +3,8 @@
 Seeds an account, a template, leads and a queued campaign with SQL (campaign_api
 is not under test), publishes the launch command itself, runs lead_resolver and
 sender as subprocesses against the in-process ESP simulator, and reads the
-outcome events back from `email.events`. The fixtures `simulator` and `start`
-are re-exported by the conftest of each test folder that uses them.
+outcome events back from `email.events`. The fixtures `simulator`, `start` and
+`resolver` are re-exported by the conftest of each test folder that uses them.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.esp_simulator.config import Settings as SimulatorSettings
 from services.esp_simulator.testing import running_simulator
+from services.lead_resolver.config import Settings as ResolverSettings
+from services.lead_resolver.resolver import Resolver
 from shared.contracts import (
     CampaignCommand,
     CommandKind,
@@ -335,6 +337,18 @@ async def simulator() -> AsyncIterator[str]:
     """The ESP simulator in-process on a free port, no webhooks."""
     async with running_simulator(SimulatorSettings(webhook_url="", seed=7)) as base_url:
         yield base_url
+
+
+@pytest.fixture
+async def resolver(pool: asyncpg.Pool, settings: CommonSettings) -> AsyncIterator[Resolver]:
+    """A lead resolver in-process on the test's topics (it steps when told to; no loop)."""
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        sends = topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
+        yield Resolver(ResolverSettings(common=settings), pool, producer, sends)
+    finally:
+        await producer.stop()
 
 
 @pytest.fixture

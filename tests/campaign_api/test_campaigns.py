@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from services.campaign_api.api.models.campaigns import ProviderWait
 from tests.campaign_api.conftest import TenantFactory
 from tests.campaign_api.helpers import CONDITION, make_campaign, make_template
 
@@ -140,3 +141,36 @@ async def test_update_campaign_draft_revalidates(make_tenant: TenantFactory) -> 
         f"/campaigns/{campaign['id']}", json={"name": "renamed", "reply_to": "R@example.com"}
     )
     assert (good.json()["name"], good.json()["reply_to"]) == ("renamed", "r@example.com")
+
+
+async def test_get_campaign_shows_provider_wait_while_the_lease_holds(
+    make_tenant: TenantFactory, pool: asyncpg.Pool
+) -> None:
+    tenant = await make_tenant()
+    campaign = await make_campaign(tenant.client)
+    url = f"/campaigns/{campaign['id']}"
+    assert (await tenant.client.get(url)).json()["provider_wait"] is None
+    since = datetime(2020, 5, 1, 12, 0, tzinfo=UTC)  # long ago: no clock reading matters
+    lease = "UPDATE campaigns SET provider_wait_reason = $2, provider_wait_since = $3, "
+    lease += "provider_wait_until = $4 WHERE id = $1"
+    await pool.execute(
+        lease, UUID(campaign["id"]), "HTTP 429", since, datetime(2999, 1, 1, tzinfo=UTC)
+    )
+    wait = (await tenant.client.get(url)).json()["provider_wait"]
+    assert wait == {"reason": "HTTP 429", "since": "2020-05-01T12:00:00Z"}
+    await pool.execute(lease, UUID(campaign["id"]), "HTTP 429", since, since)  # lapsed
+    assert (await tenant.client.get(url)).json()["provider_wait"] is None
+
+
+def test_provider_wait_of_row_at_pinned_times() -> None:
+    since = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+    row = {
+        "provider_wait_reason": "throttled",
+        "provider_wait_since": since,
+        "provider_wait_until": since + timedelta(seconds=3),
+    }
+    assert ProviderWait.of(row, since + timedelta(seconds=2)) == ProviderWait(
+        reason="throttled", since=since
+    )
+    assert ProviderWait.of(row, since + timedelta(seconds=3)) is None
+    assert ProviderWait.of({"provider_wait_until": None}, since) is None

@@ -6,7 +6,6 @@ in the reports and the campaign row, accepted emails reported as sent, no
 failure where the ESP only throttled, the funnel equal to the simulator's
 counts, duplicates within the bound, the expected final state and, after a
 pause or cancel, no ESP call starting more than 1 s after the acknowledgment.
-The tests marked xfail show issue 10's defects; they pass once those are fixed.
 """
 
 from __future__ import annotations
@@ -37,41 +36,8 @@ def _run(stack: CommonSettings, scenario: str) -> Verdict:
     return verdict
 
 
-def _defect(reason: str) -> pytest.MarkDecorator:
-    """A scenario that fails today because of one of issue 10's defects."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 10: {reason}")
-
-
 @pytest.mark.parametrize(
-    "scenario",
-    [
-        pytest.param(
-            "kill-sender",
-            marks=_defect(
-                "after a sender crash the replay records accepted emails as suppressed "
-                "(leads counted twice, accepted mail not counted as sent)"
-            ),
-        ),
-        pytest.param(
-            "pause-resume",
-            marks=_defect("pause overshoot: batches in flight keep calling the ESP after a pause"),
-        ),
-        pytest.param(
-            "cancel",
-            marks=_defect(
-                "cancel overshoot: batches in flight still call the ESP seconds after a cancel "
-                "(the sender checks the state only when a batch starts)"
-            ),
-        ),
-        "broker-sigkill",
-        pytest.param(
-            "esp-throttling",
-            marks=_defect(
-                "throttling loses mail: 429s and transient answers use up the per-batch "
-                "attempt budget and leads end failed"
-            ),
-        ),
-    ],
+    "scenario", ["kill-sender", "pause-resume", "cancel", "broker-sigkill", "esp-throttling"]
 )
 def test_fault_scenario_keeps_every_guarantee(chaos_stack: CommonSettings, scenario: str) -> None:
     verdict = _run(chaos_stack, scenario)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -59,6 +60,25 @@ class CampaignUpdate(BaseModel):
     provider: Provider | None = None
 
 
+class ProviderWait(BaseModel):
+    """The campaign is waiting on its email provider: it throttles or fails transiently.
+
+    Nothing is lost meanwhile; the sender retries until the provider accepts (up to a
+    deadline of hours). The wait ends by itself a few seconds after sending resumes.
+    """
+
+    reason: str = Field(description="The provider's latest answer, e.g. `429 Too Many Requests`.")
+    since: datetime = Field(description="When this wait began.")
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any], now: datetime) -> ProviderWait | None:
+        """The wait the sender's lease on `row` shows at `now`, if it has not lapsed."""
+        until = row.get("provider_wait_until")
+        if until is None or until <= now:
+            return None
+        return cls(reason=row.get("provider_wait_reason") or "", since=row["provider_wait_since"])
+
+
 class Campaign(BaseModel):
     """A campaign with its state and progress counters (updated by the workers).
 
@@ -92,6 +112,10 @@ class Campaign(BaseModel):
                     "updated_at": "2026-11-23T09:05:00Z",
                     "launched_at": "2026-11-23T09:01:00Z",
                     "completed_at": None,
+                    "provider_wait": {
+                        "reason": "simulated throttling",
+                        "since": "2026-11-23T09:04:12Z",
+                    },
                 }
             ]
         }
@@ -128,3 +152,6 @@ class Campaign(BaseModel):
     updated_at: datetime
     launched_at: datetime | None
     completed_at: datetime | None
+    provider_wait: ProviderWait | None = Field(
+        None, description="Set while sending waits on the provider (throttling, transient errors)."
+    )

@@ -20,7 +20,12 @@ from services.campaign_api.api.deps import (
     PoolDep,
     SettingsDep,
 )
-from services.campaign_api.api.models.campaigns import Campaign, CampaignCreate, CampaignUpdate
+from services.campaign_api.api.models.campaigns import (
+    Campaign,
+    CampaignCreate,
+    CampaignUpdate,
+    ProviderWait,
+)
 from services.campaign_api.api.pagination import (
     Limit,
     Page,
@@ -53,6 +58,7 @@ EDITABLE = ("name", "from_email", "from_name", "reply_to", "template_id", "provi
 def campaign_from(row: asyncpg.Record | dict[str, Any]) -> Campaign:
     values = dict(row)
     values["condition"] = orjson.loads(values["condition"])
+    values["provider_wait"] = ProviderWait.of(values, datetime.now(UTC))
     return Campaign.model_validate(values)
 
 

@@ -61,9 +61,10 @@ def _result(answer: SqlAnswer) -> SqlResult:
 async def run_account_sql(account: CurrentAccount, body: SqlBody, analyst: AnalystDep) -> SqlResult:
     """Run one read-only statement on your account's events (API key).
 
-    SELECT (WITH, JOIN, UNION, subqueries) over `email_events`, `lead_status` and
-    `campaign_hourly`, each holding only your account's rows, or DESCRIBE of one of
-    them; limits on time, memory, rows and bytes (docs/reports.md, "Analysts' access").
+    SELECT (WITH, JOIN, UNION, subqueries) over `email_events`, `lead_status`,
+    `campaign_hourly` and `send_outcomes`, each holding only your account's rows, or
+    DESCRIBE of one of them; limits on time, memory, rows and bytes (docs/reports.md,
+    "Analysts' access").
     """
     try:
         return _result(await analyst.run_for_account(body.query, account))
