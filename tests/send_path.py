@@ -351,8 +351,24 @@ async def resolver(pool: asyncpg.Pool, settings: CommonSettings) -> AsyncIterato
         await producer.stop()
 
 
+# Campaigns earlier tests left with work (the suite shares one database): a resolver process
+# sweeps every campaign with work left, and would send theirs on this test's topics.
+RETIRE_LEFTOVERS = """
+UPDATE campaigns SET state = 'failed', updated_at = now()
+WHERE state NOT IN ('completed', 'failed', 'paused')
+"""
+
+
 @pytest.fixture
-def start(settings: CommonSettings, simulator: str, tmp_path: Path) -> Iterator[StartService]:
+async def retired_leftovers(pool: asyncpg.Pool) -> None:
+    """No campaign of an earlier test is left for this test's resolver to find."""
+    await pool.execute(RETIRE_LEFTOVERS)
+
+
+@pytest.fixture
+def start(
+    settings: CommonSettings, simulator: str, tmp_path: Path, retired_leftovers: None
+) -> Iterator[StartService]:
     """Start `lead_resolver` or `sender` processes; all stopped at the end of the test."""
     started: list[Service] = []
 
