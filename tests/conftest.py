@@ -1,7 +1,10 @@
 """Fixtures on the real stack: a fresh Postgres database per test session, unique topics.
 
-The test command brings PostgreSQL and Kafka up first (`fanout stack up --only infra`);
-these fixtures connect to them with the same settings the services use.
+The test command (`make test`, i.e. `fanout test`) brings up a stack of the suite's own
+(PostgreSQL and Kafka on free ports, in a home of its own) and points every FANOUT_*
+variable at it; these fixtures connect with the same settings the services use. Tests
+that start services (`suite_stack`) only run there, never against a stack the suite did
+not start.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncpg
 import pytest
 import structlog
 
+from fanout_cli.testrun.stack import SuiteStack
 from shared.db import create_pool
 from shared.kafka.admin import delete_topics, ensure_topics
 from shared.migrations.postgres import upgrade_async
@@ -30,6 +34,15 @@ os.environ["FANOUT_ENVIRONMENT"] = "test"
 def base_settings() -> CommonSettings:
     """Settings of the local stack (or whatever FANOUT_* points at)."""
     return CommonSettings(environment="test")
+
+
+@pytest.fixture(scope="session")
+def suite_stack() -> SuiteStack:
+    """The stack `fanout test` started for this run; skips when pytest runs without it."""
+    stack = SuiteStack.current()
+    if stack is None:
+        pytest.skip("starts services: runs under `make test` (`fanout test`), on its own stack")
+    return stack
 
 
 def _with_database(dsn: str, database: str) -> str:

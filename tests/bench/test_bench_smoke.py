@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from fanout_cli.stack.components import SERVICES
-from shared.settings import CommonSettings
+from fanout_cli.testrun.stack import SuiteStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path) -> None:
-    home = CommonSettings().home
+def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: SuiteStack) -> None:
+    home = suite_stack.home
     running_before = {s.name for s in SERVICES if s.process(home).pid() is not None}
     try:
         result = subprocess.run(  # noqa: S603
@@ -37,7 +37,7 @@ def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path) -> None:
                 str(tmp_path),
             ],
             cwd=REPO,
-            env=dict(os.environ),
+            env=suite_stack.environment(os.environ),
             capture_output=True,
             text=True,
             timeout=900,
