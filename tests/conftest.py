@@ -17,10 +17,12 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 import structlog
+from aiokafka import AIOKafkaProducer
 
 from fanout_cli.testrun.stack import SuiteStack
 from shared.db import create_pool
 from shared.kafka.admin import delete_topics, ensure_topics
+from shared.kafka.producer import make_producer
 from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
@@ -112,3 +114,12 @@ def _restore_structlog() -> Iterator[None]:
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture
+async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer on the test's settings."""
+    started = make_producer(settings)
+    await started.start()
+    yield started
+    await started.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -14,7 +13,6 @@ from aiokafka import AIOKafkaProducer
 from services.lead_resolver.config import Settings as ResolverSettings
 from services.lead_resolver.ownership import campaign_partition
 from services.lead_resolver.resolver import Resolver
-from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests import factories
@@ -22,14 +20,6 @@ from tests.clock import BootClock
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 PARTITIONS = 4096  # owning one of many keeps other tests' campaigns out of this resolver
-
-
-@pytest.fixture
-async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
-    producer = make_producer(settings)
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 def _resolver(

@@ -26,22 +26,11 @@ from fanout_cli.stack.processes import alive, port_open
 from fanout_cli.testrun.ports import free_port
 from fanout_cli.testrun.stack import KEPT, MARKER, SuiteStack
 from fanout_cli.testrun.sweep import marked
+from tests.commands import fanout
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(900)]
 REPO = Path(__file__).resolve().parents[2]
 EXIT_CODES = {"completes": 0, "SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
-
-
-def _fanout(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "fanout_cli.main", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _traversable(path: Path) -> Path:
@@ -91,11 +80,11 @@ def other_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OtherStack
         "FANOUT_WEBHOOK_INGEST_PORT": str(free_port(taken)),
     }
     try:
-        up = _fanout(env, "stack", "up", "--only", "infra", "--only", "esp-simulator")
+        up = fanout(env, "stack", "up", "--only", "infra", "--only", "esp-simulator")
         assert up.returncode == 0, up.stdout + up.stderr
         yield OtherStack(home, env)
     finally:
-        down = _fanout(env, "stack", "down")
+        down = fanout(env, "stack", "down")
     assert down.returncode == 0, down.stdout + down.stderr
 
 
