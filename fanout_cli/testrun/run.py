@@ -5,11 +5,8 @@
     folder, then whatever still carries the stack's mark → delete the home
 
 The stopping runs however the run ends: success, failure, an error, Ctrl-C (SIGINT),
-SIGTERM or SIGHUP. Each step runs in its own process group, so a terminal's Ctrl-C
-reaches this process only; it then asks the step to stop (SIGINT, on which pytest tears
-its fixtures down, stopping the services it started) and kills the step's group if it
-has not ended within `GRACE_S`. With `keep`, a run that ends normally leaves the stack
-up, and the next run reuses it.
+SIGTERM or SIGHUP (`signals.py`); a step interrupted midway is stopped first (`steps.py`).
+With `keep`, a run that ends normally leaves the stack up, and the next run reuses it.
 """
 
 from __future__ import annotations
@@ -18,24 +15,18 @@ import contextlib
 import fcntl
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from fanout_cli.stack import orchestrate
-from fanout_cli.stack import postgres as pg
 from fanout_cli.stack.errors import StackError
-from fanout_cli.stack.kafka import REPO_ROOT
+from fanout_cli.testrun.signals import Interrupted, handled_by, interrupt, keep_stopping
 from fanout_cli.testrun.stack import MARKER, SuiteStack, default_home
+from fanout_cli.testrun.steps import run_step
 from fanout_cli.testrun.sweep import stop_marked
 
-GRACE_S = 60.0
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 LINT = (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",))
 Say = Callable[[str], None]
 
@@ -49,14 +40,6 @@ class RunOptions:
     keep: bool = False
 
 
-class Interrupted(Exception):  # noqa: N818 - it is the event, not an error
-    """A signal asked the run to stop."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
 def run(options: RunOptions, say: Say) -> int:
     """Run the suite on its own stack; the exit code (128 + the signal when interrupted)."""
     with _locked(default_home()) as home:
@@ -66,14 +49,14 @@ def run(options: RunOptions, say: Say) -> int:
         os.environ.update(environment)  # every process from here on is on the suite's stack
         keep = options.keep
         try:
-            with _signals(_raise):
+            with handled_by(interrupt):
                 return _steps(stack, options, say)
         except Interrupted as exc:
             keep = False
             say(f"{exc}: stopping everything this run started")
             return 128 + exc.signum
         finally:
-            with _signals(_ignore):
+            with handled_by(keep_stopping):
                 if keep:
                     say(f"test stack kept in {stack.home} (a run without --keep stops it)")
                 else:
@@ -83,7 +66,7 @@ def run(options: RunOptions, say: Say) -> int:
 def prepare(home: Path, say: Say) -> SuiteStack:
     """The stack a `--keep` run left running, else a new one (after clearing leftovers)."""
     existing = SuiteStack.load(home)
-    if existing is not None and _running(existing):
+    if existing is not None and orchestrate.infra_running(existing.settings()):
         say(f"test stack: reusing the one running in {home}")
         return existing
     if home.exists():
@@ -110,50 +93,12 @@ def teardown(stack: SuiteStack, say: Say) -> None:
 def _steps(stack: SuiteStack, options: RunOptions, say: Say) -> int:
     if options.lint:
         for tool in LINT:
-            code = _step([sys.executable, "-m", *tool])
+            code = run_step([sys.executable, "-m", *tool])
             if code:
                 return code
     say(f"test stack: PostgreSQL and Kafka in {stack.home}")
     orchestrate.up(stack.settings(), ["infra"], lambda line: say(f"test stack: {line}"))
-    return _step([sys.executable, "-m", "pytest", *options.pytest_args])
-
-
-def _step(argv: list[str]) -> int:
-    """Run one step in its own process group; stop it if this run is interrupted."""
-    proc = subprocess.Popen(  # noqa: S603 - our own tools, fixed arguments
-        argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, process_group=0
-    )
-    try:
-        return proc.wait()
-    except BaseException:
-        with _signals(_ignore):
-            _stop_step(proc)
-        raise
-
-
-def _stop_step(proc: subprocess.Popen[bytes]) -> None:
-    """SIGINT to the step's group, SIGKILL if it has not exited within `GRACE_S`."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGINT)
-    deadline = time.monotonic() + GRACE_S
-    # poll without reaping: while the step is unreaped its pid cannot name another group
-    while time.monotonic() < deadline and not _exited(proc.pid):
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def _exited(pid: int) -> bool:
-    info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    return info is not None
-
-
-def _running(stack: SuiteStack) -> bool:
-    bindir = pg._bindir()
-    common = stack.settings()
-    postgres = bindir is not None and pg.is_running(bindir, orchestrate._pg_target(common))
-    return postgres and orchestrate.broker(common).running()
+    return run_step([sys.executable, "-m", "pytest", *options.pytest_args])
 
 
 @contextlib.contextmanager
@@ -181,21 +126,3 @@ def _make_dirs(folder: Path) -> None:
         path.mkdir()
         if os.geteuid() == 0:
             path.chmod(0o755)
-
-
-@contextlib.contextmanager
-def _signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    previous = {s: signal.signal(s, handler) for s in SIGNALS}
-    try:
-        yield
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
-
-
-def _raise(signum: int, _frame: FrameType | None) -> None:
-    raise Interrupted(signum)
-
-
-def _ignore(signum: int, _frame: FrameType | None) -> None:
-    print(f"{signal.Signals(signum).name}: still stopping the test stack", file=sys.stderr)  # noqa: T201
