@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from fanout_cli.stack.processes import port_open
-from tests.commands import fanout
+from fanout_cli.testrun.ports import free_port
+from tests.commands import fanout, scratch_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres]
 REPO = Path(__file__).resolve().parents[2]
@@ -35,19 +36,20 @@ def _stack_pids(home: Path) -> list[int]:
     return pids
 
 
-def test_stack_up_twice_then_down_leaves_no_process(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    pg_port, kafka_port = _free_port(), _free_port()
+def test_stack_up_twice_then_down_leaves_no_process() -> None:
+    with scratch_home("stack") as home:
+        _up_twice_then_down(home)
+
+
+def _up_twice_then_down(home: Path) -> None:
+    taken: set[int] = set()
+    pg_port, kafka_port = free_port(taken), free_port(taken, span=2)  # Kafka's controller: +1
     env = {
         **os.environ,
         "FANOUT_HOME": str(home),
         "FANOUT_DATABASE_URL": f"postgresql://fanout:fanout@127.0.0.1:{pg_port}/fanout",
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
     }
-    if os.geteuid() == 0:
-        home.parent.chmod(0o755)
-        tmp_path.parent.chmod(0o755)
-        tmp_path.parent.parent.chmod(0o755)
     try:
         first = fanout(env, "stack", "up", "--only", "infra")
         assert first.returncode == 0, first.stdout + first.stderr

@@ -26,19 +26,11 @@ from fanout_cli.stack.processes import alive, port_open
 from fanout_cli.testrun.ports import free_port
 from fanout_cli.testrun.stack import KEPT, MARKER, SuiteStack
 from fanout_cli.testrun.sweep import marked
-from tests.commands import fanout
+from tests.commands import fanout, scratch_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(900)]
 REPO = Path(__file__).resolve().parents[2]
 EXIT_CODES = {"completes": 0, "SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
-
-
-def _traversable(path: Path) -> Path:
-    """As root, let the `postgres` user reach `path` (pytest's folders are private)."""
-    if os.geteuid() == 0:
-        for folder in [p for p in path.parents if p != Path("/")][:4]:
-            folder.chmod(folder.stat().st_mode | 0o755)
-    return path
 
 
 def _start_time(pid: int) -> int:
@@ -65,8 +57,19 @@ class OtherStack:
 
 
 @pytest.fixture(scope="module")
-def other_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OtherStack]:
-    home = _traversable(tmp_path_factory.mktemp("other-stack") / "home")
+def other_stack() -> Iterator[OtherStack]:
+    with scratch_home("other-stack") as home:
+        yield from _started_beside(home)
+
+
+@pytest.fixture
+def suite_home() -> Iterator[Path]:
+    """Where `fanout test` is told to put its stack (FANOUT_TEST_HOME)."""
+    with scratch_home("suite") as home:
+        yield home
+
+
+def _started_beside(home: Path) -> Iterator[OtherStack]:
     taken: set[int] = set()
     postgres, kafka = free_port(taken), free_port(taken, span=2)
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("FANOUT_") or k in KEPT}
@@ -114,11 +117,10 @@ def _wait_for(check: object, what: str, run: subprocess.Popen[bytes], log: Path)
 
 @pytest.mark.parametrize("ending", list(EXIT_CODES))
 def test_fanout_test_beside_another_stack_leaves_it_and_nothing_behind(
-    other_stack: OtherStack, tmp_path: Path, ending: str
+    other_stack: OtherStack, suite_home: Path, tmp_path: Path, ending: str
 ) -> None:
     before = other_stack.processes()
     assert set(before) == {"postgres", "kafka", "esp-simulator"}
-    suite_home = _traversable(tmp_path / "suite")
     report, log = tmp_path / "probe.json", tmp_path / "log"
     env = {**other_stack.env, "FANOUT_TEST_HOME": str(suite_home), "TESTRUN_PROBE": str(report)}
     if ending != "completes":
