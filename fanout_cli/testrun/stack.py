@@ -88,7 +88,11 @@ class SuiteStack:
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://fanout:fanout@127.0.0.1:{self.postgres_port}/{DATABASE}"
+        return self.database_url_of(DATABASE)
+
+    def database_url_of(self, database: str) -> str:
+        """The DSN of one database of its PostgreSQL (created by `fanout stack up`)."""
+        return f"postgresql://fanout:fanout@127.0.0.1:{self.postgres_port}/{database}"
 
     def url(self, module: str) -> str:
         """The base URL of one of its services."""

@@ -37,7 +37,11 @@ def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: Suit
                 str(tmp_path),
             ],
             cwd=REPO,
-            env=suite_stack.environment(os.environ),
+            env={  # its own database and topics: a campaign it leaves unfinished stays its own
+                **suite_stack.environment(os.environ),
+                "FANOUT_DATABASE_URL": suite_stack.database_url_of("fanout_bench"),
+                "FANOUT_TOPIC_PREFIX": "bench.",
+            },
             capture_output=True,
             text=True,
             timeout=900,
