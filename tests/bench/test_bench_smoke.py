@@ -18,9 +18,11 @@ from fanout_cli.stack.components import SERVICES
 from fanout_cli.testrun.stack import SuiteStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
+RUN_TIMEOUT_S = 900  # the benchmark's own limit; pytest's (below) leaves time to stop services
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(RUN_TIMEOUT_S + 60)
 def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: SuiteStack) -> None:
     home = suite_stack.home
     running_before = {s.name for s in SERVICES if s.process(home).pid() is not None}
@@ -44,7 +46,7 @@ def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: Suit
             },
             capture_output=True,
             text=True,
-            timeout=900,
+            timeout=RUN_TIMEOUT_S,
             check=False,
         )
     finally:
