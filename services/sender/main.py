@@ -50,7 +50,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         policy=retry_policy(settings),
     )
     consumer = sends_consumer(settings, pipeline, accounting, providers)
-    app = operations_app("Fanout sender", connections.checks())
+    app = operations_app("Fanout sender", {**connections.checks(), "consumer": consumer.check})
     return Started(app, workers=[consumer.run])
 
 

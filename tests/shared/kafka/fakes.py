@@ -174,10 +174,13 @@ class Harness:
         )
         self.broker_answers = True
         self.probes = 0
+        self.probe_answers = asyncio.Event()  # cleared: a probe waits (a slow broker)
+        self.probe_answers.set()
 
     async def probe(self) -> bool:
         """The broker probe of the runner's watchdog: answers as `broker_answers` says."""
         self.probes += 1
+        await self.probe_answers.wait()
         return self.broker_answers
 
     def start(self) -> Running:
