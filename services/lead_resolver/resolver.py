@@ -29,7 +29,6 @@ from uuid import UUID
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from services.lead_resolver import store
 from services.lead_resolver.batcher import recipients, send_batches
@@ -40,6 +39,7 @@ from shared import metrics
 from shared.campaigns import Action, State, complete_if_accounted, move
 from shared.conditions import ConditionError, compile_condition, parse_condition
 from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
+from shared.retry import retryable
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
 
 log = structlog.get_logger(__name__)
@@ -118,7 +118,9 @@ class Resolver:
                 if time.monotonic() - self._last_sweep > self._settings.sweep_interval_s:
                     await self.sweep()
                 progressed = await self._turn()
-            except (asyncpg.PostgresError, OSError, KafkaError) as exc:
+            except Exception as exc:
+                if not retryable(exc):  # Postgres or Kafka away: the next turn retries
+                    raise
                 log.warning("resolver.turn_failed", error=repr(exc))
                 progressed = False
             if not progressed:

@@ -19,8 +19,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from services.sender.accounting import Accounting
 from services.sender.campaigns import CampaignSpec, SpecCache
@@ -32,6 +31,7 @@ from services.sender.providers.registry import ProviderPool, ProviderUnavailable
 from services.sender.render import LinkSigner, RenderFailed, render_email
 from shared import metrics
 from shared.contracts import EventType, Recipient, SendBatch
+from shared.retry import retryable
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -46,8 +46,7 @@ SELECT email FROM leads WHERE id = ANY($3::uuid[]) AND unsubscribed_at IS NOT NU
 async def durable(step: Callable[[], Awaitable[T]]) -> T:
     """Run a Postgres/Kafka step until it succeeds (backoff with jitter, capped at 10 s)."""
     async for attempt in AsyncRetrying(
-        wait=wait_exponential_jitter(max=10),
-        retry=retry_if_exception_type((asyncpg.PostgresError, OSError, KafkaError)),
+        wait=wait_exponential_jitter(max=10), retry=retry_if_exception(retryable)
     ):
         with attempt:
             return await step()
