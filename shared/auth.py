@@ -3,6 +3,10 @@
 A key looks like `fo_<prefix>_<secret>`; the prefix (not secret) lets people
 tell their keys apart. Keys have 256 bits of randomness, so a plain SHA-256
 (not a slow password hash) is the right lookup hash.
+
+Every refused caller gets the same 401 (`unauthorized`): telling a stranger that a key
+was revoked or malformed helps them probe. Why it was refused goes to the log line
+`auth.refused` and the `fanout_auth_refused_total` metric, never with the key itself.
 """
 
 from __future__ import annotations
@@ -14,10 +18,17 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import Depends, HTTPException, Request, status
+import structlog
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.http.problems import ProblemError
+from shared.metrics import AUTH_REFUSED
+
 KEY_PREFIX = "fo_"
+UNAUTHORIZED = "missing or invalid credentials"
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,23 +68,51 @@ async def create_account(pool: asyncpg.Pool, name: str) -> tuple[UUID, str]:
     return account_id, key.plaintext
 
 
-async def account_for_key(pool: asyncpg.Pool, plaintext: str) -> UUID | None:
-    """The account a (non-revoked) key belongs to, or None; notes when the key was last used."""
+@dataclass(frozen=True)
+class KeyCheck:
+    """What a presented key turned out to be: its account, or why it was refused."""
+
+    account_id: UUID | None
+    refusal: str = ""
+
+
+async def check_key(pool: asyncpg.Pool, plaintext: str) -> KeyCheck:
+    """The account of a non-revoked key, or the refusal reason (for logs, never callers).
+
+    Notes when the key was last used (at most once a minute per key).
+    """
     if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
-        return None
+        return KeyCheck(None, "malformed key")
     row = await pool.fetchrow(
         """
-        SELECT id, account_id, last_used_at > now() - interval '1 minute' AS recently_used
-        FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
+        SELECT id, account_id, revoked_at IS NOT NULL AS revoked,
+               last_used_at > now() - interval '1 minute' AS recently_used
+        FROM api_keys WHERE key_hash = $1
         """,
         hash_key(plaintext),
     )
     if row is None:
-        return None
-    if not row["recently_used"]:  # record use at most once a minute per key
+        return KeyCheck(None, "unknown key")
+    if row["revoked"]:
+        return KeyCheck(None, "revoked key")
+    if not row["recently_used"]:
         await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE id = $1", row["id"])
-    account_id: UUID = row["account_id"]
-    return account_id
+    return KeyCheck(row["account_id"])
+
+
+async def account_for_key(pool: asyncpg.Pool, plaintext: str) -> UUID | None:
+    """The account a (non-revoked) key belongs to, or None; notes when the key was last used."""
+    return (await check_key(pool, plaintext)).account_id
+
+
+def unauthorized(reason: str, *, scheme: str = "Bearer") -> ProblemError:
+    """The one 401 every refused caller gets; `reason` goes to the log and the metric only.
+
+    `scheme` is the `WWW-Authenticate` challenge (RFC 9110 wants one on every 401).
+    """
+    AUTH_REFUSED.labels(reason=reason).inc()
+    log.info("auth.refused", reason=reason, challenge=scheme)
+    return ProblemError(401, UNAUTHORIZED, headers={"WWW-Authenticate": scheme})
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer fo_...`")
@@ -84,20 +123,13 @@ async def current_account(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UUID:
     """FastAPI dependency: the caller's account id, or 401. Needs `app.state.pool`."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing API key: send `Authorization: Bearer <key>`",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    account = await account_for_key(request.app.state.pool, credentials.credentials)
-    if account is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "invalid or revoked API key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return account
+    if credentials is None:  # HTTPBearer also answers None for another scheme or a bare key
+        header = request.headers.get("Authorization")
+        raise unauthorized("not a Bearer token" if header else "missing")
+    check = await check_key(request.app.state.pool, credentials.credentials)
+    if check.account_id is None:
+        raise unauthorized(check.refusal)
+    return check.account_id
 
 
 CurrentAccount = Annotated[UUID, Depends(current_account)]

@@ -47,6 +47,11 @@ WEBHOOK_REFUSALS = Counter(
 )
 # Events inserted into ClickHouse by the report sink.
 SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHouse")
+# Callers refused with a 401, by reason (missing, not a Bearer token, malformed key, unknown
+# key, revoked key, missing admin token, wrong admin token). The caller only ever sees a
+# generic answer; a rise of one reason tells operators what is going on (a leaked revoked
+# key still in use, a client sending the key without `Bearer `, someone guessing).
+AUTH_REFUSED = Counter("fanout_auth_refused_total", "Refused authentications", ["reason"])
 # Launch commands relayed from the outbox to Kafka.
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")
 # Lead rows accepted by bulk imports (campaign_api).
@@ -78,7 +83,10 @@ WEBHOOK_EVENTS = Counter(
 SEND_BATCHES_IN_FLIGHT = Gauge("fanout_send_batches_in_flight", "Send batches in flight")
 # sender: this instance's current send rate (share of the budget × AIMD factor), per provider.
 SEND_RATE = Gauge("fanout_send_rate_per_second", "Current send rate", ["provider"])
-# lead_resolver: leads emitted in send batches (after suppression filtering).
+# lead_resolver: leads emitted in send batches (the matched leads not excluded).
 LEADS_RESOLVED = Counter("fanout_leads_resolved_total", "Leads emitted in send batches")
+# lead_resolver: matched leads left out at resolve time, by reason (suppressed, unsubscribed,
+# invalid_email, duplicate).
+LEADS_EXCLUDED = Counter("fanout_leads_excluded_total", "Matched leads excluded", ["reason"])
 # lead_resolver: parked batches re-emitted after a provider stop (resume or cancel).
 BATCHES_REEMITTED = Counter("fanout_batches_reemitted_total", "Parked batches re-emitted")

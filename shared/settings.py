@@ -4,18 +4,24 @@ Each service has its own `BaseSettings` subclass with its own env prefix
 (`FANOUT_SENDER_`, ...) for its knobs, and reads the connection settings below
 through `CommonSettings` (prefix `FANOUT_`). Empty connection settings mean
 "use the local stack that `fanout stack up` runs".
+
+Secrets have no default anywhere: `fanout stack up` generates them per stack
+(`<home>/secrets.env`), an operator supplies them otherwise, and a service
+refuses to start without the ones it needs (`shared.secret_policy`). Only the
+`test` environment fills a missing secret, with a random value made once per
+process, so tests in one process agree with each other and nobody else knows it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
 
 # Root's home is private (0700); the Postgres server runs as `postgres` and must reach its
 # data folder, so root's stack lives under /var/lib.
@@ -23,6 +29,26 @@ DEFAULT_HOME = (
     Path("/var/lib/fanout") if os.geteuid() == 0 else Path.home() / ".local" / "share" / "fanout"
 )
 DEFAULT_CACHE = Path.home() / ".cache" / "fanout"
+
+SecretName = Literal[
+    "link_secret", "simulator_webhook_secret", "simulator_api_key", "admin_token", "ops_token"
+]
+SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
+
+
+class MissingSecret(RuntimeError):
+    """A secret was used that is not configured (the start-up check names it first)."""
+
+
+@cache
+def _process_secret(name: str) -> SecretStr:
+    """The test environment's value of secret `name`: random, made once per process."""
+    del name  # one value per name (the cache key)
+    return SecretStr(secrets.token_urlsafe(32))
+
+
+def _secret(description: str) -> Any:
+    return Field(None, description=f"{description} No default: generated per stack.")
 
 
 class CommonSettings(BaseSettings):
@@ -48,27 +74,59 @@ class CommonSettings(BaseSettings):
         "",
         description="ClickHouse server URL (http://user:pass@host:8123/db). Empty: embedded chDB.",
     )
-    signing_secret: SecretStr = Field(
-        SecretStr(DEV_SECRET),
-        description="Signs unsubscribe tokens and simulator webhooks.",
+    link_secret: SecretStr | None = _secret("Signs unsubscribe links and tokens.")
+    simulator_webhook_secret: SecretStr | None = _secret(
+        "Signs the ESP simulator's webhooks (the simulator signs, webhook_ingest verifies)."
+    )
+    simulator_api_key: SecretStr | None = _secret(
+        "Bearer key of the ESP simulator's API (the sender calls it)."
+    )
+    admin_token: SecretStr | None = _secret(
+        "Operators' token of report_sink's POST /internal/sql (header X-Fanout-Admin-Token)."
+    )
+    ops_token: SecretStr | None = _secret(
+        "Bearer token of every service's /readyz and /metrics (monitoring)."
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8701",
         description="Base URL of webhook_ingest as recipients reach it (unsubscribe links).",
     )
     topic_prefix: str = Field("", description="Prefix added to every topic name.")
-    log_level: str = "INFO"
+    log_level: str = Field(
+        "INFO",
+        description="Level of the service's own logs; libraries' per-request lines need DEBUG.",
+    )
+    log_file: Path | None = Field(
+        None,
+        description="File the service writes its logs to, rotated by size (`fanout stack up` "
+        "sets <home>/logs/<service>.log). Empty: JSON lines on stdout, for a supervisor.",
+    )
+    log_max_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Size at which the log file is rotated (renamed .1, older ones shift up).",
+    )
+    log_backups: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Rotated log files kept (.1 to .N); the oldest is deleted beyond that.",
+    )
 
     @model_validator(mode="after")
-    def _refuse_dev_secret_outside_development(self) -> CommonSettings:
-        if (
-            self.environment == "production"
-            and self.signing_secret.get_secret_value() == DEV_SECRET
-        ):
-            raise ValueError(
-                "FANOUT_SIGNING_SECRET is the development default; set a real secret in production"
-            )
+    def _fill_test_secrets(self) -> CommonSettings:
+        if self.environment == "test":
+            for name in SECRET_NAMES:
+                if getattr(self, name) is None:
+                    setattr(self, name, _process_secret(name))
         return self
+
+    def secret(self, name: SecretName) -> str:
+        """The value of secret `name`; `MissingSecret` when it is not configured."""
+        value: SecretStr | None = getattr(self, name)
+        if value is None or not value.get_secret_value():
+            raise MissingSecret(f"{env_name(self, name)} is not set")
+        return value.get_secret_value()
 
     @property
     def chdb_path(self) -> Path:
@@ -76,7 +134,7 @@ class CommonSettings(BaseSettings):
         return self.home / "chdb"
 
 
-def env_name(settings: BaseSettings, field: str) -> str:
+def env_name(settings: BaseSettings | type[BaseSettings], field: str) -> str:
     """The environment variable that sets `field` of `settings` (e.g. FANOUT_SENDER_PORT)."""
     return f"{settings.model_config.get('env_prefix', '')}{field}".upper()
 
@@ -98,3 +156,10 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8700
     common: CommonSettings = Field(default_factory=CommonSettings)
+
+    def required_secrets(self) -> tuple[SecretName, ...]:
+        """The secrets this service cannot run without (checked before it starts).
+
+        Every service serves `/readyz` and `/metrics` behind the operations token.
+        """
+        return ("ops_token",)

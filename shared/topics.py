@@ -57,7 +57,7 @@ TOPIC_SPECS: tuple[TopicSpec, ...] = (
         partitions=12,
         usage=Usage(
             "campaign id + lead id of the first event",
-            producers=("sender", "webhook_ingest"),
+            producers=("lead_resolver", "sender", "webhook_ingest"),
             consumers=("report_sink",),
         ),
     ),

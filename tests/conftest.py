@@ -6,6 +6,8 @@ these fixtures connect to them with the same settings the services use.
 
 from __future__ import annotations
 
+import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -18,6 +20,10 @@ from shared.kafka.admin import delete_topics, ensure_topics
 from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
+
+# Tests are the `test` environment: a secret not given is a random value of this process
+# (shared/settings.py), so settings made anywhere in the suite agree with each other.
+os.environ["FANOUT_ENVIRONMENT"] = "test"
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +88,14 @@ async def settings(
 @pytest.fixture(autouse=True)
 def _restore_structlog() -> Iterator[None]:
     """Commands run in-process (typer's CliRunner) configure logging for themselves; put the
-    test process's configuration back so tests that capture logs see every level."""
+    test process's configuration back (structlog's, and the root logger's handlers and
+    level) so tests that capture logs see every level."""
     before = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     yield
     structlog.configure(**before)
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

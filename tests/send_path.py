@@ -32,9 +32,19 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.esp_simulator.config import Settings as SimulatorSettings
 from services.esp_simulator.testing import running_simulator
-from shared.contracts import CampaignCommand, CommandKind, EmailEvent, EventBatch, decode, encode
+from shared.contracts import (
+    CampaignCommand,
+    CommandKind,
+    EmailEvent,
+    EventBatch,
+    EventType,
+    SendBatch,
+    decode,
+    encode,
+)
+from shared.contracts.base import M
 from shared.kafka.producer import make_producer
-from shared.settings import CommonSettings
+from shared.settings import SECRET_NAMES, CommonSettings, env_name
 from shared.topics import Topic, topic_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +58,14 @@ class Seeded:
     account_id: uuid.UUID
     campaign_id: uuid.UUID
     run_id: uuid.UUID
-    matching: set[uuid.UUID] = field(default_factory=set)
+    matching: set[uuid.UUID] = field(default_factory=set)  # matched and sendable
     others: set[uuid.UUID] = field(default_factory=set)
+    excluded: dict[uuid.UUID, str] = field(default_factory=dict)  # matched, left out: reason
+
+    @property
+    def matched(self) -> set[uuid.UUID]:
+        """Every lead the campaign's condition matches (the segment preview's count)."""
+        return self.matching | set(self.excluded)
 
 
 async def seed_campaign(
@@ -59,9 +75,14 @@ async def seed_campaign(
     non_matching: int = 0,
     suppressed: int = 0,
     unsubscribed: int = 0,
+    invalid: int = 0,
     account_id: uuid.UUID | None = None,
 ) -> Seeded:
-    """An account (or the given one) with leads and a `queued` campaign selecting country DE."""
+    """An account (or the given one) with leads and a `queued` campaign selecting country DE.
+
+    Beside `matching` leads the campaign matches `suppressed`, `unsubscribed` and `invalid`
+    ones (an address the API refuses, as a row written around it holds), which it excludes.
+    """
     if account_id is None:
         account_id = await pool.fetchval(
             "INSERT INTO accounts (name) VALUES ('send-path test') RETURNING id"
@@ -78,8 +99,10 @@ async def seed_campaign(
         + [("n", "FR", False)] * non_matching
         + [("s", "DE", False)] * suppressed
         + [("u", "DE", True)] * unsubscribed
+        + [("i", "DE", False)] * invalid
     )
-    emails = [f"{k}{i}-{tag}@example.com" for i, (k, _, _) in enumerate(kinds)]
+    domains = {"i": "example..com"}
+    emails = [f"{k}{i}-{tag}@{domains.get(k, 'example.com')}" for i, (k, _, _) in enumerate(kinds)]
     rows = await pool.fetch(
         "INSERT INTO leads (account_id, email, first_name, country, unsubscribed_at) "
         "SELECT $1, e, 'Ada', c, CASE WHEN u THEN now() END "
@@ -106,8 +129,12 @@ async def seed_campaign(
         run_id,
     )
     seeded = Seeded(account_id, campaign_id, run_id)
+    reasons = {"s": "suppressed", "u": "unsubscribed", "i": "invalid_email"}
     for row in rows:
-        (seeded.matching if row["email"].startswith("m") else seeded.others).add(row["id"])
+        kind = row["email"][0]
+        if kind in reasons:
+            seeded.excluded[row["id"]] = reasons[kind]
+        (seeded.matching if kind == "m" else seeded.others).add(row["id"])
     return seeded
 
 
@@ -176,31 +203,41 @@ async def wait_for(
     return row
 
 
-async def read_events(settings: CommonSettings) -> list[EmailEvent]:
-    """Every event on `email.events` up to its current end."""
-    topic = topic_name(Topic.EMAIL_EVENTS, settings.topic_prefix)
+async def read_topic(settings: CommonSettings, topic: Topic, model: type[M]) -> list[M]:
+    """Every message on the test's `topic` up to its current end."""
+    name = topic_name(topic, settings.topic_prefix)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
     await consumer.start()
-    events: list[EmailEvent] = []
+    messages: list[M] = []
     try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
         if not parts:
-            parts = [TopicPartition(topic, p) for p in range(12)]
+            parts = [TopicPartition(name, p) for p in range(12)]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
         while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for records in batch.values():
-                for record in records:
-                    events += decode(EventBatch, record.value).events
+                messages += [decode(model, record.value) for record in records]
     finally:
         await consumer.stop()
-    return events
+    return messages
+
+
+async def read_events(settings: CommonSettings) -> list[EmailEvent]:
+    """Every event on `email.events` up to its current end."""
+    values = await read_topic(settings, Topic.EMAIL_EVENTS, EventBatch)
+    return [event for value in values for event in value.events]
+
+
+async def read_sends(settings: CommonSettings) -> list[SendBatch]:
+    """Every batch on `email.sends` up to its current end."""
+    return await read_topic(settings, Topic.EMAIL_SENDS, SendBatch)
 
 
 def free_port() -> int:
@@ -267,6 +304,8 @@ def service_env(settings: CommonSettings, **extra: str) -> dict[str, str]:
         "FANOUT_SENDER_RETRY_MAX_S": "1",
         "FANOUT_SENDER_RETRY_JITTER_S": "0.05",
         "FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 0}',
+        # this process's secrets, so the services and the in-process simulator agree
+        **{env_name(CommonSettings, name): settings.secret(name) for name in SECRET_NAMES},
         "FANOUT_LEAD_RESOLVER_IDLE_SLEEP_S": "0.05",
         "FANOUT_LEAD_RESOLVER_SWEEP_INTERVAL_S": "1",
         **extra,
@@ -321,10 +360,14 @@ def outcomes_by_lead(events: list[EmailEvent], seeded: Seeded) -> Counter[object
 
 
 def assert_exactly_one_outcome(events: list[EmailEvent], seeded: Seeded) -> None:
-    """Every matching lead has exactly one outcome id; no other lead has any."""
+    """Every matched lead has exactly one outcome id (the excluded ones `excluded`, with
+    their reason); no other lead has any."""
     per_lead = outcomes_by_lead(events, seeded)
-    assert set(per_lead) == seeded.matching, (
-        f"missing {len(seeded.matching - set(per_lead))}, "
-        f"unexpected {len(set(per_lead) - seeded.matching)}"
+    assert set(per_lead) == seeded.matched, (
+        f"missing {len(seeded.matched - set(per_lead))}, "
+        f"unexpected {len(set(per_lead) - seeded.matched)}"
     )
     assert max(per_lead.values()) == 1
+    mine = [e for e in events if e.campaign_id == seeded.campaign_id]
+    excluded = {e.lead_id: e.reason for e in mine if e.type is EventType.EXCLUDED}
+    assert excluded == seeded.excluded

@@ -2,7 +2,8 @@
 
 Without a subcommand it brings the stack up and runs everything (`make bench`);
 `fanout bench e2e` times one campaign on the running stack; `sink`, `decode`, `queries`,
-`import` and `conditions` time one component in isolation (see `isolated.py`).
+`import` and `conditions` time one component in isolation (see `isolated.py`);
+`templates` and `launch-check` measure the template render budget (`templates.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from fanout_cli.bench import isolated
+from fanout_cli.bench import isolated, templates
 from fanout_cli.output import console, fail, say
 from fanout_cli.stack.errors import StackError
 from shared.errors import DependencyUnavailable
@@ -32,6 +33,8 @@ bench_app.command("decode")(isolated.decode)
 bench_app.command("queries")(isolated.queries)
 bench_app.command("import")(isolated.lead_import)
 bench_app.command("conditions")(isolated.conditions)
+bench_app.command("templates")(templates.templates)
+bench_app.command("launch-check")(templates.launch_check)
 
 
 @bench_app.callback()

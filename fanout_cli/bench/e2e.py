@@ -21,7 +21,7 @@ import httpx
 
 from fanout_cli.bench.sampler import ProcessFigures, Sampler
 from fanout_cli.demo.leads import jsonl_chunks
-from fanout_cli.demo.run import API, REPORTS, SIMULATOR, checked_json
+from fanout_cli.demo.run import ACCOUNTED, API, REPORTS, SIMULATOR, checked_json
 from fanout_cli.stack.errors import StackError
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
@@ -36,7 +36,6 @@ TEMPLATE = {
     "html_body": "<p>Hi {{ first_name }} from {{ country }}.</p>",
     "text_body": "Hi {{ first_name }}.",
 }
-TERMINAL_STEPS = ("sent", "failed", "suppressed", "cancelled")
 
 
 @dataclass
@@ -186,14 +185,15 @@ async def _follow(
             raise StackError(f"benchmark campaign ended {state['state']}: {state['state_reason']}")
         if matched is not None:
             result.matched = int(matched)
-            _mark(stages["resolve"], now, int(state["enqueued"]) >= matched, matched)
+            resolved = int(state["enqueued"]) + int(state["excluded"])
+            _mark(stages["resolve"], now, resolved >= matched, matched)
             _mark(stages["send"], now, state["state"] == "completed", matched)
             if state["state"] == "completed" and result.completed_s is None:
                 result.completed_s = now
         funnel = checked_json(
             await client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
         )["counts"]
-        reported = sum(funnel[k] for k in TERMINAL_STEPS)
+        reported = sum(funnel[k] for k in ACCOUNTED)
         result.outcomes_reported = reported
         if matched is not None and reported >= matched:
             _mark(stages["sink"], now, True, matched)

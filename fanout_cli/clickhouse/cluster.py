@@ -9,7 +9,8 @@ for file, so the two cannot drift (a test compares the committed files with it):
   '{replica}', args)`, plus a `Distributed` table named `t` (created last in its file),
   so the report SQL runs unchanged;
 - `CREATE MATERIALIZED VIEW v TO t AS SELECT ... FROM s` runs on each shard's local
-  rows: `v ON CLUSTER '{cluster}' TO t_local ... FROM s_local`;
+  rows: `v ON CLUSTER '{cluster}' TO t_local ... FROM s_local`; a view's new query
+  (`ALTER TABLE v MODIFY QUERY SELECT ... FROM s`) likewise reads `s_local`;
 - `non_replicated_deduplication_window` becomes `replicated_deduplication_window`.
 
 Rows are sharded by `cityHash64(campaign_id, lead_id)` (the columns of the two a table
@@ -30,6 +31,7 @@ SHARD_COLUMNS = ("campaign_id", "lead_id")
 _TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+)\n(\(\n.*?\n\))\n(.*)$", re.DOTALL)
 _ENGINE = re.compile(r"^ENGINE = (\w*MergeTree)(?:\((.*)\))?$", re.MULTILINE)
 _VIEW = re.compile(r"^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS\n(.*)$", re.DOTALL)
+_VIEW_QUERY = re.compile(r"^ALTER TABLE (\w+) MODIFY QUERY\n(.*)$", re.DOTALL)
 
 
 class ClusterDDLError(ValueError):
@@ -66,9 +68,14 @@ def _distributed_table(name: str, columns: list[str]) -> str:
     )
 
 
-def _local_view(name: str, target: str, select: str, tables: set[str]) -> str:
-    for table in tables:  # the view reads and writes the shard's own rows
+def _local_select(select: str, tables: set[str]) -> str:
+    for table in tables:  # a view reads the shard's own rows
         select = re.sub(rf"\b(FROM|JOIN)\s+{table}\b", rf"\1 {table}_local", select)
+    return select
+
+
+def _local_view(name: str, target: str, select: str, tables: set[str]) -> str:
+    select = _local_select(select, tables)
     return f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name} {CLUSTER} TO {target}_local AS\n{select}"
 
 
@@ -85,6 +92,11 @@ def cluster_statements(migration: Migration, tables: set[str]) -> list[str]:
         elif view := _VIEW.match(statement):
             name, target, select = view.groups()
             local.append(_local_view(name, target, select, tables))
+        elif query := _VIEW_QUERY.match(statement):
+            name, select = query.groups()
+            local.append(
+                f"ALTER TABLE {name} {CLUSTER} MODIFY QUERY\n{_local_select(select, tables)}"
+            )
         else:
             first = statement.splitlines()[0]
             raise ClusterDDLError(

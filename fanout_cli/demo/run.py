@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fanout_cli.demo.leads import jsonl_chunks
+from fanout_cli.demo.leads import jsonl_chunks, lead_rows
 from fanout_cli.stack.components import service_named
 from fanout_cli.stack.errors import StackError
 from shared.auth import create_account
@@ -69,6 +69,11 @@ CONDITION = {
 }
 
 TERMINAL = {"completed", "cancelled", "failed"}
+# What every matched lead ends as: a send outcome, or excluded at resolve time.
+ACCOUNTED = ("sent", "failed", "suppressed", "cancelled", "excluded")
+# One lead in SUPPRESSED_EVERY is on the suppression list before the launch (as if it had
+# hard-bounced in an earlier campaign), so the campaign shows leads it excluded and why.
+SUPPRESSED_EVERY = 250
 
 
 @dataclass
@@ -128,6 +133,7 @@ def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcom
         )
         before = _simulator_counters(client)
         imported = upload_leads(client, API, leads, console)
+        _suppress_earlier_bounces(client, leads, console)
         template = checked_json(client.post(f"{API}/templates", json=TEMPLATE), "creating template")
         preview = checked_json(
             client.post(f"{API}/segments/preview", json={"condition": CONDITION}),
@@ -203,22 +209,38 @@ def upload_leads(client: httpx.Client, api: str, leads: int, console: Console) -
     return int(result["accepted"])
 
 
+def _suppress_earlier_bounces(client: httpx.Client, leads: int, console: Console) -> None:
+    emails = [row["email"] for n, row in enumerate(lead_rows(leads)) if n % SUPPRESSED_EVERY == 7]
+    for start in range(0, len(emails), 10_000):  # the API's bulk limit
+        body = {"emails": emails[start : start + 10_000], "reason": "hard_bounce (earlier)"}
+        checked_json(client.post(f"{API}/suppressions/bulk", json=body), "suppressing")
+    console.print(
+        f"[green]•[/] {len(emails):,} addresses suppressed (hard bounces of an earlier "
+        "campaign): the campaign excludes those it matches, with the reason"
+    )
+
+
 def _follow(client: httpx.Client, campaign_id: UUID, console: Console) -> dict[str, Any]:
     """A live progress bar of the campaign until it reaches a final state."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,}/{task.fields[matched]}"),
-        TextColumn("sent {task.fields[sent]:,} failed {task.fields[failed]:,}"),
+        TextColumn(
+            "sent {task.fields[sent]:,} failed {task.fields[failed]:,} "
+            "excluded {task.fields[excluded]:,}"
+        ),
         TextColumn("{task.fields[rate]:,.0f}/s"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("launching", total=None, matched="?", sent=0, failed=0, rate=0.0)
+        task = progress.add_task(
+            "launching", total=None, matched="?", sent=0, failed=0, excluded=0, rate=0.0
+        )
         last_done, last_at = 0, time.monotonic()
         while True:
             state = checked_json(client.get(f"{API}/campaigns/{campaign_id}"), "reading campaign")
-            done = sum(int(state[k]) for k in ("sent", "failed", "suppressed", "cancelled"))
+            done = sum(int(state[k]) for k in ACCOUNTED)
             now = time.monotonic()
             rate = (done - last_done) / max(now - last_at, 1e-6)
             last_done, last_at = done, now
@@ -231,6 +253,7 @@ def _follow(client: httpx.Client, campaign_id: UUID, console: Console) -> dict[s
                 matched=f"{matched:,}" if matched else "?",
                 sent=int(state["sent"]),
                 failed=int(state["failed"]),
+                excluded=int(state["excluded"]),
                 rate=rate,
             )
             if state["state"] in TERMINAL:
@@ -252,7 +275,7 @@ def _settle(
             )
             pending = _simulator_counters(client).get("webhook_events_pending", 0)
             counts = funnel["counts"]
-            terminal = sum(counts[k] for k in ("sent", "failed", "suppressed", "cancelled"))
+            terminal = sum(counts[k] for k in ACCOUNTED)
             settled = terminal >= matched and pending == 0 and funnel == previous
             stable = stable + 1 if settled else 0
             if stable >= 3:
@@ -283,6 +306,11 @@ def print_summary(outcome: DemoOutcome, console: Console) -> None:
         "failed",
         "suppressed",
         "cancelled",
+        "excluded",
+        "excluded_suppressed",
+        "excluded_unsubscribed",
+        "excluded_invalid_email",
+        "excluded_duplicate",
         "delivered",
         "bounced",
         "bounced_hard",
@@ -315,7 +343,8 @@ def print_summary(outcome: DemoOutcome, console: Console) -> None:
     per_s = outcome.matched / outcome.send_seconds if outcome.send_seconds else 0.0
     console.print(
         f"[bold green]Campaign completed:[/] {outcome.matched:,} matched leads, each with one "
-        f"terminal outcome, in {outcome.send_seconds:.1f} s ({per_s:,.0f} emails/s)."
+        f"terminal outcome or excluded with its reason, in {outcome.send_seconds:.1f} s "
+        f"({per_s:,.0f} leads/s)."
     )
     console.print(
         "\nWhere to look next:\n"

@@ -1,4 +1,4 @@
-"""`fanout report funnel|recipients|campaigns|history|bounces|timeline`: the reports API.
+"""`fanout report funnel|recipients|campaigns|history|bounces|exclusions|timeline`: reports.
 
 Each command reads one endpoint of report_sink's reports API with the account's API
 key and prints it as a table (recipients also as a CSV file).
@@ -7,7 +7,7 @@ key and prints it as a table (recipients also as a CSV file).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -84,10 +84,24 @@ def history(lead_id: str, api_key: KeyOption, url: UrlOption = None) -> None:
 def bounces(campaign_id: str, api_key: KeyOption, url: UrlOption = None) -> None:
     """Bounced leads by type, reason and recipient domain."""
     body = get_json(url, f"/reports/campaigns/{campaign_id}/bounces", api_key)
-    console.print(f"bounced leads: {body['total']}")
-    for key, title in (("by_type", "type"), ("by_reason", "reason"), ("by_domain", "domain")):
-        rows = [[b["value"], b["leads"]] for b in body[key]]
-        console.print(table(f"bounces by {title}", [title, "leads"], rows))
+    _print_breakdowns("bounced", "bounces", body, ("type", "reason", "domain"))
+
+
+@report_app.command("exclusions")
+def exclusions(campaign_id: str, api_key: KeyOption, url: UrlOption = None) -> None:
+    """Matched leads left out at resolve time, by reason and recipient domain."""
+    body = get_json(url, f"/reports/campaigns/{campaign_id}/exclusions", api_key)
+    _print_breakdowns("excluded", "exclusions", body, ("reason", "domain"))
+
+
+def _print_breakdowns(
+    adjective: str, noun: str, body: dict[str, Any], dimensions: tuple[str, ...]
+) -> None:
+    """A breakdown report: the total, then one table per dimension (`by_<dimension>`)."""
+    console.print(f"{adjective} leads: {body['total']}")
+    for dimension in dimensions:
+        rows = [[b["value"], b["leads"]] for b in body[f"by_{dimension}"]]
+        console.print(table(f"{noun} by {dimension}", [dimension, "leads"], rows))
 
 
 @report_app.command("timeline")

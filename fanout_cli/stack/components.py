@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fanout_cli.stack.processes import ManagedProcess
+from fanout_cli.stack.secrets import service_secrets
 from shared.settings import CommonSettings
 
 
@@ -29,7 +30,7 @@ class ServiceProcess:
         return self.module.replace("_", "-")
 
     def process(self, home: Path) -> ManagedProcess:
-        return ManagedProcess(self.name, home, marker=f"services.{self.module}")
+        return ManagedProcess(self.name, home, marker=f"services.{self.module}", own_log=True)
 
     @property
     def health_url(self) -> str:
@@ -43,9 +44,14 @@ class ServiceProcess:
         return [sys.executable, "-m", f"services.{self.module}"]
 
     def env(self, common: CommonSettings) -> dict[str, str]:
-        """The environment: the caller's, plus the stack's home and this service's port."""
+        """The environment: the caller's, plus the stack's home, secrets, this service's port
+        and its own log file (which it rotates: `shared.logging`); webhook_ingest accepts
+        the simulator's webhooks (the stack's ESP)."""
         env = dict(os.environ)
+        env.update(service_secrets(common.home, os.environ))
+        env.setdefault("FANOUT_WEBHOOK_INGEST_PROVIDERS", '["simulator"]')
         env["FANOUT_HOME"] = str(common.home)
+        env["FANOUT_LOG_FILE"] = str(self.process(common.home).log_file)
         env["FANOUT_CACHE_DIR"] = str(common.cache_dir)
         env[f"{self.env_prefix}PORT"] = str(self.port)
         env.setdefault("FANOUT_DATABASE_URL", common.database_url)

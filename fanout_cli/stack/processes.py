@@ -4,6 +4,11 @@ Every process the stack starts gets its own session (process group), a log
 file under `<home>/logs/` and a pid file under `<home>/run/`. A pid file only
 counts while the process behind it is alive and its command line still shows
 the marker it was started with, so a recycled pid is never mistaken for ours.
+
+A process that writes and rotates its own log (`own_log`: the services, told the
+file by `FANOUT_LOG_FILE`) has its stdout and stderr in `<name>.out` instead, which
+holds only what is printed before logging starts or outside it (a traceback, the line
+saying why it cannot start); the others (Kafka) have them in `<name>.log`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class ManagedProcess:
     name: str
     home: Path
     marker: str
+    own_log: bool = False  # the process writes (and rotates) `log_file` itself
 
     @property
     def pid_file(self) -> Path:
@@ -35,6 +41,11 @@ class ManagedProcess:
     @property
     def log_file(self) -> Path:
         return self.home / "logs" / f"{self.name}.log"
+
+    @property
+    def console_file(self) -> Path:
+        """Where the process's stdout and stderr go."""
+        return self.home / "logs" / f"{self.name}.out" if self.own_log else self.log_file
 
     def pid(self) -> int | None:
         """The pid of our live process, or None (stale pid files are removed)."""
@@ -56,7 +67,7 @@ class ManagedProcess:
             return existing
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
+        with self.console_file.open("ab") as log:
             proc = subprocess.Popen(  # noqa: S603 - argv is built by us, no shell
                 list(argv),
                 stdout=log,
@@ -86,11 +97,16 @@ class ManagedProcess:
         return True
 
     def log_tail(self, lines: int = 15) -> str:
-        """The last lines of the log, for error messages."""
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        """The last lines of the log (and of the console output, if apart), for errors."""
+        files = dict.fromkeys((self.log_file, self.console_file))
+        return "\n".join(filter(None, (_tail(path, lines) for path in files)))
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:

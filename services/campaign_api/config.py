@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings, db_pool_size
+from shared.templating import TemplateLimits
 
 
 class Settings(ServiceSettings):
@@ -25,3 +26,7 @@ class Settings(ServiceSettings):
     outbox_batch_size: int = 100
     scheduler_interval_seconds: float = Field(1.0, description="How often due schedules start.")
     db_pool_size: int = db_pool_size(10)
+    templates: TemplateLimits = Field(
+        default_factory=TemplateLimits,
+        description="Render budget of templates (env FANOUT_TEMPLATE_*), the sender's too.",
+    )

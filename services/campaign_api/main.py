@@ -21,6 +21,7 @@ from services.campaign_api.api.routes import (
 from services.campaign_api.campaigns.relay import OutboxRelay
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.config import Settings
+from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
@@ -43,6 +44,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            stack.callback(app.state.template_worker.close)
             app.state.pool = pool or await stack.enter_async_context(
                 open_pool(settings.common.database_url, max_size=settings.db_pool_size)
             )
@@ -50,6 +52,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
             yield
 
     app = FastAPI(title="Fanout campaign API", description=DESCRIPTION, lifespan=lifespan)
+    app.state.template_worker = TemplateWorker()
     for module in (api_keys, leads, segments, templates, campaigns, suppressions):
         app.include_router(module.router)
     app.include_router(
@@ -57,7 +60,8 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
             {
                 "postgres": lambda: check_postgres(app.state.pool),
                 "kafka": lambda: check_kafka(settings.common),
-            }
+            },
+            ops_token=settings.common.secret("ops_token"),
         )
     )
     install_problem_handlers(app)

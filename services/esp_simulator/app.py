@@ -36,9 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.simulator = simulator
-    app.state.api_key = settings.api_key.get_secret_value()
+    app.state.api_key = settings.common.secret("simulator_api_key")
     install_problem_handlers(app)  # the control API; the bulk API keeps its ESP dialect
     app.include_router(messages.router)
     app.include_router(control.router)
-    app.include_router(health_router({}))
+    app.include_router(health_router({}, ops_token=settings.common.secret("ops_token")))
     return app

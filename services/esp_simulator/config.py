@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import SecretName, ServiceSettings
 
 
 class Knobs(BaseModel):
@@ -73,7 +73,6 @@ class Settings(ServiceSettings, Knobs):
     model_config = SettingsConfigDict(env_prefix="FANOUT_ESP_SIMULATOR_", extra="ignore")
 
     port: int = 8705
-    api_key: SecretStr = Field(SecretStr("sim-dev-key"), description="Bearer key of the API.")
     webhook_batch_size: int = Field(500, ge=1, le=1000, description="Events per webhook post.")
     webhook_flush_ms: float = Field(200, gt=0, description="Longest wait to fill a post.")
     webhook_queue_max: int = Field(
@@ -90,6 +89,10 @@ class Settings(ServiceSettings, Knobs):
         ge=0,
         description="Call records kept for `GET /v1/requests` (the newest; ~250 bytes each).",
     )
+
+    def required_secrets(self) -> tuple[SecretName, ...]:
+        """Its API key (FANOUT_SIMULATOR_API_KEY) and the key its webhooks are signed with."""
+        return ("ops_token", "simulator_api_key", "simulator_webhook_secret")
 
     def knobs(self) -> Knobs:
         """The runtime-changeable part of these settings."""

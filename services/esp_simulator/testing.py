@@ -19,12 +19,19 @@ from services.esp_simulator.config import Settings
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on `port` (0 = a free one); yield its base URL, then stop it."""
+async def serving(
+    app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, lifespan: bool = True
+) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on `port` (0 = a free one); yield its base URL, then stop it.
+
+    `lifespan=False` serves an app whose lifespan the caller already entered.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on" if lifespan else "off"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
     try:

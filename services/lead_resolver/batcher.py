@@ -1,49 +1,95 @@
-"""From lead rows to send batches: merge variables, de-duplicated emails, at most 50 per batch."""
+"""From matched lead rows to send batches and exclusions.
+
+A batch holds the sendable leads among 50 consecutive matched leads (a slice), so
+what a batch holds depends only on where the audience starts, never on how many
+batches a page holds: a page read again after a crash, under another window, yields
+the same batches under the same numbers, and the sender's per-batch accounting still
+counts each lead once. A slice whose every lead is excluded makes no batch and takes
+no number. Pages are whole slices (the resolver asks for a multiple of 50 rows).
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-import orjson
-
+from services.lead_resolver.exclusions import Excluded, exclusion
+from shared.contracts.events import ExclusionReason
 from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
+from shared.templating import lead_merge_vars
+
+# The template variables of one lead: the same function a preview and a launch check use.
+merge_vars = lead_merge_vars
+
+T = TypeVar("T")
 
 
-def merge_vars(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The template variables of one lead (see `shared.templating.LEAD_FIELDS`)."""
-    attributes = row["attributes"]
-    if isinstance(attributes, str | bytes):
-        attributes = orjson.loads(attributes)
-    return {
-        "email": row["email"],
-        "first_name": row["first_name"] or "",
-        "last_name": row["last_name"] or "",
-        "country": row["country"] or "",
-        "tags": list(row["tags"] or []),
-        "attributes": attributes or {},
-    }
-
-
-def recipients(rows: Sequence[Mapping[str, Any]], seen: set[str]) -> list[Recipient]:
-    """One recipient per row whose address (case-insensitive) is not in `seen` yet."""
-    out: list[Recipient] = []
-    for row in rows:
-        address = row["email"].lower()
-        if address in seen:
-            continue
-        seen.add(address)
-        out.append(Recipient(lead_id=row["id"], email=row["email"], merge_vars=merge_vars(row)))
-    return out
-
-
-def chunks(items: Sequence[Recipient], size: int = MAX_BATCH) -> Iterator[list[Recipient]]:
+def chunks(items: Sequence[T], size: int = MAX_BATCH) -> Iterator[list[T]]:
     """`items` in consecutive groups of at most `size`."""
     iterator = iter(items)
     while group := list(islice(iterator, size)):
         yield group
+
+
+@dataclass(frozen=True)
+class Page:
+    """What one page of matched leads of a campaign becomes: batches to send, leads left out."""
+
+    campaign_id: UUID
+    account_id: UUID
+    batches: list[SendBatch]
+    excluded: list[Excluded]
+    last_lead: UUID
+
+    @property
+    def leads(self) -> int:
+        """Leads in the page's batches."""
+        return sum(len(batch.recipients) for batch in self.batches)
+
+    def excluded_by_reason(self) -> Counter[ExclusionReason]:
+        """How many leads each reason left out."""
+        return Counter(item.reason for item in self.excluded)
+
+
+def plan_page(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    campaign_id: UUID,
+    account_id: UUID,
+    run_id: UUID,
+    first_batch_no: int,
+) -> Page:
+    """`rows` (matched leads in id order, at least one) as batches numbered from
+    `first_batch_no` on, one per slice of 50 rows with a sendable lead, and exclusions."""
+    batches: list[SendBatch] = []
+    excluded: list[Excluded] = []
+    for group in chunks(rows):
+        items, left_out = _split(group)
+        excluded += left_out
+        if items:
+            batch_no = first_batch_no + len(batches)
+            batches.append(_batch(campaign_id, account_id, run_id, batch_no, items))
+    return Page(campaign_id, account_id, batches, excluded, rows[-1]["id"])
+
+
+def _split(group: Sequence[Mapping[str, Any]]) -> tuple[list[Recipient], list[Excluded]]:
+    """One slice's leads: those to send to, and those left out."""
+    seen: set[str] = set()
+    items: list[Recipient] = []
+    excluded: list[Excluded] = []
+    for row in group:
+        reason = exclusion(row, seen)
+        if reason is None:
+            items.append(
+                Recipient(lead_id=row["id"], email=row["email"], merge_vars=merge_vars(row))
+            )
+        else:
+            excluded.append(Excluded(row["id"], row["email"], reason))
+    return items, excluded
 
 
 def send_batches(
@@ -54,14 +100,20 @@ def send_batches(
     first_batch_no: int,
     items: Sequence[Recipient],
 ) -> list[SendBatch]:
-    """`items` as batches numbered from `first_batch_no` on."""
+    """`items` as batches of at most 50 numbered from `first_batch_no` on."""
     return [
-        SendBatch(
-            campaign_id=campaign_id,
-            account_id=account_id,
-            run_id=run_id,
-            batch_no=first_batch_no + i,
-            recipients=group,
-        )
+        _batch(campaign_id, account_id, run_id, first_batch_no + i, group)
         for i, group in enumerate(chunks(items))
     ]
+
+
+def _batch(
+    campaign_id: UUID, account_id: UUID, run_id: UUID, batch_no: int, items: list[Recipient]
+) -> SendBatch:
+    return SendBatch(
+        campaign_id=campaign_id,
+        account_id=account_id,
+        run_id=run_id,
+        batch_no=batch_no,
+        recipients=items,
+    )

@@ -65,7 +65,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     resolver = Resolver(settings, connections.pool, producer, sends)
     commands = command_consumer(settings, resolver, producer)
     checks = {**connections.checks(), "consumer": commands.check}
-    app = operations_app("Fanout lead resolver", checks)
+    app = operations_app("Fanout lead resolver", checks, ops_token=common.secret("ops_token"))
     return Started(app, workers=[commands.run, resolver.run])
 
 

@@ -5,16 +5,20 @@ Postgres (the durable truth), so a step is safe to repeat after a crash:
 
     queued            → take it over (resolving), or fail it if its template is broken
     resolving         → re-emit parked batches, else one page of leads (if W allows),
-                        else finish: matched = leads emitted, resolve_done, → sending
+                        else finish: matched = leads emitted + leads excluded,
+                        resolve_done, → sending
     cancelled         → the same, so every matched lead still gets an outcome
                         (`cancelled`, made by the sender); matched = 0 if nothing was
                         ever emitted
     sending           → complete it if every matched lead has an outcome
     paused, finished  → nothing (dropped until a command or sweep brings it back)
 
-A page is emitted, acknowledged by Kafka, and only then is the checkpoint
-advanced: a crash repeats at most the page in progress, under the same
-batch numbers, which the sender's accounting and deterministic ids absorb.
+A page is every lead the condition matched after the checkpoint (a multiple of 50):
+its send batches and the `excluded` events of the leads it leaves out
+(`exclusions`) are emitted, acknowledged by Kafka, and only then is the checkpoint
+advanced, counting the page's leads and exclusions in the same statement: a crash
+repeats at most the page in progress, under the same batch numbers and event ids,
+which the sender's accounting and the reports absorb, and counts it once.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from services.lead_resolver import store
-from services.lead_resolver.batcher import recipients, send_batches
+from services.lead_resolver.batcher import Page, plan_page, send_batches
 from services.lead_resolver.config import Settings
-from services.lead_resolver.emitter import emit
+from services.lead_resolver.emitter import emit, emit_page
 from services.lead_resolver.ownership import campaign_partition
 from shared import metrics
 from shared.campaigns import Action, State, complete_if_accounted, move
@@ -41,6 +45,7 @@ from shared.conditions import ConditionError, compile_condition, parse_condition
 from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
 from shared.retry import retryable
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
+from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +68,7 @@ class Resolver:
         self._pool = pool
         self._producer = producer
         self._topic = sends_topic
+        self._events_topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
         self._active: dict[UUID, None] = {}  # insertion-ordered set
         self._owned: set[int] = set()
         self._partitions = 0
@@ -194,21 +200,28 @@ class Resolver:
         except ConditionError as exc:
             await move(self._pool, campaign.id, Action.FAIL, reason=f"condition: {exc}")
             return Step.DONE
-        limit = room * MAX_BATCH
+        limit = room * MAX_BATCH  # whole slices of 50: see `batcher`
         rows = await store.leads_page(self._pool, campaign, sql, params, limit)
         if rows:
-            items = recipients(rows, set())
-            batches = self._batches(campaign, campaign.batches_emitted, items)
-            await emit(self._producer, self._topic, batches)
-            if not await store.advance(
-                self._pool, campaign, rows[-1]["id"], len(batches), len(items)
-            ):
+            page = self._plan(campaign, rows)
+            await emit_page(self._producer, self._topic, self._events_topic, page)
+            if not await store.advance(self._pool, campaign, page):
                 log.warning("resolver.lost_campaign", campaign_id=str(campaign.id))
                 return Step.DONE
-            metrics.LEADS_RESOLVED.inc(len(items))
+            _count(page)
         if len(rows) == limit:
             return Step.PROGRESSED
         return await self._finish(campaign, len(rows))
+
+    def _plan(self, campaign: store.Campaign, rows: list[asyncpg.Record]) -> Page:
+        assert campaign.run_id is not None
+        return plan_page(
+            rows,
+            campaign_id=campaign.id,
+            account_id=campaign.account_id,
+            run_id=campaign.run_id,
+            first_batch_no=campaign.batches_emitted,
+        )
 
     async def _finish(self, campaign: store.Campaign, last_page: int) -> Step:
         fresh = await store.load(self._pool, campaign.id)
@@ -222,7 +235,7 @@ class Resolver:
         log.info(
             "resolver.resolved",
             campaign_id=str(campaign.id),
-            matched=fresh.enqueued,
+            emitted=fresh.enqueued,
             batches=fresh.batches_emitted,
             last_page=last_page,
         )
@@ -259,6 +272,14 @@ class Resolver:
 
     def _condition(self, campaign: store.Campaign) -> tuple[str, list[object]]:
         compiled = compile_condition(
-            parse_condition(campaign.condition), now=datetime.now(UTC), first_param=4
+            parse_condition(campaign.condition),
+            now=datetime.now(UTC),
+            first_param=store.FIRST_CONDITION_PARAM,
         )
         return compiled.sql, list(compiled.params)
+
+
+def _count(page: Page) -> None:
+    metrics.LEADS_RESOLVED.inc(page.leads)
+    for reason, leads in page.excluded_by_reason().items():
+        metrics.LEADS_EXCLUDED.labels(reason.value).inc(leads)

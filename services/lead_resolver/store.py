@@ -1,7 +1,10 @@
 """The resolver's reads of campaigns and writes of their progress; every write is conditional.
 
-Checkpoint writes name the `batches_emitted` they expect, so two instances
-briefly owning one campaign (a rebalance) cannot both advance it. State moves
+Checkpoint writes name the checkpoint and `batches_emitted` they expect, so two
+instances briefly owning one campaign (a rebalance) cannot both advance it. A page's
+leads and exclusions are counted in the statement that advances the checkpoint, so
+the counters are exact after a crash at any point (the page is emitted again under the
+same batch numbers and event ids, then counted once). State moves
 are not made here: they go through `shared.campaigns` (conditional on the
 states each move starts from, so a pause or cancel through the API is never
 overwritten).
@@ -11,20 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
 
+from services.lead_resolver.batcher import Page
 from shared.campaigns import WORKING, State
+from shared.contracts.events import ExclusionReason
 from shared.contracts.sends import Recipient
 
 CAMPAIGN = """
 SELECT c.id, c.account_id, c.state, c.run_id, c.condition::text AS condition,
-       c.checkpoint_lead_id, c.batches_emitted, c.enqueued, c.resolve_done,
+       c.checkpoint_lead_id, c.batches_emitted, c.enqueued, c.resolve_done, c.launched_at,
        t.subject, t.html_body, t.text_body
-FROM campaigns c JOIN templates t ON t.id = c.template_id
+FROM campaigns c JOIN templates t ON t.id = c.template_id AND t.account_id = c.account_id
 WHERE c.id = $1
 """
 
@@ -36,17 +42,35 @@ WHERE state = ANY($1::text[])
         SELECT 1 FROM send_batch_deferrals d WHERE d.campaign_id = campaigns.id))
 """
 
+# Every lead the condition matches, with what may exclude it as recorded by the launch ($4),
+# so a page read again after a crash decides the same. An unsubscribe carries the provider's
+# event time, which may be older than when it was written, so the row's last write must be
+# older than the launch too (a lead unsubscribed or edited since is screened by the sender).
+# Suppressions are stored normalised (lower case); a lead written around the API may not be.
 LEADS_PAGE = """
 SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags, l.attributes::text
-       AS attributes
+       AS attributes,
+       coalesce(l.unsubscribed_at <= $4 AND l.updated_at <= $4, false) AS unsubscribed,
+       EXISTS (
+           SELECT 1 FROM suppressions s
+           WHERE s.account_id = l.account_id AND s.email = lower(l.email) AND s.created_at <= $4
+       ) AS suppressed
 FROM leads l
 WHERE l.account_id = $1 AND ($2::uuid IS NULL OR l.id > $2)
-  AND l.unsubscribed_at IS NULL
-  AND NOT EXISTS (
-      SELECT 1 FROM suppressions s WHERE s.account_id = l.account_id AND s.email = l.email)
   AND ({condition})
 ORDER BY l.id
 LIMIT $3
+"""
+FIRST_CONDITION_PARAM = 5
+
+ADVANCE = """
+UPDATE campaigns SET checkpoint_lead_id = $3, batches_emitted = batches_emitted + $4,
+    enqueued = enqueued + $5, excluded = excluded + $6 + $7 + $8 + $9,
+    excluded_suppressed = excluded_suppressed + $6,
+    excluded_unsubscribed = excluded_unsubscribed + $7,
+    excluded_invalid_email = excluded_invalid_email + $8,
+    excluded_duplicate = excluded_duplicate + $9, updated_at = now()
+WHERE id = $1 AND batches_emitted = $2 AND checkpoint_lead_id IS NOT DISTINCT FROM $10
 """
 
 OUTSTANDING = """
@@ -68,9 +92,15 @@ class Campaign:
     batches_emitted: int
     enqueued: int
     resolve_done: bool
+    launched_at: datetime | None  # relative conditions are read as of the launch
     subject: str
     html_body: str
     text_body: str
+
+    @property
+    def audience_at(self) -> datetime:
+        """The time the audience is read as of: the launch (now, for a row without one)."""
+        return self.launched_at or datetime.now(UTC)
 
     @property
     def started(self) -> bool:
@@ -111,36 +141,53 @@ async def outstanding(pool: asyncpg.Pool, campaign_id: UUID) -> int:
 async def leads_page(
     pool: asyncpg.Pool, campaign: Campaign, sql: str, params: Sequence[Any], limit: int
 ) -> list[asyncpg.Record]:
-    """The next `limit` matching, unsuppressed leads after the checkpoint."""
+    """The next `limit` matching leads after the checkpoint, with their exclusion flags.
+
+    `sql` is the compiled condition, its parameters numbered from `FIRST_CONDITION_PARAM`.
+    """
     query = LEADS_PAGE.format(condition=sql)
     return list(
-        await pool.fetch(query, campaign.account_id, campaign.checkpoint_lead_id, limit, *params)
+        await pool.fetch(
+            query,
+            campaign.account_id,
+            campaign.checkpoint_lead_id,
+            limit,
+            campaign.audience_at,
+            *params,
+        )
     )
 
 
-async def advance(
-    pool: asyncpg.Pool, campaign: Campaign, last_lead: UUID, batches: int, leads: int
-) -> bool:
-    """Move the checkpoint past a page whose batches Kafka acknowledged; False: not ours."""
+async def advance(pool: asyncpg.Pool, campaign: Campaign, page: Page) -> bool:
+    """Move the checkpoint past a page Kafka acknowledged and count its leads and
+    exclusions, in one statement; False when the campaign is not ours (moved meanwhile)."""
+    reasons = page.excluded_by_reason()
     status = await pool.execute(
-        "UPDATE campaigns SET checkpoint_lead_id = $2, batches_emitted = batches_emitted + $3, "
-        "enqueued = enqueued + $4, updated_at = now() WHERE id = $1 AND batches_emitted = $5",
+        ADVANCE,
         campaign.id,
-        last_lead,
-        batches,
-        leads,
         campaign.batches_emitted,
+        page.last_lead,
+        len(page.batches),
+        page.leads,
+        reasons[ExclusionReason.SUPPRESSED],
+        reasons[ExclusionReason.UNSUBSCRIBED],
+        reasons[ExclusionReason.INVALID_EMAIL],
+        reasons[ExclusionReason.DUPLICATE],
+        campaign.checkpoint_lead_id,
     )
     return bool(status.endswith(" 1"))
 
 
 async def finish(conn: asyncpg.Connection | asyncpg.Pool, campaign: Campaign) -> bool:
-    """Every lead is emitted: record the matched count; False when the campaign is not ours."""
+    """Every matched lead is emitted or excluded: record `matched` (both); False when the
+    campaign is not ours."""
     status = await conn.execute(
-        "UPDATE campaigns SET resolve_done = true, matched = enqueued, updated_at = now() "
-        "WHERE id = $1 AND batches_emitted = $2",
+        "UPDATE campaigns SET resolve_done = true, matched = enqueued + excluded, "
+        "updated_at = now() "
+        "WHERE id = $1 AND batches_emitted = $2 AND checkpoint_lead_id IS NOT DISTINCT FROM $3",
         campaign.id,
         campaign.batches_emitted,
+        campaign.checkpoint_lead_id,
     )
     return bool(status.endswith(" 1"))
 

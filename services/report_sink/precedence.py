@@ -3,8 +3,11 @@
 Events arrive out of order (an open before the delivery, a bounce after an open), so
 "last write wins" would be wrong. The latest status is the event with the highest
 (precedence, time): negative signals that decide future sends outrank engagement,
-engagement implies delivery, a delivery outranks the send outcome. The same list is
-encoded in migrations/0002_lead_status.sql; a test keeps the two in step.
+engagement implies delivery, a delivery outranks the send outcome, and any send
+outcome outranks `excluded` (a lead left out at resolve time gets no other event of
+the campaign; should a later decision send it anyway, what happened to the email
+wins). The same list is encoded in the lead_status view, last set by
+migrations/0004_lead_status_excluded.sql; a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from shared.contracts.events import EventType
 
 PRECEDENCE: tuple[EventType, ...] = (
+    EventType.EXCLUDED,
     EventType.QUEUED,
     EventType.CANCELLED,
     EventType.SUPPRESSED,
@@ -25,9 +29,10 @@ PRECEDENCE: tuple[EventType, ...] = (
     EventType.COMPLAINED,
 )
 """Lowest first: complained > unsubscribed > bounced > clicked > opened > delivered > sent
-> failed > suppressed > cancelled > queued; ties broken by the later event time."""
+> failed > suppressed > cancelled > queued > excluded; ties broken by the later event time."""
 
 
 def rank(event_type: EventType) -> int:
-    """1 for the weakest status, len(PRECEDENCE) for the strongest."""
-    return PRECEDENCE.index(event_type) + 1
+    """0 for the weakest status (`excluded`, which keeps the ranks 1..11 the other types
+    had before it existed), len(PRECEDENCE) - 1 for the strongest."""
+    return PRECEDENCE.index(event_type)

@@ -21,10 +21,11 @@ from services.report_sink.api.models import (
     Recipient,
 )
 from shared.clickhouse import AsyncClickHouse
+from shared.contracts.events import EventType, ExclusionReason
 
 NIL = UUID(int=0)
-_FUNNEL_STEPS = ("sent", "failed", "suppressed", "cancelled", "delivered", "bounced",
-                 "complained", "opened", "clicked", "unsubscribed")  # fmt: skip
+_FUNNEL_STEPS = ("sent", "failed", "suppressed", "cancelled", "excluded", "delivered",
+                 "bounced", "complained", "opened", "clicked", "unsubscribed")  # fmt: skip
 
 
 def _merge_if(step: str) -> str:
@@ -41,9 +42,14 @@ WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
 
 
 async def funnel(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> FunnelCounts:
-    """Distinct leads per funnel step of one campaign."""
-    rows = await ch.dicts(FUNNEL_SQL, {"account": account, "campaign": campaign})
-    return FunnelCounts.model_validate(rows[0])
+    """Distinct leads per funnel step of one campaign; the excluded ones also per reason."""
+    params: dict[str, Any] = {"account": account, "campaign": campaign}
+    steps = (await ch.dicts(FUNNEL_SQL, params))[0]
+    excluded = {"type": EventType.EXCLUDED.value, "dimension": "reason"}
+    rows = await ch.dicts(BREAKDOWN_SQL, {**params, **excluded})
+    reasons = {row["value"]: row["leads"] for row in rows}
+    per_reason = {f"excluded_{r.value}": reasons.get(r.value, 0) for r in ExclusionReason}
+    return FunnelCounts.model_validate({**steps, **per_reason})
 
 
 RECIPIENTS_SQL = """
@@ -65,14 +71,29 @@ async def recipients(
     return [Recipient.model_validate({**r, "bounce_type": r["bounce_type"] or None}) for r in rows]
 
 
-RECIPIENTS_CSV_SQL = """
-SELECT lead_id, email, status, bounce_type,
-       replaceRegexpAll(reason, '[\\r\\n]+', ' ') AS reason, status_at
+# OWASP's CSV injection rule: a spreadsheet runs a cell that starts with one of these as a
+# formula, so such a cell gets a leading single quote (text cells are always quoted by the
+# engine's CSV, inner quotes doubled). Emails come from imported lists and reasons from
+# remote mail servers: both are someone else's text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\\t", "\\r", "\\n")
+
+
+def _neutralised(expression: str) -> str:
+    triggers = ", ".join(f"'{t}'" for t in FORMULA_TRIGGERS)  # constants only
+    quote = "'\\''"
+    starts_a_formula = f"substring({expression}, 1, 1) IN ({triggers})"
+    return f"if({starts_a_formula}, concat({quote}, {expression}), {expression})"
+
+
+_REASON_ON_ONE_LINE = "replaceRegexpAll(reason, '[\\r\\n]+', ' ')"
+RECIPIENTS_CSV_SQL = f"""
+SELECT lead_id, {_neutralised("email")} AS email, status, bounce_type,
+       {_neutralised(_REASON_ON_ONE_LINE)} AS reason, status_at
 FROM lead_status FINAL
-WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID}
-  AND lead_id > {after:UUID} AND ({status:String} = '' OR status = {status:String})
+WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
+  AND lead_id > {{after:UUID}} AND ({{status:String}} = '' OR status = {{status:String}})
 ORDER BY lead_id
-LIMIT {limit:UInt32}
+LIMIT {{limit:UInt32}}
 SETTINGS date_time_output_format = 'iso'
 """
 
@@ -142,32 +163,52 @@ async def lead_history(
     return [LeadEvent.model_validate({**r, "bounce_type": r["bounce_type"] or None}) for r in rows]
 
 
-BOUNCES_SQL = """
+BREAKDOWN_SQL = """
 SELECT {dimension:Identifier} AS value, uniqExact(lead_id) AS leads
 FROM email_events
-WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = 'bounced'
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = {type:String}
 GROUP BY value
 ORDER BY leads DESC, value
 LIMIT 50
 """
-BOUNCE_TOTAL_SQL = """
+BREAKDOWN_TOTAL_SQL = """
 SELECT uniqExact(lead_id) FROM email_events
-WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = 'bounced'
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = {type:String}
 """
 BOUNCE_DIMENSIONS = ("bounce_type", "reason", "domain")
+EXCLUSION_DIMENSIONS = ("reason", "domain")
+
+
+async def breakdown(
+    ch: AsyncClickHouse,
+    account: UUID,
+    campaign: UUID,
+    event_type: EventType,
+    dimensions: tuple[str, ...],
+) -> tuple[int, dict[str, list[Breakdown]]]:
+    """Distinct leads of the campaign with an `event_type` event, and the top 50 values of
+    each of `dimensions` (columns of `email_events`, from the constants above)."""
+    params: dict[str, Any] = {"account": account, "campaign": campaign, "type": event_type.value}
+    total = int((await ch.rows(BREAKDOWN_TOTAL_SQL, params))[0][0])
+    breakdowns: dict[str, list[Breakdown]] = {}
+    for dimension in dimensions:
+        rows = await ch.dicts(BREAKDOWN_SQL, {**params, "dimension": dimension})
+        breakdowns[dimension] = [Breakdown.model_validate(r) for r in rows]
+    return total, breakdowns
 
 
 async def bounces(
     ch: AsyncClickHouse, account: UUID, campaign: UUID
 ) -> tuple[int, dict[str, list[Breakdown]]]:
-    """Total bounced leads and the top values of each dimension."""
-    params: dict[str, Any] = {"account": account, "campaign": campaign}
-    total = int((await ch.rows(BOUNCE_TOTAL_SQL, params))[0][0])
-    breakdowns: dict[str, list[Breakdown]] = {}
-    for dimension in BOUNCE_DIMENSIONS:
-        rows = await ch.dicts(BOUNCES_SQL, {**params, "dimension": dimension})
-        breakdowns[dimension] = [Breakdown.model_validate(r) for r in rows]
-    return total, breakdowns
+    """Bounced leads, by bounce type, reason and recipient domain."""
+    return await breakdown(ch, account, campaign, EventType.BOUNCED, BOUNCE_DIMENSIONS)
+
+
+async def exclusions(
+    ch: AsyncClickHouse, account: UUID, campaign: UUID
+) -> tuple[int, dict[str, list[Breakdown]]]:
+    """Leads left out at resolve time, by reason and recipient domain."""
+    return await breakdown(ch, account, campaign, EventType.EXCLUDED, EXCLUSION_DIMENSIONS)
 
 
 TIMELINE_SQL = """

@@ -33,7 +33,7 @@ TEMPLATES_MAX = 1_000
 SPEC = """
 SELECT c.id, c.account_id, c.state, c.provider, c.from_email, c.from_name, c.reply_to,
        c.template_id, t.subject, t.html_body, t.text_body
-FROM campaigns c JOIN templates t ON t.id = c.template_id
+FROM campaigns c JOIN templates t ON t.id = c.template_id AND t.account_id = c.account_id
 WHERE c.id = $1
 """
 

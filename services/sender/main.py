@@ -45,12 +45,13 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         specs=SpecCache(pool, settings.spec_ttl_s),
         providers=providers,
         accounting=accounting,
-        signer=LinkSigner(common.signing_secret.get_secret_value(), common.public_base_url),
+        signer=LinkSigner(common.secret("link_secret"), common.public_base_url),
         domain=settings.message_id_domain,
         policy=retry_policy(settings),
     )
     consumer = sends_consumer(settings, pipeline, accounting, providers)
-    app = operations_app("Fanout sender", {**connections.checks(), "consumer": consumer.check})
+    checks = {**connections.checks(), "consumer": consumer.check}
+    app = operations_app("Fanout sender", checks, ops_token=common.secret("ops_token"))
     return Started(app, workers=[consumer.run])
 
 

@@ -26,9 +26,9 @@ from services.sender.campaigns import CampaignSpec, SpecCache
 from services.sender.deferrals import Parked, park_batch
 from services.sender.delivery import Delivery, RetryPolicy, deliver
 from services.sender.outcomes import BatchTally, Outcome, publish_outcomes
-from services.sender.providers.base import OutgoingEmail, SendRequest
+from services.sender.providers.base import SendRequest
 from services.sender.providers.registry import ProviderPool, ProviderUnavailable
-from services.sender.render import LinkSigner, RenderFailed, render_email
+from services.sender.render import LinkSigner, render_batch
 from shared import metrics
 from shared.contracts import EventType, Recipient, SendBatch
 from shared.retry import retryable
@@ -74,7 +74,8 @@ class SendPipeline:
             await self._finish(batch, spec, [_cancelled(r) for r in batch.recipients])
             return ""
         outcomes, to_send = await self._screen(batch, spec)
-        emails = self._render(spec, to_send, outcomes)
+        emails, unrendered = await render_batch(spec, to_send, self.signer, self.domain)
+        outcomes += [Outcome(r, EventType.FAILED, reason=str(exc)) for r, exc in unrendered]
         if not emails:
             await self._finish(batch, spec, outcomes)
             return ""
@@ -117,17 +118,6 @@ class SendPipeline:
             if r.email.lower() in blocked
         ]
         return outcomes, [r for r in batch.recipients if r.email.lower() not in blocked]
-
-    def _render(
-        self, spec: CampaignSpec, recipients: list[Recipient], outcomes: list[Outcome]
-    ) -> list[OutgoingEmail]:
-        emails = []
-        for recipient in recipients:
-            try:
-                emails.append(render_email(spec, recipient, self.signer, self.domain))
-            except RenderFailed as exc:
-                outcomes.append(Outcome(recipient, EventType.FAILED, reason=f"render: {exc}"))
-        return emails
 
     async def _finish(self, batch: SendBatch, spec: CampaignSpec, outcomes: list[Outcome]) -> None:
         await self._publish(batch, spec, outcomes)

@@ -1,7 +1,12 @@
 """The completion rule: a campaign is `completed` only when every matched lead has an outcome.
 
-Resolving must be done (`resolve_done`, so `matched` is final) and the exact
-per-batch accounting in `send_batch_outcomes` must cover every matched lead.
+Resolving must be done (`resolve_done`, so `matched` is final) and every matched
+lead must be accounted: either excluded at resolve time (`excluded`, counted by the
+lead resolver with its checkpoint) or with a terminal send outcome in the exact
+per-batch accounting of `send_batch_outcomes`:
+
+    matched = excluded + sent + failed + suppressed + cancelled
+
 The sender (after each flush of its tallies) and the lead resolver (after it
 sets `resolve_done`) both apply the rule, each as its own statement after its
 own commit, so whichever commits last sees both facts and completes the campaign.
@@ -20,7 +25,7 @@ from shared.campaigns.moves import record_transition
 COMPLETE = """
 UPDATE campaigns c SET state = $2, completed_at = now(), updated_at = now()
 WHERE c.id = ANY($1::uuid[]) AND c.state = ANY($3::text[]) AND c.resolve_done
-  AND c.matched = (
+  AND c.matched = c.excluded + (
       SELECT coalesce(sum(o.sent + o.failed + o.suppressed + o.cancelled), 0)
       FROM send_batch_outcomes o WHERE o.campaign_id = c.id
   )

@@ -3,12 +3,18 @@
     draft ──launch──> queued ──(resolver)──> resolving ──(resolver)──> sending ──> completed
       └───schedule──> scheduled ──(scheduler, when due)──> queued
     queued/scheduled/resolving/sending ──pause──> paused ──resume──> queued
+                                                  paused ──reschedule──> scheduled
     draft/scheduled/queued/resolving/sending/paused ──cancel──> cancelled
     queued/resolving/sending/paused ──fail (workers)──> failed
 
-The API makes launch, schedule, pause, resume and cancel; its scheduler makes
-`start`; lead_resolver and sender make `resolve`, `send`, `complete`, `fail`
-and `pause` (the sender, when its provider stops all sending). Anything not in
+The API makes launch, schedule, pause, resume, reschedule and cancel; its scheduler
+makes `start`; lead_resolver and sender make `resolve`, `send`, `complete`, `fail`
+and `pause` (the sender, when its provider stops all sending). A request to resume
+is planned like a request to launch: a launch with a future `scheduled_at` is a
+`schedule`, and a resume of a campaign paused before it ever started, whose
+`scheduled_at` is still ahead, is a `reschedule` (it waits for its time again); any
+other resume (it had started, or its time passed while it was paused) goes to
+`queued` and sends now. Anything not in
 the table is illegal (through the API: HTTP 409 with the current state). The
 writer that applies these moves is `shared.campaigns.moves`; this module is
 the table alone, free of I/O.
@@ -44,6 +50,7 @@ class Action(StrEnum):
     COMPLETE = "complete"
     PAUSE = "pause"
     RESUME = "resume"
+    RESCHEDULE = "reschedule"
     CANCEL = "cancel"
     FAIL = "fail"
 
@@ -58,6 +65,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
     Action.COMPLETE: (frozenset({S.SENDING}), S.COMPLETED),
     Action.PAUSE: (frozenset({S.QUEUED, S.SCHEDULED, S.RESOLVING, S.SENDING}), S.PAUSED),
     Action.RESUME: (frozenset({S.PAUSED}), S.QUEUED),
+    Action.RESCHEDULE: (frozenset({S.PAUSED}), S.SCHEDULED),
     Action.CANCEL: (
         frozenset({S.DRAFT, S.SCHEDULED, S.QUEUED, S.RESOLVING, S.SENDING, S.PAUSED}),
         S.CANCELLED,
@@ -65,7 +73,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
     Action.FAIL: (frozenset({S.QUEUED, S.RESOLVING, S.SENDING, S.PAUSED}), S.FAILED),
 }
 API_ACTIONS = frozenset(
-    {Action.LAUNCH, Action.SCHEDULE, Action.PAUSE, Action.RESUME, Action.CANCEL}
+    {Action.LAUNCH, Action.SCHEDULE, Action.PAUSE, Action.RESUME, Action.RESCHEDULE, Action.CANCEL}
 )
 # Moves a worker makes on its own: none of them starts a run. `complete` is not here on
 # purpose: only the completion rule (`complete_if_accounted`) may complete a campaign.

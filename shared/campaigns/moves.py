@@ -2,8 +2,8 @@
 
 Two flavours, because callers hold the campaign row in two different ways:
 
-- `move_locked` is for API actions (launch, schedule, pause, resume, cancel) and the
-  API's scheduler (`start`). The caller has locked the row FOR UPDATE inside its own
+- `move_locked` is for API actions (launch, schedule, pause, resume, reschedule,
+  cancel) and the API's scheduler (`start`). The caller has locked the row FOR UPDATE inside its own
   transaction, since that transaction also plans the move from the row (a launch
   with a date becomes a schedule) and writes the outbox command beside it. The
   current state is therefore known and cannot change under the caller: an illegal
@@ -88,7 +88,7 @@ async def move_locked(
     """Apply an API action to a row the caller holds FOR UPDATE; the updated row.
 
     `run_id` and `launched_at` are the campaign's values after the move (a new run on
-    launch, schedule and resume). Raises `IllegalTransition` when `action` is not
+    launch, schedule, resume and reschedule). Raises `IllegalTransition` when `action` is not
     allowed from `current`, or when the row is no longer in `current` (it was not
     locked, or is gone): nothing is written then.
     """

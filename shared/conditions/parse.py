@@ -59,7 +59,7 @@ class _Parser:
             raise ConditionError(path, f"expected at most {MAX_DEPTH} levels of nesting")
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise ConditionError("$", f"expected at most {MAX_NODES} conditions in total")
+            raise ConditionError(path, f"expected at most {MAX_NODES} conditions in total")
         if not isinstance(raw, dict) or not raw:
             raise ConditionError(path, NODE_HINT)
         combinators = [key for key in COMBINATORS if key in raw]

@@ -7,7 +7,7 @@ exported as JSON Schema in `schemas/<topic>.v<N>.json` for other languages
 """
 
 from shared.contracts.base import ContractError, decode, encode
-from shared.contracts.events import EmailEvent, EventBatch, EventType
+from shared.contracts.events import EmailEvent, EventBatch, EventType, ExclusionReason
 from shared.contracts.launches import CampaignCommand, CommandKind
 from shared.contracts.sends import Recipient, SendBatch
 
@@ -18,6 +18,7 @@ __all__ = [
     "EmailEvent",
     "EventBatch",
     "EventType",
+    "ExclusionReason",
     "Recipient",
     "SendBatch",
     "decode",

@@ -1,11 +1,22 @@
 """`email.events`: every per-email fact, the event log that reports are made of.
 
-The sender writes queued/sent/failed/suppressed/cancelled, one value per send batch
-holding the outcome of each of its ≤ 50 recipients; webhook_ingest writes delivered/
-bounced/complained/opened/clicked/unsubscribed, one value per (campaign, lead).
-report_sink is indifferent to how events are grouped. Event ids are deterministic so
-that a redelivered or re-emitted event is applied once. Key, producers and consumers
-are registered in shared/topics.py (docs/contracts.md).
+The lead resolver writes excluded (the matched leads a page of the campaign's audience
+left out, at most 50 per value); the sender writes queued/sent/failed/suppressed/
+cancelled, one value per send batch holding the outcome of each of its ≤ 50
+recipients; webhook_ingest writes delivered/bounced/complained/opened/clicked/
+unsubscribed, one value per (campaign, lead). report_sink is indifferent to how events
+are grouped. Event ids are deterministic so that a redelivered or re-emitted event is
+applied once. Key, producers and consumers are registered in shared/topics.py
+(docs/contracts.md).
+
+`excluded` (a lead that matched the campaign's condition but was left out when the
+audience was resolved) was added to schema version 1 without a version bump: every
+message written before it is still valid, so the change is backward compatible for
+this topic's consumers. It is not forward compatible: a consumer built before it
+refuses (dead-letters) an `excluded` event, so report_sink is deployed before
+lead_resolver. Its `reason` holds an `ExclusionReason` value, a closed vocabulary in
+the existing string field rather than a new field, because consumers refuse unknown
+fields (`extra="forbid"`) and a new field would break every deployed one.
 """
 
 from __future__ import annotations
@@ -36,6 +47,16 @@ class EventType(StrEnum):
     OPENED = "opened"
     CLICKED = "clicked"
     UNSUBSCRIBED = "unsubscribed"
+    EXCLUDED = "excluded"
+
+
+class ExclusionReason(StrEnum):
+    """Why a lead the condition matched was left out at resolve time (`reason` of `excluded`)."""
+
+    SUPPRESSED = "suppressed"  # the address is on the account's suppression list
+    UNSUBSCRIBED = "unsubscribed"  # the lead unsubscribed
+    INVALID_EMAIL = "invalid_email"  # the stored address is one the API would refuse
+    DUPLICATE = "duplicate"  # an earlier lead of the same 50-lead slice has the address
 
 
 TERMINAL_SEND_OUTCOMES = frozenset(
@@ -58,7 +79,11 @@ class EmailEvent(BaseModel):
     type: EventType
     provider: str = Field(max_length=32)
     provider_message_id: str = ""
-    reason: str = ""
+    reason: str = Field(
+        "",
+        description="Why, in the provider's words for failures and bounces; for `excluded` "
+        "one of suppressed, unsubscribed, invalid_email, duplicate (ExclusionReason).",
+    )
     bounce_type: BounceType | None = None
     occurred_at: datetime
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
+
+from shared.contracts import CampaignCommand, decode
 
 TEMPLATE = {"name": "t", "subject": "Hi {{ first_name }}", "text_body": "Hello {{ email }}"}
 CONDITION = {"field": "country", "op": "eq", "value": "DE"}
@@ -37,3 +40,11 @@ async def make_lead(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def outbox_commands(pool: asyncpg.Pool, campaign_id: str) -> list[CampaignCommand]:
+    """The commands written to the outbox for one campaign, oldest first."""
+    rows = await pool.fetch(
+        "SELECT payload FROM outbox WHERE key = $1 ORDER BY id", campaign_id.encode()
+    )
+    return [decode(CampaignCommand, r["payload"]) for r in rows]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 
 from shared.settings import CommonSettings
 from tests.campaign_api.conftest import Tenant, TenantFactory, client_for, start_app
@@ -25,6 +28,45 @@ async def test_list_leads_with_wrong_key_is_401(api_app: FastAPI, tenant: Tenant
     assert response.status_code == 401
     async with client_for(api_app, "not-even-a-key") as client:
         assert (await client.get("/leads")).status_code == 401
+
+
+def _refused(reason: str) -> float:
+    return REGISTRY.get_sample_value("fanout_auth_refused_total", {"reason": reason}) or 0.0
+
+
+async def test_every_401_is_one_generic_problem_with_the_reason_in_logs_and_metrics(
+    api_app: FastAPI, tenant: Tenant
+) -> None:
+    revoked = (await tenant.client.post("/api-keys", json={"name": "old"})).json()
+    assert (await tenant.client.delete(f"/api-keys/{revoked['id']}")).status_code == 204
+    wrong = tenant.key[:-2] + "xx"
+    cases = [
+        ({}, "missing"),
+        ({"Authorization": tenant.key}, "not a Bearer token"),
+        ({"Authorization": f"Basic {tenant.key}"}, "not a Bearer token"),
+        ({"Authorization": "Bearer not-even-a-key"}, "malformed key"),
+        ({"Authorization": f"Bearer {wrong}"}, "unknown key"),
+        ({"Authorization": f"Bearer {revoked['key']}"}, "revoked key"),
+    ]
+    transport = httpx.ASGITransport(app=api_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        for headers, reason in cases:
+            before = _refused(reason)
+            with capture_logs() as logs:
+                response = await client.get("/leads", headers=headers)
+            assert response.status_code == 401, reason
+            assert response.headers["www-authenticate"] == "Bearer"
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json() == {
+                "type": "about:blank",
+                "title": "Unauthorized",
+                "status": 401,
+                "detail": "missing or invalid credentials",
+            }
+            refusals = [e for e in logs if e["event"] == "auth.refused"]
+            assert [e["reason"] for e in refusals] == [reason]
+            assert tenant.key not in str(logs) and revoked["key"] not in str(logs)
+            assert _refused(reason) == before + 1
 
 
 async def test_revoke_api_key_stops_it_working(api_app: FastAPI, tenant: Tenant) -> None:
@@ -76,15 +118,19 @@ async def test_get_objects_of_another_account_is_404(make_tenant: TenantFactory)
     assert (await owner.client.get(f"/leads/{lead['id']}")).json()["first_name"] is None
 
 
-async def test_healthz_needs_no_key(api_app: FastAPI) -> None:
+async def test_healthz_needs_no_key(api_app: FastAPI, base_settings: CommonSettings) -> None:
     async with client_for(api_app, None) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
+        assert (await client.get("/metrics")).status_code == 401
+    async with client_for(api_app, base_settings.secret("ops_token")) as client:
         assert (await client.get("/metrics")).status_code == 200
 
 
 @pytest.mark.kafka
-async def test_readyz_checks_postgres_and_kafka(api_app: FastAPI) -> None:
-    async with client_for(api_app, None) as client:
+async def test_readyz_checks_postgres_and_kafka(
+    api_app: FastAPI, base_settings: CommonSettings
+) -> None:
+    async with client_for(api_app, base_settings.secret("ops_token")) as client:
         ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
@@ -96,11 +142,13 @@ async def test_readyz_names_unreachable_kafka(base_settings: CommonSettings, pg_
     )
     app, stop = await start_app(common)
     try:
-        async with client_for(app, None) as client:
-            ready = await client.get("/readyz")
+        async with client_for(app, common.secret("ops_token")) as client:
+            with capture_logs() as logs:
+                ready = await client.get("/readyz")
     finally:
         await stop()
     assert ready.status_code == 503
-    checks = ready.json()["checks"]
-    assert checks["postgres"] == "ok"
-    assert checks["kafka"].startswith("unavailable") and "127.0.0.1:9" in checks["kafka"]
+    assert ready.json()["checks"] == {"postgres": "ok", "kafka": "unavailable"}
+    assert "127.0.0.1:9" not in ready.text  # why goes to the log only
+    [failed] = [e for e in logs if e["event"] == "readiness.unavailable"]
+    assert failed["check"] == "kafka" and "127.0.0.1:9" in failed["error"]

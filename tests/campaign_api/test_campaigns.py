@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+import asyncpg
 import pytest
 
 from tests.campaign_api.conftest import TenantFactory
@@ -58,6 +60,32 @@ async def test_create_campaign_with_other_accounts_template_is_422(
     problem = response.json()
     assert problem["errors"][0]["loc"] == ["body", "template_id"]
     assert problem["detail"] == "body.template_id: no such template in this account"
+
+
+async def test_campaign_cannot_reference_other_accounts_template_even_in_sql(
+    make_tenant: TenantFactory, pool: asyncpg.Pool
+) -> None:
+    """The schema itself keeps a campaign's template in its account (a composite foreign
+    key), so a bug or a hand-written statement that skips the API's check cannot either."""
+    owner, other = await make_tenant(), await make_tenant()
+    theirs = UUID((await make_template(owner.client))["id"])
+    campaign = UUID((await make_campaign(other.client))["id"])
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await pool.execute(
+            "INSERT INTO campaigns (account_id, name, from_email, template_id, condition) "
+            "VALUES ($1, 'c', 'news@example.com', $2, '{}')",
+            other.account_id,
+            theirs,
+        )
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await pool.execute("UPDATE campaigns SET template_id = $2 WHERE id = $1", campaign, theirs)
+    # nor can the campaign move to the template's account while keeping the template
+    mine = UUID((await make_template(other.client))["id"])
+    await pool.execute("UPDATE campaigns SET template_id = $2 WHERE id = $1", campaign, mine)
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await pool.execute(
+            "UPDATE campaigns SET account_id = $2 WHERE id = $1", campaign, owner.account_id
+        )
 
 
 async def test_get_campaign_shows_counters(make_tenant: TenantFactory) -> None:

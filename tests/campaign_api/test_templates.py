@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from services.campaign_api.rendering import PREVIEW_TOKEN
+from shared.settings import CommonSettings
+from shared.unsubscribe import InvalidToken, verify_token
 from tests.campaign_api.conftest import Tenant
 from tests.campaign_api.helpers import make_campaign, make_lead, make_template
+
+HOSTILE = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}"
 
 pytestmark = pytest.mark.postgres
 
@@ -77,3 +82,68 @@ async def test_delete_template_in_use_is_409(tenant: Tenant) -> None:
     assert response.status_code == 409
     unused = await make_template(tenant.client)
     assert (await tenant.client.delete(f"/templates/{unused['id']}")).status_code == 204
+
+
+async def test_create_template_hostile_loops_is_422_naming_part_line_and_limit(
+    tenant: Tenant,
+) -> None:
+    body = {"name": "t", "subject": "s", "html_body": "<p>hi</p>\n" + HOSTILE}
+    response = await tenant.client.post("/templates", json=body)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["detail"].startswith("body.html_body line 2: loops run 10,000,000,000")
+    (error,) = problem["errors"]
+    assert (error["loc"], error["line"]) == (["body", "html_body"], 2)
+    assert "10,000,000,000 iterations" in error["msg"]
+    assert "100,000 allowed (max_iterations)" in error["msg"]
+
+
+async def test_preview_template_over_budget_is_422_naming_the_limit(tenant: Tenant) -> None:
+    loops = (
+        "{% for a in range(attributes.n) %}{% for b in range(attributes.n) %}x"
+        "{% endfor %}{% endfor %}"
+    )
+    template = await make_template(tenant.client, html_body=loops)
+    lead = await make_lead(tenant.client, email="n@example.com", attributes={"n": 100_000})
+    response = await tenant.client.post(
+        f"/templates/{template['id']}/preview", json={"lead_id": lead["id"]}
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["detail"].startswith("html_body line 1: ")
+    assert problem["extra"]["kind"] == "budget"
+    assert problem["extra"]["limit"] in {"max_iterations", "max_output_chars"}
+    assert problem["errors"][0]["loc"] == ["template", "html_body"]
+
+
+async def test_preview_template_renders_empty_first_name_with_default(tenant: Tenant) -> None:
+    template = await make_template(
+        tenant.client,
+        subject='Hi {{ first_name | default("there") }}',
+        text_body="Hi {{ first_name }}, {{ attributes.company | default('') }}.",
+    )
+    lead = await make_lead(tenant.client, email="nameless@example.com")
+    response = await tenant.client.post(
+        f"/templates/{template['id']}/preview", json={"lead_id": lead["id"]}
+    )
+    assert response.status_code == 200, response.text
+    email = response.json()
+    assert email["subject"] == "Hi there"
+    assert email["text"].startswith("Hi , .\n")
+    assert "None" not in email["text"]
+
+
+async def test_preview_template_link_unsubscribes_no_one(
+    tenant: Tenant, base_settings: CommonSettings
+) -> None:
+    template = await make_template(tenant.client, html_body="<a href='{{ unsubscribe_url }}'>x</a>")
+    lead = await make_lead(tenant.client, email="link@example.com")
+    response = await tenant.client.post(
+        f"/templates/{template['id']}/preview", json={"lead_id": lead["id"]}
+    )
+    email = response.json()
+    token = email["text"].rsplit("/unsubscribe/", 1)[1].strip()
+    assert token == PREVIEW_TOKEN
+    assert f"/unsubscribe/{PREVIEW_TOKEN}'" in email["html"]
+    with pytest.raises(InvalidToken):
+        verify_token(base_settings.secret("link_secret"), token)

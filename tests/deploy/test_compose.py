@@ -3,11 +3,15 @@
 Every Fanout service of the local stack is in it with the same port, every
 environment variable it sets is a field of that service's settings class (or
 of the common settings), the values validate, and dependencies wait on health.
+Every secret comes from the environment as `${VAR:?message}`: no default in the
+file, and `docker compose` stops naming the variable when it is unset.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,8 @@ from pydantic_settings import BaseSettings
 
 from fanout_cli.stack.components import SERVICES, ServiceProcess
 from fanout_cli.stack.kafka import kafka_version
-from shared.settings import CommonSettings
+from shared.secret_policy import check_secrets
+from shared.settings import SECRET_NAMES, CommonSettings, env_name
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -26,6 +31,11 @@ INFRA_IMAGES = {
     "kafka": "apache/kafka:",
     "clickhouse": "clickhouse/clickhouse-server:",
 }
+SECRET_VARIABLES = {env_name(CommonSettings, name): name for name in SECRET_NAMES}
+REQUIRED_FROM_ENV = re.compile(r"^\$\{(?P<name>[A-Z_]+):\?(?P<message>[^}]+)\}$")
+# secrets a service uses without requiring them at start (the sender's simulator key:
+# only campaigns sent through the simulator need it, and this stack's do)
+ALSO_USED = {"sender": {"simulator_api_key"}}
 
 
 def _settings_class(service: ServiceProcess) -> type[BaseSettings]:
@@ -85,8 +95,39 @@ def test_compose_service_matches_its_settings(
     assert unknown == [], f"{service.name} sets variables no settings class reads: {unknown}"
     assert int(env[f"{service.env_prefix}PORT"]) == service.default_port
     for var, value in env.items():
-        monkeypatch.setenv(var, value.replace("${FANOUT_SIGNING_SECRET:-", "").rstrip("}"))
+        required = REQUIRED_FROM_ENV.match(value)
+        monkeypatch.setenv(var, secrets.token_urlsafe(32) if required else value)
     settings: Any = cls()
     assert settings.port == service.default_port
     assert settings.common.kafka_bootstrap_servers == "kafka:9092"
     assert settings.common.clickhouse_url.startswith("http://")
+    check_secrets(settings)  # the secrets it needs are all given (a non-test environment)
+
+
+def _environment(name: str) -> dict[str, str]:
+    return {k: str(v) for k, v in COMPOSE["services"][name]["environment"].items()}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSE["services"]))
+def test_compose_takes_every_secret_from_the_environment_without_default(name: str) -> None:
+    for var, value in _environment(name).items():
+        required = REQUIRED_FROM_ENV.match(value)
+        if var in SECRET_VARIABLES:
+            assert required is not None, f"{name}: {var} must be ${{{var}:?message}}: {value}"
+            assert required["name"] == var and var in required["message"]
+        else:
+            assert required is None, f"{name}: {var} is not a secret: give it a value"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=[s.name for s in SERVICES])
+def test_compose_gives_each_service_only_the_secrets_it_uses(
+    service: ServiceProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _environment(service.name)
+    for var, value in env.items():
+        monkeypatch.setenv(var, secrets.token_urlsafe(32) if var in SECRET_VARIABLES else value)
+    settings: Any = _settings_class(service)()
+    given = {SECRET_VARIABLES[var] for var in env if var in SECRET_VARIABLES}
+    required = set(settings.required_secrets())
+    assert required <= given
+    assert given <= required | ALSO_USED.get(service.module, set())

@@ -68,6 +68,17 @@ def test_generate_cluster_ddl_for_a_new_migration(tmp_path: Path) -> None:
     assert distributed_agg.endswith("opens_per_campaign_local, cityHash64(campaign_id))")
 
 
+def test_generate_cluster_ddl_for_a_new_view_query(tmp_path: Path) -> None:
+    (tmp_path / "0001_opens.sql").write_text(NEW_TABLE)
+    (tmp_path / "0002_opens_query.sql").write_text(
+        "ALTER TABLE opens_mv MODIFY QUERY\nSELECT campaign_id, countState() AS opens\n"
+        "FROM opens GROUP BY campaign_id"
+    )
+    [query] = split_statements(cluster_ddl(tmp_path)["0002_opens_query.sql"])
+    assert query.startswith("ALTER TABLE opens_mv ON CLUSTER '{cluster}' MODIFY QUERY\nSELECT")
+    assert "FROM opens_local GROUP BY campaign_id" in query
+
+
 @pytest.mark.parametrize(
     ("sql", "reason"),
     [

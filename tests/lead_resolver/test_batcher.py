@@ -1,4 +1,4 @@
-"""From lead rows to send batches: merge variables, de-duplication, ≤ 50 per batch."""
+"""From lead rows to send batches and exclusions: merge variables, reasons, slices of 50."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
 
-from services.lead_resolver.batcher import chunks, merge_vars, recipients, send_batches
+from services.lead_resolver.batcher import Page, chunks, merge_vars, plan_page, send_batches
+from services.lead_resolver.exclusions import excluded_events
 from services.lead_resolver.ownership import campaign_partition
-from shared.contracts import CampaignCommand, CommandKind
+from shared.contracts import CampaignCommand, CommandKind, EventType, Recipient
+from shared.contracts.events import ExclusionReason, outcome_event_id
+
+CAMPAIGN, ACCOUNT, RUN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+R = ExclusionReason
 
 
-def row(n: int, email: str | None = None) -> dict[str, Any]:
+def row(
+    n: int, email: str | None = None, *, suppressed: bool = False, unsubscribed: bool = False
+) -> dict[str, Any]:
     return {
         "id": uuid.UUID(int=n),
         "email": email or f"lead{n}@example.com",
@@ -22,7 +29,19 @@ def row(n: int, email: str | None = None) -> dict[str, Any]:
         "country": "DE",
         "tags": ["vip"],
         "attributes": '{"plan": "pro"}',
+        "suppressed": suppressed,
+        "unsubscribed": unsubscribed,
     }
+
+
+def plan(rows: list[dict[str, Any]], first_batch_no: int = 0) -> Page:
+    return plan_page(
+        rows, campaign_id=CAMPAIGN, account_id=ACCOUNT, run_id=RUN, first_batch_no=first_batch_no
+    )
+
+
+def lead_numbers(page: Page) -> list[list[int]]:
+    return [[r.lead_id.int for r in b.recipients] for b in page.batches]
 
 
 def test_merge_vars_carry_lead_fields_and_attributes() -> None:
@@ -36,24 +55,77 @@ def test_merge_vars_carry_lead_fields_and_attributes() -> None:
     }
 
 
-def test_recipients_drop_duplicate_emails_case_insensitively() -> None:
-    seen: set[str] = set()
-    rows = [row(1, "Ada@Example.com"), row(2, "ada@example.com"), row(3)]
-    out = recipients(rows, seen)
-    assert [r.lead_id.int for r in out] == [1, 3]
-    assert recipients([row(4, "ADA@example.com")], seen) == []
+def test_plan_page_excludes_each_lead_with_its_reason() -> None:
+    rows = [
+        row(1),
+        row(2, suppressed=True),
+        row(3, unsubscribed=True, suppressed=True),  # the more specific reason wins
+        row(4, "not-an-address"),
+        row(5, "x@exa mple.com"),
+        row(6, "Ada@Example.com"),
+        row(7, "ada@example.com"),  # the same mailbox as lead 6, in the same slice
+        row(8),
+    ]
+    page = plan(rows)
+    assert lead_numbers(page) == [[1, 6, 8]]
+    assert [(e.lead_id.int, e.reason) for e in page.excluded] == [
+        (2, R.SUPPRESSED),
+        (3, R.UNSUBSCRIBED),
+        (4, R.INVALID_EMAIL),
+        (5, R.INVALID_EMAIL),
+        (7, R.DUPLICATE),
+    ]
+    assert page.leads == 3 and page.last_lead.int == 8
+    assert page.excluded_by_reason() == {
+        R.SUPPRESSED: 1, R.UNSUBSCRIBED: 1, R.INVALID_EMAIL: 2, R.DUPLICATE: 1
+    }  # fmt: skip
+
+
+def test_plan_page_makes_one_batch_per_slice_of_50_matched_leads() -> None:
+    rows = [row(n, suppressed=n % 10 == 0) for n in range(1, 131)]
+    page = plan(rows, first_batch_no=7)
+    assert [b.batch_no for b in page.batches] == [7, 8, 9]
+    assert [len(b.recipients) for b in page.batches] == [45, 45, 27]
+    assert len(page.excluded) == 13 and page.leads == 117
+
+
+def test_plan_page_batches_do_not_depend_on_the_page_size() -> None:
+    """A page read again after a crash with a smaller window yields the same batches."""
+    rows = [row(n, suppressed=n % 7 == 0) for n in range(1, 201)]
+    whole = plan(rows)
+    halves = plan(rows[:100])
+    rest = plan(rows[100:], first_batch_no=len(halves.batches))
+    assert [b.model_dump() for b in whole.batches] == [
+        b.model_dump() for b in halves.batches + rest.batches
+    ]
+
+
+def test_plan_page_slice_with_no_sendable_lead_takes_no_number() -> None:
+    rows = [row(n, suppressed=True) for n in range(1, 51)] + [row(51), row(52)]
+    page = plan(rows, first_batch_no=3)
+    assert [(b.batch_no, len(b.recipients)) for b in page.batches] == [(3, 2)]
+    assert len(page.excluded) == 50
+
+
+def test_excluded_events_carry_the_outcome_id_and_reason() -> None:
+    page = plan([row(n, unsubscribed=True) for n in range(1, 121)])
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    values = excluded_events(page.excluded, campaign_id=CAMPAIGN, account_id=ACCOUNT, at=at)
+    assert [len(v.events) for v in values] == [50, 50, 20]
+    first = values[0].events[0]
+    assert first.event_id == outcome_event_id(CAMPAIGN, uuid.UUID(int=1))
+    assert (first.type, first.reason, first.occurred_at) == (EventType.EXCLUDED, "unsubscribed", at)
 
 
 def test_send_batches_hold_at_most_50_and_number_consecutively() -> None:
-    items = recipients([row(n) for n in range(1, 122)], set())
-    campaign, account, run = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    items = [Recipient(lead_id=uuid.UUID(int=n), email=f"l{n}@example.com") for n in range(121)]
     batches = send_batches(
-        campaign_id=campaign, account_id=account, run_id=run, first_batch_no=7, items=items
+        campaign_id=CAMPAIGN, account_id=ACCOUNT, run_id=RUN, first_batch_no=7, items=items
     )
     assert [len(b.recipients) for b in batches] == [50, 50, 21]
     assert [b.batch_no for b in batches] == [7, 8, 9]
     assert [r for b in batches for r in b.recipients] == items
-    assert batches[0].key() == f"{campaign}:7".encode()
+    assert batches[0].key() == f"{CAMPAIGN}:7".encode()
 
 
 def test_chunks_of_nothing_is_nothing() -> None:

@@ -33,7 +33,7 @@ async def resolver(pool: asyncpg.Pool, settings: CommonSettings) -> AsyncIterato
     await producer.start()
     try:
         sends = topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
-        yield Resolver(ResolverSettings(), pool, producer, sends)
+        yield Resolver(ResolverSettings(common=settings), pool, producer, sends)
     finally:
         await producer.stop()
 

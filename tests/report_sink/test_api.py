@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import orjson
 import pytest
+from structlog.testing import capture_logs
 
 from services.report_sink.config import Settings
 from services.report_sink.main import create_app, open_clickhouse
@@ -27,8 +28,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
 
 ADMIN = "test-admin-token"
 BODY_LIMIT = 4096
-S, D, OP, C, B = (EventType.SENT, EventType.DELIVERED, EventType.OPENED, EventType.CLICKED,
-                 EventType.BOUNCED)  # fmt: skip
+S, D, OP, C, B, X = (EventType.SENT, EventType.DELIVERED, EventType.OPENED, EventType.CLICKED,
+                    EventType.BOUNCED, EventType.EXCLUDED)  # fmt: skip
 
 
 def _at(seconds: int) -> Any:
@@ -51,6 +52,8 @@ def _data_set(t: Tenant, other_campaign: uuid.UUID) -> list[EmailEvent]:
         ev(4, S, 65), ev(4, D, 80), ev(4, EventType.COMPLAINED, 400),
         ev(5, EventType.FAILED, 66, reason='invalid, "quoted"\nrecipient'),
         ev(6, EventType.SUPPRESSED, 0),
+        ev(7, X, 0, reason="suppressed"), ev(8, X, 0, reason="unsubscribed"),
+        ev(9, X, 0, reason="invalid_email"),
         # the same lead 0 in another campaign of the account, a day later
         event(a, other_campaign, leads[0], S, _at(86_400), email=email[0]),
     ]  # fmt: skip
@@ -66,7 +69,7 @@ async def world(
     writer, reader, analyst = open_clickhouse(settings)
     try:
         await migrate(writer)
-        a = await make_tenant(pool, leads=7, matched=7)
+        a = await make_tenant(pool, leads=10, matched=10)
         b = await make_tenant(pool, leads=1)
         other = await pool.fetchval(
             "INSERT INTO campaigns (account_id, name, from_email, template_id, condition) "
@@ -95,12 +98,17 @@ async def test_get_funnel(world: World) -> None:
     r = await client.get(f"/reports/campaigns/{a.campaign_id}/funnel", headers=a.headers)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["matched"] == 7
+    assert body["matched"] == 10
     assert body["counts"] == {
-        "sent": 5, "failed": 1, "suppressed": 1, "cancelled": 0, "delivered": 3,
+        "sent": 5, "failed": 1, "suppressed": 1, "cancelled": 0, "excluded": 3,
+        "excluded_suppressed": 1, "excluded_unsubscribed": 1, "excluded_invalid_email": 1,
+        "excluded_duplicate": 0, "delivered": 3,
         "bounced": 2, "bounced_hard": 1, "bounced_soft": 1, "complained": 1,
         "opened": 2, "clicked": 1, "unsubscribed": 0,
     }  # fmt: skip
+    counts = body["counts"]  # every matched lead is accounted once
+    outcomes = ("sent", "failed", "suppressed", "cancelled", "excluded")
+    assert sum(counts[k] for k in outcomes) == body["matched"]
     assert body["rates"]["delivery_rate"] == 0.6
     assert body["rates"]["click_to_open_rate"] == 0.5
     assert body["rates"]["unsubscribe_rate"] == 0.0
@@ -121,10 +129,11 @@ async def test_list_recipients_paginated_and_filtered(world: World) -> None:
         cursor = r.json()["next_cursor"]
         if cursor is None:
             break
-    assert pages == 3
-    assert len(seen) == 7
+    assert pages == 4
+    assert len(seen) == 10
     assert sorted(seen.values()) == sorted(
         ["clicked", "opened", "bounced", "bounced", "complained", "failed", "suppressed"]
+        + ["excluded"] * 3
     )
     r = await client.get(url, params={"status": "bounced"}, headers=a.headers)
     items = r.json()["items"]
@@ -132,6 +141,12 @@ async def test_list_recipients_paginated_and_filtered(world: World) -> None:
     assert {i["bounce_type"] for i in items} == {"hard", "soft"}
     r = await client.get(url, params={"status": "nonsense"}, headers=a.headers)
     assert r.status_code == 422 and "status" in r.text
+    r = await client.get(url, params={"status": "excluded"}, headers=a.headers)
+    assert {(i["lead_id"], i["reason"]) for i in r.json()["items"]} == {
+        (str(a.lead_ids[7]), "suppressed"),
+        (str(a.lead_ids[8]), "unsubscribed"),
+        (str(a.lead_ids[9]), "invalid_email"),
+    }
     r = await client.get(url, params={"cursor": "nope"}, headers=a.headers)
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
@@ -143,8 +158,8 @@ async def test_export_recipients_csv(world: World) -> None:
     r = await client.get(url, headers=a.headers)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert len(rows) == 7  # three keyset chunks of 3, 3 and 1 rows
-    assert len({row["lead_id"] for row in rows}) == 7
+    assert len(rows) == 10  # four keyset chunks of 3, 3, 3 and 1 rows
+    assert len({row["lead_id"] for row in rows}) == 10
     by_lead = {row["lead_id"]: row for row in rows}
     hard = by_lead[str(a.lead_ids[2])]
     assert (hard["status"], hard["bounce_type"], hard["reason"]) == (
@@ -166,7 +181,7 @@ async def test_get_lead_history_across_campaigns(world: World) -> None:
     assert events[0]["occurred_at"] == "2026-11-23T10:00:01Z"
 
 
-async def test_get_bounces_and_timeline(world: World) -> None:
+async def test_get_bounces_exclusions_and_timeline(world: World) -> None:
     client, a, _, _ = world
     r = await client.get(f"/reports/campaigns/{a.campaign_id}/bounces", headers=a.headers)
     assert r.status_code == 200, r.text
@@ -177,6 +192,14 @@ async def test_get_bounces_and_timeline(world: World) -> None:
     assert {x["value"]: x["leads"] for x in body["by_domain"]} == {
         "d2.example.com": 1, "d0.example.com": 1
     }  # fmt: skip
+    r = await client.get(f"/reports/campaigns/{a.campaign_id}/exclusions", headers=a.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["total"] == 3
+    assert {x["value"]: x["leads"] for x in body["by_reason"]} == {
+        "suppressed": 1, "unsubscribed": 1, "invalid_email": 1
+    }  # fmt: skip
+    assert sum(x["leads"] for x in body["by_domain"]) == 3
     r = await client.get(f"/reports/campaigns/{a.campaign_id}/timeline", headers=a.headers)
     minutes = r.json()["minutes"]
     assert [(m["minute"], m["sent"], m["failed"]) for m in minutes] == [
@@ -204,11 +227,30 @@ async def test_list_campaigns_with_headlines(world: World) -> None:
     assert r.json()["detail"] == "query.since: give a time zone (e.g. Z)"
 
 
+@pytest.mark.parametrize(
+    ("since", "until", "found"),
+    [
+        ("0163-09-17T19:08:18Z", None, 2),  # before ClickHouse's DateTime: from its start
+        ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59Z", 2),
+        (None, "0032-02-02T00:00:01Z", 0),
+        ("9999-01-01T00:00:00-01:00", None, 0),  # past its end: nothing yet
+    ],
+)
+async def test_list_campaigns_window_beyond_the_engines_dates(
+    world: World, since: str | None, until: str | None, found: int
+) -> None:
+    client, a, _, _ = world
+    params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
+    r = await client.get("/reports/campaigns", params=params, headers=a.headers)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["items"]) == found
+
+
 async def test_read_other_accounts_reports_not_found(world: World) -> None:
     client, a, b, _ = world
     paths = [
         f"/reports/campaigns/{a.campaign_id}/{p}"
-        for p in ("funnel", "recipients", "recipients.csv", "bounces", "timeline")
+        for p in ("funnel", "recipients", "recipients.csv", "bounces", "exclusions", "timeline")
     ] + [f"/reports/leads/{a.lead_ids[0]}/history"]
     for path in paths:
         theirs = await client.get(path, headers=b.headers)
@@ -234,17 +276,46 @@ async def test_run_sql_read_only_with_admin_token(world: World) -> None:
     r = await client.post(url, json=query, headers=admin)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["columns"] == ["type", "n"] and body["truncated"] is False
+    assert body["columns"] == ["type", "n"]
     assert body["rows"] == [["bounced", 2], ["sent", 6]]
     r = await client.post(url, json={"query": "SELECT number FROM numbers(100)"}, headers=admin)
-    assert len(r.json()["rows"]) == 5 and r.json()["truncated"] is True
+    assert r.status_code == 400 and "max rows" in r.json()["detail"]  # never silently cut
     for write in ("DROP TABLE email_events", "INSERT INTO schema_migrations (version) VALUES (9)",
                   "SELECT 1 SETTINGS readonly = 0",
                   "SELECT * FROM file('/etc/hostname', 'LineAsString')"):  # fmt: skip
         r = await client.post(url, json={"query": write}, headers=admin)
-        assert r.status_code == 400 and "readonly" in r.json()["detail"].lower(), write
+        assert r.status_code == 400 and "not allowed" in r.json()["detail"], write
     r = await client.post(url, json={"query": "SELECT count() FROM email_events"}, headers=admin)
-    assert r.json()["rows"] == [[34]]  # both copies still there: nothing was written
+    assert r.json()["rows"] == [[40]]  # both copies still there: nothing was written
+
+
+GENERIC_401 = {
+    "type": "about:blank",
+    "title": "Unauthorized",
+    "status": 401,
+    "detail": "missing or invalid credentials",
+}
+
+
+async def test_every_401_is_one_generic_problem_with_the_reason_logged(world: World) -> None:
+    client, a, _, _ = world
+    funnel, sql = f"/reports/campaigns/{a.campaign_id}/funnel", "/internal/sql"
+    query = {"query": "SELECT 1"}
+    bearer, admin = "Bearer", "X-Fanout-Admin-Token"
+    cases = [
+        ("GET", funnel, {}, "missing", bearer),
+        ("GET", funnel, {"Authorization": a.api_key}, "not a Bearer token", bearer),
+        ("GET", funnel, {"Authorization": f"Bearer {a.api_key}x"}, "unknown key", bearer),
+        ("POST", sql, {}, "missing admin token", admin),
+        ("POST", sql, {admin: ADMIN + "x"}, "wrong admin token", admin),
+    ]
+    for method, url, headers, reason, challenge in cases:
+        with capture_logs() as logs:
+            r = await client.request(method, url, headers=headers, json=query)
+        assert (r.status_code, r.json()) == (401, GENERIC_401), reason
+        assert r.headers["www-authenticate"] == challenge
+        assert [e["reason"] for e in logs if e["event"] == "auth.refused"] == [reason]
+        assert a.api_key not in str(logs) and ADMIN not in str(logs)
 
 
 class Chunks:
@@ -266,7 +337,7 @@ async def test_run_sql_checks_token_and_size_before_reading_the_body(world: Worl
     stranger = Chunks(BODY_LIMIT * 4)
     r = await client.post(url, content=stranger, headers={"content-type": "application/json"})
     assert r.status_code == 401 and stranger.pulled == 0
-    assert r.json()["detail"] == "missing or wrong X-Fanout-Admin-Token"
+    assert r.json()["detail"] == "missing or invalid credentials"
     declared = Chunks(BODY_LIMIT * 4)
     r = await client.post(url, content=declared, headers={"content-length": str(BODY_LIMIT * 4)})
     assert r.status_code == 413 and declared.pulled == 0
@@ -288,6 +359,7 @@ async def test_document_reports_in_openapi(world: World) -> None:
         "/reports/campaigns/{campaign_id}/recipients",
         "/reports/campaigns/{campaign_id}/recipients.csv",
         "/reports/campaigns/{campaign_id}/bounces",
+        "/reports/campaigns/{campaign_id}/exclusions",
         "/reports/campaigns/{campaign_id}/timeline",
         "/reports/leads/{lead_id}/history",
         "/internal/sql",

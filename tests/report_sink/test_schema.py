@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
-from services.report_sink.precedence import PRECEDENCE
+from services.report_sink.precedence import PRECEDENCE, rank
 from services.report_sink.schema import MIGRATIONS_DIR, load_migrations, migrate, split_statements
+from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect_embedded
+from shared.contracts.events import EventType
+from tests.report_sink.helpers import event
 
 pytestmark = pytest.mark.clickhouse
 
@@ -41,11 +47,30 @@ async def test_apply_migrations_reruns_a_half_applied_file(ch: AsyncClickHouse) 
 
 
 def test_precedence_matches_lead_status_view() -> None:
-    sql = (MIGRATIONS_DIR / "0002_lead_status.sql").read_text()
-    types = re.search(r"type,\s*\[(.*?)\]", sql, re.DOTALL)
-    assert types is not None
-    in_sql = re.findall(r"'(\w+)'", types.group(1))
-    assert in_sql == [t.value for t in PRECEDENCE]
+    """The view's latest query (the last migration that sets it) ranks types as Python does."""
+    views = [p for p in sorted(MIGRATIONS_DIR.glob("*.sql")) if "lead_status_mv" in p.read_text()]
+    sql = views[-1].read_text()
+    found = re.search(r"transform\(\s*type,\s*\[(.*?)\],\s*\[(.*?)\]", sql, re.DOTALL)
+    assert found is not None
+    names = re.findall(r"'(\w+)'", found.group(1))
+    ranks = [int(n) for n in found.group(2).split(",")]
+    assert names == [t.value for t in PRECEDENCE]
+    assert ranks == [rank(t) for t in PRECEDENCE]
+    assert {t.value for t in EventType} == set(names)  # every type ranked explicitly
+
+
+async def test_lead_status_keeps_a_send_outcome_over_excluded(ch: AsyncClickHouse) -> None:
+    account, campaign, lead = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    body = b"\n".join(
+        orjson.dumps(event(account, campaign, lead, kind, when).model_dump(mode="json"))
+        for kind, when in ((EventType.SENT, at), (EventType.EXCLUDED, at + timedelta(hours=1)))
+    )
+    await EventWriter(ch).insert(body, "t")
+    [(status,)] = await ch.rows(
+        "SELECT status FROM lead_status FINAL WHERE campaign_id = {c:UUID}", {"c": campaign}
+    )
+    assert status == "sent"
 
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "clickhouse"

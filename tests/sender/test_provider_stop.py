@@ -6,7 +6,6 @@ import uuid
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.lead_resolver.config import Settings as ResolverSettings
 from services.lead_resolver.resolver import Resolver
@@ -24,11 +23,11 @@ from services.sender.providers.base import (
 from services.sender.providers.registry import ProviderPool
 from services.sender.rate import SendRate
 from services.sender.render import LinkSigner
-from shared.contracts import Recipient, SendBatch, decode
+from shared.contracts import Recipient, SendBatch
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
-from tests.send_path import campaign, read_events, seed_campaign
+from tests.send_path import campaign, read_events, read_sends, seed_campaign
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -60,24 +59,6 @@ class QuotaProvider:
 
     async def aclose(self) -> None:
         return None
-
-
-async def read_sends(settings: CommonSettings) -> list[SendBatch]:
-    topic = topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(12)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        batches: list[SendBatch] = []
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                batches += [decode(SendBatch, r.value) for r in records]
-        return batches
-    finally:
-        await consumer.stop()
 
 
 async def test_provider_stop_parks_batch_pauses_campaign_and_resume_finishes(
@@ -146,7 +127,10 @@ async def test_provider_stop_parks_batch_pauses_campaign_and_resume_finishes(
             uuid.uuid4(),
         )
         resolver = Resolver(
-            ResolverSettings(), pool, producer, topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
+            ResolverSettings(common=settings),
+            pool,
+            producer,
+            topic_name(Topic.EMAIL_SENDS, settings.topic_prefix),
         )
         for _ in range(3):
             await resolver.step(seeded.campaign_id)

@@ -34,7 +34,7 @@ async def test_send_campaign_of_10k_leads(
     pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
 ) -> None:
     seeded = await seed_campaign(
-        pool, matching=10_000, non_matching=500, suppressed=200, unsubscribed=100
+        pool, matching=10_000, non_matching=500, suppressed=200, unsubscribed=100, invalid=50
     )
     start("sender")
     start("lead_resolver")
@@ -43,11 +43,13 @@ async def test_send_campaign_of_10k_leads(
     row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=120)
     elapsed = time.monotonic() - began
     assert row["state"] == "completed"
-    assert row["matched"] == 10_000
+    assert row["matched"] == 10_350 and row["excluded"] == 350
+    excluded = ("excluded_suppressed", "excluded_unsubscribed", "excluded_invalid_email")
+    assert tuple(row[k] for k in excluded) == (200, 100, 50)
     assert row["sent"] == 10_000 and row["failed"] == 0
     events = await read_events(settings)
     assert_exactly_one_outcome(events, seeded)
-    assert {e.type.value for e in events} == {"sent"}
+    assert {e.type.value for e in events} == {"sent", "excluded"}
     counters = await simulator_counters(simulator)
     assert counters["duplicates"] == 0
     assert counters["unique"] == 10_000
@@ -77,7 +79,7 @@ async def test_send_campaign_under_throttling_and_transient_failures(
 async def test_send_campaign_survives_sigkill_of_sender_and_resolver(
     pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
 ) -> None:
-    seeded = await seed_campaign(pool, matching=6_000, suppressed=50)
+    seeded = await seed_campaign(pool, matching=6_000, suppressed=50, unsubscribed=30, invalid=20)
     rate = {"FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 1500}'}
     window = {"FANOUT_LEAD_RESOLVER_WINDOW": "20", "FANOUT_LEAD_RESOLVER_PAGE_BATCHES": "5"}
     sender = start("sender", **rate)
@@ -93,7 +95,7 @@ async def test_send_campaign_survives_sigkill_of_sender_and_resolver(
     start("lead_resolver", **window)
     row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=90)
     assert row["state"] == "completed"
-    assert (row["matched"], row["sent"]) == (6_000, 6_000)
+    assert (row["matched"], row["sent"], row["excluded"]) == (6_100, 6_000, 100)
     events = await read_events(settings)
     assert_exactly_one_outcome(events, seeded)
     counters = await simulator_counters(simulator)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import asyncpg
 import httpx
@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 
-from services.webhook_ingest.config import Settings
+from services.webhook_ingest.config import ProviderName, Settings
 from services.webhook_ingest.main import create_app
 from services.webhook_ingest.providers.sns_http import CertFetcher
 from shared.contracts.base import decode
@@ -63,7 +63,7 @@ class Ingest:
 
     @property
     def secret(self) -> str:
-        return self.settings.common.signing_secret.get_secret_value()
+        return self.settings.common.secret("simulator_webhook_secret")
 
     @property
     def topic(self) -> str:
@@ -151,9 +151,10 @@ def keys() -> TestKeys:
 
 
 def service_settings(settings: CommonSettings, keys: TestKeys, **overrides: Any) -> Settings:
-    """webhook_ingest's settings with test credentials for every provider."""
+    """webhook_ingest's settings with every provider listed, each with test credentials."""
     values: dict[str, Any] = {
         "common": settings,
+        "providers": list(get_args(ProviderName)),
         "ses_topic_arns": [TOPIC_ARN],
         "sendgrid_public_key": keys.sendgrid_public_b64,
         "mailgun_signing_key": MAILGUN_KEY,

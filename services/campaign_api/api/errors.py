@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from fastapi import FastAPI
 
 from services.campaign_api.campaigns.commands import CampaignNotFound, ScheduleInPast
+from services.campaign_api.campaigns.launch_check import LaunchRefused, explain
 from services.campaign_api.leads.rows import ImportFormatError
 from shared.campaigns import IllegalTransition
-from shared.http.problems import ProblemError, invalid, problem_for
+from shared.http.problems import ProblemError, field_error, invalid, problem_for
+from shared.templating import RenderError
 
 # A cancelled query (statement_timeout) usually meets a busy database: ask for a pause.
 RETRY_AFTER_S = 10
@@ -43,6 +47,42 @@ def _too_slow(_: asyncpg.QueryCanceledError) -> ProblemError:
     return ProblemError(503, detail, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
+def _not_rendered(exc: RenderError) -> ProblemError:
+    # A preview: `extra` says whose fault (kind) and which limit or variable.
+    facts: dict[str, Any] = {"kind": exc.kind.value, "line": exc.line}
+    if exc.limit is not None:
+        facts["limit"] = exc.limit
+    if exc.variable is not None:
+        facts["variable"] = exc.variable
+    error = field_error(
+        ["template", exc.part], exc.message, f"template_{exc.kind.value}", line=exc.line
+    )
+    return ProblemError(422, str(exc), errors=[error], extra=facts)
+
+
+def _launch_refused(exc: LaunchRefused) -> ProblemError:
+    # Every cause in `errors` (costliest first); the first one in `detail` and `extra`.
+    facts: dict[str, Any] = {
+        "line": exc.error.line,
+        "variable": exc.variable,
+        "failing_leads": exc.failing,
+        "matched_leads": exc.matched,
+    }
+    kind = getattr(exc.error, "kind", None)
+    if kind is not None:
+        facts["kind"] = kind.value
+    errors = [
+        field_error(
+            ["template", cause.part],
+            explain(cause, failing, exc.matched),
+            "template_launch_check",
+            line=cause.line,
+        )
+        for cause, failing in exc.causes
+    ]
+    return ProblemError(422, str(exc), errors=errors, extra=facts)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every domain error's problem answer."""
     problem_for(app, IllegalTransition, _illegal)
@@ -51,3 +91,5 @@ def install_error_handlers(app: FastAPI) -> None:
     problem_for(app, ImportFormatError, _bad_file)
     problem_for(app, asyncpg.DataError, _bad_value)
     problem_for(app, asyncpg.QueryCanceledError, _too_slow)
+    problem_for(app, RenderError, _not_rendered)
+    problem_for(app, LaunchRefused, _launch_refused)

@@ -2,13 +2,16 @@
 
 Commands reach lead_resolver only for runs it may have seen: a campaign that
 was only scheduled (never launched) needs no pause/cancel command. Launch and
-resume start a new run (`run_id`); counters are kept. lead_resolver handles a
-command idempotently per (campaign, run_id, kind), so a command the relay
-publishes twice changes nothing the second time.
+resume start a new run (`run_id`); counters are kept. A resume keeps the
+schedule: a campaign paused before its scheduled time, resumed while that time is
+still ahead, is `scheduled` again (no command; the scheduler launches it when
+due). lead_resolver handles a command idempotently per (campaign, run_id, kind),
+so a command the relay publishes twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +22,9 @@ import asyncpg
 from services.campaign_api.campaigns.outbox import enqueue_command, make_command
 from shared.campaigns import Action, State, move_locked, next_state
 from shared.contracts import CommandKind
+
+# Called with the locked campaign row before a launch or schedule is written; raises to refuse.
+LaunchCheck = Callable[[asyncpg.Connection, asyncpg.Record, datetime], Awaitable[None]]
 
 
 class CampaignNotFound(LookupError):
@@ -37,6 +43,12 @@ class _Change:
     command: CommandKind | None
 
 
+def _waits_for_its_time(row: asyncpg.Record, now: datetime) -> bool:
+    """Never started (paused while scheduled) and its scheduled time is still ahead."""
+    when: datetime | None = row["scheduled_at"]
+    return row["launched_at"] is None and when is not None and when > now
+
+
 def _plan(requested: Action, row: asyncpg.Record, now: datetime) -> _Change:
     launched = row["launched_at"] is not None
     run_id: UUID | None = row["run_id"]
@@ -48,6 +60,8 @@ def _plan(requested: Action, row: asyncpg.Record, now: datetime) -> _Change:
             return _Change(Action.SCHEDULE, uuid4(), None, None)
         return _Change(Action.LAUNCH, uuid4(), now, CommandKind.LAUNCH)
     if requested is Action.RESUME:
+        if _waits_for_its_time(row, now):
+            return _Change(Action.RESCHEDULE, uuid4(), None, None)
         kind = CommandKind.RESUME if launched else CommandKind.LAUNCH
         return _Change(Action.RESUME, uuid4(), row["launched_at"] or now, kind)
     told = launched and run_id is not None
@@ -63,8 +77,13 @@ async def apply_action(
     *,
     topic: str,
     now: datetime,
+    launch_check: LaunchCheck | None = None,
 ) -> dict[str, Any]:
-    """Apply an API action; raises `CampaignNotFound`, `IllegalTransition`, `ScheduleInPast`."""
+    """Apply an API action; raises `CampaignNotFound`, `IllegalTransition`, `ScheduleInPast`.
+
+    A launch or schedule first runs `launch_check` (which may raise, e.g.
+    `LaunchRefused`) on the locked row, so nothing is written when it refuses.
+    """
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
@@ -76,6 +95,8 @@ async def apply_action(
         current = State(row["state"])
         next_state(current, requested)  # the requested action must be legal
         change = _plan(requested, row, now)
+        if launch_check is not None and change.action in (Action.LAUNCH, Action.SCHEDULE):
+            await launch_check(conn, row, now)
         if change.command is not None and change.run_id is not None:
             command = make_command(change.command, campaign_id, account_id, change.run_id, now)
             await enqueue_command(conn, topic, command)

@@ -26,9 +26,12 @@ ORDER BY scheduled_at LIMIT $2 FOR UPDATE SKIP LOCKED
 """
 
 
-async def start_due_campaigns(pool: asyncpg.Pool, topic: str, *, limit: int = 100) -> int:
-    """Start every campaign whose time has come (up to `limit`); returns how many."""
-    now = datetime.now(UTC)
+async def start_due_campaigns(
+    pool: asyncpg.Pool, topic: str, *, limit: int = 100, now: datetime | None = None
+) -> int:
+    """Start every campaign whose time (by `now`, default the clock) has come, up to
+    `limit`; returns how many."""
+    now = now or datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(DUE, now, limit, State.SCHEDULED.value)
         for row in rows:

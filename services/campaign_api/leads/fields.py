@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from services.campaign_api.emails import InvalidEmail, normalize_email
+from shared.emails import InvalidEmail, normalize_email
 
 MAX_NAME = 200
 MAX_TAG = 64

@@ -27,6 +27,18 @@ class FunnelCounts(BaseModel):
     failed: int = Field(examples=[20])
     suppressed: int = Field(examples=[150])
     cancelled: int = Field(examples=[30])
+    excluded: int = Field(
+        description="Matched leads left out when the audience was resolved (never sent to).",
+        examples=[42],
+    )
+    excluded_suppressed: int = Field(description="Excluded: address suppressed.", examples=[30])
+    excluded_unsubscribed: int = Field(description="Excluded: unsubscribed.", examples=[9])
+    excluded_invalid_email: int = Field(
+        description="Excluded: an address the API would refuse.", examples=[3]
+    )
+    excluded_duplicate: int = Field(
+        description="Excluded: the address of another lead of the batch.", examples=[0]
+    )
     delivered: int = Field(examples=[9500])
     bounced: int = Field(examples=[300])
     bounced_hard: int = Field(examples=[200])
@@ -50,7 +62,8 @@ class FunnelRates(BaseModel):
 
 
 class Funnel(BaseModel):
-    """A campaign's funnel: matched (campaign state) and per-step distinct leads."""
+    """A campaign's funnel: matched (campaign state) and per-step distinct leads. Once the
+    campaign completed, matched = sent + failed + suppressed + cancelled + excluded."""
 
     campaign_id: UUID = Field(examples=[_CAMPAIGN])
     matched: int | None = Field(
@@ -124,7 +137,7 @@ class LeadHistory(BaseModel):
 
 
 class Breakdown(BaseModel):
-    """Bounced leads for one value of a dimension."""
+    """Leads (bounced, or excluded) for one value of a dimension."""
 
     value: str = Field(examples=["gmail.com"])
     leads: int = Field(examples=[120])
@@ -137,6 +150,18 @@ class Bounces(BaseModel):
     total: int = Field(examples=[300])
     by_type: list[Breakdown]
     by_reason: list[Breakdown]
+    by_domain: list[Breakdown]
+
+
+class Exclusions(BaseModel):
+    """A campaign's matched leads left out at resolve time, by reason and recipient domain
+    (top 50 each); each lead is listed by the recipients report with status `excluded`."""
+
+    campaign_id: UUID = Field(examples=[_CAMPAIGN])
+    total: int = Field(examples=[42])
+    by_reason: list[Breakdown] = Field(
+        description="suppressed, unsubscribed, invalid_email or duplicate."
+    )
     by_domain: list[Breakdown]
 
 
@@ -168,9 +193,9 @@ class SqlRequest(BaseModel):
 
 
 class SqlResult(BaseModel):
-    """Columns, their ClickHouse types and rows (JSON-encoded values)."""
+    """Columns, their ClickHouse types and rows (JSON-encoded values); always the whole
+    result: one over the row or byte limit is refused (400), never cut."""
 
     columns: list[str] = Field(examples=[["type", "count()"]])
     types: list[str] = Field(examples=[["LowCardinality(String)", "UInt64"]])
     rows: list[list[object]] = Field(examples=[[["sent", 9800]]])
-    truncated: bool = Field(description="True when the row limit cut the result.")

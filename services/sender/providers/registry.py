@@ -10,6 +10,7 @@ from services.sender.config import Settings
 from services.sender.providers.base import EmailProvider
 from services.sender.providers.simulator import SimulatorProvider
 from services.sender.rate import SendRate
+from shared.settings import MissingSecret
 
 log = structlog.get_logger(__name__)
 
@@ -68,9 +69,13 @@ class ProviderPool:
     def _create(self, name: str) -> EmailProvider:
         settings = self._settings
         if name == "simulator":
+            try:
+                api_key = settings.common.secret("simulator_api_key")
+            except MissingSecret as exc:
+                raise ProviderUnavailable(f"simulator: {exc}") from exc
             return SimulatorProvider(
                 settings.simulator_url,
-                settings.simulator_api_key.get_secret_value(),
+                api_key,
                 timeout_s=settings.provider_timeout_s,
                 connections=settings.max_in_flight,
             )

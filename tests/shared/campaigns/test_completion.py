@@ -53,6 +53,17 @@ async def test_complete_campaign_once_every_matched_lead_is_accounted(pool: asyn
     assert await complete_if_accounted(pool, [campaign_id]) == []  # once only
 
 
+async def test_complete_campaign_accounts_leads_excluded_at_resolve_time(
+    pool: asyncpg.Pool,
+) -> None:
+    campaign_id = await _resolved(pool, State.SENDING, matched=12)
+    await pool.execute("UPDATE campaigns SET excluded = 6 WHERE id = $1", campaign_id)
+    await _outcomes(pool, campaign_id, 0, sent=0)  # 3 outcomes + 6 excluded of 12
+    assert await complete_if_accounted(pool, [campaign_id]) == []
+    await _outcomes(pool, campaign_id, 1, sent=0)  # 6 + 6
+    assert await complete_if_accounted(pool, [campaign_id]) == [campaign_id]
+
+
 async def test_complete_campaign_waits_for_resolving_to_finish(pool: asyncpg.Pool) -> None:
     campaign_id = await _resolved(pool, State.SENDING, matched=0, done=False)
     assert await complete_if_accounted(pool, [campaign_id]) == []

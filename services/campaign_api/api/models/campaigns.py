@@ -60,7 +60,13 @@ class CampaignUpdate(BaseModel):
 
 
 class Campaign(BaseModel):
-    """A campaign with its state and progress counters (updated by the workers)."""
+    """A campaign with its state and progress counters (updated by the workers).
+
+    `matched` (set once the audience is resolved) counts every lead the condition matched,
+    as the segment preview does; each ends either with a send outcome (`sent`, `failed`,
+    `suppressed`, `cancelled`) or `excluded` at resolve time, with the reason. A completed
+    campaign has matched = sent + failed + suppressed + cancelled + excluded.
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -76,6 +82,11 @@ class Campaign(BaseModel):
                     "failed": 12,
                     "suppressed": 300,
                     "cancelled": 0,
+                    "excluded": 420,
+                    "excluded_suppressed": 300,
+                    "excluded_unsubscribed": 110,
+                    "excluded_invalid_email": 10,
+                    "excluded_duplicate": 0,
                     "state_reason": None,
                     "created_at": "2026-11-23T09:00:00Z",
                     "updated_at": "2026-11-23T09:05:00Z",
@@ -97,12 +108,21 @@ class Campaign(BaseModel):
     state: State
     scheduled_at: datetime | None
     run_id: UUID | None
-    matched: int | None
-    enqueued: int
+    matched: int | None = Field(description="Leads the condition matched (once resolved).")
+    enqueued: int = Field(description="Matched leads put into send batches so far.")
     sent: int
     failed: int
-    suppressed: int
+    suppressed: int = Field(description="Suppressed or unsubscribed after the launch.")
     cancelled: int
+    excluded: int = Field(description="Matched leads left out at resolve time, never sent to.")
+    excluded_suppressed: int = Field(description="Excluded: the address was suppressed.")
+    excluded_unsubscribed: int = Field(description="Excluded: the lead had unsubscribed.")
+    excluded_invalid_email: int = Field(
+        description="Excluded: an address the API would refuse (a row written around it)."
+    )
+    excluded_duplicate: int = Field(
+        description="Excluded: the same address as another lead of the same send batch."
+    )
     state_reason: str | None
     created_at: datetime
     updated_at: datetime

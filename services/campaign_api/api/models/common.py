@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
-from services.campaign_api.emails import InvalidEmail, normalize_email
+from shared.emails import InvalidEmail, normalize_email
 
 
 def _no_nul(value: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from services.campaign_api.api.deps import (
     CommandsTopic,
     CurrentAccount,
     PoolDep,
+    SettingsDep,
 )
 from services.campaign_api.api.models.campaigns import Campaign, CampaignCreate, CampaignUpdate
 from services.campaign_api.api.pagination import (
@@ -25,12 +27,21 @@ from services.campaign_api.api.pagination import (
     decode_time_cursor,
     encode_time_cursor,
 )
-from services.campaign_api.campaigns.commands import apply_action
+from services.campaign_api.campaigns.commands import LaunchCheck, apply_action
+from services.campaign_api.campaigns.launch_check import check_launch
+from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
 from shared.campaigns import Action, State
+from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import ProblemError, invalid, problem_responses
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=AUTHENTICATED)
+# bounded JSON: a condition nested 10,000 deep gets the parser's depth limit, not a 400
+router = APIRouter(
+    prefix="/campaigns",
+    tags=["campaigns"],
+    responses=AUTHENTICATED,
+    route_class=BoundedJsonRoute,
+)
 
 NOT_FOUND = "campaign not found"
 # A lifecycle action: not this account's campaign (404), not allowed from its state (409,
@@ -179,24 +190,45 @@ async def update_campaign(
 
 
 async def _act(
-    action: Action, campaign_id: UUID, account: UUID, pool: asyncpg.Pool, topic: str
+    action: Action,
+    campaign_id: UUID,
+    account: UUID,
+    pool: asyncpg.Pool,
+    topic: str,
+    launch_check: LaunchCheck | None = None,
 ) -> Campaign:
     now = datetime.now(UTC)
     return campaign_from(
-        await apply_action(pool, account, campaign_id, action, topic=topic, now=now)
+        await apply_action(
+            pool, account, campaign_id, action, topic=topic, now=now, launch_check=launch_check
+        )
     )
 
 
 @router.post("/{campaign_id}/launch", status_code=202, response_model=Campaign, responses=ACTION)
 async def launch_campaign(
-    campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
+    campaign_id: UUID,
+    account: CurrentAccount,
+    pool: PoolDep,
+    topic: CommandsTopic,
+    settings: SettingsDep,
+    worker: TemplateWorkerDep,
 ) -> Campaign:
     """Launch a draft: `queued` now, or `scheduled` if it has a future `scheduled_at`.
 
-    The launch command is written to the outbox in the same transaction and
-    relayed to `campaign.launches`; once this answers 202 it is never lost.
+    First the template is test-rendered for the leads the condition matches
+    (one per group of leads that differ in what it reads): 422 naming the part,
+    line, variable and how many leads lack it if it fails for any. The launch
+    command is written to the outbox in the same transaction and relayed to
+    `campaign.launches`; once this answers 202 it is never lost.
     """
-    return await _act(Action.LAUNCH, campaign_id, account, pool, topic)
+    check = partial(
+        check_launch,
+        worker=worker,
+        limits=settings.templates,
+        public_base_url=settings.common.public_base_url,
+    )
+    return await _act(Action.LAUNCH, campaign_id, account, pool, topic, check)
 
 
 @router.post("/{campaign_id}/pause", status_code=202, response_model=Campaign, responses=ACTION)
@@ -211,7 +243,8 @@ async def pause_campaign(
 async def resume_campaign(
     campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
 ) -> Campaign:
-    """Resume a paused campaign (a new run continues where the last one stopped)."""
+    """Resume a paused campaign: `queued`, a new run continuing where the last one stopped;
+    or `scheduled` again if it was paused before its `scheduled_at`, which is still ahead."""
     return await _act(Action.RESUME, campaign_id, account, pool, topic)
 
 

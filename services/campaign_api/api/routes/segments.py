@@ -12,9 +12,16 @@ from services.campaign_api.api.deps import AUTHENTICATED, WITH_BODY, CurrentAcco
 from services.campaign_api.api.models.leads import Lead
 from services.campaign_api.api.routes.leads import lead_from
 from services.campaign_api.segments import condition_or_422, preview_segment
+from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import problem_responses
 
-router = APIRouter(prefix="/segments", tags=["segments"], responses=AUTHENTICATED)
+# bounded JSON: a condition nested 10,000 deep gets the parser's depth limit, not a 400
+router = APIRouter(
+    prefix="/segments",
+    tags=["segments"],
+    responses=AUTHENTICATED,
+    route_class=BoundedJsonRoute,
+)
 
 CONDITION_EXAMPLE: dict[str, Any] = {
     "all": [

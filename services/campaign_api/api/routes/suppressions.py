@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.campaign_api.api.deps import AUTHENTICATED, WITH_BODY, CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Email, Text
 from services.campaign_api.api.pagination import Limit, Page
-from services.campaign_api.emails import InvalidEmail, normalize_email
+from shared.emails import InvalidEmail, normalize_email
 from shared.http.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=AUTHENTICATED)

@@ -1,4 +1,8 @@
-"""Templates: CRUD (validated at save time) and a per-lead preview."""
+"""Templates: CRUD (validated at save time) and a per-lead preview.
+
+Compiling and rendering run in the template worker process (`rendering`) under
+the render budget, so a hostile template answers 422 and never stalls the API.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-import orjson
 from fastapi import APIRouter, Query, Response, status
 
+from services.campaign_api import template_jobs
 from services.campaign_api.api.deps import (
     AUTHENTICATED,
     BY_ID,
@@ -25,21 +29,29 @@ from services.campaign_api.api.models.templates import (
     TemplateUpdate,
 )
 from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
 from shared.http.problems import ProblemError, invalid, problem_responses
-from shared.templating import CompiledTemplate, TemplateError, TemplateSource
-from shared.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
+from shared.templating import (
+    TemplateError,
+    TemplateLimits,
+    TemplateSource,
+    lead_merge_vars,
+)
 
 router = APIRouter(prefix="/templates", tags=["templates"], responses=AUTHENTICATED)
 
 COLUMNS = "id, name, subject, html_body, text_body, created_at, updated_at"
 NOT_FOUND = "template not found"
-PREVIEW_CAMPAIGN = UUID(int=0)
 
 
-def compile_or_422(subject: str, html_body: str, text_body: str) -> CompiledTemplate:
-    """The compiled template, or 422 naming the part and line at fault."""
+async def compile_or_422(
+    worker: TemplateWorker, subject: str, html_body: str, text_body: str, limits: TemplateLimits
+) -> TemplateSource:
+    """The template's source once it compiles, or 422 naming the part and line at fault."""
+    source = TemplateSource(subject, html_body, text_body)
     try:
-        return CompiledTemplate(TemplateSource(subject, html_body, text_body))
+        await worker.run(template_jobs.check, source, limits)
+        return source
     except TemplateError as exc:
         raise invalid(["body", exc.part], exc.message, "template", line=exc.line) from exc
 
@@ -54,9 +66,16 @@ async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncp
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Template, responses=WITH_BODY)
-async def create_template(body: TemplateCreate, account: CurrentAccount, pool: PoolDep) -> Template:
-    """Save a template. Syntax errors and unknown variables answer 422 with part and line."""
-    compile_or_422(body.subject, body.html_body, body.text_body)
+async def create_template(
+    body: TemplateCreate,
+    account: CurrentAccount,
+    pool: PoolDep,
+    settings: SettingsDep,
+    worker: TemplateWorkerDep,
+) -> Template:
+    """Save a template. Syntax errors, unknown variables and what its source shows would
+    pass the render budget (docs/templates.md) answer 422 with the part, line and limit."""
+    await compile_or_422(worker, body.subject, body.html_body, body.text_body, settings.templates)
     row = await pool.fetchrow(
         f"""
         INSERT INTO templates (account_id, name, subject, html_body, text_body)
@@ -100,12 +119,19 @@ async def get_template(template_id: UUID, account: CurrentAccount, pool: PoolDep
 
 @router.patch("/{template_id}", response_model=Template, responses=BY_ID | WITH_BODY)
 async def update_template(
-    template_id: UUID, body: TemplateUpdate, account: CurrentAccount, pool: PoolDep
+    template_id: UUID,
+    body: TemplateUpdate,
+    account: CurrentAccount,
+    pool: PoolDep,
+    settings: SettingsDep,
+    worker: TemplateWorkerDep,
 ) -> Template:
     """Change some parts; the resulting template is validated before it is saved."""
     current = dict(await _fetch(pool, template_id, account))
     merged = {**current, **body.model_dump(exclude_unset=True, exclude_none=True)}
-    compile_or_422(merged["subject"], merged["html_body"], merged["text_body"])
+    await compile_or_422(
+        worker, merged["subject"], merged["html_body"], merged["text_body"], settings.templates
+    )
     row = await pool.fetchrow(
         f"""
         UPDATE templates SET name = $3, subject = $4, html_body = $5, text_body = $6,
@@ -149,25 +175,31 @@ async def preview_template(
     account: CurrentAccount,
     pool: PoolDep,
     settings: SettingsDep,
+    worker: TemplateWorkerDep,
 ) -> RenderedPreview:
-    """Render the template for one of the account's leads (422 if a variable is missing)."""
+    """Render the template for one of the account's leads, under the render budget.
+
+    422 if the lead lacks a value the template uses, or if rendering passes a
+    limit (`extra.limit` names it). The unsubscribe link is a placeholder that
+    unsubscribes no one.
+    """
     template = await _fetch(pool, template_id, account)
     lead = await pool.fetchrow(
-        "SELECT id, email, first_name, last_name, country, tags, attributes FROM leads "
-        "WHERE id = $1 AND account_id = $2",
+        "SELECT email, first_name, last_name, country, tags, attributes::text AS attributes "
+        "FROM leads WHERE id = $1 AND account_id = $2",
         body.lead_id,
         account,
     )
     if lead is None:
         raise ProblemError(404, "lead not found")
-    compiled = compile_or_422(template["subject"], template["html_body"], template["text_body"])
-    merge_vars = {k: v for k, v in dict(lead).items() if k != "id"}
-    merge_vars["attributes"] = orjson.loads(merge_vars["attributes"])
-    claim = UnsubscribeClaim(account, PREVIEW_CAMPAIGN, lead["id"], lead["email"])
-    secret = settings.common.signing_secret.get_secret_value()
-    url = unsubscribe_url(settings.common.public_base_url, make_token(secret, claim))
-    try:
-        email = compiled.render(merge_vars, url)
-    except TemplateError as exc:
-        raise invalid(["template", exc.part], exc.message, "template_render") from exc
+    source = await compile_or_422(
+        worker,
+        template["subject"],
+        template["html_body"],
+        template["text_body"],
+        settings.templates,
+    )
+    link = preview_link(settings.common.public_base_url)
+    merge_vars = lead_merge_vars(lead)
+    email = await worker.run(template_jobs.preview, source, settings.templates, merge_vars, link)
     return RenderedPreview(subject=email.subject, html=email.html, text=email.text)

@@ -1,4 +1,4 @@
-"""Campaign reports: funnel, recipients (JSON and CSV), list, bounces, timeline."""
+"""Campaign reports: funnel, recipients (JSON and CSV), list, bounces, exclusions, timeline."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from services.report_sink.api.models import (
     Bounces,
     CampaignList,
     CampaignSummary,
+    Exclusions,
     Funnel,
     FunnelCounts,
     FunnelRates,
@@ -38,8 +39,11 @@ router = APIRouter(prefix="/reports/campaigns", tags=["reports"], responses=AUTH
 StatusFilter = Annotated[
     EventType | None, Query(description="Only recipients whose latest status is this.")
 ]
+# ClickHouse's DateTime spans these instants; a window bound outside them is clamped to
+# them (no event lies outside), so a time like year 163 or 9999 is valid and finds nothing
+# there, instead of a value the engine cannot parse.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FAR = datetime(2200, 1, 1, tzinfo=UTC)
+_FAR = datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -88,9 +92,12 @@ def _summary(numbers: dict[str, Any], campaign: dict[str, Any] | None) -> Campai
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise invalid(["query", name], "give a time zone (e.g. Z)", "timezone")
-    return value.astimezone(UTC) if value is not None else None
+    # compared as aware instants: converting year 1 at +05:00 to UTC would leave the calendar
+    return min(max(value, _EPOCH), _FAR).astimezone(UTC)
 
 
 @router.get("/{campaign_id}/funnel", response_model=Funnel, responses=BY_ID)
@@ -172,6 +179,16 @@ async def campaign_bounces(campaign: OwnedCampaign, reader: ReaderDep) -> Bounce
         by_type=parts["bounce_type"],
         by_reason=parts["reason"],
         by_domain=parts["domain"],
+    )
+
+
+@router.get("/{campaign_id}/exclusions", response_model=Exclusions, responses=BY_ID)
+async def campaign_exclusions(campaign: OwnedCampaign, reader: ReaderDep) -> Exclusions:
+    """Matched leads left out when the audience was resolved (suppressed, unsubscribed, an
+    invalid address, a duplicate), by reason and by recipient domain (top 50 each)."""
+    total, parts = await queries.exclusions(reader, campaign.account_id, campaign.id)
+    return Exclusions(
+        campaign_id=campaign.id, total=total, by_reason=parts["reason"], by_domain=parts["domain"]
     )
 
 

@@ -1,4 +1,5 @@
-"""One way to normalise an address, for leads and suppressions alike.
+"""One way to normalise and check an address: leads and suppressions (campaign_api), the
+lead resolver's check of stored addresses before a send.
 
 email-validator checks the syntax (no DNS lookups) and normalises the domain
 (IDNA, lower case); the whole address is then lower-cased, because mailbox
@@ -54,3 +55,16 @@ def normalize_email(raw: str) -> str:
         except EmailNotValidError:
             pass  # the full path explains what is wrong
     return _full(candidate)
+
+
+def is_valid_email(raw: str) -> bool:
+    """Whether `normalize_email` would accept `raw` (what the API accepts today).
+
+    The lead resolver asks this of every lead it is about to send to: rows written around
+    the API (direct SQL, imports from older versions) may hold addresses the API refuses.
+    """
+    try:
+        normalize_email(raw)
+    except InvalidEmail:
+        return False
+    return True

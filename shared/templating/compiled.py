@@ -1,0 +1,128 @@
+"""A template compiled once and rendered per lead, every render under the budget.
+
+Each part is compiled by `parts.py`. Rendering pulls the output piece by piece
+from Jinja's generator, so the output limit and the deadline are checked as it
+streams; one `Meter` covers the whole email; what goes wrong becomes a
+`RenderError` with the part, the template line, whose fault it is and, for a
+missing value, its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from jinja2 import Template
+from jinja2.exceptions import SecurityError
+from jinja2.exceptions import TemplateError as JinjaError
+
+from shared.templating.errors import (
+    BudgetExceeded,
+    MissingVariable,
+    RenderError,
+    RenderErrorKind,
+)
+from shared.templating.lead import template_context
+from shared.templating.limits import TemplateLimits, default_limits
+from shared.templating.meter import CPU_TIME, Clock, Meter, metering
+from shared.templating.parts import TEXT_ENV, compile_part, optional_part
+
+GLOBALS = dict(TEXT_ENV.globals)  # the same in both environments
+
+# What rendering a valid template can still raise for a given lead's values
+# (`{{ first_name + 1 }}`, `{{ 1 / attributes.n }}`, `{{ tags[9] }}`).
+LEAD_DATA_ERRORS = (JinjaError, TypeError, ValueError, ArithmeticError, LookupError)
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """What a user saves."""
+
+    subject: str
+    html_body: str
+    text_body: str
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One email's subject and bodies, ready to send."""
+
+    subject: str
+    html: str
+    text: str
+
+
+def _template_line(template: Template, tb: TracebackType | None) -> int | None:
+    """The template line of the innermost frame of `template`'s code in a traceback."""
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__jinja_template__") is template:
+            line = template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
+
+
+def _paused_line(template: Template, output: Iterator[str]) -> int | None:
+    """The template line an output generator stopped at (where its last chunk came from)."""
+    frame = getattr(output, "gi_frame", None)
+    return None if frame is None else template.get_corresponding_lineno(frame.f_lineno)
+
+
+def _render_part(part: str, template: Template, names: dict[str, Any], meter: Meter) -> str:
+    """Stream one part's output through the meter; raises `RenderError`.
+
+    The context is made directly (not through `Template.render`), sharing `names`
+    (globals and lead variables, merged once per email): Jinja never writes to it.
+    """
+    env = template.environment
+    ctx = env.context_class(env, names, template.name, template.blocks)
+    chunks: list[str] = []
+    output = template.root_render_func(ctx)
+    try:
+        for chunk in output:
+            meter.emit(len(chunk))
+            chunks.append(chunk)
+    except BudgetExceeded as exc:
+        line = _template_line(template, exc.__traceback__) or _paused_line(template, output)
+        raise RenderError(part, str(exc), line, RenderErrorKind.BUDGET, limit=exc.limit) from exc
+    except MissingVariable as exc:
+        line = _template_line(template, exc.__traceback__)
+        message = exc.message or "a value is missing"
+        raise RenderError(part, message, line, RenderErrorKind.LEAD_DATA, exc.variable) from exc
+    except (SecurityError, RecursionError) as exc:
+        line = _template_line(template, exc.__traceback__)
+        raise RenderError(part, str(exc), line, RenderErrorKind.TEMPLATE) from exc
+    except LEAD_DATA_ERRORS as exc:
+        line = _template_line(template, exc.__traceback__)
+        raise RenderError(part, str(exc), line, RenderErrorKind.LEAD_DATA) from exc
+    return str(env.concat(chunks))
+
+
+class CompiledTemplate:
+    """A validated template, compiled once and rendered per lead."""
+
+    def __init__(self, source: TemplateSource, limits: TemplateLimits | None = None) -> None:
+        self.source = source
+        self.limits = limits or default_limits()
+        self._subject = compile_part("subject", source.subject, False, self.limits)
+        self._html = optional_part("html_body", source.html_body, True, self.limits)
+        self._text = optional_part("text_body", source.text_body, False, self.limits)
+        self._html_places_link = "unsubscribe_url" in source.html_body
+        self._text_places_link = "unsubscribe_url" in source.text_body
+
+    def render(
+        self, merge_vars: Mapping[str, Any], unsubscribe_url: str, *, clock: Clock = CPU_TIME
+    ) -> RenderedEmail:
+        """Render for one lead under the budget; raises `RenderError` (part, line, kind)."""
+        names = {**GLOBALS, **template_context(merge_vars, unsubscribe_url)}
+        with metering(Meter(self.limits, clock)) as meter:
+            subject = _render_part("subject", self._subject, names, meter).strip()
+            html = _render_part("html_body", self._html, names, meter) if self._html else ""
+            text = _render_part("text_body", self._text, names, meter) if self._text else ""
+        if html and not self._html_places_link:
+            html += f'\n<p style="font-size:12px"><a href="{unsubscribe_url}">Unsubscribe</a></p>'
+        if not self._text_places_link:
+            text += f"\n\nUnsubscribe: {unsubscribe_url}\n"
+        return RenderedEmail(subject=subject, html=html, text=text)
