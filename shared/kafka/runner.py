@@ -15,20 +15,17 @@ group). On revocation it joins the strategy's work on the revoked partitions
 (bounded), commits it, then forgets them; on stop (an `asyncio.Event`, set by
 the signal handler) it joins everything, commits and leaves the group.
 
-Recovery. aiokafka recovers from most broker restarts by itself but not from
-every one (aio-libs/aiokafka#703, #1154: a consumer that never fetches again).
-The runner watches its consumer (`shared.kafka.liveness`, also what `/readyz`
-reports); when it made no progress for `stall_after_s` while the broker answers
-metadata requests, the runner retires it as if every partition were revoked
-(work joined, what is done committed, the rest re-read later from the committed
-offsets, which every strategy's idempotent writes make safe) and builds a new
-one. Each rebuild is logged and counted (`fanout_consumer_rebuilds_total`).
+Recovery: the runner watches its consumer (`shared.kafka.liveness`, also what
+`/readyz` reports). When it made no progress for `stall_after_s` while the
+broker answers (`shared.kafka.watchdog`), the runner retires it as if every
+partition were revoked (work joined, what is done committed, the rest re-read
+later from the committed offsets, which every strategy's idempotent writes make
+safe) and starts a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +36,7 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared import metrics
+from shared.errors import DependencyUnavailable
 from shared.kafka.admin import broker_answers
 from shared.kafka.commits import Committer
 from shared.kafka.consumer import (
@@ -47,18 +45,17 @@ from shared.kafka.consumer import (
     apply_backpressure,
     make_consumer,
     start_consumer,
+    stop_consumer,
 )
 from shared.kafka.deadletter import DeadLetterQueue, LetterProducer
 from shared.kafka.liveness import Health, Liveness
 from shared.kafka.strategy import Context, StrategyFactory
+from shared.kafka.watchdog import BrokerProbe, Watchdog
 from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
 
 PartitionHook = Callable[[set[TopicPartition]], Awaitable[None]]
-BrokerProbe = Callable[[], Awaitable[bool]]
-CLOSE_TIMEOUT_S = 10.0
-RESTART_BACKOFF_S = (1.0, 30.0)  # first and longest wait between attempts to start a rebuild
 
 
 @dataclass(frozen=True)
@@ -92,6 +89,9 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._runner._assigned(set(assigned))
 
 
+CLOSE_TIMEOUT_S = 10.0  # a stalled consumer may never finish leaving its group
+
+
 class Runner:
     """Consume `topics` as `group` through the strategy `strategy` builds."""
 
@@ -117,7 +117,6 @@ class Runner:
         self._new_consumer = consumer_factory or (
             lambda: make_consumer(common, group, self._opts.consumer)
         )
-        self._probe = broker_probe or (lambda: broker_answers(common))
         self._dead_letters = DeadLetterQueue(producer, group)
         self._strategy = strategy(Context(group, self._dead_letters))
         opts = self._opts
@@ -127,6 +126,9 @@ class Runner:
         stall = self._opts.stall_after_s
         self._liveness = Liveness(
             stall if stall is not None else common.kafka_consumer_stall_s, clock
+        )
+        self._watchdog = Watchdog(
+            group, self._liveness, broker_probe or (lambda: broker_answers(common))
         )
         # held by each step and by a revocation, so a revocation never interleaves with a step
         self._lock = asyncio.Lock()
@@ -141,8 +143,8 @@ class Runner:
         try:
             while not stop.is_set():
                 await self._step(self.consumer)
-                if self._liveness.stalled():
-                    await self._recover(stop)
+                if await self._watchdog.rebuild_due():
+                    await self._rebuild(stop)
             async with self._lock:
                 await self._strategy.join(None, self._opts.drain_timeout_s)
                 await self._committer.commit_done(self.consumer, self._strategy, self._dead_letters)
@@ -195,35 +197,18 @@ class Runner:
                 self._strategy.submit(record)
             metrics.CONSUMED.labels(self._group, tp.topic).inc(len(records))
 
-    async def _recover(self, stop: asyncio.Event) -> None:
-        """No progress for `stall_after_s`: rebuild the consumer if the broker answers."""
-        if not await self._probe():
-            self._liveness.excuse()
-            log.warning("consumer.broker_unreachable", group=self._group, where=self._where)
-            return
-        log.warning("consumer.stalled", group=self._group, health=self.health().describe())
-        metrics.CONSUMER_REBUILDS.labels(self._group).inc()
-        if self.assignment:  # as if the group took everything back: done work is committed
+    async def _rebuild(self, stop: asyncio.Event) -> None:
+        """Retire the stalled consumer like a revocation of everything; start a new one."""
+        if self.assignment:
             await self._revoked(set(self.assignment))
         stalled, self.consumer = self.consumer, self._subscribed()
-        try:  # bounded: a stalled consumer may never finish leaving its group
-            await asyncio.wait_for(stalled.stop(), CLOSE_TIMEOUT_S)
-        except (KafkaError, OSError, TimeoutError) as exc:
-            log.warning("consumer.close_failed", group=self._group, error=repr(exc))
-        await self._restart(stop)
-
-    async def _restart(self, stop: asyncio.Event) -> None:
-        """Start the new consumer, retrying (with backoff) until it starts or `stop`."""
-        delay, longest = RESTART_BACKOFF_S
+        await stop_consumer(stalled, CLOSE_TIMEOUT_S)
         while not stop.is_set():
             self._liveness.started()
             try:
                 await start_consumer(self.consumer, self._topics, self._where)
-            except Exception as exc:  # DependencyUnavailable: the broker went away again
-                log.warning("consumer.restart_failed", group=self._group, error=str(exc))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, longest)
+            except DependencyUnavailable as exc:  # the broker went away again
+                await self._watchdog.before_retry(stop, str(exc))
                 self.consumer = self._subscribed()
                 continue
             log.info("consumer.rebuilt", group=self._group)
