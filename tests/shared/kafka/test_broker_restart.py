@@ -17,11 +17,10 @@ an idempotent producer used to lose its sequence for good.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_ji
 from fanout_cli.stack.kafka import KafkaBroker
 from shared import metrics
 from shared.kafka.admin import ensure_topics
-from shared.kafka.producer import Producer, make_producer
+from shared.kafka.producer import Producer, open_producer
 from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.concurrent import Concurrent
 from shared.kafka.strategy import KafkaRecord
@@ -67,15 +66,6 @@ def broker(tmp_path: Path, base_settings: CommonSettings) -> Iterator[KafkaBroke
         yield own
     finally:
         own.stop()
-
-
-@contextlib.asynccontextmanager
-async def started(producer: Producer) -> AsyncIterator[Producer]:
-    await producer.start()
-    try:
-        yield producer
-    finally:
-        await producer.stop()
 
 
 async def published(producer: Producer, topic: str, key: bytes) -> None:
@@ -139,8 +129,8 @@ async def test_runner_keeps_consuming_across_broker_restarts(
     stop, stop_feeding = asyncio.Event(), asyncio.Event()
     fed: set[bytes] = set()
     async with (
-        started(make_producer(common)) as feeder,
-        started(make_producer(common, request_timeout_ms=10_000)) as producer,
+        open_producer(common) as feeder,
+        open_producer(common, request_timeout_ms=10_000) as producer,
     ):
         relay = Relay(producer)
         runner = Runner(

@@ -18,7 +18,7 @@ from aiokafka.errors import OutOfOrderSequenceNumber
 
 from shared import metrics
 from shared.kafka.admin import delete_topics, ensure_topics
-from shared.kafka.producer import Producer, ProducerStopped, make_producer
+from shared.kafka.producer import Producer, ProducerStopped, make_producer, open_producer
 from shared.settings import CommonSettings
 from tests.shared.kafka_helpers import read_all
 
@@ -36,10 +36,8 @@ async def topic(base_settings: CommonSettings, topic_prefix: str) -> AsyncIterat
 
 @pytest.fixture
 async def producer(base_settings: CommonSettings) -> AsyncIterator[Producer]:
-    started = make_producer(base_settings)
-    await started.start()
-    yield started
-    await started.stop()
+    async with open_producer(base_settings) as started:
+        yield started
 
 
 def _lose_a_sequence_number(producer: Producer, topic: str) -> None:
