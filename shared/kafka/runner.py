@@ -56,6 +56,7 @@ from shared.settings import CommonSettings
 log = structlog.get_logger(__name__)
 
 PartitionHook = Callable[[set[TopicPartition]], Awaitable[None]]
+CLOSE_TIMEOUT_S = 10.0  # a stalled consumer may never finish leaving its group
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,6 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._runner._assigned(set(assigned))
 
 
-CLOSE_TIMEOUT_S = 10.0  # a stalled consumer may never finish leaving its group
-
-
 class Runner:
     """Consume `topics` as `group` through the strategy `strategy` builds."""
 
@@ -110,23 +108,19 @@ class Runner:
         broker_probe: BrokerProbe | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._opts = options or RunnerOptions()
+        self._opts = opts = options or RunnerOptions()
         self._group = group
         self._topics = list(topics)
         self._where = common.kafka_bootstrap_servers
         self._new_consumer = consumer_factory or (
-            lambda: make_consumer(common, group, self._opts.consumer)
+            lambda: make_consumer(common, group, opts.consumer)
         )
         self._dead_letters = DeadLetterQueue(producer, group)
         self._strategy = strategy(Context(group, self._dead_letters))
-        opts = self._opts
         self._committer = Committer(group, opts.commit_interval_s, opts.commit_timeout_s)
         self._on_assign = on_assign
         self._on_revoke = on_revoke
-        stall = self._opts.stall_after_s
-        self._liveness = Liveness(
-            stall if stall is not None else common.kafka_consumer_stall_s, clock
-        )
+        self._liveness = Liveness(opts.stall_after_s or common.kafka_consumer_stall_s, clock)
         self._watchdog = Watchdog(
             group, self._liveness, broker_probe or (lambda: broker_answers(common))
         )
