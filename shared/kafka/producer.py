@@ -54,8 +54,14 @@ SESSION_BROKEN = (
 )
 
 
-class ProducerStopped(RuntimeError):
-    """The producer's background sender has ended: records sent now would wait forever."""
+class ProducerStopped(KafkaError):  # type: ignore[misc]  # aiokafka is untyped
+    """The producer's background sender has ended: records sent now would wait forever.
+
+    A Kafka error (a caller answering "Kafka unavailable" is right), but not one a retry
+    clears: the process must get a new producer (`shared.retry.retryable` says no).
+    """
+
+    retriable = False
 
 
 class Producer(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka is untyped

@@ -7,6 +7,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError, OutOfOrderSequenceNumber
 
 from shared.db import postgres_unavailable
+from shared.kafka.producer import ProducerStopped
 from shared.retry import retryable
 
 # What a Postgres fast shutdown and restart raised under a busy pool (asyncpg 0.32).
@@ -37,6 +38,7 @@ def test_postgres_restart_errors_are_retried(exc: Exception) -> None:
         asyncpg.exceptions._base.DataError("invalid input for query argument $1"),
         asyncpg.exceptions.ClientConfigurationError("bad dsn"),
         ValueError("a bug"),
+        ProducerStopped("the Kafka producer stopped"),
     ],
     ids=lambda e: type(e).__name__,
 )
