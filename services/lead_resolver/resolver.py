@@ -32,7 +32,6 @@ from uuid import UUID
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from services.lead_resolver import store
 from services.lead_resolver.batcher import Page, plan_page, send_batches
@@ -44,6 +43,7 @@ from shared.campaigns import Action, State, complete_if_accounted, move
 from shared.conditions import ConditionError, compile_condition, parse_condition
 from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
 from shared.periodic import Clock, Every
+from shared.retry import retryable
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
 from shared.topics import Topic, topic_name
 
@@ -129,7 +129,9 @@ class Resolver:
                 if self._sweeps.due():
                     await self.sweep()
                 progressed = await self._turn()
-            except (asyncpg.PostgresError, OSError, KafkaError) as exc:
+            except Exception as exc:
+                if not retryable(exc):  # Postgres or Kafka away: the next turn retries
+                    raise
                 log.warning("resolver.turn_failed", error=repr(exc))
                 progressed = False
             if not progressed:

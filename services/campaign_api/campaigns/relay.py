@@ -38,7 +38,14 @@ PENDING = """
 SELECT id, topic, key, payload FROM outbox
 WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 """
-RETRYABLE = (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+RETRYABLE = (
+    KafkaError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a pooled connection met by a Postgres fast shutdown
+    TimeoutError,
+)
 PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)"
 PURGE_EVERY_S = 3600.0
 
