@@ -22,7 +22,6 @@ from services.campaign_api.api.models.leads import (
     Lead,
     LeadCreate,
     LeadUpdate,
-    RejectedLine,
 )
 from services.campaign_api.api.pagination import Limit, Page
 from services.campaign_api.leads.importer import import_leads
@@ -35,12 +34,8 @@ router = APIRouter(prefix="/leads", tags=["leads"], responses=AUTHENTICATED)
 DUPLICATE = problem_responses(409)  # another lead of the account has this email
 
 NOT_FOUND = "lead not found"
-MEDIA_TYPES = {
-    "text/csv": ImportFormat.CSV,
-    "application/x-ndjson": ImportFormat.JSONL,
-    "application/jsonl": ImportFormat.JSONL,
-    "application/jsonlines": ImportFormat.JSONL,
-}
+JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
+MEDIA_TYPES = {"text/csv": ImportFormat.CSV, **dict.fromkeys(JSON_LINES_TYPES, ImportFormat.JSONL)}
 
 
 def lead_from(row: asyncpg.Record) -> Lead:
@@ -202,11 +197,4 @@ async def import_leads_file(
     report = await import_leads(
         pool, account, request.stream(), fmt, chunk_rows=settings.import_chunk_rows
     )
-    return ImportResult(
-        rows=report.rows,
-        accepted=report.accepted,
-        created=report.created,
-        updated=report.updated,
-        rejected=report.rejected,
-        rejected_rows=[RejectedLine(line=r.line, reason=r.reason) for r in report.rejected_rows],
-    )
+    return ImportResult.model_validate(report, from_attributes=True)
