@@ -23,7 +23,7 @@ from services.campaign_api.api.models.leads import (
     LeadCreate,
     LeadUpdate,
 )
-from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
 from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
@@ -34,6 +34,11 @@ router = APIRouter(prefix="/leads", tags=["leads"], responses=AUTHENTICATED)
 DUPLICATE = problem_responses(409)  # another lead of the account has this email
 
 NOT_FOUND = "lead not found"
+LIST = f"""
+SELECT {COLUMNS} FROM leads
+WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
+ORDER BY id LIMIT $3
+"""
 JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
 MEDIA_TYPES = {"text/csv": ImportFormat.CSV, **dict.fromkeys(JSON_LINES_TYPES, ImportFormat.JSONL)}
 
@@ -64,26 +69,10 @@ async def create_lead(body: LeadCreate, account: CurrentAccount, pool: PoolDep) 
 
 
 @router.get("", response_model=Page[Lead], responses=problem_responses(422))
-async def list_leads(
-    account: CurrentAccount,
-    pool: PoolDep,
-    limit: Limit = 100,
-    cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page.")] = None,
-) -> Page[Lead]:
+async def list_leads(account: CurrentAccount, pool: PoolDep, page: IdPage) -> Page[Lead]:
     """The account's leads in id order, `limit` at a time (keyset pagination)."""
-    rows = await pool.fetch(
-        f"""
-        SELECT {COLUMNS} FROM leads
-        WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
-        ORDER BY id LIMIT $3
-        """,
-        account,
-        cursor,
-        limit + 1,
-    )
-    items = [lead_from(r) for r in rows[:limit]]
-    next_cursor = str(items[-1].id) if len(rows) > limit else None
-    return Page[Lead](items=items, next_cursor=next_cursor)
+    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    return page.page(rows, lead_from, key="id")
 
 
 @router.get("/{lead_id}", response_model=Lead, responses=BY_ID)
