@@ -13,6 +13,7 @@ from services.campaign_api.api.models.common import Email, Text
 from services.campaign_api.api.pagination import Page, TextPage
 from services.campaign_api.records import suppress
 from shared.emails import InvalidEmail, normalize_email
+from shared.http.examples import example_config
 from shared.http.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=AUTHENTICATED)
@@ -55,16 +56,12 @@ class SuppressionBulk(BaseModel):
 class Suppression(BaseModel):
     """A suppressed address."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "email": "bob@example.com",
-                    "reason": "hard_bounce",
-                    "source": "webhook",
-                    "created_at": "2026-11-23T09:00:00Z",
-                }
-            ]
+    model_config = example_config(
+        {
+            "email": "bob@example.com",
+            "reason": "hard_bounce",
+            "source": "webhook",
+            "created_at": "2026-11-23T09:00:00Z",
         }
     )
 
