@@ -13,7 +13,6 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import SecretName, ServiceSettings
 
-
 Share = Annotated[float, Field(ge=0, le=1)]  # of calls, recipients or emails
 NonNegative = Annotated[float, Field(ge=0)]
 
