@@ -18,7 +18,7 @@ from services.campaign_api.api.routes import (
     suppressions,
     templates,
 )
-from services.campaign_api.campaigns.relay import OutboxRelay
+from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.config import Settings
 from services.campaign_api.rendering import TemplateWorker
@@ -80,12 +80,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         open_pool(settings.common.database_url, max_size=settings.db_pool_size)
     )
     await check_kafka(settings.common)
-    relay = OutboxRelay(
-        pool,
-        settings.common,
-        batch_size=settings.outbox_batch_size,
-        poll_seconds=settings.outbox_poll_seconds,
-    )
+    pacing = RelayPacing(settings.outbox_batch_size, settings.outbox_poll_seconds)
+    relay = OutboxRelay(pool, settings.common, pacing)
     topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
     scheduler = partial(run_scheduler, pool, topic, interval=settings.scheduler_interval_seconds)
     return Started(create_app(settings, pool), workers=[relay.run, scheduler])

@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import SecretName, ServiceSettings
+
+Share = Annotated[float, Field(ge=0, le=1)]  # of calls, recipients or emails
+NonNegative = Annotated[float, Field(ge=0)]
 
 
 class Knobs(BaseModel):
@@ -19,38 +22,34 @@ class Knobs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    latency_p50_ms: float = Field(0.0, ge=0, description="Median call latency.")
-    latency_p99_ms: float = Field(
-        0.0, ge=0, description="99th percentile latency (lognormal); <= p50 means constant."
+    latency_p50_ms: NonNegative = Field(0.0, description="Median call latency.")
+    latency_p99_ms: NonNegative = Field(
+        0.0, description="99th percentile latency (lognormal); <= p50 means constant."
     )
-    rate_limit_per_s: float = Field(
-        0.0, ge=0, description="Emails per second (token bucket); 0 = unlimited."
+    rate_limit_per_s: NonNegative = Field(
+        0.0, description="Emails per second (token bucket); 0 = unlimited."
     )
     rate_burst_s: float = Field(
         1.0, gt=0, description="Bucket size in seconds of rate (at least one full batch)."
     )
-    error_5xx_rate: float = Field(0.0, ge=0, le=1, description="Share of calls answered 503.")
-    throttle_429_rate: float = Field(
-        0.0, ge=0, le=1, description="Share of calls answered 429 whatever the rate."
+    error_5xx_rate: Share = Field(0.0, description="Share of calls answered 503.")
+    throttle_429_rate: Share = Field(
+        0.0, description="Share of calls answered 429 whatever the rate."
     )
     throttle_retry_after_s: int = Field(1, ge=0, description="Retry-After of random 429s.")
-    recipient_throttle_rate: float = Field(
-        0.0, ge=0, le=1, description="Per recipient: answered `throttled`."
+    recipient_throttle_rate: Share = Field(0.0, description="Per recipient: answered `throttled`.")
+    transient_rate: Share = Field(0.0, description="Per recipient: answered `transient_error`.")
+    reject_rate: Share = Field(0.0, description="Per recipient: answered `rejected`.")
+    hard_bounce_rate: Share = Field(0.0, description="Accepted mail that hard-bounces.")
+    soft_bounce_rate: Share = Field(0.0, description="Accepted mail that soft-bounces.")
+    complaint_rate: Share = Field(0.0, description="Delivered mail complained about.")
+    open_rate: Share = Field(0.0, description="Delivered mail opened.")
+    click_rate: Share = Field(0.0, description="Opened mail clicked.")
+    outcome_delay_ms: NonNegative = Field(
+        0.0, description="From acceptance to the delivered/bounced event."
     )
-    transient_rate: float = Field(
-        0.0, ge=0, le=1, description="Per recipient: answered `transient_error`."
-    )
-    reject_rate: float = Field(0.0, ge=0, le=1, description="Per recipient: answered `rejected`.")
-    hard_bounce_rate: float = Field(0.0, ge=0, le=1, description="Accepted mail that hard-bounces.")
-    soft_bounce_rate: float = Field(0.0, ge=0, le=1, description="Accepted mail that soft-bounces.")
-    complaint_rate: float = Field(0.0, ge=0, le=1, description="Delivered mail complained about.")
-    open_rate: float = Field(0.0, ge=0, le=1, description="Delivered mail opened.")
-    click_rate: float = Field(0.0, ge=0, le=1, description="Opened mail clicked.")
-    outcome_delay_ms: float = Field(
-        0.0, ge=0, description="From acceptance to the delivered/bounced event."
-    )
-    engagement_delay_ms: float = Field(
-        0.0, ge=0, description="From delivery to complained/opened (and opened to clicked)."
+    engagement_delay_ms: NonNegative = Field(
+        0.0, description="From delivery to complained/opened (and opened to clicked)."
     )
     seed: int | None = Field(None, description="Seed of the random rolls; None = random.")
     webhook_url: str = Field(

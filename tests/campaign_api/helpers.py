@@ -20,16 +20,15 @@ async def make_template(client: httpx.AsyncClient, **overrides: Any) -> dict[str
     return body
 
 
+def campaign_body(template_id: str, /, **overrides: Any) -> dict[str, Any]:
+    """A valid campaign draft of `template_id`, with `overrides` applied."""
+    body = {"name": "c", "from_email": "news@example.com", "condition": CONDITION}
+    return {**body, "template_id": template_id, **overrides}
+
+
 async def make_campaign(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    if "template_id" not in overrides:
-        overrides["template_id"] = (await make_template(client))["id"]
-    payload = {
-        "name": "c",
-        "from_email": "news@example.com",
-        "condition": CONDITION,
-        **overrides,
-    }
-    response = await client.post("/campaigns", json=payload)
+    template_id = overrides.pop("template_id", None) or (await make_template(client))["id"]
+    response = await client.post("/campaigns", json=campaign_body(template_id, **overrides))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

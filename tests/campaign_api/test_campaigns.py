@@ -11,7 +11,7 @@ import pytest
 
 from services.campaign_api.api.models.campaigns import ProviderWait
 from tests.campaign_api.conftest import TenantFactory
-from tests.campaign_api.helpers import CONDITION, make_campaign, make_template
+from tests.campaign_api.helpers import CONDITION, campaign_body, make_campaign, make_template
 
 pytestmark = pytest.mark.postgres
 
@@ -32,14 +32,7 @@ async def test_create_campaign_invalid_is_422(
 ) -> None:
     tenant = await make_tenant()
     template = await make_template(tenant.client)
-    body = {
-        "name": "c",
-        "from_email": "news@example.com",
-        "template_id": template["id"],
-        "condition": CONDITION,
-        **change,
-    }
-    response = await tenant.client.post("/campaigns", json=body)
+    response = await tenant.client.post("/campaigns", json=campaign_body(template["id"], **change))
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["loc"] == loc
     assert (await tenant.client.get("/campaigns")).json()["items"] == []
@@ -50,13 +43,7 @@ async def test_create_campaign_with_other_accounts_template_is_422(
 ) -> None:
     owner, other = await make_tenant(), await make_tenant()
     template = await make_template(owner.client)
-    body = {
-        "name": "c",
-        "from_email": "news@example.com",
-        "template_id": template["id"],
-        "condition": CONDITION,
-    }
-    response = await other.client.post("/campaigns", json=body)
+    response = await other.client.post("/campaigns", json=campaign_body(template["id"]))
     assert response.status_code == 422
     problem = response.json()
     assert problem["errors"][0]["loc"] == ["body", "template_id"]

@@ -16,7 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from fanout_cli.stack.kafka import KafkaBroker
-from services.campaign_api.campaigns.relay import OutboxRelay
+from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from shared.auth import create_account
 from shared.contracts import CampaignCommand, decode
 from shared.db import create_pool
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 @contextlib.asynccontextmanager
 async def running_relay(pool: asyncpg.Pool, common: CommonSettings) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    relay = OutboxRelay(pool, common, poll_seconds=0.1, max_backoff=1.0)
+    relay = OutboxRelay(pool, common, RelayPacing(poll_seconds=0.1, max_backoff=1.0))
     task = asyncio.create_task(relay.run(stop))
     try:
         yield

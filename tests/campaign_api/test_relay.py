@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from services.campaign_api.campaigns.relay import PURGE_EVERY_S, OutboxRelay
+from services.campaign_api.campaigns.relay import PURGE_EVERY_S, OutboxRelay, RelayPacing
 from shared.settings import CommonSettings
 from tests.clock import BootClock
 
@@ -38,7 +38,7 @@ async def test_purge_outbox_keeps_pending_and_recent(
 ) -> None:
     old, recent = await _outbox_row(pool, 9, 8), await _outbox_row(pool, 9, 1)
     pending = await _outbox_row(pool, 30, None)
-    await OutboxRelay(pool, base_settings, keep_days=7)._purge()
+    await OutboxRelay(pool, base_settings, RelayPacing(keep_days=7))._purge()
     assert await _left(pool) == [recent, pending]
     assert old not in await _left(pool)
     await pool.execute("DELETE FROM outbox WHERE topic = 'purge.test'")
@@ -48,7 +48,7 @@ async def test_purge_outbox_runs_at_start_and_hourly_on_fresh_boot(
     base_settings: CommonSettings, pool: asyncpg.Pool
 ) -> None:
     clock = BootClock(0.5)
-    relay = OutboxRelay(pool, base_settings, keep_days=7, clock=clock)
+    relay = OutboxRelay(pool, base_settings, RelayPacing(keep_days=7), clock=clock)
     first = await _outbox_row(pool, 9, 8)
     await relay._purge()
     assert first not in await _left(pool)

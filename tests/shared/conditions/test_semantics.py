@@ -6,7 +6,6 @@ LIKE wildcards in values, malformed attribute dates and inclusive date boundarie
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ import pytest
 
 from shared.conditions import compile_condition, evaluate, parse_condition
 from tests import factories
+from tests.shared.conditions.stored import INSERT_LEAD, lead_row
 
 pytestmark = pytest.mark.postgres
 
@@ -119,20 +119,7 @@ async def account(pool: asyncpg.Pool) -> AsyncIterator[uuid.UUID]:
     # leads with chosen created_at and unsubscribed_at (which the API sets itself), relative
     # to the pinned NOW: written around the API on purpose
     for name, lead in LEADS.items():
-        await pool.execute(
-            "INSERT INTO leads (account_id, email, first_name, last_name, country, tags,"
-            " attributes, created_at, unsubscribed_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)",
-            account_id,
-            f"{name}@example.com",
-            lead["first_name"],
-            lead["last_name"],
-            lead["country"],
-            lead["tags"],
-            json.dumps(lead["attributes"]),
-            lead["created_at"],
-            lead["unsubscribed_at"],
-        )
+        await pool.execute(INSERT_LEAD, *lead_row(account_id, f"{name}@example.com", lead))
     yield account_id
     await pool.execute("DELETE FROM accounts WHERE id = $1", account_id)
 

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from services.campaign_api.api.models.common import Email, Name, Text
 from shared.campaigns import State
+from shared.http.examples import example_config
 
 Provider = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 CAMPAIGN_EXAMPLE: dict[str, Any] = {
@@ -88,36 +89,32 @@ class Campaign(BaseModel):
     campaign has matched = sent + failed + suppressed + cancelled + excluded.
     """
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "9a8b7c6d-1111-4222-8333-444455556666",
-                    **CAMPAIGN_EXAMPLE,
-                    "state": "sending",
-                    "run_id": "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01",
-                    "matched": 120000,
-                    "enqueued": 80000,
-                    "sent": 79000,
-                    "failed": 12,
-                    "suppressed": 300,
-                    "cancelled": 0,
-                    "excluded": 420,
-                    "excluded_suppressed": 300,
-                    "excluded_unsubscribed": 110,
-                    "excluded_invalid_email": 10,
-                    "excluded_duplicate": 0,
-                    "state_reason": None,
-                    "created_at": "2026-11-23T09:00:00Z",
-                    "updated_at": "2026-11-23T09:05:00Z",
-                    "launched_at": "2026-11-23T09:01:00Z",
-                    "completed_at": None,
-                    "provider_wait": {
-                        "reason": "simulated throttling",
-                        "since": "2026-11-23T09:04:12Z",
-                    },
-                }
-            ]
+    model_config = example_config(
+        {
+            "id": "9a8b7c6d-1111-4222-8333-444455556666",
+            **CAMPAIGN_EXAMPLE,
+            "state": "sending",
+            "run_id": "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01",
+            "matched": 120000,
+            "enqueued": 80000,
+            "sent": 79000,
+            "failed": 12,
+            "suppressed": 300,
+            "cancelled": 0,
+            "excluded": 420,
+            "excluded_suppressed": 300,
+            "excluded_unsubscribed": 110,
+            "excluded_invalid_email": 10,
+            "excluded_duplicate": 0,
+            "state_reason": None,
+            "created_at": "2026-11-23T09:00:00Z",
+            "updated_at": "2026-11-23T09:05:00Z",
+            "launched_at": "2026-11-23T09:01:00Z",
+            "completed_at": None,
+            "provider_wait": {
+                "reason": "simulated throttling",
+                "since": "2026-11-23T09:04:12Z",
+            },
         }
     )
 
