@@ -29,12 +29,8 @@ helm: ## Build the helm CLI the chart tests render deploy/helm/fanout with (once
 demo: install ## The main job: a real campaign through the real local stack
 	$(BIN)/fanout demo
 
-test: install helm ## Lint, type-check and run every test against the real stack
-	$(BIN)/fanout stack up --only infra
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/pytest
+test: install helm ## Lint, type-check and run every test on the suite's own stack (ARGS="..." for fanout test)
+	$(BIN)/fanout test $(ARGS)
 
 lint: install ## ruff and mypy only
 	$(BIN)/ruff check .

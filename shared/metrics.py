@@ -14,6 +14,14 @@ CONSUMED = Counter("fanout_consumed_records_total", "Records consumed", ["group"
 DEAD_LETTERED = Counter("fanout_dead_lettered_total", "Records dead-lettered", ["group", "topic"])
 # Handler or write failures that were retried (the records stay with the strategy meanwhile).
 HANDLER_RETRIES = Counter("fanout_handler_retries_total", "Retried handler failures", ["group"])
+# Consumers a runner replaced because they stopped fetching while the broker answered.
+CONSUMER_REBUILDS = Counter(
+    "fanout_consumer_rebuilds_total", "Stalled consumers rebuilt by their runner", ["group"]
+)
+# Idempotent producer sessions started anew after the broker refused their sequence numbers.
+PRODUCER_SESSION_RESETS = Counter(
+    "fanout_kafka_producer_session_resets_total", "Producer sessions renewed"
+)
 # Offset commits made by consumer runners.
 COMMITS = Counter("fanout_offset_commits_total", "Offset commits", ["group"])
 # Records between a consumer's last commits and its partitions' ends (the scaling signal).

@@ -69,6 +69,12 @@ class CommonSettings(BaseSettings):
         description="PostgreSQL DSN (asyncpg form).",
     )
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_consumer_stall_s: float = Field(
+        60.0,
+        gt=0,
+        description="A consumer that fetched nothing for this long while the broker answers "
+        "is rebuilt by its runner; /readyz reports it as not consuming meanwhile.",
+    )
     clickhouse_url: str = Field(
         "",
         description="ClickHouse server URL (http://user:pass@host:8123/db). Empty: embedded chDB.",

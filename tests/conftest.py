@@ -1,7 +1,10 @@
 """Fixtures on the real stack: a fresh Postgres database per test session, unique topics.
 
-The test command brings PostgreSQL and Kafka up first (`fanout stack up --only infra`);
-these fixtures connect to them with the same settings the services use.
+The test command (`make test`, i.e. `fanout test`) brings up a stack of the suite's own
+(PostgreSQL and Kafka on free ports, in a home of its own) and points every FANOUT_*
+variable at it; these fixtures connect with the same settings the services use. Tests
+that start services (`suite_stack`) only run there, never against a stack the suite did
+not start.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 import structlog
+from aiokafka import AIOKafkaProducer
 
+from fanout_cli.testrun.stack import SuiteStack
 from shared.db import create_pool
 from shared.kafka.admin import delete_topics, ensure_topics
+from shared.kafka.producer import make_producer
 from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
@@ -30,6 +36,15 @@ os.environ["FANOUT_ENVIRONMENT"] = "test"
 def base_settings() -> CommonSettings:
     """Settings of the local stack (or whatever FANOUT_* points at)."""
     return CommonSettings(environment="test")
+
+
+@pytest.fixture(scope="session")
+def suite_stack() -> SuiteStack:
+    """The stack `fanout test` started for this run; skips when pytest runs without it."""
+    stack = SuiteStack.current()
+    if stack is None:
+        pytest.skip("starts services: runs under `make test` (`fanout test`), on its own stack")
+    return stack
 
 
 def _with_database(dsn: str, database: str) -> str:
@@ -99,3 +114,12 @@ def _restore_structlog() -> Iterator[None]:
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture
+async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer on the test's settings."""
+    started = make_producer(settings)
+    await started.start()
+    yield started
+    await started.stop()

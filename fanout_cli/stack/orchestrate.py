@@ -229,6 +229,13 @@ def up(common: CommonSettings, only: Iterable[str], say: Say) -> None:
             up_service(common, service, say)
 
 
+def infra_running(common: CommonSettings) -> bool:
+    """Whether this stack's own PostgreSQL cluster and Kafka broker are both running."""
+    bindir = pg._bindir()
+    postgres = bindir is not None and pg.is_running(bindir, _pg_target(common))
+    return postgres and broker(common).running()
+
+
 def down(common: CommonSettings, wipe: bool, say: Say) -> None:
     """Stop every process the stack started, services first; `wipe` deletes the data."""
     for service in reversed(SERVICES):

@@ -29,7 +29,7 @@ from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
 from shared.kafka.producer import open_producer
-from shared.service import Started, health_router, run_service
+from shared.service import ReadinessCheck, Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
@@ -42,8 +42,9 @@ def create_app(
     analyst: AsyncClickHouse,
     pool: asyncpg.Pool,
     admin_token: str,
+    consumer: ReadinessCheck | None = None,
 ) -> FastAPI:
-    """The reports API on already-open resources."""
+    """The reports API on already-open resources (`consumer`: the sink's readiness)."""
     app = FastAPI(
         title="Fanout reports",
         version="1",
@@ -59,16 +60,14 @@ def create_app(
     for router in (campaigns.router, leads.router, sql.router):
         app.include_router(router)
     common = settings.common
-    app.include_router(
-        health_router(
-            {
-                "clickhouse": reader.ping,
-                "postgres": lambda: check_postgres(pool),
-                "kafka": lambda: check_kafka(common),
-            },
-            ops_token=common.secret("ops_token"),
-        )
-    )
+    checks: dict[str, ReadinessCheck] = {
+        "clickhouse": reader.ping,
+        "postgres": lambda: check_postgres(pool),
+        "kafka": lambda: check_kafka(common),
+    }
+    if consumer is not None:
+        checks["consumer"] = consumer
+    app.include_router(health_router(checks, ops_token=common.secret("ops_token")))
     return app
 
 
@@ -119,8 +118,10 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         )
     producer = await stack.enter_async_context(open_producer(common))
     token = common.secret("admin_token")
-    app = create_app(settings, reader=reader, analyst=analyst, pool=pool, admin_token=token)
     sink = SinkConsumer(settings, EventWriter(writer), producer)
+    app = create_app(
+        settings, reader=reader, analyst=analyst, pool=pool, admin_token=token, consumer=sink.check
+    )
     return Started(app, workers=[sink.run])
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import asyncpg
-from aiokafka.errors import KafkaError
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
+
+from shared.retry import retryable
 
 T = TypeVar("T")
 
@@ -19,8 +19,7 @@ T = TypeVar("T")
 async def durable(step: Callable[[], Awaitable[T]]) -> T:
     """Run a Postgres/Kafka step until it succeeds (backoff with jitter, capped at 10 s)."""
     async for attempt in AsyncRetrying(
-        wait=wait_exponential_jitter(max=10),
-        retry=retry_if_exception_type((asyncpg.PostgresError, OSError, KafkaError)),
+        wait=wait_exponential_jitter(max=10), retry=retry_if_exception(retryable)
     ):
         with attempt:
             return await step()

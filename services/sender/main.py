@@ -82,9 +82,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     )
     consumer = sends_consumer(settings, pipeline, accounting, waits, providers)
     listener = spec_listener(settings, specs)
-    app = operations_app(
-        "Fanout sender", connections.checks(), ops_token=common.secret("ops_token")
-    )
+    checks = {**connections.checks(), "consumer": consumer.check}
+    app = operations_app("Fanout sender", checks, ops_token=common.secret("ops_token"))
     return Started(app, workers=[consumer.run, listener.run])
 
 

@@ -49,3 +49,9 @@ def test_stopped_on_exit_stops_on_sigterm_and_restores_handler() -> None:
     assert exited.value.code == 128 + signal.SIGTERM
     assert stops == [1]
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_free_ports_are_below_the_ephemeral_range() -> None:
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    start = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32_768
+    assert all(port + 1 < start for port in free_ports(50, consecutive=2))

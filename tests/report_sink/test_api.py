@@ -22,6 +22,7 @@ from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.contracts.events import EmailEvent, EventType
 from shared.settings import CommonSettings
+from tests import factories
 from tests.report_sink.helpers import T0, Tenant, event, make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
@@ -71,12 +72,7 @@ async def world(
         await migrate(writer)
         a = await make_tenant(pool, leads=10, matched=10)
         b = await make_tenant(pool, leads=1)
-        other = await pool.fetchval(
-            "INSERT INTO campaigns (account_id, name, from_email, template_id, condition) "
-            "SELECT account_id, 'December', from_email, template_id, condition FROM campaigns "
-            "WHERE id = $1 RETURNING id",
-            a.campaign_id,
-        )
+        other = await factories.campaign(pool, a.account_id, name="December")
         events = _data_set(a, other)
         body = b"\n".join(orjson.dumps(e.model_dump(mode="json")) for e in events)
         await EventWriter(writer).insert(body, "first")

@@ -27,6 +27,7 @@ from shared.contracts.events import EmailEvent, EventBatch
 from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
+from tests import factories
 from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -203,10 +204,7 @@ async def ingest(
 @pytest.fixture
 async def account(pool: asyncpg.Pool) -> uuid.UUID:
     """A fresh account."""
-    account_id: uuid.UUID = await pool.fetchval(
-        "INSERT INTO accounts (name) VALUES ('webhook test') RETURNING id"
-    )
-    return account_id
+    return (await factories.account(pool, "webhook test")).id
 
 
 @dataclass(frozen=True)

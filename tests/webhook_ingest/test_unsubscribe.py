@@ -9,6 +9,7 @@ import pytest
 
 from shared.contracts.events import EventType, provider_event_id
 from shared.unsubscribe import UnsubscribeClaim, make_token
+from tests import factories
 from tests.webhook_ingest.conftest import Ids, Ingest
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -17,13 +18,9 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 @pytest.fixture
 async def lead(ingest: Ingest, ids: Ids) -> Ids:
-    """`ids` with a real lead row."""
-    await ingest.pool.execute(
-        "INSERT INTO leads (id, account_id, email) VALUES ($1, $2, 'reader@example.com')",
-        ids.lead_id,
-        ids.account_id,
-    )
-    return ids
+    """`ids` with a real lead row in place of the made-up lead id."""
+    lead_id = await factories.lead(ingest.pool, ids.account_id, "reader@example.com")
+    return Ids(ids.account_id, ids.campaign_id, lead_id)
 
 
 def _token(ingest: Ingest, ids: Ids, secret: str | None = None) -> str:

@@ -28,6 +28,7 @@ from aiokafka.errors import KafkaError
 from services.campaign_api.campaigns.outbox import NOTIFY_CHANNEL
 from shared import metrics
 from shared.kafka.producer import make_producer
+from shared.periodic import Clock, Every
 from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
@@ -37,7 +38,14 @@ PENDING = """
 SELECT id, topic, key, payload FROM outbox
 WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 """
-RETRYABLE = (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+RETRYABLE = (
+    KafkaError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a pooled connection met by a Postgres fast shutdown
+    TimeoutError,
+)
 PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)"
 PURGE_EVERY_S = 3600.0
 
@@ -73,6 +81,7 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         keep_days: int = 7,
         producer_factory: Callable[[CommonSettings], AIOKafkaProducer] | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.pool = pool
         self.common = common
@@ -80,7 +89,7 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.max_backoff = max_backoff
         self.keep_days = keep_days
-        self._purged_at = 0.0
+        self._purges = Every(PURGE_EVERY_S, clock)
         self._factory = producer_factory or (lambda c: make_producer(c, request_timeout_ms=10_000))
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -109,10 +118,8 @@ class OutboxRelay:
                 await listener.close()
 
     async def _purge(self) -> None:
-        """Published rows are kept `keep_days` for inspection, then deleted (hourly)."""
-        now = time.monotonic()
-        if now - self._purged_at >= PURGE_EVERY_S:
-            self._purged_at = now
+        """Published rows are kept `keep_days` for inspection, then deleted (at start, hourly)."""
+        if self._purges.take():
             await self.pool.execute(PURGE, self.keep_days)
 
     async def _ready(self) -> AIOKafkaProducer:

@@ -13,10 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from shared.conditions import compile_condition, evaluate, parse_condition
+from tests import factories
 from tests.shared.conditions.strategies import NOW, conditions, lead_batches
 
 pytestmark = pytest.mark.postgres
 
+# Generated leads are stored verbatim, with the timestamps the API sets itself (created_at,
+# unsubscribed_at...), inside a rolled-back transaction: written around the API on purpose.
 INSERT = """
     INSERT INTO leads (account_id, email, first_name, last_name, country, tags, attributes,
                        created_at, updated_at, unsubscribed_at)
@@ -27,9 +30,7 @@ INSERT = """
 @pytest.fixture(scope="module")
 async def account(pool: asyncpg.Pool) -> AsyncIterator[uuid.UUID]:
     """A dedicated account; every lead is inserted inside a rolled-back transaction."""
-    account_id: uuid.UUID = await pool.fetchval(
-        "INSERT INTO accounts (name) VALUES ('conditions property test') RETURNING id"
-    )
+    account_id = (await factories.account(pool, "conditions property test")).id
     yield account_id
     await pool.execute("DELETE FROM accounts WHERE id = $1", account_id)
 

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from shared.conditions import compile_condition, evaluate, parse_condition
+from tests import factories
 
 pytestmark = pytest.mark.postgres
 
@@ -114,9 +115,9 @@ CASES: list[tuple[dict[str, Any], set[str]]] = [
 
 @pytest.fixture(scope="module")
 async def account(pool: asyncpg.Pool) -> AsyncIterator[uuid.UUID]:
-    account_id: uuid.UUID = await pool.fetchval(
-        "INSERT INTO accounts (name) VALUES ('conditions semantics test') RETURNING id"
-    )
+    account_id = (await factories.account(pool, "conditions semantics test")).id
+    # leads with chosen created_at and unsubscribed_at (which the API sets itself), relative
+    # to the pinned NOW: written around the API on purpose
     for name, lead in LEADS.items():
         await pool.execute(
             "INSERT INTO leads (account_id, email, first_name, last_name, country, tags,"
@@ -185,16 +186,12 @@ async def test_select_leads_by_attribute_date_with_extreme_offsets(
         await transaction.start()
         try:
             for name, renewal in EXTREME_OFFSETS.items():
-                await conn.execute(
-                    "INSERT INTO leads (account_id, email, attributes)"
-                    " VALUES ($1, $2, $3::text::jsonb)",
-                    account,
-                    f"{name}@offsets.test",
-                    json.dumps({"renewal": renewal}),
+                await factories.lead(
+                    conn, account, f"{name}@offsets.example", attributes={"renewal": renewal}
                 )
             rows = await conn.fetch(
                 "SELECT l.email FROM leads l WHERE l.account_id = $1"
-                f" AND l.email LIKE '%@offsets.test' AND {compiled.sql}",
+                f" AND l.email LIKE '%@offsets.example' AND {compiled.sql}",
                 account,
                 *compiled.params,
             )

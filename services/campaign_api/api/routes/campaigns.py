@@ -35,6 +35,7 @@ from services.campaign_api.api.pagination import (
 from services.campaign_api.campaigns.commands import LaunchCheck, all_checks, apply_action
 from services.campaign_api.campaigns.launch_check import check_launch
 from services.campaign_api.domains.senders import check_senders, require_verified_senders
+from services.campaign_api.records import insert_campaign
 from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
 from shared.campaigns import Action, State
@@ -87,22 +88,7 @@ async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: P
     values = body.model_dump()
     async with pool.acquire() as conn:
         await _check_draft(conn, account, values)
-        row = await conn.fetchrow(
-            """
-            INSERT INTO campaigns (account_id, name, from_email, from_name, reply_to,
-                template_id, condition, scheduled_at, provider)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING *
-            """,
-            account,
-            body.name,
-            body.from_email,
-            body.from_name,
-            body.reply_to,
-            body.template_id,
-            orjson.dumps(body.condition).decode(),
-            body.scheduled_at,
-            body.provider,
-        )
+        row = await insert_campaign(conn, account, body)
     return campaign_from(row)
 
 

@@ -27,15 +27,13 @@ from services.campaign_api.api.models.leads import (
 from services.campaign_api.api.pagination import Limit, Page
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
+from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
+from services.campaign_api.records import insert_lead
 from shared.http.problems import ProblemError, invalid, problem_responses
 
 router = APIRouter(prefix="/leads", tags=["leads"], responses=AUTHENTICATED)
 DUPLICATE = problem_responses(409)  # another lead of the account has this email
 
-COLUMNS = (
-    "id, email, first_name, last_name, country, tags, attributes, "
-    "created_at, updated_at, unsubscribed_at"
-)
 NOT_FOUND = "lead not found"
 MEDIA_TYPES = {
     "text/csv": ImportFormat.CSV,
@@ -64,19 +62,7 @@ def _duplicate(email: str) -> ProblemError:
 async def create_lead(body: LeadCreate, account: CurrentAccount, pool: PoolDep) -> Lead:
     """Create one lead. 409 if the account already has a lead with this (normalised) email."""
     try:
-        row = await pool.fetchrow(
-            f"""
-            INSERT INTO leads (account_id, email, first_name, last_name, country, tags, attributes)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING {COLUMNS}
-            """,
-            account,
-            body.email,
-            body.first_name,
-            body.last_name,
-            body.country,
-            body.tags,
-            orjson.dumps(body.attributes).decode(),
-        )
+        row = await insert_lead(pool, account, body)
     except asyncpg.UniqueViolationError as exc:
         raise _duplicate(body.email) from exc
     return lead_from(row)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.campaign_api.api.deps import AUTHENTICATED, WITH_BODY, CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Email, Text
 from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.records import suppress
 from shared.emails import InvalidEmail, normalize_email
 from shared.http.problems import ProblemError, problem_responses
 
@@ -77,13 +78,6 @@ class BulkResult(BaseModel):
     added: int
 
 
-INSERT = """
-INSERT INTO suppressions (account_id, email, reason, source)
-SELECT $1, e, $3, 'api' FROM unnest($2::text[]) AS e
-ON CONFLICT (account_id, email) DO NOTHING
-"""
-
-
 @router.get("", response_model=Page[Suppression], responses=problem_responses(422))
 async def list_suppressions(
     account: CurrentAccount,
@@ -114,8 +108,7 @@ async def add_suppression(
     body: SuppressionCreate, account: CurrentAccount, pool: PoolDep
 ) -> BulkResult:
     """Suppress one address (idempotent: `added` is 0 if it already was)."""
-    done = await pool.execute(INSERT, account, [body.email], body.reason)
-    return BulkResult(received=1, added=int(done.split()[-1]))
+    return BulkResult(received=1, added=await suppress(pool, account, [body.email], body.reason))
 
 
 @router.post(
@@ -126,8 +119,8 @@ async def add_suppressions(
 ) -> BulkResult:
     """Suppress up to 10,000 addresses at once, in one statement."""
     emails = sorted(set(body.emails))
-    done = await pool.execute(INSERT, account, emails, body.reason)
-    return BulkResult(received=len(body.emails), added=int(done.split()[-1]))
+    added = await suppress(pool, account, emails, body.reason)
+    return BulkResult(received=len(body.emails), added=added)
 
 
 @router.delete(

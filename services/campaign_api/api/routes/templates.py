@@ -29,6 +29,8 @@ from services.campaign_api.api.models.templates import (
     TemplateUpdate,
 )
 from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.records import TEMPLATE_COLUMNS as COLUMNS
+from services.campaign_api.records import insert_template
 from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
 from shared.http.problems import ProblemError, invalid, problem_responses
 from shared.templating import (
@@ -40,7 +42,6 @@ from shared.templating import (
 
 router = APIRouter(prefix="/templates", tags=["templates"], responses=AUTHENTICATED)
 
-COLUMNS = "id, name, subject, html_body, text_body, created_at, updated_at"
 NOT_FOUND = "template not found"
 
 
@@ -76,18 +77,7 @@ async def create_template(
     """Save a template. Syntax errors, unknown variables and what its source shows would
     pass the render budget (docs/templates.md) answer 422 with the part, line and limit."""
     await compile_or_422(worker, body.subject, body.html_body, body.text_body, settings.templates)
-    row = await pool.fetchrow(
-        f"""
-        INSERT INTO templates (account_id, name, subject, html_body, text_body)
-        VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}
-        """,
-        account,
-        body.name,
-        body.subject,
-        body.html_body,
-        body.text_body,
-    )
-    return Template(**dict(row))
+    return Template(**dict(await insert_template(pool, account, body)))
 
 
 @router.get("", response_model=Page[Template], responses=problem_responses(422))
