@@ -34,7 +34,7 @@ async def test_create_campaign_invalid_is_422(
     template = await make_template(tenant.client)
     body = {
         "name": "c",
-        "from_email": "news@example.com",
+        "from_email": tenant.sender,
         "template_id": template["id"],
         "condition": CONDITION,
         **change,
@@ -52,7 +52,7 @@ async def test_create_campaign_with_other_accounts_template_is_422(
     template = await make_template(owner.client)
     body = {
         "name": "c",
-        "from_email": "news@example.com",
+        "from_email": other.sender,
         "template_id": template["id"],
         "condition": CONDITION,
     }
@@ -91,10 +91,10 @@ async def test_campaign_cannot_reference_other_accounts_template_even_in_sql(
 
 async def test_get_campaign_shows_counters(make_tenant: TenantFactory) -> None:
     tenant = await make_tenant()
-    campaign = await make_campaign(tenant.client, from_email="News@Example.com")
+    campaign = await make_campaign(tenant.client, from_email=f"News@{tenant.domain.upper()}")
     got = (await tenant.client.get(f"/campaigns/{campaign['id']}")).json()
     assert got["state"] == "draft"
-    assert got["from_email"] == "news@example.com"
+    assert got["from_email"] == tenant.sender
     assert got["condition"] == CONDITION
     counters = ("enqueued", "sent", "failed", "suppressed", "cancelled")
     assert [got[c] for c in counters] == [0] * 5
@@ -138,9 +138,10 @@ async def test_update_campaign_draft_revalidates(make_tenant: TenantFactory) -> 
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["path"] == "$.any"
     good = await tenant.client.patch(
-        f"/campaigns/{campaign['id']}", json={"name": "renamed", "reply_to": "R@example.com"}
+        f"/campaigns/{campaign['id']}",
+        json={"name": "renamed", "reply_to": f"R@{tenant.domain.upper()}"},
     )
-    assert (good.json()["name"], good.json()["reply_to"]) == ("renamed", "r@example.com")
+    assert (good.json()["name"], good.json()["reply_to"]) == ("renamed", f"r@{tenant.domain}")
 
 
 async def test_get_campaign_shows_provider_wait_while_the_lease_holds(
