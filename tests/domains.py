@@ -40,7 +40,7 @@ class LocalDns:
     def settings(self) -> DomainSettings:
         """campaign_api's domain settings pointed at this server."""
         return DomainSettings(
-            dns_nameservers=["127.0.0.1"],  # type: ignore[list-item]  # parsed by pydantic
+            dns_nameservers=["127.0.0.1"],  # parsed by pydantic
             dns_nameserver_port=self.port,
             dns_timeout_s=2.0,
             dkim_key_bits=TEST_KEY_BITS,
