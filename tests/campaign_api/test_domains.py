@@ -7,21 +7,28 @@ records a test publishes in its zone, as a domain's owner would at their DNS hos
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 from collections.abc import Collection
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
 
+from fanout_cli.demo.api_calls import account_domain, verified_domain
 from services.campaign_api.domains.dkim import open_private_key
 from services.campaign_api.domains.lookup import ResolverUnavailable, TxtLookup
 from services.campaign_api.domains.settings import DomainSettings
+from services.esp_simulator.app import create_app as create_simulator
+from services.esp_simulator.config import Settings as SimulatorSettings
 from services.esp_simulator.dns import PublishedRecord
+from services.esp_simulator.testing import serving
 from shared.settings import CommonSettings
 from tests.campaign_api.conftest import Tenant, TenantFactory
 from tests.campaign_api.helpers import CONDITION, make_campaign, make_template
@@ -276,3 +283,20 @@ async def test_a_resolver_that_does_not_answer_is_unavailable_not_missing_record
         )
         with pytest.raises(ResolverUnavailable, match="looking up TXT"):
             await TxtLookup(settings).texts("example.com")
+
+
+async def test_the_demos_steps_verify_a_domain_through_the_simulators_control_api(
+    api_app: FastAPI, tenant: Tenant, local_dns: LocalDns
+) -> None:
+    """`fanout demo`, chaos and the bench verify their domain with `verified_domain`: over
+    HTTP, records posted to the simulator's `/v1/dns` and answered by its DNS server."""
+    simulator = create_simulator(SimulatorSettings(webhook_url=""))
+    simulator.state.dns_zone = local_dns.zone  # the zone its DNS server (local_dns) answers
+    name = account_domain("demo", tenant.account_id)
+    async with serving(api_app, lifespan=False) as api, serving(simulator) as sim:
+        with httpx.Client(headers={"Authorization": f"Bearer {tenant.key}"}) as client:
+            domain = await asyncio.to_thread(verified_domain, client, api, sim, name)
+    assert domain == name
+    assert [r.name for r in local_dns.zone.records([f"_fanout.{name}"])] == [f"_fanout.{name}."]
+    body = await _campaign_body(tenant, from_email=f"updates@{domain}")
+    assert (await tenant.client.post("/campaigns", json=body)).status_code == 201
