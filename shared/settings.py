@@ -31,7 +31,12 @@ DEFAULT_HOME = (
 DEFAULT_CACHE = Path.home() / ".cache" / "fanout"
 
 SecretName = Literal[
-    "link_secret", "simulator_webhook_secret", "simulator_api_key", "admin_token", "ops_token"
+    "link_secret",
+    "simulator_webhook_secret",
+    "simulator_api_key",
+    "admin_token",
+    "ops_token",
+    "dkim_key_secret",
 ]
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
@@ -86,6 +91,9 @@ class CommonSettings(BaseSettings):
     )
     ops_token: SecretStr | None = _secret(
         "Bearer token of every service's /readyz and /metrics (monitoring)."
+    )
+    dkim_key_secret: SecretStr | None = _secret(
+        "Encrypts the DKIM private keys of sending domains at rest (campaign_api)."
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8701",

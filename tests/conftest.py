@@ -20,12 +20,14 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from fanout_cli.testrun.stack import SuiteStack
+from services.esp_simulator.dns import Zone, serving_dns
 from shared.db import create_pool
 from shared.kafka.admin import delete_topics, ensure_topics
 from shared.kafka.producer import make_producer
 from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
+from tests.domains import LocalDns
 
 # Tests are the `test` environment: a secret not given is a random value of this process
 # (shared/settings.py), so settings made anywhere in the suite agree with each other.
@@ -72,6 +74,15 @@ async def pg_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def local_dns() -> AsyncIterator[LocalDns]:
+    """The ESP simulator's zone and its real UDP DNS server, in-process on a free port:
+    what the local stack points campaign_api's domain verification at."""
+    zone = Zone()
+    async with serving_dns(zone, "127.0.0.1", 0) as port:
+        yield LocalDns(zone, port)
 
 
 @pytest.fixture(scope="session")

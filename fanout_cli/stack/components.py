@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from fanout_cli.stack.processes import ManagedProcess
 from fanout_cli.stack.secrets import service_secrets
 from shared.settings import CommonSettings
+
+SIMULATOR_DNS_PORT = 8753  # UDP; the default of services/esp_simulator/config.py's `dns_port`
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,21 @@ class ServiceProcess:
         env.setdefault(
             "FANOUT_SENDER_SIMULATOR_URL", f"http://127.0.0.1:{service_named('esp_simulator').port}"
         )
+        env.update(dns_variables(env))
         return env
+
+
+def dns_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """The simulator's DNS port, and campaign_api's domain verification asking it: nobody
+    owns a real zone locally, so the simulator answers the records `fanout demo` publishes
+    (docs/domains.md). A variable already in `env` wins."""
+    port = env.get("FANOUT_ESP_SIMULATOR_DNS_PORT") or str(SIMULATOR_DNS_PORT)
+    wanted = {
+        "FANOUT_ESP_SIMULATOR_DNS_PORT": port,
+        "FANOUT_CAMPAIGN_API_DNS_NAMESERVERS": '["127.0.0.1"]',
+        "FANOUT_CAMPAIGN_API_DNS_NAMESERVER_PORT": port,
+    }
+    return {name: env.get(name) or value for name, value in wanted.items()}
 
 
 SERVICES: tuple[ServiceProcess, ...] = (

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fanout_cli.stack.components import SERVICES
+from fanout_cli.stack.components import SERVICES, dns_variables
 from fanout_cli.stack.kafka import REPO_ROOT
 from fanout_cli.testrun.ports import free_port
 from shared.settings import DEFAULT_HOME, CommonSettings
@@ -52,6 +52,7 @@ class SuiteStack:
     postgres_port: int
     kafka_port: int  # its controller listens on the next port
     service_ports: dict[str, int] = field(default_factory=dict)
+    dns_port: int = 0  # the simulator's DNS server (UDP); 0 in a stack recorded before it
 
     @classmethod
     def allocate(cls, home: Path) -> SuiteStack:
@@ -63,6 +64,7 @@ class SuiteStack:
             postgres_port=free_port(taken),
             kafka_port=free_port(taken, span=2),
             service_ports={s.module: free_port(taken) for s in SERVICES},
+            dns_port=free_port(taken),
         )
 
     @classmethod
@@ -112,6 +114,7 @@ class SuiteStack:
             "FANOUT_ESP_SIMULATOR_WEBHOOK_URL": f"{webhooks}/webhooks/simulator",
             "FANOUT_SENDER_SIMULATOR_URL": self.url("esp_simulator"),
             **ports,
+            **dns_variables({"FANOUT_ESP_SIMULATOR_DNS_PORT": str(self.dns_port or "")}),
         }
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from services.campaign_api.api.errors import install_error_handlers
 from services.campaign_api.api.routes import (
     api_keys,
     campaigns,
+    domains,
     leads,
     segments,
     suppressions,
@@ -30,7 +31,7 @@ from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 DESCRIPTION = """
-Leads, segments, templates, campaigns and suppressions of Fanout.
+Leads, segments, templates, campaigns, suppressions and sending domains of Fanout.
 Every endpoint except the operations ones needs `Authorization: Bearer <API key>`
 (make an account and its first key with `fanout account create --name NAME`).
 Objects of another account answer 404, exactly like missing ones.
@@ -53,7 +54,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
 
     app = FastAPI(title="Fanout campaign API", description=DESCRIPTION, lifespan=lifespan)
     app.state.template_worker = TemplateWorker()
-    for module in (api_keys, leads, segments, templates, campaigns, suppressions):
+    for module in (api_keys, leads, segments, templates, campaigns, suppressions, domains):
         app.include_router(module.router)
     app.include_router(
         health_router(

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.esp_simulator.api.routes import control, messages
 from services.esp_simulator.config import Settings
+from services.esp_simulator.dns import install_dns
 from services.esp_simulator.engine import Simulator
 from shared.http.problems import install_problem_handlers
 from shared.service import health_router
@@ -40,5 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)  # the control API; the bulk API keeps its ESP dialect
     app.include_router(messages.router)
     app.include_router(control.router)
+    install_dns(app)  # the records its DNS server answers (docs/domains.md)
     app.include_router(health_router({}, ops_token=settings.common.secret("ops_token")))
     return app

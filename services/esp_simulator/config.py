@@ -72,6 +72,9 @@ class Settings(ServiceSettings, Knobs):
     model_config = SettingsConfigDict(env_prefix="FANOUT_ESP_SIMULATOR_", extra="ignore")
 
     port: int = 8705
+    dns_port: int = Field(
+        8753, ge=0, le=65535, description="UDP port of its DNS server (docs/domains.md)."
+    )
     webhook_batch_size: int = Field(500, ge=1, le=1000, description="Events per webhook post.")
     webhook_flush_ms: float = Field(200, gt=0, description="Longest wait to fill a post.")
     webhook_queue_max: int = Field(

@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 from shared.settings import CommonSettings
 from tests.campaign_api.conftest import Tenant, TenantFactory, client_for, start_app
 from tests.campaign_api.helpers import make_campaign, make_lead, make_template
+from tests.domains import LocalDns
 
 pytestmark = pytest.mark.postgres
 
@@ -136,11 +137,13 @@ async def test_readyz_checks_postgres_and_kafka(
     assert ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
 
 
-async def test_readyz_names_unreachable_kafka(base_settings: CommonSettings, pg_dsn: str) -> None:
+async def test_readyz_names_unreachable_kafka(
+    base_settings: CommonSettings, pg_dsn: str, local_dns: LocalDns
+) -> None:
     common = base_settings.model_copy(
         update={"database_url": pg_dsn, "kafka_bootstrap_servers": "127.0.0.1:9"}
     )
-    app, stop = await start_app(common)
+    app, stop = await start_app(common, local_dns)
     try:
         async with client_for(app, common.secret("ops_token")) as client:
             with capture_logs() as logs:

@@ -32,7 +32,8 @@ async def test_create_campaign_invalid_is_422(
 ) -> None:
     tenant = await make_tenant()
     template = await make_template(tenant.client)
-    response = await tenant.client.post("/campaigns", json=campaign_body(template["id"], **change))
+    body = campaign_body(template["id"], tenant.sender, **change)
+    response = await tenant.client.post("/campaigns", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["loc"] == loc
     assert (await tenant.client.get("/campaigns")).json()["items"] == []
@@ -43,7 +44,9 @@ async def test_create_campaign_with_other_accounts_template_is_422(
 ) -> None:
     owner, other = await make_tenant(), await make_tenant()
     template = await make_template(owner.client)
-    response = await other.client.post("/campaigns", json=campaign_body(template["id"]))
+    response = await other.client.post(
+        "/campaigns", json=campaign_body(template["id"], other.sender)
+    )
     assert response.status_code == 422
     problem = response.json()
     assert problem["errors"][0]["loc"] == ["body", "template_id"]
@@ -78,10 +81,10 @@ async def test_campaign_cannot_reference_other_accounts_template_even_in_sql(
 
 async def test_get_campaign_shows_counters(make_tenant: TenantFactory) -> None:
     tenant = await make_tenant()
-    campaign = await make_campaign(tenant.client, from_email="News@Example.com")
+    campaign = await make_campaign(tenant.client, from_email=f"News@{tenant.domain.upper()}")
     got = (await tenant.client.get(f"/campaigns/{campaign['id']}")).json()
     assert got["state"] == "draft"
-    assert got["from_email"] == "news@example.com"
+    assert got["from_email"] == tenant.sender
     assert got["condition"] == CONDITION
     counters = ("enqueued", "sent", "failed", "suppressed", "cancelled")
     assert [got[c] for c in counters] == [0] * 5
@@ -125,9 +128,10 @@ async def test_update_campaign_draft_revalidates(make_tenant: TenantFactory) -> 
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["path"] == "$.any"
     good = await tenant.client.patch(
-        f"/campaigns/{campaign['id']}", json={"name": "renamed", "reply_to": "R@example.com"}
+        f"/campaigns/{campaign['id']}",
+        json={"name": "renamed", "reply_to": f"R@{tenant.domain.upper()}"},
     )
-    assert (good.json()["name"], good.json()["reply_to"]) == ("renamed", "r@example.com")
+    assert (good.json()["name"], good.json()["reply_to"]) == ("renamed", f"r@{tenant.domain}")
 
 
 async def test_get_campaign_shows_provider_wait_while_the_lease_holds(

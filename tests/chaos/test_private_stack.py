@@ -27,7 +27,8 @@ def test_stack_env_gives_every_component_its_own_address(tmp_path: Path) -> None
     ports = [env[f"{s.env_prefix}PORT"] for s in SERVICES]
     ports += [env["FANOUT_DATABASE_URL"].rsplit(":", 1)[1].split("/")[0]]
     ports += [env["FANOUT_KAFKA_BOOTSTRAP_SERVERS"].rsplit(":", 1)[1]]
-    assert len(set(ports)) == len(SERVICES) + 2
+    ports += [env["FANOUT_ESP_SIMULATOR_DNS_PORT"]]  # the simulator's DNS server (UDP)
+    assert len(set(ports)) == len(SERVICES) + 3
     assert env["FANOUT_HOME"] == str(tmp_path)
     assert env["FANOUT_TOPIC_PREFIX"].startswith("chaos")
     assert env["FANOUT_SENDER_MAX_IN_FLIGHT"] == "8"
