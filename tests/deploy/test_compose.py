@@ -10,6 +10,8 @@ file, and `docker compose` stops naming the variable when it is unset.
 from __future__ import annotations
 
 import importlib
+import ipaddress
+import json
 import re
 import secrets
 from pathlib import Path
@@ -45,10 +47,22 @@ def _settings_class(service: ServiceProcess) -> type[BaseSettings]:
     return cls
 
 
+def _fields(cls: type[BaseSettings], prefix: str) -> set[str]:
+    """The variables' names `cls` reads under `prefix`, with its nested settings classes
+    read under the same prefix (campaign_api's sending-domain settings)."""
+    names = set(cls.model_fields)
+    for field in cls.model_fields.values():
+        nested = field.annotation
+        settings = isinstance(nested, type) and issubclass(nested, BaseSettings)
+        if settings and nested.model_config.get("env_prefix") == prefix:  # type: ignore[union-attr]
+            names |= set(nested.model_fields)  # type: ignore[union-attr]
+    return names
+
+
 def _field_for(var: str, service: ServiceProcess, cls: type[BaseSettings]) -> str | None:
     if var.startswith(service.env_prefix):
         name = var[len(service.env_prefix) :].lower()
-        return name if name in cls.model_fields else None
+        return name if name in _fields(cls, service.env_prefix) else None
     if var.startswith("FANOUT_"):
         name = var[len("FANOUT_") :].lower()
         return name if name in CommonSettings.model_fields else None
@@ -131,3 +145,16 @@ def test_compose_gives_each_service_only_the_secrets_it_uses(
     required = set(settings.required_secrets())
     assert required <= given
     assert given <= required | ALSO_USED.get(service.module, set())
+
+
+def test_compose_campaign_api_verifies_domains_with_the_simulators_dns() -> None:
+    """Domain verification under compose asks the simulator's DNS server at its fixed
+    address and port (the demo's records are published there)."""
+    simulator = COMPOSE["services"]["esp-simulator"]
+    address = simulator["networks"]["default"]["ipv4_address"]
+    subnet = COMPOSE["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
+    api = _environment("campaign-api")
+    assert json.loads(api["FANOUT_CAMPAIGN_API_DNS_NAMESERVERS"]) == [address]
+    dns_port = _environment("esp-simulator")["FANOUT_ESP_SIMULATOR_DNS_PORT"]
+    assert api["FANOUT_CAMPAIGN_API_DNS_NAMESERVER_PORT"] == dns_port
