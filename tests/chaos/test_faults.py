@@ -26,10 +26,17 @@ pytestmark = [
 ]
 
 
+# Under 30 % of calls answered 429 the sender's adaptive rate sits near its floor (5 % of
+# the budget, services/sender/rate.py), about 10 emails/s here: 3,000 leads took ~240 s.
+# A smaller campaign shows the same (nothing fails) in a third of the time.
+LEADS_OF = {"esp-throttling": 1_000}
+
+
 def _run(stack: CommonSettings, scenario: str) -> Verdict:
     """Run `scenario`; a scenario that could not run as designed fails the test outright."""
     lines: list[str] = []
-    plan = ChaosPlan(leads=LEADS, scenarios=(scenario,), send_rate=SEND_RATE, restore=False)
+    leads = LEADS_OF.get(scenario, LEADS)
+    plan = ChaosPlan(leads=leads, scenarios=(scenario,), send_rate=SEND_RATE, restore=False)
     [verdict] = run_suite(stack, plan, lines.append)
     if verdict.error is not None:
         pytest.fail(f"{scenario} did not run: {verdict.error}\n" + "\n".join(lines))

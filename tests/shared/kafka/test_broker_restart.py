@@ -1,7 +1,7 @@
 """A runner keeps consuming, and its work keeps producing, across broker restarts.
 
 A private single-node broker (its own ports and data) is stopped with SIGTERM
-and with SIGKILL mid-stream, kept down 20 s and started again, four times in
+and with SIGKILL mid-stream, kept down 12 s and started again, four times in
 one test: the hang seen in the fault suite showed in about one restart in four.
 The runner works like the sender: up to 32 records in flight, each one
 "calls out" and then publishes its result with the producer, retrying until
@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.timeout(1200)]
 
 SOURCE, RESULTS = "restart.source", "restart.results"
 RESTARTS = (signal.SIGTERM, signal.SIGKILL, signal.SIGTERM, signal.SIGKILL)
-DOWN_S = 20.0
+DOWN_S = 12.0  # longer than the work producer's 10 s wait for a record (below)
 RECOVERY_S = 180.0  # far beyond a healthy recovery (seconds); only a hang exceeds it
 PROGRESS = 200  # records worked on after a restart that count as "consuming again"
 
