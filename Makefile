@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint up down status bench schemas cluster-ddl
+.PHONY: help install helm demo test lint up down status bench schemas cluster-ddl
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,15 +23,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install Fanout with its dev tools
 
+helm: ## Build the helm CLI the chart tests render deploy/helm/fanout with (once, from Go)
+	@deploy/helm/install-helm.sh >/dev/null
+
 demo: install ## The main job: a real campaign through the real local stack
 	$(BIN)/fanout demo
 
-test: install ## Lint, type-check and run every test against the real stack
-	$(BIN)/fanout stack up --only infra
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/pytest
+test: install helm ## Lint, type-check and run every test on the suite's own stack (ARGS="..." for fanout test)
+	$(BIN)/fanout test $(ARGS)
 
 lint: install ## ruff and mypy only
 	$(BIN)/ruff check .

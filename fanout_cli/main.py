@@ -22,6 +22,7 @@ from fanout_cli.report.commands import report_app
 from fanout_cli.report.sql import sql_command
 from fanout_cli.stack import orchestrate
 from fanout_cli.stack.errors import StackError
+from fanout_cli.testrun.cli import PASS_THROUGH, test_command
 from services.campaign_api.cli import account_app
 from shared.errors import DependencyUnavailable
 from shared.logging import configure_logging
@@ -51,6 +52,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(clickhouse_app, name="clickhouse")
 app.command("sql")(sql_command)
 app.command("chaos")(chaos_command)
+app.command("test", context_settings=PASS_THROUGH)(test_command)
 
 
 @stack_app.command("up")

@@ -52,20 +52,33 @@ def new_key() -> NewKey:
     return NewKey(plaintext=plaintext, prefix=prefix, key_hash=hash_key(plaintext))
 
 
+KEY_COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at"
+
+
+async def add_key(
+    db: asyncpg.Pool | asyncpg.Connection, account_id: UUID, name: str = "default"
+) -> tuple[asyncpg.Record, str]:
+    """A new key of `account_id`: its row (`KEY_COLUMNS`) and its plaintext, shown once."""
+    key = new_key()
+    row = await db.fetchrow(
+        f"INSERT INTO api_keys (account_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4) "
+        f"RETURNING {KEY_COLUMNS}",
+        account_id,
+        name,
+        key.prefix,
+        key.key_hash,
+    )
+    return row, key.plaintext
+
+
 async def create_account(pool: asyncpg.Pool, name: str) -> tuple[UUID, str]:
     """Create an account and its first key; returns (account id, plaintext key)."""
-    key = new_key()
     async with pool.acquire() as conn, conn.transaction():
         account_id: UUID = await conn.fetchval(
             "INSERT INTO accounts (name) VALUES ($1) RETURNING id", name
         )
-        await conn.execute(
-            "INSERT INTO api_keys (account_id, prefix, key_hash) VALUES ($1, $2, $3)",
-            account_id,
-            key.prefix,
-            key.key_hash,
-        )
-    return account_id, key.plaintext
+        _, plaintext = await add_key(conn, account_id)
+    return account_id, plaintext
 
 
 @dataclass(frozen=True)

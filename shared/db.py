@@ -1,4 +1,10 @@
-"""The Postgres pool (asyncpg) and a fail-fast connectivity check."""
+"""The Postgres pool (asyncpg), a fail-fast connectivity check, and what "Postgres is away" is.
+
+A Postgres restart breaks the connections a pool holds; the pool replaces them by
+itself once the server is back. What breaks are the queries in flight or started
+on a dying connection: `postgres_unavailable` tells their errors (retry the step)
+from a query that is wrong (do not).
+"""
 
 from __future__ import annotations
 
@@ -35,6 +41,27 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         raise postgres_unreachable(dsn, exc) from exc
     assert pool is not None
     return pool
+
+
+# Errors that only ever mean the server or the connection went away.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset
+    TimeoutError,  # connect or acquire timed out
+    asyncpg.PostgresConnectionError,  # closed in the middle of an operation
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
+    # A fast shutdown's FATAL message can reach an idle pooled connection before its socket
+    # closes; the next query on it finds the protocol still consuming that message
+    # ("cannot switch to state 12; another operation (2) is in progress", asyncpg 0.32).
+    asyncpg.InternalClientError,
+)
+
+
+def postgres_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says Postgres went away (restart, dropped connection), not that the
+    query was wrong: the step that ran the query retries it, the pool heals itself."""
+    # a plain InterfaceError is a closed connection ("cannot call Transaction.__aexit__():
+    # the underlying connection is closed"); its subclasses (DataError, ...) are bad input
+    return type(exc) is asyncpg.InterfaceError or isinstance(exc, _UNAVAILABLE)
 
 
 def postgres_unreachable(dsn: str, exc: BaseException) -> DependencyUnavailable:

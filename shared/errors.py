@@ -5,7 +5,26 @@ from __future__ import annotations
 CAUSE_CHARS = 300  # a driver's error can be long; the message must stay one readable line
 
 
-class DependencyUnavailable(RuntimeError):
+class StartupRefused(RuntimeError):
+    """A service cannot start; `str(exc)` is one line naming `setting`, the one to change."""
+
+    setting: str
+
+
+class InvalidSetting(StartupRefused):
+    """A setting is missing or refused (a bad value, a secret that is missing or a default).
+
+    The message names the environment variable first, e.g. "FANOUT_LINK_SECRET is not
+    set; ...".
+    """
+
+    def __init__(self, setting: str, problem: str, remedy: str = "") -> None:
+        self.setting = setting
+        self.problem = " ".join(problem.split())[:CAUSE_CHARS]
+        super().__init__(f"{setting} {self.problem}" + (f"; {remedy}" if remedy else ""))
+
+
+class DependencyUnavailable(StartupRefused):
     """Kafka, Postgres, ClickHouse or a port cannot be reached or is misconfigured.
 
     The message is one line: what is wrong (naming the dependency and the address

@@ -14,6 +14,14 @@ CONSUMED = Counter("fanout_consumed_records_total", "Records consumed", ["group"
 DEAD_LETTERED = Counter("fanout_dead_lettered_total", "Records dead-lettered", ["group", "topic"])
 # Handler or write failures that were retried (the records stay with the strategy meanwhile).
 HANDLER_RETRIES = Counter("fanout_handler_retries_total", "Retried handler failures", ["group"])
+# Consumers a runner replaced because they stopped fetching while the broker answered.
+CONSUMER_REBUILDS = Counter(
+    "fanout_consumer_rebuilds_total", "Stalled consumers rebuilt by their runner", ["group"]
+)
+# Idempotent producer sessions started anew after the broker refused their sequence numbers.
+PRODUCER_SESSION_RESETS = Counter(
+    "fanout_kafka_producer_session_resets_total", "Producer sessions renewed"
+)
 # Offset commits made by consumer runners.
 COMMITS = Counter("fanout_offset_commits_total", "Offset commits", ["group"])
 # Records between a consumer's last commits and its partitions' ends (the scaling signal).
@@ -73,6 +81,19 @@ WEBHOOK_EVENTS = Counter(
 )
 # sender: send batches being processed by this instance right now.
 SEND_BATCHES_IN_FLIGHT = Gauge("fanout_send_batches_in_flight", "Send batches in flight")
+# sender: send batches sleeping before a retry the provider asked for (429, throttled, 5xx).
+SEND_BATCHES_WAITING = Gauge(
+    "fanout_send_batches_waiting_on_provider", "Batches backing off", ["provider"]
+)
+# sender: campaigns with at least one batch waiting on the provider in this instance.
+CAMPAIGNS_WAITING = Gauge("fanout_campaigns_waiting_on_provider", "Campaigns waiting on the ESP")
+# sender: batches replayed after a redelivery, by kind (recorded: outcome re-emitted, nothing
+# sent; in_flight: the call that was in flight is repeated).
+SEND_REPLAYS = Counter("fanout_send_batch_replays_total", "Send batches replayed", ["kind"])
+# sender: recipients held back in send_batch_deferrals, by why (paused, provider_stopped).
+RECIPIENTS_PARKED = Counter("fanout_recipients_parked_total", "Recipients parked", ["reason"])
+# sender: campaign state announcements received (LISTEN), and listener reconnects.
+CAMPAIGN_CHANGES = Counter("fanout_campaign_changes_total", "Campaign changes seen", ["kind"])
 # sender: this instance's current send rate (share of the budget × AIMD factor), per provider.
 SEND_RATE = Gauge("fanout_send_rate_per_second", "Current send rate", ["provider"])
 # lead_resolver: leads emitted in send batches (the matched leads not excluded).

@@ -4,18 +4,24 @@ Each service has its own `BaseSettings` subclass with its own env prefix
 (`FANOUT_SENDER_`, ...) for its knobs, and reads the connection settings below
 through `CommonSettings` (prefix `FANOUT_`). Empty connection settings mean
 "use the local stack that `fanout stack up` runs".
+
+Secrets have no default anywhere: `fanout stack up` generates them per stack
+(`<home>/secrets.env`), an operator supplies them otherwise, and a service
+refuses to start without the ones it needs (`shared.secret_policy`). Only the
+`test` environment fills a missing secret, with a random value made once per
+process, so tests in one process agree with each other and nobody else knows it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
 
 # Root's home is private (0700); the Postgres server runs as `postgres` and must reach its
 # data folder, so root's stack lives under /var/lib.
@@ -23,6 +29,31 @@ DEFAULT_HOME = (
     Path("/var/lib/fanout") if os.geteuid() == 0 else Path.home() / ".local" / "share" / "fanout"
 )
 DEFAULT_CACHE = Path.home() / ".cache" / "fanout"
+
+SecretName = Literal[
+    "link_secret",
+    "simulator_webhook_secret",
+    "simulator_api_key",
+    "admin_token",
+    "ops_token",
+    "dkim_key_secret",
+]
+SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
+
+
+class MissingSecret(RuntimeError):
+    """A secret was used that is not configured (the start-up check names it first)."""
+
+
+@cache
+def _process_secret(name: str) -> SecretStr:
+    """The test environment's value of secret `name`: random, made once per process."""
+    del name  # one value per name (the cache key)
+    return SecretStr(secrets.token_urlsafe(32))
+
+
+def _secret(description: str) -> Any:
+    return Field(None, description=f"{description} No default: generated per stack.")
 
 
 class CommonSettings(BaseSettings):
@@ -38,13 +69,31 @@ class CommonSettings(BaseSettings):
         description="PostgreSQL DSN (asyncpg form).",
     )
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_consumer_stall_s: float = Field(
+        60.0,
+        gt=0,
+        description="A consumer that fetched nothing for this long while the broker answers "
+        "is rebuilt by its runner; /readyz reports it as not consuming meanwhile.",
+    )
     clickhouse_url: str = Field(
         "",
         description="ClickHouse server URL (http://user:pass@host:8123/db). Empty: embedded chDB.",
     )
-    signing_secret: SecretStr = Field(
-        SecretStr(DEV_SECRET),
-        description="Signs unsubscribe tokens and simulator webhooks.",
+    link_secret: SecretStr | None = _secret("Signs unsubscribe links and tokens.")
+    simulator_webhook_secret: SecretStr | None = _secret(
+        "Signs the ESP simulator's webhooks (the simulator signs, webhook_ingest verifies)."
+    )
+    simulator_api_key: SecretStr | None = _secret(
+        "Bearer key of the ESP simulator's API (the sender calls it)."
+    )
+    admin_token: SecretStr | None = _secret(
+        "Operators' token of report_sink's POST /internal/sql (header X-Fanout-Admin-Token)."
+    )
+    ops_token: SecretStr | None = _secret(
+        "Bearer token of every service's /readyz and /metrics (monitoring)."
+    )
+    dkim_key_secret: SecretStr | None = _secret(
+        "Encrypts the DKIM private keys of sending domains at rest (campaign_api)."
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8701",
@@ -73,15 +122,19 @@ class CommonSettings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_dev_secret_outside_development(self) -> CommonSettings:
-        if (
-            self.environment == "production"
-            and self.signing_secret.get_secret_value() == DEV_SECRET
-        ):
-            raise ValueError(
-                "FANOUT_SIGNING_SECRET is the development default; set a real secret in production"
-            )
+    def _fill_test_secrets(self) -> CommonSettings:
+        if self.environment == "test":
+            for name in SECRET_NAMES:
+                if getattr(self, name) is None:
+                    setattr(self, name, _process_secret(name))
         return self
+
+    def secret(self, name: SecretName) -> str:
+        """The value of secret `name`; `MissingSecret` when it is not configured."""
+        value: SecretStr | None = getattr(self, name)
+        if value is None or not value.get_secret_value():
+            raise MissingSecret(f"{env_name(self, name)} is not set")
+        return value.get_secret_value()
 
     @property
     def chdb_path(self) -> Path:
@@ -89,7 +142,7 @@ class CommonSettings(BaseSettings):
         return self.home / "chdb"
 
 
-def env_name(settings: BaseSettings, field: str) -> str:
+def env_name(settings: BaseSettings | type[BaseSettings], field: str) -> str:
     """The environment variable that sets `field` of `settings` (e.g. FANOUT_SENDER_PORT)."""
     return f"{settings.model_config.get('env_prefix', '')}{field}".upper()
 
@@ -111,3 +164,10 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8700
     common: CommonSettings = Field(default_factory=CommonSettings)
+
+    def required_secrets(self) -> tuple[SecretName, ...]:
+        """The secrets this service cannot run without (checked before it starts).
+
+        Every service serves `/readyz` and `/metrics` behind the operations token.
+        """
+        return ("ops_token",)

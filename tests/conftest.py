@@ -1,30 +1,52 @@
 """Fixtures on the real stack: a fresh Postgres database per test session, unique topics.
 
-The test command brings PostgreSQL and Kafka up first (`fanout stack up --only infra`);
-these fixtures connect to them with the same settings the services use.
+The test command (`make test`, i.e. `fanout test`) brings up a stack of the suite's own
+(PostgreSQL and Kafka on free ports, in a home of its own) and points every FANOUT_*
+variable at it; these fixtures connect with the same settings the services use. Tests
+that start services (`suite_stack`) only run there, never against a stack the suite did
+not start.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
 import structlog
+from aiokafka import AIOKafkaProducer
 
+from fanout_cli.testrun.stack import SuiteStack
+from services.esp_simulator.dns import Zone, serving_dns
 from shared.db import create_pool
 from shared.kafka.admin import delete_topics, ensure_topics
+from shared.kafka.producer import make_producer
 from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
+from tests.domains import LocalDns
+
+# Tests are the `test` environment: a secret not given is a random value of this process
+# (shared/settings.py), so settings made anywhere in the suite agree with each other.
+os.environ["FANOUT_ENVIRONMENT"] = "test"
 
 
 @pytest.fixture(scope="session")
 def base_settings() -> CommonSettings:
     """Settings of the local stack (or whatever FANOUT_* points at)."""
     return CommonSettings(environment="test")
+
+
+@pytest.fixture(scope="session")
+def suite_stack() -> SuiteStack:
+    """The stack `fanout test` started for this run; skips when pytest runs without it."""
+    stack = SuiteStack.current()
+    if stack is None:
+        pytest.skip("starts services: runs under `make test` (`fanout test`), on its own stack")
+    return stack
 
 
 def _with_database(dsn: str, database: str) -> str:
@@ -52,6 +74,15 @@ async def pg_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def local_dns() -> AsyncIterator[LocalDns]:
+    """The ESP simulator's zone and its real UDP DNS server, in-process on a free port:
+    what the local stack points campaign_api's domain verification at."""
+    zone = Zone()
+    async with serving_dns(zone, "127.0.0.1", 0) as port:
+        yield LocalDns(zone, port)
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +125,12 @@ def _restore_structlog() -> Iterator[None]:
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture
+async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer on the test's settings."""
+    started = make_producer(settings)
+    await started.start()
+    yield started
+    await started.stop()

@@ -1,10 +1,10 @@
 """The send path on the real broker and Postgres, for the sender's and lead resolver's tests.
 
-Seeds an account, a template, leads and a queued campaign with SQL (campaign_api
-is not under test), publishes the launch command itself, runs lead_resolver and
+Seeds an account, a template, leads and a launched campaign through the services' own
+functions (`tests.factories`), publishes the launch command itself, runs lead_resolver and
 sender as subprocesses against the in-process ESP simulator, and reads the
-outcome events back from `email.events`. The fixtures `simulator` and `start`
-are re-exported by the conftest of each test folder that uses them.
+outcome events back from `email.events`. The fixtures `simulator`, `start` and
+`resolver` are re-exported by the conftest of each test folder that uses them.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from typing import Any
 
 import asyncpg
 import httpx
-import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.esp_simulator.config import Settings as SimulatorSettings
 from services.esp_simulator.testing import running_simulator
+from services.lead_resolver.config import Settings as ResolverSettings
+from services.lead_resolver.resolver import Resolver
 from shared.contracts import (
     CampaignCommand,
     CommandKind,
@@ -44,8 +45,9 @@ from shared.contracts import (
 )
 from shared.contracts.base import M
 from shared.kafka.producer import make_producer
-from shared.settings import CommonSettings
+from shared.settings import SECRET_NAMES, CommonSettings, env_name
 from shared.topics import Topic, topic_name
+from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHING = {"field": "country", "op": "eq", "value": "DE"}
@@ -78,64 +80,73 @@ async def seed_campaign(
     invalid: int = 0,
     account_id: uuid.UUID | None = None,
 ) -> Seeded:
-    """An account (or the given one) with leads and a `queued` campaign selecting country DE.
+    """An account (or the given one) with leads and a launched (`queued`) campaign selecting
+    country DE, made through the services' own functions (`tests.factories`).
 
     Beside `matching` leads the campaign matches `suppressed`, `unsubscribed` and `invalid`
     ones (an address the API refuses, as a row written around it holds), which it excludes.
     """
     if account_id is None:
-        account_id = await pool.fetchval(
-            "INSERT INTO accounts (name) VALUES ('send-path test') RETURNING id"
-        )
-    template_id = await pool.fetchval(
-        "INSERT INTO templates (account_id, name, subject, html_body, text_body) "
-        "VALUES ($1, 't', 'Hello {{ first_name }}', '<p>Hi {{ first_name }}</p>', "
-        "'Hi {{ first_name }} from {{ country }}') RETURNING id",
+        account_id = (await factories.account(pool, "send-path test")).id
+    template_id = await factories.template(
+        pool,
         account_id,
+        subject="Hello {{ first_name }}",
+        html_body="<p>Hi {{ first_name }}</p>",
+        text_body="Hi {{ first_name }} from {{ country }}",
     )
     tag = uuid.uuid4().hex[:8]
     kinds = (
-        [("m", "DE", False)] * matching
-        + [("n", "FR", False)] * non_matching
-        + [("s", "DE", False)] * suppressed
-        + [("u", "DE", True)] * unsubscribed
-        + [("i", "DE", False)] * invalid
+        [("m", "DE")] * matching
+        + [("n", "FR")] * non_matching
+        + [("s", "DE")] * suppressed
+        + [("u", "DE")] * unsubscribed
     )
-    domains = {"i": "example..com"}
-    emails = [f"{k}{i}-{tag}@{domains.get(k, 'example.com')}" for i, (k, _, _) in enumerate(kinds)]
-    rows = await pool.fetch(
-        "INSERT INTO leads (account_id, email, first_name, country, unsubscribed_at) "
-        "SELECT $1, e, 'Ada', c, CASE WHEN u THEN now() END "
-        "FROM unnest($2::text[], $3::text[], $4::bool[]) AS x(e, c, u) RETURNING id, email",
-        account_id,
-        emails,
-        [c for _, c, _ in kinds],
-        [u for _, _, u in kinds],
+    emails = [f"{k}{i}-{tag}@example.com" for i, (k, _) in enumerate(kinds)]
+    rows = [
+        {"email": e, "first_name": "Ada", "country": c}
+        for e, (_, c) in zip(emails, kinds, strict=True)
+    ]
+    lead_ids = await factories.leads(pool, account_id, rows)
+    await factories.suppress(pool, account_id, [e for e in emails if e.startswith("s")])
+    await factories.unsubscribe(
+        pool, account_id, [i for i, e in zip(lead_ids, emails, strict=True) if e.startswith("u")]
     )
-    await pool.execute(
-        "INSERT INTO suppressions (account_id, email, reason) "
-        "SELECT $1, unnest($2::text[]), 'hard_bounce'",
-        account_id,
-        [e for e in emails if e.startswith("s")],
-    )
-    run_id = uuid.uuid4()
-    campaign_id = await pool.fetchval(
-        "INSERT INTO campaigns (account_id, name, from_email, from_name, template_id, condition, "
-        "state, run_id, launched_at) VALUES ($1, 'c', 'news@acme.example', 'Acme', $2, $3::jsonb, "
-        "'queued', $4, now()) RETURNING id",
+    invalid_emails = [f"i{i}-{tag}@example..com" for i in range(invalid)]
+    lead_ids += await _invalid_leads(pool, account_id, invalid_emails)
+    campaign_id = await factories.campaign(
+        pool,
         account_id,
         template_id,
-        orjson.dumps(MATCHING).decode(),
-        run_id,
+        from_email="news@acme.example",
+        from_name="Acme",
+        condition=MATCHING,
     )
-    seeded = Seeded(account_id, campaign_id, run_id)
+    launched = await factories.launch(
+        pool, account_id, campaign_id, topic_name(Topic.CAMPAIGN_LAUNCHES)
+    )
+    seeded = Seeded(account_id, campaign_id, launched.run_id)
     reasons = {"s": "suppressed", "u": "unsubscribed", "i": "invalid_email"}
-    for row in rows:
-        kind = row["email"][0]
+    for lead_id, email in zip(lead_ids, emails + invalid_emails, strict=True):
+        kind = email[0]
         if kind in reasons:
-            seeded.excluded[row["id"]] = reasons[kind]
-        (seeded.matching if kind == "m" else seeded.others).add(row["id"])
+            seeded.excluded[lead_id] = reasons[kind]
+        (seeded.matching if kind == "m" else seeded.others).add(lead_id)
     return seeded
+
+
+async def _invalid_leads(
+    pool: asyncpg.Pool, account_id: uuid.UUID, emails: list[str]
+) -> list[uuid.UUID]:
+    """Leads with addresses the API refuses: only a row written around it holds one."""
+    rows = await pool.fetch(
+        "INSERT INTO leads (account_id, email, first_name, country) "
+        "SELECT $1, e, 'Ada', 'DE' FROM unnest($2::text[]) AS e RETURNING id, email",
+        account_id,
+        emails,
+    )
+    ids = {row["email"]: row["id"] for row in rows}
+    return [ids[email] for email in emails]
 
 
 async def publish_command(
@@ -304,6 +315,8 @@ def service_env(settings: CommonSettings, **extra: str) -> dict[str, str]:
         "FANOUT_SENDER_RETRY_MAX_S": "1",
         "FANOUT_SENDER_RETRY_JITTER_S": "0.05",
         "FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 0}',
+        # this process's secrets, so the services and the in-process simulator agree
+        **{env_name(CommonSettings, name): settings.secret(name) for name in SECRET_NAMES},
         "FANOUT_LEAD_RESOLVER_IDLE_SLEEP_S": "0.05",
         "FANOUT_LEAD_RESOLVER_SWEEP_INTERVAL_S": "1",
         **extra,
@@ -336,7 +349,35 @@ async def simulator() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def start(settings: CommonSettings, simulator: str, tmp_path: Path) -> Iterator[StartService]:
+async def resolver(pool: asyncpg.Pool, settings: CommonSettings) -> AsyncIterator[Resolver]:
+    """A lead resolver in-process on the test's topics (it steps when told to; no loop)."""
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        sends = topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
+        yield Resolver(ResolverSettings(common=settings), pool, producer, sends)
+    finally:
+        await producer.stop()
+
+
+# Campaigns earlier tests left with work (the suite shares one database): a resolver process
+# sweeps every campaign with work left, and would send theirs on this test's topics.
+RETIRE_LEFTOVERS = """
+UPDATE campaigns SET state = 'failed', updated_at = now()
+WHERE state NOT IN ('completed', 'failed', 'paused')
+"""
+
+
+@pytest.fixture
+async def retired_leftovers(pool: asyncpg.Pool) -> None:
+    """No campaign of an earlier test is left for this test's resolver to find."""
+    await pool.execute(RETIRE_LEFTOVERS)
+
+
+@pytest.fixture
+def start(
+    settings: CommonSettings, simulator: str, tmp_path: Path, retired_leftovers: None
+) -> Iterator[StartService]:
     """Start `lead_resolver` or `sender` processes; all stopped at the end of the test."""
     started: list[Service] = []
 

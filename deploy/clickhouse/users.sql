@@ -13,6 +13,7 @@ CREATE ROLE IF NOT EXISTS fanout_analyst;
 GRANT SELECT ON fanout.email_events TO fanout_analyst;
 GRANT SELECT ON fanout.lead_status TO fanout_analyst;
 GRANT SELECT ON fanout.campaign_hourly TO fanout_analyst;
+GRANT SELECT ON fanout.send_outcomes TO fanout_analyst;
 CREATE USER IF NOT EXISTS analyst
     IDENTIFIED WITH sha256_password BY 'change-me-analyst'
     DEFAULT ROLE fanout_analyst

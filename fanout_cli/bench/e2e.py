@@ -20,8 +20,9 @@ from uuid import UUID
 import httpx
 
 from fanout_cli.bench.sampler import ProcessFigures, Sampler
+from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
 from fanout_cli.demo.leads import jsonl_chunks
-from fanout_cli.demo.run import ACCOUNTED, API, REPORTS, SIMULATOR, checked_json
+from fanout_cli.demo.run import ACCOUNTED, API, REPORTS, SIMULATOR
 from fanout_cli.stack.errors import StackError
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
@@ -120,20 +121,27 @@ async def run_e2e(
     result = E2EResult(leads=leads, latency_ms=latency_ms)
     account, key, result.import_s = await _prepare(common, leads, seed=leads)
     result.import_per_s = leads / result.import_s
-    await _run_campaign(common, key, result, timeout_s)
+    await _run_campaign(common, (account, key), result, timeout_s)
     await _delete_account(common, account)
     return result
 
 
+def _sending_domain(account: UUID, headers: dict[str, str]) -> str:
+    """The account's sending domain, registered and verified as the demo does its own."""
+    with httpx.Client(headers=headers, timeout=60) as client:
+        return verified_domain(client, API, SIMULATOR, account_domain("bench", account))
+
+
 async def _run_campaign(
-    common: CommonSettings, key: str, result: E2EResult, timeout_s: float
+    common: CommonSettings, account: tuple[UUID, str], result: E2EResult, timeout_s: float
 ) -> None:
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {account[1]}"}
+    domain = await asyncio.to_thread(_sending_domain, account[0], headers)
     async with httpx.AsyncClient(headers=headers, timeout=60) as client:
         config = simulator_config(result.latency_ms)
         checked_json(await client.post(f"{SIMULATOR}/v1/config", json=config), "simulator config")
         duplicates_before = await _simulator_duplicates(client)
-        campaign_id = await _create_campaign(client, result.leads)
+        campaign_id = await _create_campaign(client, result.leads, f"bench@{domain}")
         sampler = Sampler(common)
         sampler.start()
         stop = asyncio.Event()
@@ -154,12 +162,12 @@ async def _simulator_duplicates(client: httpx.AsyncClient) -> int:
     return int(counters["duplicates"])
 
 
-async def _create_campaign(client: httpx.AsyncClient, leads: int) -> UUID:
-    """A template and a draft campaign matching every lead of the account."""
+async def _create_campaign(client: httpx.AsyncClient, leads: int, sender: str) -> UUID:
+    """A template and a draft campaign from `sender` matching every lead of the account."""
     template = checked_json(await client.post(f"{API}/templates", json=TEMPLATE), "template")
     body = {
         "name": f"bench {leads}",
-        "from_email": "bench@fanout.example",
+        "from_email": sender,
         "template_id": template["id"],
         "condition": ALL_LEADS,
     }

@@ -26,6 +26,7 @@ import httpx
 import psutil
 
 from fanout_cli.bench.scratch import scratch_database, sibling_dsn
+from fanout_cli.stack.secrets import fresh_secrets
 from shared.auth import create_account
 
 HOSTILE: dict[str, str] = {
@@ -106,6 +107,7 @@ def _free_port() -> int:
 def _start_api(database_url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        **fresh_secrets(),  # its own: it shares nothing with the stack
         "FANOUT_DATABASE_URL": database_url,
         "FANOUT_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.",
         "FANOUT_CAMPAIGN_API_PORT": str(port),

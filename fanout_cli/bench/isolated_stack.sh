@@ -18,6 +18,11 @@ H=/var/lib/fanout-perf
 DB=postgresql://fanout:fanout@127.0.0.1:55432/fanout_perf
 ADMIN=postgresql://postgres@127.0.0.1:55432/postgres
 mkdir -p $H/run $H/logs
+# its own secrets, generated once into $H/secrets.env (0600) like `fanout stack up` does
+.venv/bin/python -c "from pathlib import Path; from fanout_cli.stack.secrets import \
+ensure_secrets; ensure_secrets(Path('$H'))"
+set -a; . "$H/secrets.env"; set +a
+export FANOUT_WEBHOOK_INGEST_PROVIDERS='["simulator"]'
 export FANOUT_HOME=$H FANOUT_DATABASE_URL=$DB FANOUT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092
 export FANOUT_TOPIC_PREFIX=perf. FANOUT_PUBLIC_BASE_URL=http://127.0.0.1:8711
 export FANOUT_SENDER_RATE_BUDGETS=${FANOUT_SENDER_RATE_BUDGETS:-'{"simulator": 0, "ses": 14}'}
@@ -51,8 +56,9 @@ asyncio.run(upgrade_async('$DB'))"
     env "FANOUT_${up}_PORT=${PORT[$s]}" setsid .venv/bin/python -m "services.$s" \
       >> "$H/logs/$s.log" 2>&1 < /dev/null &
     echo $! > "$H/run/${s//_/-}.pid"
-    for _ in $(seq 1 150); do curl -sf "localhost:${PORT[$s]}/readyz" > /dev/null && break; sleep 0.2; done
-    echo "$s pid $(cat "$H/run/${s//_/-}.pid") readyz $(curl -s -o /dev/null -w '%{http_code}' "localhost:${PORT[$s]}/readyz")"
+    ops=(-H "Authorization: Bearer $FANOUT_OPS_TOKEN")
+    for _ in $(seq 1 150); do curl -sf "${ops[@]}" "localhost:${PORT[$s]}/readyz" > /dev/null && break; sleep 0.2; done
+    echo "$s pid $(cat "$H/run/${s//_/-}.pid") readyz $(curl -s -o /dev/null -w '%{http_code}' "${ops[@]}" "localhost:${PORT[$s]}/readyz")"
   done
 }
 

@@ -23,6 +23,7 @@ from fanout_cli.bench.machine import machine_facts
 from fanout_cli.bench.stats import Latency, latency_summary
 from fanout_cli.bench.tuning import Say, tuned_for_throughput
 from fanout_cli.stack import orchestrate
+from fanout_cli.stack.secrets import stack_secret
 from shared.auth import create_account
 from shared.db import create_pool
 from shared.settings import CommonSettings
@@ -96,7 +97,7 @@ async def _ingest_runs(
     finally:
         await pool.close()
     bench = ingest.BenchAccount(account, key, campaigns)
-    reports = ingest.Reports(key, _admin_token(common))
+    reports = ingest.Reports(key, stack_secret(common, "admin_token"))
     try:
         say(f"Fanout's path: the same workload as events, {plan.ingest_emails:,} emails")
         results.fanout = await ingest.run_fanout_ingest(
@@ -131,10 +132,6 @@ async def _report_latency(
         ):
             timings.setdefault(name, []).append(await reports.timed(path))
     return {name: latency_summary(values) for name, values in timings.items()}
-
-
-def _admin_token(common: CommonSettings) -> str:
-    return (common.home / "report_sink.admin_token").read_text().strip()
 
 
 async def _delete_ingest_leftovers(dsn: str) -> None:

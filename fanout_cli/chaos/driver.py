@@ -19,7 +19,8 @@ from uuid import UUID
 import httpx
 from rich.console import Console
 
-from fanout_cli.demo.run import TEMPLATE, checked_json, new_account, upload_leads
+from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
+from fanout_cli.demo.run import TEMPLATE, new_account, upload_leads
 from fanout_cli.stack.components import service_url
 from fanout_cli.stack.errors import StackError
 from shared.settings import CommonSettings
@@ -69,13 +70,16 @@ class CampaignRun:
             headers={"Authorization": f"Bearer {key}"}, timeout=httpx.Timeout(120.0, connect=5.0)
         )
         try:
+            domain = verified_domain(
+                client, endpoints.api, endpoints.simulator, account_domain("chaos", account_id)
+            )
             imported = upload_leads(client, endpoints.api, leads, Console(quiet=True))
             template = checked_json(
                 client.post(f"{endpoints.api}/templates", json=TEMPLATE), "creating template"
             )
             body = {
                 "name": f"chaos {name}",
-                "from_email": "chaos@fanout.example",
+                "from_email": f"chaos@{domain}",
                 "template_id": template["id"],
                 "condition": EVERY_LEAD,
             }

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import httpx
 
-from fanout_cli.demo.run import checked_json
+from fanout_cli.demo.api_calls import checked_json
 
 LOOKUP_CHUNK = 10_000  # the simulator's limit per lookup
 LOGGED_OUTCOMES = ("delivered", "bounced_hard", "bounced_soft", "complained")

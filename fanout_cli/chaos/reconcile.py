@@ -21,7 +21,7 @@ import httpx
 
 from fanout_cli.chaos.driver import CampaignRun, decided
 from fanout_cli.chaos.esp import CampaignCalls, SimulatorControl
-from fanout_cli.demo.run import checked_json
+from fanout_cli.demo.api_calls import checked_json
 from fanout_cli.stack.errors import StackError
 from shared.contracts.events import message_id
 

@@ -11,7 +11,10 @@ for file, so the two cannot drift (a test compares the committed files with it):
 - `CREATE MATERIALIZED VIEW v TO t AS SELECT ... FROM s` runs on each shard's local
   rows: `v ON CLUSTER '{cluster}' TO t_local ... FROM s_local`; a view's new query
   (`ALTER TABLE v MODIFY QUERY SELECT ... FROM s`) likewise reads `s_local`;
-- `non_replicated_deduplication_window` becomes `replicated_deduplication_window`.
+- `non_replicated_deduplication_window` becomes `replicated_deduplication_window`;
+- `INSERT INTO t SELECT ... FROM s` (a backfill) runs once, unchanged, on the
+  Distributed tables, after every table of its file exists: rows are sharded as
+  the views would have sharded them.
 
 Rows are sharded by `cityHash64(campaign_id, lead_id)` (the columns of the two a table
 has): every event of a (campaign, lead) lands on one shard, so FINAL, argMax and the
@@ -32,6 +35,7 @@ _TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+)\n(\(\n.*?\n\))\n(.*)$", 
 _ENGINE = re.compile(r"^ENGINE = (\w*MergeTree)(?:\((.*)\))?$", re.MULTILINE)
 _VIEW = re.compile(r"^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS\n(.*)$", re.DOTALL)
 _VIEW_QUERY = re.compile(r"^ALTER TABLE (\w+) MODIFY QUERY\n(.*)$", re.DOTALL)
+_BACKFILL = re.compile(r"^INSERT INTO (\w+)\nSELECT\b", re.DOTALL)
 
 
 class ClusterDDLError(ValueError):
@@ -83,6 +87,7 @@ def cluster_statements(migration: Migration, tables: set[str]) -> list[str]:
     """The cluster form of one migration's statements; `tables` collects the tables seen."""
     local: list[str] = []
     distributed: list[str] = []
+    backfills: list[str] = []
     for statement in migration.statements:
         if table := _TABLE.match(statement):
             name, body, rest = table.groups()
@@ -97,13 +102,15 @@ def cluster_statements(migration: Migration, tables: set[str]) -> list[str]:
             local.append(
                 f"ALTER TABLE {name} {CLUSTER} MODIFY QUERY\n{_local_select(select, tables)}"
             )
+        elif _BACKFILL.match(statement):
+            backfills.append(statement)
         else:
             first = statement.splitlines()[0]
             raise ClusterDDLError(
                 f"migration {migration.version:04d}: no cluster form for `{first}`; "
                 "extend fanout_cli/clickhouse/cluster.py"
             )
-    return local + distributed
+    return local + distributed + backfills
 
 
 def _header(migration: Migration) -> str:

@@ -24,12 +24,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
 from fanout_cli.demo.leads import jsonl_chunks, lead_rows
 from fanout_cli.stack.components import service_named
 from fanout_cli.stack.errors import StackError
 from shared.auth import create_account
 from shared.db import create_pool
-from shared.http.client import error_line
 from shared.settings import CommonSettings
 
 API = f"http://127.0.0.1:{service_named('campaign_api').port}"
@@ -95,13 +95,6 @@ class DemoOutcome:
     send_seconds: float
 
 
-def checked_json(response: httpx.Response, what: str) -> Any:
-    """The response's JSON body, or a clear `StackError` naming `what` failed."""
-    if response.status_code >= 400:
-        raise StackError(f"{what} failed: {error_line(response)}")
-    return response.json()
-
-
 async def new_account(common: CommonSettings, label: str = "Demo") -> tuple[UUID, str]:
     """A fresh account named `label` and the date, with its first API key."""
     pool = await create_pool(common.database_url, max_size=2)
@@ -137,6 +130,8 @@ def run_demo(
         checked_json(
             client.post(f"{SIMULATOR}/v1/config", json=SIMULATOR_REALISM), "configuring ESP"
         )
+        domain = verified_domain(client, API, SIMULATOR, account_domain("demo", account_id))
+        console.print(f"[green]•[/] sending domain {domain} verified (DNS: the simulator's)")
         before = _simulator_counters(client)
         imported = upload_leads(client, API, leads, console)
         _suppress_earlier_bounces(client, leads, console)
@@ -153,9 +148,9 @@ def run_demo(
                 f"{API}/campaigns",
                 json={
                     "name": "Winter product update",
-                    "from_email": "updates@fanout.example",
+                    "from_email": f"updates@{domain}",
                     "from_name": "Fanout Demo",
-                    "reply_to": "support@fanout.example",
+                    "reply_to": f"support@{domain}",
                     "template_id": template["id"],
                     "condition": CONDITION,
                     "provider": provider,

@@ -1,9 +1,9 @@
 """Talking to report_sink: its address, one checked request, and the admin token.
 
 Report commands authenticate with an API key (`--api-key` or FANOUT_API_KEY); `fanout
-sql` with the admin token (`--token`, FANOUT_REPORT_SINK_ADMIN_TOKEN, or the file
-report_sink writes for the local admin under FANOUT_HOME). Expected failures become one
-clear line and exit code 1, never a traceback.
+sql` with an API key (its account's events) or the admin token (`--admin`: `--token`,
+FANOUT_ADMIN_TOKEN, or the stack's `<FANOUT_HOME>/secrets.env`). Expected failures become
+one clear line and exit code 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ import httpx
 import typer
 
 from fanout_cli.output import console, fail
+from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.secrets import stack_secret
 from services.report_sink.config import Settings
 from shared.http.client import error_line
+from shared.settings import CommonSettings
 
 UrlOption = Annotated[
     str | None,
@@ -73,14 +76,10 @@ def download(url: str, path: str, api_key: str, params: dict[str, str], target: 
 
 
 def admin_token(token: str | None) -> str:
-    """`--token`, else the token report_sink wrote for the local admin."""
+    """`--token`, else FANOUT_ADMIN_TOKEN, else the stack's secrets file."""
     if token:
         return token
-    path = Settings().common.home / "report_sink.admin_token"
     try:
-        return path.read_text().strip()
-    except OSError:
-        raise fail(
-            f"no admin token: pass --token, set FANOUT_REPORT_SINK_ADMIN_TOKEN, or run as the "
-            f"local admin who can read {path} (report_sink writes it at start-up)"
-        ) from None
+        return stack_secret(CommonSettings(), "admin_token")
+    except StackError as exc:
+        raise fail(f"{exc}; or pass --token") from None

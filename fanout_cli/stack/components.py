@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from fanout_cli.stack.esp_dialects import dialect_env
 from fanout_cli.stack.processes import ManagedProcess
+from fanout_cli.stack.secrets import service_secrets, variable
 from shared.settings import CommonSettings
+
+SIMULATOR_DNS_PORT = 8753  # UDP; the default of services/esp_simulator/config.py's `dns_port`
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,12 @@ class ServiceProcess:
         return [sys.executable, "-m", f"services.{self.module}"]
 
     def env(self, common: CommonSettings) -> dict[str, str]:
-        """The environment: the caller's, plus the stack's home, this service's port and
-        its own log file (which it rotates: `shared.logging`)."""
+        """The environment: the caller's, plus the stack's home, secrets, this service's port
+        and its own log file (which it rotates: `shared.logging`); every provider dialect of
+        the simulator wired into the simulator, the sender and webhook_ingest (which
+        accepts the webhooks of each: `esp_dialects`)."""
         env = dict(os.environ)
+        env.update(service_secrets(common.home, os.environ))
         env["FANOUT_HOME"] = str(common.home)
         env["FANOUT_LOG_FILE"] = str(self.process(common.home).log_file)
         env["FANOUT_CACHE_DIR"] = str(common.cache_dir)
@@ -62,10 +69,24 @@ class ServiceProcess:
         simulator = f"http://127.0.0.1:{service_named('esp_simulator').port}"
         env.setdefault("FANOUT_SENDER_SIMULATOR_URL", simulator)
         # every provider dialect of the simulator, for `fanout demo --provider X`
-        secret = common.signing_secret.get_secret_value()
-        for name, value in dialect_env(secret, simulator).items():
+        dialects = dialect_env(env[variable("simulator_webhook_secret")], simulator)
+        for name, value in dialects.items():
             env.setdefault(name, value)
+        env.update(dns_variables(env))
         return env
+
+
+def dns_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """The simulator's DNS port, and campaign_api's domain verification asking it: nobody
+    owns a real zone locally, so the simulator answers the records `fanout demo` publishes
+    (docs/domains.md). A variable already in `env` wins."""
+    port = env.get("FANOUT_ESP_SIMULATOR_DNS_PORT") or str(SIMULATOR_DNS_PORT)
+    wanted = {
+        "FANOUT_ESP_SIMULATOR_DNS_PORT": port,
+        "FANOUT_CAMPAIGN_API_DNS_NAMESERVERS": '["127.0.0.1"]',
+        "FANOUT_CAMPAIGN_API_DNS_NAMESERVER_PORT": port,
+    }
+    return {name: env.get(name) or value for name, value in wanted.items()}
 
 
 SERVICES: tuple[ServiceProcess, ...] = (

@@ -5,9 +5,10 @@ webhook paths, the stack configures all three sides of every dialect at once:
 the simulator (what it accepts and how it signs webhooks), the sender (each
 adapter pointed at the simulator's dialect) and webhook_ingest (each
 provider's verification key, SES's topic and the simulator's SNS certificate
-URL). The credentials are derived from the stack's signing secret, one HMAC
-per purpose, so they are never stored, differ per stack and match on every
-side; none is a real provider's. A value already in the environment wins.
+URL), and webhook_ingest lists every provider. The credentials are derived from
+the stack's simulator secret (FANOUT_SIMULATOR_WEBHOOK_SECRET, in its secrets.env),
+one HMAC per purpose, so they are never stored, differ per stack and match on
+every side; none is a real provider's. A value already in the environment wins.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class DialectCredentials:
 
     @classmethod
     def derive(cls, secret: str) -> DialectCredentials:
-        """The credentials of the stack whose signing secret is `secret`."""
+        """The credentials of the stack whose simulator secret is `secret`."""
         scalar = int(_derive(secret, "sendgrid-webhook-key"), 16) % (P256_ORDER - 1) + 1
         key = ec.derive_private_key(scalar, ec.SECP256R1())
         private = key.private_bytes(
@@ -125,9 +126,11 @@ def sender_env(creds: DialectCredentials, simulator_url: str, smtp_port: int) ->
 
 
 def ingest_env(creds: DialectCredentials, simulator_url: str) -> dict[str, str]:
-    """webhook_ingest's verification of each dialect's webhooks."""
+    """webhook_ingest's routes and verification of each dialect's webhooks (SMTP has none:
+    its bounces come back by mail)."""
     prefix = "FANOUT_WEBHOOK_INGEST_"
     values = {
+        "PROVIDERS": json.dumps([name for name in PROVIDERS if name != "smtp"]),
         "SENDGRID_PUBLIC_KEY": creds.sendgrid_public_key,
         "MAILGUN_SIGNING_KEY": creds.mailgun_signing_key,
         "POSTMARK_USERNAME": USER,
@@ -139,7 +142,7 @@ def ingest_env(creds: DialectCredentials, simulator_url: str) -> dict[str, str]:
 
 
 def dialect_env(secret: str, simulator_url: str, smtp_port: int = SMTP_PORT) -> dict[str, str]:
-    """Every service's dialect settings for the stack whose signing secret is `secret`."""
+    """Every service's dialect settings for the stack whose simulator secret is `secret`."""
     creds = DialectCredentials.derive(secret)
     return {
         **simulator_env(creds, smtp_port),

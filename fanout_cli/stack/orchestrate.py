@@ -23,6 +23,7 @@ from fanout_cli.stack import postgres as pg
 from fanout_cli.stack.components import SERVICES, ServiceProcess
 from fanout_cli.stack.errors import StackError
 from fanout_cli.stack.processes import port_open, require_free_port, wait_until
+from fanout_cli.stack.secrets import ensure_secrets, known_secret, secrets_path
 from shared.clickhouse import connect
 from shared.db import redact_dsn
 from shared.errors import DependencyUnavailable
@@ -215,6 +216,8 @@ def up(common: CommonSettings, only: Iterable[str], say: Say) -> None:
     if "infra" in selected:
         selected |= set(INFRA)
     common.home.mkdir(parents=True, exist_ok=True)
+    if ensure_secrets(common.home):
+        say(f"secrets: generated into {secrets_path(common.home)} (mode 0600)")
     if "postgres" in selected:
         up_postgres(common, say)
     if "kafka" in selected:
@@ -224,6 +227,13 @@ def up(common: CommonSettings, only: Iterable[str], say: Say) -> None:
     for service in SERVICES:
         if service.name in selected or service.module in selected:
             up_service(common, service, say)
+
+
+def infra_running(common: CommonSettings) -> bool:
+    """Whether this stack's own PostgreSQL cluster and Kafka broker are both running."""
+    bindir = pg._bindir()
+    postgres = bindir is not None and pg.is_running(bindir, _pg_target(common))
+    return postgres and broker(common).running()
 
 
 def down(common: CommonSettings, wipe: bool, say: Say) -> None:
@@ -272,21 +282,20 @@ def status(common: CommonSettings) -> list[ComponentStatus]:
             "server" if common.clickhouse_url else "embedded (in report-sink)",
         )
     )
+    ops_token = known_secret(common, "ops_token") or ""
     for service in SERVICES:
         pid = service.process(common.home).pid()
-        rows.append(
-            ComponentStatus(
-                service.name, f"http://127.0.0.1:{service.port}", pid, _readiness(service, pid)
-            )
-        )
+        health = _readiness(service, pid, ops_token)
+        rows.append(ComponentStatus(service.name, f"http://127.0.0.1:{service.port}", pid, health))
     return rows
 
 
-def _readiness(service: ServiceProcess, pid: int | None) -> str:
+def _readiness(service: ServiceProcess, pid: int | None, ops_token: str) -> str:
     if pid is None:
         return "stopped"
     try:
-        response = httpx.get(service.ready_url, timeout=6.0)
+        auth = {"Authorization": f"Bearer {ops_token}"}
+        response = httpx.get(service.ready_url, headers=auth, timeout=6.0)
     except httpx.HTTPError:
         return "starting or unresponsive"
     return "ready" if response.status_code == 200 else f"not ready ({response.text[:80]})"

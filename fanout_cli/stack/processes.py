@@ -48,14 +48,20 @@ class ManagedProcess:
         return self.home / "logs" / f"{self.name}.out" if self.own_log else self.log_file
 
     def pid(self) -> int | None:
-        """The pid of our live process, or None (stale pid files are removed)."""
+        """The pid of our live process, or None (the pid file of a dead one is removed).
+
+        A live process whose command line does not show the marker is not ours, but its
+        pid file stays: a command line read while a process is starting can come back
+        empty, and forgetting a starting broker for that would leave it running unseen.
+        """
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
         if _alive_with_marker(pid, self.marker):
             return pid
-        self.pid_file.unlink(missing_ok=True)
+        if not alive(pid):
+            self.pid_file.unlink(missing_ok=True)
         return None
 
     def start(
@@ -87,11 +93,11 @@ class ManagedProcess:
             return False
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.1)
-        if _alive(pid):
+        if alive(pid):
             _signal_group(pid, signal.SIGKILL)
-            while _alive(pid):
+            while alive(pid):
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -109,7 +115,8 @@ def _tail(path: Path, lines: int) -> str:
         return ""
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -124,13 +131,17 @@ def _alive(pid: int) -> bool:
 
 
 def _alive_with_marker(pid: int, marker: str) -> bool:
-    if not _alive(pid):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-    return marker in cmdline
+    for attempt in range(3):
+        if not alive(pid):
+            return False
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        if cmdline:  # empty while the process execs; kernel threads: always
+            return marker in cmdline.replace(b"\0", b" ").decode(errors="replace")
+        time.sleep(0.05 * (attempt + 1))
+    return False
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

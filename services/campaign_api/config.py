@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, db_pool_size
+from services.campaign_api.domains.settings import DomainSettings
+from shared.settings import SecretName, ServiceSettings, db_pool_size
 from shared.templating import TemplateLimits
 
 
@@ -30,3 +31,11 @@ class Settings(ServiceSettings):
         default_factory=TemplateLimits,
         description="Render budget of templates (env FANOUT_TEMPLATE_*), the sender's too.",
     )
+    domains: DomainSettings = Field(
+        default_factory=DomainSettings,
+        description="Sending domains: verification's DNS resolver, SPF include, DKIM keys.",
+    )
+
+    def required_secrets(self) -> tuple[SecretName, ...]:
+        """The operations token, and the key that seals sending domains' DKIM keys."""
+        return ("ops_token", "dkim_key_secret")

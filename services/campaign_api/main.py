@@ -13,12 +13,13 @@ from services.campaign_api.api.errors import install_error_handlers
 from services.campaign_api.api.routes import (
     api_keys,
     campaigns,
+    domains,
     leads,
     segments,
     suppressions,
     templates,
 )
-from services.campaign_api.campaigns.relay import OutboxRelay
+from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.config import Settings
 from services.campaign_api.rendering import TemplateWorker
@@ -30,7 +31,7 @@ from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 DESCRIPTION = """
-Leads, segments, templates, campaigns and suppressions of Fanout.
+Leads, segments, templates, campaigns, suppressions and sending domains of Fanout.
 Every endpoint except the operations ones needs `Authorization: Bearer <API key>`
 (make an account and its first key with `fanout account create --name NAME`).
 Objects of another account answer 404, exactly like missing ones.
@@ -53,14 +54,15 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
 
     app = FastAPI(title="Fanout campaign API", description=DESCRIPTION, lifespan=lifespan)
     app.state.template_worker = TemplateWorker()
-    for module in (api_keys, leads, segments, templates, campaigns, suppressions):
+    for module in (api_keys, leads, segments, templates, campaigns, suppressions, domains):
         app.include_router(module.router)
     app.include_router(
         health_router(
             {
                 "postgres": lambda: check_postgres(app.state.pool),
                 "kafka": lambda: check_kafka(settings.common),
-            }
+            },
+            ops_token=settings.common.secret("ops_token"),
         )
     )
     install_problem_handlers(app)
@@ -79,12 +81,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         open_pool(settings.common.database_url, max_size=settings.db_pool_size)
     )
     await check_kafka(settings.common)
-    relay = OutboxRelay(
-        pool,
-        settings.common,
-        batch_size=settings.outbox_batch_size,
-        poll_seconds=settings.outbox_poll_seconds,
-    )
+    pacing = RelayPacing(settings.outbox_batch_size, settings.outbox_poll_seconds)
+    relay = OutboxRelay(pool, settings.common, pacing)
     topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
     scheduler = partial(run_scheduler, pool, topic, interval=settings.scheduler_interval_seconds)
     return Started(create_app(settings, pool), workers=[relay.run, scheduler])

@@ -19,6 +19,7 @@ from services.esp_simulator.config import Settings
 from services.esp_simulator.dialects import mailgun, postmark, sendgrid, ses
 from services.esp_simulator.dialects.runtime import Dialects
 from services.esp_simulator.dialects.smtp import serve_smtp
+from services.esp_simulator.dns import install_dns
 from services.esp_simulator.engine import Simulator
 from shared.http.problems import install_problem_handlers
 from shared.service import health_router
@@ -64,11 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.simulator = simulator
     app.state.dialects = dialects
-    app.state.api_key = settings.api_key.get_secret_value()
+    app.state.api_key = settings.common.secret("simulator_api_key")
     install_problem_handlers(app)  # the control API; the send APIs keep their ESP dialects
     app.include_router(messages.router)
     app.include_router(control.router)
     for name in settings.dialects:
         app.include_router(DIALECT_ROUTERS[name])
-    app.include_router(health_router({}))
+    install_dns(app)  # the records its DNS server answers (docs/domains.md)
+    app.include_router(health_router({}, ops_token=settings.common.secret("ops_token")))
     return app

@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.esp_simulator.dialects.settings import DialectSettings
-from shared.settings import ServiceSettings
+from shared.settings import SecretName, ServiceSettings
+
+Share = Annotated[float, Field(ge=0, le=1)]  # of calls, recipients or emails
+NonNegative = Annotated[float, Field(ge=0)]
 
 
 class Knobs(BaseModel):
@@ -20,38 +23,34 @@ class Knobs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    latency_p50_ms: float = Field(0.0, ge=0, description="Median call latency.")
-    latency_p99_ms: float = Field(
-        0.0, ge=0, description="99th percentile latency (lognormal); <= p50 means constant."
+    latency_p50_ms: NonNegative = Field(0.0, description="Median call latency.")
+    latency_p99_ms: NonNegative = Field(
+        0.0, description="99th percentile latency (lognormal); <= p50 means constant."
     )
-    rate_limit_per_s: float = Field(
-        0.0, ge=0, description="Emails per second (token bucket); 0 = unlimited."
+    rate_limit_per_s: NonNegative = Field(
+        0.0, description="Emails per second (token bucket); 0 = unlimited."
     )
     rate_burst_s: float = Field(
         1.0, gt=0, description="Bucket size in seconds of rate (at least one full batch)."
     )
-    error_5xx_rate: float = Field(0.0, ge=0, le=1, description="Share of calls answered 503.")
-    throttle_429_rate: float = Field(
-        0.0, ge=0, le=1, description="Share of calls answered 429 whatever the rate."
+    error_5xx_rate: Share = Field(0.0, description="Share of calls answered 503.")
+    throttle_429_rate: Share = Field(
+        0.0, description="Share of calls answered 429 whatever the rate."
     )
     throttle_retry_after_s: int = Field(1, ge=0, description="Retry-After of random 429s.")
-    recipient_throttle_rate: float = Field(
-        0.0, ge=0, le=1, description="Per recipient: answered `throttled`."
+    recipient_throttle_rate: Share = Field(0.0, description="Per recipient: answered `throttled`.")
+    transient_rate: Share = Field(0.0, description="Per recipient: answered `transient_error`.")
+    reject_rate: Share = Field(0.0, description="Per recipient: answered `rejected`.")
+    hard_bounce_rate: Share = Field(0.0, description="Accepted mail that hard-bounces.")
+    soft_bounce_rate: Share = Field(0.0, description="Accepted mail that soft-bounces.")
+    complaint_rate: Share = Field(0.0, description="Delivered mail complained about.")
+    open_rate: Share = Field(0.0, description="Delivered mail opened.")
+    click_rate: Share = Field(0.0, description="Opened mail clicked.")
+    outcome_delay_ms: NonNegative = Field(
+        0.0, description="From acceptance to the delivered/bounced event."
     )
-    transient_rate: float = Field(
-        0.0, ge=0, le=1, description="Per recipient: answered `transient_error`."
-    )
-    reject_rate: float = Field(0.0, ge=0, le=1, description="Per recipient: answered `rejected`.")
-    hard_bounce_rate: float = Field(0.0, ge=0, le=1, description="Accepted mail that hard-bounces.")
-    soft_bounce_rate: float = Field(0.0, ge=0, le=1, description="Accepted mail that soft-bounces.")
-    complaint_rate: float = Field(0.0, ge=0, le=1, description="Delivered mail complained about.")
-    open_rate: float = Field(0.0, ge=0, le=1, description="Delivered mail opened.")
-    click_rate: float = Field(0.0, ge=0, le=1, description="Opened mail clicked.")
-    outcome_delay_ms: float = Field(
-        0.0, ge=0, description="From acceptance to the delivered/bounced event."
-    )
-    engagement_delay_ms: float = Field(
-        0.0, ge=0, description="From delivery to complained/opened (and opened to clicked)."
+    engagement_delay_ms: NonNegative = Field(
+        0.0, description="From delivery to complained/opened (and opened to clicked)."
     )
     seed: int | None = Field(None, description="Seed of the random rolls; None = random.")
     webhook_url: str = Field(
@@ -75,7 +74,9 @@ class Settings(ServiceSettings, Knobs, DialectSettings):
     model_config = SettingsConfigDict(env_prefix="FANOUT_ESP_SIMULATOR_", extra="ignore")
 
     port: int = 8705
-    api_key: SecretStr = Field(SecretStr("sim-dev-key"), description="Bearer key of the API.")
+    dns_port: int = Field(
+        8753, ge=0, le=65535, description="UDP port of its DNS server (docs/domains.md)."
+    )
     webhook_batch_size: int = Field(500, ge=1, le=1000, description="Events per webhook post.")
     webhook_flush_ms: float = Field(200, gt=0, description="Longest wait to fill a post.")
     webhook_queue_max: int = Field(
@@ -92,6 +93,10 @@ class Settings(ServiceSettings, Knobs, DialectSettings):
         ge=0,
         description="Call records kept for `GET /v1/requests` (the newest; ~250 bytes each).",
     )
+
+    def required_secrets(self) -> tuple[SecretName, ...]:
+        """Its API key (FANOUT_SIMULATOR_API_KEY) and the key its webhooks are signed with."""
+        return ("ops_token", "simulator_api_key", "simulator_webhook_secret")
 
     def knobs(self) -> Knobs:
         """The runtime-changeable part of these settings."""

@@ -76,7 +76,7 @@ class Simulator:
         self.outage = Outage(clock)
         self.requests = RequestLog(settings.request_log_max)
         policy = DeliveryPolicy(
-            secret=settings.common.signing_secret.get_secret_value(),
+            secret=settings.common.secret("simulator_webhook_secret"),
             batch_size=settings.webhook_batch_size,
             flush_s=settings.webhook_flush_ms / 1000,
             queue_max=settings.webhook_queue_max,

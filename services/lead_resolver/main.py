@@ -64,7 +64,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     sends = topic_name(Topic.EMAIL_SENDS, common.topic_prefix)
     resolver = Resolver(settings, connections.pool, producer, sends)
     commands = command_consumer(settings, resolver, producer)
-    app = operations_app("Fanout lead resolver", connections.checks())
+    checks = {**connections.checks(), "consumer": commands.check}
+    app = operations_app("Fanout lead resolver", checks, ops_token=common.secret("ops_token"))
     return Started(app, workers=[commands.run, resolver.run])
 
 

@@ -26,14 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import UTC, datetime
 from enum import Enum
 from uuid import UUID
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from services.lead_resolver import store
 from services.lead_resolver.batcher import Page, plan_page, send_batches
@@ -44,6 +42,8 @@ from shared import metrics
 from shared.campaigns import Action, State, complete_if_accounted, move
 from shared.conditions import ConditionError, compile_condition, parse_condition
 from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
+from shared.periodic import Clock, Every
+from shared.retry import retryable
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
 from shared.topics import Topic, topic_name
 
@@ -62,7 +62,12 @@ class Resolver:
     """Round-robin scheduler over owned campaigns; one step (≤ one page) per campaign per turn."""
 
     def __init__(
-        self, settings: Settings, pool: asyncpg.Pool, producer: AIOKafkaProducer, sends_topic: str
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        sends_topic: str,
+        clock: Clock = time.monotonic,
     ) -> None:
         self._settings = settings
         self._pool = pool
@@ -74,7 +79,7 @@ class Resolver:
         self._partitions = 0
         self._wake = asyncio.Event()
         self._step_lock = asyncio.Lock()
-        self._last_sweep = 0.0
+        self._sweeps = Every(settings.sweep_interval_s, clock)
 
     @property
     def active(self) -> list[UUID]:
@@ -111,7 +116,7 @@ class Resolver:
 
     async def sweep(self) -> None:
         """Find owned campaigns with work left in Postgres (after restarts, lost commands)."""
-        self._last_sweep = time.monotonic()
+        self._sweeps.mark()
         for campaign_id in await store.active_ids(self._pool):
             if self.owns(campaign_id) and campaign_id not in self._active:
                 self._active[campaign_id] = None
@@ -121,10 +126,12 @@ class Resolver:
         """Turn after turn until `stop`; sleeps when no campaign could progress."""
         while not stop.is_set():
             try:
-                if time.monotonic() - self._last_sweep > self._settings.sweep_interval_s:
+                if self._sweeps.due():
                     await self.sweep()
                 progressed = await self._turn()
-            except (asyncpg.PostgresError, OSError, KafkaError) as exc:
+            except Exception as exc:
+                if not retryable(exc):  # Postgres or Kafka away: the next turn retries
+                    raise
                 log.warning("resolver.turn_failed", error=repr(exc))
                 progressed = False
             if not progressed:
@@ -271,7 +278,7 @@ class Resolver:
     def _condition(self, campaign: store.Campaign) -> tuple[str, list[object]]:
         compiled = compile_condition(
             parse_condition(campaign.condition),
-            now=datetime.now(UTC),
+            now=campaign.audience_at,  # every page of a campaign: the same instant
             first_param=store.FIRST_CONDITION_PARAM,
         )
         return compiled.sql, list(compiled.params)

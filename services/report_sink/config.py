@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, db_pool_size
+from shared.settings import SecretName, ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -26,15 +26,19 @@ class Settings(ServiceSettings):
     query_max_memory_bytes: int = Field(
         1024**3, description="Memory cap of one report or analyst query (max_memory_usage)."
     )
-    admin_token: SecretStr | None = Field(
-        None,
-        description="Token for POST /internal/sql. Unset: one is generated at start-up and "
-        "written (mode 0600) to <FANOUT_HOME>/report_sink.admin_token for `fanout sql`.",
-    )
     csv_chunk_rows: int = Field(50_000, ge=1, description="Rows per keyset read of a CSV export.")
     max_body_bytes: int = Field(
         1024 * 1024, ge=1, description="Largest request body (POST /internal/sql); 413 above."
     )
-    sql_max_rows: int = Field(10_000, ge=1, description="Rows one analyst query may return.")
+    sql_max_rows: int = Field(
+        10_000, ge=1, description="Rows one analyst query may return (more: refused)."
+    )
     sql_max_seconds: int = Field(30, ge=1, description="Time one analyst query may run.")
+    sql_max_result_bytes: int = Field(
+        16 * 1024**2, ge=1, description="Bytes one analyst query may return (more: refused)."
+    )
     db_pool_size: int = db_pool_size(5)
+
+    def required_secrets(self) -> tuple[SecretName, ...]:
+        """`POST /internal/sql` answers only to the admin token (FANOUT_ADMIN_TOKEN)."""
+        return ("ops_token", "admin_token")

@@ -102,5 +102,9 @@ class SinkConsumer:
         """Consume until `stop` is set; the last batch is inserted and committed then."""
         await self._runner.run(stop)
 
+    async def check(self) -> str:
+        """Readiness: the consumer is consuming (`Runner.check`)."""
+        return await self._runner.check()
+
     async def _on_assign(self, _: set[TopicPartition]) -> None:
         self.assigned.set()

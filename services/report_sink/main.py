@@ -3,21 +3,20 @@
 Start-up opens Postgres, ClickHouse (and applies its migrations) and Kafka, failing
 fast with a clear message; then serves HTTP on port 8702 while the consumer runs.
 Three ClickHouse clients, each on its own thread: the writer (inserts), the reader
-(reports) and the analyst client (read-only session for `POST /internal/sql`).
+(reports) and the analyst client (the read-only, limited session of the analysts' SQL:
+`POST /reports/sql` and `POST /internal/sql`).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from contextlib import AsyncExitStack, ExitStack, closing
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import structlog
 from fastapi import FastAPI
 
+from services.report_sink.analyst import AnalystSql
 from services.report_sink.api.routes import campaigns, leads, sql
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
@@ -30,7 +29,7 @@ from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
 from shared.kafka.producer import open_producer
-from shared.service import Started, health_router, run_service
+from shared.service import ReadinessCheck, Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
@@ -43,8 +42,9 @@ def create_app(
     analyst: AsyncClickHouse,
     pool: asyncpg.Pool,
     admin_token: str,
+    consumer: ReadinessCheck | None = None,
 ) -> FastAPI:
-    """The reports API on already-open resources."""
+    """The reports API on already-open resources (`consumer`: the sink's readiness)."""
     app = FastAPI(
         title="Fanout reports",
         version="1",
@@ -53,22 +53,21 @@ def create_app(
     app.state.settings = settings
     app.state.pool = pool
     app.state.reader = reader
-    app.state.analyst = analyst
+    app.state.analyst = AnalystSql(analyst)
     app.state.admin_token = admin_token
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes)
     for router in (campaigns.router, leads.router, sql.router):
         app.include_router(router)
     common = settings.common
-    app.include_router(
-        health_router(
-            {
-                "clickhouse": reader.ping,
-                "postgres": lambda: check_postgres(pool),
-                "kafka": lambda: check_kafka(common),
-            }
-        )
-    )
+    checks: dict[str, ReadinessCheck] = {
+        "clickhouse": reader.ping,
+        "postgres": lambda: check_postgres(pool),
+        "kafka": lambda: check_kafka(common),
+    }
+    if consumer is not None:
+        checks["consumer"] = consumer
+    app.include_router(health_router(checks, ops_token=common.secret("ops_token")))
     return app
 
 
@@ -78,8 +77,11 @@ def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHous
     cap = {"max_memory_usage": settings.query_max_memory_bytes}
     analyst_settings = {
         **cap,
-        "max_result_rows": settings.sql_max_rows + 1,
-        "result_overflow_mode": "break",
+        # a result over either limit fails the query (result_overflow_mode=throw): cut
+        # results ("break") stop at a block boundary and cannot say which limit cut them
+        "max_result_rows": settings.sql_max_rows,
+        "max_result_bytes": settings.sql_max_result_bytes,
+        "result_overflow_mode": "throw",
         "max_execution_time": settings.sql_max_seconds,
         "readonly": 1,  # last: once set, the session refuses any other SET
     }
@@ -94,24 +96,6 @@ def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHous
         analyst = client(settings=analyst_settings)
         opened.pop_all()
     return writer, reader, analyst
-
-
-def admin_token_path(settings: Settings) -> Path:
-    """Where the generated admin token is kept for `fanout sql`."""
-    return settings.common.home / "report_sink.admin_token"
-
-
-def resolve_admin_token(settings: Settings) -> str:
-    """The configured admin token, or a fresh one written (0600) for the local admin."""
-    if settings.admin_token is not None:
-        return settings.admin_token.get_secret_value()
-    token = secrets.token_urlsafe(32)
-    path = admin_token_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(token)
-    return token
 
 
 async def start(settings: Settings, stack: AsyncExitStack) -> Started:
@@ -133,9 +117,11 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
             remedy="create the topics with `fanout stack up`",
         )
     producer = await stack.enter_async_context(open_producer(common))
-    token = resolve_admin_token(settings)
-    app = create_app(settings, reader=reader, analyst=analyst, pool=pool, admin_token=token)
+    token = common.secret("admin_token")
     sink = SinkConsumer(settings, EventWriter(writer), producer)
+    app = create_app(
+        settings, reader=reader, analyst=analyst, pool=pool, admin_token=token, consumer=sink.check
+    )
     return Started(app, workers=[sink.run])
 
 

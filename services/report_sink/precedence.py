@@ -36,3 +36,15 @@ def rank(event_type: EventType) -> int:
     """0 for the weakest status (`excluded`, which keeps the ranks 1..11 the other types
     had before it existed), len(PRECEDENCE) - 1 for the strongest."""
     return PRECEDENCE.index(event_type)
+
+
+OUTCOME_PRECEDENCE: tuple[EventType, ...] = (
+    EventType.CANCELLED,
+    EventType.SUPPRESSED,
+    EventType.FAILED,
+    EventType.SENT,
+)
+"""The terminal send outcome of a (campaign, lead) when its outcome events disagree, lowest
+first: an accepted send always wins (the provider has the email, whatever was recorded
+later), then failed > suppressed > cancelled; ties broken by the later time. Encoded in
+`migrations/0005_send_outcomes.sql`; a test keeps the two in step."""

@@ -1,9 +1,11 @@
 """The report queries: ClickHouse SQL with bound parameters, never interpolated values.
 
 Every query filters on the caller's account first (the leading key of every table).
-Exactness before merges: `lead_status` is read with FINAL; counts are distinct leads
-(uniqExact of lead ids, or merged uniqExact states), so redelivered events and parts
-not merged yet never count twice.
+Exactness before merges: `lead_status` and `send_outcomes` are read with FINAL; counts
+are distinct leads (uniqExact of lead ids, or merged uniqExact states, or one
+`send_outcomes` row per lead), so redelivered events and parts not merged yet never
+count twice. Terminal send outcomes (sent, failed, suppressed, cancelled) are read
+from `send_outcomes`, where each lead has one by precedence (an accepted send wins).
 """
 
 from __future__ import annotations
@@ -42,14 +44,30 @@ WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
 
 
 async def funnel(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> FunnelCounts:
-    """Distinct leads per funnel step of one campaign; the excluded ones also per reason."""
+    """Distinct leads per funnel step of one campaign, one terminal send outcome per lead;
+    the excluded ones also per reason."""
     params: dict[str, Any] = {"account": account, "campaign": campaign}
     steps = (await ch.dicts(FUNNEL_SQL, params))[0]
     excluded = {"type": EventType.EXCLUDED.value, "dimension": "reason"}
     rows = await ch.dicts(BREAKDOWN_SQL, {**params, **excluded})
     reasons = {row["value"]: row["leads"] for row in rows}
     per_reason = {f"excluded_{r.value}": reasons.get(r.value, 0) for r in ExclusionReason}
-    return FunnelCounts.model_validate({**steps, **per_reason})
+    outcomes = await send_outcomes(ch, account, campaign)
+    return FunnelCounts.model_validate({**steps, **per_reason, **outcomes})
+
+
+SEND_OUTCOMES_SQL = """
+SELECT countIf(status = 'sent') AS sent, countIf(status = 'failed') AS failed,
+       countIf(status = 'suppressed') AS suppressed, countIf(status = 'cancelled') AS cancelled
+FROM send_outcomes FINAL
+WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID}
+"""
+
+
+async def send_outcomes(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> dict[str, int]:
+    """Leads per terminal send outcome, each lead once (`send_outcomes`: an accepted send wins)."""
+    rows = await ch.dicts(SEND_OUTCOMES_SQL, {"account": account, "campaign": campaign})
+    return {step: int(count) for step, count in rows[0].items()}
 
 
 RECIPIENTS_SQL = """
@@ -144,13 +162,25 @@ async def campaigns(
     return await ch.dicts(CAMPAIGNS_SQL, params)
 
 
+# A lead's send outcomes come from send_outcomes (one per campaign, by precedence), the
+# provider's events from email_events.
 HISTORY_SQL = """
 SELECT event_id, campaign_id, type, bounce_type, reason, provider, provider_message_id,
        email, occurred_at
-FROM email_events
-WHERE account_id = {account:UUID} AND lead_id = {lead:UUID}
+FROM (
+    SELECT event_id, campaign_id, type, bounce_type, reason, provider, provider_message_id,
+           email, occurred_at
+    FROM email_events
+    WHERE account_id = {account:UUID} AND lead_id = {lead:UUID}
+      AND type NOT IN ('sent', 'failed', 'suppressed', 'cancelled')
+    LIMIT 1 BY event_id
+    UNION ALL
+    SELECT event_id, campaign_id, status AS type, '' AS bounce_type, reason, provider,
+           provider_message_id, email, status_at AS occurred_at
+    FROM send_outcomes FINAL
+    WHERE account_id = {account:UUID} AND lead_id = {lead:UUID}
+)
 ORDER BY occurred_at, event_id
-LIMIT 1 BY event_id
 LIMIT {limit:UInt32}
 """
 
@@ -212,12 +242,12 @@ async def exclusions(
 
 
 TIMELINE_SQL = """
-SELECT toStartOfMinute(occurred_at) AS minute,
-       uniqExactIf(lead_id, type = 'sent') AS sent,
-       uniqExactIf(lead_id, type = 'failed') AS failed
-FROM email_events
+SELECT toStartOfMinute(status_at) AS minute,
+       countIf(status = 'sent') AS sent,
+       countIf(status = 'failed') AS failed
+FROM send_outcomes FINAL
 WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID}
-  AND type IN ('sent', 'failed')
+  AND status IN ('sent', 'failed')
 GROUP BY minute
 ORDER BY minute
 """

@@ -1,13 +1,16 @@
-"""Progress accounting: per-batch outcome counts flushed to Postgres in bulk, about once a second.
+"""Counting recorded batches into the campaign counters, about once a second, exactly once.
 
-A batch's tally is recorded only after its outcome events were acknowledged
-by Kafka, and offsets are committed only after the tallies below them were
-flushed: accounting is never ahead of the events, and never behind the
-committed offsets. The flush is one statement: an upsert of one row per batch
-into `send_batch_outcomes` (ON CONFLICT DO NOTHING, so a redelivered batch
-counts once) whose RETURNING rows alone are added to the campaigns' display
-counters. Then the campaigns whose every matched lead has an outcome complete
-(`shared.campaigns.complete_if_accounted`).
+A batch's outcome row is written before its events are published
+(`services.sender.ledger`), with `counted = false`. Once its events were
+acknowledged by Kafka the batch is queued here; the flush, which runs before
+offsets are committed (the consumer's `before_commit`), is one statement: it
+flips `counted` on the queued rows that are not counted yet, drops their
+per-recipient detail (no replay needs it once the events are out), and adds the
+counts of exactly the rows it flipped to the campaigns' display counters, so a
+batch counts once however often it is redelivered or by however many instances.
+Then the campaigns whose every matched lead has a counted outcome complete
+(`shared.campaigns.complete_if_accounted`). Offsets are committed only after the
+flush: the counters are never behind the committed offsets.
 """
 
 from __future__ import annotations
@@ -16,22 +19,21 @@ from uuid import UUID
 
 import asyncpg
 
-from services.sender.outcomes import BatchTally
 from shared.campaigns import complete_if_accounted
+from shared.contracts import SendBatch
 
-UPSERT = """
+COUNT = """
 WITH batch AS (
-    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::int[])
-        AS b(campaign_id, batch_no, sent, failed, suppressed, cancelled)
-), inserted AS (
-    INSERT INTO send_batch_outcomes (campaign_id, batch_no, sent, failed, suppressed, cancelled)
-    SELECT b.* FROM batch b WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = b.campaign_id)
-    ON CONFLICT (campaign_id, batch_no) DO NOTHING
-    RETURNING campaign_id, sent, failed, suppressed, cancelled
+    SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS b(campaign_id, batch_no)
+), counted AS (
+    UPDATE send_batch_outcomes o SET counted = true, detail = NULL
+    FROM batch b
+    WHERE o.campaign_id = b.campaign_id AND o.batch_no = b.batch_no AND NOT o.counted
+    RETURNING o.campaign_id, o.sent, o.failed, o.suppressed, o.cancelled
 ), totals AS (
     SELECT campaign_id, sum(sent) AS sent, sum(failed) AS failed,
            sum(suppressed) AS suppressed, sum(cancelled) AS cancelled
-    FROM inserted GROUP BY campaign_id
+    FROM counted GROUP BY campaign_id
 )
 UPDATE campaigns c SET sent = c.sent + t.sent, failed = c.failed + t.failed,
     suppressed = c.suppressed + t.suppressed, cancelled = c.cancelled + t.cancelled,
@@ -41,38 +43,29 @@ FROM totals t WHERE c.id = t.campaign_id
 
 
 class Accounting:
-    """Batch tallies waiting for the next flush."""
+    """Recorded batches whose events are out, waiting for the next flush."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._pending: dict[tuple[UUID, int], BatchTally] = {}
+        self._pending: set[tuple[UUID, int]] = set()
 
     @property
     def pending(self) -> int:
-        """Tallies not yet flushed."""
+        """Batches not yet counted by this instance."""
         return len(self._pending)
 
-    def record(self, tally: BatchTally) -> None:
-        """Queue a batch's tally (its outcome events are already acknowledged)."""
-        self._pending.setdefault((tally.campaign_id, tally.batch_no), tally)
+    def record(self, batch: SendBatch) -> None:
+        """Queue a recorded batch whose outcome events Kafka acknowledged."""
+        self._pending.add((batch.campaign_id, batch.batch_no))
 
     async def flush(self) -> None:
-        """Write every queued tally in one statement, then complete finished campaigns.
+        """Count every queued batch in one statement, then complete finished campaigns.
 
-        On failure the tallies stay queued and the error propagates (offsets stay uncommitted).
+        On failure the batches stay queued and the error propagates (offsets stay uncommitted).
         """
         if not self._pending:
             return
-        tallies = list(self._pending.values())
-        await self._pool.execute(
-            UPSERT,
-            [t.campaign_id for t in tallies],
-            [t.batch_no for t in tallies],
-            [t.sent for t in tallies],
-            [t.failed for t in tallies],
-            [t.suppressed for t in tallies],
-            [t.cancelled for t in tallies],
-        )
-        for t in tallies:
-            self._pending.pop((t.campaign_id, t.batch_no), None)
-        await complete_if_accounted(self._pool, sorted({t.campaign_id for t in tallies}))
+        keys = sorted(self._pending)
+        await self._pool.execute(COUNT, [k[0] for k in keys], [k[1] for k in keys])
+        self._pending.difference_update(keys)
+        await complete_if_accounted(self._pool, sorted({k[0] for k in keys}))

@@ -1,8 +1,13 @@
-"""What the sender needs to know about a campaign, cached for a second.
+"""What the sender needs to know about a campaign, cached until it changes (a second at most).
 
-A campaign's spec (template, sender address, provider, state) is read once per
-TTL, not once per batch, so Postgres sees campaign-level reads only; the TTL
-is short so a cancel or pause made through the API is seen within about a second.
+A campaign's spec (template, sender address, provider, state) is read once, not
+once per batch, so Postgres sees campaign-level reads only. The sender checks the
+cached state before every ESP call; every state move is announced on a Postgres
+channel and `invalidate` drops that campaign's spec as soon as the announcement
+arrives (`shared.campaigns.ChangeListener`), so a pause or cancel acknowledged by
+the API is seen within milliseconds. The TTL (at most a second) is the fallback
+while the listener is reconnecting, and covers edits that are not announced.
+A load that started before an invalidation is never cached.
 Compiled templates are kept longer, in a bounded LRU keyed by template (a spec
 reload whose template text is unchanged does not compile it again). Both caches
 are bounded, so a sender that meets many campaigns keeps a fixed footprint.
@@ -38,6 +43,10 @@ WHERE c.id = $1
 """
 
 
+# States whose batches are held back (parked) rather than sent: the campaign may resume.
+HELD = frozenset({State.DRAFT, State.SCHEDULED, State.PAUSED})
+
+
 class UnknownCampaign(LookupError):
     """A batch names a campaign that does not exist (deleted): it is dead-lettered."""
 
@@ -57,9 +66,14 @@ class CampaignSpec:
     template_error: str
 
     @property
-    def cancelled(self) -> bool:
-        """Batches of a cancelled campaign become `cancelled` outcomes, unsent."""
-        return self.state is State.CANCELLED
+    def halt(self) -> str:
+        """Why no ESP call may start for this campaign now ("" when one may).
+
+        Batches of a halted campaign are parked (paused, scheduled: they wait for the
+        resume) or become `cancelled` outcomes (cancelled); see `deferrals.settle`."""
+        if self.state is State.CANCELLED or self.state in HELD:
+            return f"campaign {self.state.value}"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ class SpecCache:
         self._templates: LRUCache[UUID, _Compiled] = LRUCache(max_templates)
         # Loads in progress: concurrent batches of one campaign share a single query.
         self._loading: dict[UUID, asyncio.Task[CampaignSpec]] = {}
+        self._epoch = 0  # moves on every invalidation: older loads are not cached
 
     @classmethod
     def from_settings(cls, pool: asyncpg.Pool, settings: Settings) -> SpecCache:
@@ -109,12 +124,28 @@ class SpecCache:
             return cached
         task = self._loading.get(campaign_id)
         if task is None:
-            task = asyncio.create_task(self._load(campaign_id))
+            task = asyncio.create_task(self._load(campaign_id, self._epoch))
             self._loading[campaign_id] = task
-            task.add_done_callback(lambda _: self._loading.pop(campaign_id, None))
+            task.add_done_callback(lambda done: self._loaded(campaign_id, done))
         return await asyncio.shield(task)
 
-    async def _load(self, campaign_id: UUID) -> CampaignSpec:
+    def invalidate(self, campaign_id: UUID) -> None:
+        """The campaign changed: its next `get` reads Postgres again."""
+        self._epoch += 1
+        self._specs.pop(campaign_id, None)
+        self._loading.pop(campaign_id, None)
+
+    def invalidate_all(self) -> None:
+        """Anything may have changed (changes may have been missed): forget every spec."""
+        self._epoch += 1
+        self._specs.clear()
+        self._loading.clear()
+
+    def _loaded(self, campaign_id: UUID, task: asyncio.Task[CampaignSpec]) -> None:
+        if self._loading.get(campaign_id) is task:
+            del self._loading[campaign_id]
+
+    async def _load(self, campaign_id: UUID, epoch: int) -> CampaignSpec:
         row = await self._pool.fetchrow(SPEC, campaign_id)
         if row is None:
             raise UnknownCampaign(f"campaign {campaign_id} does not exist")
@@ -131,7 +162,8 @@ class SpecCache:
             template=template,
             template_error=error,
         )
-        self._specs[campaign_id] = spec
+        if epoch == self._epoch:
+            self._specs[campaign_id] = spec
         return spec
 
     def _compiled(

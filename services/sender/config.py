@@ -8,7 +8,7 @@ provider refuses to start, naming the setting) until set.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.sender.campaigns import SPECS_MAX, TEMPLATES_MAX
@@ -17,7 +17,7 @@ from services.sender.providers.postmark import PostmarkConfig
 from services.sender.providers.sendgrid import SendGridConfig
 from services.sender.providers.ses import SesConfig
 from services.sender.providers.smtp_config import SmtpConfig
-from shared.settings import ServiceSettings, db_pool_size
+from shared.settings import SecretName, ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -32,11 +32,16 @@ class Settings(ServiceSettings):
         "fanout-sender", description="Consumer group (the topic prefix is put in front)."
     )
     max_in_flight: int = Field(32, ge=1, description="Batches processed at once per instance.")
-    max_attempts: int = Field(
-        6, ge=1, description="ESP calls per batch before the remaining recipients fail."
+    retry_deadline_s: float = Field(
+        6 * 3600.0,
+        gt=0,
+        description="How long (from a batch's first ESP call; default 6 h) throttled and "
+        "transient answers are retried before the recipients still refused fail.",
     )
     retry_initial_s: float = Field(0.2, gt=0, description="First retry delay (then doubles).")
-    retry_max_s: float = Field(10.0, gt=0, description="Longest retry delay.")
+    retry_max_s: float = Field(
+        30.0, gt=0, description="Longest backoff between retries (a Retry-After may be longer)."
+    )
     retry_jitter_s: float = Field(0.2, ge=0, description="Random extra delay of each retry.")
     rate_budgets: dict[str, float] = Field(
         default_factory=lambda: {"simulator": 2000.0, "ses": 14.0},
@@ -45,7 +50,13 @@ class Settings(ServiceSettings):
     flush_interval_s: float = Field(
         1.0, gt=0, description="Progress flush and offset commit period."
     )
-    spec_ttl_s: float = Field(1.0, gt=0, description="How long a campaign's spec is cached.")
+    spec_ttl_s: float = Field(
+        1.0,
+        gt=0,
+        le=1.0,
+        description="Longest a campaign's spec is cached when no change is announced (the "
+        "bound on seeing a pause while the LISTEN connection is down).",
+    )
     spec_cache_size: int = Field(
         SPECS_MAX, ge=1, description="Campaign specs cached at most (least recent dropped first)."
     )
@@ -57,9 +68,18 @@ class Settings(ServiceSettings):
     revoke_wait_s: float = Field(
         20.0, gt=0, description="Longest wait for in-flight batches of revoked partitions."
     )
+    render_pause_ratio: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Pause a campaign once more than this share of its rendered recipients "
+        "failed to render ...",
+    )
+    render_pause_min: int = Field(
+        20, ge=1, description="... counted over at least this many recipients."
+    )
     message_id_domain: str = "fanout.local"
     simulator_url: str = "http://127.0.0.1:8705"
-    simulator_api_key: SecretStr = SecretStr("sim-dev-key")
     provider_timeout_s: float = Field(30.0, gt=0, description="Timeout of one ESP call.")
     db_pool_size: int = db_pool_size(10)
     sendgrid: SendGridConfig = Field(default_factory=SendGridConfig, description="SendGrid.")
@@ -67,6 +87,11 @@ class Settings(ServiceSettings):
     postmark: PostmarkConfig = Field(default_factory=PostmarkConfig, description="Postmark.")
     smtp: SmtpConfig = Field(default_factory=SmtpConfig, description="An SMTP relay.")
     ses: SesConfig = Field(default_factory=SesConfig, description="Amazon SES v2.")
+
+    def required_secrets(self) -> tuple[SecretName, ...]:
+        """Links are signed; the simulator's API key is needed only by campaigns sent
+        through the simulator (without it they fail as their provider is unavailable)."""
+        return ("ops_token", "link_secret")
 
     @property
     def consumer_group(self) -> str:

@@ -1,12 +1,17 @@
 """The sender's consumer: `email.sends` through the shared runner, many batches at once.
 
-    record → decode SendBatch → pipeline (ESP call, outcome events, tally queued)
-    every flush interval: watermarks → tallies flushed → offsets committed
+    record → decode SendBatch → pipeline (outcome recorded, events published, count queued)
+    every flush interval: watermarks → counts flushed, provider waits renewed → offsets committed
 
 A concurrent strategy runs up to `max_in_flight` batches; a batch's offset is
-committable once its outcome events were acknowledged and its tally queued, and
-the tallies are flushed before the offsets below them are committed. Partitions
-assigned or revoked change this instance's share of every provider's send rate.
+committable once its outcome was recorded, its events acknowledged and its count
+queued, and the counts are flushed before the offsets below them are committed.
+A batch retrying for hours (the provider keeps throttling) holds one in-flight
+slot and its partition's watermark meanwhile: later batches of that partition
+still run and are recorded, but their offsets wait for it; after a crash they
+are redelivered and replay their recorded outcomes without any ESP call.
+Partitions assigned or revoked change this instance's share of every provider's
+send rate.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from services.sender.campaigns import UnknownCampaign
 from services.sender.config import Settings
 from services.sender.pipeline import SendPipeline
 from services.sender.providers.registry import ProviderPool
+from services.sender.waiting import ProviderWaits
 from shared import metrics
 from shared.contracts import SendBatch, decode
 from shared.kafka.runner import Runner, RunnerOptions
@@ -65,17 +71,26 @@ class SendWork:
 
 
 def sends_consumer(
-    settings: Settings, pipeline: SendPipeline, accounting: Accounting, providers: ProviderPool
+    settings: Settings,
+    pipeline: SendPipeline,
+    accounting: Accounting,
+    waits: ProviderWaits,
+    providers: ProviderPool,
 ) -> Runner:
     """The runner of `email.sends` for this sender instance."""
     topic = topic_name(Topic.EMAIL_SENDS, settings.common.topic_prefix)
     work = SendWork(pipeline, providers, topic)
+
+    async def before_commit() -> None:
+        await accounting.flush()
+        await waits.flush(pipeline.pool)
+
     return Runner(
         common=settings.common,
         group=settings.consumer_group,
         topics=[topic],
         strategy=lambda ctx: Concurrent(
-            ctx, work=work, max_in_flight=settings.max_in_flight, before_commit=accounting.flush
+            ctx, work=work, max_in_flight=settings.max_in_flight, before_commit=before_commit
         ),
         producer=pipeline.producer,
         options=RunnerOptions(

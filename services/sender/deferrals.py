@@ -1,77 +1,83 @@
-"""Parking a batch when the provider stops all sending (quota exhausted, account paused).
+"""Recording a batch, deciding first what becomes of recipients that could not be sent now.
 
-The recipients that got no answer are neither failed nor lost: in one
-transaction the sender parks them in `send_batch_deferrals`, records the
-batch's partial tally (the recipients the provider accepted before it
-stopped), and pauses the campaign with the reason. On resume (or cancel) the
-lead resolver re-emits every parked batch under fresh batch numbers and
-deletes it, so each parked recipient gets exactly one outcome later.
+Recipients are undecided when the campaign may not send now (paused through the
+API, scheduled again, cancelled: the gate before each ESP call refused) or when
+the provider stopped all sending (quota exhausted, account paused). They are
+never failed and never lost: in one transaction holding the campaign's row
+(which the API's pause, resume and cancel hold too, so neither can slip in
+between), the batch is recorded according to the campaign's current state:
 
-A redelivered batch that was already parked finds its tally row and parks
-nothing twice; a campaign cancelled meanwhile parks nothing (the caller turns
-the undecided recipients into `cancelled` outcomes instead).
+- cancelled or finished: the undecided recipients become `cancelled` outcomes;
+- paused or scheduled (or paused now, with the reason, when the provider
+  stopped): they are parked in `send_batch_deferrals` beside the batch's outcome;
+  on resume (or cancel) the lead resolver re-emits every parked batch under
+  fresh batch numbers and deletes it, so each parked recipient gets exactly one
+  outcome later;
+- working again (resumed meanwhile): nothing is written and the caller sends them.
+
+A batch recorded before (a redelivery racing the first attempt) parks nothing twice:
+`recorded` is False and the caller re-emits the outcome that was recorded.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import asyncpg
-import orjson
 
-from services.sender.outcomes import BatchTally
-from shared.campaigns import MAX_REASON, TERMINAL, Action, State, move
-from shared.contracts.sends import Recipient
+from services.sender import ledger
+from services.sender.campaigns import HELD
+from services.sender.outcomes import Outcome
+from shared import metrics
+from shared.campaigns import WORKING, Action, State, move
+from shared.contracts import EventType, Recipient, SendBatch
 
-INSERT_TALLY = """
-INSERT INTO send_batch_outcomes (campaign_id, batch_no, sent, failed, suppressed, cancelled)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
-
-ADD_COUNTERS = """
-UPDATE campaigns SET sent = sent + $2, failed = failed + $3, suppressed = suppressed + $4,
-    cancelled = cancelled + $5, updated_at = now()
-WHERE id = $1
-"""
+LOCK = "SELECT state FROM campaigns WHERE id = $1 FOR UPDATE"
 
 
-class Parked(StrEnum):
-    """What happened to a batch the provider stopped."""
+@dataclass(frozen=True)
+class Settled:
+    """How a batch was recorded."""
 
-    PARKED = "parked"  # recipients parked, campaign paused
-    ALREADY = "already"  # a redelivery of a batch that already has its tally
-    CLOSED = "closed"  # the campaign is cancelled/finished: nothing parked
+    outcomes: list[Outcome]
+    recorded: bool  # False: recorded before, or resumed (nothing written)
+    resumed: list[Recipient] = field(default_factory=list)
 
 
-async def park_batch(
-    pool: asyncpg.Pool, tally: BatchTally, undecided: list[Recipient], reason: str
-) -> Parked:
-    """Park `undecided`, record `tally`, pause the campaign — all or nothing."""
+async def settle(
+    pool: asyncpg.Pool,
+    batch: SendBatch,
+    outcomes: list[Outcome],
+    undecided: list[Recipient],
+    recorded_at: datetime,
+    *,
+    provider_stop: str = "",
+) -> Settled:
+    """Record `outcomes`, parking or cancelling `undecided` as the campaign's state says."""
+    if not undecided:
+        return Settled(outcomes, await ledger.record(pool, batch, outcomes, recorded_at))
     async with pool.acquire() as conn, conn.transaction():
-        state = await conn.fetchval(
-            "SELECT state FROM campaigns WHERE id = $1 FOR UPDATE", tally.campaign_id
+        found = await conn.fetchval(LOCK, batch.campaign_id)
+        state = State(found) if found is not None else State.CANCELLED
+        if provider_stop and state in WORKING:
+            await move(conn, batch.campaign_id, Action.PAUSE, reason=provider_stop)
+            state = State.PAUSED
+        if state in WORKING:
+            return Settled(outcomes, False, resumed=undecided)
+        if state not in HELD:
+            closed = outcomes + [cancelled(r, f"campaign {state.value}") for r in undecided]
+            return Settled(closed, await ledger.record(conn, batch, closed, recorded_at))
+        reason = provider_stop or f"campaign {state.value}"
+        done = await ledger.record(
+            conn, batch, outcomes, recorded_at, parked=undecided, parked_reason=reason
         )
-        if state is None or State(state) in TERMINAL:
-            return Parked.CLOSED
-        known = await conn.fetchval(
-            "SELECT 1 FROM send_batch_outcomes WHERE campaign_id = $1 AND batch_no = $2",
-            tally.campaign_id,
-            tally.batch_no,
-        )
-        if known:
-            return Parked.ALREADY
-        recipients = orjson.dumps([r.model_dump(mode="json") for r in undecided]).decode()
-        await conn.execute(
-            "INSERT INTO send_batch_deferrals (campaign_id, batch_no, recipients, reason) "
-            "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT DO NOTHING",
-            tally.campaign_id,
-            tally.batch_no,
-            recipients,
-            reason[:MAX_REASON],
-        )
-        counts = (tally.sent, tally.failed, tally.suppressed, tally.cancelled)
-        await conn.execute(INSERT_TALLY, tally.campaign_id, tally.batch_no, *counts)
-        await conn.execute(ADD_COUNTERS, tally.campaign_id, *counts)
-        # a campaign paused already (through the API, or by an earlier batch) stays as it is
-        await move(conn, tally.campaign_id, Action.PAUSE, reason=reason)
-    return Parked.PARKED
+    if done:
+        kind = "provider_stopped" if provider_stop else state.value
+        metrics.RECIPIENTS_PARKED.labels(kind).inc(len(undecided))
+    return Settled(outcomes, done)
+
+
+def cancelled(recipient: Recipient, reason: str = "campaign cancelled") -> Outcome:
+    """The `cancelled` outcome of a recipient that will not be sent."""
+    return Outcome(recipient, EventType.CANCELLED, reason=reason)

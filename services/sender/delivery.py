@@ -1,179 +1,95 @@
 """One batch's ESP calls: the first call, then retries for only the recipients that need them.
 
-Call-level throttling and transient errors (`ProviderRetryable`: 429, 5xx,
-timeouts) and per-recipient `RETRY` answers are retried with exponential
-backoff and jitter (at least the provider's Retry-After), up to a bounded
-number of calls; then the recipients still pending fail and the batch is
-dead-lettered. `REJECTED` fails at once. `ProviderStopped` (and refused
+Throttling is the provider saying "later", not "no". Call-level throttling and
+transient errors (`ProviderRetryable`: 429, 5xx, timeouts) and per-recipient
+`RETRY` answers (throttled, transient) are retried with backoff and jitter,
+never sooner than the provider's Retry-After, for as long as it takes up to the
+policy's deadline (hours, `services.sender.backoff`); only then do the
+recipients still pending fail, with the reason, and the batch is dead-lettered.
+`REJECTED` fails a recipient at once. `ProviderStopped` (and refused
 credentials) end the delivery with the pending recipients undecided: the
 campaign is paused and they are parked for the resume.
+
+Before every call the gate says whether the campaign may still send
+(`services.sender.esp_call`): a pause or cancel ends the delivery with the
+pending recipients undecided (`halted_reason`). A repeated in-flight call
+(`repeat_in_flight`) skips the gate until the provider answered it: it finishes
+a call that started before a crash. While a batch sleeps before a retry it
+counts as waiting on the provider (`services.sender.waiting`).
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from uuid import UUID
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, retry_if_exception_type
 
+from services.sender.backoff import failure_reason, retry_wait
+from services.sender.esp_call import Attempts, Delivery, Halted, StillPending, call_once
 from services.sender.providers.base import (
-    EmailProvider,
-    Outcome,
     OutgoingEmail,
     ProviderRetryable,
     ProviderStopped,
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError
-from services.sender.rate import SendRate
-from shared import metrics
+from services.sender.waiting import Wait
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long a batch keeps trying."""
-
-    max_attempts: int = 6
-    initial_s: float = 0.2
-    max_s: float = 10.0
-    jitter_s: float = 0.2
-
-
-@dataclass
-class Delivery:
-    """What happened to each recipient of a batch."""
-
-    sent: dict[UUID, str] = field(default_factory=dict)  # lead → provider message id
-    failed: dict[UUID, str] = field(default_factory=dict)  # lead → reason
-    undecided: list[OutgoingEmail] = field(default_factory=list)  # provider stopped
-    stopped_reason: str = ""
-    exhausted_reason: str = ""  # retries ran out: the batch goes to the dead-letter topic
-    attempts: int = 0
-
-
-class _StillPending(Exception):  # noqa: N818 - drives tenacity, never escapes
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    """Exponential backoff with jitter, but never shorter than the provider's Retry-After."""
-    backoff = wait_exponential_jitter(
-        multiplier=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s
-    )
-
-    def wait(state: RetryCallState) -> float:
-        delay = float(backoff(state))
-        error = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(error, ProviderRetryable) and error.retry_after:
-            asked = min(error.retry_after, policy.max_s)
-            delay = max(delay, asked + random.uniform(0, policy.jitter_s))  # noqa: S311
-        return delay
-
-    return wait
+__all__ = ["Attempts", "Delivery", "deliver"]
 
 
 async def deliver(
-    provider: EmailProvider, rate: SendRate, request: SendRequest, policy: RetryPolicy
+    attempts: Attempts, request: SendRequest, *, repeat_in_flight: bool = False
 ) -> Delivery:
     """Send `request`, retrying what needs it; every email ends sent, failed or undecided."""
+    policy, provider, waits = attempts.policy, attempts.provider, attempts.waits
     result = Delivery()
     pending = {e.lead_id: e for e in request.emails}
+    started, token = policy.clock(), object()
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_attempts),
-        wait=_wait(policy),
-        retry=retry_if_exception_type((ProviderRetryable, _StillPending)),
+        stop=lambda _state: policy.expired(started),
+        wait=retry_wait(policy, started),
+        retry=retry_if_exception_type((ProviderRetryable, StillPending)),
+        sleep=policy.sleep,
+        before=lambda _state: waits.end(token),
+        before_sleep=lambda state: waits.start(
+            token, Wait(request.campaign_id, provider.name, failure_reason(state))
+        ),
         reraise=True,
     )
     try:
         async for attempt in retrying:
             with attempt:
-                result.attempts += 1
-                await _call(provider, rate, request, pending, result)
-    except ProviderRetryable as exc:
-        _fail_pending(result, pending, exc.reason)
-    except _StillPending as exc:
-        _fail_pending(result, pending, exc.reason)
+                gated = result.answered or not repeat_in_flight
+                await call_once(attempts, request, pending, result, gated=gated)
+    except (ProviderRetryable, StillPending) as exc:
+        waited = f"still asked to retry after {policy.hours_since(started):.1f} h"
+        _fail_pending(result, pending, f"{waited}: {exc.reason}")
+    except Halted as exc:
+        result.halted_reason = str(exc)
+        _undecided(result, pending)
     except ProviderStopped as exc:
-        _stop(result, pending, f"{provider.name} stopped sending: {exc}")
+        result.stopped_reason = f"{provider.name} stopped sending: {exc}"
+        _undecided(result, pending)
     except ProviderRequestError as exc:
         if exc.status_code in (401, 403):
-            _stop(result, pending, str(exc))
+            result.stopped_reason = str(exc)
+            _undecided(result, pending)
         else:
             _fail_pending(result, pending, str(exc))
-    return result
-
-
-async def _call(
-    provider: EmailProvider,
-    rate: SendRate,
-    request: SendRequest,
-    pending: dict[UUID, OutgoingEmail],
-    result: Delivery,
-) -> None:
-    emails = list(pending.values())
-    await rate.acquire(len(emails))
-    metrics.SEND_RATE.labels(provider.name).set(rate.rate_per_s)
-    started = time.perf_counter()
-    try:
-        answers = await provider.send_batch(_with_emails(request, emails))
-    except ProviderRetryable:
-        metrics.ESP_CALLS.labels(provider.name, "retryable").inc()
-        rate.on_throttled()
-        raise
     finally:
-        metrics.ESP_SECONDS.labels(provider.name).observe(time.perf_counter() - started)
-    metrics.ESP_CALLS.labels(provider.name, "ok").inc()
-    rate.on_accepted()
-    last_retry_reason = ""
-    for answer in answers:
-        if answer.lead_id not in pending:
-            continue
-        if answer.outcome is Outcome.ACCEPTED:
-            result.sent[answer.lead_id] = answer.provider_message_id
-            del pending[answer.lead_id]
-        elif answer.outcome is Outcome.REJECTED:
-            result.failed[answer.lead_id] = answer.reason or "rejected by the provider"
-            del pending[answer.lead_id]
-        else:
-            last_retry_reason = answer.reason or "provider asked to retry"
-    if pending:
-        metrics.EMAILS.labels(provider.name, "retried").inc(len(pending))
-        raise _StillPending(last_retry_reason or "no answer for some recipients")
-
-
-def _with_emails(request: SendRequest, emails: list[OutgoingEmail]) -> SendRequest:
-    if len(emails) == len(request.emails):
-        return request
-    return SendRequest(
-        account_id=request.account_id,
-        campaign_id=request.campaign_id,
-        from_email=request.from_email,
-        from_name=request.from_name,
-        reply_to=request.reply_to,
-        emails=emails,
-    )
+        waits.end(token)
+    return result
 
 
 def _fail_pending(result: Delivery, pending: dict[UUID, OutgoingEmail], reason: str) -> None:
     if pending:
-        result.exhausted_reason = f"retries exhausted after {result.attempts} calls: {reason}"
+        result.exhausted_reason = reason
     for lead_id in pending:
-        result.failed[lead_id] = result.exhausted_reason or reason
+        result.failed[lead_id] = reason
     pending.clear()
 
 
-def _stop(result: Delivery, pending: dict[UUID, OutgoingEmail], reason: str) -> None:
-    result.stopped_reason = reason
+def _undecided(result: Delivery, pending: dict[UUID, OutgoingEmail]) -> None:
     result.undecided = list(pending.values())
     pending.clear()

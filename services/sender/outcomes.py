@@ -3,13 +3,14 @@
 A batch's outcome events travel together in one `email.events` value.
 
 A lead has one outcome event id per campaign whatever the outcome, so a batch
-resent after a crash produces events that reports apply once.
+re-emitted after a crash produces events that reports apply once. The outcomes
+are recorded in Postgres before they are published (`services.sender.ledger`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
@@ -55,10 +56,14 @@ class BatchTally:
 
 
 def outcome_events(
-    outcomes: list[Outcome], *, account_id: UUID, campaign_id: UUID, provider: str
+    outcomes: list[Outcome],
+    *,
+    account_id: UUID,
+    campaign_id: UUID,
+    provider: str,
+    occurred_at: datetime,
 ) -> EventBatch:
     """The `email.events` value of a batch's outcomes: one event per recipient."""
-    occurred_at = datetime.now(UTC)
     provider = provider[:32]
     return EventBatch(
         events=[
@@ -87,17 +92,23 @@ async def publish_outcomes(
     account_id: UUID,
     campaign_id: UUID,
     provider: str,
+    occurred_at: datetime,
 ) -> None:
     """Send a batch's outcomes as one value and wait until Kafka acknowledged it.
 
     One value per send batch (at most 50 events, keyed campaign id + first lead id)
     rather than one per recipient: aiokafka's per-record cost was ~35 µs of CPU, the
     largest single cost of the sender. The event ids are per (campaign, lead) as before,
-    so a resent batch is still applied once by the sink.
+    so a resent batch is still applied once by the sink. `occurred_at` is the time the
+    outcome was recorded, so a re-emitted outcome is the same event, time included.
     """
     if not outcomes:
         return
     value = outcome_events(
-        outcomes, account_id=account_id, campaign_id=campaign_id, provider=provider
+        outcomes,
+        account_id=account_id,
+        campaign_id=campaign_id,
+        provider=provider,
+        occurred_at=occurred_at,
     )
     await producer.send_and_wait(topic, encode(value), key=value.key())

@@ -1,57 +1,39 @@
-"""One send batch, from the record to acknowledged outcome events and a queued tally.
+"""One send batch, from the record to a recorded outcome, acknowledged events and a queued count.
 
-    spec (cached) → cancelled? → suppressed since resolving? → render → ESP (retries)
-      → outcome events (acknowledged) → tally queued for the next flush
+    spec (cached) → ledger: recorded already? → re-emit the recorded outcome, send nothing
+                  → attempt (screen, render, ESP calls: `attempt`)
+                  → record the outcome, parking or cancelling what could not be sent
+                    (`deferrals.settle`); a campaign resumed meanwhile: attempt again
+                  → outcome events published (acknowledged) → batch queued for counting
 
-A batch whose provider stopped parks its undecided recipients and pauses the
-campaign instead (see `deferrals`). Steps that touch Postgres or Kafka are
-retried until they succeed, so a batch either finishes or its task is
-cancelled (shutdown, revocation) and the record is redelivered.
+The outcome is in Postgres before its events are published and before the
+record's offset can be committed, so a redelivery (crash, rebalance) replays it
+exactly: same types, same provider message ids, same event times, no ESP call.
+Only a call that may have been in flight when an earlier attempt died is made
+again (`screening`). Steps that touch Postgres or Kafka are retried until they
+succeed, so a batch either finishes or its task is cancelled and the record is
+redelivered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
 import asyncpg
-import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
+from services.sender import ledger
 from services.sender.accounting import Accounting
+from services.sender.attempt import Attempter
 from services.sender.campaigns import CampaignSpec, SpecCache
-from services.sender.deferrals import Parked, park_batch
-from services.sender.delivery import Delivery, RetryPolicy, deliver
-from services.sender.outcomes import BatchTally, Outcome, publish_outcomes
-from services.sender.providers.base import SendRequest
-from services.sender.providers.registry import ProviderPool, ProviderUnavailable
-from services.sender.render import LinkSigner, render_batch
+from services.sender.deferrals import Settled, settle
+from services.sender.durable import durable
+from services.sender.outcomes import Outcome, publish_outcomes
 from shared import metrics
-from shared.contracts import EventType, Recipient, SendBatch
-
-log = structlog.get_logger(__name__)
-T = TypeVar("T")
-
-SUPPRESSED = """
-SELECT email FROM suppressions WHERE account_id = $1 AND email = ANY($2::text[])
-UNION
-SELECT email FROM leads WHERE id = ANY($3::uuid[]) AND unsubscribed_at IS NOT NULL
-"""
-
-
-async def durable(step: Callable[[], Awaitable[T]]) -> T:
-    """Run a Postgres/Kafka step until it succeeds (backoff with jitter, capped at 10 s)."""
-    async for attempt in AsyncRetrying(
-        wait=wait_exponential_jitter(max=10),
-        retry=retry_if_exception_type((asyncpg.PostgresError, OSError, KafkaError)),
-    ):
-        with attempt:
-            return await step()
-    raise AssertionError("unreachable")
+from shared.contracts import Recipient, SendBatch
 
 
 @dataclass
@@ -62,124 +44,83 @@ class SendPipeline:
     producer: AIOKafkaProducer
     events_topic: str
     specs: SpecCache
-    providers: ProviderPool
     accounting: Accounting
-    signer: LinkSigner
-    domain: str
-    policy: RetryPolicy
+    attempter: Attempter
 
     async def process(self, batch: SendBatch) -> str:
         """Handle one batch; returns "" or the reason it belongs in the dead-letter topic."""
-        spec = await durable(lambda: self.specs.get(batch.campaign_id))
-        if spec.cancelled:
-            await self._finish(batch, spec, [_cancelled(r) for r in batch.recipients])
+        spec = await durable(partial(self.specs.get, batch.campaign_id))
+        found = await durable(partial(ledger.find, self.pool, batch))
+        if found.recorded is not None:
+            metrics.SEND_REPLAYS.labels("recorded").inc()
+            await self._replay(batch, spec, found.recorded)
             return ""
-        outcomes, to_send = await self._screen(batch, spec)
-        emails, unrendered = await render_batch(spec, to_send, self.signer, self.domain)
-        outcomes += [Outcome(r, EventType.FAILED, reason=str(exc)) for r, exc in unrendered]
-        if not emails:
-            await self._finish(batch, spec, outcomes)
+        if found.in_flight:
+            metrics.SEND_REPLAYS.labels("in_flight").inc()
+        settled, exhausted, recorded_at = await self._decide(batch, spec, found.in_flight)
+        if not settled.recorded:  # another attempt recorded it first: that is the outcome
+            again = await durable(partial(ledger.find, self.pool, batch))
+            if again.recorded is not None:
+                await self._replay(batch, spec, again.recorded)
             return ""
-        try:
-            provider, rate = await self.providers.get(spec.provider)
-        except ProviderUnavailable as exc:
-            delivery = Delivery(undecided=emails, stopped_reason=str(exc))
-        else:
-            request = SendRequest(
-                spec.account_id,
-                spec.campaign_id,
-                spec.from_email,
-                spec.from_name,
-                spec.reply_to,
-                emails,
+        await self._publish(batch, spec, settled.outcomes, recorded_at)
+        self.accounting.record(batch)
+        for kind in {o.type for o in settled.outcomes}:
+            count = sum(1 for o in settled.outcomes if o.type is kind)
+            metrics.EMAILS.labels(spec.provider, kind.value).inc(count)
+        return exhausted
+
+    async def _decide(
+        self, batch: SendBatch, spec: CampaignSpec, in_flight: frozenset[UUID]
+    ) -> tuple[Settled, str, datetime]:
+        """Attempt until the batch is recorded (a resume meanwhile means: attempt again)."""
+        outcomes: list[Outcome] = []
+        recipients: list[Recipient] = list(batch.recipients)
+        exhausted = ""
+        while True:
+            step = await self.attempter.attempt(batch, spec, recipients, in_flight)
+            outcomes += step.outcomes
+            exhausted = exhausted or step.exhausted_reason
+            recorded_at = datetime.now(UTC)
+            settled = await durable(
+                partial(
+                    settle,
+                    self.pool,
+                    batch,
+                    outcomes,
+                    step.undecided,
+                    recorded_at,
+                    provider_stop=step.stopped_reason,
+                )
             )
-            delivery = await deliver(provider, rate, request, self.policy)
-        by_lead = {r.lead_id: r for r in to_send}
-        outcomes += _delivered(delivery, by_lead)
-        if delivery.undecided:
-            undecided = [by_lead[e.lead_id] for e in delivery.undecided]
-            await self._park(batch, spec, outcomes, undecided, delivery.stopped_reason)
-            return ""
-        await self._finish(batch, spec, outcomes)
-        return delivery.exhausted_reason
+            if not settled.resumed:
+                return settled, exhausted, recorded_at
+            recipients = settled.resumed
+            spec = await durable(partial(self.specs.get, batch.campaign_id, fresh=True))
 
-    async def _screen(
-        self, batch: SendBatch, spec: CampaignSpec
-    ) -> tuple[list[Outcome], list[Recipient]]:
-        """Recipients suppressed or unsubscribed since the resolver emitted them."""
-        emails = sorted(
-            {r.email for r in batch.recipients} | {r.email.lower() for r in batch.recipients}
-        )
-        leads = [r.lead_id for r in batch.recipients]
-        rows = await durable(lambda: self.pool.fetch(SUPPRESSED, spec.account_id, emails, leads))
-        blocked = {row["email"].lower() for row in rows}
-        outcomes = [
-            Outcome(r, EventType.SUPPRESSED, reason="suppressed since the campaign was resolved")
-            for r in batch.recipients
-            if r.email.lower() in blocked
-        ]
-        return outcomes, [r for r in batch.recipients if r.email.lower() not in blocked]
+    async def _replay(
+        self, batch: SendBatch, spec: CampaignSpec, recorded: ledger.Recorded
+    ) -> None:
+        """Re-emit a recorded outcome whose events may not be out yet; nothing is sent."""
+        if recorded.outcomes is None:  # counted: its events were acknowledged long ago
+            return
+        await self._publish(batch, spec, recorded.outcomes, recorded.recorded_at)
+        self.accounting.record(batch)
 
-    async def _finish(self, batch: SendBatch, spec: CampaignSpec, outcomes: list[Outcome]) -> None:
-        await self._publish(batch, spec, outcomes)
-        self.accounting.record(BatchTally.of(batch.campaign_id, batch.batch_no, outcomes))
-
-    async def _publish(self, batch: SendBatch, spec: CampaignSpec, outcomes: list[Outcome]) -> None:
+    async def _publish(
+        self, batch: SendBatch, spec: CampaignSpec, outcomes: list[Outcome], at: datetime
+    ) -> None:
         if not outcomes:
             return
         await durable(
-            lambda: publish_outcomes(
+            partial(
+                publish_outcomes,
                 self.producer,
                 self.events_topic,
                 outcomes,
                 account_id=batch.account_id,
                 campaign_id=batch.campaign_id,
                 provider=spec.provider,
+                occurred_at=at,
             )
         )
-        for kind in {o.type for o in outcomes}:
-            metrics.EMAILS.labels(spec.provider, kind.value).inc(
-                sum(1 for o in outcomes if o.type is kind)
-            )
-
-    async def _park(
-        self,
-        batch: SendBatch,
-        spec: CampaignSpec,
-        outcomes: list[Outcome],
-        undecided: list[Recipient],
-        reason: str,
-    ) -> None:
-        await self._publish(batch, spec, outcomes)
-        tally = BatchTally.of(batch.campaign_id, batch.batch_no, outcomes)
-        parked = await durable(lambda: park_batch(self.pool, tally, undecided, reason))
-        log.warning(
-            "sender.provider_stopped",
-            campaign_id=str(batch.campaign_id),
-            batch_no=batch.batch_no,
-            undecided=len(undecided),
-            result=parked.value,
-            reason=reason,
-        )
-        if parked is Parked.CLOSED:
-            cancelled = [_cancelled(r) for r in undecided]
-            await self._publish(batch, spec, cancelled)
-            self.accounting.record(
-                BatchTally.of(batch.campaign_id, batch.batch_no, outcomes + cancelled)
-            )
-
-
-def _cancelled(recipient: Recipient) -> Outcome:
-    return Outcome(recipient, EventType.CANCELLED, reason="campaign cancelled")
-
-
-def _delivered(delivery: Delivery, by_lead: dict[UUID, Recipient]) -> list[Outcome]:
-    sent = [
-        Outcome(by_lead[lead], EventType.SENT, provider_message_id=pid)
-        for lead, pid in delivery.sent.items()
-    ]
-    failed = [
-        Outcome(by_lead[lead], EventType.FAILED, reason=reason)
-        for lead, reason in delivery.failed.items()
-    ]
-    return sent + failed

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
@@ -30,26 +31,33 @@ def partition_share(assigned: int, total: int) -> float:
     return min(assigned, total) / total
 
 
+@dataclass(frozen=True)
+class Aimd:
+    """How the factor adapts: multiplied by `decrease` on a 429 (at most once per
+    `cooldown_s`, never below `min_factor`), raised by `increase` per accepted call."""
+
+    min_factor: float = 0.05
+    increase: float = 0.02
+    decrease: float = 0.5
+    cooldown_s: float = 1.0
+
+
+DEFAULT_AIMD = Aimd()
+
+
 class SendRate:
     """Emails-per-second limiter of one provider in one sender instance."""
 
     def __init__(
         self,
         budget_per_s: float,
-        *,
-        min_factor: float = 0.05,
-        increase: float = 0.02,
-        decrease: float = 0.5,
-        cooldown_s: float = 1.0,
+        aimd: Aimd = DEFAULT_AIMD,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.budget_per_s = budget_per_s
         self.share = 1.0
         self.factor = 1.0
-        self._min_factor = min_factor
-        self._increase = increase
-        self._decrease = decrease
-        self._cooldown_s = cooldown_s
+        self._aimd = aimd
         self._clock = clock
         self._last_decrease = -math.inf
         self._limiter = self._make_limiter()
@@ -80,13 +88,13 @@ class SendRate:
     def on_throttled(self) -> None:
         """Multiplicative decrease, once per cool-down."""
         now = self._clock()
-        if now - self._last_decrease >= self._cooldown_s:
+        if now - self._last_decrease >= self._aimd.cooldown_s:
             self._last_decrease = now
-            self.factor = max(self._min_factor, self.factor * self._decrease)
+            self.factor = max(self._aimd.min_factor, self.factor * self._aimd.decrease)
 
     def on_accepted(self) -> None:
         """Additive increase after a call the provider accepted."""
-        self.factor = min(1.0, self.factor + self._increase)
+        self.factor = min(1.0, self.factor + self._aimd.increase)
 
     async def acquire(self, emails: int) -> None:
         """Wait until `emails` may be sent (nothing to wait for when the budget is unlimited)."""

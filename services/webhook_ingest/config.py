@@ -1,18 +1,23 @@
 """webhook_ingest settings (env prefix `FANOUT_WEBHOOK_INGEST_`).
 
-The simulator's webhook secret is `common.signing_secret` (shared with the
-simulator); every other provider's credential is set here. A provider whose
-credential is empty refuses every request with 401.
+Only the providers listed in `providers` have a webhook route; the default lists
+none, so a deployment opens exactly the providers it uses (the local stack lists
+the simulator). The simulator's webhook secret is `FANOUT_SIMULATOR_WEBHOOK_SECRET`
+(shared with the simulator, required when the simulator is listed); every other
+provider's credential is set here. A listed provider whose credential is empty
+refuses every request with 401.
 """
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, db_pool_size
+from shared.settings import SecretName, ServiceSettings, db_pool_size
+
+ProviderName = Literal["simulator", "ses", "sendgrid", "mailgun", "postmark"]
 
 
 class Settings(ServiceSettings):
@@ -21,6 +26,11 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FANOUT_WEBHOOK_INGEST_", extra="ignore")
 
     port: int = 8701
+    providers: list[ProviderName] = Field(
+        default_factory=list,
+        description='Providers whose webhooks are accepted (JSON list, e.g. ["ses"]); the '
+        "others have no route (404). Default: none.",
+    )
     max_body_bytes: int = Field(1024 * 1024, gt=0, description="Largest webhook body (413 above).")
     timestamp_tolerance_s: float = Field(
         300, gt=0, description="Signed timestamps further than this from now are refused."
@@ -84,3 +94,10 @@ class Settings(ServiceSettings):
                 "it is refused in production"
             )
         return self
+
+    def required_secrets(self) -> tuple[SecretName, ...]:
+        """Unsubscribe links are verified; simulator webhooks when the simulator is listed."""
+        simulator: tuple[SecretName, ...] = (
+            ("simulator_webhook_secret",) if "simulator" in self.providers else ()
+        )
+        return ("ops_token", "link_secret", *simulator)

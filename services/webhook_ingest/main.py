@@ -66,7 +66,8 @@ def create_app(
     providers = provider_table(
         settings, cert_fetcher=cert_fetcher, confirm_subscription=confirm_subscription
     )
-    app.include_router(webhooks.webhook_router(providers))
+    if providers:  # with none listed, no webhook route at all (every provider path is 404)
+        app.include_router(webhooks.webhook_router(providers))
     app.include_router(unsubscribe.router)
 
     async def postgres() -> None:
@@ -75,7 +76,8 @@ def create_app(
     async def kafka() -> None:
         await check_kafka(settings.common)
 
-    app.include_router(health_router({"postgres": postgres, "kafka": kafka}))
+    checks = {"postgres": postgres, "kafka": kafka}
+    app.include_router(health_router(checks, ops_token=settings.common.secret("ops_token")))
     return app
 
 

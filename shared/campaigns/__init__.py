@@ -6,8 +6,12 @@ table is the whole truth about which moves exist, and every move is counted
 and logged the same way.
 
     from shared.campaigns import Action, move, move_locked, complete_if_accounted
+
+Every move is announced on a Postgres channel in its own transaction;
+`ChangeListener` follows those announcements (`shared.campaigns.changes`).
 """
 
+from shared.campaigns.changes import ChangeListener
 from shared.campaigns.completion import complete_if_accounted
 from shared.campaigns.lifecycle import (
     API_ACTIONS,
@@ -31,6 +35,7 @@ __all__ = [
     "WORKER_ACTIONS",
     "WORKING",
     "Action",
+    "ChangeListener",
     "IllegalTransition",
     "State",
     "allowed_from",

@@ -10,6 +10,9 @@ per-batch accounting of `send_batch_outcomes`:
 The sender (after each flush of its tallies) and the lead resolver (after it
 sets `resolve_done`) both apply the rule, each as its own statement after its
 own commit, so whichever commits last sees both facts and completes the campaign.
+
+Only batch rows already `counted` take part (their outcome events acknowledged by
+Kafka, the display counters updated): a completed campaign's counters are final.
 """
 
 from __future__ import annotations
@@ -19,17 +22,21 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.campaigns.changes import CHANNEL
 from shared.campaigns.lifecycle import TRANSITIONS, Action, allowed_from
 from shared.campaigns.moves import record_transition
 
 COMPLETE = """
+WITH completed AS (
 UPDATE campaigns c SET state = $2, completed_at = now(), updated_at = now()
 WHERE c.id = ANY($1::uuid[]) AND c.state = ANY($3::text[]) AND c.resolve_done
   AND c.matched = c.excluded + (
       SELECT coalesce(sum(o.sent + o.failed + o.suppressed + o.cancelled), 0)
-      FROM send_batch_outcomes o WHERE o.campaign_id = c.id
+      FROM send_batch_outcomes o WHERE o.campaign_id = c.id AND o.counted
   )
 RETURNING c.id
+)
+SELECT id, pg_notify($4, id::text) FROM completed
 """
 
 
@@ -41,7 +48,7 @@ async def complete_if_accounted(
         return []
     target = TRANSITIONS[Action.COMPLETE][1]
     sources = [state.value for state in allowed_from(Action.COMPLETE)]
-    rows = await conn.fetch(COMPLETE, list(campaign_ids), target.value, sources)
+    rows = await conn.fetch(COMPLETE, list(campaign_ids), target.value, sources, CHANNEL)
     done: list[UUID] = [row["id"] for row in rows]
     for campaign_id in done:
         record_transition(campaign_id, Action.COMPLETE, target)

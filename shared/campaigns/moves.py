@@ -16,7 +16,9 @@ Two flavours, because callers hold the campaign row in two different ways:
   the new state, or None when the campaign moved meanwhile (the worker stops).
 
 Every applied move is counted in `fanout_campaign_transitions_total` by action and
-logged as `campaign.transition` with the campaign id, action, new state and reason.
+logged as `campaign.transition` with the campaign id, action, new state and reason,
+and announced on the `campaign state` channel in the move's own transaction
+(`shared.campaigns.changes`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import asyncpg
 import structlog
 
 from shared import metrics
+from shared.campaigns.changes import CHANNEL, announce
 from shared.campaigns.lifecycle import (
     TRANSITIONS,
     WORKER_ACTIONS,
@@ -48,10 +51,14 @@ WHERE id = $1 AND state = $2
 RETURNING *
 """
 
+# One statement, so the announcement commits with the move whatever transaction holds it.
 CONDITIONAL_MOVE = """
-UPDATE campaigns SET state = $2, updated_at = now(), state_reason = COALESCE($5, state_reason)
-WHERE id = $1 AND state = ANY($3::text[]) AND ($4::uuid IS NULL OR run_id = $4)
-RETURNING state
+WITH moved AS (
+    UPDATE campaigns SET state = $2, updated_at = now(), state_reason = COALESCE($5, state_reason)
+    WHERE id = $1 AND state = ANY($3::text[]) AND ($4::uuid IS NULL OR run_id = $4)
+    RETURNING id, state
+)
+SELECT m.state, pg_notify($6, m.id::text) FROM moved m
 """
 
 
@@ -98,6 +105,7 @@ async def move_locked(
     )
     if row is None:
         raise IllegalTransition(current, action)
+    await announce(conn, campaign_id)
     record_transition(campaign_id, action, target, run_id=run_id)
     return row
 
@@ -122,7 +130,7 @@ async def move(
     reason = reason[:MAX_REASON] if reason is not None else None
     sources = [state.value for state in allowed_from(action)]
     moved = await conn.fetchval(
-        CONDITIONAL_MOVE, campaign_id, target.value, sources, run_id, reason
+        CONDITIONAL_MOVE, campaign_id, target.value, sources, run_id, reason, CHANNEL
     )
     if moved is None:
         return None

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from shared.http.examples import example_config
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -30,23 +32,19 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = example_config(
+        {
+            "type": "about:blank",
+            "title": "Unprocessable Entity",
+            "status": 422,
+            "detail": "body.email: value is not a valid email address",
+            "errors": [
                 {
-                    "type": "about:blank",
-                    "title": "Unprocessable Entity",
-                    "status": 422,
-                    "detail": "body.email: value is not a valid email address",
-                    "errors": [
-                        {
-                            "loc": ["body", "email"],
-                            "msg": "value is not a valid email address",
-                            "type": "value_error",
-                        }
-                    ],
+                    "loc": ["body", "email"],
+                    "msg": "value is not a valid email address",
+                    "type": "value_error",
                 }
-            ]
+            ],
         }
     )
 

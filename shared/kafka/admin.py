@@ -1,11 +1,14 @@
-"""Topic creation and the fail-fast broker check."""
+"""Topic creation, the fail-fast broker check and the probe a consumer's watchdog uses."""
 
 from __future__ import annotations
+
+import asyncio
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
+from shared.errors import DependencyUnavailable
 from shared.kafka import kafka_unreachable
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
@@ -32,6 +35,15 @@ async def check_kafka(common: CommonSettings) -> list[str]:
         return sorted(await admin.list_topics())
     finally:
         await admin.close()
+
+
+async def broker_answers(common: CommonSettings, timeout_s: float = 15.0) -> bool:
+    """True when the broker answers a metadata request (listing topics) within `timeout_s`."""
+    try:
+        await asyncio.wait_for(check_kafka(common), timeout_s)
+    except (DependencyUnavailable, KafkaError, OSError, TimeoutError):
+        return False
+    return True
 
 
 async def ensure_topics(

@@ -4,11 +4,15 @@ The runner asks its strategy what is safe to commit and hands it here. Only
 partitions this consumer still owns and whose offset moved are committed. A
 commit refused because the group rebalanced meanwhile is logged and dropped:
 the partition's new owner reads those records again, which every service's
-idempotent writes make harmless.
+idempotent writes make harmless. A commit still waiting after `timeout_s` (aiokafka
+retries one for as long as the group coordinator is unknown: a broker outage, or a
+consumer that never finds it again) is given up the same way and made next time, so
+a commit never holds the runner longer than that.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Collection
 
@@ -25,13 +29,19 @@ log = structlog.get_logger(__name__)
 
 
 class Committer:
-    """Commits at most every `interval_s` (0: whenever asked), remembering what it committed."""
+    """Commits at most every `interval_s` (0: whenever asked), each waiting at most
+    `timeout_s`, remembering what it committed."""
 
     def __init__(
-        self, group: str, interval_s: float, clock: Callable[[], float] = time.monotonic
+        self,
+        group: str,
+        interval_s: float,
+        timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._group = group
         self._interval = interval_s
+        self._timeout = timeout_s
         self._clock = clock
         self._next_at = clock()
         self.committed: dict[TopicPartition, int] = {}
@@ -70,8 +80,8 @@ class Committer:
         if not moved:
             return
         try:
-            await consumer.commit(moved)
-        except (CommitFailedError, KafkaError) as exc:
+            await asyncio.wait_for(consumer.commit(moved), self._timeout)
+        except (CommitFailedError, KafkaError, TimeoutError) as exc:
             log.warning("consumer.commit_failed", group=self._group, error=repr(exc))
             return
         self.committed.update(moved)

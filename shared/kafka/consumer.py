@@ -5,20 +5,24 @@ work never finished. Here: commits are manual (the runner commits last, behind
 the strategy), a new group starts at the earliest record, and only committed
 transactional records are read. Also here: the calls the runner makes on a
 consumer (`ConsumerPort`, which a fake implements in tests), starting it with a
-clear error, and backpressure through pause/resume.
+clear error, stopping it within a bound, and backpressure through pause/resume.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.kafka import kafka_unreachable
 from shared.settings import CommonSettings
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class ConsumerPort(Protocol):
     def resume(self, *partitions: TopicPartition) -> None: ...
     def paused(self) -> set[TopicPartition]: ...
     def highwater(self, partition: TopicPartition) -> int | None: ...
+    def last_poll_timestamp(self, partition: TopicPartition) -> int | None: ...
 
 
 def make_consumer(common: CommonSettings, group: str, options: ConsumerOptions) -> ConsumerPort:
@@ -73,6 +78,14 @@ async def start_consumer(consumer: ConsumerPort, topics: Sequence[str], where: s
     except (KafkaError, OSError) as exc:
         await consumer.stop()
         raise kafka_unreachable(where, f"consumer of {', '.join(topics)}: {exc!r}") from exc
+
+
+async def stop_consumer(consumer: ConsumerPort, timeout_s: float) -> None:
+    """Stop `consumer`, giving up after `timeout_s` (a stuck one may never leave its group)."""
+    try:
+        await asyncio.wait_for(consumer.stop(), timeout_s)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        log.warning("consumer.close_failed", error=repr(exc))
 
 
 def apply_backpressure(consumer: ConsumerPort, room: int) -> int:

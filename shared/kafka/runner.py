@@ -5,27 +5,39 @@ One step, readable top to bottom:
     strategy.poll() → full? pause partitions : resume them → getmany(≤ capacity)
       → strategy.submit(record) for each record → every commit interval:
         strategy.committable() → dead letters flushed → commit (owned partitions only)
+      → no progress for `stall_after_s` and the broker answers? rebuild the consumer
 
 The runner owns everything that is the same for every consumer: building the
-consumer, the rebalance listener, commits (manual, last, throttled), the
-dead-letter queue and backpressure (aiokafka's pause/resume: a full strategy
-pauses fetching but the consumer keeps polling, so it stays in its group). On
-revocation it joins the strategy's work on the revoked partitions (bounded),
-commits it, then forgets them; on stop (an `asyncio.Event`, set by the signal
-handler) it joins everything, commits and leaves the group.
+consumer, the rebalance listener, commits (manual, last, throttled, bounded in
+time), the dead-letter queue and backpressure (aiokafka's pause/resume: a full
+strategy pauses fetching but the consumer keeps polling, so it stays in its
+group). On revocation it joins the strategy's work on the revoked partitions
+(bounded), commits it, then forgets them; on stop (an `asyncio.Event`, set by
+the signal handler) it joins everything, commits and leaves the group.
+
+Recovery: the runner watches its consumer (`shared.kafka.liveness`, also what
+`/readyz` reports). When it made no progress for `stall_after_s` while the
+broker answers (`shared.kafka.watchdog`), the runner retires it as if every
+partition were revoked (work joined, what is done committed, the rest re-read
+later from the committed offsets, which every strategy's idempotent writes make
+safe) and starts a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 
 from shared import metrics
+from shared.errors import DependencyUnavailable
+from shared.kafka.admin import broker_answers
 from shared.kafka.commits import Committer
 from shared.kafka.consumer import (
     ConsumerOptions,
@@ -33,14 +45,18 @@ from shared.kafka.consumer import (
     apply_backpressure,
     make_consumer,
     start_consumer,
+    stop_consumer,
 )
 from shared.kafka.deadletter import DeadLetterQueue, LetterProducer
+from shared.kafka.liveness import Health, Liveness
 from shared.kafka.strategy import Context, StrategyFactory
+from shared.kafka.watchdog import BrokerProbe, Watchdog
 from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
 
 PartitionHook = Callable[[set[TopicPartition]], Awaitable[None]]
+CLOSE_TIMEOUT_S = 10.0  # a stalled consumer may never finish leaving its group
 
 
 @dataclass(frozen=True)
@@ -50,18 +66,28 @@ class RunnerOptions:
     consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
     poll_timeout_ms: int = 100  # also how often due work and commits are looked at when idle
     commit_interval_s: float = 1.0
+    commit_timeout_s: float = 30.0  # a commit still waiting then is dropped, retried next time
     drain_timeout_s: float = 20.0  # longest join on revocation and on stop
+    stall_after_s: float | None = None  # None: the common setting kafka_consumer_stall_s
+
+
+class ConsumerNotConsuming(Exception):  # noqa: N818 - a readiness verdict, named as /readyz says it
+    """Raised by `Runner.check` when the consumer made no progress for too long."""
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, runner: Runner) -> None:
-        self._runner = runner
+    """Group events of one consumer; those of a retired consumer are ignored."""
+
+    def __init__(self, runner: Runner, consumer: ConsumerPort) -> None:
+        self._runner, self._consumer = runner, consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._runner._revoked(set(revoked))
+        if self._runner.consumer is self._consumer:
+            await self._runner._revoked(set(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self._runner._assigned(set(assigned))
+        if self._runner.consumer is self._consumer:
+            await self._runner._assigned(set(assigned))
 
 
 class Runner:
@@ -78,48 +104,82 @@ class Runner:
         options: RunnerOptions | None = None,
         on_assign: PartitionHook | None = None,
         on_revoke: PartitionHook | None = None,
-        consumer: ConsumerPort | None = None,
+        consumer_factory: Callable[[], ConsumerPort] | None = None,
+        broker_probe: BrokerProbe | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._opts = options or RunnerOptions()
+        self._opts = opts = options or RunnerOptions()
         self._group = group
         self._topics = list(topics)
         self._where = common.kafka_bootstrap_servers
-        self._consumer = consumer or make_consumer(common, group, self._opts.consumer)
+        self._new_consumer = consumer_factory or (
+            lambda: make_consumer(common, group, opts.consumer)
+        )
         self._dead_letters = DeadLetterQueue(producer, group)
         self._strategy = strategy(Context(group, self._dead_letters))
-        self._committer = Committer(group, self._opts.commit_interval_s)
+        self._committer = Committer(group, opts.commit_interval_s, opts.commit_timeout_s)
         self._on_assign = on_assign
         self._on_revoke = on_revoke
+        self._liveness = Liveness(opts.stall_after_s or common.kafka_consumer_stall_s, clock)
+        self._watchdog = Watchdog(
+            group, self._liveness, broker_probe or (lambda: broker_answers(common))
+        )
         # held by each step and by a revocation, so a revocation never interleaves with a step
         self._lock = asyncio.Lock()
         self.assignment: set[TopicPartition] = set()
+        self.consumer = self._subscribed()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; then join the work, commit it and leave the group."""
-        consumer = self._consumer
-        consumer.subscribe(self._topics, listener=_Listener(self))
-        await start_consumer(consumer, self._topics, self._where)
+        self._liveness.started()  # before: the group may assign partitions while it starts
+        await start_consumer(self.consumer, self._topics, self._where)
         log.info("consumer.started", group=self._group, topics=self._topics)
         try:
             while not stop.is_set():
-                await self._step(consumer)
+                await self._step(self.consumer)
+                if await self._watchdog.rebuild_due():
+                    await self._rebuild(stop)
             async with self._lock:
                 await self._strategy.join(None, self._opts.drain_timeout_s)
-                await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
+                await self._committer.commit_done(self.consumer, self._strategy, self._dead_letters)
         finally:
             await self._strategy.close()
             await self._dead_letters.close()
-            await consumer.stop()
+            await self.consumer.stop()
             log.info("consumer.stopped", group=self._group)
+
+    def health(self) -> Health:
+        """What the consumer is doing and how long since it last made progress."""
+        return self._liveness.health()
+
+    async def check(self) -> str:
+        """A readiness check: the consumer's state, or `ConsumerNotConsuming`."""
+        health = self.health()
+        if not health.consuming:
+            raise ConsumerNotConsuming(f"stalled: {health.describe()}")
+        return health.describe()
+
+    def _subscribed(self) -> ConsumerPort:
+        consumer = self._new_consumer()
+        consumer.subscribe(self._topics, listener=_Listener(self, consumer))
+        return consumer
 
     async def _step(self, consumer: ConsumerPort) -> None:
         async with self._lock:
             await self._strategy.poll()
             room = apply_backpressure(consumer, self._strategy.capacity())
         limit = max(1, min(room, self._opts.consumer.max_poll_records))
-        polled = await consumer.getmany(timeout_ms=self._opts.poll_timeout_ms, max_records=limit)
+        try:
+            polled = await consumer.getmany(
+                timeout_ms=self._opts.poll_timeout_ms, max_records=limit
+            )
+        except KafkaError as exc:  # e.g. its coordination failed: the watchdog decides
+            log.warning("consumer.poll_failed", group=self._group, error=repr(exc))
+            await asyncio.sleep(1)
+            return
         async with self._lock:
             self._submit(polled)
+            self._liveness.observe(consumer, sum(map(len, polled.values())))
             if self._committer.due():
                 await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
 
@@ -131,15 +191,33 @@ class Runner:
                 self._strategy.submit(record)
             metrics.CONSUMED.labels(self._group, tp.topic).inc(len(records))
 
+    async def _rebuild(self, stop: asyncio.Event) -> None:
+        """Retire the stalled consumer like a revocation of everything; start a new one."""
+        if self.assignment:
+            await self._revoked(set(self.assignment))
+        stalled, self.consumer = self.consumer, self._subscribed()
+        await stop_consumer(stalled, CLOSE_TIMEOUT_S)
+        while not stop.is_set():
+            self._liveness.started()
+            try:
+                await start_consumer(self.consumer, self._topics, self._where)
+            except DependencyUnavailable as exc:  # the broker went away again
+                await self._watchdog.before_retry(stop, str(exc))
+                self.consumer = self._subscribed()
+                continue
+            log.info("consumer.rebuilt", group=self._group)
+            return
+
     async def _revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
             await self._strategy.join(revoked, self._opts.drain_timeout_s)
             await self._committer.commit_done(
-                self._consumer, self._strategy, self._dead_letters, only=revoked
+                self.consumer, self._strategy, self._dead_letters, only=revoked
             )
             self._strategy.forget(revoked)
             self._committer.forget(revoked)
             self.assignment -= revoked
+            self._liveness.revoked()
         metrics.ASSIGNED_PARTITIONS.labels(self._group).set(len(self.assignment))
         log.info("consumer.revoked", group=self._group, partitions=sorted(map(str, revoked)))
         if self._on_revoke is not None:
@@ -147,6 +225,7 @@ class Runner:
 
     async def _assigned(self, assigned: set[TopicPartition]) -> None:
         self.assignment = set(assigned)
+        self._liveness.assigned(len(assigned))
         metrics.ASSIGNED_PARTITIONS.labels(self._group).set(len(assigned))
         log.info("consumer.assigned", group=self._group, partitions=sorted(map(str, assigned)))
         if self._on_assign is not None:

@@ -1,20 +1,21 @@
 """One start-up path for every service process.
 
     python -m services.<name>
-      settings → logging (JSON lines on stdout, or the rotated FANOUT_LOG_FILE)
-        → the HTTP port bound
+      settings (parsed, secrets checked) → logging (JSON lines on stdout, or the rotated
+        FANOUT_LOG_FILE) → the HTTP port bound
         → the service's resources opened on one AsyncExitStack (pools, producers, ...)
         → the app's lifespan entered → HTTP and workers until SIGTERM/SIGINT
         → everything closed in reverse order
 
 A service is declared as its settings class and a `start` function that opens
 its resources on the stack and returns what runs: the HTTP app (with its
-health checks) and the workers. A dependency that cannot be reached
-(`DependencyUnavailable`, at start-up or raised by a worker) ends the process
-with exactly one line on stderr naming the service, what is wrong and the
-setting to change; exit code 2, no traceback. Logs go to stdout (or to the log
-file the stack names, `shared.logging`), so that line is all a person starting
-the service by hand sees on stderr.
+health checks) and the workers. A setting that is invalid or a secret that is
+missing or a known default (`InvalidSetting`, before anything is opened), or a
+dependency that cannot be reached (`DependencyUnavailable`, at start-up or
+raised by a worker) ends the process with exactly one line on stderr naming the
+service, what is wrong and the setting to change; exit code 2, no traceback.
+Logs go to stdout (or to the log file the stack names, `shared.logging`), so
+that line is all a person starting the service by hand sees on stderr.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import structlog
 from fastapi import FastAPI
 
-from shared.errors import DependencyUnavailable
+from shared.errors import StartupRefused
 from shared.logging import configure_service_logging
+from shared.service.configuration import load_settings
 from shared.service.serve import Worker, bound_socket, install_stop_signals, serve
 from shared.settings import ServiceSettings, env_name
 
@@ -51,17 +53,24 @@ class Started:
 Start = Callable[[S, AsyncExitStack], Awaitable[Started]]
 
 
-def run_service(name: str, settings: Callable[[], S], start: Start[S]) -> None:
+def run_service(name: str, settings: type[S], start: Start[S]) -> None:
     """The whole of `python -m services.<name>`: run until stopped, or exit 2 on a
-    missing dependency."""
-    config = settings()
+    refused setting or a missing dependency."""
+    try:
+        config = load_settings(settings)
+    except StartupRefused as exc:
+        _refuse(name, exc)
     configure_service_logging(name, config.common)
     try:
         asyncio.run(_run(config, start))
-    except DependencyUnavailable as exc:
+    except StartupRefused as exc:
         log.error("service.dependency_unavailable", error=str(exc), setting=exc.setting)
-        sys.stderr.write(f"{name} cannot start: {exc}\n")
-        sys.exit(EXIT_UNAVAILABLE)
+        _refuse(name, exc)
+
+
+def _refuse(name: str, exc: StartupRefused) -> NoReturn:
+    sys.stderr.write(f"{name} cannot start: {exc}\n")
+    sys.exit(EXIT_UNAVAILABLE)
 
 
 async def _run(settings: S, start: Start[S]) -> None:

@@ -3,26 +3,28 @@
 One `Meter` is active (a context variable) while one email renders. Loop
 iterations and calls `step()` it, every value the template builds is charged
 with `build()`, every piece of output with `emit()`; every few charges look at
-the clock (the rendering thread's CPU time), so time is bounded by the deadline
+the clock (the rendering thread's CPU time less garbage collection, `cputime`), so
+time is bounded by the deadline
 plus a few steps, and a step is bounded because every value it can touch was
 itself measured (`sizing.measure`) when built.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from typing import Any
 
+from shared.templating.cputime import render_clock
 from shared.templating.errors import BudgetExceeded
 from shared.templating.limits import TemplateLimits
 from shared.templating.sizing import measure
 
 Clock = Callable[[], float]
-# The rendering thread's CPU time: what a template spends, whatever else the machine is
-# doing, so an email renders (or not) the same on a busy machine as on an idle one.
-CPU_TIME: Clock = time.thread_time
+# The rendering thread's CPU time less the collector's: what a template spends, whatever
+# else the machine is doing, so an email renders (or not) the same on a busy machine as on
+# an idle one.
+CPU_TIME: Clock = render_clock
 _CLOCK_EVERY = 16  # charges between two looks at the clock (reading it costs a system call)
 _ACTIVE: ContextVar[Meter | None] = ContextVar("template_meter", default=None)
 

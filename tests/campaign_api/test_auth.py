@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 from shared.settings import CommonSettings
 from tests.campaign_api.conftest import Tenant, TenantFactory, client_for, start_app
 from tests.campaign_api.helpers import make_campaign, make_lead, make_template
+from tests.domains import LocalDns
 
 pytestmark = pytest.mark.postgres
 
@@ -118,31 +119,39 @@ async def test_get_objects_of_another_account_is_404(make_tenant: TenantFactory)
     assert (await owner.client.get(f"/leads/{lead['id']}")).json()["first_name"] is None
 
 
-async def test_healthz_needs_no_key(api_app: FastAPI) -> None:
+async def test_healthz_needs_no_key(api_app: FastAPI, base_settings: CommonSettings) -> None:
     async with client_for(api_app, None) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
+        assert (await client.get("/metrics")).status_code == 401
+    async with client_for(api_app, base_settings.secret("ops_token")) as client:
         assert (await client.get("/metrics")).status_code == 200
 
 
 @pytest.mark.kafka
-async def test_readyz_checks_postgres_and_kafka(api_app: FastAPI) -> None:
-    async with client_for(api_app, None) as client:
+async def test_readyz_checks_postgres_and_kafka(
+    api_app: FastAPI, base_settings: CommonSettings
+) -> None:
+    async with client_for(api_app, base_settings.secret("ops_token")) as client:
         ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
 
 
-async def test_readyz_names_unreachable_kafka(base_settings: CommonSettings, pg_dsn: str) -> None:
+async def test_readyz_names_unreachable_kafka(
+    base_settings: CommonSettings, pg_dsn: str, local_dns: LocalDns
+) -> None:
     common = base_settings.model_copy(
         update={"database_url": pg_dsn, "kafka_bootstrap_servers": "127.0.0.1:9"}
     )
-    app, stop = await start_app(common)
+    app, stop = await start_app(common, local_dns)
     try:
-        async with client_for(app, None) as client:
-            ready = await client.get("/readyz")
+        async with client_for(app, common.secret("ops_token")) as client:
+            with capture_logs() as logs:
+                ready = await client.get("/readyz")
     finally:
         await stop()
     assert ready.status_code == 503
-    checks = ready.json()["checks"]
-    assert checks["postgres"] == "ok"
-    assert checks["kafka"].startswith("unavailable") and "127.0.0.1:9" in checks["kafka"]
+    assert ready.json()["checks"] == {"postgres": "ok", "kafka": "unavailable"}
+    assert "127.0.0.1:9" not in ready.text  # why goes to the log only
+    [failed] = [e for e in logs if e["event"] == "readiness.unavailable"]
+    assert failed["check"] == "kafka" and "127.0.0.1:9" in failed["error"]

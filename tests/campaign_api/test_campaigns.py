@@ -9,8 +9,9 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from services.campaign_api.api.models.campaigns import ProviderWait
 from tests.campaign_api.conftest import TenantFactory
-from tests.campaign_api.helpers import CONDITION, make_campaign, make_template
+from tests.campaign_api.helpers import CONDITION, campaign_body, make_campaign, make_template
 
 pytestmark = pytest.mark.postgres
 
@@ -31,13 +32,7 @@ async def test_create_campaign_invalid_is_422(
 ) -> None:
     tenant = await make_tenant()
     template = await make_template(tenant.client)
-    body = {
-        "name": "c",
-        "from_email": "news@example.com",
-        "template_id": template["id"],
-        "condition": CONDITION,
-        **change,
-    }
+    body = campaign_body(template["id"], tenant.sender, **change)
     response = await tenant.client.post("/campaigns", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["loc"] == loc
@@ -49,13 +44,9 @@ async def test_create_campaign_with_other_accounts_template_is_422(
 ) -> None:
     owner, other = await make_tenant(), await make_tenant()
     template = await make_template(owner.client)
-    body = {
-        "name": "c",
-        "from_email": "news@example.com",
-        "template_id": template["id"],
-        "condition": CONDITION,
-    }
-    response = await other.client.post("/campaigns", json=body)
+    response = await other.client.post(
+        "/campaigns", json=campaign_body(template["id"], other.sender)
+    )
     assert response.status_code == 422
     problem = response.json()
     assert problem["errors"][0]["loc"] == ["body", "template_id"]
@@ -90,10 +81,10 @@ async def test_campaign_cannot_reference_other_accounts_template_even_in_sql(
 
 async def test_get_campaign_shows_counters(make_tenant: TenantFactory) -> None:
     tenant = await make_tenant()
-    campaign = await make_campaign(tenant.client, from_email="News@Example.com")
+    campaign = await make_campaign(tenant.client, from_email=f"News@{tenant.domain.upper()}")
     got = (await tenant.client.get(f"/campaigns/{campaign['id']}")).json()
     assert got["state"] == "draft"
-    assert got["from_email"] == "news@example.com"
+    assert got["from_email"] == tenant.sender
     assert got["condition"] == CONDITION
     counters = ("enqueued", "sent", "failed", "suppressed", "cancelled")
     assert [got[c] for c in counters] == [0] * 5
@@ -137,6 +128,40 @@ async def test_update_campaign_draft_revalidates(make_tenant: TenantFactory) -> 
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["path"] == "$.any"
     good = await tenant.client.patch(
-        f"/campaigns/{campaign['id']}", json={"name": "renamed", "reply_to": "R@example.com"}
+        f"/campaigns/{campaign['id']}",
+        json={"name": "renamed", "reply_to": f"R@{tenant.domain.upper()}"},
     )
-    assert (good.json()["name"], good.json()["reply_to"]) == ("renamed", "r@example.com")
+    assert (good.json()["name"], good.json()["reply_to"]) == ("renamed", f"r@{tenant.domain}")
+
+
+async def test_get_campaign_shows_provider_wait_while_the_lease_holds(
+    make_tenant: TenantFactory, pool: asyncpg.Pool
+) -> None:
+    tenant = await make_tenant()
+    campaign = await make_campaign(tenant.client)
+    url = f"/campaigns/{campaign['id']}"
+    assert (await tenant.client.get(url)).json()["provider_wait"] is None
+    since = datetime(2020, 5, 1, 12, 0, tzinfo=UTC)  # long ago: no clock reading matters
+    lease = "UPDATE campaigns SET provider_wait_reason = $2, provider_wait_since = $3, "
+    lease += "provider_wait_until = $4 WHERE id = $1"
+    await pool.execute(
+        lease, UUID(campaign["id"]), "HTTP 429", since, datetime(2999, 1, 1, tzinfo=UTC)
+    )
+    wait = (await tenant.client.get(url)).json()["provider_wait"]
+    assert wait == {"reason": "HTTP 429", "since": "2020-05-01T12:00:00Z"}
+    await pool.execute(lease, UUID(campaign["id"]), "HTTP 429", since, since)  # lapsed
+    assert (await tenant.client.get(url)).json()["provider_wait"] is None
+
+
+def test_provider_wait_of_row_at_pinned_times() -> None:
+    since = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+    row = {
+        "provider_wait_reason": "throttled",
+        "provider_wait_since": since,
+        "provider_wait_until": since + timedelta(seconds=3),
+    }
+    assert ProviderWait.of(row, since + timedelta(seconds=2)) == ProviderWait(
+        reason="throttled", since=since
+    )
+    assert ProviderWait.of(row, since + timedelta(seconds=3)) is None
+    assert ProviderWait.of({"provider_wait_until": None}, since) is None

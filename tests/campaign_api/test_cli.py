@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from fanout_cli.demo.run import checked_json
+from fanout_cli.demo.api_calls import checked_json
 from fanout_cli.stack.errors import StackError
 from services.campaign_api.cli import account_app
 from shared.auth import account_for_key

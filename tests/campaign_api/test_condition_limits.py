@@ -37,7 +37,7 @@ async def _send(tenant: Tenant, where: str, condition: str) -> Any:
     template = await make_template(tenant.client)
     if where == "campaign create":
         body = (
-            f'{{"name": "c", "from_email": "news@example.com", '
+            f'{{"name": "c", "from_email": "{tenant.sender}", '
             f'"template_id": "{template["id"]}", "condition": {condition}}}'
         )
         return await tenant.client.post("/campaigns", content=body, headers=JSON)
@@ -101,7 +101,7 @@ async def test_deep_json_in_another_field_is_refused_as_that_field(tenant: Tenan
     template = await make_template(tenant.client)
     deep = "[" * 10_000 + "]" * 10_000
     body = (
-        f'{{"name": {deep}, "from_email": "news@example.com", '
+        f'{{"name": {deep}, "from_email": "{tenant.sender}", '
         f'"template_id": "{template["id"]}", "condition": {CONDITION!r}}}'
     ).replace("'", '"')
     response = await tenant.client.post("/campaigns", content=body, headers=JSON)

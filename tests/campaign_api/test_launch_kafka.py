@@ -16,7 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from fanout_cli.stack.kafka import KafkaBroker
-from services.campaign_api.campaigns.relay import OutboxRelay
+from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from shared.auth import create_account
 from shared.contracts import CampaignCommand, decode
 from shared.db import create_pool
@@ -25,6 +25,7 @@ from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests.campaign_api.conftest import client_for, start_app
 from tests.campaign_api.helpers import make_campaign
+from tests.domains import LocalDns, verified_domain
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 @contextlib.asynccontextmanager
 async def running_relay(pool: asyncpg.Pool, common: CommonSettings) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    relay = OutboxRelay(pool, common, poll_seconds=0.1, max_backoff=1.0)
+    relay = OutboxRelay(pool, common, RelayPacing(poll_seconds=0.1, max_backoff=1.0))
     task = asyncio.create_task(relay.run(stop))
     try:
         yield
@@ -91,16 +92,17 @@ async def _drop_launches_topic(common: CommonSettings) -> None:
 
 
 async def test_launch_campaign_publishes_one_command_then_others_in_order(
-    base_settings: CommonSettings, topic_prefix: str, private_db: str
+    base_settings: CommonSettings, topic_prefix: str, private_db: str, local_dns: LocalDns
 ) -> None:
     common = base_settings.model_copy(
         update={"database_url": private_db, "topic_prefix": topic_prefix}
     )
     await _with_launches_topic(common)
     pool = await create_pool(private_db, max_size=4)
-    app, stop_app = await start_app(common)
+    app, stop_app = await start_app(common, local_dns)
     try:
-        _, key = await create_account(pool, "kafka")
+        account_id, key = await create_account(pool, "kafka")
+        await verified_domain(pool, account_id, local_dns)
         async with client_for(app, key) as client, running_relay(pool, common):
             campaign = await make_campaign(client)
             launched = await client.post(f"/campaigns/{campaign['id']}/launch")
@@ -128,7 +130,11 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 async def test_launch_campaign_while_kafka_down_arrives_once(
-    base_settings: CommonSettings, topic_prefix: str, private_db: str, tmp_path: Path
+    base_settings: CommonSettings,
+    topic_prefix: str,
+    private_db: str,
+    tmp_path: Path,
+    local_dns: LocalDns,
 ) -> None:
     broker = KafkaBroker(
         home=tmp_path,
@@ -153,9 +159,10 @@ async def test_launch_campaign_while_kafka_down_arrives_once(
         await _with_launches_topic(private)
         await asyncio.to_thread(broker.stop)  # Kafka is down from here on
 
-        app, stop_app = await start_app(private)
+        app, stop_app = await start_app(private, local_dns)
         try:
-            _, key = await create_account(pool, "kafka-down")
+            account_id, key = await create_account(pool, "kafka-down")
+            await verified_domain(pool, account_id, local_dns)
             async with client_for(app, key) as client:
                 campaign = await make_campaign(client)
                 launched = await client.post(f"/campaigns/{campaign['id']}/launch")

@@ -146,4 +146,4 @@ async def test_preview_template_link_unsubscribes_no_one(
     assert token == PREVIEW_TOKEN
     assert f"/unsubscribe/{PREVIEW_TOKEN}'" in email["html"]
     with pytest.raises(InvalidToken):
-        verify_token(base_settings.signing_secret.get_secret_value(), token)
+        verify_token(base_settings.secret("link_secret"), token)

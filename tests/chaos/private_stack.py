@@ -43,11 +43,26 @@ def _free(port: int) -> bool:
     return True
 
 
+def _ephemeral_start() -> int:
+    """The lowest port the kernel gives outgoing connections (Linux; 32768 by default)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
 def free_ports(count: int, *, consecutive: int = 1) -> list[int]:
-    """`count` free ports; each also has `consecutive - 1` free ports right after it."""
+    """`count` free ports; each also has `consecutive - 1` free ports right after it.
+
+    All below the kernel's ephemeral range: a client that keeps connecting to a stopped
+    broker on loopback can be given the broker's port as its own source port (a TCP
+    self-connect, seen as aiokafka's "Correlation ids do not match: sent 1, recv
+    1179648"), and the broker then cannot bind it when it restarts.
+    """
+    highest = min(40_000, _ephemeral_start()) - consecutive
     found: list[int] = []
     while len(found) < count:
-        port = random.randint(20_000, 40_000)
+        port = random.randint(20_000, highest)
         block = range(port, port + consecutive)
         if all(_free(p) for p in block) and not set(block) & set(found):
             found.append(port)
@@ -56,12 +71,14 @@ def free_ports(count: int, *, consecutive: int = 1) -> list[int]:
 
 def stack_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
     """The FANOUT_* environment of a private stack under `home`."""
-    (postgres, *services), (kafka,) = free_ports(1 + len(SERVICES)), free_ports(1, consecutive=2)
+    (postgres, dns, *services) = free_ports(2 + len(SERVICES))
+    (kafka,) = free_ports(1, consecutive=2)
     env = {
         "FANOUT_HOME": str(home),
         "FANOUT_DATABASE_URL": f"postgresql://fanout:fanout@127.0.0.1:{postgres}/fanout",
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka}",
         "FANOUT_TOPIC_PREFIX": f"chaos{uuid.uuid4().hex[:6]}.",
+        "FANOUT_ESP_SIMULATOR_DNS_PORT": str(dns),  # campaign_api asks it (components.py)
     }
     env.update({f"{s.env_prefix}PORT": str(p) for s, p in zip(SERVICES, services, strict=True)})
     return {**env, **extra}

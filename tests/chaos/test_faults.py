@@ -6,7 +6,6 @@ in the reports and the campaign row, accepted emails reported as sent, no
 failure where the ESP only throttled, the funnel equal to the simulator's
 counts, duplicates within the bound, the expected final state and, after a
 pause or cancel, no ESP call starting more than 1 s after the acknowledgment.
-The tests marked xfail show issue 10's defects; they pass once those are fixed.
 """
 
 from __future__ import annotations
@@ -27,51 +26,25 @@ pytestmark = [
 ]
 
 
+# Under 30 % of calls answered 429 the sender's adaptive rate sits near its floor (5 % of
+# the budget, services/sender/rate.py), about 10 emails/s here: 3,000 leads took ~240 s.
+# A smaller campaign shows the same (nothing fails) in a third of the time.
+LEADS_OF = {"esp-throttling": 1_000}
+
+
 def _run(stack: CommonSettings, scenario: str) -> Verdict:
     """Run `scenario`; a scenario that could not run as designed fails the test outright."""
     lines: list[str] = []
-    plan = ChaosPlan(leads=LEADS, scenarios=(scenario,), send_rate=SEND_RATE, restore=False)
+    leads = LEADS_OF.get(scenario, LEADS)
+    plan = ChaosPlan(leads=leads, scenarios=(scenario,), send_rate=SEND_RATE, restore=False)
     [verdict] = run_suite(stack, plan, lines.append)
     if verdict.error is not None:
         pytest.fail(f"{scenario} did not run: {verdict.error}\n" + "\n".join(lines))
     return verdict
 
 
-def _defect(reason: str) -> pytest.MarkDecorator:
-    """A scenario that fails today because of one of issue 10's defects."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 10: {reason}")
-
-
 @pytest.mark.parametrize(
-    "scenario",
-    [
-        pytest.param(
-            "kill-sender",
-            marks=_defect(
-                "after a sender crash the replay records accepted emails as suppressed "
-                "(leads counted twice, accepted mail not counted as sent)"
-            ),
-        ),
-        pytest.param(
-            "pause-resume",
-            marks=_defect("pause overshoot: batches in flight keep calling the ESP after a pause"),
-        ),
-        pytest.param(
-            "cancel",
-            marks=_defect(
-                "cancel overshoot: batches in flight still call the ESP seconds after a cancel "
-                "(the sender checks the state only when a batch starts)"
-            ),
-        ),
-        "broker-sigkill",
-        pytest.param(
-            "esp-throttling",
-            marks=_defect(
-                "throttling loses mail: 429s and transient answers use up the per-batch "
-                "attempt budget and leads end failed"
-            ),
-        ),
-    ],
+    "scenario", ["kill-sender", "pause-resume", "cancel", "broker-sigkill", "esp-throttling"]
 )
 def test_fault_scenario_keeps_every_guarantee(chaos_stack: CommonSettings, scenario: str) -> None:
     verdict = _run(chaos_stack, scenario)

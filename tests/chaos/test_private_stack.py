@@ -27,7 +27,8 @@ def test_stack_env_gives_every_component_its_own_address(tmp_path: Path) -> None
     ports = [env[f"{s.env_prefix}PORT"] for s in SERVICES]
     ports += [env["FANOUT_DATABASE_URL"].rsplit(":", 1)[1].split("/")[0]]
     ports += [env["FANOUT_KAFKA_BOOTSTRAP_SERVERS"].rsplit(":", 1)[1]]
-    assert len(set(ports)) == len(SERVICES) + 2
+    ports += [env["FANOUT_ESP_SIMULATOR_DNS_PORT"]]  # the simulator's DNS server (UDP)
+    assert len(set(ports)) == len(SERVICES) + 3
     assert env["FANOUT_HOME"] == str(tmp_path)
     assert env["FANOUT_TOPIC_PREFIX"].startswith("chaos")
     assert env["FANOUT_SENDER_MAX_IN_FLIGHT"] == "8"
@@ -49,3 +50,9 @@ def test_stopped_on_exit_stops_on_sigterm_and_restores_handler() -> None:
     assert exited.value.code == 128 + signal.SIGTERM
     assert stops == [1]
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_free_ports_are_below_the_ephemeral_range() -> None:
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    start = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32_768
+    assert all(port + 1 < start for port in free_ports(50, consecutive=2))

@@ -18,8 +18,8 @@ import pytest
 from rich.console import Console
 
 from fanout_cli.demo.run import ACCOUNTED, API, CONDITION, DemoOutcome, run_demo
-from fanout_cli.stack import orchestrate
-from fanout_cli.stack.components import SERVICES
+from fanout_cli.testrun.services import suite_services
+from fanout_cli.testrun.stack import SuiteStack
 from shared.db import create_pool
 from shared.settings import CommonSettings
 
@@ -27,15 +27,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[CommonSettings]:
-    """The local stack's services, started for this module if they were not running."""
-    common = CommonSettings()
-    before = {s.name for s in SERVICES if s.process(common.home).pid() is not None}
-    orchestrate.up(common, [], lambda _: None)
-    yield common
-    for service in SERVICES:
-        if service.name not in before:
-            service.process(common.home).stop()
+def stack(suite_stack: SuiteStack) -> Iterator[CommonSettings]:
+    """The services on the suite's own stack, started for this module and stopped after."""
+    with suite_services(suite_stack) as common:
+        yield common
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +72,7 @@ def test_bounced_and_complained_addresses_are_suppressed_for_next_campaign(
             f"{API}/campaigns",
             json={
                 "name": "second",
-                "from_email": "updates@fanout.example",
+                "from_email": campaign.campaign["from_email"],  # its verified domain
                 "template_id": campaign.campaign["template_id"],
                 "condition": CONDITION,
             },

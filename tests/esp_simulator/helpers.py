@@ -11,10 +11,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
+from shared.settings import CommonSettings
 from shared.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
-AUTH = {"Authorization": "Bearer sim-dev-key"}
-SECRET = "dev-only-insecure-secret-change-me"
+_TEST = CommonSettings(environment="test")  # this process's secrets
+AUTH = {"Authorization": f"Bearer {_TEST.secret('simulator_api_key')}"}
+SECRET = _TEST.secret("simulator_webhook_secret")
 
 
 def message(n: int, tag: str = "", **overrides: Any) -> dict[str, Any]:

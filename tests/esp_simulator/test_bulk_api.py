@@ -10,6 +10,7 @@ import httpx
 
 from services.esp_simulator.config import Settings
 from services.esp_simulator.testing import running_simulator
+from shared.settings import CommonSettings
 from tests.esp_simulator.helpers import AUTH, bulk, message
 
 
@@ -209,6 +210,8 @@ async def test_reset_forgets_ids_and_zeroes_counters(sim: httpx.AsyncClient) -> 
 
 async def test_read_health_endpoints(sim: httpx.AsyncClient) -> None:
     assert (await sim.get("/healthz")).json() == {"status": "ok"}
-    assert (await sim.get("/readyz")).status_code == 200
-    metrics = await sim.get("/metrics")
+    assert (await sim.get("/readyz")).status_code == 401
+    ops = {"Authorization": f"Bearer {CommonSettings(environment='test').secret('ops_token')}"}
+    assert (await sim.get("/readyz", headers=ops)).status_code == 200
+    metrics = await sim.get("/metrics", headers=ops)
     assert "fanout_esp_simulator_calls_total" in metrics.text

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.slow]
 async def test_schemathesis_finds_no_server_error() -> None:
     settings = Settings(webhook_url="", seed=7)
     async with serving(create_app(settings)) as base_url:
-        headers = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"}
+        headers = {"Authorization": f"Bearer {settings.common.secret('simulator_api_key')}"}
         run = await fuzz(base_url, headers, max_examples=50)  # fast: no database behind it
     assert run.failures == []
     assert run.sent > 150

@@ -19,7 +19,7 @@ from tests.esp_simulator.helpers import AUTH, SECRET, Receiver, bulk, eventually
 
 
 def _settings(webhook_url: str, **knobs: Any) -> Settings:
-    common = CommonSettings(environment="test", signing_secret=SecretStr(SECRET))
+    common = CommonSettings(environment="test", simulator_webhook_secret=SecretStr(SECRET))
     return Settings(
         common=common,
         webhook_url=webhook_url,

@@ -5,6 +5,7 @@ verifies with, read back through each service's own settings."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -18,10 +19,10 @@ from shared.settings import CommonSettings
 
 
 @pytest.fixture
-def stack_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def stack_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The environment `fanout stack up` gives its services (the sender's; all share it)."""
-    monkeypatch.setenv("FANOUT_SIGNING_SECRET", "a-stack-secret-for-this-test-only")
-    common = CommonSettings()
+    monkeypatch.setenv("FANOUT_SIMULATOR_WEBHOOK_SECRET", "a-stack-secret-for-this-test-only")
+    common = CommonSettings(home=tmp_path)
     for name, value in service_named("sender").env(common).items():
         if name.startswith("FANOUT_"):
             monkeypatch.setenv(name, value)
@@ -58,13 +59,16 @@ def test_stack_dialects_point_at_the_simulator() -> None:
     assert ingest.sns_trusted_cert_url == certificate
     assert set(simulator.dialects) == {"sendgrid", "mailgun", "postmark", "ses"}
     assert all(sender.rate_budgets[name] > 0 for name in ("sendgrid", "ses", "smtp"))
+    assert set(ingest.providers) == {"simulator", "sendgrid", "mailgun", "postmark", "ses"}
 
 
-def test_stack_dialect_credentials_differ_per_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stack_dialect_credentials_differ_per_stack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     keys = []
     for secret in ("first-stack-secret-of-this-test", "second-stack-secret-of-this-test"):
-        monkeypatch.setenv("FANOUT_SIGNING_SECRET", secret)
-        env = service_named("sender").env(CommonSettings())
+        monkeypatch.setenv("FANOUT_SIMULATOR_WEBHOOK_SECRET", secret)
+        env = service_named("sender").env(CommonSettings(home=tmp_path))
         keys.append((env["FANOUT_SENDER_SENDGRID__API_KEY"], env["FANOUT_SENDER_SMTP__PASSWORD"]))
         der = base64.b64decode(env["FANOUT_ESP_SIMULATOR_SENDGRID_WEBHOOK_KEY"])
         serialization.load_der_private_key(der, password=None)  # a usable key

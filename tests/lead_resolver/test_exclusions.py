@@ -25,8 +25,9 @@ from services.lead_resolver.resolver import Resolver, Step
 from services.report_sink import queries
 from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
+from services.sender import ledger
 from services.sender.accounting import Accounting
-from services.sender.outcomes import BatchTally, Outcome, outcome_events
+from services.sender.outcomes import Outcome, outcome_events
 from services.webhook_ingest.suppressions import Changes
 from services.webhook_ingest.suppressions import apply as apply_webhook_changes
 from shared.campaigns import State
@@ -98,7 +99,9 @@ async def record_outcomes(pool: asyncpg.Pool, batches: list[SendBatch]) -> None:
     once however often it was emitted), then its completion check."""
     accounting = Accounting(pool)
     for batch in batches:
-        accounting.record(BatchTally(batch.campaign_id, batch.batch_no, sent=len(batch.recipients)))
+        sent = [Outcome(r, EventType.SENT) for r in batch.recipients]
+        await ledger.record(pool, batch, sent, datetime.now(UTC))
+        accounting.record(batch)
     await accounting.flush()
 
 
@@ -206,7 +209,11 @@ async def sent_events(settings: CommonSettings, seeded: Seeded) -> list[EmailEve
     batches = await read_sends(settings)
     outcomes = [Outcome(r, EventType.SENT) for b in batches for r in b.recipients]
     value = outcome_events(
-        outcomes, account_id=seeded.account_id, campaign_id=seeded.campaign_id, provider="test"
+        outcomes,
+        account_id=seeded.account_id,
+        campaign_id=seeded.campaign_id,
+        provider="test",
+        occurred_at=datetime.now(UTC),
     )
     return list(value.events)
 

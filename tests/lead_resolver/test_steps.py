@@ -6,36 +6,19 @@ API paused meanwhile is left as it is.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from uuid import UUID
 
 import asyncpg
 import pytest
 
-from services.lead_resolver.config import Settings as ResolverSettings
 from services.lead_resolver.resolver import Resolver, Step
 from shared.campaigns import Action, State
-from shared.kafka.producer import make_producer
-from shared.settings import CommonSettings
-from shared.topics import Topic, topic_name
 from tests.send_path import campaign, seed_campaign
 from tests.shared.campaigns.helpers import transitions
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 WORKER_MOVES = (Action.RESOLVE, Action.SEND, Action.COMPLETE, Action.FAIL)
-
-
-@pytest.fixture
-async def resolver(pool: asyncpg.Pool, settings: CommonSettings) -> AsyncIterator[Resolver]:
-    """A resolver on the test's topics (it steps when told to; no scheduler loop)."""
-    producer = make_producer(settings)
-    await producer.start()
-    try:
-        sends = topic_name(Topic.EMAIL_SENDS, settings.topic_prefix)
-        yield Resolver(ResolverSettings(common=settings), pool, producer, sends)
-    finally:
-        await producer.stop()
 
 
 def _counts() -> dict[Action, float]:

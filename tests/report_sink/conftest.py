@@ -17,7 +17,6 @@ from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect_embedded
 from shared.kafka.admin import ensure_topics
-from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
 
@@ -67,15 +66,6 @@ def sink_settings(settings: CommonSettings, tmp_path: Path) -> Settings:
         retry_backoff_s=0.1,
         max_retry_backoff_s=0.5,
     )
-
-
-@pytest.fixture
-async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
-    """A started producer (for dead letters)."""
-    p = make_producer(settings)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 class RunningSink:

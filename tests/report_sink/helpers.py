@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -12,12 +11,12 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.auth import create_account
 from shared.contracts.base import encode
 from shared.contracts.events import EmailEvent, EventBatch, EventType
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
+from tests import factories
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -37,31 +36,16 @@ class Tenant:
 
 
 async def make_tenant(pool: asyncpg.Pool, leads: int = 0, matched: int | None = None) -> Tenant:
-    """A fresh account, key, template, campaign and `leads` leads."""
-    account_id, key = await create_account(pool, f"reports-{uuid.uuid4().hex[:6]}")
-    template_id = await pool.fetchval(
-        "INSERT INTO templates (account_id, name, subject) VALUES ($1, 't', 's') RETURNING id",
-        account_id,
-    )
-    campaign_id = await pool.fetchval(
-        "INSERT INTO campaigns (account_id, name, from_email, template_id, condition, matched, "
-        "state) VALUES ($1, 'November', 'news@example.com', $2, $3, $4, 'completed') "
-        "RETURNING id",
-        account_id,
-        template_id,
-        json.dumps({}),
-        matched,
-    )
-    lead_ids = []
-    for n in range(leads):
-        lead_ids.append(
-            await pool.fetchval(
-                "INSERT INTO leads (account_id, email) VALUES ($1, $2) RETURNING id",
-                account_id,
-                f"lead{n}@d{n % 3}.example.com",
-            )
-        )
-    return Tenant(account_id, key, campaign_id, tuple(lead_ids))
+    """A fresh account, key, template, campaign and `leads` leads (`tests.factories`)."""
+    account = await factories.account(pool, f"reports-{uuid.uuid4().hex[:6]}")
+    campaign_id = await factories.campaign(pool, account.id, name="November")
+    # `matched` is the lead resolver's count; report_sink only reads it, so it is set here
+    await pool.execute("UPDATE campaigns SET matched = $2 WHERE id = $1", campaign_id, matched)
+    lead_ids = [
+        await factories.lead(pool, account.id, f"lead{n}@d{n % 3}.example.com")
+        for n in range(leads)
+    ]
+    return Tenant(account.id, account.key, campaign_id, tuple(lead_ids))
 
 
 def event(

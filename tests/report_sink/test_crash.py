@@ -88,7 +88,7 @@ async def sink_process(
         "FANOUT_REPORT_SINK_BATCH_MAX_EVENTS": "3000",
         "FANOUT_REPORT_SINK_BATCH_MAX_SECONDS": "0.3",
         "FANOUT_REPORT_SINK_POLL_MAX_RECORDS": "50",
-        "FANOUT_REPORT_SINK_ADMIN_TOKEN": TOKEN,
+        "FANOUT_ADMIN_TOKEN": TOKEN,
         "FANOUT_REPORT_SINK_CHDB_MAX_MEMORY_BYTES": str(2 * 1024**3),
     }
     process = SinkProcess(env)
@@ -154,9 +154,8 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     # the analysts' command goes through this running process
     cli = Typer()
     cli.command()(sql_command)
-    result = CliRunner().invoke(
-        cli, ["SELECT uniqExact(event_id) AS n FROM email_events", "--url", url, "--token", TOKEN]
-    )
+    query = "SELECT uniqExact(event_id) AS n FROM email_events"
+    result = CliRunner().invoke(cli, [query, "--url", url, "--admin", "--token", TOKEN])
     assert result.exit_code == 0, result.output
     assert str(EVENTS) in result.output
     # its errors are the problem's detail, on one line
@@ -164,7 +163,7 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
         (["DROP TABLE email_events", "--token", TOKEN], "error: HTTP 400: query refused: "),
         (["SELECT 1", "--token", "wrong"], "error: HTTP 401: missing or invalid credentials"),
     ):
-        result = CliRunner().invoke(cli, [*args, "--url", url], env={"COLUMNS": "1000"})
+        result = CliRunner().invoke(cli, [*args, "--url", url, "--admin"], env={"COLUMNS": "1000"})
         assert result.exit_code == 1, result.output
         assert result.output.startswith(shown) and len(result.output.splitlines()) == 1
 

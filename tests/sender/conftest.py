@@ -1,5 +1,6 @@
-"""Fixtures of the sender tests: the send-path harness's simulator and process starter."""
+"""Fixtures of the sender tests: the send-path harness's simulator, process starter and
+in-process resolver."""
 
-from tests.send_path import simulator, start
+from tests.send_path import resolver, retired_leftovers, simulator, start
 
-__all__ = ["simulator", "start"]
+__all__ = ["resolver", "retired_leftovers", "simulator", "start"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from services.sender.rate import SendRate, partition_share
+from services.sender.rate import Aimd, SendRate, partition_share
 
 
 def test_partition_share_adds_up_to_the_whole_budget() -> None:
@@ -24,7 +24,7 @@ def test_set_share_scales_the_rate_on_rebalance() -> None:
 
 def test_throttling_halves_once_per_cooldown_and_recovers_additively() -> None:
     now = [0.0]
-    rate = SendRate(1000, cooldown_s=1.0, increase=0.1, clock=lambda: now[0])
+    rate = SendRate(1000, Aimd(cooldown_s=1.0, increase=0.1), clock=lambda: now[0])
     rate.on_throttled()
     rate.on_throttled()  # the same burst of 429s counts once
     assert rate.factor == 0.5
@@ -40,7 +40,7 @@ def test_throttling_halves_once_per_cooldown_and_recovers_additively() -> None:
 
 
 def test_throttling_never_stops_sending() -> None:
-    rate = SendRate(100, min_factor=0.05, cooldown_s=0)
+    rate = SendRate(100, Aimd(min_factor=0.05, cooldown_s=0))
     for _ in range(50):
         rate.on_throttled()
     assert rate.factor == 0.05

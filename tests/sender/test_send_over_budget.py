@@ -1,6 +1,12 @@
-"""A template over its render budget fails its own emails; other campaigns keep sending."""
+"""A template over its render budget fails its own emails; other campaigns keep sending.
+
+The failing campaign does not complete quietly: past the render-failure threshold
+the sender pauses it with the reason (services/sender/render_guard.py).
+"""
 
 from __future__ import annotations
+
+import asyncio
 
 import asyncpg
 import pytest
@@ -8,6 +14,7 @@ import pytest
 from shared.settings import CommonSettings
 from tests.send_path import (
     StartService,
+    campaign,
     publish_command,
     read_events,
     seed_campaign,
@@ -37,7 +44,12 @@ async def test_send_campaign_over_budget_fails_its_emails_while_others_send(
     await publish_command(settings, normal)
     row = await wait_for(pool, normal.campaign_id, {"completed", "failed"}, timeout=120)
     assert (row["state"], row["sent"], row["failed"]) == ("completed", 2_000, 0)
-    row = await wait_for(pool, hostile.campaign_id, {"completed", "failed"}, timeout=120)
+    row = await wait_for(pool, hostile.campaign_id, {"paused", "completed", "failed"}, timeout=120)
+    assert row["state"] == "paused"
+    assert "the template failed for 30 of 30 recipients" in row["state_reason"]
+    while row["failed"] < 30:  # the counters follow within a flush
+        await asyncio.sleep(0.1)
+        row = await campaign(pool, hostile.campaign_id)
     assert (row["sent"], row["failed"]) == (0, 30)
     reasons = {
         e.reason for e in await read_events(settings) if e.campaign_id == hostile.campaign_id

@@ -33,8 +33,8 @@ async def test_get_spec_is_cached_for_the_ttl(pool: asyncpg.Pool) -> None:
     assert (await specs.get(seeded.campaign_id)).state is State.QUEUED
     await pool.execute("UPDATE campaigns SET state = 'cancelled' WHERE id = $1", seeded.campaign_id)
     clock.now += 0.9
-    assert not (await specs.get(seeded.campaign_id)).cancelled  # still the cached spec
-    assert (await specs.get(seeded.campaign_id, fresh=True)).cancelled
+    assert (await specs.get(seeded.campaign_id)).halt == ""  # still the cached spec
+    assert (await specs.get(seeded.campaign_id, fresh=True)).halt == "campaign cancelled"
     await pool.execute("UPDATE campaigns SET state = 'queued' WHERE id = $1", seeded.campaign_id)
     clock.now += 1.0
     assert (await specs.get(seeded.campaign_id)).state is State.QUEUED
@@ -62,3 +62,60 @@ async def test_get_spec_of_unknown_campaign_raises(pool: asyncpg.Pool) -> None:
     specs = SpecCache.from_settings(pool, Settings())
     with pytest.raises(UnknownCampaign):
         await specs.get(uuid4())
+
+
+class HeldPool:
+    """A pool whose reads wait until `release` is set (a load caught mid-flight)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.release = asyncio.Event()
+
+    async def fetchrow(self, *args: object) -> object:
+        await self.release.wait()
+        return await self._pool.fetchrow(*args)
+
+
+async def test_invalidate_spec_reloads_it_at_once(pool: asyncpg.Pool) -> None:
+    seeded = await seed_campaign(pool, matching=0)
+    specs = SpecCache(pool, ttl_s=1.0, timer=Clock())
+    assert (await specs.get(seeded.campaign_id)).halt == ""
+    await pool.execute("UPDATE campaigns SET state = 'paused' WHERE id = $1", seeded.campaign_id)
+    assert (await specs.get(seeded.campaign_id)).halt == ""  # cached, the clock has not moved
+    specs.invalidate(seeded.campaign_id)
+    assert (await specs.get(seeded.campaign_id)).halt == "campaign paused"
+    await pool.execute("UPDATE campaigns SET state = 'cancelled' WHERE id = $1", seeded.campaign_id)
+    specs.invalidate_all()
+    assert (await specs.get(seeded.campaign_id)).halt == "campaign cancelled"
+
+
+async def test_load_begun_before_an_invalidation_is_not_cached(pool: asyncpg.Pool) -> None:
+    seeded = await seed_campaign(pool, matching=0)
+    held = HeldPool(pool)
+    specs = SpecCache(held, ttl_s=1.0, timer=Clock())
+    early = asyncio.create_task(specs.get(seeded.campaign_id))
+    await asyncio.sleep(0)  # the load is waiting for its row
+    specs.invalidate(seeded.campaign_id)  # e.g. a pause committed meanwhile
+    await pool.execute("UPDATE campaigns SET state = 'paused' WHERE id = $1", seeded.campaign_id)
+    later = asyncio.create_task(specs.get(seeded.campaign_id))  # a fresh load, not the early one
+    held.release.set()
+    assert (await later).halt == "campaign paused"
+    assert (await specs.get(seeded.campaign_id)).halt == "campaign paused"
+    await early
+
+
+@pytest.mark.parametrize(
+    ("state", "halt"),
+    [
+        (State.SENDING, ""),
+        (State.RESOLVING, ""),
+        (State.COMPLETED, ""),
+        (State.PAUSED, "campaign paused"),
+        (State.SCHEDULED, "campaign scheduled"),
+        (State.CANCELLED, "campaign cancelled"),
+    ],
+)
+async def test_halt_of_spec_by_state(pool: asyncpg.Pool, state: State, halt: str) -> None:
+    seeded = await seed_campaign(pool, matching=0)
+    await pool.execute("UPDATE campaigns SET state = $2 WHERE id = $1", seeded.campaign_id, state)
+    assert (await SpecCache(pool, ttl_s=1.0).get(seeded.campaign_id)).halt == halt

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fanout_cli.stack.processes import port_open
+from fanout_cli.testrun.ports import free_port
+from tests.commands import fanout, scratch_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres]
 REPO = Path(__file__).resolve().parents[2]
@@ -20,18 +20,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _fanout(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "fanout_cli.main", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _stack_pids(home: Path) -> list[int]:
@@ -48,32 +36,33 @@ def _stack_pids(home: Path) -> list[int]:
     return pids
 
 
-def test_stack_up_twice_then_down_leaves_no_process(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    pg_port, kafka_port = _free_port(), _free_port()
+def test_stack_up_twice_then_down_leaves_no_process() -> None:
+    with scratch_home("stack") as home:
+        _up_twice_then_down(home)
+
+
+def _up_twice_then_down(home: Path) -> None:
+    taken: set[int] = set()
+    pg_port, kafka_port = free_port(taken), free_port(taken, span=2)  # Kafka's controller: +1
     env = {
         **os.environ,
         "FANOUT_HOME": str(home),
         "FANOUT_DATABASE_URL": f"postgresql://fanout:fanout@127.0.0.1:{pg_port}/fanout",
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
     }
-    if os.geteuid() == 0:
-        home.parent.chmod(0o755)
-        tmp_path.parent.chmod(0o755)
-        tmp_path.parent.parent.chmod(0o755)
     try:
-        first = _fanout(env, "stack", "up", "--only", "infra")
+        first = fanout(env, "stack", "up", "--only", "infra")
         assert first.returncode == 0, first.stdout + first.stderr
         assert "started on" in first.stdout
         kafka_pid = (home / "run" / "kafka.pid").read_text()
-        second = _fanout(env, "stack", "up", "--only", "infra")
+        second = fanout(env, "stack", "up", "--only", "infra")
         assert second.returncode == 0, second.stdout + second.stderr
         assert "started on" not in second.stdout and "starting on" not in second.stdout
         assert (home / "run" / "kafka.pid").read_text() == kafka_pid
-        status = _fanout(env, "stack", "status")
+        status = fanout(env, "stack", "status")
         assert f"127.0.0.1:{kafka_port}" in status.stdout
     finally:
-        down = _fanout(env, "stack", "down")
+        down = fanout(env, "stack", "down")
     assert down.returncode == 0, down.stdout + down.stderr
     assert not port_open("127.0.0.1", pg_port)
     assert not port_open("127.0.0.1", kafka_port)
@@ -86,7 +75,7 @@ def test_stack_up_reports_unreachable_remote_kafka_clearly(tmp_path: Path) -> No
         "FANOUT_HOME": str(tmp_path),
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": "kafka.invalid:9092",
     }
-    result = _fanout(env, "stack", "up", "--only", "kafka")
+    result = fanout(env, "stack", "up", "--only", "kafka")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "kafka.invalid:9092 is unreachable" in " ".join(result.stderr.split())
@@ -102,7 +91,7 @@ def test_stack_up_refuses_a_taken_kafka_port(tmp_path: Path) -> None:
             "FANOUT_HOME": str(tmp_path),
             "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
         }
-        result = _fanout(env, "stack", "up", "--only", "kafka")
+        result = fanout(env, "stack", "up", "--only", "kafka")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "already taken" in " ".join(result.stderr.split())
@@ -117,7 +106,7 @@ def test_stack_up_says_java_is_missing(tmp_path: Path) -> None:
         "PATH": str(bin_dir),
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
     }
-    result = _fanout(env, "stack", "up", "--only", "kafka")
+    result = fanout(env, "stack", "up", "--only", "kafka")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "Java is required" in " ".join(result.stderr.split())
@@ -137,7 +126,7 @@ def test_stack_up_says_maven_could_not_fetch(tmp_path: Path) -> None:
         "FANOUT_MAVEN_SETTINGS": str(settings),
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
     }
-    result = _fanout(env, "stack", "up", "--only", "kafka")
+    result = fanout(env, "stack", "up", "--only", "kafka")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "Maven could not fetch the Kafka jars" in " ".join(result.stderr.split())

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import asyncpg
 import httpx
@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 
-from services.webhook_ingest.config import Settings
+from services.webhook_ingest.config import ProviderName, Settings
 from services.webhook_ingest.main import create_app
 from services.webhook_ingest.providers.sns_http import CertFetcher
 from shared.contracts.base import decode
@@ -27,6 +27,7 @@ from shared.contracts.events import EmailEvent, EventBatch
 from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
+from tests import factories
 from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -63,7 +64,7 @@ class Ingest:
 
     @property
     def secret(self) -> str:
-        return self.settings.common.signing_secret.get_secret_value()
+        return self.settings.common.secret("simulator_webhook_secret")
 
     @property
     def topic(self) -> str:
@@ -151,9 +152,10 @@ def keys() -> TestKeys:
 
 
 def service_settings(settings: CommonSettings, keys: TestKeys, **overrides: Any) -> Settings:
-    """webhook_ingest's settings with test credentials for every provider."""
+    """webhook_ingest's settings with every provider listed, each with test credentials."""
     values: dict[str, Any] = {
         "common": settings,
+        "providers": list(get_args(ProviderName)),
         "ses_topic_arns": [TOPIC_ARN],
         "sendgrid_public_key": keys.sendgrid_public_b64,
         "mailgun_signing_key": MAILGUN_KEY,
@@ -202,10 +204,7 @@ async def ingest(
 @pytest.fixture
 async def account(pool: asyncpg.Pool) -> uuid.UUID:
     """A fresh account."""
-    account_id: uuid.UUID = await pool.fetchval(
-        "INSERT INTO accounts (name) VALUES ('webhook test') RETURNING id"
-    )
-    return account_id
+    return (await factories.account(pool, "webhook test")).id
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,13 @@ async def test_post_simulator_webhook_partial_ids_dead_lettered(ingest: Ingest, 
 
 async def test_get_health_and_readiness(ingest: Ingest) -> None:
     assert (await ingest.client.get("/healthz")).json() == {"status": "ok"}
-    ready = await ingest.client.get("/readyz")
+    assert (await ingest.client.get("/readyz")).status_code == 401  # the public webhook port
+    assert (await ingest.client.get("/metrics")).status_code == 401
+    ops = {"Authorization": f"Bearer {ingest.settings.common.secret('ops_token')}"}
+    ready = await ingest.client.get("/readyz", headers=ops)
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
-    metrics = await ingest.client.get("/metrics")
+    metrics = await ingest.client.get("/metrics", headers=ops)
     assert "fanout_webhooks_total" in metrics.text
 
 

@@ -24,7 +24,7 @@ PROVIDERS = ["simulator", "ses", "sendgrid", "mailgun", "postmark"]
 
 
 def test_openapi_documents_every_provider_and_its_headers(base_settings: CommonSettings) -> None:
-    settings = Settings(common=base_settings)
+    settings = Settings(common=base_settings, providers=PROVIDERS)
     operation = create_app(settings).openapi()["paths"]["/webhooks/{provider}"]["post"]
     [path] = [p for p in operation["parameters"] if p["in"] == "path"]
     assert path["schema"]["enum"] == PROVIDERS

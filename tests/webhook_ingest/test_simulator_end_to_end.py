@@ -33,6 +33,7 @@ async def test_simulator_webhooks_recorded_and_suppressed(
     ingest: Ingest, account: uuid.UUID
 ) -> None:
     campaign = uuid.uuid4()
+    api_key = ingest.settings.common.secret("simulator_api_key")
     async with serving(create_app(ingest.settings)) as ingest_url:
         simulator = SimulatorSettings(
             common=ingest.settings.common,
@@ -46,7 +47,7 @@ async def test_simulator_webhooks_recorded_and_suppressed(
         async with (
             running_simulator(simulator) as sim_url,
             httpx.AsyncClient(
-                base_url=sim_url, headers={"Authorization": "Bearer sim-dev-key"}
+                base_url=sim_url, headers={"Authorization": f"Bearer {api_key}"}
             ) as client,
         ):
             messages = [

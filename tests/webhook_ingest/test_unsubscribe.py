@@ -9,6 +9,7 @@ import pytest
 
 from shared.contracts.events import EventType, provider_event_id
 from shared.unsubscribe import UnsubscribeClaim, make_token
+from tests import factories
 from tests.webhook_ingest.conftest import Ids, Ingest
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -17,18 +18,14 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 @pytest.fixture
 async def lead(ingest: Ingest, ids: Ids) -> Ids:
-    """`ids` with a real lead row."""
-    await ingest.pool.execute(
-        "INSERT INTO leads (id, account_id, email) VALUES ($1, $2, 'reader@example.com')",
-        ids.lead_id,
-        ids.account_id,
-    )
-    return ids
+    """`ids` with a real lead row in place of the made-up lead id."""
+    lead_id = await factories.lead(ingest.pool, ids.account_id, "reader@example.com")
+    return Ids(ids.account_id, ids.campaign_id, lead_id)
 
 
 def _token(ingest: Ingest, ids: Ids, secret: str | None = None) -> str:
     claim = UnsubscribeClaim(ids.account_id, ids.campaign_id, ids.lead_id, "Reader@Example.com")
-    return make_token(secret or ingest.secret, claim)
+    return make_token(secret or ingest.settings.common.secret("link_secret"), claim)
 
 
 async def _unsubscribed_at(ingest: Ingest, ids: Ids) -> datetime | None:
@@ -85,11 +82,18 @@ async def test_post_unsubscribe_without_one_click_bad_request(
     assert await ingest.records_on_topic() == 0
 
 
-@pytest.mark.parametrize("case", ["other-secret", "tampered", "garbage", "truncated"])
+@pytest.mark.parametrize(
+    "case",
+    ["other-secret", "old-default", "webhook-secret", "tampered", "garbage", "truncated"],
+)
 async def test_post_unsubscribe_bad_token_bad_request(ingest: Ingest, lead: Ids, case: str) -> None:
     good = _token(ingest, lead)
     token = {
         "other-secret": _token(ingest, lead, secret="another-secret"),
+        # the signing secret's default until issue 11, once public in the repository
+        "old-default": _token(ingest, lead, secret="dev-only-insecure-secret-change-me"),
+        # a secret per purpose: the simulator's webhook secret signs no link
+        "webhook-secret": _token(ingest, lead, secret=ingest.secret),
         "tampered": _token(ingest, Ids(lead.account_id, lead.campaign_id, uuid.uuid4())).split(".")[
             0
         ]

@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
+from services.campaign_api.api.domain_errors import install_domain_error_handlers
 from services.campaign_api.campaigns.commands import CampaignNotFound, ScheduleInPast
 from services.campaign_api.campaigns.launch_check import LaunchRefused, explain
 from services.campaign_api.leads.rows import ImportFormatError
@@ -93,3 +94,4 @@ def install_error_handlers(app: FastAPI) -> None:
     problem_for(app, asyncpg.QueryCanceledError, _too_slow)
     problem_for(app, RenderError, _not_rendered)
     problem_for(app, LaunchRefused, _launch_refused)
+    install_domain_error_handlers(app)

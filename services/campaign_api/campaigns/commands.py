@@ -23,8 +23,20 @@ from services.campaign_api.campaigns.outbox import enqueue_command, make_command
 from shared.campaigns import Action, State, move_locked, next_state
 from shared.contracts import CommandKind
 
-# Called with the locked campaign row before a launch or schedule is written; raises to refuse.
+# Called with the locked campaign row before a run is started (launch, schedule, resume,
+# reschedule) is written; raises to refuse.
 LaunchCheck = Callable[[asyncpg.Connection, asyncpg.Record, datetime], Awaitable[None]]
+STARTS_A_RUN = frozenset({Action.LAUNCH, Action.SCHEDULE, Action.RESUME, Action.RESCHEDULE})
+
+
+def all_checks(*checks: LaunchCheck) -> LaunchCheck:
+    """One check running `checks` in order; the first to raise refuses."""
+
+    async def run(conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -> None:
+        for check in checks:
+            await check(conn, row, now)
+
+    return run
 
 
 class CampaignNotFound(LookupError):
@@ -81,8 +93,9 @@ async def apply_action(
 ) -> dict[str, Any]:
     """Apply an API action; raises `CampaignNotFound`, `IllegalTransition`, `ScheduleInPast`.
 
-    A launch or schedule first runs `launch_check` (which may raise, e.g.
-    `LaunchRefused`) on the locked row, so nothing is written when it refuses.
+    A move that starts a run (launch, schedule, resume, reschedule) first runs
+    `launch_check` (which may raise, e.g. `LaunchRefused`) on the locked row, so
+    nothing is written when it refuses.
     """
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
@@ -95,7 +108,7 @@ async def apply_action(
         current = State(row["state"])
         next_state(current, requested)  # the requested action must be legal
         change = _plan(requested, row, now)
-        if launch_check is not None and change.action in (Action.LAUNCH, Action.SCHEDULE):
+        if launch_check is not None and change.action in STARTS_A_RUN:
             await launch_check(conn, row, now)
         if change.command is not None and change.run_id is not None:
             command = make_command(change.command, campaign_id, account_id, change.run_id, now)

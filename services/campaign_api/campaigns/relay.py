@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
@@ -28,6 +29,7 @@ from aiokafka.errors import KafkaError
 from services.campaign_api.campaigns.outbox import NOTIFY_CHANNEL
 from shared import metrics
 from shared.kafka.producer import make_producer
+from shared.periodic import Clock, Every
 from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
@@ -37,7 +39,14 @@ PENDING = """
 SELECT id, topic, key, payload FROM outbox
 WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 """
-RETRYABLE = (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+RETRYABLE = (
+    KafkaError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a pooled connection met by a Postgres fast shutdown
+    TimeoutError,
+)
 PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)"
 PURGE_EVERY_S = 3600.0
 
@@ -60,6 +69,17 @@ async def relay_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, batch_size:
     return len(rows)
 
 
+@dataclass(frozen=True)
+class RelayPacing:
+    """Rows per pass, the idle poll, the longest back-off while Kafka or Postgres is down,
+    and how many days published rows are kept."""
+
+    batch_size: int = 100
+    poll_seconds: float = 0.2
+    max_backoff: float = 5.0
+    keep_days: int = 7
+
+
 class OutboxRelay:
     """Runs `relay_once` until stopped, woken by NOTIFY or every `poll_seconds`."""
 
@@ -67,20 +87,15 @@ class OutboxRelay:
         self,
         pool: asyncpg.Pool,
         common: CommonSettings,
+        pacing: RelayPacing = RelayPacing(),
         *,
-        batch_size: int = 100,
-        poll_seconds: float = 0.2,
-        max_backoff: float = 5.0,
-        keep_days: int = 7,
         producer_factory: Callable[[CommonSettings], AIOKafkaProducer] | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.pool = pool
         self.common = common
-        self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
-        self.max_backoff = max_backoff
-        self.keep_days = keep_days
-        self._purged_at = 0.0
+        self.pacing = pacing
+        self._purges = Every(PURGE_EVERY_S, clock)
         self._factory = producer_factory or (lambda c: make_producer(c, request_timeout_ms=10_000))
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -88,32 +103,30 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         """The worker: relay until `stop` is set (a `shared.service.Worker`)."""
         listener = await self._listen()
-        backoff = 0.2
+        backoff, pacing = 0.2, self.pacing
         try:
             while not stop.is_set():
                 try:
-                    published = await relay_once(self.pool, await self._ready(), self.batch_size)
+                    published = await relay_once(self.pool, await self._ready(), pacing.batch_size)
                     await self._purge()
                     backoff = 0.2
                 except RETRYABLE as exc:
                     log.warning("outbox.relay_failed", error=repr(exc), retry_in=backoff)
                     await self._drop_producer()
                     await self._sleep(stop, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
+                    backoff = min(backoff * 2, pacing.max_backoff)
                     continue
-                if published < self.batch_size:
-                    await self._sleep(stop, self.poll_seconds)
+                if published < pacing.batch_size:
+                    await self._sleep(stop, pacing.poll_seconds)
         finally:
             await self._drop_producer()
             if listener is not None:
                 await listener.close()
 
     async def _purge(self) -> None:
-        """Published rows are kept `keep_days` for inspection, then deleted (hourly)."""
-        now = time.monotonic()
-        if now - self._purged_at >= PURGE_EVERY_S:
-            self._purged_at = now
-            await self.pool.execute(PURGE, self.keep_days)
+        """Published rows are kept `keep_days` for inspection, then deleted (at start, hourly)."""
+        if self._purges.take():
+            await self.pool.execute(PURGE, self.pacing.keep_days)
 
     async def _ready(self) -> AIOKafkaProducer:
         if self._producer is None:

@@ -60,7 +60,13 @@ async def run_scheduler(
     while not stop.is_set():
         try:
             await start_due_campaigns(pool, topic)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except (
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,  # a pooled connection met by a Postgres fast shutdown
+            OSError,
+            TimeoutError,
+        ) as exc:
             log.warning("scheduler.failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)

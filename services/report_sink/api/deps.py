@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import Depends
 
+from services.report_sink.analyst import AnalystSql
 from services.report_sink.config import Settings
 from shared.auth import CurrentAccount
 from shared.clickhouse import AsyncClickHouse
@@ -34,7 +35,7 @@ BY_ID = problem_responses(404, 422)
 
 PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
 ReaderDep = Annotated[AsyncClickHouse, Depends(from_state("reader", AsyncClickHouse))]
-AnalystDep = Annotated[AsyncClickHouse, Depends(from_state("analyst", AsyncClickHouse))]
+AnalystDep = Annotated[AnalystSql, Depends(from_state("analyst", AnalystSql))]
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
 AdminTokenDep = Annotated[str, Depends(from_state("admin_token", str))]
 

@@ -193,9 +193,9 @@ class SqlRequest(BaseModel):
 
 
 class SqlResult(BaseModel):
-    """Columns, their ClickHouse types and rows (JSON-encoded values)."""
+    """Columns, their ClickHouse types and rows (JSON-encoded values); always the whole
+    result: one over the row or byte limit is refused (400), never cut."""
 
     columns: list[str] = Field(examples=[["type", "count()"]])
     types: list[str] = Field(examples=[["LowCardinality(String)", "UInt64"]])
     rows: list[list[object]] = Field(examples=[[["sent", 9800]]])
-    truncated: bool = Field(description="True when the row limit cut the result.")

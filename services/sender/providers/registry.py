@@ -23,7 +23,7 @@ from services.sender.providers.settings import ProviderConfig
 from services.sender.providers.simulator import SimulatorProvider
 from services.sender.providers.smtp import SmtpProvider
 from services.sender.rate import SendRate
-from shared.settings import env_name
+from shared.settings import MissingSecret, env_name
 
 log = structlog.get_logger(__name__)
 
@@ -82,9 +82,13 @@ class ProviderPool:
     def _create(self, name: str) -> EmailProvider:
         settings = self._settings
         if name == "simulator":
+            try:
+                api_key = settings.common.secret("simulator_api_key")
+            except MissingSecret as exc:
+                raise ProviderUnavailable(f"simulator: {exc}") from exc
             return SimulatorProvider(
                 settings.simulator_url,
-                settings.simulator_api_key.get_secret_value(),
+                api_key,
                 timeout_s=settings.provider_timeout_s,
                 connections=settings.max_in_flight,
             )

@@ -49,11 +49,8 @@ ACCOUNT_PATH = "/v2/email/account"
 
 ENTRY_OUTCOMES = {
     "SUCCESS": Outcome.ACCEPTED,
-    "ACCOUNT_THROTTLED": Outcome.RETRY,
-    "TRANSIENT_FAILURE": Outcome.RETRY,
-    "MESSAGE_REJECTED": Outcome.REJECTED,
-    "INVALID_PARAMETER": Outcome.REJECTED,
-    "FAILED": Outcome.REJECTED,
+    **dict.fromkeys(("ACCOUNT_THROTTLED", "TRANSIENT_FAILURE"), Outcome.RETRY),
+    **dict.fromkeys(("MESSAGE_REJECTED", "INVALID_PARAMETER", "FAILED"), Outcome.REJECTED),
 }
 # Entry statuses that say nothing about the recipient and everything about the sender.
 STOPPING_STATUSES = frozenset(

@@ -48,7 +48,7 @@ class SimulatorProvider:
     name = "simulator"
     summary = (
         'Events from the ESP simulator (`{"events": [...]}`), signed with '
-        'HMAC-SHA256(`FANOUT_SIGNING_SECRET`, `"{timestamp}." + body`).'
+        'HMAC-SHA256(`FANOUT_SIMULATOR_WEBHOOK_SECRET`, `"{timestamp}." + body`).'
     )
     auth_headers: Mapping[str, str] = {
         webhook_signature.TIMESTAMP_HEADER: "Unix seconds of the post, within the tolerance.",

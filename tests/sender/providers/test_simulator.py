@@ -21,8 +21,9 @@ from services.sender.providers.base import (
 )
 from services.sender.providers.errors import ProviderRequestError
 from services.sender.providers.simulator import SimulatorProvider, bulk_body
+from shared.settings import CommonSettings
 
-KEY = "sim-dev-key"
+KEY = CommonSettings(environment="test").secret("simulator_api_key")
 
 
 def _request(count: int, tag: str | None = None) -> SendRequest:

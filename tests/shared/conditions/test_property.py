@@ -3,7 +3,6 @@ leads the Python evaluator selects, for random conditions."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,40 +12,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from shared.conditions import compile_condition, evaluate, parse_condition
+from tests import factories
+from tests.shared.conditions.stored import INSERT_LEAD, lead_row
 from tests.shared.conditions.strategies import NOW, conditions, lead_batches
 
 pytestmark = pytest.mark.postgres
-
-INSERT = """
-    INSERT INTO leads (account_id, email, first_name, last_name, country, tags, attributes,
-                       created_at, updated_at, unsubscribed_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10)
-"""
 
 
 @pytest.fixture(scope="module")
 async def account(pool: asyncpg.Pool) -> AsyncIterator[uuid.UUID]:
     """A dedicated account; every lead is inserted inside a rolled-back transaction."""
-    account_id: uuid.UUID = await pool.fetchval(
-        "INSERT INTO accounts (name) VALUES ('conditions property test') RETURNING id"
-    )
+    account_id = (await factories.account(pool, "conditions property test")).id
     yield account_id
     await pool.execute("DELETE FROM accounts WHERE id = $1", account_id)
-
-
-def _row(account_id: uuid.UUID, lead: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        account_id,
-        lead["email"],
-        lead["first_name"],
-        lead["last_name"],
-        lead["country"],
-        lead["tags"],
-        json.dumps(lead["attributes"]),
-        lead["created_at"],
-        lead["updated_at"],
-        lead["unsubscribed_at"],
-    )
 
 
 async def _select(
@@ -61,7 +39,9 @@ async def _select(
         transaction = conn.transaction()
         await transaction.start()
         try:
-            await conn.executemany(INSERT, [_row(account_id, lead) for lead in leads])
+            await conn.executemany(
+                INSERT_LEAD, [lead_row(account_id, lead["email"], lead) for lead in leads]
+            )
             by_sql = {row["id"] for row in await conn.fetch(query, account_id, *compiled.params)}
             stored = await conn.fetch("SELECT * FROM leads WHERE account_id = $1", account_id)
         finally:

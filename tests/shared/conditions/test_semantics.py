@@ -6,7 +6,6 @@ LIKE wildcards in values, malformed attribute dates and inclusive date boundarie
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,8 @@ import asyncpg
 import pytest
 
 from shared.conditions import compile_condition, evaluate, parse_condition
+from tests import factories
+from tests.shared.conditions.stored import INSERT_LEAD, lead_row
 
 pytestmark = pytest.mark.postgres
 
@@ -114,24 +115,11 @@ CASES: list[tuple[dict[str, Any], set[str]]] = [
 
 @pytest.fixture(scope="module")
 async def account(pool: asyncpg.Pool) -> AsyncIterator[uuid.UUID]:
-    account_id: uuid.UUID = await pool.fetchval(
-        "INSERT INTO accounts (name) VALUES ('conditions semantics test') RETURNING id"
-    )
+    account_id = (await factories.account(pool, "conditions semantics test")).id
+    # leads with chosen created_at and unsubscribed_at (which the API sets itself), relative
+    # to the pinned NOW: written around the API on purpose
     for name, lead in LEADS.items():
-        await pool.execute(
-            "INSERT INTO leads (account_id, email, first_name, last_name, country, tags,"
-            " attributes, created_at, unsubscribed_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)",
-            account_id,
-            f"{name}@example.com",
-            lead["first_name"],
-            lead["last_name"],
-            lead["country"],
-            lead["tags"],
-            json.dumps(lead["attributes"]),
-            lead["created_at"],
-            lead["unsubscribed_at"],
-        )
+        await pool.execute(INSERT_LEAD, *lead_row(account_id, f"{name}@example.com", lead))
     yield account_id
     await pool.execute("DELETE FROM accounts WHERE id = $1", account_id)
 
@@ -185,16 +173,12 @@ async def test_select_leads_by_attribute_date_with_extreme_offsets(
         await transaction.start()
         try:
             for name, renewal in EXTREME_OFFSETS.items():
-                await conn.execute(
-                    "INSERT INTO leads (account_id, email, attributes)"
-                    " VALUES ($1, $2, $3::text::jsonb)",
-                    account,
-                    f"{name}@offsets.test",
-                    json.dumps({"renewal": renewal}),
+                await factories.lead(
+                    conn, account, f"{name}@offsets.example", attributes={"renewal": renewal}
                 )
             rows = await conn.fetch(
                 "SELECT l.email FROM leads l WHERE l.account_id = $1"
-                f" AND l.email LIKE '%@offsets.test' AND {compiled.sql}",
+                f" AND l.email LIKE '%@offsets.example' AND {compiled.sql}",
                 account,
                 *compiled.params,
             )

@@ -7,6 +7,7 @@ can assert their order (a dead letter acknowledged before the commit past it).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,11 +51,13 @@ class FakeConsumer:
     listener: Any = None
     topics: list[str] = field(default_factory=list)
     ends: dict[TopicPartition, int] = field(default_factory=dict)  # high watermarks
+    fetched_at: dict[TopicPartition, int] = field(default_factory=dict)  # last fetch responses
     _assigned: set[TopicPartition] = field(default_factory=set)
     _paused: set[TopicPartition] = field(default_factory=set)
     pauses: int = 0
     resumes: int = 0
     polls: int = 0
+    stopped: bool = False
 
     def feed(self, batch: list[FakeRecord]) -> None:
         """Queue records to be polled."""
@@ -69,7 +72,7 @@ class FakeConsumer:
         await self.rebalance(set(self.initial))
 
     async def stop(self) -> None:
-        return None
+        self.stopped = True
 
     async def rebalance(self, assigned: set[TopicPartition]) -> None:
         """What the group coordinator does: revoke everything, then assign `assigned`."""
@@ -115,6 +118,9 @@ class FakeConsumer:
     def highwater(self, partition: TopicPartition) -> int | None:
         return self.ends.get(partition)
 
+    def last_poll_timestamp(self, partition: TopicPartition) -> int | None:
+        return self.fetched_at.get(partition)
+
     def commits(self) -> list[dict[TopicPartition, int]]:
         """The offsets of every commit, in order."""
         return [entry for kind, entry in self.journal if kind == "commit"]
@@ -146,6 +152,8 @@ class Harness:
         initial: set[TopicPartition] | None = None,
         consumer: FakeConsumer | None = None,
         journal: Journal | None = None,
+        consumers: Callable[[], FakeConsumer] | None = None,
+        clock: Callable[[], float] = time.monotonic,
         **options: Any,
     ) -> None:
         if consumer is not None:
@@ -160,8 +168,20 @@ class Harness:
             strategy=strategy,
             producer=LetterBox(self.journal),
             options=RunnerOptions(**opts),
-            consumer=self.consumer,
+            consumer_factory=consumers or (lambda: self.consumer),
+            broker_probe=self.probe,
+            clock=clock,
         )
+        self.broker_answers = True
+        self.probes = 0
+        self.probe_answers = asyncio.Event()  # cleared: a probe waits (a slow broker)
+        self.probe_answers.set()
+
+    async def probe(self) -> bool:
+        """The broker probe of the runner's watchdog: answers as `broker_answers` says."""
+        self.probes += 1
+        await self.probe_answers.wait()
+        return self.broker_answers
 
     def start(self) -> Running:
         """Run the runner as a task."""

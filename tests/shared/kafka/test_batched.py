@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from shared.contracts.base import ContractError
 from shared.kafka.strategies.batch import Batch
 from shared.kafka.strategies.batched import Batched
@@ -84,8 +86,10 @@ async def test_write_when_full_then_commit_after_the_write() -> None:
     assert journal.index(("commit", {P0: 3})) > journal.index(("write", [b"4", b"4", b"4"]))
 
 
-async def test_write_when_the_first_record_is_old_enough() -> None:
+@pytest.mark.parametrize("up_for", [1000.0, 0.25], ids=["long-up", "fresh-boot"])
+async def test_write_when_the_first_record_is_old_enough(up_for: float) -> None:
     store, clock = Store(), PinnedClock()
+    clock.now = up_for  # monotonic time counts from the boot
     kafka = Harness(batched(store, clock), journal=store.journal, initial={P0})
     consumer = kafka.consumer
     consumer.feed(records(P0, [b"1"]))

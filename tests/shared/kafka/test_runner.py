@@ -1,4 +1,5 @@
-"""The runner's own duties on a fake consumer: owned partitions, refused commits, lag, start."""
+"""The runner's own duties on a fake consumer: owned partitions, refused commits, lag, start,
+and its watchdog: a consumer that stops making progress is rebuilt once the broker answers."""
 
 from __future__ import annotations
 
@@ -6,12 +7,22 @@ from collections.abc import Collection
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from shared import metrics
 from shared.errors import DependencyUnavailable
+from shared.kafka.runner import ConsumerNotConsuming
 from shared.kafka.strategy import Context, KafkaRecord
-from tests.shared.kafka.fakes import P0, P1, FakeConsumer, Harness, eventually
+from tests.shared.kafka.fakes import (
+    P0,
+    P1,
+    FakeConsumer,
+    FakeRecord,
+    Harness,
+    PinnedClock,
+    eventually,
+    polled_again,
+)
 
 
 class Claims:
@@ -80,3 +91,79 @@ async def test_broker_down_at_start_names_the_setting() -> None:
         await running.task
     assert caught.value.setting == "FANOUT_KAFKA_BOOTSTRAP_SERVERS"
     assert "\n" not in str(caught.value)
+
+
+class Rebuilds:
+    """Consumers for a runner that may rebuild its consumer: each call a new fake."""
+
+    def __init__(self, journal: list[tuple[str, object]]) -> None:
+        self.journal = journal
+        self.made: list[FakeConsumer] = []
+
+    def __call__(self) -> FakeConsumer:
+        self.made.append(FakeConsumer(self.journal, initial={P0}))
+        return self.made[-1]
+
+
+def _stalling(broker_answers: bool) -> tuple[Harness, Rebuilds, PinnedClock]:
+    """A runner whose consumer got P0 and then never hears from the broker again."""
+    journal: list[tuple[str, object]] = []
+    consumers, clock = Rebuilds(journal), PinnedClock()
+    kafka = Harness(
+        lambda ctx: Claims(ctx, {P0: 4}),
+        journal=journal,
+        consumers=consumers,
+        clock=clock,
+        stall_after_s=30.0,
+    )
+    kafka.broker_answers = broker_answers
+    return kafka, consumers, clock
+
+
+async def test_stalled_consumer_is_rebuilt_when_broker_answers() -> None:
+    kafka, consumers, clock = _stalling(broker_answers=True)
+    rebuilt = metrics.CONSUMER_REBUILDS.labels("g-test")._value.get()
+    running = kafka.start()
+    await eventually(lambda: bool(consumers.made[0].commits()))
+    assert await kafka.runner.check() == "fetching, 1 partitions, last progress 0 s ago"
+
+    clock.now += 31
+    await eventually(lambda: len(consumers.made) == 2 and kafka.runner.assignment == {P0})
+    assert await running.stop() is None
+    first, second = consumers.made
+    assert first.stopped and kafka.runner.consumer is second
+    assert metrics.CONSUMER_REBUILDS.labels("g-test")._value.get() == rebuilt + 1
+    assert first.commits() == [{P0: 4}], "what was done is committed once, by the first"
+
+
+async def test_stalled_consumer_is_kept_while_broker_is_down() -> None:
+    kafka, consumers, clock = _stalling(broker_answers=False)
+    running = kafka.start()
+    await eventually(lambda: kafka.runner.assignment == {P0})
+    clock.now += 31
+    with pytest.raises(ConsumerNotConsuming, match="stalled: fetching, 1 partitions"):
+        await kafka.runner.check()
+    await eventually(lambda: kafka.probes >= 1)
+    await polled_again(consumers.made[0])
+    assert len(consumers.made) == 1 and not consumers.made[0].stopped
+    assert kafka.probes == 1, "the outage restarted the clock: no probe until it runs out again"
+    assert await kafka.runner.check()
+    assert await running.stop() is None
+
+
+async def test_poll_error_is_survived_and_left_to_watchdog() -> None:
+    class Broken(FakeConsumer):
+        async def getmany(
+            self,
+            *,
+            timeout_ms: int,  # noqa: ARG002
+            max_records: int,  # noqa: ARG002
+        ) -> dict[TopicPartition, list[FakeRecord]]:
+            self.polls += 1
+            raise KafkaError("Unexpected error during coordination")
+
+    consumer = Broken([], initial={P0})
+    running = Harness(lambda ctx: Claims(ctx, {}), consumer=consumer).start()
+    await eventually(lambda: consumer.polls >= 2, steps=5000)
+    assert not running.task.done()
+    assert await running.stop() is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -10,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from services.campaign_api.api.models.common import Email, Name, Text
 from shared.campaigns import State
+from shared.http.examples import example_config
 
 Provider = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 CAMPAIGN_EXAMPLE: dict[str, Any] = {
@@ -59,6 +61,25 @@ class CampaignUpdate(BaseModel):
     provider: Provider | None = None
 
 
+class ProviderWait(BaseModel):
+    """The campaign is waiting on its email provider: it throttles or fails transiently.
+
+    Nothing is lost meanwhile; the sender retries until the provider accepts (up to a
+    deadline of hours). The wait ends by itself a few seconds after sending resumes.
+    """
+
+    reason: str = Field(description="The provider's latest answer, e.g. `429 Too Many Requests`.")
+    since: datetime = Field(description="When this wait began.")
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any], now: datetime) -> ProviderWait | None:
+        """The wait the sender's lease on `row` shows at `now`, if it has not lapsed."""
+        until = row.get("provider_wait_until")
+        if until is None or until <= now:
+            return None
+        return cls(reason=row.get("provider_wait_reason") or "", since=row["provider_wait_since"])
+
+
 class Campaign(BaseModel):
     """A campaign with its state and progress counters (updated by the workers).
 
@@ -68,32 +89,32 @@ class Campaign(BaseModel):
     campaign has matched = sent + failed + suppressed + cancelled + excluded.
     """
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "9a8b7c6d-1111-4222-8333-444455556666",
-                    **CAMPAIGN_EXAMPLE,
-                    "state": "sending",
-                    "run_id": "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01",
-                    "matched": 120000,
-                    "enqueued": 80000,
-                    "sent": 79000,
-                    "failed": 12,
-                    "suppressed": 300,
-                    "cancelled": 0,
-                    "excluded": 420,
-                    "excluded_suppressed": 300,
-                    "excluded_unsubscribed": 110,
-                    "excluded_invalid_email": 10,
-                    "excluded_duplicate": 0,
-                    "state_reason": None,
-                    "created_at": "2026-11-23T09:00:00Z",
-                    "updated_at": "2026-11-23T09:05:00Z",
-                    "launched_at": "2026-11-23T09:01:00Z",
-                    "completed_at": None,
-                }
-            ]
+    model_config = example_config(
+        {
+            "id": "9a8b7c6d-1111-4222-8333-444455556666",
+            **CAMPAIGN_EXAMPLE,
+            "state": "sending",
+            "run_id": "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01",
+            "matched": 120000,
+            "enqueued": 80000,
+            "sent": 79000,
+            "failed": 12,
+            "suppressed": 300,
+            "cancelled": 0,
+            "excluded": 420,
+            "excluded_suppressed": 300,
+            "excluded_unsubscribed": 110,
+            "excluded_invalid_email": 10,
+            "excluded_duplicate": 0,
+            "state_reason": None,
+            "created_at": "2026-11-23T09:00:00Z",
+            "updated_at": "2026-11-23T09:05:00Z",
+            "launched_at": "2026-11-23T09:01:00Z",
+            "completed_at": None,
+            "provider_wait": {
+                "reason": "simulated throttling",
+                "since": "2026-11-23T09:04:12Z",
+            },
         }
     )
 
@@ -128,3 +149,6 @@ class Campaign(BaseModel):
     updated_at: datetime
     launched_at: datetime | None
     completed_at: datetime | None
+    provider_wait: ProviderWait | None = Field(
+        None, description="Set while sending waits on the provider (throttling, transient errors)."
+    )

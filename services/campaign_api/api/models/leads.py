@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.campaign_api.leads import fields as rules
+from shared.http.examples import example_config
 
 LEAD_EXAMPLE: dict[str, Any] = {
     "email": "ada@example.com",
@@ -68,17 +69,13 @@ class LeadUpdate(LeadCreate):
 class Lead(BaseModel):
     """A stored lead."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01",
-                    **LEAD_EXAMPLE,
-                    "created_at": "2026-11-23T09:00:00Z",
-                    "updated_at": "2026-11-23T09:00:00Z",
-                    "unsubscribed_at": None,
-                }
-            ]
+    model_config = example_config(
+        {
+            "id": "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01",
+            **LEAD_EXAMPLE,
+            "created_at": "2026-11-23T09:00:00Z",
+            "updated_at": "2026-11-23T09:00:00Z",
+            "unsubscribed_at": None,
         }
     )
 
@@ -104,18 +101,14 @@ class RejectedLine(BaseModel):
 class ImportResult(BaseModel):
     """What a bulk import did: valid rows imported, invalid rows skipped and listed."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "rows": 3,
-                    "accepted": 2,
-                    "created": 2,
-                    "updated": 0,
-                    "rejected": 1,
-                    "rejected_rows": [{"line": 3, "reason": "email: an email address is required"}],
-                }
-            ]
+    model_config = example_config(
+        {
+            "rows": 3,
+            "accepted": 2,
+            "created": 2,
+            "updated": 0,
+            "rejected": 1,
+            "rejected_rows": [{"line": 3, "reason": "email: an email address is required"}],
         }
     )
 

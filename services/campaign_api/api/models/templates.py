@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign_api.api.models.common import Name, Text
+from shared.http.examples import example_config
 
 TEMPLATE_EXAMPLE: dict[str, Any] = {
     "name": "Welcome",
@@ -51,16 +52,12 @@ class TemplateUpdate(BaseModel):
 class Template(BaseModel):
     """A stored template."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "6f1c7f7e-5b0a-4c1e-9a53-3b7a5d2f9c10",
-                    **TEMPLATE_EXAMPLE,
-                    "created_at": "2026-11-23T09:00:00Z",
-                    "updated_at": "2026-11-23T09:00:00Z",
-                }
-            ]
+    model_config = example_config(
+        {
+            "id": "6f1c7f7e-5b0a-4c1e-9a53-3b7a5d2f9c10",
+            **TEMPLATE_EXAMPLE,
+            "created_at": "2026-11-23T09:00:00Z",
+            "updated_at": "2026-11-23T09:00:00Z",
         }
     )
 
@@ -87,15 +84,11 @@ class PreviewRequest(BaseModel):
 class RenderedPreview(BaseModel):
     """The email as that lead would receive it (with a sample unsubscribe link)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "subject": "Welcome, Ada!",
-                    "html": "<p>Hi Ada, your plan is pro.</p>",
-                    "text": "Hi Ada, your plan is pro.\n\nUnsubscribe: https://...",
-                }
-            ]
+    model_config = example_config(
+        {
+            "subject": "Welcome, Ada!",
+            "html": "<p>Hi Ada, your plan is pro.</p>",
+            "text": "Hi Ada, your plan is pro.\n\nUnsubscribe: https://...",
         }
     )
 

@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign_api.api.deps import AUTHENTICATED, BY_ID, WITH_BODY, CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Name
-from shared.auth import new_key
+from shared.auth import KEY_COLUMNS as COLUMNS
+from shared.auth import add_key
 from shared.http.problems import ProblemError
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=AUTHENTICATED)
 
-COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at"
 KEY_EXAMPLE: dict[str, Any] = {
     "id": "3d2e1f00-aaaa-4bbb-8ccc-000000000001",
     "name": "ci",
@@ -70,18 +70,8 @@ async def list_keys(account: CurrentAccount, pool: PoolDep) -> list[ApiKey]:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=NewApiKey, responses=WITH_BODY)
 async def create_key(body: ApiKeyCreate, account: CurrentAccount, pool: PoolDep) -> NewApiKey:
     """Make a new key for the account. Its secret is in this answer only."""
-    key = new_key()
-    row = await pool.fetchrow(
-        f"""
-        INSERT INTO api_keys (account_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4)
-        RETURNING {COLUMNS}
-        """,
-        account,
-        body.name,
-        key.prefix,
-        key.key_hash,
-    )
-    return NewApiKey(**dict(row), key=key.plaintext)
+    row, plaintext = await add_key(pool, account, body.name)
+    return NewApiKey(**dict(row), key=plaintext)
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=BY_ID)

@@ -20,15 +20,22 @@ from services.campaign_api.api.deps import (
     PoolDep,
     SettingsDep,
 )
-from services.campaign_api.api.models.campaigns import Campaign, CampaignCreate, CampaignUpdate
+from services.campaign_api.api.models.campaigns import (
+    Campaign,
+    CampaignCreate,
+    CampaignUpdate,
+    ProviderWait,
+)
 from services.campaign_api.api.pagination import (
     Limit,
     Page,
     decode_time_cursor,
     encode_time_cursor,
 )
-from services.campaign_api.campaigns.commands import LaunchCheck, apply_action
+from services.campaign_api.campaigns.commands import LaunchCheck, all_checks, apply_action
 from services.campaign_api.campaigns.launch_check import check_launch
+from services.campaign_api.domains.senders import check_senders, require_verified_senders
+from services.campaign_api.records import insert_campaign
 from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
 from shared.campaigns import Action, State
@@ -53,6 +60,7 @@ EDITABLE = ("name", "from_email", "from_name", "reply_to", "template_id", "provi
 def campaign_from(row: asyncpg.Record | dict[str, Any]) -> Campaign:
     values = dict(row)
     values["condition"] = orjson.loads(values["condition"])
+    values["provider_wait"] = ProviderWait.of(values, datetime.now(UTC))
     return Campaign.model_validate(values)
 
 
@@ -71,6 +79,7 @@ async def _check_draft(conn: asyncpg.Connection, account: UUID, values: dict[str
     when = values.get("scheduled_at")
     if when is not None and when <= datetime.now(UTC):
         raise invalid(["body", "scheduled_at"], "must be in the future")
+    await require_verified_senders(conn, account, values)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Campaign, responses=WITH_BODY)
@@ -79,22 +88,7 @@ async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: P
     values = body.model_dump()
     async with pool.acquire() as conn:
         await _check_draft(conn, account, values)
-        row = await conn.fetchrow(
-            """
-            INSERT INTO campaigns (account_id, name, from_email, from_name, reply_to,
-                template_id, condition, scheduled_at, provider)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING *
-            """,
-            account,
-            body.name,
-            body.from_email,
-            body.from_name,
-            body.reply_to,
-            body.template_id,
-            orjson.dumps(body.condition).decode(),
-            body.scheduled_at,
-            body.provider,
-        )
+        row = await insert_campaign(conn, account, body)
     return campaign_from(row)
 
 
@@ -216,7 +210,9 @@ async def launch_campaign(
 ) -> Campaign:
     """Launch a draft: `queued` now, or `scheduled` if it has a future `scheduled_at`.
 
-    First the template is test-rendered for the leads the condition matches
+    First its `from_email` and `reply_to` domains must be verified in this account
+    (422 naming the field otherwise, docs/domains.md). Then the template is
+    test-rendered for the leads the condition matches
     (one per group of leads that differ in what it reads): 422 naming the part,
     line, variable and how many leads lack it if it fails for any. The launch
     command is written to the outbox in the same transaction and relayed to
@@ -228,7 +224,9 @@ async def launch_campaign(
         limits=settings.templates,
         public_base_url=settings.common.public_base_url,
     )
-    return await _act(Action.LAUNCH, campaign_id, account, pool, topic, check)
+    return await _act(
+        Action.LAUNCH, campaign_id, account, pool, topic, all_checks(check_senders, check)
+    )
 
 
 @router.post("/{campaign_id}/pause", status_code=202, response_model=Campaign, responses=ACTION)
@@ -244,8 +242,9 @@ async def resume_campaign(
     campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
 ) -> Campaign:
     """Resume a paused campaign: `queued`, a new run continuing where the last one stopped;
-    or `scheduled` again if it was paused before its `scheduled_at`, which is still ahead."""
-    return await _act(Action.RESUME, campaign_id, account, pool, topic)
+    or `scheduled` again if it was paused before its `scheduled_at`, which is still ahead.
+    Its sending domains must still be verified (422 naming the field otherwise)."""
+    return await _act(Action.RESUME, campaign_id, account, pool, topic, check_senders)
 
 
 @router.post("/{campaign_id}/cancel", status_code=202, response_model=Campaign, responses=ACTION)

@@ -22,27 +22,25 @@ from services.campaign_api.api.models.leads import (
     Lead,
     LeadCreate,
     LeadUpdate,
-    RejectedLine,
 )
-from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
+from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
+from services.campaign_api.records import insert_lead
 from shared.http.problems import ProblemError, invalid, problem_responses
 
 router = APIRouter(prefix="/leads", tags=["leads"], responses=AUTHENTICATED)
 DUPLICATE = problem_responses(409)  # another lead of the account has this email
 
-COLUMNS = (
-    "id, email, first_name, last_name, country, tags, attributes, "
-    "created_at, updated_at, unsubscribed_at"
-)
 NOT_FOUND = "lead not found"
-MEDIA_TYPES = {
-    "text/csv": ImportFormat.CSV,
-    "application/x-ndjson": ImportFormat.JSONL,
-    "application/jsonl": ImportFormat.JSONL,
-    "application/jsonlines": ImportFormat.JSONL,
-}
+LIST = f"""
+SELECT {COLUMNS} FROM leads
+WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
+ORDER BY id LIMIT $3
+"""
+JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
+MEDIA_TYPES = {"text/csv": ImportFormat.CSV, **dict.fromkeys(JSON_LINES_TYPES, ImportFormat.JSONL)}
 
 
 def lead_from(row: asyncpg.Record) -> Lead:
@@ -64,45 +62,17 @@ def _duplicate(email: str) -> ProblemError:
 async def create_lead(body: LeadCreate, account: CurrentAccount, pool: PoolDep) -> Lead:
     """Create one lead. 409 if the account already has a lead with this (normalised) email."""
     try:
-        row = await pool.fetchrow(
-            f"""
-            INSERT INTO leads (account_id, email, first_name, last_name, country, tags, attributes)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING {COLUMNS}
-            """,
-            account,
-            body.email,
-            body.first_name,
-            body.last_name,
-            body.country,
-            body.tags,
-            orjson.dumps(body.attributes).decode(),
-        )
+        row = await insert_lead(pool, account, body)
     except asyncpg.UniqueViolationError as exc:
         raise _duplicate(body.email) from exc
     return lead_from(row)
 
 
 @router.get("", response_model=Page[Lead], responses=problem_responses(422))
-async def list_leads(
-    account: CurrentAccount,
-    pool: PoolDep,
-    limit: Limit = 100,
-    cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page.")] = None,
-) -> Page[Lead]:
+async def list_leads(account: CurrentAccount, pool: PoolDep, page: IdPage) -> Page[Lead]:
     """The account's leads in id order, `limit` at a time (keyset pagination)."""
-    rows = await pool.fetch(
-        f"""
-        SELECT {COLUMNS} FROM leads
-        WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
-        ORDER BY id LIMIT $3
-        """,
-        account,
-        cursor,
-        limit + 1,
-    )
-    items = [lead_from(r) for r in rows[:limit]]
-    next_cursor = str(items[-1].id) if len(rows) > limit else None
-    return Page[Lead](items=items, next_cursor=next_cursor)
+    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    return page.page(rows, lead_from, key="id")
 
 
 @router.get("/{lead_id}", response_model=Lead, responses=BY_ID)
@@ -216,11 +186,4 @@ async def import_leads_file(
     report = await import_leads(
         pool, account, request.stream(), fmt, chunk_rows=settings.import_chunk_rows
     )
-    return ImportResult(
-        rows=report.rows,
-        accepted=report.accepted,
-        created=report.created,
-        updated=report.updated,
-        rejected=report.rejected,
-        rejected_rows=[RejectedLine(line=r.line, reason=r.reason) for r in report.rejected_rows],
-    )
+    return ImportResult.model_validate(report, from_attributes=True)

@@ -5,18 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign_api.api.deps import AUTHENTICATED, WITH_BODY, CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Email, Text
-from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.api.pagination import Page, TextPage
+from services.campaign_api.records import suppress
 from shared.emails import InvalidEmail, normalize_email
+from shared.http.examples import example_config
 from shared.http.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=AUTHENTICATED)
 
 MAX_BULK = 10_000
+LIST = """
+SELECT email, reason, source, created_at FROM suppressions
+WHERE account_id = $1 AND ($2::text IS NULL OR email > $2)
+ORDER BY email LIMIT $3
+"""
 Reason = Annotated[Text, Field(min_length=1, max_length=200)]
 
 
@@ -49,16 +56,12 @@ class SuppressionBulk(BaseModel):
 class Suppression(BaseModel):
     """A suppressed address."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "email": "bob@example.com",
-                    "reason": "hard_bounce",
-                    "source": "webhook",
-                    "created_at": "2026-11-23T09:00:00Z",
-                }
-            ]
+    model_config = example_config(
+        {
+            "email": "bob@example.com",
+            "reason": "hard_bounce",
+            "source": "webhook",
+            "created_at": "2026-11-23T09:00:00Z",
         }
     )
 
@@ -77,34 +80,13 @@ class BulkResult(BaseModel):
     added: int
 
 
-INSERT = """
-INSERT INTO suppressions (account_id, email, reason, source)
-SELECT $1, e, $3, 'api' FROM unnest($2::text[]) AS e
-ON CONFLICT (account_id, email) DO NOTHING
-"""
-
-
 @router.get("", response_model=Page[Suppression], responses=problem_responses(422))
 async def list_suppressions(
-    account: CurrentAccount,
-    pool: PoolDep,
-    limit: Limit = 100,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    account: CurrentAccount, pool: PoolDep, page: TextPage
 ) -> Page[Suppression]:
     """The account's suppressed addresses in address order (keyset pagination)."""
-    rows = await pool.fetch(
-        """
-        SELECT email, reason, source, created_at FROM suppressions
-        WHERE account_id = $1 AND ($2::text IS NULL OR email > $2)
-        ORDER BY email LIMIT $3
-        """,
-        account,
-        cursor,
-        limit + 1,
-    )
-    items = [Suppression(**dict(r)) for r in rows[:limit]]
-    next_cursor = items[-1].email if len(rows) > limit else None
-    return Page[Suppression](items=items, next_cursor=next_cursor)
+    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    return page.page(rows, lambda r: Suppression(**dict(r)), key="email")
 
 
 @router.post(
@@ -114,8 +96,7 @@ async def add_suppression(
     body: SuppressionCreate, account: CurrentAccount, pool: PoolDep
 ) -> BulkResult:
     """Suppress one address (idempotent: `added` is 0 if it already was)."""
-    done = await pool.execute(INSERT, account, [body.email], body.reason)
-    return BulkResult(received=1, added=int(done.split()[-1]))
+    return BulkResult(received=1, added=await suppress(pool, account, [body.email], body.reason))
 
 
 @router.post(
@@ -126,8 +107,8 @@ async def add_suppressions(
 ) -> BulkResult:
     """Suppress up to 10,000 addresses at once, in one statement."""
     emails = sorted(set(body.emails))
-    done = await pool.execute(INSERT, account, emails, body.reason)
-    return BulkResult(received=len(body.emails), added=int(done.split()[-1]))
+    added = await suppress(pool, account, emails, body.reason)
+    return BulkResult(received=len(body.emails), added=added)
 
 
 @router.delete(

@@ -6,11 +6,10 @@ the render budget, so a hostile template answers 422 and never stalls the API.
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from services.campaign_api import template_jobs
 from services.campaign_api.api.deps import (
@@ -28,7 +27,9 @@ from services.campaign_api.api.models.templates import (
     TemplateCreate,
     TemplateUpdate,
 )
-from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.api.pagination import IdPage, Page
+from services.campaign_api.records import TEMPLATE_COLUMNS as COLUMNS
+from services.campaign_api.records import insert_template
 from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
 from shared.http.problems import ProblemError, invalid, problem_responses
 from shared.templating import (
@@ -40,8 +41,11 @@ from shared.templating import (
 
 router = APIRouter(prefix="/templates", tags=["templates"], responses=AUTHENTICATED)
 
-COLUMNS = "id, name, subject, html_body, text_body, created_at, updated_at"
 NOT_FOUND = "template not found"
+LIST = f"""
+SELECT {COLUMNS} FROM templates WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
+ORDER BY id LIMIT $3
+"""
 
 
 async def compile_or_422(
@@ -76,39 +80,14 @@ async def create_template(
     """Save a template. Syntax errors, unknown variables and what its source shows would
     pass the render budget (docs/templates.md) answer 422 with the part, line and limit."""
     await compile_or_422(worker, body.subject, body.html_body, body.text_body, settings.templates)
-    row = await pool.fetchrow(
-        f"""
-        INSERT INTO templates (account_id, name, subject, html_body, text_body)
-        VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}
-        """,
-        account,
-        body.name,
-        body.subject,
-        body.html_body,
-        body.text_body,
-    )
-    return Template(**dict(row))
+    return Template(**dict(await insert_template(pool, account, body)))
 
 
 @router.get("", response_model=Page[Template], responses=problem_responses(422))
-async def list_templates(
-    account: CurrentAccount,
-    pool: PoolDep,
-    limit: Limit = 100,
-    cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page.")] = None,
-) -> Page[Template]:
+async def list_templates(account: CurrentAccount, pool: PoolDep, page: IdPage) -> Page[Template]:
     """The account's templates in id order (keyset pagination)."""
-    rows = await pool.fetch(
-        f"""
-        SELECT {COLUMNS} FROM templates WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
-        ORDER BY id LIMIT $3
-        """,
-        account,
-        cursor,
-        limit + 1,
-    )
-    items = [Template(**dict(r)) for r in rows[:limit]]
-    return Page[Template](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    return page.page(rows, lambda r: Template(**dict(r)), key="id")
 
 
 @router.get("/{template_id}", response_model=Template, responses=BY_ID)

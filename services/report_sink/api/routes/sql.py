@@ -1,11 +1,14 @@
-"""`POST /internal/sql`: read-only SQL for the local admin (`fanout sql`).
+"""Analysts' SQL: `POST /reports/sql` for one account's analysts, `POST /internal/sql` for
+operators (`fanout sql`).
 
 In embedded mode only report_sink may open the chDB folder, so analysts' queries go
-through it. The query runs on a dedicated client whose session is `readonly=1` (no
-writes, no DDL, no changing settings) with a row limit and a time limit. It sees every
-account's data, so it takes the admin token, not an API key. The token is checked
-before the body is read (and the body limit before anything), so a stranger cannot
-make the service read a large body.
+through it. Both accept one read-only statement, checked on ClickHouse's own syntax
+tree and run rebuilt from it on a read-only session with limits on time, memory,
+rows and bytes (`services.report_sink.analyst`). `/reports/sql` takes the account's
+API key and reads only that account's rows of the report tables; `/internal/sql`
+sees every account's data, so it takes the admin token. Both check their caller
+before the body is read (and the body limit before anything), so a stranger
+cannot make the service read a large body.
 """
 
 from __future__ import annotations
@@ -13,18 +16,22 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from clickhouse_connect.driver.exceptions import ClickHouseError
 from fastapi import APIRouter, Depends, Header
 from fastapi.encoders import jsonable_encoder
 
-from services.report_sink.api.deps import AdminTokenDep, AnalystDep, SettingsDep
+from services.report_sink.analyst import QueryRefused, SqlAnswer
+from services.report_sink.api.deps import AdminTokenDep, AnalystDep, CurrentAccount
 from services.report_sink.api.models import SqlRequest, SqlResult
 from shared.auth import unauthorized
 from shared.http.json_body import json_body, json_body_doc
 from shared.http.problems import ProblemError, problem_responses
 
-router = APIRouter(prefix="/internal", tags=["internal"])
+router = APIRouter()
 ADMIN_HEADER = "X-Fanout-Admin-Token"
+SqlBody = Annotated[SqlRequest, Depends(json_body(SqlRequest))]
+# 400: the statement was refused (its kind, a clause, a function, a table, a limit);
+# `detail` says why
+RESPONSES = problem_responses(400, 401, 413, 422)
 
 
 async def _check_token(
@@ -36,29 +43,50 @@ async def _check_token(
         raise unauthorized("wrong admin token", scheme=ADMIN_HEADER)
 
 
+def _result(answer: SqlAnswer) -> SqlResult:
+    return SqlResult(
+        columns=answer.columns,
+        types=answer.types,
+        rows=jsonable_encoder([list(row) for row in answer.rows]),
+    )
+
+
 @router.post(
-    "/sql",
+    "/reports/sql",
+    response_model=SqlResult,
+    openapi_extra=json_body_doc(SqlRequest),
+    responses=RESPONSES,
+    tags=["reports"],
+)
+async def run_account_sql(account: CurrentAccount, body: SqlBody, analyst: AnalystDep) -> SqlResult:
+    """Run one read-only statement on your account's events (API key).
+
+    SELECT (WITH, JOIN, UNION, subqueries) over `email_events`, `lead_status`,
+    `campaign_hourly` and `send_outcomes`, each holding only your account's rows, or
+    DESCRIBE of one of them; limits on time, memory, rows and bytes (docs/reports.md,
+    "Analysts' access").
+    """
+    try:
+        return _result(await analyst.run_for_account(body.query, account))
+    except QueryRefused as exc:
+        raise ProblemError(400, f"query refused: {exc}") from exc
+
+
+@router.post(
+    "/internal/sql",
     response_model=SqlResult,
     dependencies=[Depends(_check_token)],  # before the body: it is read by a dependency
     openapi_extra=json_body_doc(SqlRequest),
-    # 400: ClickHouse refused the query (a write, a syntax error, a limit); detail says why
-    responses=problem_responses(400, 401, 413, 422),
+    responses=RESPONSES,
+    tags=["internal"],
 )
-async def run_sql(
-    body: Annotated[SqlRequest, Depends(json_body(SqlRequest))],
-    analyst: AnalystDep,
-    settings: SettingsDep,
-) -> SqlResult:
-    """Run one read-only query (readonly=1) with a row and a time limit; admin token only."""
+async def run_sql(body: SqlBody, analyst: AnalystDep) -> SqlResult:
+    """Run one read-only statement on every account's data (operators; admin token).
+
+    SELECT/WITH, SHOW, DESCRIBE or EXPLAIN, with no INTO OUTFILE, SETTINGS, FORMAT, or
+    function that reads files or other servers; limits on time, memory, rows and bytes.
+    """
     try:
-        columns, types, rows = await analyst.query(body.query)
-    except ClickHouseError as exc:
-        message = str(exc).split("\n", 1)[0][:2000]
-        raise ProblemError(400, f"query refused: {message}") from exc
-    limit = settings.sql_max_rows
-    return SqlResult(
-        columns=columns,
-        types=types,
-        rows=jsonable_encoder([list(r) for r in rows[:limit]]),
-        truncated=len(rows) > limit,
-    )
+        return _result(await analyst.run_admin(body.query))
+    except QueryRefused as exc:
+        raise ProblemError(400, f"query refused: {exc}") from exc

@@ -45,7 +45,7 @@ def _page(title: str, text: str, form: str = "", code: int = 200) -> HTMLRespons
 
 def _claim(settings: SettingsDep, token: str) -> UnsubscribeClaim:
     try:
-        return verify_token(settings.common.signing_secret.get_secret_value(), token)
+        return verify_token(settings.common.secret("link_secret"), token)
     except InvalidToken as exc:
         WEBHOOKS.labels(LINK_PROVIDER, "unauthorized").inc()
         raise HTTPException(

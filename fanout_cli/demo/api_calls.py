@@ -1,0 +1,46 @@
+"""Checked calls to the stack's HTTP APIs that the demo, the chaos suite and the bench share.
+
+`checked_json` turns a failed answer into a `StackError` naming the step. A campaign
+sends only from a verified domain (docs/domains.md), so a fresh account first gets
+one with `verified_domain`: registered in campaign_api, its records published in
+the ESP simulator's DNS zone (which the stack's campaign_api asks, `components.py`),
+then verified, exactly the steps a customer takes with a real DNS host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from fanout_cli.stack.errors import StackError
+from shared.http.client import error_line
+
+PARENT_DOMAIN = "fanout.example"  # reserved for examples (RFC 2606): nobody's real zone
+
+
+def checked_json(response: httpx.Response, what: str) -> Any:
+    """The response's JSON body, or a clear `StackError` naming `what` failed."""
+    if response.status_code >= 400:
+        raise StackError(f"{what} failed: {error_line(response)}")
+    return response.json()
+
+
+def account_domain(label: str, account_id: UUID) -> str:
+    """A sending domain of one account: a verified name belongs to one account only, so
+    every demo, chaos or bench account sends from a name of its own."""
+    return f"{label}-{account_id.hex[:12]}.{PARENT_DOMAIN}"
+
+
+def verified_domain(client: httpx.Client, api: str, simulator: str, name: str) -> str:
+    """Register `name` for the client's account, publish the records it shows in the
+    simulator's DNS and verify it; returns the domain."""
+    domain = checked_json(client.post(f"{api}/domains", json={"name": name}), "registering domain")
+    records = [{k: r[k] for k in ("type", "name", "value")} for r in domain["records"]]
+    checked_json(
+        client.post(f"{simulator}/v1/dns", json={"records": records}), "publishing DNS records"
+    )
+    checked_json(client.post(f"{api}/domains/{domain['id']}/verify"), "verifying domain")
+    verified: str = domain["name"]
+    return verified

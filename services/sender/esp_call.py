@@ -1,0 +1,130 @@
+"""One ESP call of a delivery: rate, gate, the call itself, and the answers sorted.
+
+The gate runs after the rate limiter let the call through and right before the
+request, so a pause or cancel is checked as late as possible. Call-level
+throttling slows the provider's rate (AIMD); an answered call speeds it up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from uuid import UUID
+
+from services.sender.backoff import RetryPolicy
+from services.sender.providers.base import (
+    EmailProvider,
+    Outcome,
+    OutgoingEmail,
+    ProviderRetryable,
+    RecipientResult,
+    SendRequest,
+)
+from services.sender.rate import SendRate
+from services.sender.waiting import ProviderWaits
+from shared import metrics
+
+Gate = Callable[[], Awaitable[str]]  # "" when the campaign may send, else why not
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """What a delivery needs beside its request."""
+
+    provider: EmailProvider
+    rate: SendRate
+    policy: RetryPolicy
+    gate: Gate
+    waits: ProviderWaits
+
+
+@dataclass
+class Delivery:
+    """What happened to each recipient of a batch."""
+
+    sent: dict[UUID, str] = field(default_factory=dict)  # lead → provider message id
+    failed: dict[UUID, str] = field(default_factory=dict)  # lead → reason
+    undecided: list[OutgoingEmail] = field(default_factory=list)  # stopped or halted
+    stopped_reason: str = ""  # the provider stopped all sending: pause the campaign
+    halted_reason: str = ""  # the campaign may not send now (paused, cancelled)
+    exhausted_reason: str = ""  # the deadline passed: the batch goes to the dead-letter topic
+    attempts: int = 0
+    answered: bool = False  # the provider answered at least one call
+
+    def merge(self, other: Delivery) -> None:
+        """Add a later delivery of other recipients of the same batch."""
+        self.sent |= other.sent
+        self.failed |= other.failed
+        self.undecided += other.undecided
+        self.stopped_reason = self.stopped_reason or other.stopped_reason
+        self.halted_reason = self.halted_reason or other.halted_reason
+        self.exhausted_reason = self.exhausted_reason or other.exhausted_reason
+        self.attempts += other.attempts
+
+
+class StillPending(Exception):  # noqa: N818 - drives the retries, never escapes a delivery
+    """Some recipients were answered "retry later"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Halted(Exception):  # noqa: N818 - ends a delivery, never escapes it
+    """The gate refused the call: the campaign may not send now."""
+
+
+async def call_once(
+    attempts: Attempts,
+    request: SendRequest,
+    pending: dict[UUID, OutgoingEmail],
+    result: Delivery,
+    *,
+    gated: bool,
+) -> None:
+    """One call for the `pending` recipients; decided ones leave `pending`."""
+    provider, rate = attempts.provider, attempts.rate
+    emails = list(pending.values())
+    await rate.acquire(len(emails))
+    if gated and (halt := await attempts.gate()):
+        raise Halted(halt)
+    result.attempts += 1
+    metrics.SEND_RATE.labels(provider.name).set(rate.rate_per_s)
+    started = time.perf_counter()
+    try:
+        answers = await provider.send_batch(replace(request, emails=emails))
+    except ProviderRetryable:
+        metrics.ESP_CALLS.labels(provider.name, "retryable").inc()
+        rate.on_throttled()
+        raise
+    finally:
+        metrics.ESP_SECONDS.labels(provider.name).observe(time.perf_counter() - started)
+    metrics.ESP_CALLS.labels(provider.name, "ok").inc()
+    rate.on_accepted()
+    result.answered = True
+    _sort(provider.name, answers, pending, result)
+
+
+def _sort(
+    provider: str,
+    answers: list[RecipientResult],
+    pending: dict[UUID, OutgoingEmail],
+    result: Delivery,
+) -> None:
+    """Take the decided recipients out of `pending`; raise if some must be retried."""
+    retry_reason = ""
+    for answer in answers:
+        if answer.lead_id not in pending:
+            continue
+        if answer.outcome is Outcome.ACCEPTED:
+            result.sent[answer.lead_id] = answer.provider_message_id
+            del pending[answer.lead_id]
+        elif answer.outcome is Outcome.REJECTED:
+            result.failed[answer.lead_id] = answer.reason or "rejected by the provider"
+            del pending[answer.lead_id]
+        else:
+            retry_reason = answer.reason or "provider asked to retry"
+    if pending:
+        metrics.EMAILS.labels(provider, "retried").inc(len(pending))
+        raise StillPending(retry_reason or "no answer for some recipients")
