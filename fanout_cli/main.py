@@ -7,6 +7,7 @@ one-paragraph message and exit code 1, never a traceback.
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -113,21 +114,39 @@ def migrate() -> None:
     console.print("migrations applied")
 
 
+class DemoProvider(StrEnum):
+    """The adapters the demo can send through (each to the simulator's dialect of it)."""
+
+    SIMULATOR = "simulator"
+    SENDGRID = "sendgrid"
+    MAILGUN = "mailgun"
+    POSTMARK = "postmark"
+    SES = "ses"
+    SMTP = "smtp"
+
+
 @app.command("demo")
 def demo(
     leads: Annotated[int, typer.Option(help="How many synthetic leads to import.")] = 200_000,
+    provider: Annotated[
+        DemoProvider,
+        typer.Option(help="Send through this adapter, to the simulator's dialect of it."),
+    ] = DemoProvider.SIMULATOR,
 ) -> None:
     """The main job: bring the stack up, run a real campaign through it, print its funnel.
 
     Creates an account, imports realistic leads, creates a template and a campaign whose
     condition matches about half of them, launches it with a live progress bar, lets the
-    simulator's deliveries, bounces and complaints flow back, and prints the funnel. The
-    stack keeps running afterwards (`fanout stack down` stops it).
+    simulator's deliveries, bounces and complaints flow back, and prints the funnel. With
+    `--provider sendgrid|mailgun|postmark|ses|smtp` the campaign goes through that adapter
+    to the simulator's dialect of the provider, and its webhooks come back in that
+    provider's format and signature. The stack keeps running afterwards (`fanout stack
+    down` stops it).
     """
     settings = CommonSettings()
     try:
         orchestrate.up(settings, [], say)
-        outcome = run_demo(settings, leads, console)
+        outcome = run_demo(settings, leads, console, provider.value)
     except (StackError, DependencyUnavailable) as exc:
         raise fail(str(exc)) from None
     print_summary(outcome, console)

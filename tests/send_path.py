@@ -79,6 +79,7 @@ async def seed_campaign(
     unsubscribed: int = 0,
     invalid: int = 0,
     account_id: uuid.UUID | None = None,
+    provider: str = "simulator",
 ) -> Seeded:
     """An account (or the given one) with leads and a launched (`queued`) campaign selecting
     country DE, made through the services' own functions (`tests.factories`).
@@ -121,6 +122,7 @@ async def seed_campaign(
         from_email="news@acme.example",
         from_name="Acme",
         condition=MATCHING,
+        provider=provider,
     )
     launched = await factories.launch(
         pool, account_id, campaign_id, topic_name(Topic.CAMPAIGN_LAUNCHES)

@@ -3,7 +3,8 @@
 Without a subcommand it brings the stack up and runs everything (`make bench`);
 `fanout bench e2e` times one campaign on the running stack; `sink`, `decode`, `queries`,
 `import` and `conditions` time one component in isolation (see `isolated.py`);
-`templates` and `launch-check` measure the template render budget (`templates.py`).
+`templates` and `launch-check` measure the template render budget (`templates.py`);
+`providers` what a batch of 50 costs through each send adapter (`providers.py`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from fanout_cli.bench import isolated, templates
+from fanout_cli.bench import isolated, providers, templates
 from fanout_cli.output import console, fail, say
 from fanout_cli.stack.errors import StackError
 from shared.errors import DependencyUnavailable
@@ -35,6 +36,7 @@ bench_app.command("import")(isolated.lead_import)
 bench_app.command("conditions")(isolated.conditions)
 bench_app.command("templates")(templates.templates)
 bench_app.command("launch-check")(templates.launch_check)
+bench_app.command("providers")(providers.providers)
 
 
 @bench_app.callback()

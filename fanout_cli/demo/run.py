@@ -4,7 +4,10 @@ Everything goes through the services' public APIs, as a user's client would:
 the account's key from the CLI, leads streamed to campaign_api's import, a
 template and a campaign, a launch, campaign progress from campaign_api, the
 funnel and bounces from report_sink's reports API. The ESP is the simulator,
-set to realistic bounce, complaint and engagement rates.
+set to realistic bounce, complaint and engagement rates, reached through the
+campaign's provider: the simulator's own API, or one of the provider adapters
+(SendGrid, Mailgun, Postmark, SES, SMTP) talking to the simulator's dialect of
+that provider, its webhooks coming back in that provider's format.
 """
 
 from __future__ import annotations
@@ -115,8 +118,11 @@ def _upload(leads: int, advance: Callable[[int], None]) -> Iterator[bytes]:
         yield chunk
 
 
-def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcome:
-    """Create, import, launch, follow and report one campaign; returns what happened."""
+def run_demo(
+    common: CommonSettings, leads: int, console: Console, provider: str = "simulator"
+) -> DemoOutcome:
+    """Create, import, launch, follow and report one campaign sent through `provider`;
+    returns what happened."""
     account_id, key = asyncio.run(new_account(common))
     console.print(f"[green]•[/] account {account_id} created; its API key (shown once): {key}")
     auth = {"Authorization": f"Bearer {key}"}
@@ -147,10 +153,12 @@ def run_demo(common: CommonSettings, leads: int, console: Console) -> DemoOutcom
                     "reply_to": f"support@{domain}",
                     "template_id": template["id"],
                     "condition": CONDITION,
+                    "provider": provider,
                 },
             ),
             "creating campaign",
         )
+        console.print(f"[green]•[/] campaign sends through the [bold]{provider}[/] adapter")
         campaign_id = UUID(campaign["id"])
         checked_json(client.post(f"{API}/campaigns/{campaign_id}/launch"), "launching campaign")
         started = time.monotonic()

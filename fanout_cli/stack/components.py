@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fanout_cli.stack.esp_dialects import dialect_env
 from fanout_cli.stack.processes import ManagedProcess
-from fanout_cli.stack.secrets import service_secrets
+from fanout_cli.stack.secrets import service_secrets, variable
 from shared.settings import CommonSettings
 
 SIMULATOR_DNS_PORT = 8753  # UDP; the default of services/esp_simulator/config.py's `dns_port`
@@ -48,11 +49,11 @@ class ServiceProcess:
 
     def env(self, common: CommonSettings) -> dict[str, str]:
         """The environment: the caller's, plus the stack's home, secrets, this service's port
-        and its own log file (which it rotates: `shared.logging`); webhook_ingest accepts
-        the simulator's webhooks (the stack's ESP)."""
+        and its own log file (which it rotates: `shared.logging`); every provider dialect of
+        the simulator wired into the simulator, the sender and webhook_ingest (which
+        accepts the webhooks of each: `esp_dialects`)."""
         env = dict(os.environ)
         env.update(service_secrets(common.home, os.environ))
-        env.setdefault("FANOUT_WEBHOOK_INGEST_PROVIDERS", '["simulator"]')
         env["FANOUT_HOME"] = str(common.home)
         env["FANOUT_LOG_FILE"] = str(self.process(common.home).log_file)
         env["FANOUT_CACHE_DIR"] = str(common.cache_dir)
@@ -65,9 +66,12 @@ class ServiceProcess:
         env.setdefault(
             "FANOUT_ESP_SIMULATOR_WEBHOOK_URL", f"http://127.0.0.1:{webhooks}/webhooks/simulator"
         )
-        env.setdefault(
-            "FANOUT_SENDER_SIMULATOR_URL", f"http://127.0.0.1:{service_named('esp_simulator').port}"
-        )
+        simulator = f"http://127.0.0.1:{service_named('esp_simulator').port}"
+        env.setdefault("FANOUT_SENDER_SIMULATOR_URL", simulator)
+        # every provider dialect of the simulator, for `fanout demo --provider X`
+        dialects = dialect_env(env[variable("simulator_webhook_secret")], simulator)
+        for name, value in dialects.items():
+            env.setdefault(name, value)
         env.update(dns_variables(env))
         return env
 

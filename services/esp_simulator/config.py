@@ -11,6 +11,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.esp_simulator.dialects.settings import DialectSettings
 from shared.settings import SecretName, ServiceSettings
 
 Share = Annotated[float, Field(ge=0, le=1)]  # of calls, recipients or emails
@@ -66,8 +67,9 @@ class Knobs(BaseModel):
         return self
 
 
-class Settings(ServiceSettings, Knobs):
-    """The simulator process: its port, API key, webhook delivery and initial knobs."""
+class Settings(ServiceSettings, Knobs, DialectSettings):
+    """The simulator process: its port, API key, webhook delivery, initial knobs and the
+    provider dialects it speaks."""
 
     model_config = SettingsConfigDict(env_prefix="FANOUT_ESP_SIMULATOR_", extra="ignore")
 

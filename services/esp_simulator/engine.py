@@ -18,7 +18,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -26,7 +26,7 @@ from uuid import UUID
 from services.esp_simulator.config import Knobs, Settings
 from services.esp_simulator.events import AcceptedMessage, OutcomeEvent
 from services.esp_simulator.outage import Outage
-from services.esp_simulator.outcomes import plan_outcomes
+from services.esp_simulator.outcomes import plan_outcomes, rejected_bounce
 from services.esp_simulator.protocol import (
     MAX_MESSAGES,
     BulkMessage,
@@ -37,7 +37,7 @@ from services.esp_simulator.protocol import (
 )
 from services.esp_simulator.ratelimit import TokenBucket
 from services.esp_simulator.requestlog import CallRecord, RequestLog, call_records
-from services.esp_simulator.webhooks import DeliveryPolicy, WebhookOutbox
+from services.esp_simulator.webhooks import DeliveryPolicy, WebhookFormat, WebhookOutbox
 from shared.metrics import SIMULATOR_CALLS, SIMULATOR_RECIPIENTS
 
 # the metric children of each recipient status, looked up once (`labels()` per recipient
@@ -45,6 +45,7 @@ from shared.metrics import SIMULATOR_CALLS, SIMULATOR_RECIPIENTS
 _RECIPIENT_COUNTERS = {
     name: SIMULATOR_RECIPIENTS.labels(name) for name in [*MessageStatus, "duplicate"]
 }
+EVERY_STATUS = frozenset(MessageStatus)
 Z_99 = 2.3263478740408408  # standard normal quantile of 0.99
 MAX_EVENTS_PER_MESSAGE = 3
 
@@ -67,8 +68,10 @@ class Simulator:
         settings: Settings,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        formats: Mapping[str, WebhookFormat] | None = None,
     ) -> None:
         self.knobs = settings.knobs()
+        self._dialect_urls = dict(settings.dialect_webhook_urls)
         self._wall = wall
         self.outage = Outage(clock)
         self.requests = RequestLog(settings.request_log_max)
@@ -82,10 +85,19 @@ class Simulator:
             retry_base_s=settings.webhook_retry_base_s,
             retry_max_s=settings.webhook_retry_max_s,
         )
-        self.outbox = WebhookOutbox(policy, lambda: self.knobs.webhook_url)
+        self.outbox = WebhookOutbox(policy, self.webhook_url, formats)
         self.counters = Counters()
         self._accepted: set[bytes] = set()
         self._apply(self.knobs)
+
+    def webhook_url(self, dialect: str) -> str:
+        """Where events of `dialect` are posted: the `webhook_url` knob for the simulator's
+        own, else the dialect's override or the knob's sibling path (`.../webhooks/<dialect>`);
+        empty when the knob is empty (no webhooks)."""
+        base = self.knobs.webhook_url
+        if dialect == "simulator" or not base:
+            return base
+        return self._dialect_urls.get(dialect) or f"{base.rsplit('/', 1)[0]}/{dialect}"
 
     def configure(self, patch: dict[str, Any]) -> Knobs:
         """Change some knobs (validated as a whole; unknown names are refused)."""
@@ -111,20 +123,38 @@ class Simulator:
         """The counters with the webhook delivery progress."""
         return self.counters.model_copy(update={"webhooks": self.outbox.snapshot()}, deep=True)
 
-    async def send(self, request: BulkRequest) -> list[MessageResult] | CallRefused:
-        """Answer one bulk call (after the simulated latency unless down) and log it."""
+    async def send(
+        self,
+        request: BulkRequest,
+        *,
+        dialect: str = "simulator",
+        answers: frozenset[MessageStatus] = EVERY_STATUS,
+    ) -> list[MessageResult] | CallRefused:
+        """Answer one bulk call (after the simulated latency unless down) and log it.
+
+        A dialect whose API cannot answer some statuses per recipient (`answers`) gets the
+        nearest its provider has: a recipient rolled throttled or transient refuses the
+        whole call (429 or 503, nothing accepted) and a rejected one is accepted and then
+        hard-bounces. Accepted messages' events are posted in `dialect`'s webhook format.
+        """
         records = call_records(request, self._wall())
         if self.outage.down:
             return self._refuse(records, CallRefused(503, "simulated outage"), "down")
         await asyncio.sleep(self._latency_s())
         refusal = self._refusal(len(request.messages))
+        rolls = [self._roll(m) for m in request.messages] if refusal is None else []
+        if refusal is None:
+            refusal = _whole_call_refusal(rolls, answers, self.knobs.throttle_retry_after_s)
         if refusal is not None:
             result = "throttled" if refusal.status_code == 429 else "unavailable"
             return self._refuse(records, refusal, result)
         self.counters.calls += 1
         SIMULATOR_CALLS.labels("ok").inc()
         self.counters.received += len(request.messages)
-        results = [self._process(m, records[m.metadata.campaign_id]) for m in request.messages]
+        results = [
+            self._answer(m, roll, records[m.metadata.campaign_id], dialect, answers)
+            for m, roll in zip(request.messages, rolls, strict=True)
+        ]
         for record in records.values():
             self.requests.add(record)
         return results
@@ -174,10 +204,23 @@ class Simulator:
             return CallRefused(429, f"rate limit of {knobs.rate_limit_per_s:g}/s exceeded", wait_s)
         return None
 
-    def _process(self, message: BulkMessage, record: CallRecord) -> MessageResult:
+    def _roll(self, message: BulkMessage) -> tuple[MessageStatus, str] | None:
+        """The recipient's answer, or None for a message id accepted before."""
+        if _digest(message.message_id) in self._accepted:
+            return None
+        return self._roll_recipient(message)
+
+    def _answer(
+        self,
+        message: BulkMessage,
+        roll: tuple[MessageStatus, str] | None,
+        record: CallRecord,
+        dialect: str,
+        answers: frozenset[MessageStatus],
+    ) -> MessageResult:
         digest = _digest(message.message_id)
         provider_message_id = f"sim-{digest.hex()}"
-        if digest in self._accepted:
+        if roll is None:
             self.counters.duplicates += 1
             record.duplicates += 1
             _RECIPIENT_COUNTERS["duplicate"].inc()
@@ -187,18 +230,22 @@ class Simulator:
                 provider_message_id=provider_message_id,
                 reason="duplicate message id; already accepted",
             )
-        status, reason = self._roll_recipient(message)
+        status, reason = roll
         _RECIPIENT_COUNTERS[status].inc()
-        if status is not MessageStatus.ACCEPTED:
+        bounce = status is MessageStatus.REJECTED and status not in answers
+        if status is not MessageStatus.ACCEPTED and not bounce:
             record.count(status)
             return MessageResult(message_id=message.message_id, status=status, reason=reason)
         self._accepted.add(digest)
         self.counters.unique += 1
-        record.count(status)
-        self._schedule_outcomes(message, provider_message_id, record)
+        record.count(MessageStatus.ACCEPTED)
+        accepted = AcceptedMessage(
+            message.message_id, provider_message_id, message.to, message.metadata, dialect
+        )
+        self._schedule_outcomes(accepted, record, bounce)
         return MessageResult(
             message_id=message.message_id,
-            status=status,
+            status=MessageStatus.ACCEPTED,
             provider_message_id=provider_message_id,
         )
 
@@ -222,14 +269,12 @@ class Simulator:
         return MessageStatus.ACCEPTED, ""
 
     def _schedule_outcomes(
-        self, message: BulkMessage, provider_message_id: str, record: CallRecord
+        self, accepted: AcceptedMessage, record: CallRecord, bounce: bool
     ) -> None:
-        accepted = AcceptedMessage(
-            message.message_id, provider_message_id, message.to, message.metadata
-        )
         now = time.time()
         outcomes = self.counters.outcomes
-        for planned in plan_outcomes(self.knobs, self._rng):
+        planned_outcomes = [rejected_bounce(self.knobs)] if bounce else None
+        for planned in planned_outcomes or plan_outcomes(self.knobs, self._rng):
             name = planned.type
             if name == "bounced":
                 name = f"bounced_{planned.bounce_type}"
@@ -246,6 +291,20 @@ class Simulator:
                     planned.reason,
                 )
                 self.outbox.add(event, planned.delay_s)
+
+
+def _whole_call_refusal(
+    rolls: list[tuple[MessageStatus, str] | None],
+    answers: frozenset[MessageStatus],
+    retry_after_s: float,
+) -> CallRefused | None:
+    """What a call gets when a recipient must be retried and the dialect cannot say so."""
+    statuses = {roll[0] for roll in rolls if roll is not None} - answers
+    if MessageStatus.THROTTLED in statuses:
+        return CallRefused(429, "simulated throttling of a recipient", float(retry_after_s))
+    if MessageStatus.TRANSIENT_ERROR in statuses:
+        return CallRefused(503, "simulated transient failure of a recipient")
+    return None
 
 
 def _digest(message_id: str) -> bytes:

@@ -18,6 +18,7 @@ class AcceptedMessage:
     provider_message_id: str
     recipient: str
     metadata: MessageMetadata
+    dialect: str = "simulator"  # whose webhook format its events are posted in
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from services.esp_simulator.config import Knobs
 
 HARD_BOUNCE_REASON = "550 5.1.1 The email account that you tried to reach does not exist"
 SOFT_BOUNCE_REASON = "452 4.2.2 The email account that you tried to reach is over quota"
+REJECTED_REASON = "550 5.1.1 simulated rejection: recipient refused"
 COMPLAINT_REASON = "abuse: the recipient marked the message as spam"
 
 
@@ -20,6 +21,11 @@ class PlannedOutcome:
     delay_s: float
     bounce_type: str | None = None
     reason: str = ""
+
+
+def rejected_bounce(knobs: Knobs) -> PlannedOutcome:
+    """A rejected recipient of a provider that answers no recipient: it bounces hard."""
+    return PlannedOutcome("bounced", knobs.outcome_delay_ms / 1000, "hard", REJECTED_REASON)
 
 
 def plan_outcomes(knobs: Knobs, rng: random.Random) -> list[PlannedOutcome]:

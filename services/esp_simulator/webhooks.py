@@ -1,11 +1,15 @@
-"""Posts outcome events to the webhook URL in signed batches, retrying until accepted.
+"""Posts outcome events to the webhook URLs in signed posts, retrying until accepted.
 
 Events wait in a heap until they are due, then in a ready queue; a worker
-posts a batch once `batch_size` events are ready or the oldest has waited
-`flush_s`. A failed post (non-2xx or connection error) keeps its batch and
-retries it with exponential backoff and jitter, so nothing is lost while
-webhook_ingest is down; the whole backlog is bounded by `queue_max`
-(the bulk API refuses new mail with 503 while it is full).
+takes a batch once `batch_size` events are ready or the oldest has waited
+`flush_s`, and posts it in the webhook format of each event's dialect: the
+simulator's own (one signed post per batch, below) or a provider's
+(`dialects/*_events.py`: SendGrid posts arrays, Mailgun, Postmark and SES
+one event per post), each dialect to its own URL. A failed post (non-2xx or
+connection error) is retried with exponential backoff and jitter, its body
+made anew each time so signed timestamps stay fresh, so nothing is lost while
+webhook_ingest is down; the whole backlog is bounded by `queue_max` (the send
+APIs refuse new mail with 503 while it is full).
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import heapq
 import itertools
 import random
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 import orjson
@@ -46,12 +51,60 @@ class DeliveryPolicy:
     retry_max_s: float = 30.0
 
 
+POSTS_IN_FLIGHT = 16  # per worker, for the formats that post one event at a time
+
+
+@dataclass(frozen=True)
+class Post:
+    """One webhook request: the events it carries, and its body and headers, made anew at
+    each attempt (signatures carry the time of the post)."""
+
+    events: int
+    make: Callable[[], tuple[bytes, dict[str, str]]]
+
+
+class WebhookFormat(Protocol):
+    """How one dialect posts a batch of its events."""
+
+    def posts(self, events: list[OutcomeEvent]) -> list[Post]:
+        """The requests that carry `events`."""
+        ...
+
+
+class SimulatorFormat:
+    """The simulator's own webhooks: `{"events": [...]}`, HMAC-signed, one post per batch."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def posts(self, events: list[OutcomeEvent]) -> list[Post]:
+        """One post of every event."""
+        body = orjson.dumps({"events": [event.as_json() for event in events]})
+        return [Post(len(events), lambda: (body, self._headers(body)))]
+
+    def _headers(self, body: bytes) -> dict[str, str]:
+        timestamp = int(time.time())
+        return {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
+        }
+
+
 class WebhookOutbox:
     """The bounded backlog of outcome events and the workers that post it."""
 
-    def __init__(self, policy: DeliveryPolicy, url: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        policy: DeliveryPolicy,
+        url: Callable[[str], str],
+        formats: Mapping[str, WebhookFormat] | None = None,
+    ) -> None:
         self.policy = policy
-        self._url = url
+        self._url = url  # of a dialect; empty: not posted
+        self._formats = dict(formats or {})
+        self._formats.setdefault("simulator", SimulatorFormat(policy.secret))
+        self._posting = asyncio.Semaphore(POSTS_IN_FLIGHT)
         self._delayed: list[tuple[float, int, OutcomeEvent]] = []
         self._ready: deque[tuple[float, OutcomeEvent]] = deque()
         self._in_flight = 0
@@ -139,15 +192,30 @@ class WebhookOutbox:
     async def _deliver(
         self, http: httpx.AsyncClient, batch: list[OutcomeEvent], generation: int
     ) -> None:
-        body = orjson.dumps({"events": [event.as_json() for event in batch]})
+        by_dialect: dict[str, list[OutcomeEvent]] = defaultdict(list)
+        for event in batch:
+            by_dialect[event.message.dialect].append(event)
+        for dialect, events in by_dialect.items():
+            form = self._formats.get(dialect)
+            if form is None:  # a provider that publishes none (SES without a configuration set)
+                continue
+            posts = form.posts(events)
+            await asyncio.gather(
+                *(self._deliver_post(http, dialect, post, generation) for post in posts)
+            )
+
+    async def _deliver_post(
+        self, http: httpx.AsyncClient, dialect: str, post: Post, generation: int
+    ) -> None:
         attempt = 0
         while generation == self._generation:
-            url = self._url()
+            url = self._url(dialect)
             if not url:
                 return
-            failure = await self._post(http, url, body)
+            async with self._posting:
+                failure = await self._post(http, url, *post.make())
             if failure is None:
-                self.counts.events_sent += len(batch)
+                self.counts.events_sent += post.events
                 SIMULATOR_WEBHOOK_POSTS.labels("ok").inc()
                 return
             self.counts.failed_attempts += 1
@@ -158,14 +226,10 @@ class WebhookOutbox:
             attempt += 1
             await asyncio.sleep(delay)
 
-    async def _post(self, http: httpx.AsyncClient, url: str, body: bytes) -> str | None:
+    async def _post(
+        self, http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+    ) -> str | None:
         """Post once; None on a 2xx answer, else what went wrong."""
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(self.policy.secret, timestamp, body),
-        }
         try:
             response = await http.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -1,4 +1,10 @@
-"""sender settings (env prefix `FANOUT_SENDER_`)."""
+"""sender settings (env prefix `FANOUT_SENDER_`).
+
+Each ESP adapter's configuration is one nested field, set per value as
+`FANOUT_SENDER_<PROVIDER>__<FIELD>` (e.g. `FANOUT_SENDER_SENDGRID__API_KEY`) or
+whole as JSON in `FANOUT_SENDER_<PROVIDER>`; credentials are empty (the
+provider refuses to start, naming the setting) until set.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,20 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.sender.campaigns import SPECS_MAX, TEMPLATES_MAX
+from services.sender.providers.mailgun import MailgunConfig
+from services.sender.providers.postmark import PostmarkConfig
+from services.sender.providers.sendgrid import SendGridConfig
+from services.sender.providers.ses import SesConfig
+from services.sender.providers.smtp_config import SmtpConfig
 from shared.settings import SecretName, ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
     """Knobs of the sender; connections live in `.common`."""
 
-    model_config = SettingsConfigDict(env_prefix="FANOUT_SENDER_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FANOUT_SENDER_", env_nested_delimiter="__", extra="ignore"
+    )
 
     port: int = 8704
     group_id: str = Field(
@@ -69,6 +82,11 @@ class Settings(ServiceSettings):
     simulator_url: str = "http://127.0.0.1:8705"
     provider_timeout_s: float = Field(30.0, gt=0, description="Timeout of one ESP call.")
     db_pool_size: int = db_pool_size(10)
+    sendgrid: SendGridConfig = Field(default_factory=SendGridConfig, description="SendGrid.")
+    mailgun: MailgunConfig = Field(default_factory=MailgunConfig, description="Mailgun.")
+    postmark: PostmarkConfig = Field(default_factory=PostmarkConfig, description="Postmark.")
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig, description="An SMTP relay.")
+    ses: SesConfig = Field(default_factory=SesConfig, description="Amazon SES v2.")
 
     def required_secrets(self) -> tuple[SecretName, ...]:
         """Links are signed; the simulator's API key is needed only by campaigns sent

@@ -10,9 +10,9 @@ refuses every request with 401.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import SecretName, ServiceSettings, db_pool_size
@@ -64,6 +64,11 @@ class Settings(ServiceSettings):
             "a retry keeps the original Timestamp, so one hour accepts every genuine retry."
         ),
     )
+    sns_trusted_cert_url: str = Field(
+        "",
+        description="Outside production only: one more SigningCertURL trusted beside Amazon's "
+        "(the local ESP simulator's, e.g. http://127.0.0.1:8705/ses/sns-certificate.pem).",
+    )
     sendgrid_public_key: SecretStr = Field(
         SecretStr(""),
         description="SendGrid Event Webhook verification key (base64 DER SubjectPublicKeyInfo).",
@@ -80,6 +85,15 @@ class Settings(ServiceSettings):
         15, gt=0, description="Longest wait for Kafka to acknowledge a request's events."
     )
     db_pool_size: int = db_pool_size(5)
+
+    @model_validator(mode="after")
+    def _trust_only_amazon_in_production(self) -> Self:
+        if self.sns_trusted_cert_url and self.common.environment == "production":
+            raise ValueError(
+                "FANOUT_WEBHOOK_INGEST_SNS_TRUSTED_CERT_URL trusts a non-Amazon SNS certificate; "
+                "it is refused in production"
+            )
+        return self
 
     def required_secrets(self) -> tuple[SecretName, ...]:
         """Unsubscribe links are verified; simulator webhooks when the simulator is listed."""

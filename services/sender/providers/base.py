@@ -9,6 +9,7 @@ provider-wide stops (`ProviderStopped`, which pause the campaign).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -39,6 +40,9 @@ class SendRequest:
     from_name: str
     reply_to: str | None
     emails: list[OutgoingEmail]
+    # per-campaign choices of the provider configuration the campaign names (e.g. Postmark's
+    # `message_stream`); an adapter falls back to its own configuration for a missing one
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 class Outcome(StrEnum):

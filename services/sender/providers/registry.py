@@ -1,16 +1,29 @@
-"""The provider of each campaign (`campaigns.provider`), created once per process, with its rate."""
+"""The provider of each campaign (`campaigns.provider`), created once per process, with its rate.
+
+Adapters are built from the sender's settings (`FANOUT_SENDER_<PROVIDER>__<FIELD>`);
+one whose configuration lacks a required value is `ProviderUnavailable` naming
+the settings to set, and the campaign pauses with that reason.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 
 from services.sender.config import Settings
 from services.sender.providers.base import EmailProvider
+from services.sender.providers.mailgun import MailgunProvider
+from services.sender.providers.postmark import PostmarkProvider
+from services.sender.providers.sendgrid import SendGridProvider
+from services.sender.providers.ses import SesProvider
+from services.sender.providers.settings import ProviderConfig
 from services.sender.providers.simulator import SimulatorProvider
+from services.sender.providers.smtp import SmtpProvider
 from services.sender.rate import SendRate
-from shared.settings import MissingSecret
+from shared.settings import MissingSecret, env_name
 
 log = structlog.get_logger(__name__)
 
@@ -79,11 +92,32 @@ class ProviderPool:
                 timeout_s=settings.provider_timeout_s,
                 connections=settings.max_in_flight,
             )
-        if name == "ses":
-            from services.sender.providers.ses import SesProvider
+        make = ADAPTERS.get(name)
+        if make is None:
+            raise ProviderUnavailable(f"unknown provider {name!r}")
+        config: ProviderConfig = getattr(settings, name)
+        unset = config.missing()
+        if unset:
+            needed = "; ".join(
+                f"{env_name(settings, f'{name}__{field}')} ({_described(config, field)})"
+                for field in unset
+            )
+            raise ProviderUnavailable(f"{name}: not configured: set {needed}")
+        try:
+            return make(config)
+        except ValueError as exc:
+            raise ProviderUnavailable(f"{name}: {exc}") from exc
 
-            try:
-                return SesProvider()
-            except ValueError as exc:
-                raise ProviderUnavailable(f"ses: {exc}") from exc
-        raise ProviderUnavailable(f"unknown provider {name!r}")
+
+def _described(config: ProviderConfig, field: str) -> str:
+    return type(config).model_fields[field].description or field
+
+
+# each adapter from its configuration (the sender's settings field of the same name)
+ADAPTERS: dict[str, Callable[[Any], EmailProvider]] = {
+    "sendgrid": SendGridProvider,
+    "mailgun": MailgunProvider,
+    "postmark": PostmarkProvider,
+    "smtp": SmtpProvider,
+    "ses": SesProvider,
+}

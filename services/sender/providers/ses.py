@@ -29,7 +29,6 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.sender.providers.base import (
     Outcome,
@@ -41,6 +40,7 @@ from services.sender.providers.base import (
 )
 from services.sender.providers.errors import ProviderRequestError, retry_after_seconds
 from services.sender.providers.ses_content import ascii_address, send_bulk_email_body
+from services.sender.providers.settings import ProviderConfig
 
 log = structlog.get_logger(__name__)
 
@@ -91,20 +91,24 @@ STOPPING_ERRORS = frozenset(
 )
 
 
-class SesSettings(BaseSettings):
-    """Amazon SES v2 connection (env prefix `FANOUT_SES_`); empty keys use botocore's chain."""
+class SesConfig(ProviderConfig):
+    """An Amazon SES v2 account and region; empty keys use botocore's chain (env, profile,
+    role). The configuration set is required: SES publishes events (with Fanout's message
+    tags) only through a configuration set's event destination."""
 
-    model_config = SettingsConfigDict(env_prefix="FANOUT_SES_", extra="ignore")
+    required = ("configuration_set_name",)
 
-    region: str = "us-east-1"
-    access_key_id: str = ""
-    secret_access_key: SecretStr = SecretStr("")
-    session_token: SecretStr | None = None
-    configuration_set_name: str | None = Field(
-        None, description="Configuration set whose event destination publishes SES events."
+    region: str = Field("us-east-1", description="The SES region.")
+    access_key_id: str = Field("", description="Access key id; empty: botocore's chain.")
+    secret_access_key: SecretStr = Field(SecretStr(""), description="Secret access key.")
+    session_token: SecretStr | None = Field(None, description="Session token, if temporary.")
+    configuration_set_name: str = Field(
+        "",
+        description="Configuration set with an event destination (SNS topic) for Bounce, "
+        "Complaint, Delivery, Open and Click events; required.",
     )
     endpoint_url: str = Field("", description="Override of https://email.<region>.amazonaws.com.")
-    timeout_s: float = 30.0
+    timeout_s: float = Field(30.0, gt=0, description="Timeout of one call.")
 
     @property
     def base_url(self) -> str:
@@ -112,7 +116,7 @@ class SesSettings(BaseSettings):
         return (self.endpoint_url or f"https://email.{self.region}.amazonaws.com").rstrip("/")
 
 
-def _credentials(settings: SesSettings) -> Any:
+def _credentials(settings: SesConfig) -> Any:
     """Explicit keys from settings, else botocore's default chain (env, profile, role)."""
     if settings.access_key_id:
         token = settings.session_token.get_secret_value() if settings.session_token else None
@@ -121,7 +125,7 @@ def _credentials(settings: SesSettings) -> Any:
         )
     found = botocore.session.get_session().get_credentials()
     if found is None:
-        raise ValueError("no AWS credentials: set FANOUT_SES_ACCESS_KEY_ID/SECRET_ACCESS_KEY")
+        raise ValueError("no AWS credentials: set access_key_id and secret_access_key")
     return found
 
 
@@ -154,10 +158,13 @@ class SesProvider:
 
     name = "ses"
 
-    def __init__(
-        self, settings: SesSettings | None = None, http: httpx.AsyncClient | None = None
-    ) -> None:
-        self.settings = settings or SesSettings()
+    def __init__(self, settings: SesConfig, http: httpx.AsyncClient | None = None) -> None:
+        if not settings.configuration_set_name:
+            raise ValueError(
+                "configuration_set_name is required: SES publishes bounces and complaints "
+                "with Fanout's tags only through a configuration set's event destination"
+            )
+        self.settings = settings
         self._credentials = _credentials(self.settings)
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=self.settings.timeout_s)

@@ -89,7 +89,7 @@ def _inline_template(emails: list[OutgoingEmail]) -> dict[str, str]:
 def send_bulk_email_body(
     request: SendRequest,
     recipients: list[tuple[OutgoingEmail, str]],
-    configuration_set: str | None = None,
+    configuration_set: str,
 ) -> dict[str, Any]:
     """The SendBulkEmail request for `recipients` (each email with its SES-ready address)."""
     emails = [outgoing for outgoing, _ in recipients]
@@ -107,6 +107,5 @@ def send_bulk_email_body(
     }
     if request.reply_to:
         body["ReplyToAddresses"] = [request.reply_to]
-    if configuration_set:
-        body["ConfigurationSetName"] = configuration_set
+    body["ConfigurationSetName"] = configuration_set
     return body

@@ -48,7 +48,12 @@ def provider_table(
             max_concurrent=settings.sns_max_concurrent_fetches,
             timeout_s=settings.sns_fetch_timeout_s,
         )
-        policy = SnsPolicy(tuple(settings.ses_topic_arns), settings.sns_max_age_s, tolerance)
+        policy = SnsPolicy(
+            tuple(settings.ses_topic_arns),
+            settings.sns_max_age_s,
+            tolerance,
+            settings.sns_trusted_cert_url,
+        )
         confirm = confirm_subscription or https_confirmer(settings.sns_fetch_timeout_s)
         return SesProvider(certificates, confirm, policy)
 

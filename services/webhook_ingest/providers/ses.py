@@ -35,6 +35,7 @@ class SnsPolicy:
     topics: tuple[str, ...]
     max_age_s: float
     skew_s: float
+    trusted_cert_url: str = ""  # outside production: the local simulator's certificate
 
 
 class SesProvider:
@@ -68,7 +69,7 @@ class SesProvider:
         if message.get("TopicArn") not in self._policy.topics:
             raise Forbidden("TopicArn is not in the allowed SES topics")
         require_fresh(message, self._policy.max_age_s, self._policy.skew_s, self._clock())
-        await verify_message(message, self._certificates)
+        await verify_message(message, self._certificates, self._policy.trusted_cert_url)
         if message["Type"] == "SubscriptionConfirmation":
             url = str(message.get("SubscribeURL"))
             if not is_sns_url(url):

@@ -23,6 +23,7 @@ from botocore.serialize import create_serializer
 from botocore.validate import validate_parameters
 from pydantic import SecretStr
 
+from services.sender.config import Settings as SenderSettings
 from services.sender.providers.base import (
     Outcome,
     OutgoingEmail,
@@ -31,11 +32,12 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError
+from services.sender.providers.registry import ProviderPool, ProviderUnavailable
 from services.sender.providers.ses import (
     ENTRY_OUTCOMES,
     STOPPING_STATUSES,
+    SesConfig,
     SesProvider,
-    SesSettings,
     error_code,
 )
 from services.sender.providers.ses_content import (
@@ -47,7 +49,7 @@ from services.sender.providers.ses_content import (
 MODEL = botocore.session.get_session().get_service_model("sesv2")
 SEND_BULK = MODEL.operation_model("SendBulkEmail")
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-SETTINGS = SesSettings(
+SETTINGS = SesConfig(
     region="eu-west-1",
     access_key_id="AKIDEXAMPLE",
     secret_access_key=SecretStr(SECRET_KEY),
@@ -173,7 +175,7 @@ def test_build_headers_and_tags_match_model_patterns() -> None:
     for header in replacement_headers(outgoing):
         assert name_pattern.fullmatch(header["Name"])
         assert value_pattern.fullmatch(header["Value"])
-    body = send_bulk_email_body(_request(), [(outgoing, "ada@example.com")])
+    body = send_bulk_email_body(_request(), [(outgoing, "ada@example.com")], "fanout-events")
     tag_chars = re.compile(r"[A-Za-z0-9_-]{1,256}")
     for tag in body["DefaultEmailTags"] + body["BulkEmailEntries"][0]["ReplacementTags"]:
         assert tag_chars.fullmatch(tag["Name"]) and tag_chars.fullmatch(tag["Value"])
@@ -377,12 +379,28 @@ async def test_read_max_send_rate_from_account_quota() -> None:
 
 
 def test_read_settings_from_env_secret_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FANOUT_SES_REGION", "us-west-2")
-    monkeypatch.setenv("FANOUT_SES_ACCESS_KEY_ID", "AKIDENV")
-    monkeypatch.setenv("FANOUT_SES_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("FANOUT_SES_CONFIGURATION_SET_NAME", "events")
-    settings = SesSettings()
+    monkeypatch.setenv("FANOUT_SENDER_SES__REGION", "us-west-2")
+    monkeypatch.setenv("FANOUT_SENDER_SES__ACCESS_KEY_ID", "AKIDENV")
+    monkeypatch.setenv("FANOUT_SENDER_SES__SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("FANOUT_SENDER_SES__CONFIGURATION_SET_NAME", "events")
+    settings = SenderSettings().ses
     assert settings.base_url == "https://email.us-west-2.amazonaws.com"
     assert settings.configuration_set_name == "events"
     assert SECRET_KEY not in repr(settings)
     assert settings.secret_access_key.get_secret_value() == SECRET_KEY
+
+
+def test_create_provider_without_configuration_set_refused() -> None:
+    with pytest.raises(ValueError, match="configuration_set_name is required"):
+        SesProvider(SETTINGS.model_copy(update={"configuration_set_name": ""}))
+
+
+async def test_pool_names_missing_configuration_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FANOUT_SENDER_SES__ACCESS_KEY_ID", "AKIDENV")
+    monkeypatch.setenv("FANOUT_SENDER_SES__SECRET_ACCESS_KEY", SECRET_KEY)
+    pool = ProviderPool(SenderSettings())
+    with pytest.raises(ProviderUnavailable) as caught:
+        await pool.get("ses")
+    assert "FANOUT_SENDER_SES__CONFIGURATION_SET_NAME" in str(caught.value)
+    assert "event destination" in str(caught.value)
+    assert SECRET_KEY not in str(caught.value)

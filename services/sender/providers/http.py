@@ -1,0 +1,61 @@
+"""HTTP plumbing the ESP adapters share: one call, and what a refused call means.
+
+A call that never got an answer (timeout, refused connection, reset) and the
+answers 429 and 5xx are `ProviderRetryable`, with the delay the provider asked
+for. Any other refusal is `ProviderRequestError`: the delivery step pauses the
+campaign on 401 and 403 (bad credentials, suspended account) and fails the
+recipients on the rest, unless the adapter reads the answer first (a 400 that
+names the recipients at fault, say).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from services.sender.providers.base import ProviderRetryable
+from services.sender.providers.errors import ProviderRequestError, retry_after_seconds
+
+
+def client(timeout_s: float, connections: int = 16) -> httpx.AsyncClient:
+    """A client keeping `connections` alive, for one adapter."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(timeout=timeout_s, limits=limits)
+
+
+async def call(
+    http: httpx.AsyncClient, provider: str, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
+    """The provider's answer to one request; `ProviderRetryable` when there is none."""
+    try:
+        return await http.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise ProviderRetryable(f"{provider} timeout: {exc.__class__.__name__}") from exc
+    except httpx.TransportError as exc:
+        raise ProviderRetryable(f"{provider} unreachable: {exc.__class__.__name__}") from exc
+
+
+def refusal(
+    provider: str, response: httpx.Response, reason: str, retry_after: float | None = None
+) -> Exception:
+    """The exception a refused call raises: retryable for 429 and 5xx, else a request error."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        if retry_after is None:
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        return ProviderRetryable(f"{provider} HTTP {status}: {reason}", retry_after)
+    return ProviderRequestError(provider, status, reason)
+
+
+def body_reason(response: httpx.Response, *keys: str) -> str:
+    """The first of `keys` in a JSON object answer, else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        for key in keys:
+            if body.get(key):
+                return str(body[key])[:300]
+    return str(body)[:300]
