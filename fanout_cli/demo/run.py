@@ -356,6 +356,7 @@ def print_summary(outcome: DemoOutcome, console: Console) -> None:
         f"--api-key {outcome.api_key}\n"
         f"  recipients:      fanout report recipients {outcome.campaign_id} --status bounced "
         f"--api-key {outcome.api_key}\n"
-        '  SQL (read-only): fanout sql "SELECT type, count() FROM email_events GROUP BY type"\n'
+        '  SQL (read-only): fanout sql "SELECT type, count() FROM email_events GROUP BY type" '
+        f"--api-key {outcome.api_key}\n"
         "  stop the stack:  fanout stack down"
     )
