@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fanout_cli.stack.esp_dialects import dialect_env
+from fanout_cli.stack.esp_dialects import SMTP_PORT, dialect_env
 from fanout_cli.stack.processes import ManagedProcess
 from fanout_cli.stack.secrets import service_secrets, variable
 from shared.settings import CommonSettings
 
+SIMULATOR_SMTP_PORT_VARIABLE = "FANOUT_ESP_SIMULATOR_SMTP_PORT"
 SIMULATOR_DNS_PORT = 8753  # UDP; the default of services/esp_simulator/config.py's `dns_port`
 
 
@@ -69,7 +70,9 @@ class ServiceProcess:
         simulator = f"http://127.0.0.1:{service_named('esp_simulator').port}"
         env.setdefault("FANOUT_SENDER_SIMULATOR_URL", simulator)
         # every provider dialect of the simulator, for `fanout demo --provider X`
-        dialects = dialect_env(env[variable("simulator_webhook_secret")], simulator)
+        # its SMTP server's port may be the stack's own (a test stack beside the demo's)
+        smtp_port = int(env.get(SIMULATOR_SMTP_PORT_VARIABLE) or SMTP_PORT)
+        dialects = dialect_env(env[variable("simulator_webhook_secret")], simulator, smtp_port)
         for name, value in dialects.items():
             env.setdefault(name, value)
         env.update(dns_variables(env))

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fanout_cli.stack.components import SERVICES, dns_variables
+from fanout_cli.stack.components import SERVICES, SIMULATOR_SMTP_PORT_VARIABLE, dns_variables
 from fanout_cli.stack.kafka import REPO_ROOT
 from fanout_cli.testrun.ports import free_port
 from shared.settings import DEFAULT_HOME, CommonSettings
@@ -53,6 +53,7 @@ class SuiteStack:
     kafka_port: int  # its controller listens on the next port
     service_ports: dict[str, int] = field(default_factory=dict)
     dns_port: int = 0  # the simulator's DNS server (UDP); 0 in a stack recorded before it
+    smtp_port: int = 0  # the simulator's SMTP server; 0 in a stack recorded before it
 
     @classmethod
     def allocate(cls, home: Path) -> SuiteStack:
@@ -65,6 +66,7 @@ class SuiteStack:
             kafka_port=free_port(taken, span=2),
             service_ports={s.module: free_port(taken) for s in SERVICES},
             dns_port=free_port(taken),
+            smtp_port=free_port(taken),
         )
 
     @classmethod
@@ -115,6 +117,7 @@ class SuiteStack:
             "FANOUT_SENDER_SIMULATOR_URL": self.url("esp_simulator"),
             **ports,
             **dns_variables({"FANOUT_ESP_SIMULATOR_DNS_PORT": str(self.dns_port or "")}),
+            **({SIMULATOR_SMTP_PORT_VARIABLE: str(self.smtp_port)} if self.smtp_port else {}),
         }
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from fanout_cli.stack.components import SIMULATOR_DNS_PORT, service_named
+from fanout_cli.stack.components import (
+    SIMULATOR_DNS_PORT,
+    SIMULATOR_SMTP_PORT_VARIABLE,
+    service_named,
+)
+from fanout_cli.stack.esp_dialects import SMTP_PORT
 from fanout_cli.testrun.stack import SuiteStack
 from services.campaign_api.domains.settings import DomainSettings
 from services.esp_simulator.config import Settings as SimulatorSettings
@@ -59,3 +64,24 @@ def test_test_stack_gives_the_dns_server_a_port_of_its_own(
     assert stack.dns_port not in (0, SIMULATOR_DNS_PORT, *stack.service_ports.values())
     assert variables["FANOUT_ESP_SIMULATOR_DNS_PORT"] == str(stack.dns_port)
     assert _resolver_of(variables, monkeypatch).dns_nameserver_port == stack.dns_port
+
+
+@pytest.mark.parametrize("own_port", [False, True])
+def test_simulator_smtp_port_is_the_stacks_own_and_the_sender_follows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_port: bool
+) -> None:
+    """A test or chaos stack beside the demo's gives the simulator's SMTP server a port of
+    its own (two simulators on the default one: the second cannot start)."""
+    monkeypatch.delenv(SIMULATOR_SMTP_PORT_VARIABLE, raising=False)
+    monkeypatch.delenv("FANOUT_SENDER_SMTP__PORT", raising=False)
+    stack = SuiteStack.allocate(tmp_path)
+    assert stack.smtp_port not in (0, SMTP_PORT, stack.dns_port, *stack.service_ports.values())
+    if own_port:
+        for name, value in stack.variables().items():
+            monkeypatch.setenv(name, value)
+    common = CommonSettings(home=tmp_path)
+    simulator = service_named("esp_simulator").env(common)
+    sender = service_named("sender").env(common)
+    port = str(stack.smtp_port) if own_port else str(SMTP_PORT)
+    assert simulator[SIMULATOR_SMTP_PORT_VARIABLE] == port
+    assert sender["FANOUT_SENDER_SMTP__PORT"] == port
