@@ -28,6 +28,9 @@ export FANOUT_TOPIC_PREFIX=perf. FANOUT_PUBLIC_BASE_URL=http://127.0.0.1:8711
 export FANOUT_SENDER_RATE_BUDGETS=${FANOUT_SENDER_RATE_BUDGETS:-'{"simulator": 0, "ses": 14}'}
 export FANOUT_SENDER_SIMULATOR_URL=http://127.0.0.1:8715
 export FANOUT_ESP_SIMULATOR_WEBHOOK_URL=http://127.0.0.1:8711/webhooks/simulator
+# the simulator's DNS (which verifies the benchmark's sending domains) on a port of its own
+export FANOUT_ESP_SIMULATOR_DNS_PORT=8716 FANOUT_CAMPAIGN_API_DNS_NAMESERVER_PORT=8716
+export FANOUT_CAMPAIGN_API_DNS_NAMESERVERS='["127.0.0.1"]'
 declare -A PORT=([esp_simulator]=8715 [webhook_ingest]=8711 [report_sink]=8712
                  [campaign_api]=8710 [lead_resolver]=8713 [sender]=8714)
 ORDER="esp_simulator webhook_ingest sender report_sink campaign_api lead_resolver"
