@@ -19,7 +19,7 @@ from shared.templating.errors import BudgetExceeded
 from shared.templating.meter import Meter
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def big_heap() -> Iterator[list[list[int]]]:
     """Enough tracked containers that a full collection takes tens of milliseconds."""
     heap = [[n] for n in range(1_500_000)]
