@@ -14,6 +14,10 @@ from fanout_cli.stack.secrets import service_secrets, variable
 from shared.settings import CommonSettings
 
 SIMULATOR_SMTP_PORT_VARIABLE = "FANOUT_ESP_SIMULATOR_SMTP_PORT"
+# A stack's own SMTP port for its simulator (a test or chaos stack beside the demo's). Not
+# the simulator's variable: every simulator built in a process that has that one in its
+# environment (the suite's in-process simulators) would serve SMTP on the same port.
+STACK_SMTP_PORT_VARIABLE = "FANOUT_STACK_SMTP_PORT"
 SIMULATOR_DNS_PORT = 8753  # UDP; the default of services/esp_simulator/config.py's `dns_port`
 
 
@@ -71,7 +75,9 @@ class ServiceProcess:
         env.setdefault("FANOUT_SENDER_SIMULATOR_URL", simulator)
         # every provider dialect of the simulator, for `fanout demo --provider X`
         # its SMTP server's port may be the stack's own (a test stack beside the demo's)
-        smtp_port = int(env.get(SIMULATOR_SMTP_PORT_VARIABLE) or SMTP_PORT)
+        smtp_port = int(
+            env.get(SIMULATOR_SMTP_PORT_VARIABLE) or env.get(STACK_SMTP_PORT_VARIABLE) or SMTP_PORT
+        )
         dialects = dialect_env(env[variable("simulator_webhook_secret")], simulator, smtp_port)
         for name, value in dialects.items():
             env.setdefault(name, value)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fanout_cli.stack.components import SERVICES, SIMULATOR_SMTP_PORT_VARIABLE, dns_variables
+from fanout_cli.stack.components import SERVICES, STACK_SMTP_PORT_VARIABLE, dns_variables
 from fanout_cli.stack.kafka import REPO_ROOT
 from fanout_cli.testrun.ports import free_port
 from shared.settings import DEFAULT_HOME, CommonSettings
@@ -117,7 +117,7 @@ class SuiteStack:
             "FANOUT_SENDER_SIMULATOR_URL": self.url("esp_simulator"),
             **ports,
             **dns_variables({"FANOUT_ESP_SIMULATOR_DNS_PORT": str(self.dns_port or "")}),
-            **({SIMULATOR_SMTP_PORT_VARIABLE: str(self.smtp_port)} if self.smtp_port else {}),
+            **({STACK_SMTP_PORT_VARIABLE: str(self.smtp_port)} if self.smtp_port else {}),
         }
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:

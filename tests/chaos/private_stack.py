@@ -79,7 +79,7 @@ def stack_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka}",
         "FANOUT_TOPIC_PREFIX": f"chaos{uuid.uuid4().hex[:6]}.",
         "FANOUT_ESP_SIMULATOR_DNS_PORT": str(dns),  # campaign_api asks it (components.py)
-        "FANOUT_ESP_SIMULATOR_SMTP_PORT": str(smtp),  # the sender's SMTP dialect follows it
+        "FANOUT_STACK_SMTP_PORT": str(smtp),  # the sender's SMTP dialect follows it
     }
     env.update({f"{s.env_prefix}PORT": str(p) for s, p in zip(SERVICES, services, strict=True)})
     return {**env, **extra}

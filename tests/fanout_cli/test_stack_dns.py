@@ -76,6 +76,9 @@ def test_simulator_smtp_port_is_the_stacks_own_and_the_sender_follows_it(
     monkeypatch.delenv("FANOUT_SENDER_SMTP__PORT", raising=False)
     stack = SuiteStack.allocate(tmp_path)
     assert stack.smtp_port not in (0, SMTP_PORT, stack.dns_port, *stack.service_ports.values())
+    # not the simulator's own variable: the suite's in-process simulators would all serve
+    # SMTP on that port
+    assert SIMULATOR_SMTP_PORT_VARIABLE not in stack.variables()
     if own_port:
         for name, value in stack.variables().items():
             monkeypatch.setenv(name, value)

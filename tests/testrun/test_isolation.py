@@ -83,7 +83,7 @@ def _started_beside(home: Path) -> Iterator[OtherStack]:
         "FANOUT_WEBHOOK_INGEST_PORT": str(free_port(taken)),
         # the simulator's DNS (UDP) and SMTP servers: never the demo stack's defaults
         "FANOUT_ESP_SIMULATOR_DNS_PORT": str(free_port(taken)),
-        "FANOUT_ESP_SIMULATOR_SMTP_PORT": str(free_port(taken)),
+        "FANOUT_STACK_SMTP_PORT": str(free_port(taken)),
     }
     try:
         up = fanout(env, "stack", "up", "--only", "infra", "--only", "esp-simulator")
