@@ -9,6 +9,7 @@ import pytest
 from fanout_cli.stack.components import (
     SIMULATOR_DNS_PORT,
     SIMULATOR_SMTP_PORT_VARIABLE,
+    STACK_SMTP_PORT_VARIABLE,
     service_named,
 )
 from fanout_cli.stack.esp_dialects import SMTP_PORT
@@ -72,8 +73,12 @@ def test_simulator_smtp_port_is_the_stacks_own_and_the_sender_follows_it(
 ) -> None:
     """A test or chaos stack beside the demo's gives the simulator's SMTP server a port of
     its own (two simulators on the default one: the second cannot start)."""
-    monkeypatch.delenv(SIMULATOR_SMTP_PORT_VARIABLE, raising=False)
-    monkeypatch.delenv("FANOUT_SENDER_SMTP__PORT", raising=False)
+    for name in (
+        SIMULATOR_SMTP_PORT_VARIABLE,
+        STACK_SMTP_PORT_VARIABLE,
+        "FANOUT_SENDER_SMTP__PORT",
+    ):
+        monkeypatch.delenv(name, raising=False)  # the suite's own stack sets one
     stack = SuiteStack.allocate(tmp_path)
     assert stack.smtp_port not in (0, SMTP_PORT, stack.dns_port, *stack.service_ports.values())
     # not the simulator's own variable: the suite's in-process simulators would all serve
