@@ -10,6 +10,7 @@ names the recipients at fault, say).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,6 +23,22 @@ def client(timeout_s: float, connections: int = 16) -> httpx.AsyncClient:
     """A client keeping `connections` alive, for one adapter."""
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.AsyncClient(timeout=timeout_s, limits=limits)
+
+
+class AdapterClient:
+    """An adapter's HTTP client: the one it was given (whoever gave it closes it) or one it
+    made for itself, closed with the adapter."""
+
+    def __init__(
+        self, given: httpx.AsyncClient | None, make: Callable[[], httpx.AsyncClient]
+    ) -> None:
+        self.http = given if given is not None else make()
+        self._owned = given is None
+
+    async def aclose(self) -> None:
+        """Close the client if the adapter made it."""
+        if self._owned:
+            await self.http.aclose()
 
 
 async def call(

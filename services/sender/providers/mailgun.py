@@ -62,8 +62,10 @@ class MailgunProvider:
 
     def __init__(self, config: MailgunConfig, http_client: httpx.AsyncClient | None = None):
         self.config = config
-        self._owns_http = http_client is None
-        self._http = http_client or http.client(config.timeout_s, config.connections)
+        self._client = http.AdapterClient(
+            http_client, lambda: http.client(config.timeout_s, config.connections)
+        )
+        self._http = self._client.http
         self._auth = ("api", config.api_key.get_secret_value())
 
     async def send_batch(self, request: SendRequest) -> list[RecipientResult]:
@@ -80,8 +82,7 @@ class MailgunProvider:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
-        if self._owns_http:
-            await self._http.aclose()
+        await self._client.aclose()
 
     async def _send_or_split(
         self, request: SendRequest, emails: Sequence[OutgoingEmail]

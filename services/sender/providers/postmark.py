@@ -85,8 +85,10 @@ class PostmarkProvider:
 
     def __init__(self, config: PostmarkConfig, http_client: httpx.AsyncClient | None = None):
         self.config = config
-        self._owns_http = http_client is None
-        self._http = http_client or http.client(config.timeout_s, config.connections)
+        self._client = http.AdapterClient(
+            http_client, lambda: http.client(config.timeout_s, config.connections)
+        )
+        self._http = self._client.http
         self._headers = {
             "X-Postmark-Server-Token": config.server_token.get_secret_value(),
             "Accept": "application/json",
@@ -113,8 +115,7 @@ class PostmarkProvider:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
-        if self._owns_http:
-            await self._http.aclose()
+        await self._client.aclose()
 
 
 def _error(response: httpx.Response) -> tuple[int | None, str]:

@@ -84,8 +84,10 @@ class SendGridProvider:
 
     def __init__(self, config: SendGridConfig, http_client: httpx.AsyncClient | None = None):
         self.config = config
-        self._owns_http = http_client is None
-        self._http = http_client or http.client(config.timeout_s, config.connections)
+        self._client = http.AdapterClient(
+            http_client, lambda: http.client(config.timeout_s, config.connections)
+        )
+        self._http = self._client.http
         self._headers = {
             "Authorization": f"Bearer {config.api_key.get_secret_value()}",
             "Content-Type": "application/json",
@@ -105,8 +107,7 @@ class SendGridProvider:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
-        if self._owns_http:
-            await self._http.aclose()
+        await self._client.aclose()
 
     async def _send(
         self, request: SendRequest, emails: Sequence[OutgoingEmail]

@@ -39,6 +39,7 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError, retry_after_seconds
+from services.sender.providers.http import AdapterClient
 from services.sender.providers.ses_content import ascii_address, send_bulk_email_body
 from services.sender.providers.settings import ProviderConfig
 
@@ -166,8 +167,8 @@ class SesProvider:
             )
         self.settings = settings
         self._credentials = _credentials(self.settings)
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=self.settings.timeout_s)
+        self._client = AdapterClient(http, lambda: httpx.AsyncClient(timeout=settings.timeout_s))
+        self._http = self._client.http
         # botocore logs canonical requests (with any session token) at DEBUG.
         logging.getLogger("botocore.auth").setLevel(logging.INFO)
 
@@ -210,8 +211,7 @@ class SesProvider:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
-        if self._owns_http:
-            await self._http.aclose()
+        await self._client.aclose()
 
     async def _call(self, method: str, path: str, body: bytes) -> httpx.Response:
         url = f"{self.settings.base_url}{path}"
