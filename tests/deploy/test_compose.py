@@ -53,9 +53,10 @@ def _fields(cls: type[BaseSettings], prefix: str) -> set[str]:
     names = set(cls.model_fields)
     for field in cls.model_fields.values():
         nested = field.annotation
-        settings = isinstance(nested, type) and issubclass(nested, BaseSettings)
-        if settings and nested.model_config.get("env_prefix") == prefix:  # type: ignore[union-attr]
-            names |= set(nested.model_fields)  # type: ignore[union-attr]
+        if not (isinstance(nested, type) and issubclass(nested, BaseSettings)):
+            continue
+        if nested.model_config.get("env_prefix") == prefix:
+            names |= set(nested.model_fields)
     return names
 
 
