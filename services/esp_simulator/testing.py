@@ -18,6 +18,16 @@ from services.esp_simulator.app import create_app
 from services.esp_simulator.config import Settings
 
 
+async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    """uvicorn ends a failed start (the app's lifespan, say) with SystemExit, which a task
+    passes straight to the event loop and which ends a whole test session: make it an
+    error of the one caller."""
+    try:
+        await server.serve(sockets=[sock])
+    except SystemExit as exc:
+        raise RuntimeError(f"uvicorn stopped before it started (exit {exc.code})") from None
+
+
 @contextlib.asynccontextmanager
 async def serving(
     app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, lifespan: bool = True
@@ -33,7 +43,7 @@ async def serving(
         app, log_config=None, access_log=False, lifespan="on" if lifespan else "off"
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
+    task = asyncio.create_task(_serve(server, sock), name="uvicorn")
     try:
         while not server.started:
             if task.done():
