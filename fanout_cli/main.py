@@ -21,7 +21,9 @@ from fanout_cli.output import console, fail, say
 from fanout_cli.report.commands import report_app
 from fanout_cli.report.sql import sql_command
 from fanout_cli.stack import orchestrate
+from fanout_cli.stack.components import service_named
 from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.instances import parse_scale
 from fanout_cli.testrun.cli import PASS_THROUGH, test_command
 from services.campaign_api.cli import account_app
 from shared.errors import DependencyUnavailable
@@ -66,13 +68,41 @@ def stack_up(
             "lead-resolver, sender). Default: everything.",
         ),
     ] = None,
+    scale: Annotated[
+        str,
+        typer.Option(
+            "--scale",
+            help="Instances per service, e.g. sender=3,lead_resolver=2,webhook_ingest=2. "
+            "Instance k of a service on port P is <service>-k on port P+10*(k-1), with its own "
+            "log and pid. report_sink runs once in embedded chDB mode (chDB allows one process "
+            "per data folder; set FANOUT_CLICKHOUSE_URL to scale it); esp_simulator runs once.",
+        ),
+    ] = "",
 ) -> None:
     """Start the local stack; components already running are left as they are."""
     try:
-        orchestrate.up(CommonSettings(), only or [], say)
+        settings = CommonSettings()
+        orchestrate.up(settings, only or [], say, parse_scale(settings, scale))
     except (StackError, DependencyUnavailable) as exc:
         raise fail(str(exc)) from None
     console.print("[bold green]stack is up[/] — `fanout stack status` shows it")
+
+
+@stack_app.command("scale")
+def stack_scale(
+    service: Annotated[str, typer.Argument(help="A service, e.g. sender or lead_resolver.")],
+    instances: Annotated[int, typer.Argument(help="How many instances to run (1 or more).")],
+) -> None:
+    """Change how many instances of one service the running stack has: the missing ones are
+    started, the ones above INSTANCES stopped gracefully (SIGTERM: they drain and commit).
+    report_sink cannot run twice in embedded chDB mode, nor esp_simulator at all."""
+    settings = CommonSettings()
+    try:
+        ((module, count),) = parse_scale(settings, f"{service}={instances}").items()
+        orchestrate.scale_service(settings, service_named(module), count, say)
+    except StackError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"[bold green]{service} runs {instances} instance(s)[/]")
 
 
 @stack_app.command("down")
