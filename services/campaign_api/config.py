@@ -26,6 +26,15 @@ class Settings(ServiceSettings):
     )
     outbox_batch_size: int = 100
     scheduler_interval_seconds: float = Field(1.0, description="How often due schedules start.")
+    stalled_after_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="A running campaign whose progress has not moved for this long counts as "
+        "stalled (gauge fanout_campaigns_stalled).",
+    )
+    stall_check_seconds: float = Field(
+        30.0, gt=0, description="How often stalled campaigns are counted."
+    )
     db_pool_size: int = db_pool_size(10)
     templates: TemplateLimits = Field(
         default_factory=TemplateLimits,
