@@ -17,6 +17,7 @@ from fanout_cli.bench.cli import bench_app
 from fanout_cli.chaos.cli import chaos_command
 from fanout_cli.clickhouse.cli import clickhouse_app
 from fanout_cli.demo.run import print_summary, run_demo
+from fanout_cli.dlq.cli import dlq_app
 from fanout_cli.output import console, fail, say
 from fanout_cli.report.commands import report_app
 from fanout_cli.report.sql import sql_command
@@ -52,6 +53,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(report_app, name="report")
 app.add_typer(bench_app, name="bench")
 app.add_typer(clickhouse_app, name="clickhouse")
+app.add_typer(dlq_app, name="dlq")
 app.command("sql")(sql_command)
 app.command("chaos")(chaos_command)
 app.command("test", context_settings=PASS_THROUGH)(test_command)
