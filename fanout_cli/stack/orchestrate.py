@@ -251,12 +251,18 @@ def up(
             up_service(common, service, say)
 
 
-def scale_service(common: CommonSettings, service: ServiceProcess, count: int, say: Say) -> None:
-    """Run exactly `count` instances of `service`: start the missing ones, stop (SIGTERM,
-    the highest numbers first) those above `count`."""
+def scale_service(
+    common: CommonSettings,
+    service: ServiceProcess,
+    count: int,
+    say: Say,
+    extra_env: dict[str, str] | None = None,
+) -> None:
+    """Run exactly `count` instances of `service`: start the missing ones (with `extra_env`
+    added), stop (SIGTERM, the highest numbers first) those above `count`."""
     check_count(common, service, count)
     for number in range(1, count + 1):
-        up_instance(common, Instance(service, number), say)
+        up_instance(common, Instance(service, number), say, extra_env)
     for instance in reversed(known_instances(service, common.home)):
         if instance.number > count and instance.process(common.home).stop(STOP_GRACE_S):
             say(f"{instance.name}: stopped")
