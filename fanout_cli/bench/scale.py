@@ -186,7 +186,7 @@ async def _follow(
         accepted = (await counters(client))["unique"] - before["unique"]
         result.timeline.append((round(time.monotonic() - launched, 2), accepted))
         if accepted >= KILL_AT * result.leads and result.resplit_after_kill_s is None:
-            result.sent_per_s_before_kill = _rate(result.timeline)
+            result.sent_per_s_before_kill = accepted_rate(result.timeline)
             await asyncio.to_thread(run.kill_last)
             result.resplit_after_kill_s = await run.resplit(client, time.monotonic())
             run.say(f"partitions re-split after the kill in {result.resplit_after_kill_s} s")
@@ -197,7 +197,7 @@ async def _follow(
         state = checked_json(await client.get(campaign_url), "campaign")["state"]
         if state == "completed":
             result.completed = True
-            result.sent_per_s_overall = _rate(result.timeline)
+            result.sent_per_s_overall = accepted_rate(result.timeline)
             return
         if state in ("failed", "cancelled", "paused"):
             raise StackError(f"the benchmark campaign ended {state}")
@@ -205,7 +205,7 @@ async def _follow(
     raise StackError("the benchmark campaign did not complete in time")
 
 
-def _rate(timeline: list[tuple[float, int]]) -> float:
+def accepted_rate(timeline: list[tuple[float, int]]) -> float:
     """First acceptances per second from the first sample that saw one to the last gain."""
     started = [(t, n) for t, n in timeline if n > 0]
     if len(started) < 2:
