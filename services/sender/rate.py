@@ -64,6 +64,7 @@ class SendRate:
         self._aimd = aimd
         self._clock = clock
         self._last_decrease = -math.inf
+        self._spend_bucket = True
         self._limiter = self._make_limiter()
 
     @property
