@@ -32,6 +32,7 @@ AtOption = Annotated[
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 EVERYTHING = 10_000_000  # `--all`: the whole topic
+SAMPLE = 500  # messages `list` reads per topic for its reasons
 
 
 def _run(work: Callable[[CommonSettings], Coroutine[Any, Any, T]]) -> T:
@@ -59,13 +60,21 @@ def positions(values: list[str]) -> set[Position]:
 
 @dlq_app.command("list")
 def list_topics() -> None:
-    """Every dead-letter topic of this deployment with how many messages it holds."""
+    """Every dead-letter topic of this deployment: how many messages it holds, and the most
+    frequent errors among its oldest messages."""
+    rows = [
+        [topic, f"{n:,}", "\n".join(f"{n}× {reason}" for reason, n in reasons)]
+        for topic, (n, reasons) in _run(_summaries).items()
+    ]
+    console.print(table("dead-letter topics", ["topic", "messages", "reasons"], rows))
 
-    async def counts(common: CommonSettings) -> dict[str, int]:
-        return await reading.count_messages(common, await reading.dead_letter_topics(common))
 
-    rows = [[topic, f"{n:,}"] for topic, n in _run(counts).items()]
-    console.print(table("dead-letter topics", ["topic", "messages"], rows))
+async def _summaries(common: CommonSettings) -> dict[str, tuple[int, list[tuple[str, int]]]]:
+    counts = await reading.count_messages(common, await reading.dead_letter_topics(common))
+    return {
+        topic: (n, reading.top_reasons(await reading.read_letters(common, topic, SAMPLE)))
+        for topic, n in counts.items()
+    }
 
 
 @dlq_app.command("show")

@@ -7,6 +7,7 @@ anything. Only topics under the configured FANOUT_TOPIC_PREFIX are this deployme
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from shared.settings import CommonSettings
 from shared.topics import dead_letter_name
 
 SUFFIX = dead_letter_name("")  # what every dead-letter topic's name ends with
+REASON_CHARS = 70  # of an error's first line, to group dead letters by reason
 Position = tuple[int, int]  # (partition, offset) of a message in its dead-letter topic
 
 
@@ -133,6 +135,15 @@ async def read_letters(
                 if await consumer.position(tp) >= bounds[tp][1]:
                     bounds.pop(tp, None)
     return found[:limit]
+
+
+def top_reasons(letters: Iterable[Letter], count: int = 3) -> list[tuple[str, int]]:
+    """The most frequent errors among `letters` (first line, shortened), with how many."""
+    reasons = Counter(
+        (x.letter.error.splitlines() or [""])[0][:REASON_CHARS] if x.letter else "not a dead letter"
+        for x in letters
+    )
+    return reasons.most_common(count)
 
 
 def _letter(record: ConsumerRecord) -> Letter:

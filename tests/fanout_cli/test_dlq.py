@@ -66,8 +66,8 @@ def _cli(filled: Filled, *args: str, answer: str = "") -> tuple[int, str]:
 def test_dlq_list_counts_each_dead_letter_topic(filled: Filled) -> None:
     code, output = _cli(filled, "list")
     assert code == 0, output
-    assert f"{filled.sends_dlq} 3" in output
-    assert f"{filled.events_dlq} 1" in output
+    assert f"{filled.sends_dlq} 3 1× SendBatch: bad field 0" in output
+    assert f"{filled.events_dlq} 1 1× not a dead letter" in output
     launches = dead_letter_name(topic_name(Topic.CAMPAIGN_LAUNCHES, filled.common.topic_prefix))
     assert f"{launches} 0" in output
 
