@@ -17,11 +17,14 @@ from fanout_cli.bench.cli import bench_app
 from fanout_cli.chaos.cli import chaos_command
 from fanout_cli.clickhouse.cli import clickhouse_app
 from fanout_cli.demo.run import print_summary, run_demo
+from fanout_cli.dlq.cli import dlq_app
 from fanout_cli.output import console, fail, say
 from fanout_cli.report.commands import report_app
 from fanout_cli.report.sql import sql_command
 from fanout_cli.stack import orchestrate
+from fanout_cli.stack.components import service_named
 from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.instances import parse_scale
 from fanout_cli.testrun.cli import PASS_THROUGH, test_command
 from services.campaign_api.cli import account_app
 from shared.errors import DependencyUnavailable
@@ -50,6 +53,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(report_app, name="report")
 app.add_typer(bench_app, name="bench")
 app.add_typer(clickhouse_app, name="clickhouse")
+app.add_typer(dlq_app, name="dlq")
 app.command("sql")(sql_command)
 app.command("chaos")(chaos_command)
 app.command("test", context_settings=PASS_THROUGH)(test_command)
@@ -66,13 +70,41 @@ def stack_up(
             "lead-resolver, sender). Default: everything.",
         ),
     ] = None,
+    scale: Annotated[
+        str,
+        typer.Option(
+            "--scale",
+            help="Instances per service, e.g. sender=3,lead_resolver=2,webhook_ingest=2. "
+            "Instance k of a service on port P is <service>-k on port P+10*(k-1), with its own "
+            "log and pid. report_sink runs once in embedded chDB mode (chDB allows one process "
+            "per data folder; set FANOUT_CLICKHOUSE_URL to scale it); esp_simulator runs once.",
+        ),
+    ] = "",
 ) -> None:
     """Start the local stack; components already running are left as they are."""
     try:
-        orchestrate.up(CommonSettings(), only or [], say)
+        settings = CommonSettings()
+        orchestrate.up(settings, only or [], say, parse_scale(settings, scale))
     except (StackError, DependencyUnavailable) as exc:
         raise fail(str(exc)) from None
     console.print("[bold green]stack is up[/] — `fanout stack status` shows it")
+
+
+@stack_app.command("scale")
+def stack_scale(
+    service: Annotated[str, typer.Argument(help="A service, e.g. sender or lead_resolver.")],
+    instances: Annotated[int, typer.Argument(help="How many instances to run (1 or more).")],
+) -> None:
+    """Change how many instances of one service the running stack has: the missing ones are
+    started, the ones above INSTANCES stopped gracefully (SIGTERM: they drain and commit).
+    report_sink cannot run twice in embedded chDB mode, nor esp_simulator at all."""
+    settings = CommonSettings()
+    try:
+        ((module, count),) = parse_scale(settings, f"{service}={instances}").items()
+        orchestrate.scale_service(settings, service_named(module), count, say)
+    except StackError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"[bold green]{service} runs {instances} instance(s)[/]")
 
 
 @stack_app.command("down")

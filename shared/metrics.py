@@ -24,8 +24,12 @@ PRODUCER_SESSION_RESETS = Counter(
 )
 # Offset commits made by consumer runners.
 COMMITS = Counter("fanout_offset_commits_total", "Offset commits", ["group"])
-# Records between a consumer's last commits and its partitions' ends (the scaling signal).
-CONSUMER_LAG = Gauge("fanout_consumer_lag_records", "Records behind the last commit", ["group"])
+# Records between a consumer's last commit and its partition's end (the scaling signal), per
+# partition this instance owns: `partition` is bounded by the topic's partition count (≤ 12),
+# and a revoked partition's series is removed, so summing over instances counts each once.
+CONSUMER_LAG = Gauge(
+    "fanout_consumer_lag_records", "Records behind the last commit", ["group", "partition"]
+)
 # Wall time a consumer handler (or batch write) spent on one batch.
 HANDLE_SECONDS = Histogram("fanout_handle_seconds", "Handler time per batch", ["group"])
 # Partitions currently assigned to this process.
@@ -52,6 +56,9 @@ SINK_EVENTS = Counter("fanout_sink_events_total", "Events inserted into ClickHou
 # generic answer; a rise of one reason tells operators what is going on (a leaked revoked
 # key still in use, a client sending the key without `Bearer `, someone guessing).
 AUTH_REFUSED = Counter("fanout_auth_refused_total", "Refused authentications", ["reason"])
+# campaign_api: campaigns queued, resolving or sending whose progress (updated_at) has not
+# moved for FANOUT_CAMPAIGN_API_STALLED_AFTER_SECONDS (no consumer, lag, provider stopped).
+CAMPAIGNS_STALLED = Gauge("fanout_campaigns_stalled", "Running campaigns without progress")
 # Launch commands relayed from the outbox to Kafka.
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")
 # Lead rows accepted by bulk imports (campaign_api).

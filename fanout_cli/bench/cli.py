@@ -20,7 +20,7 @@ import httpx
 import typer
 
 from fanout_cli.bench import isolated, providers, templates
-from fanout_cli.output import console, fail, say
+from fanout_cli.output import console, fail, say, table
 from fanout_cli.stack.errors import StackError
 from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
@@ -120,3 +120,50 @@ def end_to_end(
             target.write(line + "\n")
     if not result.every_lead_has_outcome:
         raise fail("the campaign ended without an outcome for every lead")
+
+
+@bench_app.command("scale")
+def scale(
+    senders: Annotated[int, typer.Option(min=2, help="Sender instances sharing the budget.")] = 3,
+    rate: Annotated[float, typer.Option(min=1, help="R: the simulator's limit, emails/s.")] = 200.0,
+    leads: Annotated[int, typer.Option(min=1000, help="Campaign size.")] = 12_000,
+    latency_ms: Annotated[float, typer.Option(help="Simulator latency per call.")] = 50.0,
+    out: Annotated[Path | None, typer.Option(help="Also append the JSON result here.")] = None,
+) -> None:
+    """The shared ESP budget: N senders against a simulator enforcing R (docs/operations.md).
+
+    Runs on the stack FANOUT_HOME and the FANOUT_* ports point at (give it one of its own:
+    it restarts, kills and adds sender instances). Prints the combined send rate against
+    R, the share of throttled calls (target ≤ 1 %), and the time the group takes to give
+    every partition to a live instance after one is killed and after one joins.
+    """
+    from fanout_cli.bench.machine import machine_facts
+    from fanout_cli.bench.scale import restore_senders, run_scale
+
+    common = CommonSettings()
+    try:
+        result = asyncio.run(run_scale(common, senders, rate, leads, latency_ms, say))
+    except (StackError, DependencyUnavailable) as exc:
+        raise fail(str(exc)) from None
+    except httpx.TransportError as exc:
+        raise fail(f"the stack is not answering ({exc!r}); start it first") from None
+    finally:
+        restore_senders(common, say)
+    rows = [
+        ["R (simulator limit)", f"{rate:,.0f} emails/s"],
+        ["combined, before the kill", f"{result.sent_per_s_before_kill:,.1f} emails/s"],
+        ["combined, whole campaign", f"{result.sent_per_s_overall:,.1f} emails/s"],
+        [
+            "throttled calls",
+            f"{result.throttled_calls} of {result.calls} ({result.throttled_share:.2%})",
+        ],
+        ["re-split after kill -9", f"{result.resplit_after_kill_s} s"],
+        ["re-split after a join", f"{result.resplit_after_join_s} s"],
+    ]
+    console.print(table(f"{senders} senders sharing R", ["", ""], rows))
+    if out is not None:
+        with out.open("a") as target:
+            record = {"machine": machine_facts(), **asdict(result)}
+            target.write(json.dumps(record, default=str) + "\n")
+    if result.throttled_share > 0.01:
+        raise fail("more than 1 % of the calls were throttled")

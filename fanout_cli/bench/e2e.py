@@ -90,7 +90,8 @@ async def _chunks(leads: int, seed: int) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _prepare(common: CommonSettings, leads: int, seed: int) -> tuple[UUID, str, float]:
+async def prepare_account(common: CommonSettings, leads: int, seed: int) -> tuple[UUID, str, float]:
+    """A new account with `leads` leads imported in-process: (id, API key, import seconds)."""
     pool = await create_pool(common.database_url, max_size=2)
     try:
         account, key = await create_account(pool, f"bench {leads}")
@@ -101,7 +102,7 @@ async def _prepare(common: CommonSettings, leads: int, seed: int) -> tuple[UUID,
         await pool.close()
 
 
-async def _delete_account(common: CommonSettings, account: UUID) -> None:
+async def delete_account(common: CommonSettings, account: UUID) -> None:
     """Remove a benchmark account and its leads and campaigns from Postgres."""
     pool = await create_pool(common.database_url, max_size=1)
     try:
@@ -119,14 +120,14 @@ async def run_e2e(
     (kept after a failure, for inspection).
     """
     result = E2EResult(leads=leads, latency_ms=latency_ms)
-    account, key, result.import_s = await _prepare(common, leads, seed=leads)
+    account, key, result.import_s = await prepare_account(common, leads, seed=leads)
     result.import_per_s = leads / result.import_s
     await _run_campaign(common, (account, key), result, timeout_s)
-    await _delete_account(common, account)
+    await delete_account(common, account)
     return result
 
 
-def _sending_domain(account: UUID, headers: dict[str, str]) -> str:
+def sending_domain(account: UUID, headers: dict[str, str]) -> str:
     """The account's sending domain, registered and verified as the demo does its own."""
     with httpx.Client(headers=headers, timeout=60) as client:
         return verified_domain(client, API, SIMULATOR, account_domain("bench", account))
@@ -136,12 +137,12 @@ async def _run_campaign(
     common: CommonSettings, account: tuple[UUID, str], result: E2EResult, timeout_s: float
 ) -> None:
     headers = {"Authorization": f"Bearer {account[1]}"}
-    domain = await asyncio.to_thread(_sending_domain, account[0], headers)
+    domain = await asyncio.to_thread(sending_domain, account[0], headers)
     async with httpx.AsyncClient(headers=headers, timeout=60) as client:
         config = simulator_config(result.latency_ms)
         checked_json(await client.post(f"{SIMULATOR}/v1/config", json=config), "simulator config")
         duplicates_before = await _simulator_duplicates(client)
-        campaign_id = await _create_campaign(client, result.leads, f"bench@{domain}")
+        campaign_id = await create_campaign(client, result.leads, f"bench@{domain}")
         sampler = Sampler(common)
         sampler.start()
         stop = asyncio.Event()
@@ -162,7 +163,7 @@ async def _simulator_duplicates(client: httpx.AsyncClient) -> int:
     return int(counters["duplicates"])
 
 
-async def _create_campaign(client: httpx.AsyncClient, leads: int, sender: str) -> UUID:
+async def create_campaign(client: httpx.AsyncClient, leads: int, sender: str) -> UUID:
     """A template and a draft campaign from `sender` matching every lead of the account."""
     template = checked_json(await client.post(f"{API}/templates", json=TEMPLATE), "template")
     body = {

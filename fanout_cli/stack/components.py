@@ -41,14 +41,6 @@ class ServiceProcess:
     def process(self, home: Path) -> ManagedProcess:
         return ManagedProcess(self.name, home, marker=f"services.{self.module}", own_log=True)
 
-    @property
-    def health_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/healthz"
-
-    @property
-    def ready_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/readyz"
-
     def argv(self) -> list[str]:
         return [sys.executable, "-m", f"services.{self.module}"]
 

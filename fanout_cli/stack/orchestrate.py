@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ from fanout_cli.stack import kafka as kafka_mod
 from fanout_cli.stack import postgres as pg
 from fanout_cli.stack.components import SERVICES, ServiceProcess
 from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.instances import Instance, check_count, known_instances
 from fanout_cli.stack.processes import port_open, require_free_port, wait_until
 from fanout_cli.stack.secrets import ensure_secrets, known_secret, secrets_path
 from shared.clickhouse import connect
@@ -32,6 +33,9 @@ from shared.migrations.postgres import upgrade
 from shared.settings import CommonSettings
 
 INFRA = ("postgres", "kafka")
+# SIGTERM lets a worker drain, flush and commit (shared.service.serve gives it 30 s); only
+# an instance still running after this is killed.
+STOP_GRACE_S = 40.0
 Say = Callable[[str], None]
 
 
@@ -179,19 +183,30 @@ def up_service(
     extra_env: dict[str, str] | None = None,
 ) -> None:
     """Start one service unless it runs (with `extra_env` added); wait for its /healthz."""
-    proc = service.process(common.home)
+    up_instance(common, Instance(service, 1), say, extra_env)
+
+
+def up_instance(
+    common: CommonSettings,
+    instance: Instance,
+    say: Say,
+    extra_env: dict[str, str] | None = None,
+) -> None:
+    """Start one instance of a service unless it runs; wait for its /healthz."""
+    proc = instance.process(common.home)
     if proc.pid() is not None:
-        say(f"{service.name}: already running (pid {proc.pid()})")
+        say(f"{instance.name}: already running (pid {proc.pid()})")
         return
-    require_free_port(service.name, "127.0.0.1", service.port)
-    pid = proc.start(service.argv(), env={**service.env(common), **(extra_env or {})})
-    healthy = wait_until(lambda: _healthy(service.health_url) or proc.pid() is None, timeout=90)
+    require_free_port(instance.name, "127.0.0.1", instance.port)
+    pid = proc.start(instance.service.argv(), env={**instance.env(common), **(extra_env or {})})
+    health = f"{instance.url}/healthz"
+    healthy = wait_until(lambda: _healthy(health) or proc.pid() is None, timeout=90)
     if not healthy or proc.pid() is None:
         raise StackError(
-            f"{service.name} did not become healthy. Last log lines ({proc.log_file}):\n"
+            f"{instance.name} did not become healthy. Last log lines ({proc.log_file}):\n"
             f"{proc.log_tail(25)}"
         )
-    say(f"{service.name}: started (pid {pid}) on http://127.0.0.1:{service.port}")
+    say(f"{instance.name}: started (pid {pid}) on {instance.url}")
 
 
 def restart_service(
@@ -210,9 +225,14 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def up(common: CommonSettings, only: Iterable[str], say: Say) -> None:
-    """Bring up the selected components (all by default), each at most once."""
+def up(
+    common: CommonSettings, only: Iterable[str], say: Say, scale: Mapping[str, int] | None = None
+) -> None:
+    """Bring up the selected components (all by default), each at most once; a service in
+    `scale` ({module: count}) runs exactly that many instances."""
+    counts = dict(scale or {})
     selected = set(only) or {"postgres", "kafka", "clickhouse", *(s.name for s in SERVICES)}
+    selected |= set(counts)
     if "infra" in selected:
         selected |= set(INFRA)
     common.home.mkdir(parents=True, exist_ok=True)
@@ -225,8 +245,27 @@ def up(common: CommonSettings, only: Iterable[str], say: Say) -> None:
     if "clickhouse" in selected:
         check_clickhouse(common, say)
     for service in SERVICES:
-        if service.name in selected or service.module in selected:
+        if service.module in counts:
+            scale_service(common, service, counts[service.module], say)
+        elif service.name in selected or service.module in selected:
             up_service(common, service, say)
+
+
+def scale_service(
+    common: CommonSettings,
+    service: ServiceProcess,
+    count: int,
+    say: Say,
+    extra_env: dict[str, str] | None = None,
+) -> None:
+    """Run exactly `count` instances of `service`: start the missing ones (with `extra_env`
+    added), stop (SIGTERM, the highest numbers first) those above `count`."""
+    check_count(common, service, count)
+    for number in range(1, count + 1):
+        up_instance(common, Instance(service, number), say, extra_env)
+    for instance in reversed(known_instances(service, common.home)):
+        if instance.number > count and instance.process(common.home).stop(STOP_GRACE_S):
+            say(f"{instance.name}: stopped")
 
 
 def infra_running(common: CommonSettings) -> bool:
@@ -239,8 +278,9 @@ def infra_running(common: CommonSettings) -> bool:
 def down(common: CommonSettings, wipe: bool, say: Say) -> None:
     """Stop every process the stack started, services first; `wipe` deletes the data."""
     for service in reversed(SERVICES):
-        if service.process(common.home).stop():
-            say(f"{service.name}: stopped")
+        for instance in reversed(known_instances(service, common.home)):
+            if instance.process(common.home).stop():
+                say(f"{instance.name}: stopped")
     if not _remote_kafka(common) and broker(common).stop():
         say("Kafka: stopped")
     if not _remote_postgres(common):
@@ -284,18 +324,19 @@ def status(common: CommonSettings) -> list[ComponentStatus]:
     )
     ops_token = known_secret(common, "ops_token") or ""
     for service in SERVICES:
-        pid = service.process(common.home).pid()
-        health = _readiness(service, pid, ops_token)
-        rows.append(ComponentStatus(service.name, f"http://127.0.0.1:{service.port}", pid, health))
+        for instance in known_instances(service, common.home):
+            pid = instance.process(common.home).pid()
+            health = _readiness(instance, pid, ops_token)
+            rows.append(ComponentStatus(instance.name, instance.url, pid, health))
     return rows
 
 
-def _readiness(service: ServiceProcess, pid: int | None, ops_token: str) -> str:
+def _readiness(instance: Instance, pid: int | None, ops_token: str) -> str:
     if pid is None:
         return "stopped"
     try:
         auth = {"Authorization": f"Bearer {ops_token}"}
-        response = httpx.get(service.ready_url, headers=auth, timeout=6.0)
+        response = httpx.get(f"{instance.url}/readyz", headers=auth, timeout=6.0)
     except httpx.HTTPError:
         return "starting or unresponsive"
     return "ready" if response.status_code == 200 else f"not ready ({response.text[:80]})"

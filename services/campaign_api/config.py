@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, PositiveFloat
 from pydantic_settings import SettingsConfigDict
 
 from services.campaign_api.domains.settings import DomainSettings
@@ -26,6 +26,14 @@ class Settings(ServiceSettings):
     )
     outbox_batch_size: int = 100
     scheduler_interval_seconds: float = Field(1.0, description="How often due schedules start.")
+    stalled_after_seconds: PositiveFloat = Field(
+        600.0,
+        description="Seconds without progress (updated_at) after which a running campaign "
+        "counts as stalled (gauge fanout_campaigns_stalled).",
+    )
+    stall_check_seconds: PositiveFloat = Field(
+        30.0, description="How often stalled campaigns are counted."
+    )
     db_pool_size: int = db_pool_size(10)
     templates: TemplateLimits = Field(
         default_factory=TemplateLimits,

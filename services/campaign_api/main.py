@@ -21,6 +21,7 @@ from services.campaign_api.api.routes import (
 )
 from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
+from services.campaign_api.campaigns.stalls import watch_stalls
 from services.campaign_api.config import Settings
 from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
@@ -76,7 +77,8 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
 
 
 async def start(settings: Settings, stack: AsyncExitStack) -> Started:
-    """Open Postgres and check Kafka; HTTP with the outbox relay and the scheduler beside it."""
+    """Open Postgres and check Kafka; HTTP with the outbox relay, the scheduler and the
+    stalled-campaign count beside it."""
     pool = await stack.enter_async_context(
         open_pool(settings.common.database_url, max_size=settings.db_pool_size)
     )
@@ -85,7 +87,13 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     relay = OutboxRelay(pool, settings.common, pacing)
     topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
     scheduler = partial(run_scheduler, pool, topic, interval=settings.scheduler_interval_seconds)
-    return Started(create_app(settings, pool), workers=[relay.run, scheduler])
+    stalls = partial(
+        watch_stalls,
+        pool,
+        after_s=settings.stalled_after_seconds,
+        interval_s=settings.stall_check_seconds,
+    )
+    return Started(create_app(settings, pool), workers=[relay.run, scheduler, stalls])
 
 
 def main() -> None:

@@ -9,7 +9,11 @@ call.
 
 The limiter is `aiolimiter.AsyncLimiter` at the share's rate; the AIMD factor
 is applied by charging `emails / factor` tokens, so the bucket keeps its state
-when the factor moves.
+when the factor moves. A new limiter (a new share or budget) starts with its
+bucket spent, not full: at a re-split every instance of the group gets a new one
+at once, and full buckets would add a burst of one bucket per instance on top of
+the budget, which the provider throttles (measured with `fanout bench scale`:
+8 % of the calls throttled around a join without this, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class SendRate:
         self._aimd = aimd
         self._clock = clock
         self._last_decrease = -math.inf
+        self._spend_bucket = True
         self._limiter = self._make_limiter()
 
     @property
@@ -101,6 +106,9 @@ class SendRate:
         if self.budget_per_s <= 0 or emails <= 0:
             return
         limiter = self._limiter
+        if self._spend_bucket:  # a new bucket starts spent: a re-split is no burst
+            self._spend_bucket = False
+            await limiter.acquire(limiter.max_rate)
         tokens = emails / self.factor
         while tokens > 0:
             chunk = min(tokens, limiter.max_rate)
@@ -108,6 +116,7 @@ class SendRate:
             tokens -= chunk
 
     def _make_limiter(self) -> AsyncLimiter:
+        self._spend_bucket = True
         rate = max(self.share_per_s, 1e-3)
         capacity = float(max(MAX_BATCH, min(rate, 4 * MAX_BATCH)))
         return AsyncLimiter(max_rate=capacity, time_period=capacity / rate)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -26,6 +28,16 @@ async def _admin(common: CommonSettings) -> AIOKafkaAdminClient:
         await admin.close()
         raise kafka_unreachable(common.kafka_bootstrap_servers, str(exc)) from exc
     return admin
+
+
+@asynccontextmanager
+async def open_admin(common: CommonSettings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client for the block; `DependencyUnavailable` when the broker is down."""
+    admin = await _admin(common)
+    try:
+        yield admin
+    finally:
+        await admin.close()
 
 
 async def check_kafka(common: CommonSettings) -> list[str]:

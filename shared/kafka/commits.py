@@ -13,6 +13,7 @@ a commit never holds the runner longer than that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Collection
 
@@ -89,15 +90,16 @@ class Committer:
         self._record_lag(consumer, owned)
 
     def forget(self, partitions: Collection[TopicPartition]) -> None:
-        """Revoked partitions: their next owner commits them."""
+        """Revoked partitions: their next owner commits them (and reports their lag)."""
         for tp in partitions:
             self.committed.pop(tp, None)
+            with contextlib.suppress(KeyError):  # never reported by this instance
+                metrics.CONSUMER_LAG.remove(self._group, str(tp.partition))
 
     def _record_lag(self, consumer: ConsumerPort, owned: set[TopicPartition]) -> None:
-        """Records between this consumer's commits and the partitions' ends, as last fetched."""
-        lag = 0
+        """Records between this consumer's commits and each partition's end, as last fetched."""
         for tp in owned:
             end, done = consumer.highwater(tp), self.committed.get(tp)
             if end is not None and done is not None:
-                lag += max(0, end - done)
-        metrics.CONSUMER_LAG.labels(self._group).set(lag)
+                lag = max(0, end - done)
+                metrics.CONSUMER_LAG.labels(self._group, str(tp.partition)).set(lag)

@@ -108,8 +108,8 @@ def test_metric_check_refuses_a_misspelt_or_mislabelled_series() -> None:
     assert _unknown("rate(fanout_consumed_records[5m])") == [
         "no metric exports fanout_consumed_records"
     ]
-    assert _unknown('fanout_consumer_lag_records{partition="3"}') == [
-        "fanout_consumer_lag_records has no label ['partition']"
+    assert _unknown('fanout_consumer_lag_records{campaign="3"}') == [
+        "fanout_consumer_lag_records has no label ['campaign']"
     ]
     with pytest.raises(ValueError):
         selectors("sum(rate(fanout_sink_events_total[5m])")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+
+import pytest
 
 from services.sender.rate import Aimd, SendRate, partition_share
 
@@ -48,12 +51,21 @@ def test_throttling_never_stops_sending() -> None:
 
 async def test_acquire_paces_at_the_share() -> None:
     rate = SendRate(1000)
-    rate.set_share(1, 2)  # 500/s, bucket of 200
+    rate.set_share(1, 2)  # 500/s, bucket of 200, starting spent
     began = time.monotonic()
     for _ in range(10):
-        await rate.acquire(50)  # 500 emails: 200 at once, 300 paced at 500/s
+        await rate.acquire(50)  # 500 emails paced at 500/s, none at once
     elapsed = time.monotonic() - began
-    assert 0.5 <= elapsed < 1.0
+    assert 0.9 <= elapsed < 1.5
+
+
+async def test_a_new_share_starts_without_a_burst() -> None:
+    """Every instance gets a new share at a re-split: a full bucket each would be a burst
+    above the group's budget."""
+    rate = SendRate(100)
+    rate.set_share(1, 12)  # 8.3/s: its bucket of 50 takes 6 s to drain
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(rate.acquire(50), timeout=0.2)
 
 
 async def test_acquire_without_budget_does_not_wait() -> None:

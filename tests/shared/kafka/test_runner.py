@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from shared import metrics
 from shared.errors import DependencyUnavailable
+from shared.kafka.commits import Committer
 from shared.kafka.runner import ConsumerNotConsuming
 from shared.kafka.strategy import Context, KafkaRecord
 from tests.shared.kafka.fakes import (
@@ -78,7 +79,25 @@ async def test_lag_is_the_distance_from_the_commit_to_the_end() -> None:
     running = Harness(lambda ctx: Claims(ctx, {P0: 4, P1: 5}), consumer=consumer).start()
     await eventually(lambda: bool(consumer.commits()))
     assert await running.stop() is None
-    assert metrics.CONSUMER_LAG.labels("g-test")._value.get() == 6
+    assert _lag("g-test") == {P0.partition: 6, P1.partition: 0}
+
+
+def _lag(group: str) -> dict[int, float]:
+    """The lag series of `group` this process exports, by partition."""
+    (family,) = metrics.CONSUMER_LAG.collect()
+    return {
+        int(s.labels["partition"]): s.value for s in family.samples if s.labels["group"] == group
+    }
+
+
+async def test_revoked_partition_lag_is_no_longer_exported() -> None:
+    consumer = FakeConsumer([], ends={P0: 10, P1: 8}, _assigned={P0, P1})
+    committer = Committer("g-revoke", interval_s=0)
+    await committer.commit(consumer, {P0: 4, P1: 5})
+    assert _lag("g-revoke") == {P0.partition: 6, P1.partition: 3}
+    committer.forget({P1})
+    committer.forget({P1})  # twice: nothing left to remove, no error
+    assert _lag("g-revoke") == {P0.partition: 6}
 
 
 async def test_broker_down_at_start_names_the_setting() -> None:

@@ -1,0 +1,222 @@
+"""`fanout bench scale`: several senders share one provider budget, measured.
+
+On the running stack (FANOUT_HOME and the FANOUT_* ports: point it at a stack of its own),
+the simulator enforces a rate R (`rate_limit_per_s`) and every sender instance runs with
+the budget R (`FANOUT_SENDER_RATE_BUDGETS`), which each takes its partition share of. One
+campaign goes through; at a quarter of it the last sender is killed (SIGKILL), at 55 % a
+new one joins. Measured: the combined send rate (the simulator's first acceptances per
+second) against R, the share of calls the simulator throttled, and how long the group
+took to hand every partition to a live instance again after the kill and after the join.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from fanout_cli.bench.e2e import create_campaign, delete_account, prepare_account, sending_domain
+from fanout_cli.demo.api_calls import checked_json
+from fanout_cli.demo.run import API, SIMULATOR
+from fanout_cli.stack import orchestrate
+from fanout_cli.stack.components import service_named
+from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.instances import Instance, known_instances
+from fanout_cli.stack.secrets import known_secret
+from shared.settings import CommonSettings
+from shared.topics import TOPIC_SPECS, Topic
+
+SENDS_PARTITIONS = next(s.partitions for s in TOPIC_SPECS if s.topic is Topic.EMAIL_SENDS)
+KILL_AT, JOIN_AT = 0.25, 0.55  # shares of the campaign accepted when an instance dies / joins
+
+
+@dataclass
+class ScaleResult:
+    """One run of the shared-budget benchmark."""
+
+    senders: int
+    rate_limit_per_s: float
+    leads: int
+    sent_per_s_before_kill: float = 0.0
+    sent_per_s_overall: float = 0.0
+    calls: int = 0
+    throttled_calls: int = 0
+    resplit_after_kill_s: float | None = None
+    resplit_after_join_s: float | None = None
+    completed: bool = False
+    timeline: list[tuple[float, int]] = field(default_factory=list)  # (s, accepted)
+
+    @property
+    def throttled_share(self) -> float:
+        return self.throttled_calls / self.calls if self.calls else 0.0
+
+
+class Run:
+    """The stack under test: its sender instances, the simulator's counters, the clock."""
+
+    def __init__(
+        self, common: CommonSettings, senders: int, rate: float, say: Callable[[str], None]
+    ) -> None:
+        self.common, self.say = common, say
+        self.sender = service_named("sender")
+        self.env = {"FANOUT_SENDER_RATE_BUDGETS": json.dumps({"simulator": rate})}
+        self.live = [Instance(self.sender, n) for n in range(1, senders + 1)]
+        self.group = f"{common.topic_prefix}fanout-sender"
+        self.auth = {"Authorization": f"Bearer {known_secret(common, 'ops_token') or ''}"}
+        self.started = time.monotonic()
+
+    def restart_senders(self) -> None:
+        """Every sender instance stopped, then the wanted ones started with the budget R."""
+        for instance in known_instances(self.sender, self.common.home):
+            instance.process(self.common.home).stop()
+        orchestrate.scale_service(self.common, self.sender, len(self.live), self.say, self.env)
+
+    def kill_last(self) -> None:
+        victim = self.live.pop()
+        pid = victim.process(self.common.home).pid()
+        if pid is None:
+            raise StackError(f"{victim.name} is not running")
+        os.kill(pid, signal.SIGKILL)
+        self.say(f"killed {victim.name} (pid {pid}, SIGKILL)")
+
+    def join(self) -> None:
+        newcomer = Instance(self.sender, max(i.number for i in self.live) + 1)
+        orchestrate.up_instance(self.common, newcomer, self.say, self.env)
+        self.live.append(newcomer)
+
+    async def partitions(self, client: httpx.AsyncClient) -> list[int]:
+        """Partitions of email.sends each live instance holds (-1: no answer)."""
+        return [await self._assigned(client, i) for i in self.live]
+
+    async def _assigned(self, client: httpx.AsyncClient, instance: Instance) -> int:
+        try:
+            text = (await client.get(f"{instance.url}/metrics", headers=self.auth)).text
+        except httpx.HTTPError:
+            return -1
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if (
+                    sample.name == "fanout_assigned_partitions"
+                    and sample.labels.get("group") == self.group
+                ):
+                    return int(sample.value)
+        return 0
+
+    async def resplit(
+        self, client: httpx.AsyncClient, since: float, timeout_s: float = 120
+    ) -> float | None:
+        """Seconds from `since` until the live instances hold every partition, each some."""
+        while time.monotonic() - since < timeout_s:
+            held = await self.partitions(client)
+            if sum(held) == SENDS_PARTITIONS and min(held) > 0:
+                return time.monotonic() - since
+            await asyncio.sleep(0.2)
+        return None
+
+
+async def counters(client: httpx.AsyncClient) -> dict[str, Any]:
+    return dict(checked_json(await client.get(f"{SIMULATOR}/v1/counters"), "simulator counters"))
+
+
+def simulator_knobs(rate: float, latency_ms: float) -> dict[str, float]:
+    """The simulator enforcing `rate` emails/s, with no other refusal."""
+    return {
+        "rate_limit_per_s": rate,
+        "latency_p50_ms": latency_ms,
+        "latency_p99_ms": latency_ms,
+        "throttle_429_rate": 0.0,
+        "error_5xx_rate": 0.0,
+        "recipient_throttle_rate": 0.0,
+        "transient_rate": 0.0,
+        "reject_rate": 0.0,
+    }
+
+
+async def run_scale(
+    common: CommonSettings,
+    senders: int,
+    rate: float,
+    leads: int,
+    latency_ms: float,
+    say: Callable[[str], None],
+) -> ScaleResult:
+    """One campaign of `leads` through `senders` instances against the simulator's rate."""
+    result = ScaleResult(senders, rate, leads)
+    run = Run(common, senders, rate, say)
+    await asyncio.to_thread(run.restart_senders)
+    account, key, _ = await prepare_account(common, leads, seed=leads)
+    headers = {"Authorization": f"Bearer {key}"}
+    domain = await asyncio.to_thread(sending_domain, account, headers)
+    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+        knobs = simulator_knobs(rate, latency_ms)
+        checked_json(await client.post(f"{SIMULATOR}/v1/config", json=knobs), "simulator knobs")
+        campaign = await create_campaign(client, leads, f"bench@{domain}")
+        await run.resplit(client, time.monotonic())
+        before = await counters(client)
+        checked_json(await client.post(f"{API}/campaigns/{campaign}/launch"), "launch")
+        try:
+            await _follow(run, client, f"{API}/campaigns/{campaign}", before, result)
+        finally:
+            after = await counters(client)
+            result.calls = after["calls"] - before["calls"]
+            result.throttled_calls = after["throttled_calls"] - before["throttled_calls"]
+            await client.post(f"{SIMULATOR}/v1/config", json={"rate_limit_per_s": 0.0})
+    await delete_account(common, account)
+    return result
+
+
+async def _follow(
+    run: Run,
+    client: httpx.AsyncClient,
+    campaign_url: str,
+    before: dict[str, Any],
+    result: ScaleResult,
+) -> None:
+    launched = time.monotonic()
+    deadline = launched + 3 * result.leads / result.rate_limit_per_s + 180
+    while time.monotonic() < deadline:
+        accepted = (await counters(client))["unique"] - before["unique"]
+        result.timeline.append((round(time.monotonic() - launched, 2), accepted))
+        if accepted >= KILL_AT * result.leads and result.resplit_after_kill_s is None:
+            result.sent_per_s_before_kill = accepted_rate(result.timeline)
+            await asyncio.to_thread(run.kill_last)
+            result.resplit_after_kill_s = await run.resplit(client, time.monotonic())
+            run.say(f"partitions re-split after the kill in {result.resplit_after_kill_s} s")
+        elif accepted >= JOIN_AT * result.leads and result.resplit_after_join_s is None:
+            await asyncio.to_thread(run.join)
+            result.resplit_after_join_s = await run.resplit(client, time.monotonic())
+            run.say(f"partitions re-split after the join in {result.resplit_after_join_s} s")
+        state = checked_json(await client.get(campaign_url), "campaign")["state"]
+        if state == "completed":
+            result.completed = True
+            result.sent_per_s_overall = accepted_rate(result.timeline)
+            return
+        if state in ("failed", "cancelled", "paused"):
+            raise StackError(f"the benchmark campaign ended {state}")
+        await asyncio.sleep(0.5)
+    raise StackError("the benchmark campaign did not complete in time")
+
+
+def accepted_rate(timeline: list[tuple[float, int]]) -> float:
+    """First acceptances per second from the first sample that saw one to the last gain."""
+    started = [(t, n) for t, n in timeline if n > 0]
+    if len(started) < 2:
+        return 0.0
+    (t0, n0), (t1, n1) = started[0], max(started, key=lambda point: (point[1], -point[0]))
+    return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+def restore_senders(common: CommonSettings, say: Callable[[str], None]) -> None:
+    """One sender instance with the stack's own settings again."""
+    sender = service_named("sender")
+    for instance in known_instances(sender, common.home):
+        instance.process(common.home).stop()
+    orchestrate.scale_service(common, sender, 1, say)
