@@ -39,6 +39,11 @@ class Settings(ServiceSettings):
     )
     db_pool_size: int = db_pool_size(5)
 
+    @property
+    def consumer_group(self) -> str:
+        """The group id on the broker: prefixed like the topics, so deployments never mix."""
+        return f"{self.common.topic_prefix}{self.group_id}"
+
     def required_secrets(self) -> tuple[SecretName, ...]:
         """`POST /internal/sql` answers only to the admin token (FANOUT_ADMIN_TOKEN)."""
         return ("ops_token", "admin_token")

@@ -66,7 +66,7 @@ class SinkConsumer:
     """Consumes `email.events` into ClickHouse as the `report_sink` group."""
 
     def __init__(self, settings: Settings, writer: EventWriter, producer: AIOKafkaProducer) -> None:
-        self.group = settings.group_id
+        self.group = settings.consumer_group
         self.topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
         self.assigned = asyncio.Event()  # set once the group gave this consumer partitions
         self._step = EventsStep(writer)

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from services.report_sink import queries
+from services.report_sink.config import Settings
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse
 from shared.contracts.events import EventBatch, EventType
@@ -211,3 +212,11 @@ async def test_dead_letter_invalid_event_and_store_the_rest(
     )
     assert extra[1].event_id in {r[0] for r in ids}
     assert extra[0].event_id not in {r[0] for r in ids}
+
+
+def test_group_is_prefixed_like_the_topics(settings: CommonSettings) -> None:
+    """Two deployments sharing a broker under different prefixes never share the sink's group."""
+    ours = Settings(common=settings.model_copy(update={"topic_prefix": "blue."}))
+    theirs = Settings(common=settings.model_copy(update={"topic_prefix": "green."}))
+    assert ours.consumer_group == "blue.report_sink"
+    assert theirs.consumer_group != ours.consumer_group
