@@ -7,7 +7,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CLIENT_DIR := clients/python
-CLIENT_PROJECT := $(CLIENT_DIR)/fanout-client
 CLIENT_STAMP := $(VENV)/.client-installed
 
 .DEFAULT_GOAL := help
@@ -25,11 +24,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The Python client is generated from the committed OpenAPI document, never committed itself.
-$(CLIENT_STAMP): $(STAMP) $(CLIENT_DIR)/openapi.json $(CLIENT_DIR)/config.yml
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --meta setup \
-	  --path $(CLIENT_DIR)/openapi.json --config $(CLIENT_DIR)/config.yml \
-	  --output-path $(CLIENT_PROJECT) --overwrite
-	$(BIN)/python -m pip install -q --no-deps ./$(CLIENT_PROJECT)
+$(CLIENT_STAMP): $(STAMP) $(CLIENT_DIR)/openapi.json $(CLIENT_DIR)/config.yml $(CLIENT_DIR)/install.sh
+	PATH="$(abspath $(BIN)):$$PATH" PYTHON=$(BIN)/python $(CLIENT_DIR)/install.sh
 	@touch $@
 
 install: $(STAMP) $(CLIENT_STAMP) ## Create the virtualenv and install Fanout, its dev tools and its Python client
