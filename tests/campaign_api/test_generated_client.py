@@ -7,6 +7,7 @@ the real app (in-process) on the real Postgres, with the account's key from the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -32,7 +33,10 @@ from fanout_client.models import (
 )
 from fastapi import FastAPI
 
+from fanout_cli.api_client import api_client, checked, import_leads
+from fanout_cli.stack.errors import StackError
 from services.campaign_api.openapi_document import DOCUMENT, document_text
+from services.esp_simulator.testing import serving
 from tests.campaign_api.conftest import Tenant
 
 CSV = "email,first_name,country\n" + "".join(
@@ -88,3 +92,20 @@ async def test_generated_client_answers_a_problem_for_a_bad_request(
     answer = await create_campaign.asyncio_detailed(client=api, body=bad)
     assert answer.status_code == 422
     assert isinstance(answer.parsed, Problem) and "condition" in answer.parsed.detail
+
+
+def _cli_steps(url: str, tenant: Tenant) -> int:
+    """What the CLI does through the generated client: an import, then a refused draft."""
+    with api_client(url, tenant.key, timeout_s=30) as api:
+        accepted = import_leads(api, CSV.encode(), "text/csv").accepted
+        bad = CampaignCreate("news", tenant.sender, tenant.account_id, GERMANS)
+        with pytest.raises(StackError, match=r"^creating campaign failed: HTTP 422: .*template"):
+            checked(create_campaign.sync_detailed(client=api, body=bad), "creating campaign")
+    return accepted
+
+
+async def test_cli_client_imports_and_names_the_refused_step(
+    api_app: FastAPI, tenant: Tenant
+) -> None:
+    async with serving(api_app, lifespan=False) as url:
+        assert await asyncio.to_thread(_cli_steps, url, tenant) == 6
