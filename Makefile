@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLIENT_DIR := clients/python
+CLIENT_STAMP := $(VENV)/.client-installed
 
 .DEFAULT_GOAL := help
 .PHONY: help install helm demo test lint up down status bench schemas cluster-ddl
@@ -21,7 +23,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create the virtualenv and install Fanout with its dev tools
+# The Python client is generated from the committed OpenAPI document, never committed itself.
+$(CLIENT_STAMP): $(STAMP) $(CLIENT_DIR)/openapi.json $(CLIENT_DIR)/config.yml $(CLIENT_DIR)/install.sh
+	PATH="$(abspath $(BIN)):$$PATH" PYTHON=$(BIN)/python $(CLIENT_DIR)/install.sh
+	@touch $@
+
+install: $(STAMP) $(CLIENT_STAMP) ## Create the virtualenv and install Fanout, its dev tools and its Python client
+
+client: $(STAMP) ## Regenerate clients/python/openapi.json from campaign_api and the Python client from it
+	$(BIN)/python -m services.campaign_api.openapi_document
+	@rm -f $(CLIENT_STAMP)
+	$(MAKE) $(CLIENT_STAMP)
 
 helm: ## Build the helm CLI the chart tests render deploy/helm/fanout with (once, from Go)
 	@deploy/helm/install-helm.sh >/dev/null

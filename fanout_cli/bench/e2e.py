@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 import httpx
+from fanout_client import AuthenticatedClient
+from fanout_client.api.campaigns import create_campaign, get_campaign, launch_campaign
+from fanout_client.api.templates import create_template
+from fanout_client.models import CampaignCreate, TemplateCreate
 
+from fanout_cli.api_client import api_client, checked
 from fanout_cli.bench.sampler import ProcessFigures, Sampler
 from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
 from fanout_cli.demo.leads import jsonl_chunks
@@ -127,30 +132,30 @@ async def run_e2e(
     return result
 
 
-def sending_domain(account: UUID, headers: dict[str, str]) -> str:
+def sending_domain(account: UUID, key: str) -> str:
     """The account's sending domain, registered and verified as the demo does its own."""
-    with httpx.Client(headers=headers, timeout=60) as client:
-        return verified_domain(client, API, SIMULATOR, account_domain("bench", account))
+    with api_client(API, key, timeout_s=60) as client:
+        return verified_domain(client, SIMULATOR, account_domain("bench", account))
 
 
 async def _run_campaign(
     common: CommonSettings, account: tuple[UUID, str], result: E2EResult, timeout_s: float
 ) -> None:
-    headers = {"Authorization": f"Bearer {account[1]}"}
-    domain = await asyncio.to_thread(sending_domain, account[0], headers)
-    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+    domain = await asyncio.to_thread(sending_domain, account[0], account[1])
+    async with api_client(API, account[1], timeout_s=60) as api:
+        client = api.get_async_httpx_client()  # the simulator and the reports
         config = simulator_config(result.latency_ms)
         checked_json(await client.post(f"{SIMULATOR}/v1/config", json=config), "simulator config")
         duplicates_before = await _simulator_duplicates(client)
-        campaign_id = await create_campaign(client, result.leads, f"bench@{domain}")
+        campaign_id = await create_bench_campaign(api, result.leads, f"bench@{domain}")
         sampler = Sampler(common)
         sampler.start()
         stop = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop))
         launched = time.monotonic()
-        checked_json(await client.post(f"{API}/campaigns/{campaign_id}/launch"), "launch")
+        checked(await launch_campaign.asyncio_detailed(campaign_id, client=api), "launch")
         try:
-            await _follow(client, campaign_id, launched, result, timeout_s)
+            await _follow(api, campaign_id, launched, result, timeout_s)
         finally:
             stop.set()
             await sampling
@@ -163,21 +168,19 @@ async def _simulator_duplicates(client: httpx.AsyncClient) -> int:
     return int(counters["duplicates"])
 
 
-async def create_campaign(client: httpx.AsyncClient, leads: int, sender: str) -> UUID:
+async def create_bench_campaign(api: AuthenticatedClient, leads: int, sender: str) -> UUID:
     """A template and a draft campaign from `sender` matching every lead of the account."""
-    template = checked_json(await client.post(f"{API}/templates", json=TEMPLATE), "template")
-    body = {
-        "name": f"bench {leads}",
-        "from_email": sender,
-        "template_id": template["id"],
-        "condition": ALL_LEADS,
-    }
-    campaign = checked_json(await client.post(f"{API}/campaigns", json=body), "campaign")
-    return UUID(campaign["id"])
+    source = TemplateCreate.from_dict(TEMPLATE)
+    template = checked(await create_template.asyncio_detailed(client=api, body=source), "template")
+    body = CampaignCreate(
+        name=f"bench {leads}", from_email=sender, template_id=template.id, condition=ALL_LEADS
+    )
+    campaign = checked(await create_campaign.asyncio_detailed(client=api, body=body), "campaign")
+    return campaign.id
 
 
 async def _follow(
-    client: httpx.AsyncClient,
+    api: AuthenticatedClient,
     campaign_id: UUID,
     launched: float,
     result: E2EResult,
@@ -188,7 +191,8 @@ async def _follow(
     deadline = launched + timeout_s
     while time.monotonic() < deadline:
         now = time.monotonic() - launched
-        state = checked_json(await client.get(f"{API}/campaigns/{campaign_id}"), "campaign")
+        answer = await get_campaign.asyncio_detailed(campaign_id, client=api)
+        state = checked(answer, "campaign").to_dict()
         matched = state["matched"]
         if state["state"] in ("failed", "cancelled", "paused"):
             raise StackError(f"benchmark campaign ended {state['state']}: {state['state_reason']}")
@@ -199,8 +203,9 @@ async def _follow(
             _mark(stages["send"], now, state["state"] == "completed", matched)
             if state["state"] == "completed" and result.completed_s is None:
                 result.completed_s = now
+        reports = api.get_async_httpx_client()
         funnel = checked_json(
-            await client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
+            await reports.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
         )["counts"]
         reported = sum(funnel[k] for k in ACCOUNTED)
         result.outcomes_reported = reported

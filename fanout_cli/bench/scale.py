@@ -23,7 +23,13 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from fanout_cli.bench.e2e import create_campaign, delete_account, prepare_account, sending_domain
+from fanout_cli.api_client import api_client
+from fanout_cli.bench.e2e import (
+    create_bench_campaign,
+    delete_account,
+    prepare_account,
+    sending_domain,
+)
 from fanout_cli.demo.api_calls import checked_json
 from fanout_cli.demo.run import API, SIMULATOR
 from fanout_cli.stack import orchestrate
@@ -153,12 +159,12 @@ async def run_scale(
     run = Run(common, senders, rate, say)
     await asyncio.to_thread(run.restart_senders)
     account, key, _ = await prepare_account(common, leads, seed=leads)
-    headers = {"Authorization": f"Bearer {key}"}
-    domain = await asyncio.to_thread(sending_domain, account, headers)
-    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+    domain = await asyncio.to_thread(sending_domain, account, key)
+    async with api_client(API, key, timeout_s=60) as api:
+        client = api.get_async_httpx_client()  # the simulator, and the campaign's progress
         knobs = simulator_knobs(rate, latency_ms)
         checked_json(await client.post(f"{SIMULATOR}/v1/config", json=knobs), "simulator knobs")
-        campaign = await create_campaign(client, leads, f"bench@{domain}")
+        campaign = await create_bench_campaign(api, leads, f"bench@{domain}")
         await run.resplit(client, time.monotonic())
         before = await counters(client)
         checked_json(await client.post(f"{API}/campaigns/{campaign}/launch"), "launch")

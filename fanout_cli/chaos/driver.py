@@ -17,9 +17,21 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from fanout_client import AuthenticatedClient
+from fanout_client.api.campaigns import (
+    cancel_campaign,
+    create_campaign,
+    get_campaign,
+    launch_campaign,
+    pause_campaign,
+    resume_campaign,
+)
+from fanout_client.api.templates import create_template
+from fanout_client.models import CampaignCreate, TemplateCreate
 from rich.console import Console
 
-from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
+from fanout_cli.api_client import api_client, checked
+from fanout_cli.demo.api_calls import account_domain, verified_domain
 from fanout_cli.demo.run import TEMPLATE, new_account, upload_leads
 from fanout_cli.stack.components import service_url
 from fanout_cli.stack.errors import StackError
@@ -28,6 +40,12 @@ from shared.settings import CommonSettings
 EVERY_LEAD = {"field": "email", "op": "exists", "value": True}
 TERMINAL_STEPS = ("sent", "failed", "suppressed", "cancelled", "excluded")
 POLL_S = 0.25
+COMMANDS = {
+    "launch": launch_campaign.sync_detailed,
+    "pause": pause_campaign.sync_detailed,
+    "resume": resume_campaign.sync_detailed,
+    "cancel": cancel_campaign.sync_detailed,
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +73,7 @@ class CampaignRun:
     """A campaign of one scenario and the client that owns it."""
 
     endpoints: Endpoints
-    client: httpx.Client
+    api: AuthenticatedClient
     account_id: UUID
     campaign_id: UUID
     leads: int
@@ -66,50 +84,44 @@ class CampaignRun:
     ) -> CampaignRun:
         """Account, leads, template and a draft campaign matching every lead."""
         account_id, key = asyncio.run(new_account(common, f"chaos {name}"))
-        client = httpx.Client(
-            headers={"Authorization": f"Bearer {key}"}, timeout=httpx.Timeout(120.0, connect=5.0)
-        )
+        api = api_client(endpoints.api, key, timeout_s=120.0)
         try:
-            domain = verified_domain(
-                client, endpoints.api, endpoints.simulator, account_domain("chaos", account_id)
+            domain = verified_domain(api, endpoints.simulator, account_domain("chaos", account_id))
+            imported = upload_leads(api, leads, Console(quiet=True))
+            template = checked(
+                create_template.sync_detailed(client=api, body=TemplateCreate.from_dict(TEMPLATE)),
+                "creating template",
             )
-            imported = upload_leads(client, endpoints.api, leads, Console(quiet=True))
-            template = checked_json(
-                client.post(f"{endpoints.api}/templates", json=TEMPLATE), "creating template"
+            body = CampaignCreate(
+                name=f"chaos {name}",
+                from_email=f"chaos@{domain}",
+                template_id=template.id,
+                condition=EVERY_LEAD,
             )
-            body = {
-                "name": f"chaos {name}",
-                "from_email": f"chaos@{domain}",
-                "template_id": template["id"],
-                "condition": EVERY_LEAD,
-            }
-            campaign = checked_json(
-                client.post(f"{endpoints.api}/campaigns", json=body), "creating campaign"
-            )
+            campaign = checked(create_campaign.sync_detailed(client=api, body=body), "campaign")
         except BaseException:
-            client.close()
+            api.get_httpx_client().close()
             raise
-        return cls(endpoints, client, account_id, UUID(campaign["id"]), imported)
+        return cls(endpoints, api, account_id, campaign.id, imported)
 
     def close(self) -> None:
         """Close the HTTP client."""
-        self.client.close()
+        self.api.get_httpx_client().close()
 
     def command(self, action: str) -> float:
         """launch, pause, resume or cancel; the wall-clock time the API acknowledged it."""
-        url = f"{self.endpoints.api}/campaigns/{self.campaign_id}/{action}"
-        checked_json(self.client.post(url), action)
+        checked(COMMANDS[action](self.campaign_id, client=self.api), action)
         return time.time()
 
     def row(self) -> dict[str, Any]:
         """The campaign as campaign_api shows it."""
-        url = f"{self.endpoints.api}/campaigns/{self.campaign_id}"
-        return dict(checked_json(self.client.get(url), "reading the campaign"))
+        answer = get_campaign.sync_detailed(self.campaign_id, client=self.api)
+        return checked(answer, "reading the campaign").to_dict()
 
     def report(self, path: str) -> httpx.Response:
         """A report of this campaign (`funnel`, `recipients.csv`, ...)."""
         url = f"{self.endpoints.reports}/reports/campaigns/{self.campaign_id}/{path}"
-        return self.client.get(url)
+        return self.api.get_httpx_client().get(url)
 
     def wait_row(self, done: Callable[[dict[str, Any]], bool], timeout_s: float) -> dict[str, Any]:
         """Poll the campaign until `done(row)`; the last row read (the API may be down)."""

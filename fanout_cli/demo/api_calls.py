@@ -13,7 +13,11 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from fanout_client import AuthenticatedClient
+from fanout_client.api.domains import register_domain, verify
+from fanout_client.models import DomainCreate
 
+from fanout_cli.api_client import checked
 from fanout_cli.stack.errors import StackError
 from shared.http.client import error_line
 
@@ -33,14 +37,13 @@ def account_domain(label: str, account_id: UUID) -> str:
     return f"{label}-{account_id.hex[:12]}.{PARENT_DOMAIN}"
 
 
-def verified_domain(client: httpx.Client, api: str, simulator: str, name: str) -> str:
+def verified_domain(client: AuthenticatedClient, simulator: str, name: str) -> str:
     """Register `name` for the client's account, publish the records it shows in the
     simulator's DNS and verify it; returns the domain."""
-    domain = checked_json(client.post(f"{api}/domains", json={"name": name}), "registering domain")
-    records = [{k: r[k] for k in ("type", "name", "value")} for r in domain["records"]]
-    checked_json(
-        client.post(f"{simulator}/v1/dns", json={"records": records}), "publishing DNS records"
-    )
-    checked_json(client.post(f"{api}/domains/{domain['id']}/verify"), "verifying domain")
-    verified: str = domain["name"]
-    return verified
+    body = DomainCreate(name=name)
+    domain = checked(register_domain.sync_detailed(client=client, body=body), "registering domain")
+    records = [{k: r.to_dict()[k] for k in ("type", "name", "value")} for r in domain.records]
+    published = client.get_httpx_client().post(f"{simulator}/v1/dns", json={"records": records})
+    checked_json(published, "publishing DNS records")
+    checked(verify.sync_detailed(domain.id, client=client), "verifying domain")
+    return domain.name

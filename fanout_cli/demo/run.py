@@ -20,10 +20,22 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from fanout_client import AuthenticatedClient
+from fanout_client.api.campaigns import create_campaign, get_campaign, launch_campaign
+from fanout_client.api.segments import preview
+from fanout_client.api.suppressions import add_suppressions
+from fanout_client.api.templates import create_template
+from fanout_client.models import (
+    CampaignCreate,
+    SegmentPreviewRequest,
+    SuppressionBulk,
+    TemplateCreate,
+)
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fanout_cli.api_client import api_client, checked, import_leads
 from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
 from fanout_cli.demo.leads import jsonl_chunks, lead_rows
 from fanout_cli.stack.components import service_named
@@ -125,54 +137,50 @@ def run_demo(
     returns what happened."""
     account_id, key = asyncio.run(new_account(common))
     console.print(f"[green]•[/] account {account_id} created; its API key (shown once): {key}")
-    auth = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(timeout=httpx.Timeout(600.0, connect=5.0), headers=auth) as client:
-        checked_json(
-            client.post(f"{SIMULATOR}/v1/config", json=SIMULATOR_REALISM), "configuring ESP"
-        )
-        domain = verified_domain(client, API, SIMULATOR, account_domain("demo", account_id))
+    with api_client(API, key) as api:
+        http = api.get_httpx_client()  # the simulator and the reports, with the same key
+        checked_json(http.post(f"{SIMULATOR}/v1/config", json=SIMULATOR_REALISM), "configuring ESP")
+        domain = verified_domain(api, SIMULATOR, account_domain("demo", account_id))
         console.print(f"[green]•[/] sending domain {domain} verified (DNS: the simulator's)")
-        before = _simulator_counters(client)
-        imported = upload_leads(client, API, leads, console)
-        _suppress_earlier_bounces(client, leads, console)
-        template = checked_json(client.post(f"{API}/templates", json=TEMPLATE), "creating template")
-        preview = checked_json(
-            client.post(f"{API}/segments/preview", json={"condition": CONDITION}),
-            "previewing segment",
+        before = _simulator_counters(http)
+        imported = upload_leads(api, leads, console)
+        _suppress_earlier_bounces(api, leads, console)
+        template = checked(
+            create_template.sync_detailed(client=api, body=TemplateCreate.from_dict(TEMPLATE)),
+            "creating template",
         )
+        request = SegmentPreviewRequest(condition=CONDITION)
+        matching = checked(preview.sync_detailed(client=api, body=request), "previewing segment")
         console.print(
-            f"[green]•[/] segment preview: {preview['matched']:,} of {imported:,} leads match"
+            f"[green]•[/] segment preview: {matching.matched:,} of {imported:,} leads match"
         )
-        campaign = checked_json(
-            client.post(
-                f"{API}/campaigns",
-                json={
-                    "name": "Winter product update",
-                    "from_email": f"updates@{domain}",
-                    "from_name": "Fanout Demo",
-                    "reply_to": f"support@{domain}",
-                    "template_id": template["id"],
-                    "condition": CONDITION,
-                    "provider": provider,
-                },
-            ),
-            "creating campaign",
+        body = CampaignCreate(
+            name="Winter product update",
+            from_email=f"updates@{domain}",
+            from_name="Fanout Demo",
+            reply_to=f"support@{domain}",
+            template_id=template.id,
+            condition=CONDITION,
+            provider=provider,
+        )
+        campaign = checked(
+            create_campaign.sync_detailed(client=api, body=body), "creating campaign"
         )
         console.print(f"[green]•[/] campaign sends through the [bold]{provider}[/] adapter")
-        campaign_id = UUID(campaign["id"])
-        checked_json(client.post(f"{API}/campaigns/{campaign_id}/launch"), "launching campaign")
+        campaign_id = campaign.id
+        checked(launch_campaign.sync_detailed(campaign_id, client=api), "launching campaign")
         started = time.monotonic()
-        final = _follow(client, campaign_id, console)
+        final = _follow(api, campaign_id, console)
         send_seconds = time.monotonic() - started
         if final["state"] != "completed":
             raise StackError(
                 f"campaign ended {final['state']}: {final.get('state_reason') or 'no reason'}"
             )
-        funnel = _settle(client, campaign_id, int(final["matched"] or 0), console)
+        funnel = _settle(http, campaign_id, int(final["matched"] or 0), console)
         bounces = checked_json(
-            client.get(f"{REPORTS}/reports/campaigns/{campaign_id}/bounces"), "bounces"
+            http.get(f"{REPORTS}/reports/campaigns/{campaign_id}/bounces"), "bounces"
         )
-        after = _simulator_counters(client)
+        after = _simulator_counters(http)
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     return DemoOutcome(
         account_id,
@@ -188,8 +196,8 @@ def run_demo(
     )
 
 
-def upload_leads(client: httpx.Client, api: str, leads: int, console: Console) -> int:
-    """Stream `leads` synthetic leads to campaign_api at `api`; how many it accepted."""
+def upload_leads(client: AuthenticatedClient, leads: int, console: Console) -> int:
+    """Stream `leads` synthetic leads to campaign_api; how many it accepted."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -198,32 +206,26 @@ def upload_leads(client: httpx.Client, api: str, leads: int, console: Console) -
     )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("importing leads", total=leads)
-        result = checked_json(
-            client.post(
-                f"{api}/leads/import",
-                content=_upload(leads, lambda n: progress.advance(task, n)),
-                headers={"Content-Type": "application/x-ndjson"},
-            ),
-            "importing leads",
-        )
-    console.print(
-        f"[green]•[/] imported {result['accepted']:,} leads ({result['rejected']} rejected)"
-    )
-    return int(result["accepted"])
+        rows = _upload(leads, lambda n: progress.advance(task, n))
+        result = import_leads(client, rows, "application/x-ndjson")
+    console.print(f"[green]•[/] imported {result.accepted:,} leads ({result.rejected} rejected)")
+    return result.accepted
 
 
-def _suppress_earlier_bounces(client: httpx.Client, leads: int, console: Console) -> None:
-    emails = [row["email"] for n, row in enumerate(lead_rows(leads)) if n % SUPPRESSED_EVERY == 7]
+def _suppress_earlier_bounces(client: AuthenticatedClient, leads: int, console: Console) -> None:
+    emails = [
+        str(row["email"]) for n, row in enumerate(lead_rows(leads)) if n % SUPPRESSED_EVERY == 7
+    ]
     for start in range(0, len(emails), 10_000):  # the API's bulk limit
-        body = {"emails": emails[start : start + 10_000], "reason": "hard_bounce (earlier)"}
-        checked_json(client.post(f"{API}/suppressions/bulk", json=body), "suppressing")
+        body = SuppressionBulk(emails[start : start + 10_000], reason="hard_bounce (earlier)")
+        checked(add_suppressions.sync_detailed(client=client, body=body), "suppressing")
     console.print(
         f"[green]•[/] {len(emails):,} addresses suppressed (hard bounces of an earlier "
         "campaign): the campaign excludes those it matches, with the reason"
     )
 
 
-def _follow(client: httpx.Client, campaign_id: UUID, console: Console) -> dict[str, Any]:
+def _follow(client: AuthenticatedClient, campaign_id: UUID, console: Console) -> dict[str, Any]:
     """A live progress bar of the campaign until it reaches a final state."""
     columns = (
         TextColumn("{task.description}"),
@@ -242,7 +244,8 @@ def _follow(client: httpx.Client, campaign_id: UUID, console: Console) -> dict[s
         )
         last_done, last_at = 0, time.monotonic()
         while True:
-            state = checked_json(client.get(f"{API}/campaigns/{campaign_id}"), "reading campaign")
+            answer = get_campaign.sync_detailed(campaign_id, client=client)
+            state = checked(answer, "reading campaign").to_dict()
             done = sum(int(state[k]) for k in ACCOUNTED)
             now = time.monotonic()
             rate = (done - last_done) / max(now - last_at, 1e-6)

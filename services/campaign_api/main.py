@@ -8,6 +8,7 @@ from functools import partial
 
 import asyncpg
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from services.campaign_api.api.errors import install_error_handlers
 from services.campaign_api.api.routes import (
@@ -40,6 +41,12 @@ Objects of another account answer 404, exactly like missing ones.
 IMPORT_PATH = "/leads/import"
 
 
+def operation_id(route: APIRoute) -> str:
+    """A route's OpenAPI operationId: its function's name (`launch_campaign`), which the
+    generated client (clients/python) uses for its functions."""
+    return route.name
+
+
 def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
     """The FastAPI app. Without `pool`, its lifespan opens (and closes) one."""
 
@@ -53,7 +60,12 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
             app.state.settings = settings
             yield
 
-    app = FastAPI(title="Fanout campaign API", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Fanout campaign API",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
     app.state.template_worker = TemplateWorker()
     for module in (api_keys, leads, segments, templates, campaigns, suppressions, domains):
         app.include_router(module.router)

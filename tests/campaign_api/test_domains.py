@@ -14,13 +14,13 @@ from collections.abc import Collection
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
+from fanout_cli.api_client import api_client
 from fanout_cli.demo.api_calls import account_domain, verified_domain
 from services.campaign_api.domains.dkim import open_private_key
 from services.campaign_api.domains.lookup import ResolverUnavailable, TxtLookup
@@ -294,8 +294,8 @@ async def test_the_demos_steps_verify_a_domain_through_the_simulators_control_ap
     simulator.state.dns_zone = local_dns.zone  # the zone its DNS server (local_dns) answers
     name = account_domain("demo", tenant.account_id)
     async with serving(api_app, lifespan=False) as api, serving(simulator) as sim:
-        with httpx.Client(headers={"Authorization": f"Bearer {tenant.key}"}) as client:
-            domain = await asyncio.to_thread(verified_domain, client, api, sim, name)
+        with api_client(api, tenant.key) as client:  # the generated client, as the CLI's
+            domain = await asyncio.to_thread(verified_domain, client, sim, name)
     assert domain == name
     assert [r.name for r in local_dns.zone.records([f"_fanout.{name}"])] == [f"_fanout.{name}."]
     body = await _campaign_body(tenant, from_email=f"updates@{domain}")

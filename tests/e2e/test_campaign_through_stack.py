@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Iterator
 from uuid import UUID
 
 import httpx
@@ -18,19 +17,10 @@ import pytest
 from rich.console import Console
 
 from fanout_cli.demo.run import ACCOUNTED, API, CONDITION, DemoOutcome, run_demo
-from fanout_cli.testrun.services import suite_services
-from fanout_cli.testrun.stack import SuiteStack
 from shared.db import create_pool
 from shared.settings import CommonSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
-
-
-@pytest.fixture(scope="module")
-def stack(suite_stack: SuiteStack) -> Iterator[CommonSettings]:
-    """The services on the suite's own stack, started for this module and stopped after."""
-    with suite_services(suite_stack) as common:
-        yield common
 
 
 @pytest.fixture(scope="module")
