@@ -35,7 +35,8 @@ from services.esp_simulator.dialects.common import (
 )
 from services.esp_simulator.dialects.runtime import DialectsDep
 from services.esp_simulator.engine import CallRefused
-from services.esp_simulator.protocol import BulkRequest, MessageStatus
+from services.esp_simulator.protocol import BulkRequest
+from shared.simulator_status import MessageStatus
 
 router = APIRouter(prefix="/mailgun/v3", tags=["mailgun dialect"])
 ANSWERS = frozenset({MessageStatus.ACCEPTED})
