@@ -28,6 +28,7 @@ from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
 from tests import factories
+from tests.shared.kafka_helpers import read_until
 from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -83,23 +84,11 @@ class Ingest:
     async def _read(
         self, topic: str, expected: int, timeout_ms: int, *, batched: bool = False
     ) -> list[bytes]:
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=self.settings.common.kafka_bootstrap_servers,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
+        servers = self.settings.common.kafka_bootstrap_servers
+        count = _count if batched else len
+        return await read_until(
+            servers, topic, lambda values: count(values) >= expected, timeout_ms
         )
-        await consumer.start()
-        values: list[bytes] = []
-        try:
-            while (_count(values) if batched else len(values)) < expected:
-                batch = await consumer.getmany(timeout_ms=timeout_ms)
-                if not batch:
-                    break
-                values += [record.value for records in batch.values() for record in records]
-        finally:
-            await consumer.stop()
-        return values
 
     async def records_on_topic(self) -> int:
         """How many records the topic holds (end offsets of every partition; no waiting)."""
