@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +30,7 @@ from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
 from tests import factories
 from tests.shared.kafka_helpers import read_until
-from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
+from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys, sign_simulator
 
 EXAMPLES = Path(__file__).parent / "examples"
 MAILGUN_KEY = "key-test-mailgun-signing"
@@ -70,6 +71,11 @@ class Ingest:
     @property
     def topic(self) -> str:
         return topic_name(Topic.EMAIL_EVENTS, self.settings.common.topic_prefix)
+
+    async def post_simulator(self, body: bytes) -> httpx.Response:
+        """`body` posted to the simulator's webhook, signed now with the stack's secret."""
+        headers = sign_simulator(self.secret, int(time.time()), body)
+        return await self.client.post("/webhooks/simulator", content=body, headers=headers)
 
     async def emitted(self, expected: int, timeout_ms: int = 5000) -> list[EmailEvent]:
         """The events on the topic, read until `expected` arrived (or the timeout)."""
