@@ -184,6 +184,20 @@ async def set_state(pool: asyncpg.Pool, seeded: Seeded, state: str, *, new_run: 
     )
 
 
+async def set_template_part(
+    pool: asyncpg.Pool, campaign_id: uuid.UUID, part: str, text: str
+) -> None:
+    """Overwrite `part` (subject, html_body or text_body) of the campaign's template."""
+    if part not in ("subject", "html_body", "text_body"):
+        raise ValueError(f"not a template part: {part}")
+    await pool.execute(
+        f"UPDATE templates SET {part} = $2 "  # noqa: S608 - one of three fixed column names
+        "WHERE id = (SELECT template_id FROM campaigns WHERE id = $1)",
+        campaign_id,
+        text,
+    )
+
+
 async def campaign(pool: asyncpg.Pool, campaign_id: uuid.UUID) -> dict[str, Any]:
     """The campaign row."""
     row = await pool.fetchrow("SELECT * FROM campaigns WHERE id = $1", campaign_id)
