@@ -64,5 +64,5 @@ bench: install ## The benchmark (see docs/benchmarks.md)
 schemas: install ## Regenerate the contracts' JSON Schema files and docs/contracts.md
 	$(BIN)/python -m shared.contracts.export
 
-cluster-ddl: install ## Regenerate deploy/clickhouse/cluster from report_sink's migrations
-	$(BIN)/fanout clickhouse cluster-ddl --out deploy/clickhouse/cluster
+cluster-ddl: install ## Write the cluster DDL generated from report_sink's migrations to build/clickhouse-cluster
+	$(BIN)/fanout clickhouse cluster-ddl --out build/clickhouse-cluster

@@ -10,7 +10,8 @@ runs every call on one dedicated thread, off the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,18 @@ from clickhouse_connect.driver.client import Client
 
 from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
+
+URL_SETTING = "FANOUT_CLICKHOUSE_URL"
+
+
+@contextlib.contextmanager
+def _unavailable(problem: str, setting: str, remedy: str) -> Iterator[None]:
+    """Any failure inside becomes `DependencyUnavailable` naming `setting`, with its cause."""
+    try:
+        yield
+    except Exception as exc:
+        cause = str(exc)
+        raise DependencyUnavailable(problem, setting=setting, cause=cause, remedy=remedy) from exc
 
 
 def connect(
@@ -34,17 +47,12 @@ def connect(
     `max_server_memory_bytes` caps the embedded engine's memory (ignored for a server).
     """
     if common.clickhouse_url:
-        try:
+        server = common.clickhouse_url.split("@")[-1]
+        remedy = "start it, leave the setting empty for embedded chDB,"
+        with _unavailable(f"ClickHouse at {server} is unreachable", URL_SETTING, remedy):
             return clickhouse_connect.get_client(
                 dsn=common.clickhouse_url, settings=dict(settings or {})
             )
-        except Exception as exc:
-            raise DependencyUnavailable(
-                f"ClickHouse at {common.clickhouse_url.split('@')[-1]} is unreachable",
-                setting="FANOUT_CLICKHOUSE_URL",
-                cause=str(exc),
-                remedy="start it, leave the setting empty for embedded chDB,",
-            ) from exc
     return connect_embedded(
         common.chdb_path, settings=settings, max_server_memory_bytes=max_server_memory_bytes
     )
@@ -62,17 +70,12 @@ def connect_embedded(
     if max_server_memory_bytes:
         # an engine-wide cap: the first client opening the folder in this process sets it
         options["max_server_memory_usage"] = max_server_memory_bytes
-    try:
+    problem = f"embedded ClickHouse (chDB) at {path} cannot be opened; only one process may open it"
+    remedy = f"stop the other one (report_sink), use a server ({URL_SETTING})"
+    with _unavailable(problem, "FANOUT_HOME", remedy):
         return clickhouse_connect.get_client(
             dsn=f"chdb://{path}", settings=dict(settings or {}), chdb_options=options or None
         )
-    except Exception as exc:
-        raise DependencyUnavailable(
-            f"embedded ClickHouse (chDB) at {path} cannot be opened; only one process may open it",
-            setting="FANOUT_HOME",
-            cause=str(exc),
-            remedy="stop the other one (report_sink), use a server (FANOUT_CLICKHOUSE_URL)",
-        ) from exc
 
 
 class AsyncClickHouse:

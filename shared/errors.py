@@ -40,6 +40,18 @@ class DependencyUnavailable(StartupRefused):
         self.remedy = remedy
         super().__init__(self._render())
 
+    @classmethod
+    def port_taken(
+        cls, what: str, host: str, port: int, setting: str, exc: OSError
+    ) -> DependencyUnavailable:
+        """`what` (e.g. "port") `port` on `host` cannot be bound; `setting` chooses it."""
+        return cls(
+            f"{what} {port} on {host} is not available",
+            setting=setting,
+            cause=exc.strerror or repr(exc),
+            remedy="stop the process that holds it",
+        )
+
     def _render(self) -> str:
         why = f" ({self.cause})" if self.cause else ""
         todo = f"{self.remedy} or fix {self.setting}" if self.remedy else f"fix {self.setting}"

@@ -13,17 +13,25 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def fanout(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`fanout <args>` from the repository with `env`; output captured, never raises."""
-    return subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "fanout_cli.main", *args],
+def python_module(
+    env: dict[str, str], module: str, *args: str, timeout_s: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m <module> <args>` from the repository with `env`; output captured, never
+    raises."""
+    return subprocess.run(  # noqa: S603 - our own modules, fixed arguments
+        [sys.executable, "-m", module, *args],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout_s,
         check=False,
     )
+
+
+def fanout(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`fanout <args>` from the repository with `env`; output captured, never raises."""
+    return python_module(env, "fanout_cli.main", *args)
 
 
 @contextmanager

@@ -24,9 +24,9 @@ from services.esp_simulator.dns import Zone, serving_dns
 from shared.db import create_pool
 from shared.kafka.admin import delete_topics, ensure_topics
 from shared.kafka.producer import make_producer
-from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
+from tests.databases import scratch_database
 from tests.domains import LocalDns
 
 # Tests are the `test` environment: a secret not given is a random value of this process
@@ -49,31 +49,11 @@ def suite_stack() -> SuiteStack:
     return stack
 
 
-def _with_database(dsn: str, database: str) -> str:
-    head, _, tail = dsn.rpartition("/")
-    query = ""
-    if "?" in tail:
-        query = "?" + tail.split("?", 1)[1]
-    return f"{head}/{database}{query}"
-
-
 @pytest.fixture(scope="session")
 async def pg_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
     """A fresh database with every migration applied, dropped after the session."""
-    name = f"fanout_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(base_settings.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = _with_database(base_settings.database_url, name)
-    await upgrade_async(dsn)
-    yield dsn
-    admin = await asyncpg.connect(base_settings.database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(base_settings.database_url) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")

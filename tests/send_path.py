@@ -184,6 +184,20 @@ async def set_state(pool: asyncpg.Pool, seeded: Seeded, state: str, *, new_run: 
     )
 
 
+async def set_template_part(
+    pool: asyncpg.Pool, campaign_id: uuid.UUID, part: str, text: str
+) -> None:
+    """Overwrite `part` (subject, html_body or text_body) of the campaign's template."""
+    if part not in ("subject", "html_body", "text_body"):
+        raise ValueError(f"not a template part: {part}")
+    await pool.execute(
+        f"UPDATE templates SET {part} = $2 "  # noqa: S608 - one of three fixed column names
+        "WHERE id = (SELECT template_id FROM campaigns WHERE id = $1)",
+        campaign_id,
+        text,
+    )
+
+
 async def campaign(pool: asyncpg.Pool, campaign_id: uuid.UUID) -> dict[str, Any]:
     """The campaign row."""
     row = await pool.fetchrow("SELECT * FROM campaigns WHERE id = $1", campaign_id)
@@ -412,3 +426,23 @@ def assert_exactly_one_outcome(events: list[EmailEvent], seeded: Seeded) -> None
     mine = [e for e in events if e.campaign_id == seeded.campaign_id]
     excluded = {e.lead_id: e.reason for e in mine if e.type is EventType.EXCLUDED}
     assert excluded == seeded.excluded
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A campaign that completed, its events and what the simulator counted."""
+
+    row: dict[str, Any]
+    events: list[EmailEvent]
+    counters: dict[str, Any]
+
+
+async def completed_once(
+    pool: asyncpg.Pool, settings: CommonSettings, simulator: str, seeded: Seeded, timeout: float
+) -> Completed:
+    """Wait for the campaign to finish; assert it completed with exactly one outcome per lead."""
+    row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=timeout)
+    assert row["state"] == "completed", row
+    events = await read_events(settings)
+    assert_exactly_one_outcome(events, seeded)
+    return Completed(row, events, await simulator_counters(simulator))

@@ -134,6 +134,14 @@ def charts(data: dict[str, Any], out_dir: Path, stamp: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
+
+    def save(fig: Any, name: str) -> None:
+        fig.tight_layout()
+        path = out_dir / f"{stamp}-{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
     if data.get("classic") and data.get("fanout"):
         classic, fanout = data["classic"]["slices"], data["fanout"]["slices"]
         x_c = [s["rows_after"] / 1e6 for s in classic]
@@ -169,11 +177,7 @@ def charts(data: dict[str, Any], out_dir: Path, stamp: str) -> list[Path]:
         for ax in axes:
             ax.grid(alpha=0.3)
             ax.legend()
-        fig.tight_layout()
-        path = out_dir / f"{stamp}-ingest.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        save(fig, "ingest")
     if data["e2e"]:
         names = sorted({n for run in data["e2e"] for n in run["processes"]})
         fig, ax = plt.subplots(figsize=(12, 4.5))
@@ -190,9 +194,5 @@ def charts(data: dict[str, Any], out_dir: Path, stamp: str) -> list[Path]:
         ax.axhline(TARGETS["service_rss_mb"], color="red", linestyle=":", label="300 MB target")
         ax.set(ylabel="peak RSS (MB)", title="Peak memory per process: flat as N grows?")
         ax.legend()
-        fig.tight_layout()
-        path = out_dir / f"{stamp}-memory.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        save(fig, "memory")
     return written

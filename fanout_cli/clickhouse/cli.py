@@ -1,4 +1,9 @@
-"""`fanout clickhouse cluster-ddl`: write or check the cluster DDL (deploy/clickhouse/cluster)."""
+"""`fanout clickhouse cluster-ddl --out DIR`: write or check the cluster DDL in a folder.
+
+The DDL is generated from report_sink's migrations (services/report_sink/cluster.py) and
+not committed: the helm chart applies it with `services.report_sink.migrate --cluster`;
+this command writes it out for review or for applying by other means.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from fanout_cli.clickhouse.cluster import ClusterDDLError, cluster_ddl
 from fanout_cli.output import fail, say
+from services.report_sink.cluster import ClusterDDLError, cluster_ddl
 
 clickhouse_app = typer.Typer(help="The ClickHouse schema for a cluster.", no_args_is_help=True)
 _MIGRATION_FILE = re.compile(r"^\d{4}_[a-z0-9_]+\.sql$")
@@ -24,9 +29,7 @@ def stale_files(out: Path, files: dict[str, str]) -> list[str]:
 
 @clickhouse_app.command("cluster-ddl")
 def cluster_ddl_command(
-    out: Annotated[Path, typer.Option(help="Folder of the cluster migrations.")] = Path(
-        "deploy/clickhouse/cluster"
-    ),
+    out: Annotated[Path, typer.Option(help="Folder of the cluster migrations.")],
     check: Annotated[
         bool, typer.Option(help="Write nothing; exit 1 if the folder is not up to date.")
     ] = False,
@@ -39,7 +42,7 @@ def cluster_ddl_command(
     stale = stale_files(out, files)
     if check:
         if stale:
-            raise fail(f"{out} is stale ({', '.join(stale)}); run `make cluster-ddl`")
+            raise fail(f"{out} is stale ({', '.join(stale)}); run it without --check")
         say(f"{out} is up to date")
         return
     out.mkdir(parents=True, exist_ok=True)

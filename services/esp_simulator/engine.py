@@ -33,12 +33,12 @@ from services.esp_simulator.protocol import (
     BulkRequest,
     Counters,
     MessageResult,
-    MessageStatus,
 )
 from services.esp_simulator.ratelimit import TokenBucket
 from services.esp_simulator.requestlog import CallRecord, RequestLog, call_records
 from services.esp_simulator.webhooks import DeliveryPolicy, WebhookFormat, WebhookOutbox
 from shared.metrics import SIMULATOR_CALLS, SIMULATOR_RECIPIENTS
+from shared.simulator_status import MessageStatus
 
 # the metric children of each recipient status, looked up once (`labels()` per recipient
 # was 5% of the simulator's CPU)

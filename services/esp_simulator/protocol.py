@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.simulator_status import MessageStatus
 
 MAX_MESSAGES = 50
 
@@ -69,15 +70,6 @@ class BulkRequest(BaseModel):
     from_: str = Field(alias="from", min_length=3, max_length=998)
     reply_to: str | None = None
     messages: list[BulkMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
-
-
-class MessageStatus(StrEnum):
-    """What the simulator says about one message of a call."""
-
-    ACCEPTED = "accepted"
-    THROTTLED = "throttled"
-    TRANSIENT_ERROR = "transient_error"
-    REJECTED = "rejected"
 
 
 class MessageResult(BaseModel):

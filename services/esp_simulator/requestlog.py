@@ -16,7 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from uuid import UUID
 
-from services.esp_simulator.protocol import BulkRequest, MessageStatus
+from services.esp_simulator.protocol import BulkRequest
+from shared.simulator_status import MessageStatus
 
 _STATUS_FIELDS = {
     MessageStatus.ACCEPTED: "accepted",

@@ -10,12 +10,20 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from services.esp_simulator.app import create_app
 from services.esp_simulator.config import Settings
+
+
+def posting_webhooks(url: str, **knobs: Any) -> Settings:
+    """Settings of a simulator that posts its webhooks to `url` in 20 ms batches, seeded so
+    its choices repeat; `knobs` set the rest (rates, latency, ...)."""
+    defaults: dict[str, Any] = {"seed": 11, "webhook_flush_ms": 20}
+    return Settings(webhook_url=url, **(defaults | knobs))
 
 
 async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:

@@ -3,13 +3,14 @@
 Each file holds one or more statements separated by `;` at the end of a line. Applied
 versions are recorded in `schema_migrations`; every statement is idempotent (IF NOT
 EXISTS), so a run that died half-way through a file simply runs that file again.
-The same files run on chDB and on a ClickHouse server; `deploy/clickhouse/` holds the
-replicated/distributed variant for a cluster.
+The same files run on chDB and on a ClickHouse server; `cluster.py` derives their
+replicated/distributed form for a cluster, applied through `migrate(..., migrations=)`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +71,17 @@ async def applied_versions(ch: AsyncClickHouse) -> set[int]:
     return {int(row[0]) for row in await ch.rows("SELECT version FROM schema_migrations")}
 
 
-async def migrate(ch: AsyncClickHouse, directory: Path = MIGRATIONS_DIR) -> list[int]:
-    """Apply the migrations not applied yet; returns the versions applied now."""
+async def migrate(
+    ch: AsyncClickHouse,
+    directory: Path = MIGRATIONS_DIR,
+    *,
+    migrations: Sequence[Migration] | None = None,
+) -> list[int]:
+    """Apply the migrations not applied yet (`directory`'s, or the given ones, e.g. their
+    cluster form); returns the versions applied now."""
     done = await applied_versions(ch)
     applied: list[int] = []
-    for migration in load_migrations(directory):
+    for migration in load_migrations(directory) if migrations is None else migrations:
         if migration.version in done:
             continue
         for statement in migration.statements:

@@ -55,12 +55,7 @@ def bound_socket(host: str, port: int, setting: str) -> Iterator[socket.socket]:
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        raise DependencyUnavailable(
-            f"port {port} on {host} is not available",
-            setting=setting,
-            cause=exc.strerror or repr(exc),
-            remedy="stop the process that holds it",
-        ) from exc
+        raise DependencyUnavailable.port_taken("port", host, port, setting, exc) from exc
     with contextlib.closing(sock):
         yield sock
 

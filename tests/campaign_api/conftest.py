@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from services.campaign_api.config import Settings
 from services.campaign_api.main import create_app
 from shared.auth import create_account
-from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
+from tests.databases import scratch_database
 from tests.domains import LocalDns, verified_domain
 
 
@@ -103,16 +103,8 @@ async def make_tenant(
 @pytest.fixture
 async def private_db(base_settings: CommonSettings) -> AsyncIterator[str]:
     """A database of its own (all migrations), so a relay sees only this test's outbox rows."""
-    name = f"fanout_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(base_settings.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = base_settings.database_url.rsplit("/", 1)[0] + "/" + name
-        await upgrade_async(dsn)
+    async with scratch_database(base_settings.database_url) as dsn:
         yield dsn
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -26,6 +25,7 @@ from shared.topics import Topic, topic_name
 from tests.campaign_api.conftest import client_for, start_app
 from tests.campaign_api.helpers import make_campaign
 from tests.domains import LocalDns, verified_domain
+from tests.shared.kafka_helpers import from_start
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -44,15 +44,9 @@ async def running_relay(pool: asyncpg.Pool, common: CommonSettings) -> AsyncIter
 
 async def _commands(common: CommonSettings, settle: float) -> list[CampaignCommand]:
     """Every command on the topic: read until nothing new arrives for `settle` seconds."""
-    consumer = AIOKafkaConsumer(
-        topic_name(Topic.CAMPAIGN_LAUNCHES, common.topic_prefix),
-        bootstrap_servers=common.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
+    topic = topic_name(Topic.CAMPAIGN_LAUNCHES, common.topic_prefix)
     commands: list[CampaignCommand] = []
-    try:
+    async with from_start(common.kafka_bootstrap_servers, topic) as consumer:
         deadline = time.monotonic() + 20
         quiet_since = time.monotonic()
         while time.monotonic() < deadline:
@@ -63,8 +57,6 @@ async def _commands(common: CommonSettings, settle: float) -> list[CampaignComma
                 quiet_since = time.monotonic()
             elif commands and time.monotonic() - quiet_since > settle:
                 break
-    finally:
-        await consumer.stop()
     return commands
 
 

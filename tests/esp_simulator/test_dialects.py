@@ -3,7 +3,6 @@ response shapes, credentials, duplicates and the knobs as each provider expresse
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from services.sender.providers.base import (
 from services.sender.providers.errors import ProviderRequestError
 from shared.settings import CommonSettings
 from tests.dialects import ADAPTER_NAMES, RunningSimulator, running_dialects
+from tests.sender.providers.emails import fresh_request
 
 WRONG_CREDENTIAL = {
     "sendgrid": {"api_key": SecretStr("SG.wrong")},
@@ -46,23 +46,6 @@ async def sim() -> AsyncIterator[RunningSimulator]:
         yield running
 
 
-def _request(count: int, tag: str | None = None) -> SendRequest:
-    tag = tag or uuid.uuid4().hex[:8]
-    emails = [
-        OutgoingEmail(
-            lead_id=uuid.uuid4(),
-            to=f"lead{n}-{tag}@example.com",
-            subject=f"Hello {n}",
-            html=f"<p>Hello {n}</p>",
-            text=f"Hello {n}",
-            message_id=f"<{tag}.{n}@fanout.test>",
-            headers={"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        )
-        for n in range(count)
-    ]
-    return SendRequest(uuid.uuid4(), uuid.uuid4(), "news@acme.example", "Acme", None, emails)
-
-
 async def _send(adapter: EmailProvider, request: SendRequest) -> list[Any]:
     try:
         return await adapter.send_batch(request)
@@ -82,7 +65,7 @@ async def _configure(sim: RunningSimulator, **knobs: Any) -> None:
 
 @pytest.mark.parametrize("name", ADAPTER_NAMES)
 async def test_send_batch_through_dialect_accepted_once(sim: RunningSimulator, name: str) -> None:
-    request = _request(5)
+    request = fresh_request(5)
     first = await _send(sim.adapter(name), request)
     again = await _send(sim.adapter(name), request)
     assert [r.outcome for r in first + again] == [Outcome.ACCEPTED] * 10
@@ -93,7 +76,7 @@ async def test_send_batch_through_dialect_accepted_once(sim: RunningSimulator, n
 @pytest.mark.parametrize("name", ADAPTER_NAMES)
 async def test_send_batch_wrong_credentials_stop(sim: RunningSimulator, name: str) -> None:
     with pytest.raises((ProviderRequestError, ProviderStopped)) as caught:
-        await _send(sim.adapter(name, **WRONG_CREDENTIAL[name]), _request(2))
+        await _send(sim.adapter(name, **WRONG_CREDENTIAL[name]), fresh_request(2))
     if isinstance(caught.value, ProviderRequestError):
         assert caught.value.status_code in (401, 403)  # the delivery step pauses the campaign
     assert (await _counters(sim))["unique"] == 0
@@ -103,13 +86,13 @@ async def test_send_batch_wrong_credentials_stop(sim: RunningSimulator, name: st
 async def test_send_batch_throttled_with_retry_after(sim: RunningSimulator, name: str) -> None:
     await _configure(sim, throttle_429_rate=1.0, throttle_retry_after_s=2)
     with pytest.raises(ProviderRetryable) as caught:
-        await _send(sim.adapter(name), _request(3))
+        await _send(sim.adapter(name), fresh_request(3))
     assert caught.value.retry_after is not None and caught.value.retry_after >= 1
 
 
 async def test_send_batch_smtp_throttled_answers_retry(sim: RunningSimulator) -> None:
     await _configure(sim, throttle_429_rate=1.0)
-    results = await _send(sim.adapter("smtp"), _request(3))
+    results = await _send(sim.adapter("smtp"), fresh_request(3))
     assert [r.outcome for r in results] == [Outcome.RETRY] * 3
 
 
@@ -118,7 +101,7 @@ async def test_send_batch_rejected_recipient_as_provider_says(
     sim: RunningSimulator, name: str
 ) -> None:
     await _configure(sim, reject_rate=1.0)
-    results = await _send(sim.adapter(name), _request(2))
+    results = await _send(sim.adapter(name), fresh_request(2))
     assert [r.outcome for r in results] == [REJECTED_AS[name]] * 2
 
 
@@ -128,7 +111,7 @@ async def test_send_batch_transient_recipient_refuses_whole_call(
 ) -> None:
     await _configure(sim, transient_rate=1.0)
     with pytest.raises(ProviderRetryable):
-        await _send(sim.adapter(name), _request(2))
+        await _send(sim.adapter(name), fresh_request(2))
     assert (await _counters(sim))["unique"] == 0
 
 
@@ -137,13 +120,13 @@ async def test_send_batch_transient_recipient_retried_alone(
     sim: RunningSimulator, name: str
 ) -> None:
     await _configure(sim, transient_rate=1.0)
-    results = await _send(sim.adapter(name), _request(2))
+    results = await _send(sim.adapter(name), fresh_request(2))
     assert [r.outcome for r in results] == [Outcome.RETRY] * 2
 
 
 @pytest.mark.parametrize("name", ["sendgrid", "mailgun"])
 async def test_send_batch_invalid_address_rejected_alone(sim: RunningSimulator, name: str) -> None:
-    request = _request(3)
+    request = fresh_request(3)
     bad = request.emails[1]
     request.emails[1] = OutgoingEmail(
         bad.lead_id, "no-at-sign", bad.subject, bad.html, bad.text, bad.message_id, bad.headers

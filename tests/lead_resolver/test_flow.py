@@ -20,6 +20,7 @@ from tests.send_path import (
     StartService,
     assert_exactly_one_outcome,
     campaign,
+    completed_once,
     publish_command,
     read_events,
     seed_campaign,
@@ -63,11 +64,9 @@ async def test_pause_stops_within_window_and_resume_finishes(
 
     await set_state(pool, seeded, "queued", new_run=True)
     await publish_command(settings, seeded, CommandKind.RESUME)
-    row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=60)
-    assert row["state"] == "completed" and row["sent"] == 3_000
-    assert_exactly_one_outcome(await read_events(settings), seeded)
-    counters = await simulator_counters(simulator)
-    assert counters["duplicates"] == 0 and counters["unique"] == 3_000
+    done = await completed_once(pool, settings, simulator, seeded, timeout=60)
+    assert done.row["sent"] == 3_000
+    assert done.counters["duplicates"] == 0 and done.counters["unique"] == 3_000
 
 
 async def test_cancel_campaign_gives_cancelled_outcomes_to_the_rest(

@@ -13,7 +13,7 @@ import pytest
 
 from services.lead_resolver.resolver import Resolver, Step
 from shared.campaigns import Action, State
-from tests.send_path import campaign, seed_campaign
+from tests.send_path import campaign, seed_campaign, set_template_part
 from tests.shared.campaigns.helpers import transitions
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -79,11 +79,7 @@ async def test_resolve_campaign_with_broken_template_fails_with_reason(
     pool: asyncpg.Pool, resolver: Resolver
 ) -> None:
     seeded = await seed_campaign(pool, matching=3)
-    await pool.execute(
-        "UPDATE templates SET subject = 'Hi {{ first_name' "
-        "WHERE id = (SELECT template_id FROM campaigns WHERE id = $1)",
-        seeded.campaign_id,
-    )
+    await set_template_part(pool, seeded.campaign_id, "subject", "Hi {{ first_name")
     before = _counts()
     assert await resolver.step(seeded.campaign_id) is Step.DONE
     failed = await campaign(pool, seeded.campaign_id)

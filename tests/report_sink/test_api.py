@@ -89,11 +89,16 @@ async def world(
 World = tuple[httpx.AsyncClient, Tenant, Tenant, uuid.UUID]
 
 
+async def _report(client: httpx.AsyncClient, tenant: Tenant, path: str) -> Any:
+    """The 200 answer of `GET /reports/campaigns/<tenant's campaign>/<path>`, as tenant."""
+    r = await client.get(f"/reports/campaigns/{tenant.campaign_id}/{path}", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 async def test_get_funnel(world: World) -> None:
     client, a, _, _ = world
-    r = await client.get(f"/reports/campaigns/{a.campaign_id}/funnel", headers=a.headers)
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = await _report(client, a, "funnel")
     assert body["matched"] == 10
     assert body["counts"] == {
         "sent": 5, "failed": 1, "suppressed": 1, "cancelled": 0, "excluded": 3,
@@ -179,18 +184,14 @@ async def test_get_lead_history_across_campaigns(world: World) -> None:
 
 async def test_get_bounces_exclusions_and_timeline(world: World) -> None:
     client, a, _, _ = world
-    r = await client.get(f"/reports/campaigns/{a.campaign_id}/bounces", headers=a.headers)
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = await _report(client, a, "bounces")
     assert body["total"] == 2
     assert {x["value"]: x["leads"] for x in body["by_type"]} == {"hard": 1, "soft": 1}
     assert {x["value"] for x in body["by_reason"]} == {"550 user unknown", "mailbox full"}
     assert {x["value"]: x["leads"] for x in body["by_domain"]} == {
         "d2.example.com": 1, "d0.example.com": 1
     }  # fmt: skip
-    r = await client.get(f"/reports/campaigns/{a.campaign_id}/exclusions", headers=a.headers)
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = await _report(client, a, "exclusions")
     assert body["total"] == 3
     assert {x["value"]: x["leads"] for x in body["by_reason"]} == {
         "suppressed": 1, "unsubscribed": 1, "invalid_email": 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from services.report_sink.cluster import cluster_migrations
 from services.report_sink.precedence import PRECEDENCE, rank
 from services.report_sink.schema import MIGRATIONS_DIR, load_migrations, migrate, split_statements
 from services.report_sink.sink import EventWriter
@@ -77,10 +78,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "clickhouse"
 
 
 async def test_parse_cluster_ddl_and_users(ch: AsyncClickHouse) -> None:
-    files = sorted(DEPLOY.rglob("*.sql"))
-    assert len(files) >= 4
-    for path in files:
-        for statement in split_statements(path.read_text()):
-            await ch.rows("SELECT formatQuery({q:String})", {"q": statement})
-    cluster = load_migrations(DEPLOY / "cluster")
-    assert [m.version for m in cluster] == [m.version for m in load_migrations()]
+    users = split_statements((DEPLOY / "users.sql").read_text())
+    cluster = [s for m in cluster_migrations() for s in m.statements]
+    for statement in [*users, *cluster]:
+        await ch.rows("SELECT formatQuery({q:String})", {"q": statement})

@@ -17,8 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.esp_simulator.config import Settings as SimulatorSettings
-from services.esp_simulator.testing import running_simulator
+from services.esp_simulator.testing import posting_webhooks, running_simulator
 from shared.settings import CommonSettings
 from tests.send_path import (
     StartService,
@@ -57,12 +56,10 @@ async def test_sender_sigkill_with_webhooks_flowing_counts_every_lead_once(
     pool: asyncpg.Pool, settings: CommonSettings, start: StartService, tmp_path: Path
 ) -> None:
     ingest = free_port()
-    knobs = SimulatorSettings(
-        webhook_url=f"http://127.0.0.1:{ingest}/webhooks/simulator",
-        seed=11,
+    knobs = posting_webhooks(
+        f"http://127.0.0.1:{ingest}/webhooks/simulator",
         hard_bounce_rate=0.15,
         complaint_rate=0.05,
-        webhook_flush_ms=20,
         latency_p50_ms=20,
     )
     async with running_simulator(knobs) as simulator:

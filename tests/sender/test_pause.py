@@ -27,12 +27,12 @@ from tests.send_path import (
     StartService,
     assert_exactly_one_outcome,
     campaign,
+    completed_once,
     configure_simulator,
     publish_command,
     read_events,
     seed_campaign,
     simulator_counters,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -70,6 +70,8 @@ async def acknowledge(
 async def running_campaign(
     pool: asyncpg.Pool, settings: CommonSettings, start: StartService, simulator: str
 ) -> Seeded:
+    """A campaign a fifth sent, the simulator answering each call in about 20 ms."""
+    await configure_simulator(simulator, latency_p50_ms=20)
     seeded = await seed_campaign(pool, matching=MATCHED)
     start(
         "sender",
@@ -96,7 +98,6 @@ async def settled(pool: asyncpg.Pool, seeded: Seeded) -> dict[str, Any]:
 async def test_pause_stops_calls_within_a_second_and_resume_sends_the_rest_once(
     pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
 ) -> None:
-    await configure_simulator(simulator, latency_p50_ms=20)
     seeded = await running_campaign(pool, settings, start, simulator)
     acked = await acknowledge(pool, settings, seeded, Action.PAUSE)
     await asyncio.sleep(BOUND_S * 3)  # room for any late call to show up
@@ -111,19 +112,15 @@ async def test_pause_stops_calls_within_a_second_and_resume_sends_the_rest_once(
     assert parked > 0  # batches already on their way were held back, not sent
     await acknowledge(pool, settings, seeded, Action.RESUME)
     await publish_command(settings, seeded, CommandKind.RESUME)
-    row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=120)
-    counters = await simulator_counters(simulator)
-    assert (row["state"], row["matched"], row["sent"]) == ("completed", MATCHED, MATCHED)
-    events = await read_events(settings)
-    assert_exactly_one_outcome(events, seeded)
-    assert {e.type.value for e in events} == {"sent"}
-    assert (counters["unique"], counters["duplicates"]) == (MATCHED, 0)
+    done = await completed_once(pool, settings, simulator, seeded, timeout=120)
+    assert (done.row["matched"], done.row["sent"]) == (MATCHED, MATCHED)
+    assert {e.type.value for e in done.events} == {"sent"}
+    assert (done.counters["unique"], done.counters["duplicates"]) == (MATCHED, 0)
 
 
 async def test_cancel_stops_calls_within_a_second_and_cancels_the_rest(
     pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
 ) -> None:
-    await configure_simulator(simulator, latency_p50_ms=20)
     seeded = await running_campaign(pool, settings, start, simulator)
     acked = await acknowledge(pool, settings, seeded, Action.CANCEL)
     row = await settled(pool, seeded)

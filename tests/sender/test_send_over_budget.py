@@ -18,6 +18,7 @@ from tests.send_path import (
     publish_command,
     read_events,
     seed_campaign,
+    set_template_part,
     wait_for,
 )
 
@@ -31,12 +32,7 @@ async def test_send_campaign_over_budget_fails_its_emails_while_others_send(
     pool: asyncpg.Pool, settings: CommonSettings, simulator: str, start: StartService
 ) -> None:
     hostile = await seed_campaign(pool, matching=30)
-    await pool.execute(
-        "UPDATE templates SET html_body = $2 "
-        "WHERE id = (SELECT template_id FROM campaigns WHERE id = $1)",
-        hostile.campaign_id,
-        LOOPS,
-    )
+    await set_template_part(pool, hostile.campaign_id, "html_body", LOOPS)
     normal = await seed_campaign(pool, matching=2_000)
     start("sender")
     start("lead_resolver")

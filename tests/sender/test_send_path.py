@@ -19,6 +19,7 @@ from tests.send_path import (
     StartService,
     assert_exactly_one_outcome,
     campaign,
+    completed_once,
     configure_simulator,
     publish_command,
     read_events,
@@ -72,12 +73,9 @@ async def test_send_campaign_under_throttling_and_transient_failures_fails_none(
     start("sender")
     start("lead_resolver")
     await publish_command(settings, seeded)
-    row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=90)
-    assert row["state"] == "completed"
+    done = await completed_once(pool, settings, simulator, seeded, timeout=90)
+    row, counters = done.row, done.counters
     assert (row["matched"], row["sent"], row["failed"]) == (2_000, 2_000, 0)
-    events = await read_events(settings)
-    assert_exactly_one_outcome(events, seeded)
-    counters = await simulator_counters(simulator)
     assert counters["throttled_calls"] > 0 and counters["server_errors"] > 0
     assert counters["throttled"] > 0 and counters["transient"] > 0
     assert counters["duplicates"] == 0 and counters["unique"] == 2_000
@@ -100,12 +98,9 @@ async def test_send_campaign_survives_sigkill_of_sender_and_resolver(
     assert before["state"] == "resolving"  # killed mid-stream, not after it
     start("sender", **rate)
     start("lead_resolver", **window)
-    row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=90)
-    assert row["state"] == "completed"
+    done = await completed_once(pool, settings, simulator, seeded, timeout=90)
+    row, counters = done.row, done.counters
     assert (row["matched"], row["sent"], row["excluded"]) == (6_100, 6_000, 100)
-    events = await read_events(settings)
-    assert_exactly_one_outcome(events, seeded)
-    counters = await simulator_counters(simulator)
     assert counters["unique"] == 6_000
     # only batches in flight at the kill can be resent: at most max_in_flight (32) × 50
     assert counters["duplicates"] <= 32 * 50

@@ -1,8 +1,10 @@
-"""Helpers for tests on the real broker: make valid events, read a topic to its end."""
+"""Helpers for tests on the real broker: make valid events, read a topic from its start."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
@@ -33,24 +35,39 @@ def sent_event(n: int) -> EventBatch:
     )
 
 
-async def read_all(
-    settings: CommonSettings, topic: str, expected: int, timeout_ms: int = 10_000
-) -> list[bytes]:
-    """Read `topic` from the beginning until `expected` values arrived (or timeout)."""
+@asynccontextmanager
+async def from_start(bootstrap_servers: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer of `topic` from its first record, without a group's commits."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        bootstrap_servers=bootstrap_servers,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     await consumer.start()
-    values: list[bytes] = []
     try:
-        while len(values) < expected:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def read_until(
+    bootstrap_servers: str, topic: str, enough: Callable[[list[bytes]], bool], timeout_ms: int
+) -> list[bytes]:
+    """Read `topic` from the beginning until `enough(values)`, or nothing came for `timeout_ms`."""
+    values: list[bytes] = []
+    async with from_start(bootstrap_servers, topic) as consumer:
+        while not enough(values):
             batch = await consumer.getmany(timeout_ms=timeout_ms)
             if not batch:
                 break
             values += [r.value for rs in batch.values() for r in rs]
-    finally:
-        await consumer.stop()
     return values
+
+
+async def read_all(
+    settings: CommonSettings, topic: str, expected: int, timeout_ms: int = 10_000
+) -> list[bytes]:
+    """Read `topic` from the beginning until `expected` values arrived (or timeout)."""
+    servers = settings.kafka_bootstrap_servers
+    return await read_until(servers, topic, lambda values: len(values) >= expected, timeout_ms)

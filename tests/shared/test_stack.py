@@ -69,16 +69,21 @@ def _up_twice_then_down(home: Path) -> None:
     assert _stack_pids(home) == []
 
 
+def _kafka_up_refusal(env: dict[str, str]) -> str:
+    """What `fanout stack up --only kafka` says when it refuses (exit 1, no traceback)."""
+    result = fanout(env, "stack", "up", "--only", "kafka")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    return " ".join(result.stderr.split())
+
+
 def test_stack_up_reports_unreachable_remote_kafka_clearly(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "FANOUT_HOME": str(tmp_path),
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": "kafka.invalid:9092",
     }
-    result = fanout(env, "stack", "up", "--only", "kafka")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert "kafka.invalid:9092 is unreachable" in " ".join(result.stderr.split())
+    assert "kafka.invalid:9092 is unreachable" in _kafka_up_refusal(env)
 
 
 def test_stack_up_refuses_a_taken_kafka_port(tmp_path: Path) -> None:
@@ -91,10 +96,8 @@ def test_stack_up_refuses_a_taken_kafka_port(tmp_path: Path) -> None:
             "FANOUT_HOME": str(tmp_path),
             "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
         }
-        result = fanout(env, "stack", "up", "--only", "kafka")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert "already taken" in " ".join(result.stderr.split())
+        refusal = _kafka_up_refusal(env)
+    assert "already taken" in refusal
 
 
 def test_stack_up_says_java_is_missing(tmp_path: Path) -> None:
@@ -106,10 +109,7 @@ def test_stack_up_says_java_is_missing(tmp_path: Path) -> None:
         "PATH": str(bin_dir),
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
     }
-    result = fanout(env, "stack", "up", "--only", "kafka")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert "Java is required" in " ".join(result.stderr.split())
+    assert "Java is required" in _kafka_up_refusal(env)
 
 
 def test_stack_up_says_maven_could_not_fetch(tmp_path: Path) -> None:
@@ -126,7 +126,4 @@ def test_stack_up_says_maven_could_not_fetch(tmp_path: Path) -> None:
         "FANOUT_MAVEN_SETTINGS": str(settings),
         "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
     }
-    result = fanout(env, "stack", "up", "--only", "kafka")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert "Maven could not fetch the Kafka jars" in " ".join(result.stderr.split())
+    assert "Maven could not fetch the Kafka jars" in _kafka_up_refusal(env)

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shared.settings import CommonSettings
+from tests.commands import python_module
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
-ROOT = Path(__file__).resolve().parents[2]
 DB, KAFKA = "FANOUT_DATABASE_URL", "FANOUT_KAFKA_BOOTSTRAP_SERVERS"
 CASES = [
     (service, setting)
@@ -68,15 +66,7 @@ def test_start_service_with_dependency_unreachable_exits_2_with_one_line(
         DB: f"postgresql://fanout:fanout@127.0.0.1:{closed}/fanout",
         KAFKA: f"127.0.0.1:{closed}",
     }.get(setting, str(taken_port))
-    result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", f"services.{service}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = python_module(env, f"services.{service}", timeout_s=60)
     lines = result.stderr.splitlines()
     assert result.returncode == 2, result.stderr[-2000:]
     assert len(lines) == 1, result.stderr[-2000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +29,8 @@ from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
 from tests import factories
-from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys
+from tests.shared.kafka_helpers import read_until
+from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys, sign_simulator
 
 EXAMPLES = Path(__file__).parent / "examples"
 MAILGUN_KEY = "key-test-mailgun-signing"
@@ -70,6 +72,11 @@ class Ingest:
     def topic(self) -> str:
         return topic_name(Topic.EMAIL_EVENTS, self.settings.common.topic_prefix)
 
+    async def post_simulator(self, body: bytes) -> httpx.Response:
+        """`body` posted to the simulator's webhook, signed now with the stack's secret."""
+        headers = sign_simulator(self.secret, int(time.time()), body)
+        return await self.client.post("/webhooks/simulator", content=body, headers=headers)
+
     async def emitted(self, expected: int, timeout_ms: int = 5000) -> list[EmailEvent]:
         """The events on the topic, read until `expected` arrived (or the timeout)."""
         values = await self._read(self.topic, expected, timeout_ms, batched=True)
@@ -83,23 +90,11 @@ class Ingest:
     async def _read(
         self, topic: str, expected: int, timeout_ms: int, *, batched: bool = False
     ) -> list[bytes]:
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=self.settings.common.kafka_bootstrap_servers,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
+        servers = self.settings.common.kafka_bootstrap_servers
+        count = _count if batched else len
+        return await read_until(
+            servers, topic, lambda values: count(values) >= expected, timeout_ms
         )
-        await consumer.start()
-        values: list[bytes] = []
-        try:
-            while (_count(values) if batched else len(values)) < expected:
-                batch = await consumer.getmany(timeout_ms=timeout_ms)
-                if not batch:
-                    break
-                values += [record.value for records in batch.values() for record in records]
-        finally:
-            await consumer.stop()
-        return values
 
     async def records_on_topic(self) -> int:
         """How many records the topic holds (end offsets of every partition; no waiting)."""

@@ -7,14 +7,13 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
 
+from services.esp_simulator.dialects.keys import self_signed_certificate
 from services.webhook_ingest.providers.sns import string_to_sign
 from shared import webhook_signature
 
@@ -44,18 +43,7 @@ class TestKeys:
 def make_keys() -> TestKeys:
     """Fresh keys; the SNS certificate is self-signed, valid for a day."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com (test)")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed_certificate(key, "sns.amazonaws.com (test)", timedelta(days=1))
     return TestKeys(
         sns_key=key,
         sns_cert_pem=cert.public_bytes(serialization.Encoding.PEM),

@@ -36,11 +36,7 @@ async def test_post_simulator_webhook_bad_event_dead_lettered_rest_recorded(
     events[1]["occurred_at"] = "yesterday"
     body = orjson.dumps({"events": events})
     before = _dead_lettered(ingest.topic)
-    response = await ingest.client.post(
-        "/webhooks/simulator",
-        content=body,
-        headers=sign_simulator(ingest.secret, int(time.time()), body),
-    )
+    response = await ingest.post_simulator(body)
     assert response.status_code == 200, response.text
     assert response.json() == {"emitted": 2, "unattributed": 0, "ignored": 0, "dead_lettered": 1}
     assert [e.type for e in await ingest.emitted(2)] == [EventType.DELIVERED, EventType.CLICKED]

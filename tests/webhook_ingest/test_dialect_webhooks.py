@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from services.esp_simulator.dialects.keys import SnsSigner
@@ -32,6 +31,7 @@ from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests.dialects import ADAPTER_NAMES, ingest_values, running_dialects
 from tests.send_path import free_port
+from tests.shared.kafka_helpers import read_until
 from tests.webhook_ingest.conftest import Ids, Ingest, service_settings
 from tests.webhook_ingest.keys import TOPIC_ARN, TestKeys
 
@@ -66,24 +66,14 @@ def _request(account: uuid.UUID) -> SendRequest:
 async def _emitted(common: CommonSettings, expected: int) -> list[EmailEvent]:
     """The events on the test's `email.events`, read until `expected` arrived."""
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=common.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+
+    def events(values: list[bytes]) -> list[EmailEvent]:
+        return [e for value in values for e in decode(EventBatch, value).events]
+
+    values = await read_until(
+        common.kafka_bootstrap_servers, topic, lambda v: len(events(v)) >= expected, 5000
     )
-    await consumer.start()
-    events: list[EmailEvent] = []
-    try:
-        while len(events) < expected:
-            batch = await consumer.getmany(timeout_ms=5000)
-            if not batch:
-                break
-            for records in batch.values():
-                events += [e for r in records for e in decode(EventBatch, r.value).events]
-    finally:
-        await consumer.stop()
-    return events
+    return events(values)
 
 
 async def _settled(sim_url: str, timeout_s: float = 30) -> dict[str, Any]:

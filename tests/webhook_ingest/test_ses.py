@@ -81,24 +81,25 @@ async def test_post_ses_webhook_soft_bounce_types(
     assert await ingest.suppressed(ids.account_id) == {}
 
 
-@pytest.mark.parametrize("name", ["event-reject", "event-delivery-delay"])
-async def test_post_ses_webhook_reject_and_delay_not_emitted(
-    ingest: Ingest, ids: Ids, name: str
-) -> None:
-    message = sign_sns(notification(name, ids), ingest.keys.sns_key)
-    response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(message))
-    assert response.status_code == 200
-    assert response.json() == {"emitted": 0, "unattributed": 0, "ignored": 1, "dead_lettered": 0}
-    assert await ingest.records_on_topic() == 0
+IGNORED = {"emitted": 0, "unattributed": 0, "ignored": 1, "dead_lettered": 0}
+UNATTRIBUTED = {"emitted": 0, "unattributed": 1, "ignored": 0, "dead_lettered": 0}
 
 
-async def test_post_ses_webhook_classic_notification_without_tags_not_emitted(
-    ingest: Ingest, ids: Ids
+@pytest.mark.parametrize(
+    ("name", "tagged", "answer"),
+    [
+        ("event-reject", True, IGNORED),
+        ("event-delivery-delay", True, IGNORED),
+        ("notification-bounce", False, UNATTRIBUTED),  # a classic notification: no tags
+    ],
+)
+async def test_post_ses_webhook_not_emitted(
+    ingest: Ingest, ids: Ids, name: str, tagged: bool, answer: dict[str, int]
 ) -> None:
-    message = sign_sns(notification("notification-bounce", None), ingest.keys.sns_key)
+    message = sign_sns(notification(name, ids if tagged else None), ingest.keys.sns_key)
     response = await ingest.client.post("/webhooks/ses", content=orjson.dumps(message))
     assert response.status_code == 200
-    assert response.json() == {"emitted": 0, "unattributed": 1, "ignored": 0, "dead_lettered": 0}
+    assert response.json() == answer
     assert await ingest.records_on_topic() == 0
 
 

@@ -21,11 +21,7 @@ async def _post(ingest: Ingest, body: bytes, headers: dict[str, str]) -> int:
 
 async def test_post_simulator_webhook_emits_events(ingest: Ingest, ids: Ids) -> None:
     body = simulator_post(ids)
-    response = await ingest.client.post(
-        "/webhooks/simulator",
-        content=body,
-        headers=sign_simulator(ingest.secret, int(time.time()), body),
-    )
+    response = await ingest.post_simulator(body)
     assert response.status_code == 200, response.text
     assert response.json() == {"emitted": 3, "unattributed": 0, "ignored": 0, "dead_lettered": 0}
     events = await ingest.emitted(3)
@@ -105,11 +101,7 @@ async def test_post_simulator_webhook_without_metadata_not_emitted(
     for event in payload["events"]:
         event["metadata"] = {}
     body = orjson.dumps(payload)
-    response = await ingest.client.post(
-        "/webhooks/simulator",
-        content=body,
-        headers=sign_simulator(ingest.secret, int(time.time()), body),
-    )
+    response = await ingest.post_simulator(body)
     assert response.status_code == 200
     assert response.json() == {"emitted": 0, "unattributed": 3, "ignored": 0, "dead_lettered": 0}
     assert await ingest.records_on_topic() == 0

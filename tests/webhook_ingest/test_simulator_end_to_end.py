@@ -8,8 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from services.esp_simulator.config import Settings as SimulatorSettings
-from services.esp_simulator.testing import running_simulator, serving
+from services.esp_simulator.testing import posting_webhooks, running_simulator, serving
 from services.webhook_ingest.main import create_app
 from shared.contracts.events import EventType
 from tests.webhook_ingest.conftest import Ingest
@@ -35,14 +34,12 @@ async def test_simulator_webhooks_recorded_and_suppressed(
     campaign = uuid.uuid4()
     api_key = ingest.settings.common.secret("simulator_api_key")
     async with serving(create_app(ingest.settings)) as ingest_url:
-        simulator = SimulatorSettings(
+        simulator = posting_webhooks(
+            f"{ingest_url}/webhooks/simulator",
             common=ingest.settings.common,
-            webhook_url=f"{ingest_url}/webhooks/simulator",
             hard_bounce_rate=0.3,
             complaint_rate=0.3,
             open_rate=0.5,
-            seed=11,
-            webhook_flush_ms=20,
         )
         async with (
             running_simulator(simulator) as sim_url,

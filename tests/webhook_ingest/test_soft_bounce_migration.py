@@ -12,6 +12,7 @@ from alembic import command
 
 from shared.migrations.postgres import alembic_config, upgrade_async
 from shared.settings import CommonSettings
+from tests.databases import scratch_database
 
 pytestmark = [pytest.mark.postgres]
 
@@ -19,19 +20,9 @@ pytestmark = [pytest.mark.postgres]
 @pytest.fixture
 async def empty_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
     """A database of its own, dropped afterwards."""
-    name = f"fanout_migration_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(base_settings.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    head, _, _ = base_settings.database_url.rpartition("/")
-    yield f"{head}/{name}"
-    admin = await asyncpg.connect(base_settings.database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    admin = base_settings.database_url
+    async with scratch_database(admin, migrated=False, prefix="fanout_migration") as dsn:
+        yield dsn
 
 
 async def test_upgrade_carries_soft_bounce_runs_over(empty_dsn: str) -> None:

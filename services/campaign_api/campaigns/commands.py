@@ -81,6 +81,17 @@ def _plan(requested: Action, row: asyncpg.Record, now: datetime) -> _Change:
     return _Change(requested, run_id, row["launched_at"], kind if told else None)
 
 
+async def lock_campaign(
+    conn: asyncpg.Connection, campaign_id: UUID, account_id: UUID
+) -> asyncpg.Record | None:
+    """The account's campaign, locked until the transaction ends; None if it has no such one."""
+    return await conn.fetchrow(
+        "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
+        campaign_id,
+        account_id,
+    )
+
+
 async def apply_action(
     pool: asyncpg.Pool,
     account_id: UUID,
@@ -98,11 +109,7 @@ async def apply_action(
     nothing is written when it refuses.
     """
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
-            campaign_id,
-            account_id,
-        )
+        row = await lock_campaign(conn, campaign_id, account_id)
         if row is None:
             raise CampaignNotFound(campaign_id)
         current = State(row["state"])

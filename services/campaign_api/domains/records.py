@@ -24,6 +24,14 @@ from services.campaign_api.domains.names import ascii_name
 OWNERSHIP_PREFIX = "fanout-verification="
 
 
+class Outcome(StrEnum):
+    """What verification found for one record."""
+
+    FOUND = "found"
+    MISSING = "missing"
+    MISMATCH = "mismatch"
+
+
 class Purpose(StrEnum):
     """What a record proves or does."""
 
@@ -31,14 +39,6 @@ class Purpose(StrEnum):
     SPF = "spf"
     DKIM = "dkim"
     DMARC = "dmarc"
-
-
-class Outcome(StrEnum):
-    """What verification found for one record."""
-
-    FOUND = "found"
-    MISSING = "missing"
-    MISMATCH = "mismatch"
 
 
 @dataclass(frozen=True)

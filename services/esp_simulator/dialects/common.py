@@ -16,8 +16,12 @@ from pydantic import ValidationError
 
 from services.esp_simulator.engine import CallRefused
 from services.esp_simulator.protocol import BulkRequest
+from shared.simulator_status import MessageStatus
 
 ID_FIELDS = ("account_id", "campaign_id", "lead_id")
+# the answers of a provider whose send call only accepts: a recipient's failure, like its
+# delivery, reaches the sender later by webhook (SendGrid, Mailgun)
+ACCEPTED_ONLY = frozenset({MessageStatus.ACCEPTED})
 
 
 class DialectError(ValueError):

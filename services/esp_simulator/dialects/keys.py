@@ -12,6 +12,7 @@ the certificate itself; webhook_ingest trusts that URL only where told to
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
@@ -39,6 +40,30 @@ def public_key_b64(key: ec.EllipticCurvePrivateKey) -> str:
     return base64.b64encode(der).decode()
 
 
+def self_signed_certificate(
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    common_name: str,
+    valid_for: timedelta,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
+) -> x509.Certificate:
+    """A certificate of `key` signed by itself, valid from an hour ago for `valid_for`;
+    `extensions` are (extension, critical) pairs. The tests make theirs with it too."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + valid_for)
+    )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(key, hashes.SHA256())
+
+
 class SnsSigner:
     """An RSA key and its self-signed certificate, signing SNS messages (version 2); made
     on first use, so a simulator that never posts SES events never pays for the key."""
@@ -49,18 +74,8 @@ class SnsSigner:
     @cached_property
     def _pair(self) -> tuple[rsa.RSAPrivateKey, bytes]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fanout esp simulator sns")])
-        now = datetime.now(UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(hours=1))
-            .not_valid_after(now + timedelta(days=self._days))
-            .sign(key, hashes.SHA256())
-        )
+        lifetime = timedelta(days=self._days)
+        certificate = self_signed_certificate(key, "fanout esp simulator sns", lifetime)
         return key, certificate.public_bytes(serialization.Encoding.PEM)
 
     @property

@@ -28,6 +28,7 @@ from starlette.datastructures import FormData
 
 from services.esp_simulator.api.deps import SimulatorDep
 from services.esp_simulator.dialects.common import (
+    ACCEPTED_ONLY,
     DialectError,
     bulk_request,
     fanout_ids,
@@ -35,10 +36,9 @@ from services.esp_simulator.dialects.common import (
 )
 from services.esp_simulator.dialects.runtime import DialectsDep
 from services.esp_simulator.engine import CallRefused
-from services.esp_simulator.protocol import BulkRequest, MessageStatus
+from services.esp_simulator.protocol import BulkRequest
 
 router = APIRouter(prefix="/mailgun/v3", tags=["mailgun dialect"])
-ANSWERS = frozenset({MessageStatus.ACCEPTED})
 PLACEHOLDER = re.compile(r"%recipient\.([^%\s]+)%")
 
 
@@ -108,7 +108,7 @@ async def send_message(
         bulk = messages_request(await request.form())
     except DialectError as exc:
         return JSONResponse({"message": f"{exc.field} {exc.message}"}, status_code=400)
-    answer = await simulator.send(bulk, dialect="mailgun", answers=ANSWERS)
+    answer = await simulator.send(bulk, dialect="mailgun", answers=ACCEPTED_ONLY)
     if isinstance(answer, CallRefused):
         body = {"message": answer.reason}
         return JSONResponse(body, status_code=answer.status_code, headers=retry_headers(answer))

@@ -27,7 +27,8 @@ from services.esp_simulator.dialects.common import (
 )
 from services.esp_simulator.dialects.runtime import DialectsDep
 from services.esp_simulator.engine import CallRefused
-from services.esp_simulator.protocol import BulkRequest, MessageResult, MessageStatus
+from services.esp_simulator.protocol import BulkRequest, MessageResult
+from shared.simulator_status import MessageStatus
 
 router = APIRouter(prefix="/postmark", tags=["postmark dialect"])
 ANSWERS = frozenset({MessageStatus.ACCEPTED, MessageStatus.REJECTED})

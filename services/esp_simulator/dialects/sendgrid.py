@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 
 from services.esp_simulator.api.deps import SimulatorDep
 from services.esp_simulator.dialects.common import (
+    ACCEPTED_ONLY,
     DialectError,
     bulk_request,
     fanout_ids,
@@ -33,10 +34,9 @@ from services.esp_simulator.dialects.common import (
 )
 from services.esp_simulator.dialects.runtime import DialectsDep
 from services.esp_simulator.engine import CallRefused
-from services.esp_simulator.protocol import BulkRequest, MessageStatus
+from services.esp_simulator.protocol import BulkRequest
 
 router = APIRouter(prefix="/sendgrid/v3", tags=["sendgrid dialect"])
-ANSWERS = frozenset({MessageStatus.ACCEPTED})
 
 
 class Refused(ValueError):
@@ -132,7 +132,7 @@ async def mail_send(request: Request, simulator: SimulatorDep, dialects: Dialect
         return errors_response(400, list(exc.errors))
     except (DialectError, ValueError) as exc:
         return errors_response(400, [(getattr(exc, "field", None), str(exc))])
-    answer = await simulator.send(bulk, dialect="sendgrid", answers=ANSWERS)
+    answer = await simulator.send(bulk, dialect="sendgrid", answers=ACCEPTED_ONLY)
     if isinstance(answer, CallRefused):
         headers = retry_headers(answer)
         if answer.retry_after_s is not None:

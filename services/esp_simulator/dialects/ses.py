@@ -26,7 +26,8 @@ from services.esp_simulator.dialects.runtime import Dialects, DialectsDep
 from services.esp_simulator.dialects.ses_request import bulk_email_request
 from services.esp_simulator.dialects.sigv4 import SignatureRefused, check_signature
 from services.esp_simulator.engine import CallRefused
-from services.esp_simulator.protocol import MessageResult, MessageStatus
+from services.esp_simulator.protocol import MessageResult
+from shared.simulator_status import MessageStatus
 
 router = APIRouter(prefix="/ses", tags=["ses dialect"])
 STATUSES = {

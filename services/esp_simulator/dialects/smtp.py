@@ -25,7 +25,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from services.esp_simulator.dialects.common import DialectError, bulk_request
 from services.esp_simulator.dialects.settings import DialectSettings
 from services.esp_simulator.engine import CallRefused, Simulator
-from services.esp_simulator.protocol import MessageStatus
+from shared.simulator_status import MessageStatus
 
 ID_HEADERS = {
     "account_id": "X-Fanout-Account-Id",

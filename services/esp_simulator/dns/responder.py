@@ -90,12 +90,8 @@ async def serving_dns(
             lambda: _Protocol(zone), local_addr=(host, port)
         )
     except OSError as exc:
-        raise DependencyUnavailable(
-            f"UDP port {port} on {host} is not available for the simulator's DNS",
-            setting=setting,
-            cause=exc.strerror or repr(exc),
-            remedy="stop the process that holds it or choose another port",
-        ) from exc
+        what = "the simulator's DNS UDP port"
+        raise DependencyUnavailable.port_taken(what, host, port, setting, exc) from exc
     bound = int(transport.get_extra_info("sockname")[1])
     log.info("esp_simulator.dns_listening", host=host, port=bound)
     try:

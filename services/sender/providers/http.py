@@ -11,7 +11,7 @@ names the recipients at fault, say).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -39,6 +39,42 @@ class AdapterClient:
         """Close the client if the adapter made it."""
         if self._owned:
             await self.http.aclose()
+
+
+class HttpOptions(Protocol):
+    """What an HTTP adapter's configuration says about its client."""
+
+    @property
+    def timeout_s(self) -> float:
+        """Timeout of one call."""
+
+    @property
+    def connections(self) -> int:
+        """HTTP connections kept open."""
+
+
+C = TypeVar("C", bound=HttpOptions)
+
+
+class HttpAdapter(Generic[C]):
+    """What the HTTP adapters of ESPs without a published send rate share: their
+    configuration, their client (given, or made from the configuration and closed with
+    the adapter) and their answer to `max_send_rate`."""
+
+    def __init__(self, config: C, http_client: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self._client = AdapterClient(
+            http_client, lambda: client(config.timeout_s, config.connections)
+        )
+        self._http = self._client.http
+
+    async def max_send_rate(self) -> float | None:
+        """No per-second quota is published: the sender's budget and the 429s rule."""
+        return None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this adapter created it."""
+        await self._client.aclose()
 
 
 async def call(

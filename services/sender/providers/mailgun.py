@@ -13,6 +13,7 @@ different API hosts (`region`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ from services.sender.providers.base import (
 )
 from services.sender.providers.errors import ProviderRequestError
 from services.sender.providers.mailgun_content import messages_form, plan
-from services.sender.providers.partial import combine, run_part
+from services.sender.providers.partial import send_in_parts
 from services.sender.providers.settings import ProviderConfig
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -55,34 +56,19 @@ class MailgunConfig(ProviderConfig):
         return f"{host}/v3/{self.domain}/messages"
 
 
-class MailgunProvider:
+class MailgunProvider(http.HttpAdapter[MailgunConfig]):
     """`EmailProvider` over Mailgun's Messages API (batch sending)."""
 
     name = "mailgun"
 
     def __init__(self, config: MailgunConfig, http_client: httpx.AsyncClient | None = None):
-        self.config = config
-        self._client = http.AdapterClient(
-            http_client, lambda: http.client(config.timeout_s, config.connections)
-        )
-        self._http = self._client.http
+        super().__init__(config, http_client)
         self._auth = ("api", config.api_key.get_secret_value())
 
     async def send_batch(self, request: SendRequest) -> list[RecipientResult]:
         """One batch call (more if an address repeats); a 400 splits the call per email."""
-        parts = [
-            await run_part(emails, lambda e: self._send_or_split(request, e))
-            for emails in plan(request.emails)
-        ]
-        return combine(request.emails, parts)
-
-    async def max_send_rate(self) -> float | None:
-        """Mailgun publishes no per-second quota: the sender's budget and 429s rule."""
-        return None
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this adapter created it."""
-        await self._client.aclose()
+        split = partial(self._send_or_split, request)
+        return await send_in_parts(request.emails, plan(request.emails), split)
 
     async def _send_or_split(
         self, request: SendRequest, emails: Sequence[OutgoingEmail]
@@ -92,8 +78,7 @@ class MailgunProvider:
         except ProviderRequestError as exc:
             if exc.status_code != 400 or len(emails) == 1:
                 raise
-        parts = [await run_part([e], lambda one: self._send(request, one)) for e in emails]
-        return combine(emails, parts)
+        return await send_in_parts(emails, ([e] for e in emails), partial(self._send, request))
 
     async def _send(
         self, request: SendRequest, emails: Sequence[OutgoingEmail]

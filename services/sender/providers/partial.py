@@ -13,7 +13,7 @@ the failure alone; a part refused for good (a request error other than
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -44,15 +44,22 @@ def stops(error: Exception) -> bool:
     return isinstance(error, ProviderRequestError) and error.status_code in STOP_STATUSES
 
 
-async def run_part(
-    emails: Sequence[OutgoingEmail],
-    send: Callable[[Sequence[OutgoingEmail]], Awaitable[list[RecipientResult]]],
-) -> Part:
+Send = Callable[[Sequence[OutgoingEmail]], Awaitable[list[RecipientResult]]]
+
+
+async def run_part(emails: Sequence[OutgoingEmail], send: Send) -> Part:
     """One call, its classified failure kept as the part's answer."""
     try:
         return Part(emails, await send(emails))
     except (ProviderRetryable, ProviderStopped, ProviderRequestError) as exc:
         return Part(emails, exc)
+
+
+async def send_in_parts(
+    emails: Sequence[OutgoingEmail], parts: Iterable[Sequence[OutgoingEmail]], send: Send
+) -> list[RecipientResult]:
+    """One `send` call per part of `emails`, one after the other, combined."""
+    return combine(emails, [await run_part(part, send) for part in parts])
 
 
 def combine(emails: Sequence[OutgoingEmail], parts: Sequence[Part]) -> list[RecipientResult]:

@@ -78,17 +78,13 @@ def batch_body(request: SendRequest, default_stream: str) -> list[dict[str, Any]
     return [_message(request, e, stream) for e in request.emails]
 
 
-class PostmarkProvider:
+class PostmarkProvider(http.HttpAdapter[PostmarkConfig]):
     """`EmailProvider` over Postmark's batch endpoint."""
 
     name = "postmark"
 
     def __init__(self, config: PostmarkConfig, http_client: httpx.AsyncClient | None = None):
-        self.config = config
-        self._client = http.AdapterClient(
-            http_client, lambda: http.client(config.timeout_s, config.connections)
-        )
-        self._http = self._client.http
+        super().__init__(config, http_client)
         self._headers = {
             "X-Postmark-Server-Token": config.server_token.get_secret_value(),
             "Accept": "application/json",
@@ -108,14 +104,6 @@ class PostmarkProvider:
         if response.status_code == 422 and code in STOPPING_CODES:
             raise ProviderStopped(f"Postmark error {code}: {reason}")
         raise http.refusal(self.name, response, f"error {code}: {reason}")
-
-    async def max_send_rate(self) -> float | None:
-        """Postmark publishes no per-second quota: the sender's budget and 429s rule."""
-        return None
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this adapter created it."""
-        await self._client.aclose()
 
 
 def _error(response: httpx.Response) -> tuple[int | None, str]:

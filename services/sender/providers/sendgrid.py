@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from functools import partial
 
 import httpx
 import orjson
@@ -23,7 +24,7 @@ from pydantic import Field, SecretStr
 
 from services.sender.providers import http
 from services.sender.providers.base import Outcome, OutgoingEmail, RecipientResult, SendRequest
-from services.sender.providers.partial import combine, run_part
+from services.sender.providers.partial import send_in_parts
 from services.sender.providers.sendgrid_content import fits, mail_send_body
 from services.sender.providers.settings import ProviderConfig
 
@@ -77,17 +78,13 @@ def rejected_personalizations(response: httpx.Response) -> dict[int, str] | None
     return found
 
 
-class SendGridProvider:
+class SendGridProvider(http.HttpAdapter[SendGridConfig]):
     """`EmailProvider` over SendGrid's v3 Mail Send."""
 
     name = "sendgrid"
 
     def __init__(self, config: SendGridConfig, http_client: httpx.AsyncClient | None = None):
-        self.config = config
-        self._client = http.AdapterClient(
-            http_client, lambda: http.client(config.timeout_s, config.connections)
-        )
-        self._http = self._client.http
+        super().__init__(config, http_client)
         self._headers = {
             "Authorization": f"Bearer {config.api_key.get_secret_value()}",
             "Content-Type": "application/json",
@@ -95,19 +92,8 @@ class SendGridProvider:
 
     async def send_batch(self, request: SendRequest) -> list[RecipientResult]:
         """One Mail Send call for the emails that fit, one per oversized email."""
-        parts = [
-            await run_part(emails, lambda e: self._send(request, e))
-            for emails in plan(request.emails)
-        ]
-        return combine(request.emails, parts)
-
-    async def max_send_rate(self) -> float | None:
-        """SendGrid publishes no per-second quota: the sender's budget and 429s rule."""
-        return None
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this adapter created it."""
-        await self._client.aclose()
+        send = partial(self._send, request)
+        return await send_in_parts(request.emails, plan(request.emails), send)
 
     async def _send(
         self, request: SendRequest, emails: Sequence[OutgoingEmail]

@@ -22,16 +22,17 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError, retry_after_seconds
+from shared.simulator_status import MessageStatus
 
 log = structlog.get_logger(__name__)
 
 POOL_SIZE = 8  # connections per httpx pool
 
 STATUS_OUTCOMES = {
-    "accepted": Outcome.ACCEPTED,
-    "throttled": Outcome.RETRY,
-    "transient_error": Outcome.RETRY,
-    "rejected": Outcome.REJECTED,
+    MessageStatus.ACCEPTED: Outcome.ACCEPTED,
+    MessageStatus.THROTTLED: Outcome.RETRY,
+    MessageStatus.TRANSIENT_ERROR: Outcome.RETRY,
+    MessageStatus.REJECTED: Outcome.REJECTED,
 }
 
 

@@ -1,8 +1,7 @@
-"""Reading provider payloads: JSON, typed fields, times, and signed-timestamp freshness.
+"""Reading provider payloads: JSON, typed fields and times.
 
-Every helper raises `MalformedPayload` naming the field at fault (or
-`Unauthorized` for a timestamp that signs the request), so a provider's parser
-stays a readable list of the fields it needs.
+Every helper raises `MalformedPayload` naming the field at fault, so a provider's
+parser stays a readable list of the fields it needs.
 """
 
 from __future__ import annotations
@@ -13,19 +12,7 @@ from typing import Any
 
 import orjson
 
-from services.webhook_ingest.providers.base import MalformedPayload, Refusal, Unauthorized
-
-
-def require_fresh_timestamp(timestamp: str, label: str, tolerance_s: float, now: float) -> None:
-    """Raise `Unauthorized` unless `timestamp` is unix seconds within `tolerance_s` of `now`.
-
-    Every signed-timestamp provider checks this before the signature, so a captured
-    request cannot be replayed later.
-    """
-    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
-        raise Unauthorized(f"{label} is not unix seconds", Refusal.MALFORMED)
-    if abs(now - int(timestamp)) > tolerance_s:
-        raise Unauthorized(f"{label} is outside the allowed tolerance", Refusal.STALE)
+from services.webhook_ingest.providers.base import MalformedPayload
 
 
 def load_json(body: bytes) -> Any:

@@ -32,13 +32,8 @@ from services.webhook_ingest.providers.base import (
     Unauthorized,
     Verified,
 )
-from services.webhook_ingest.providers.fields import (
-    as_object,
-    load_json,
-    parse_unix,
-    require,
-    require_fresh_timestamp,
-)
+from services.webhook_ingest.providers.fields import as_object, load_json, parse_unix, require
+from services.webhook_ingest.providers.signed import TimestampedSignature, require_configured
 from shared.contracts.events import EventType
 
 SIMPLE = {
@@ -84,6 +79,12 @@ def signature_fields(document: Mapping[str, Any]) -> tuple[str, str, str]:
     return timestamp, token, digest
 
 
+def _signs(key: str, signed: str, digest: str) -> bool:
+    """Whether `digest` is the hex HMAC-SHA256 of `signed` with `key`."""
+    expected = hmac.new(key.encode(), signed.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), digest.encode())
+
+
 class MailgunProvider:
     """Mailgun's JSON webhooks (one event per post)."""
 
@@ -103,23 +104,23 @@ class MailgunProvider:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._key = signing_key
-        self._tolerance_s = tolerance_s
         self._ledger = ledger
-        self._clock = clock
+        self._signed = TimestampedSignature(
+            "Mailgun signature needs timestamp, token and signature",
+            "Mailgun timestamp",
+            "Mailgun signature does not match",
+            tolerance_s,
+            clock,
+        )
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:  # noqa: ARG002
         """The post, once its signature, its freshness and its token's novelty check out."""
-        if not self._key:
-            raise Unauthorized(
-                "Mailgun webhooks are not configured (no signing key)", Refusal.NOT_CONFIGURED
-            )
+        key = require_configured(
+            self._key or None, "Mailgun webhooks are not configured (no signing key)"
+        )
         document = as_object(load_json(body), "body")
         timestamp, token, digest = signature_fields(document)
-        require_fresh_timestamp(timestamp, "Mailgun timestamp", self._tolerance_s, self._clock())
-        signed = (timestamp + token).encode()
-        expected = hmac.new(self._key.encode(), signed, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected.encode(), digest.encode()):
-            raise Unauthorized("Mailgun signature does not match", Refusal.MISMATCH)
+        self._signed.verify(timestamp, digest, lambda ts, sig: _signs(key, ts + token, sig))
         if not self._ledger.claim(token):
             raise Unauthorized("Mailgun token was already used", Refusal.REPLAYED)
         return Verified(body, document, release=lambda: self._ledger.release(token))

@@ -32,21 +32,9 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.webhook_ingest.providers.base import (
-    MalformedPayload,
-    Parsed,
-    ProviderEvent,
-    Refusal,
-    Unauthorized,
-    Verified,
-)
-from services.webhook_ingest.providers.fields import (
-    as_object,
-    load_json,
-    parse_unix,
-    require,
-    require_fresh_timestamp,
-)
+from services.webhook_ingest.providers.base import MalformedPayload, Parsed, ProviderEvent, Verified
+from services.webhook_ingest.providers.fields import as_object, load_json, parse_unix, require
+from services.webhook_ingest.providers.signed import TimestampedSignature, require_configured
 from shared.contracts.events import EventType
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -98,23 +86,22 @@ class SendGridProvider:
                 self._key = load_public_key(public_key)
             except ValueError as exc:
                 self._problem = f"SendGrid verification key is misconfigured: {exc}"
-        self._tolerance_s = tolerance_s
-        self._clock = clock
+        self._signed = TimestampedSignature(
+            "missing SendGrid signature or timestamp header",
+            "SendGrid timestamp",
+            "SendGrid signature does not match",
+            tolerance_s,
+            clock,
+        )
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:
         """The request, if its headers carry a valid, recent signature of `body`."""
-        if self._key is None:
-            raise Unauthorized(self._problem, Refusal.NOT_CONFIGURED)
-        signature = headers.get(SIGNATURE_HEADER, "")
+        key = require_configured(self._key, self._problem)
         timestamp = headers.get(TIMESTAMP_HEADER, "")
-        if not signature or not timestamp:
-            raise Unauthorized("missing SendGrid signature or timestamp header", Refusal.MISSING)
-        require_fresh_timestamp(timestamp, "SendGrid timestamp", self._tolerance_s, self._clock())
-        try:
-            der = base64.b64decode(signature, validate=True)
-            self._key.verify(der, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-        except (binascii.Error, ValueError, InvalidSignature) as exc:
-            raise Unauthorized("SendGrid signature does not match", Refusal.MISMATCH) from exc
+        signature = headers.get(SIGNATURE_HEADER, "")
+        self._signed.verify(
+            timestamp, signature, lambda ts, sig: _signs(key, ts.encode() + body, sig)
+        )
         return Verified(body)
 
     def parse(self, verified: Verified) -> Parsed:
@@ -126,6 +113,15 @@ class SendGridProvider:
         for i, raw in enumerate(document):
             parsed.take(raw, f"[{i}]", _event)
         return parsed
+
+
+def _signs(key: ec.EllipticCurvePublicKey, signed: bytes, signature: str) -> bool:
+    """Whether `signature` (base64 DER ECDSA) signs `signed` with `key`."""
+    try:
+        key.verify(base64.b64decode(signature, validate=True), signed, ec.ECDSA(hashes.SHA256()))
+    except (binascii.Error, ValueError, InvalidSignature):
+        return False
+    return True
 
 
 def event_key(obj: Mapping[str, Any], where: str) -> str:

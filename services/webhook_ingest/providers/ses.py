@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from services.webhook_ingest.providers.base import (
     Forbidden,
@@ -38,43 +38,37 @@ class SnsPolicy:
     trusted_cert_url: str = ""  # outside production: the local simulator's certificate
 
 
+@dataclass(frozen=True)
 class SesProvider:
     """Amazon SES events published to SNS topics of ours, delivered over HTTPS."""
 
-    name = PROVIDER
-    summary = (
+    name: ClassVar[str] = PROVIDER
+    summary: ClassVar[str] = (
         "Amazon SES events through SNS: SNS signature versions 1 and 2, the certificate only "
         "from `https://sns.<region>.amazonaws.com/...pem`, the `TopicArn` in `ses_topic_arns` "
         "(else 403). A `SubscriptionConfirmation` is confirmed by GETting its `SubscribeURL` "
         "(same host rule)."
     )
-    auth_headers: Mapping[str, str] = {}
+    auth_headers: ClassVar[Mapping[str, str]] = {}
 
-    def __init__(
-        self,
-        certificates: CertificateStore,
-        confirm: SubscriptionConfirmer,
-        policy: SnsPolicy,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._certificates = certificates
-        self._confirm = confirm
-        self._policy = policy
-        self._clock = clock
+    certificates: CertificateStore
+    confirm: SubscriptionConfirmer
+    policy: SnsPolicy
+    clock: Callable[[], float] = time.time
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:  # noqa: ARG002
         """The SNS message, once its topic, freshness and signature check out (in that order:
         nothing is fetched for a message we would refuse anyway); subscriptions confirmed."""
         message = as_object(load_json(body), "body")
-        if message.get("TopicArn") not in self._policy.topics:
+        if message.get("TopicArn") not in self.policy.topics:
             raise Forbidden("TopicArn is not in the allowed SES topics")
-        require_fresh(message, self._policy.max_age_s, self._policy.skew_s, self._clock())
-        await verify_message(message, self._certificates, self._policy.trusted_cert_url)
+        require_fresh(message, self.policy.max_age_s, self.policy.skew_s, self.clock())
+        await verify_message(message, self.certificates, self.policy.trusted_cert_url)
         if message["Type"] == "SubscriptionConfirmation":
             url = str(message.get("SubscribeURL"))
             if not is_sns_url(url):
                 raise MalformedPayload("SubscribeURL is not an https://sns.<region> URL")
-            await self._confirm(url)
+            await self.confirm(url)
         return Verified(body, message)
 
     def parse(self, verified: Verified) -> Parsed:

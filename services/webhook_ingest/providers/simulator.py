@@ -15,21 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, get_args
 from uuid import UUID
 
-from services.webhook_ingest.providers.base import (
-    MalformedPayload,
-    Parsed,
-    ProviderEvent,
-    Refusal,
-    Unauthorized,
-    Verified,
-)
-from services.webhook_ingest.providers.fields import (
-    as_object,
-    load_json,
-    parse_iso,
-    require,
-    require_fresh_timestamp,
-)
+from services.webhook_ingest.providers.base import MalformedPayload, Parsed, ProviderEvent, Verified
+from services.webhook_ingest.providers.fields import as_object, load_json, parse_iso, require
+from services.webhook_ingest.providers.signed import TimestampedSignature
 from shared import webhook_signature
 from shared.contracts.events import BounceType, EventType
 
@@ -59,21 +47,23 @@ class SimulatorProvider:
         self, secret: str, tolerance_s: float, clock: Callable[[], float] = time.time
     ) -> None:
         self._secret = secret
-        self._tolerance_s = tolerance_s
-        self._clock = clock
+        self._signed = TimestampedSignature(
+            "missing X-Simulator-Timestamp or X-Simulator-Signature",
+            webhook_signature.TIMESTAMP_HEADER,
+            "X-Simulator-Signature does not match",
+            tolerance_s,
+            clock,
+        )
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Verified:
         """The request, if its signature headers sign `body` at a recent timestamp."""
         timestamp = headers.get(webhook_signature.TIMESTAMP_HEADER, "")
         signature = headers.get(webhook_signature.SIGNATURE_HEADER, "")
-        if not timestamp or not signature:
-            raise Unauthorized(
-                "missing X-Simulator-Timestamp or X-Simulator-Signature", Refusal.MISSING
-            )
-        label = webhook_signature.TIMESTAMP_HEADER
-        require_fresh_timestamp(timestamp, label, self._tolerance_s, self._clock())
-        if not webhook_signature.matches(self._secret, int(timestamp), body, signature):
-            raise Unauthorized("X-Simulator-Signature does not match", Refusal.MISMATCH)
+        self._signed.verify(
+            timestamp,
+            signature,
+            lambda ts, sig: webhook_signature.matches(self._secret, int(ts), body, sig),
+        )
         return Verified(body)
 
     def parse(self, verified: Verified) -> Parsed:

@@ -10,7 +10,12 @@ from typing import Any
 
 import httpx
 
-from services.sender.providers.base import OutgoingEmail, SendRequest
+from services.sender.providers.base import (
+    EmailProvider,
+    OutgoingEmail,
+    RecipientResult,
+    SendRequest,
+)
 
 API = Path(__file__).parent / "api"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -49,6 +54,37 @@ def send_request(count: int = 3, **options: str) -> SendRequest:
         emails=[outgoing(n) for n in range(count)],
         options=options,
     )
+
+
+def fresh_request(count: int, tag: str | None = None) -> SendRequest:
+    """A batch of `count` plain emails to addresses and message ids of their own: `tag`
+    (random unless given) makes them, so the same tag repeats the same messages."""
+    tag = tag or uuid.uuid4().hex
+    emails = [
+        OutgoingEmail(
+            lead_id=uuid.uuid4(),
+            to=f"lead{n}-{tag}@example.com",
+            subject=f"Hello {n}",
+            html=f"<p>Hello {n}</p>",
+            text=f"Hello {n}",
+            message_id=f"<{tag}.{n}@fanout.test>",
+            headers={"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        )
+        for n in range(count)
+    ]
+    return SendRequest(uuid.uuid4(), uuid.uuid4(), "news@acme.example", "Acme News", None, emails)
+
+
+async def send_with(
+    adapter: Callable[[httpx.AsyncClient], EmailProvider],
+    handler: Handler,
+    request: SendRequest | None = None,
+    captured: list[httpx.Request] | None = None,
+) -> list[RecipientResult]:
+    """The results of `adapter` (made on a client `handler` answers) sending `request`
+    (`send_request()` unless given); its requests kept in `captured`."""
+    async with mock_client(handler, captured) as client:
+        return await adapter(client).send_batch(request or send_request())
 
 
 def mock_client(handler: Handler, captured: list[httpx.Request] | None = None) -> httpx.AsyncClient:

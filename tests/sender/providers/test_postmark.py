@@ -7,16 +7,17 @@ documented response shapes and error codes (the one allowed mock).
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from services.sender.providers.base import Outcome, ProviderRetryable, ProviderStopped, SendRequest
+from services.sender.providers.base import Outcome, ProviderRetryable, ProviderStopped
 from services.sender.providers.errors import ProviderRequestError
 from services.sender.providers.postmark import PostmarkConfig, PostmarkProvider
-from tests.sender.providers.emails import Handler, api_file, mock_client, send_request
+from tests.sender.providers.emails import api_file, send_request, send_with
 
 FIELDS = api_file("postmark/message-fields.json")
 CODES = api_file("postmark/error-codes.json")
@@ -42,13 +43,7 @@ def test_documented_batch_example_passes_the_check() -> None:
     check_documented(api_file("postmark/batch-request.json"))
 
 
-async def _send(
-    handler: Handler,
-    request: SendRequest | None = None,
-    captured: list[httpx.Request] | None = None,
-) -> list[Any]:
-    async with mock_client(handler, captured) as client:
-        return await PostmarkProvider(CONFIG, client).send_batch(request or send_request())
+_send = partial(send_with, partial(PostmarkProvider, CONFIG))
 
 
 def _answer(codes: list[int]) -> httpx.Response:

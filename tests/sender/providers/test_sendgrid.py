@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 import httpx
@@ -16,11 +17,16 @@ from jsonschema import Draft202012Validator, FormatChecker
 from pydantic import SecretStr
 from referencing import Registry, Resource
 
-from services.sender.providers.base import Outcome, ProviderRetryable, SendRequest
+from services.sender.providers.base import Outcome, ProviderRetryable
 from services.sender.providers.errors import ProviderRequestError
 from services.sender.providers.sendgrid import SendGridConfig, SendGridProvider
 from services.sender.providers.sendgrid_content import SUBSTITUTIONS_MAX_BYTES
-from tests.sender.providers.emails import Handler, api_file, mock_client, outgoing, send_request
+from tests.sender.providers.emails import (
+    api_file,
+    outgoing,
+    send_request,
+    send_with,
+)
 
 OPENAPI = api_file("sendgrid/mail-send.openapi.json")
 REGISTRY = Registry().with_resource("urn:sendgrid-mail", Resource.opaque(OPENAPI))
@@ -48,13 +54,7 @@ def _accepted(_: httpx.Request) -> httpx.Response:
     return httpx.Response(202, headers={"X-Message-Id": "sg-call-1"})
 
 
-async def _send(
-    handler: Handler,
-    request: SendRequest | None = None,
-    captured: list[httpx.Request] | None = None,
-) -> list[Any]:
-    async with mock_client(handler, captured) as client:
-        return await SendGridProvider(CONFIG, client).send_batch(request or send_request())
+_send = partial(send_with, partial(SendGridProvider, CONFIG))
 
 
 def _substituted(value: str, substitutions: dict[str, str]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,40 +14,15 @@ from services.esp_simulator.testing import running_simulator
 from services.sender.providers.base import (
     EmailProvider,
     Outcome,
-    OutgoingEmail,
     ProviderRetryable,
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError
 from services.sender.providers.simulator import SimulatorProvider, bulk_body
 from shared.settings import CommonSettings
+from tests.sender.providers.emails import fresh_request
 
 KEY = CommonSettings(environment="test").secret("simulator_api_key")
-
-
-def _request(count: int, tag: str | None = None) -> SendRequest:
-    campaign_id = uuid.uuid4()
-    tag = tag or uuid.uuid4().hex
-    emails = [
-        OutgoingEmail(
-            lead_id=uuid.uuid4(),
-            to=f"lead{i}@example.com",
-            subject=f"Hi {i}",
-            html=f"<p>Hi {i}</p>",
-            text=f"Hi {i}",
-            message_id=f"<{tag}.{i}@fanout.test>",
-            headers={"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        )
-        for i in range(count)
-    ]
-    return SendRequest(
-        account_id=uuid.uuid4(),
-        campaign_id=campaign_id,
-        from_email="news@acme.example",
-        from_name="Acme News",
-        reply_to=None,
-        emails=emails,
-    )
 
 
 @pytest.fixture
@@ -77,7 +51,7 @@ async def _counters(base_url: str) -> dict[str, Any]:
 
 async def test_send_batch_accepted_in_order(provider: SimulatorProvider) -> None:
     checked: EmailProvider = provider
-    request = _request(50)
+    request = fresh_request(50)
     results = await checked.send_batch(request)
     assert [r.lead_id for r in results] == [e.lead_id for e in request.emails]
     assert {r.outcome for r in results} == {Outcome.ACCEPTED}
@@ -87,7 +61,7 @@ async def test_send_batch_accepted_in_order(provider: SimulatorProvider) -> None
 async def test_send_batch_resend_is_duplicate_with_same_ids(
     provider: SimulatorProvider, base_url: str
 ) -> None:
-    request = _request(5, tag="again")
+    request = fresh_request(5, tag="again")
     first = await provider.send_batch(request)
     second = await provider.send_batch(request)
     assert [r.provider_message_id for r in first] == [r.provider_message_id for r in second]
@@ -108,7 +82,7 @@ async def test_send_batch_recipient_statuses_mapped(
     provider: SimulatorProvider, base_url: str, knob: str, outcome: Outcome
 ) -> None:
     await _configure(base_url, **{knob: 1.0})
-    results = await provider.send_batch(_request(3))
+    results = await provider.send_batch(fresh_request(3))
     assert {r.outcome for r in results} == {outcome}
     assert all(r.reason and not r.provider_message_id for r in results)
 
@@ -118,7 +92,7 @@ async def test_send_batch_throttled_call_retryable_with_delay(
 ) -> None:
     await _configure(base_url, throttle_429_rate=1.0, throttle_retry_after_s=3)
     with pytest.raises(ProviderRetryable) as caught:
-        await provider.send_batch(_request(2))
+        await provider.send_batch(fresh_request(2))
     assert caught.value.retry_after == 3.0
     assert "429" in caught.value.reason
 
@@ -127,9 +101,9 @@ async def test_send_batch_over_rate_limit_retry_after_precise(
     provider: SimulatorProvider, base_url: str
 ) -> None:
     await _configure(base_url, rate_limit_per_s=50)
-    await provider.send_batch(_request(50))
+    await provider.send_batch(fresh_request(50))
     with pytest.raises(ProviderRetryable) as caught:
-        await provider.send_batch(_request(50))
+        await provider.send_batch(fresh_request(50))
     assert caught.value.retry_after is not None
     assert 0.5 < caught.value.retry_after <= 1.0
     assert await provider.max_send_rate() == 50
@@ -140,14 +114,14 @@ async def test_send_batch_server_error_retryable(
 ) -> None:
     await _configure(base_url, error_5xx_rate=1.0)
     with pytest.raises(ProviderRetryable, match="503"):
-        await provider.send_batch(_request(2))
+        await provider.send_batch(fresh_request(2))
 
 
 async def test_send_batch_wrong_key_not_retryable(base_url: str) -> None:
     adapter = SimulatorProvider(base_url, "wrong-key")
     try:
         with pytest.raises(ProviderRequestError) as caught:
-            await adapter.send_batch(_request(1))
+            await adapter.send_batch(fresh_request(1))
     finally:
         await adapter.aclose()
     assert isinstance(caught.value, ValueError)
@@ -156,7 +130,7 @@ async def test_send_batch_wrong_key_not_retryable(base_url: str) -> None:
 
 
 async def test_send_batch_malformed_message_not_retryable(provider: SimulatorProvider) -> None:
-    request = _request(2)
+    request = fresh_request(2)
     bad = SendRequest(**{**request.__dict__, "emails": [*request.emails] * 26})
     with pytest.raises(ProviderRequestError, match="at most 50"):
         await provider.send_batch(bad)
@@ -167,7 +141,7 @@ async def test_send_batch_timeout_retryable(base_url: str) -> None:
     async with httpx.AsyncClient(timeout=0.1) as http:
         adapter = SimulatorProvider(base_url, KEY, http=http)
         with pytest.raises(ProviderRetryable, match="timeout"):
-            await adapter.send_batch(_request(1))
+            await adapter.send_batch(fresh_request(1))
         await adapter.aclose()
         assert not http.is_closed
 
@@ -179,7 +153,7 @@ async def test_send_batch_unreachable_retryable() -> None:
     adapter = SimulatorProvider(f"http://127.0.0.1:{port}", KEY)
     try:
         with pytest.raises(ProviderRetryable, match="unreachable"):
-            await adapter.send_batch(_request(1))
+            await adapter.send_batch(fresh_request(1))
         assert await adapter.max_send_rate() is None
     finally:
         await adapter.aclose()
@@ -190,7 +164,7 @@ async def test_read_max_send_rate_unlimited_is_none(provider: SimulatorProvider)
 
 
 def test_build_bulk_body_carries_ids_and_headers() -> None:
-    request = _request(2)
+    request = fresh_request(2)
     body = bulk_body(request)
     assert body["from"] == "Acme News <news@acme.example>"
     first = body["messages"][0]

@@ -9,17 +9,8 @@ import asyncpg
 import pytest
 from structlog.testing import capture_logs
 
-from shared.campaigns import (
-    MAX_REASON,
-    TRANSITIONS,
-    WORKER_ACTIONS,
-    Action,
-    IllegalTransition,
-    State,
-    allowed_from,
-    move,
-    move_locked,
-)
+from shared.campaigns import MAX_REASON, Action, IllegalTransition, State, move, move_locked
+from shared.campaigns.lifecycle import TRANSITIONS, WORKER_ACTIONS, allowed_from
 from tests.shared.campaigns.helpers import campaign_in, row, transitions
 
 pytestmark = pytest.mark.postgres

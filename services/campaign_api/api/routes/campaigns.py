@@ -32,7 +32,12 @@ from services.campaign_api.api.pagination import (
     decode_time_cursor,
     encode_time_cursor,
 )
-from services.campaign_api.campaigns.commands import LaunchCheck, all_checks, apply_action
+from services.campaign_api.campaigns.commands import (
+    LaunchCheck,
+    all_checks,
+    apply_action,
+    lock_campaign,
+)
 from services.campaign_api.campaigns.launch_check import check_launch
 from services.campaign_api.domains.senders import check_senders, require_verified_senders
 from services.campaign_api.records import insert_campaign
@@ -154,11 +159,7 @@ async def update_campaign(
         if field in changes and changes[field] is None:
             raise invalid(["body", field], "cannot be null")
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT state FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
-            campaign_id,
-            account,
-        )
+        row = await lock_campaign(conn, campaign_id, account)
         if row is None:
             raise ProblemError(404, NOT_FOUND)
         if row["state"] != State.DRAFT:

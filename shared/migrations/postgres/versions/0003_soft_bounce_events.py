@@ -8,8 +8,6 @@ the number of those after the address's latest delivery
 dropped (a replay of one can never count again). Existing runs are carried over
 as that many rows (the last counted event keeps its id).
 
-Revision ID: 0003_soft_bounce_events
-Revises: 0002
 Create Date: 2026-12-01
 """
 
@@ -17,8 +15,6 @@ from alembic import op
 
 revision = "0003_soft_bounce_events"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

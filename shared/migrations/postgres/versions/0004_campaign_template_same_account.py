@@ -11,8 +11,6 @@ events reference their run by `(account_id, email)`; batch outcomes and deferral
 reference only their campaign. `campaigns.checkpoint_lead_id` is a
 resume position, not a reference: the lead may be deleted while the campaign runs.
 
-Revision ID: 0004_campaign_template_account
-Revises: 0003_soft_bounce_events
 Create Date: 2026-12-01
 """
 
@@ -20,8 +18,6 @@ from alembic import op
 
 revision = "0004_campaign_template_account"
 down_revision = "0003_soft_bounce_events"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

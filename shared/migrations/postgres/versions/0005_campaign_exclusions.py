@@ -6,8 +6,6 @@ duplicate address in the same slice of the audience), with one column per reason
 The lead resolver adds to them in the same statement that advances its checkpoint,
 so they are exact after any crash; the completion rule accounts them.
 
-Revision ID: 0005_campaign_exclusions
-Revises: 0004_campaign_template_account
 Create Date: 2026-11-25
 """
 
@@ -15,8 +13,6 @@ from alembic import op
 
 revision = "0005_campaign_exclusions"
 down_revision = "0004_campaign_template_account"
-branch_labels = None
-depends_on = None
 
 COLUMNS = (
     "excluded",

@@ -13,17 +13,15 @@
 - `campaigns.provider_wait_*`: a lease the sender renews about once a second while
   batches of the campaign back off because the provider throttles or fails transiently.
 
-Revision ID: 0006_send_batch_ledger
-Revises: 0005_campaign_exclusions
 Create Date: 2026-12-08
 """
 
 from alembic import op
 
+from shared.migrations.postgres.ddl import batch_table, drop_tables
+
 revision = "0006_send_batch_ledger"
 down_revision = "0005_campaign_exclusions"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -32,15 +30,11 @@ def upgrade() -> None:
         "ADD COLUMN counted boolean NOT NULL DEFAULT true, ADD COLUMN detail jsonb"
     )
     op.execute(
-        """
-        CREATE TABLE send_batch_attempts (
-            campaign_id uuid NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
-            batch_no bigint NOT NULL,
-            lead_ids uuid[] NOT NULL,
-            started_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (campaign_id, batch_no)
+        batch_table(
+            "send_batch_attempts",
+            "lead_ids uuid[] NOT NULL",
+            "started_at timestamptz NOT NULL DEFAULT now()",
         )
-        """
     )
     op.execute(
         "ALTER TABLE campaigns ADD COLUMN provider_wait_reason text, "
@@ -53,5 +47,5 @@ def downgrade() -> None:
         "ALTER TABLE campaigns DROP COLUMN provider_wait_reason, "
         "DROP COLUMN provider_wait_since, DROP COLUMN provider_wait_until"
     )
-    op.execute("DROP TABLE IF EXISTS send_batch_attempts")
+    drop_tables("send_batch_attempts")
     op.execute("ALTER TABLE send_batch_outcomes DROP COLUMN counted, DROP COLUMN detail")

@@ -1,18 +1,19 @@
-"""The cluster DDL is generated from report_sink's migrations, and the committed files match."""
+"""The cluster DDL: generated from report_sink's migrations one for one, written by the CLI."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from fanout_cli.clickhouse.cli import stale_files
-from fanout_cli.clickhouse.cluster import ClusterDDLError, cluster_ddl
 from fanout_cli.main import app
-from services.report_sink.schema import split_statements
+from services.report_sink.cluster import ClusterDDLError, cluster_ddl, cluster_migrations
+from services.report_sink.schema import load_migrations, split_statements
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "clickhouse" / "cluster"
+_CREATED = re.compile(r"^CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS (\w+)", re.MULTILINE)
+_BODY = re.compile(r"^\(\n.*?\n\)$", re.DOTALL | re.MULTILINE)
 
 NEW_TABLE = """\
 CREATE TABLE IF NOT EXISTS opens
@@ -41,9 +42,20 @@ GROUP BY o.campaign_id
 """
 
 
-def test_committed_cluster_ddl_is_generated() -> None:
-    stale = stale_files(DEPLOY, cluster_ddl())
-    assert stale == [], f"{stale} differ from the generator's output: run `make cluster-ddl`"
+def test_every_single_node_migration_has_its_cluster_form() -> None:
+    single, cluster = load_migrations(), cluster_migrations()
+    assert [(m.version, m.name) for m in cluster] == [(m.version, m.name) for m in single]
+    for node, replicated in zip(single, cluster, strict=True):
+        node_sql, cluster_sql = "\n".join(node.statements), "\n".join(replicated.statements)
+        for name in _CREATED.findall(node_sql):
+            on_cluster = f"EXISTS {name} ON CLUSTER '{{cluster}}'"
+            if f"{name}_local ON CLUSTER" in cluster_sql:  # a table: local + Distributed
+                on_cluster += f" AS {name}_local\nENGINE = Distributed("
+            assert on_cluster in cluster_sql, (node.version, name)
+        # every column list is kept to the letter; backfills run as written
+        assert _BODY.findall(node_sql) == _BODY.findall(cluster_sql), node.version
+        backfills = [s for s in node.statements if s.startswith("INSERT INTO")]
+        assert backfills == [s for s in replicated.statements if s.startswith("INSERT INTO")]
 
 
 def test_generate_cluster_ddl_for_a_new_migration(tmp_path: Path) -> None:
@@ -96,7 +108,7 @@ def test_refuse_migration_without_cluster_form(tmp_path: Path, sql: str, reason:
         cluster_ddl(tmp_path)
 
 
-def test_cluster_ddl_command_checks_and_writes(tmp_path: Path) -> None:
+def test_cluster_ddl_command_writes_and_checks(tmp_path: Path) -> None:
     runner = CliRunner()
     (tmp_path / "0099_dropped.sql").write_text("-- a migration that no longer exists\n")
     command = ["clickhouse", "cluster-ddl", "--out", str(tmp_path)]
