@@ -35,6 +35,12 @@ class Settings(ServiceSettings):
         30.0, description="How often stalled campaigns are counted."
     )
     db_pool_size: int = db_pool_size(10)
+    idempotency_ttl_seconds: float = Field(
+        86_400, gt=0, description="How long an Idempotency-Key's answer is kept and replayed."
+    )
+    idempotency_purge_interval_seconds: float = Field(
+        3600, gt=0, description="How often expired idempotency keys are deleted."
+    )
     templates: TemplateLimits = Field(
         default_factory=TemplateLimits,
         description="Render budget of templates (env FANOUT_TEMPLATE_*), the sender's too.",

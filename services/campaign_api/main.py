@@ -24,6 +24,8 @@ from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.campaigns.stalls import watch_stalls
 from services.campaign_api.config import Settings
+from services.campaign_api.idempotency.middleware import IdempotencyKeys
+from services.campaign_api.idempotency.purge import run_purge
 from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
@@ -80,6 +82,9 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     install_error_handlers(app)
+    # Starlette runs the last added middleware first: the body limit wraps idempotency,
+    # so the body an idempotent request fingerprints is already bounded.
+    app.add_middleware(IdempotencyKeys, ttl_s=settings.idempotency_ttl_seconds)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
@@ -105,7 +110,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         after_s=settings.stalled_after_seconds,
         interval_s=settings.stall_check_seconds,
     )
-    return Started(create_app(settings, pool), workers=[relay.run, scheduler, stalls])
+    purge = partial(run_purge, pool, interval_s=settings.idempotency_purge_interval_seconds)
+    return Started(create_app(settings, pool), workers=[relay.run, scheduler, stalls, purge])
 
 
 def main() -> None:
