@@ -15,6 +15,7 @@ from services.campaign_api.api.routes import (
     api_keys,
     campaigns,
     domains,
+    lead_import,
     leads,
     segments,
     suppressions,
@@ -69,7 +70,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.template_worker = TemplateWorker()
-    for module in (api_keys, leads, segments, templates, campaigns, suppressions, domains):
+    for module in (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains):
         app.include_router(module.router)
     app.include_router(
         health_router(
