@@ -70,7 +70,8 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.template_worker = TemplateWorker()
-    for module in (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains):
+    routes = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
+    for module in routes:
         app.include_router(module.router)
     app.include_router(
         health_router(

@@ -13,6 +13,7 @@ from services.campaign_api.idempotency import store
 from services.campaign_api.idempotency.request import MalformedKey, parse_key
 from tests.campaign_api.conftest import Tenant, TenantFactory, client_for, start_app
 from tests.campaign_api.helpers import make_campaign, make_template, outbox_commands
+from tests.domains import LocalDns
 
 pytestmark = pytest.mark.postgres
 
@@ -150,9 +151,9 @@ async def _until_in_progress(pool: asyncpg.Pool, key: str) -> None:
 
 
 async def test_later_added_post_route_is_idempotent_by_default(
-    api_app: FastAPI, tenant: Tenant
+    api_app: FastAPI, tenant: Tenant, local_dns: LocalDns
 ) -> None:
-    app, stop = await start_app(api_app.state.settings.common)
+    app, stop = await start_app(api_app.state.settings.common, local_dns)
     calls: list[int] = []
 
     @app.post("/added-later", status_code=201)

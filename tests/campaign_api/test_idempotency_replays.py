@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from services.esp_simulator.testing import serving
 from tests.campaign_api.conftest import Tenant
 from tests.campaign_api.helpers import make_campaign, make_lead, make_template, outbox_commands
+from tests.domains import unique_domain
 
 pytestmark = pytest.mark.postgres
 
@@ -69,7 +70,7 @@ async def _campaign_call(tenant: Tenant) -> Call:
     template = await make_template(tenant.client)
     body = {
         "name": "c",
-        "from_email": "news@example.com",
+        "from_email": tenant.sender,
         "template_id": template["id"],
         "condition": {"field": "country", "op": "eq", "value": "DE"},
     }
@@ -99,6 +100,10 @@ async def _template_preview_call(tenant: Tenant) -> Call:
     return Call(f"/templates/{template['id']}/preview", json={"lead_id": lead["id"]})
 
 
+async def _domain_call(tenant: Tenant) -> Call:
+    return Call("/domains", json={"name": unique_domain()})
+
+
 async def _nothing(pool: asyncpg.Pool, tenant: Tenant) -> int:
     return 0
 
@@ -111,6 +116,7 @@ CASES: dict[str, tuple[Callable[[Tenant], Awaitable[Call]], Count]] = {
     "suppression": (_suppression_call, _count("suppressions")),
     "suppressions-bulk": (_bulk_call, _count("suppressions")),
     "api-key": (_key_call, _count("api_keys")),
+    "domain": (_domain_call, _count("sending_domains")),
     "segment-preview": (_preview_call, _nothing),
     "template-preview": (_template_preview_call, _nothing),
 }

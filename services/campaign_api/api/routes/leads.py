@@ -141,4 +141,3 @@ async def delete_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> 
     if done == "DELETE 0":
         raise ProblemError(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-

@@ -15,15 +15,15 @@
   change or go, so the catalogue is a superset: a warning is never wrong about a key
   that exists.
 
-Revision ID: 0007_idempotency_attribute_keys
-Revises: 0006_send_batch_ledger
+Revision ID: 0008_idempotency_attribute_keys
+Revises: 0007_sending_domains
 Create Date: 2026-12-10
 """
 
 from alembic import op
 
-revision = "0007_idempotency_attribute_keys"
-down_revision = "0006_send_batch_ledger"
+revision = "0008_idempotency_attribute_keys"
+down_revision = "0007_sending_domains"
 branch_labels = None
 depends_on = None
 
