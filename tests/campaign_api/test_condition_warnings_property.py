@@ -61,7 +61,8 @@ def leads_and_comparison(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[st
     """Leads and a comparison; half the time one equal to an attribute a lead holds."""
     drawn = draw(leads)
     held = [(k, v) for lead in drawn for k, v in lead["attributes"].items() if v is not None]
-    if held and draw(st.booleans()):
+    equal_to_held: bool = draw(st.booleans())
+    if held and equal_to_held:
         key, value = draw(st.sampled_from(held))
         if not isinstance(value, list | dict):
             return drawn, {"field": f"attributes.{key}", "op": "eq", "value": value}
