@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.campaign_api.api.deps import (
     AUTHENTICATED,
@@ -155,6 +155,20 @@ async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep
     return campaign_from(row)
 
 
+async def _lock_draft(
+    conn: asyncpg.Connection, campaign_id: UUID, account: UUID, verb: str
+) -> None:
+    """Lock the account's draft `campaign_id` for this transaction; 404 if it is not the
+    account's, 409 (with `extra.current_state`) if it is no longer a draft."""
+    row = await lock_campaign(conn, campaign_id, account)
+    if row is None:
+        raise ProblemError(404, NOT_FOUND)
+    if (state := row["state"]) != State.DRAFT:
+        facts = {"current_state": state, "action": verb}
+        done = f"{verb.removesuffix('e')}ed"
+        raise ProblemError(409, f"only drafts can be {done}; this one is {state}", extra=facts)
+
+
 @router.patch(
     "/{campaign_id}",
     response_model=Campaign,
@@ -170,14 +184,7 @@ async def update_campaign(
         if field in changes and changes[field] is None:
             raise invalid(["body", field], "cannot be null")
     async with pool.acquire() as conn, conn.transaction():
-        row = await lock_campaign(conn, campaign_id, account)
-        if row is None:
-            raise ProblemError(404, NOT_FOUND)
-        if row["state"] != State.DRAFT:
-            facts = {"current_state": row["state"], "action": "edit"}
-            raise ProblemError(
-                409, f"only drafts can be edited; this one is {row['state']}", extra=facts
-            )
+        await _lock_draft(conn, campaign_id, account, "edit")
         warnings = await _check_draft(conn, account, changes)
         if "condition" in changes:
             changes["condition"] = orjson.dumps(changes["condition"]).decode()
@@ -193,6 +200,20 @@ async def update_campaign(
             *(changes[n] for n in names),
         )
     return campaign_from(updated, warnings)
+
+
+@router.delete(
+    "/{campaign_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=BY_ID | problem_responses(409),  # 409: not a draft (cancel it instead)
+)
+async def delete_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
+    """Delete a draft. Any other state answers 409 with `extra.current_state`: a campaign
+    that was launched keeps its record and reports (cancel it to stop it)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await _lock_draft(conn, campaign_id, account, "delete")
+        await conn.execute("DELETE FROM campaigns WHERE id = $1", campaign_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 async def _act(
