@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.http.problems import ProblemError
+from shared.http.rate_limits import enforce_rate_limit
 from shared.metrics import AUTH_REFUSED
 
 KEY_PREFIX = "fo_"
@@ -87,6 +88,7 @@ class KeyCheck:
 
     account_id: UUID | None
     refusal: str = ""
+    key_id: UUID | None = None
 
 
 async def check_key(pool: asyncpg.Pool, plaintext: str) -> KeyCheck:
@@ -110,7 +112,7 @@ async def check_key(pool: asyncpg.Pool, plaintext: str) -> KeyCheck:
         return KeyCheck(None, "revoked key")
     if not row["recently_used"]:
         await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE id = $1", row["id"])
-    return KeyCheck(row["account_id"])
+    return KeyCheck(row["account_id"], key_id=row["id"])
 
 
 async def account_for_key(pool: asyncpg.Pool, plaintext: str) -> UUID | None:
@@ -135,13 +137,17 @@ async def current_account(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UUID:
-    """FastAPI dependency: the caller's account id, or 401. Needs `app.state.pool`."""
+    """FastAPI dependency: the caller's account id, or 401. Needs `app.state.pool`.
+
+    Counts the request against its key's rate limits, if the app has them (429 over them).
+    """
     if credentials is None:  # HTTPBearer also answers None for another scheme or a bare key
         header = request.headers.get("Authorization")
         raise unauthorized("not a Bearer token" if header else "missing")
     check = await check_key(request.app.state.pool, credentials.credentials)
     if check.account_id is None:
         raise unauthorized(check.refusal)
+    await enforce_rate_limit(request, str(check.key_id))
     return check.account_id
 
 

@@ -6,6 +6,7 @@ from pydantic import Field, PositiveFloat
 from pydantic_settings import SettingsConfigDict
 
 from services.campaign_api.domains.settings import DomainSettings
+from shared.http.rate_limits import RateLimitSpec, rate_limit_setting
 from shared.settings import SecretName, ServiceSettings, db_pool_size
 from shared.templating import TemplateLimits
 
@@ -41,6 +42,7 @@ class Settings(ServiceSettings):
     idempotency_purge_interval_seconds: float = Field(
         3600, gt=0, description="How often expired idempotency keys are deleted."
     )
+    rate_limit: RateLimitSpec = rate_limit_setting()
     templates: TemplateLimits = Field(
         default_factory=TemplateLimits,
         description="Render budget of templates (env FANOUT_TEMPLATE_*), the sender's too.",

@@ -31,6 +31,7 @@ from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
+from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka
 from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
@@ -92,6 +93,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         default=settings.max_body_bytes,
         paths={IMPORT_PATH: settings.max_import_bytes},
     )
+    install_rate_limits(app, settings.rate_limit)
     return app
 
 
