@@ -237,3 +237,24 @@ async def test_import_leads_unknown_on_conflict_is_422(tenant: Tenant) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["query", "on_conflict"]
+
+
+async def test_import_leads_csv_without_line_breaks_hints_data_binary(tenant: Tenant) -> None:
+    stripped = UPSERT_CSV.replace(b"\n", b"")  # what curl -d @file sends
+    response = await tenant.client.post(
+        "/leads/import", content=stripped, headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 422
+    assert "curl --data-binary @file" in response.json()["detail"]
+    intact = await tenant.client.post(
+        "/leads/import", content=b"email,b@d\n", headers={"content-type": "text/csv"}
+    )
+    assert "--data-binary" not in intact.json()["detail"]  # a bad header, but with breaks
+
+
+async def test_import_leads_one_huge_line_hints_data_binary(
+    tenant: Tenant, pool: asyncpg.Pool
+) -> None:
+    huge = b"email," + b"x" * (1024 * 1024 + 10)
+    with pytest.raises(ImportFormatError, match="curl --data-binary"):
+        await import_leads(pool, tenant.account_id, _chunks(huge, 65536), ImportFormat.CSV)
