@@ -26,10 +26,12 @@ from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.campaigns.stalls import watch_stalls
 from services.campaign_api.config import Settings
 from services.campaign_api.idempotency.middleware import IdempotencyKeys
+from services.campaign_api.idempotency.openapi import declare_idempotency
 from services.campaign_api.idempotency.purge import run_purge
 from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
+from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
 from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka
@@ -94,6 +96,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         paths={IMPORT_PATH: settings.max_import_bytes},
     )
     install_rate_limits(app, settings.rate_limit)
+    install_openapi(app, declare_idempotency)
     return app
 
 

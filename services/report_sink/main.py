@@ -26,6 +26,7 @@ from shared.clickhouse import AsyncClickHouse, connect
 from shared.db import check_postgres, open_pool
 from shared.errors import DependencyUnavailable
 from shared.http.body_limit import BodyLimit
+from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
 from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka
@@ -70,6 +71,7 @@ def create_app(
     if consumer is not None:
         checks["consumer"] = consumer
     app.include_router(health_router(checks, ops_token=common.secret("ops_token")))
+    install_openapi(app)
     return app
 
 
