@@ -7,10 +7,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from services.campaign_api.api.errors import install_error_handlers
+from services.campaign_api.api.json_bodies import require_json_body
 from services.campaign_api.api.routes import (
     api_keys,
     campaigns,
@@ -71,6 +72,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        dependencies=[Depends(require_json_body)],
     )
     app.state.template_worker = TemplateWorker()
     routes = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)

@@ -131,3 +131,16 @@ async def test_duplicate_lead_409_names_existing_lead(tenant: Tenant) -> None:
     renamed = await tenant.client.patch(f"/leads/{bob['id']}", json={"email": "ada@example.com"})
     assert renamed.status_code == 409
     assert renamed.json()["extra"] == {"lead_id": ada["id"]}
+
+
+async def test_create_lead_sent_as_a_form_is_415_saying_what_to_send(tenant: Tenant) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}  # curl -d without -H
+    response = await tenant.client.post("/leads", content=b'{"email": "a@x.com"}', headers=form)
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json()["detail"]
+    untyped = await tenant.client.post("/leads", content=b'{"email": "a@x.com"}')
+    assert untyped.status_code == 415
+    assert "got no Content-Type" in untyped.json()["detail"]
+    typed = {"content-type": "application/json; charset=utf-8"}
+    created = await tenant.client.post("/leads", content=b'{"email": "a@x.com"}', headers=typed)
+    assert created.status_code == 201

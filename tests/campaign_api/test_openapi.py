@@ -94,11 +94,12 @@ def test_openapi_declares_the_problems_routes_give() -> None:
 
     assert statuses("/leads/import", "post") == {"401", "409", "413", "415", "422", "429"}
     assert statuses("/campaigns/{campaign_id}/pause", "post") == {"401", "404", "409", "422", "429"}
-    patch = {"401", "404", "409", "413", "422", "429"}
+    patch = {"401", "404", "409", "413", "415", "422", "429"}
     assert statuses("/campaigns/{campaign_id}", "patch") == patch
     assert statuses("/campaigns/{campaign_id}", "delete") == {"401", "404", "409", "422", "429"}
     assert statuses("/templates/{template_id}", "delete") == {"401", "404", "409", "422", "429"}
-    assert statuses("/segments/preview", "post") == {"401", "409", "413", "422", "429", "503"}
+    preview = {"401", "409", "413", "415", "422", "429", "503"}
+    assert statuses("/segments/preview", "post") == preview
     assert statuses("/api-keys", "get") == {"401", "429"}
 
 
