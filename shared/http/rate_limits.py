@@ -60,6 +60,7 @@ def _name(item: RateLimitItem) -> str:
 
 
 def _fields(counts: list[Count]) -> str:
+    """The `RateLimit` field: each policy's remaining quota `r` and seconds `t` to more."""
     return ", ".join(f'"{_name(c.item)}";r={c.remaining};t={c.reset_s}' for c in counts)
 
 
@@ -107,9 +108,7 @@ class KeyRateLimits:
         counts = await self.count(key)
         headers = {
             "RateLimit-Policy": self.policy,
-            "RateLimit": ", ".join(
-                f'"{_name(c.item)}";r={c.remaining};t={c.reset_s}' for c in counts
-            ),
+            "RateLimit": _fields(counts),
         }
         setattr(request.state, STATE_KEY, headers)
         refused = [c for c in counts if not c.allowed]

@@ -30,7 +30,13 @@ NOT_FOUND = "lead not found"
 LIST = f"""
 SELECT {COLUMNS} FROM leads
 WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
-  AND ($4::text IS NULL OR email = $4)
+ORDER BY id LIMIT $3
+"""
+# Its own statement, so even a generic plan looks the address up in the unique
+# (account_id, email) index instead of filtering the account's leads.
+LOOKUP = f"""
+SELECT {COLUMNS} FROM leads
+WHERE account_id = $1 AND email = $4 AND ($2::uuid IS NULL OR id > $2)
 ORDER BY id LIMIT $3
 """
 EMAIL_QUERY = "Only the lead with this address (compared as stored: normalised, lower case)."
@@ -88,8 +94,10 @@ async def list_leads(
     With `email`, the lead with that address, if any (at most one: addresses are unique
     per account), found as stored: `GET /leads?email=Ada@Example.com`.
     """
-    wanted = lookup_form(email) if email is not None else None
-    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1, wanted)
+    if email is None:
+        rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    else:
+        rows = await pool.fetch(LOOKUP, account, page.cursor, page.limit + 1, lookup_form(email))
     return page.page(rows, lead_from, key="id")
 
 
