@@ -65,8 +65,8 @@ CAMPAIGNS_STALLED = Gauge("fanout_campaigns_stalled", "Running campaigns without
 IDEMPOTENT_REQUESTS = Counter(
     "fanout_idempotent_requests_total", "Requests with an Idempotency-Key", ["outcome"]
 )
-# HTTP requests refused with 429 because their API key (or address) used up a rate-limit
-# policy, by policy name (default, import, preview).
+# Requests refused with 429 because their API key used up a rate-limit policy
+# (shared/http/rate_limits.py), by the policy's name in RateLimit-Policy ("second", ...).
 RATE_LIMITED = Counter("fanout_rate_limited_total", "Requests refused by rate limits", ["policy"])
 # Launch commands relayed from the outbox to Kafka.
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")

@@ -11,7 +11,8 @@ request carries the fields of draft-ietf-httpapi-ratelimit-headers:
 
 `limits` does the counting (moving window) in this process's memory: each process of
 a service counts on its own, so N instances of a service allow N times the limit.
-Refused (401) and idempotently replayed requests are not counted.
+Refused (401) and idempotently replayed requests are not counted; a 429 is counted in
+`fanout_rate_limited_total{policy}`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pydantic import AfterValidator, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.http.problems import ProblemError
+from shared.metrics import RATE_LIMITED
 
 STATE_KEY = "rate_limit_headers"  # request.state attribute the middleware reads
 
@@ -113,6 +115,8 @@ class KeyRateLimits:
         setattr(request.state, STATE_KEY, headers)
         refused = [c for c in counts if not c.allowed]
         if refused:
+            for count in refused:
+                RATE_LIMITED.labels(policy=_name(count.item)).inc()
             wait = max(c.retry_after_s for c in refused)
             over = ", ".join(str(c.item) for c in refused)
             raise ProblemError(

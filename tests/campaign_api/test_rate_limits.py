@@ -10,6 +10,7 @@ import asyncpg
 import limits.aio.storage.memory
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from services.campaign_api.config import Settings
@@ -50,8 +51,11 @@ async def test_rate_limit_fields_then_429_until_the_window_moves(
         seen.append(response.headers["RateLimit"])
         clock.advance(10)
     assert seen == ['"minute";r=2;t=60', '"minute";r=1;t=50', '"minute";r=0;t=40']
+    before = REGISTRY.get_sample_value("fanout_rate_limited_total", {"policy": "minute"}) or 0
     refused = await tenant.client.post("/leads", json={"email": "a@example.com"})
     assert refused.status_code == 429
+    after = REGISTRY.get_sample_value("fanout_rate_limited_total", {"policy": "minute"})
+    assert after == before + 1
     # the first request leaves the window in 30 s: a request 31 s later is sure to pass
     assert refused.headers["RateLimit"] == '"minute";r=0;t=30'
     assert refused.headers["Retry-After"] == "31"
