@@ -59,6 +59,15 @@ AUTH_REFUSED = Counter("fanout_auth_refused_total", "Refused authentications", [
 # campaign_api: campaigns queued, resolving or sending whose progress (updated_at) has not
 # moved for FANOUT_CAMPAIGN_API_STALLED_AFTER_SECONDS (no consumer, lag, provider stopped).
 CAMPAIGNS_STALLED = Gauge("fanout_campaigns_stalled", "Running campaigns without progress")
+# campaign_api: requests carrying an Idempotency-Key, by outcome (first: ran and stored;
+# stored: a retry found an answer; mismatch: the key came with another request, 422;
+# in_progress: the first one still ran, 409).
+IDEMPOTENT_REQUESTS = Counter(
+    "fanout_idempotent_requests_total", "Requests with an Idempotency-Key", ["outcome"]
+)
+# Requests refused with 429 because their API key used up a rate-limit policy
+# (shared/http/rate_limits.py), by the policy's name in RateLimit-Policy ("second", ...).
+RATE_LIMITED = Counter("fanout_rate_limited_total", "Requests refused by rate limits", ["policy"])
 # Launch commands relayed from the outbox to Kafka.
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")
 # Lead rows accepted by bulk imports (campaign_api).

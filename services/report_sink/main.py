@@ -26,7 +26,9 @@ from shared.clickhouse import AsyncClickHouse, connect
 from shared.db import check_postgres, open_pool
 from shared.errors import DependencyUnavailable
 from shared.http.body_limit import BodyLimit
+from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
+from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka
 from shared.kafka.producer import open_producer
 from shared.service import ReadinessCheck, Started, health_router, run_service
@@ -57,6 +59,7 @@ def create_app(
     app.state.admin_token = admin_token
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes)
+    install_rate_limits(app, settings.rate_limit)
     for router in (campaigns.router, leads.router, sql.router):
         app.include_router(router)
     common = settings.common
@@ -68,6 +71,7 @@ def create_app(
     if consumer is not None:
         checks["consumer"] = consumer
     app.include_router(health_router(checks, ops_token=common.secret("ops_token")))
+    install_openapi(app)
     return app
 
 

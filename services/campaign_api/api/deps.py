@@ -23,11 +23,12 @@ __all__ = [
     "SettingsDep",
 ]
 
-# Problem answers for the OpenAPI schema: every route of a router needs an API key (401);
-# a route with a JSON body refuses one too large (413) or invalid (422); a route naming an
-# object by id answers 404 when it is not this account's and 422 for a malformed id.
-AUTHENTICATED = problem_responses(401)
-WITH_BODY = problem_responses(413, 422)
+# Problem answers for the OpenAPI schema: every route of a router needs an API key (401)
+# and counts against its rate limit (429); a route with a JSON body refuses one too large
+# (413), not JSON (415) or invalid (422); a route naming an object by id answers 404 when
+# it is not this account's and 422 for a malformed id.
+AUTHENTICATED = problem_responses(401, 429)
+WITH_BODY = problem_responses(413, 415, 422)
 BY_ID = problem_responses(404, 422)
 
 PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]

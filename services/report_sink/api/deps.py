@@ -28,9 +28,10 @@ __all__ = [
     "SettingsDep",
 ]
 
-# Problem answers for the OpenAPI schema: every report needs an API key (401); one naming
+# Problem answers for the OpenAPI schema: every report needs an API key (401) and counts
+# against its rate limit (429); one naming
 # a campaign or lead answers 404 when it is not the account's and 422 for a malformed id.
-AUTHENTICATED = problem_responses(401)
+AUTHENTICATED = problem_responses(401, 429)
 BY_ID = problem_responses(404, 422)
 
 PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.campaign_api.api.models.common import Email, Name, Text
+from services.campaign_api.api.models.conditions import WARNINGS_DOC, ConditionWarning
 from shared.campaigns import State
 from shared.http.examples import example_config
 
@@ -151,4 +152,8 @@ class Campaign(BaseModel):
     completed_at: datetime | None
     provider_wait: ProviderWait | None = Field(
         None, description="Set while sending waits on the provider (throttling, transient errors)."
+    )
+    warnings: list[ConditionWarning] = Field(
+        default_factory=list,
+        description=WARNINGS_DOC + " Only in the answers of POST /campaigns and PATCH.",
     )
