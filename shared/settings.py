@@ -37,6 +37,7 @@ SecretName = Literal[
     "admin_token",
     "ops_token",
     "dkim_key_secret",
+    "webhook_secrets_key",
 ]
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
@@ -94,6 +95,10 @@ class CommonSettings(BaseSettings):
     )
     dkim_key_secret: SecretStr | None = _secret(
         "Encrypts the DKIM private keys of sending domains at rest (campaign_api)."
+    )
+    webhook_secrets_key: SecretStr | None = _secret(
+        "Encrypts the signing secrets of customers' webhook endpoints at rest "
+        "(campaign_api stores them, the notifier signs with them)."
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8701",

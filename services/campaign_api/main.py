@@ -19,6 +19,8 @@ from services.campaign_api.api.routes import (
     segments,
     suppressions,
     templates,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
@@ -29,6 +31,7 @@ from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
+from shared.outbound.secrets import secret_box
 from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
@@ -67,7 +70,9 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.template_worker = TemplateWorker()
-    for module in (api_keys, leads, segments, templates, campaigns, suppressions, domains):
+    app.state.secret_box = secret_box(settings.common)
+    routers = (api_keys, leads, segments, templates, campaigns, suppressions, domains)
+    for module in (*routers, webhook_endpoints, webhook_deliveries):
         app.include_router(module.router)
     app.include_router(
         health_router(
