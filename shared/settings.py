@@ -105,6 +105,11 @@ class CommonSettings(BaseSettings):
         description="Base URL of webhook_ingest as recipients reach it (unsubscribe links).",
     )
     topic_prefix: str = Field("", description="Prefix added to every topic name.")
+    webhook_private_destinations: bool | None = Field(
+        None,
+        description="Whether customers' webhook endpoints may be plain http and reach "
+        "loopback or private addresses (SSRF). Unset: only in development and test.",
+    )
     log_level: str = Field(
         "INFO",
         description="Level of the service's own logs; libraries' per-request lines need DEBUG.",

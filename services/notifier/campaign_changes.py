@@ -54,7 +54,9 @@ def change_deliveries(
                 key = f"{change['id']}:{subscriber.endpoint_id}"
                 delivery_id = uuid5(DELIVERY_NAMESPACE, key)
                 deliveries.append(
-                    NewDelivery(delivery_id, subscriber.endpoint_id, change["account_id"], kind, 1, body)
+                    NewDelivery(
+                        delivery_id, subscriber.endpoint_id, change["account_id"], kind, 1, body
+                    )
                 )
     return deliveries
 

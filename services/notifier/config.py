@@ -9,7 +9,7 @@ from shared.settings import SecretName, ServiceSettings, db_pool_size
 
 # The Standard Webhooks specification's example schedule: after the first attempt,
 # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h (about three days in all).
-RETRY_SCHEDULE_S = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+RETRY_SCHEDULE_S: list[float] = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
 
 
 class Settings(ServiceSettings):
@@ -25,6 +25,8 @@ class Settings(ServiceSettings):
         5_000, ge=1, description="Apply lead events to deliveries when this many wait."
     )
     batch_max_seconds: float = Field(1.0, gt=0, description="...or when the oldest waited this.")
+    retry_backoff_s: float = Field(0.5, gt=0, description="First back-off after a failed batch.")
+    max_retry_backoff_s: float = Field(10.0, gt=0, description="Longest back-off of a batch.")
     events_per_delivery: int = Field(
         100, ge=1, le=1000, description="Most lead events one webhook carries (one type each)."
     )

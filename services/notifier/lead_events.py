@@ -79,7 +79,9 @@ class LeadEventsStep:
     async def write(self, batch: Batch[Events]) -> None:
         """Apply the batch's new records in one transaction."""
         async with self._pool.acquire() as conn, conn.transaction():
-            fresh = [event for events in await unapplied(conn, self._group, batch) for event in events]
+            fresh = [
+                event for events in await unapplied(conn, self._group, batch) for event in events
+            ]
             if not fresh:
                 return
             await count_feedback(conn, fresh)

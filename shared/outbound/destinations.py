@@ -1,7 +1,8 @@
 """Which URLs Fanout may POST webhooks to: the defence against server-side request forgery.
 
 A webhook URL is chosen by a tenant and called from inside Fanout's network, so outside
-`development` and `test` an endpoint must be `https` and must not reach loopback,
+`development` and `test` (or whenever `FANOUT_WEBHOOK_PRIVATE_DESTINATIONS=false`)
+an endpoint must be `https` and must not reach loopback,
 private, link-local (cloud metadata at 169.254.169.254), shared, multicast or reserved
 addresses. `check_url` refuses such URLs when they are registered (an IP literal at
 once; a name when it resolves to one); `check_resolved` is run again before every
@@ -29,7 +30,10 @@ class DestinationRefused(ValueError):
 
 
 def allows_private(common: CommonSettings) -> bool:
-    """Local stacks and tests call receivers on loopback over plain http."""
+    """`FANOUT_WEBHOOK_PRIVATE_DESTINATIONS`; unset, only local stacks and tests (which
+    call receivers on loopback over plain http) allow them."""
+    if common.webhook_private_destinations is not None:
+        return common.webhook_private_destinations
     return common.environment in ("development", "test")
 
 
@@ -74,7 +78,7 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
         )
     except (OSError, TimeoutError) as exc:
         raise DestinationRefused(f"the host {host} does not resolve") from exc
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
 
 
 async def check_resolved(url: str, *, allow_private: bool) -> None:

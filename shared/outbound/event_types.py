@@ -1,6 +1,7 @@
 """The webhook event types an endpoint subscribes to, and what makes each.
 
-Campaign events come from the campaign change log (`shared.campaigns`): the moves a
+`endpoint.disabled` tells the account's other endpoints that one was disabled for
+failing (the notifier's notice). Campaign events come from the campaign change log (`shared.campaigns`): the moves a
 customer cares about map to a type; internal steps (resolve, send) map to none. Lead
 events come from `email.events`: the provider feedback about one email. Types are
 full-stop delimited and grouped by subject, as the Standard Webhooks specification
@@ -31,6 +32,7 @@ class WebhookEventType(StrEnum):
     LEAD_UNSUBSCRIBED = "lead.unsubscribed"
     LEAD_OPENED = "lead.opened"
     LEAD_CLICKED = "lead.clicked"
+    ENDPOINT_DISABLED = "endpoint.disabled"
 
 
 W = WebhookEventType

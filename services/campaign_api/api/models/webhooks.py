@@ -132,7 +132,7 @@ class Attempt(BaseModel):
     succeeded: bool
 
 
-ATTEMPT_EXAMPLE = {
+ATTEMPT_EXAMPLE: dict[str, Any] = {
     "attempted_at": "2026-11-23T09:00:01Z",
     "status_code": 500,
     "latency_ms": 84,

@@ -8,6 +8,7 @@ URL must be https and must not reach loopback or private addresses (docs/securit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
@@ -60,8 +61,8 @@ async def _checked_url(url: str, settings: Settings) -> str:
         raise invalid(["body", "url"], f"not a usable webhook URL: {exc}", "webhook_url") from exc
 
 
-def _types(event_types: list[str]) -> list[str]:
-    return sorted(set(event_types))
+def _types(event_types: Sequence[str]) -> list[str]:
+    return sorted({str(t) for t in event_types})
 
 
 @router.post(
