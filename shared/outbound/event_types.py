@@ -1,9 +1,10 @@
 """The webhook event types an endpoint subscribes to, and what makes each.
 
-`endpoint.disabled` tells the account's other endpoints that one was disabled for
-failing (the notifier's notice). Campaign events come from the campaign change log (`shared.campaigns`): the moves a
+Campaign events come from the campaign change log (`shared.campaigns`): the moves a
 customer cares about map to a type; internal steps (resolve, send) map to none. Lead
-events come from `email.events`: the provider feedback about one email. Types are
+events come from `email.events`: the provider feedback about one email.
+`endpoint.disabled` tells the account's other endpoints that one was disabled for
+failing (the notifier's notice). Types are
 full-stop delimited and grouped by subject, as the Standard Webhooks specification
 recommends.
 """
