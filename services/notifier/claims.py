@@ -34,9 +34,10 @@ VALUES ($1, $2, $3, $4, $5, $6)
 # next_attempt_at NULL (gave up) keeps the old value: the column is NOT NULL.
 FINISH = """
 UPDATE webhook_deliveries SET
-    status = $2, attempts = attempts + 1, round_attempts = $3, last_attempt_at = $4,
-    last_status_code = $5, last_error = $6, next_attempt_at = coalesce($7, next_attempt_at),
-    completed_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $4 END
+    status = $2::text, attempts = attempts + 1, round_attempts = $3,
+    last_attempt_at = $4::timestamptz, last_status_code = $5, last_error = $6,
+    next_attempt_at = coalesce($7, next_attempt_at),
+    completed_at = CASE WHEN $2::text = 'pending' THEN NULL ELSE $4::timestamptz END
 WHERE id = $1
 """
 
