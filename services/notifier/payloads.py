@@ -27,7 +27,8 @@ FEEDBACK_COUNTERS = ("delivered", "bounced", "complained", "unsubscribed", "open
 def envelope(event_type: WebhookEventType, timestamp: datetime, data: Mapping[str, Any]) -> str:
     """The body of one webhook."""
     body = {"type": event_type.value, "timestamp": timestamp, "data": data}
-    return orjson.dumps(body, option=orjson.OPT_UTC_Z).decode()
+    # default=str: asyncpg's UUIDs are not the stdlib's, which orjson knows
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z, default=str).decode()
 
 
 def summary(campaign: Mapping[str, Any], feedback: Mapping[str, Any] | None) -> dict[str, Any]:
