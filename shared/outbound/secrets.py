@@ -1,11 +1,9 @@
 """Endpoint signing secrets: made here, shown once, kept encrypted at rest.
 
 A secret is 32 random bytes, base64-encoded and prefixed `whsec_` (the Standard
-Webhooks serialisation; the spec asks for 24 to 64 bytes). The database holds only a
-Fernet token of it (AES-128-CBC + HMAC-SHA256), under a key derived with HKDF from the
-`FANOUT_WEBHOOK_SECRETS_KEY` setting, so a copy of the database alone signs nothing.
-The key setting is an ordinary per-stack secret (any string of 16+ characters), hence
-the derivation rather than asking operators for a Fernet-formatted key.
+Webhooks serialisation; the spec asks for 24 to 64 bytes). The database holds it only
+sealed (`shared.sealing`) under the `FANOUT_WEBHOOK_SECRETS_KEY` setting, so a copy of
+the database alone signs nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +11,9 @@ from __future__ import annotations
 import base64
 import os
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 
+from shared.sealing import fernet_for
 from shared.settings import CommonSettings
 
 PREFIX = "whsec_"
@@ -42,10 +39,7 @@ class SecretBox:
     """Seals secrets for storage and opens them again."""
 
     def __init__(self, key_material: str) -> None:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
-            key_material.encode()
-        )
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._fernet = fernet_for(key_material, _INFO)
 
     def seal(self, secret: str) -> bytes:
         """The stored form of `secret`."""
