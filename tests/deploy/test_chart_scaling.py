@@ -62,7 +62,8 @@ def test_scaled_objects_watch_the_group_and_topic_the_service_consumes(
     manifests = variant.render()
     deployments = of_kind(manifests, "Deployment")
     scaled = of_kind(manifests, "ScaledObject")
-    assert {_module(deployments[name]) for name in scaled} == {"sender", "lead_resolver", "notifier"}
+    consumers = {"sender", "lead_resolver", "notifier"}
+    assert {_module(deployments[name]) for name in scaled} == consumers
     for name, scaled_object in scaled.items():
         deployment = deployments[scaled_object["spec"]["scaleTargetRef"]["name"]]
         settings = _settings(deployment, clean_environment)
