@@ -2,7 +2,7 @@
 
 Fanout tells a customer's own systems what happened (a campaign paused or completed, a
 lead bounced) by POSTing to the endpoints the account registered, shaped and signed per
-the Standard Webhooks specification (docs/webhooks.md):
+the Standard Webhooks specification (docs/webhooks-outbound.md):
 
 - `event_types`: the event types an endpoint can subscribe to, and which campaign moves
   and per-lead events make them;

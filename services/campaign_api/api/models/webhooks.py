@@ -1,4 +1,4 @@
-"""Webhook endpoint, delivery and replay bodies (docs/webhooks.md)."""
+"""Webhook endpoint, delivery and replay bodies (docs/webhooks-outbound.md)."""
 
 from __future__ import annotations
 

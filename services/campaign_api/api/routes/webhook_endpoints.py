@@ -2,7 +2,7 @@
 
 Register a URL with the event types it wants; Fanout's notifier POSTs each event there,
 signed per the Standard Webhooks specification with the endpoint's secret, which is
-returned once, on creation and on rotation (docs/webhooks.md). Outside development the
+returned once, on creation and on rotation (docs/webhooks-outbound.md). Outside development the
 URL must be https and must not reach loopback or private addresses (docs/security.md).
 """
 
