@@ -19,6 +19,7 @@ import asyncpg
 
 from services.notifier.payloads import campaign_body
 from services.notifier.queue import NewDelivery, Subscriber, enqueue, subscribers
+from shared.db import fetch_if_first
 from shared.outbound.event_types import campaign_event
 
 DRAIN_LOCK = 0x0F_A0_07_0C  # advisory lock key: "one drainer of campaign_changes at a time"
@@ -65,9 +66,7 @@ async def drain_once(pool: asyncpg.Pool, limit: int = 100) -> int:
     """Handle up to `limit` unhandled changes; how many were handled (0 when another
     instance is draining)."""
     async with pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", DRAIN_LOCK):
-            return 0
-        changes = await conn.fetch(PENDING, limit)
+        changes = await fetch_if_first(conn, DRAIN_LOCK, PENDING, limit)
         if not changes:
             return 0
         telling = [c for c in changes if campaign_event(c["action"]) is not None]

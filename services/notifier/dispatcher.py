@@ -56,8 +56,9 @@ class Dispatcher:
         self._client = client
         self._clock = clock
         self._jitter = jitter
-        self._policy = DisablePolicy(settings.disable_after_failures, settings.disable_after_hours)
-        self._lease = timedelta(seconds=settings.request_timeout_s * 2 + 30)
+        policy = settings.delivery
+        self._policy = DisablePolicy(policy.disable_after_failures, policy.disable_after_hours)
+        self._lease = timedelta(seconds=policy.request_timeout_s * 2 + 30)
         self._allow_private = allows_private(settings.common)
 
     async def dispatch_once(self) -> int:
@@ -98,15 +99,15 @@ class Dispatcher:
         )
 
     def _retry_at(self, claimed: Claimed, outcome: Outcome, now: datetime) -> datetime | None:
-        settings = self._settings
+        policy = self._settings.delivery
         return next_attempt(
-            settings.retry_schedule_s,
+            policy.retry_schedule_s,
             claimed.round_attempts + 1,
             now,
-            jitter=settings.retry_jitter,
+            jitter=policy.retry_jitter,
             spread=self._jitter,
             asked_s=retry_after_s(outcome.retry_after),
-            max_asked_s=settings.max_retry_after_s,
+            max_asked_s=policy.max_retry_after_s,
         )
 
     async def purge(self) -> int:

@@ -25,8 +25,7 @@ from services.notifier.consumer import LeadEventsConsumer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.loops import repeat
 from shared.db import check_postgres, open_pool
-from shared.errors import DependencyUnavailable
-from shared.kafka.admin import check_kafka
+from shared.kafka.admin import check_kafka, require_topic
 from shared.kafka.producer import open_producer
 from shared.outbound.secrets import secret_box
 from shared.outbound.signing import USER_AGENT
@@ -52,7 +51,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool, consumer: LeadEventsConsu
 def http_client(settings: Settings) -> httpx.AsyncClient:
     """The client of every attempt: no redirects followed, no proxy from the environment."""
     return httpx.AsyncClient(
-        timeout=settings.request_timeout_s,
+        timeout=settings.delivery.request_timeout_s,
         follow_redirects=False,
         trust_env=False,
         headers={"user-agent": USER_AGENT},
@@ -81,13 +80,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     pool = await stack.enter_async_context(
         open_pool(common.database_url, max_size=settings.db_pool_size)
     )
-    consumer_topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
-    if consumer_topic not in await check_kafka(common):
-        raise DependencyUnavailable(
-            f"Kafka topic {consumer_topic} does not exist",
-            setting="FANOUT_TOPIC_PREFIX",
-            remedy="create the topics with `fanout stack up`",
-        )
+    await require_topic(common, topic_name(Topic.EMAIL_EVENTS, common.topic_prefix))
     producer = await stack.enter_async_context(open_producer(common))
     client = await stack.enter_async_context(http_client(settings))
     consumer = LeadEventsConsumer(settings, pool, producer)

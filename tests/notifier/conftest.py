@@ -21,6 +21,7 @@ from services.campaign_api.webhooks.endpoints import create_endpoint
 from services.esp_simulator.testing import serving
 from services.notifier.config import Settings
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.policy import DeliveryPolicy
 from shared.auth import create_account
 from shared.db import create_pool
 from shared.migrations.postgres import upgrade_async
@@ -99,9 +100,9 @@ async def notifier(
     its fourth failure in a row, on a pinned clock; and a fresh account."""
     settings = Settings(
         common=base_settings,
-        retry_schedule_s=[5, 60],
-        disable_after_failures=4,
-        disable_after_hours=0,
+        delivery=DeliveryPolicy(
+            retry_schedule_s=[5, 60], disable_after_failures=4, disable_after_hours=0
+        ),
     )
     clock = PinnedClock()
     box = secret_box(base_settings)
