@@ -111,10 +111,12 @@ class Dispatcher:
         )
 
     async def purge(self) -> int:
-        """Delete finished deliveries (and their attempts) past the retention period."""
+        """Delete finished deliveries (and their attempts) and handled campaign changes
+        past the retention period; how many deliveries."""
         cutoff = self._clock() - timedelta(days=self._settings.retention_days)
         done = await self._pool.execute(
             "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND completed_at < $1",
             cutoff,
         )
+        await self._pool.execute("DELETE FROM campaign_changes WHERE notified_at < $1", cutoff)
         return int(done.split()[-1])

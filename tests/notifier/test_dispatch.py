@@ -197,3 +197,23 @@ async def test_a_rotated_secret_and_the_previous_one_both_verify(
         after.verify(old)
     for secret in (old, new):
         assert secret.removeprefix("whsec_") not in repr(logs)
+
+
+async def test_finished_deliveries_are_purged_after_the_retention(
+    notifier: Notifier, receiver: Receiver
+) -> None:
+    endpoint, _ = await notifier.endpoint(receiver.url, COMPLETED)
+    old, recent, waiting = [await queue(notifier, endpoint) for _ in range(3)]
+    for delivery, age_days in ((old, 31), (recent, 29)):  # the retention is 30 days
+        await notifier.pool.execute(
+            "UPDATE webhook_deliveries SET status = 'succeeded', completed_at = $2 WHERE id = $1",
+            delivery,
+            notifier.clock.now - timedelta(days=age_days),
+        )
+
+    assert await notifier.dispatcher.purge() >= 1
+
+    left = await notifier.pool.fetch(
+        "SELECT id FROM webhook_deliveries WHERE endpoint_id = $1", endpoint
+    )
+    assert {r["id"] for r in left} == {recent, waiting}
