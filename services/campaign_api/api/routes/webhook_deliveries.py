@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from services.campaign_api.api.deps import AUTHENTICATED, BY_ID, WITH_BODY, CurrentAccount, PoolDep
-from services.campaign_api.api.models.webhooks import (
+from services.campaign_api.api.models.webhook_deliveries import (
     Attempt,
     Delivery,
     ReplayRequest,
