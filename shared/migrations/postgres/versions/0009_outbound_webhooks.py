@@ -31,7 +31,7 @@ from shared.migrations.postgres.ddl import (
 )
 
 revision = "0009_outbound_webhooks"
-down_revision = "0007_sending_domains"
+down_revision = "0008_idempotency_attribute_keys"
 
 FEEDBACK = ("delivered", "bounced", "complained", "opened", "clicked", "unsubscribed")
 
