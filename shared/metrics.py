@@ -119,3 +119,15 @@ LEADS_RESOLVED = Counter("fanout_leads_resolved_total", "Leads emitted in send b
 LEADS_EXCLUDED = Counter("fanout_leads_excluded_total", "Matched leads excluded", ["reason"])
 # lead_resolver: parked batches re-emitted after a provider stop (resume or cancel).
 BATCHES_REEMITTED = Counter("fanout_batches_reemitted_total", "Parked batches re-emitted")
+# notifier: outbound webhook deliveries queued, by source (campaign, lead, notice).
+WEBHOOK_DELIVERIES_QUEUED = Counter(
+    "fanout_webhook_deliveries_queued_total", "Outbound webhook deliveries queued", ["source"]
+)
+# notifier: attempts to deliver outbound webhooks, by result (succeeded, failed, refused).
+WEBHOOK_ATTEMPTS = Counter(
+    "fanout_webhook_attempts_total", "Outbound webhook delivery attempts", ["result"]
+)
+# notifier: endpoints disabled automatically after failing too long.
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "fanout_webhook_endpoints_disabled_total", "Webhook endpoints disabled for failing"
+)

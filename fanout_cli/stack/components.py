@@ -97,6 +97,7 @@ SERVICES: tuple[ServiceProcess, ...] = (
     ServiceProcess("campaign_api", 8700, "FANOUT_CAMPAIGN_API_"),
     ServiceProcess("lead_resolver", 8703, "FANOUT_LEAD_RESOLVER_"),
     ServiceProcess("sender", 8704, "FANOUT_SENDER_"),
+    ServiceProcess("notifier", 8706, "FANOUT_NOTIFIER_"),
 )
 
 

@@ -53,5 +53,5 @@ class Settings(ServiceSettings):
     )
 
     def required_secrets(self) -> tuple[SecretName, ...]:
-        """The operations token, and the key that seals sending domains' DKIM keys."""
-        return ("ops_token", "dkim_key_secret")
+        """The operations token, and the keys that seal DKIM keys and webhook secrets."""
+        return ("ops_token", "dkim_key_secret", "webhook_secrets_key")

@@ -21,6 +21,8 @@ from services.campaign_api.api.routes import (
     segments,
     suppressions,
     templates,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
@@ -36,6 +38,7 @@ from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
 from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka
+from shared.outbound.secrets import secret_box
 from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
@@ -75,8 +78,9 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         dependencies=[Depends(require_json_body)],
     )
     app.state.template_worker = TemplateWorker()
-    routes = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
-    for module in routes:
+    app.state.secret_box = secret_box(settings.common)
+    routers = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
+    for module in (*routers, webhook_endpoints, webhook_deliveries):
         app.include_router(module.router)
     app.include_router(
         health_router(
