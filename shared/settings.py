@@ -37,6 +37,7 @@ SecretName = Literal[
     "admin_token",
     "ops_token",
     "dkim_key_secret",
+    "provider_key_secret",
 ]
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
@@ -94,6 +95,14 @@ class CommonSettings(BaseSettings):
     )
     dkim_key_secret: SecretStr | None = _secret(
         "Encrypts the DKIM private keys of sending domains at rest (campaign_api)."
+    )
+    provider_key_secret: SecretStr | None = _secret(
+        "Seals accounts' provider credentials at rest (campaign_api seals, the sender opens)."
+    )
+    provider_key_secrets_previous: list[SecretStr] = Field(
+        default_factory=list,
+        description="Provider sealing secrets replaced by FANOUT_PROVIDER_KEY_SECRET (JSON "
+        "list): they still open what they sealed until campaign_api has sealed it again.",
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8701",

@@ -45,5 +45,5 @@ class Settings(ServiceSettings):
     )
 
     def required_secrets(self) -> tuple[SecretName, ...]:
-        """The operations token, and the key that seals sending domains' DKIM keys."""
-        return ("ops_token", "dkim_key_secret")
+        """The operations token, and the keys that seal DKIM keys and provider credentials."""
+        return ("ops_token", "dkim_key_secret", "provider_key_secret")

@@ -89,9 +89,9 @@ class Settings(ServiceSettings):
     ses: SesConfig = Field(default_factory=SesConfig, description="Amazon SES v2.")
 
     def required_secrets(self) -> tuple[SecretName, ...]:
-        """Links are signed; the simulator's API key is needed only by campaigns sent
-        through the simulator (without it they fail as their provider is unavailable)."""
-        return ("ops_token", "link_secret")
+        """Links are signed, provider credentials opened; the simulator's API key is needed
+        only by campaigns sent through the simulator (without it they pause, naming it)."""
+        return ("ops_token", "link_secret", "provider_key_secret")
 
     @property
     def consumer_group(self) -> str:

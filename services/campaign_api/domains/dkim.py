@@ -15,9 +15,10 @@ import base64
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from shared.sealing import fernet_for
 
 PUBLIC_EXPONENT = 65537
 SEAL_INFO = b"fanout sending-domain DKIM private keys v1"
@@ -32,10 +33,7 @@ class DkimKey:
 
 
 def _fernet(secret: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_INFO).derive(
-        secret.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
+    return fernet_for(secret, SEAL_INFO)
 
 
 def public_key_text(key: rsa.RSAPublicKey) -> str:
