@@ -16,6 +16,7 @@ from services.campaign_api.api.routes import (
     campaigns,
     domains,
     leads,
+    providers,
     segments,
     suppressions,
     templates,
@@ -24,16 +25,19 @@ from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.campaigns.stalls import watch_stalls
 from services.campaign_api.config import Settings
+from services.campaign_api.providers.edits import reseal_stale
 from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
+from shared.provider_configs.records import sealer
 from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 DESCRIPTION = """
-Leads, segments, templates, campaigns, suppressions and sending domains of Fanout.
+Leads, segments, templates, campaigns, suppressions, sending domains and provider
+configurations of Fanout.
 Every endpoint except the operations ones needs `Authorization: Bearer <API key>`
 (make an account and its first key with `fanout account create --name NAME`).
 Objects of another account answer 404, exactly like missing ones.
@@ -67,7 +71,8 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.template_worker = TemplateWorker()
-    for module in (api_keys, leads, segments, templates, campaigns, suppressions, domains):
+    routers = (api_keys, leads, segments, templates, campaigns, suppressions, domains, providers)
+    for module in routers:
         app.include_router(module.router)
     app.include_router(
         health_router(
@@ -95,6 +100,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         open_pool(settings.common.database_url, max_size=settings.db_pool_size)
     )
     await check_kafka(settings.common)
+    await reseal_stale(pool, sealer(settings.common))  # completes a sealing-key rotation
     pacing = RelayPacing(settings.outbox_batch_size, settings.outbox_poll_seconds)
     relay = OutboxRelay(pool, settings.common, pacing)
     topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
