@@ -4,7 +4,9 @@ Each kind has a settings model (shown back by the API) and a credentials model
 (sealed at rest, never shown). Their fields are named as the sender's adapter
 configuration fields are (`services/sender/providers/*Config`), so the sender
 builds its adapter from `settings | credentials` as they are; `rate_per_s` is the
-configuration's own send budget and is the sender's, not the adapter's. The
+configuration's own send budget and is the sender's, not the adapter's, and the
+`WEBHOOK_FIELDS` are webhook_ingest's: the key that verifies the configuration's
+webhooks (`POST /webhooks/{kind}/{configuration id}`; empty: the stack's own). The
 models refuse unknown fields, so a misspelt name is a 422 naming it.
 """
 
@@ -47,9 +49,10 @@ class SimulatorSettings(KindSettings):
 
 
 class SimulatorCredentials(Credentials):
-    """An empty key is the stack's simulator key."""
+    """An empty key is the stack's simulator key (and secret, for its webhooks)."""
 
     api_key: SecretStr = SecretStr("")
+    webhook_secret: SecretStr = SecretStr("")
 
 
 class SesSettings(KindSettings):
@@ -60,6 +63,11 @@ class SesSettings(KindSettings):
         min_length=1, max_length=64, description="Required: SES publishes events only through it."
     )
     endpoint_url: str = Url
+    sns_topic_arns: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="SNS topics whose notifications are this configuration's events.",
+    )
 
 
 class SesCredentials(Credentials):
@@ -70,10 +78,17 @@ class SesCredentials(Credentials):
 
 class SendGridSettings(KindSettings):
     base_url: str = Field("https://api.sendgrid.com", pattern=r"^https?://\S+$", max_length=500)
+    webhook_public_key: str = Field(
+        "", max_length=2000, description="The Signed Event Webhook's verification key (public)."
+    )
 
 
 class ApiKeyCredentials(Credentials):
     api_key: SecretStr = Required
+
+
+class MailgunCredentials(ApiKeyCredentials):
+    webhook_signing_key: SecretStr = SecretStr("")
 
 
 class MailgunSettings(KindSettings):
@@ -89,6 +104,8 @@ class PostmarkSettings(KindSettings):
 
 class PostmarkCredentials(Credentials):
     server_token: SecretStr = Required
+    webhook_username: str = Field("", max_length=200)
+    webhook_password: SecretStr = SecretStr("")
 
 
 class SmtpSettings(KindSettings):
@@ -108,10 +125,23 @@ MODELS: dict[str, tuple[type[KindSettings], type[Credentials]]] = {
     "simulator": (SimulatorSettings, SimulatorCredentials),
     "ses": (SesSettings, SesCredentials),
     "sendgrid": (SendGridSettings, ApiKeyCredentials),
-    "mailgun": (MailgunSettings, ApiKeyCredentials),
+    "mailgun": (MailgunSettings, MailgunCredentials),
     "postmark": (PostmarkSettings, PostmarkCredentials),
     "smtp": (SmtpSettings, SmtpCredentials),
 }
+
+
+# webhook_ingest's fields (the sender leaves them out of its adapters' configurations)
+WEBHOOK_FIELDS = frozenset(
+    {
+        "webhook_secret",
+        "sns_topic_arns",
+        "webhook_public_key",
+        "webhook_signing_key",
+        "webhook_username",
+        "webhook_password",
+    }
+)
 
 
 def checked_settings(kind: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -129,4 +159,11 @@ def checked_credentials(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-__all__ = ["KINDS", "Kind", "ValidationError", "checked_credentials", "checked_settings"]
+__all__ = [
+    "KINDS",
+    "WEBHOOK_FIELDS",
+    "Kind",
+    "ValidationError",
+    "checked_credentials",
+    "checked_settings",
+]

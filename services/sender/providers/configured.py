@@ -30,6 +30,7 @@ from services.sender.providers.base import EmailProvider
 from services.sender.providers.simulator import SimulatorProvider
 from services.sender.rate import SendRate
 from shared.provider_configs import records
+from shared.provider_configs.kinds import WEBHOOK_FIELDS
 from shared.provider_configs.records import StoredConfig
 from shared.sealing import UnknownSealingKey
 from shared.settings import MissingSecret
@@ -153,8 +154,8 @@ class ConfiguredProviders:
 
     def _adapter(self, config: StoredConfig, credentials: dict[str, Any]) -> EmailProvider:
         settings = self._settings
-        values = {k: v for k, v in config.settings.items() if k != "rate_per_s" and v != ""}
-        values |= {k: v for k, v in credentials.items() if v != ""}
+        values = {k: v for k, v in (config.settings | credentials).items() if v != ""}
+        values = {k: v for k, v in values.items() if k != "rate_per_s" and k not in WEBHOOK_FIELDS}
         if config.kind == "simulator":
             try:
                 key = values.get("api_key") or settings.common.secret("simulator_api_key")
