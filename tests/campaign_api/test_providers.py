@@ -95,6 +95,10 @@ async def test_sealing_key_rotation_reseals_and_still_opens(
         ({"settings": {"rate_per_s": -1}}, ["body", "settings", "rate_per_s"]),
         ({"settings": {"regoin": "eu"}}, ["body", "settings", "regoin"]),
         ({"kind": "fax"}, ["body", "kind"]),
+        (
+            {"kind": "simulator", "settings": {"base_url": "https://x.example"}, "credentials": {}},
+            ["body", "credentials", "api_key"],
+        ),
     ],
 )
 async def test_create_provider_invalid_is_422_naming_the_field(

@@ -12,11 +12,13 @@ import asyncpg
 import pytest
 
 from services.campaign_api.providers.edits import update_config
+from services.campaign_api.providers.store import create_config
 from services.lead_resolver.resolver import Resolver
 from services.sender.config import Settings as SenderSettings
+from services.sender.providers.adapters import ProviderUnavailable
 from services.sender.providers.base import RecipientResult, SendRequest
 from services.sender.providers.configured import ConfiguredProviders
-from shared.provider_configs.kinds import MODELS, WEBHOOK_FIELDS
+from shared.provider_configs.kinds import MODELS, WEBHOOK_FIELDS, checked_settings
 from shared.provider_configs.records import sealer
 from shared.settings import CommonSettings
 from tests import factories
@@ -64,6 +66,25 @@ async def test_two_configurations_do_not_share_a_budget(pool: asyncpg.Pool) -> N
         assert (await configured.get(pool, slow)).rate is first.rate  # one per configuration
     finally:
         await configured.aclose()
+
+
+@pytest.mark.postgres
+async def test_stack_simulator_key_never_goes_to_an_account_base_url(pool: asyncpg.Pool) -> None:
+    account = (await factories.account(pool)).id
+    settings = checked_settings("simulator", {"base_url": "https://elsewhere.example"})
+    row = await create_config(
+        pool,
+        account,
+        name="elsewhere",
+        kind="simulator",
+        settings=settings,
+        credentials={},
+        sealer=sealer(CommonSettings(environment="test")),
+    )  # what an API check refuses, as a row written around it
+    configured = ConfiguredProviders(SenderSettings())
+    with pytest.raises(ProviderUnavailable, match="no api_key"):
+        await configured.get(pool, row["id"])
+    await configured.aclose()
 
 
 @pytest.mark.kafka

@@ -157,10 +157,7 @@ class ConfiguredProviders:
         values = {k: v for k, v in (config.settings | credentials).items() if v != ""}
         values = {k: v for k, v in values.items() if k != "rate_per_s" and k not in WEBHOOK_FIELDS}
         if config.kind == "simulator":
-            try:
-                key = values.get("api_key") or settings.common.secret("simulator_api_key")
-            except MissingSecret as exc:
-                raise ProviderUnavailable(f"simulator: {exc}") from exc
+            key = values.get("api_key") or self._stack_simulator_key(config, values)
             return SimulatorProvider(
                 values.get("base_url") or settings.simulator_url,
                 key,
@@ -175,6 +172,19 @@ class ConfiguredProviders:
             raise ProviderUnavailable(f"provider configuration {config.name!r}: {detail}") from exc
         except ValueError as exc:
             raise ProviderUnavailable(f"provider configuration {config.name!r}: {exc}") from exc
+
+    def _stack_simulator_key(self, config: StoredConfig, values: dict[str, Any]) -> str:
+        """The stack's simulator key, for the stack's simulator only: never sent to a base
+        URL an account chose."""
+        if values.get("base_url"):
+            raise ProviderUnavailable(
+                f"provider configuration {config.name!r} names its own simulator base_url "
+                "but no api_key"
+            )
+        try:
+            return self._settings.common.secret("simulator_api_key")
+        except MissingSecret as exc:
+            raise ProviderUnavailable(f"simulator: {exc}") from exc
 
     def _retire(self, provider: EmailProvider) -> None:
         """Close `provider` once a call that may still use it has timed out."""

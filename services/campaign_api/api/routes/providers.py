@@ -63,13 +63,18 @@ async def create_provider(
 ) -> ProviderConfig:
     """Configure a provider to send through: its kind, settings and credentials (sealed at
     rest; the answer says only whether they are set, with a fingerprint)."""
+    checked = _checked(body.kind, "settings", body.settings)
+    credentials = _checked(body.kind, "credentials", body.credentials)
+    if checked.get("base_url") and body.kind == "simulator" and not credentials.get("api_key"):
+        # the stack's simulator key goes to the stack's simulator only
+        raise invalid(["body", "credentials", "api_key"], "required with your own base_url")
     row = await store.create_config(
         pool,
         account,
         name=body.name,
         kind=body.kind,
-        settings=_checked(body.kind, "settings", body.settings),
-        credentials=_checked(body.kind, "credentials", body.credentials),
+        settings=checked,
+        credentials=credentials,
         sealer=sealer(settings.common),
     )
     return config_view(row)
