@@ -22,7 +22,7 @@ from services.campaign_api.providers.store import (
     ConfigNotFound,
     seal_credentials,
 )
-from shared.sealing import Sealed, Sealer
+from shared.sealing import InvalidToken, Sealed, Sealer, UnknownSealingKey
 
 log = structlog.get_logger(__name__)
 DISABLED_BY_OWNER = "disabled by the account"
@@ -85,14 +85,22 @@ async def update_config(
 
 
 async def reseal_stale(pool: asyncpg.Pool, sealer: Sealer) -> int:
-    """Seal again under the current key every credentials sealed under another; how many."""
+    """Seal again under the current key every credentials sealed under another; how many
+    (those under a key no longer configured are logged and left as they are)."""
     rows = await pool.fetch(
         "SELECT id, credentials, credentials_key_id FROM provider_configs "
         "WHERE credentials IS NOT NULL AND credentials_key_id <> $1",
         sealer.current_id,
     )
+    resealed = 0
     for row in rows:
-        plain = sealer.open(Sealed(row["credentials_key_id"], bytes(row["credentials"])))
+        try:
+            plain = sealer.open(Sealed(row["credentials_key_id"], bytes(row["credentials"])))
+        except (UnknownSealingKey, InvalidToken):  # its key is gone: rotate its credentials
+            log.warning(
+                "campaign_api.provider_credentials_unreadable", provider_config_id=str(row["id"])
+            )
+            continue
         fresh = sealer.seal(plain)
         await pool.execute(
             "UPDATE provider_configs SET credentials = $2, credentials_key_id = $3, "
@@ -103,6 +111,7 @@ async def reseal_stale(pool: asyncpg.Pool, sealer: Sealer) -> int:
             sealer.fingerprint(plain),
             row["credentials_key_id"],
         )
-    if rows:
-        log.info("campaign_api.provider_credentials_resealed", count=len(rows))
-    return len(rows)
+        resealed += 1
+    if resealed:
+        log.info("campaign_api.provider_credentials_resealed", count=resealed)
+    return resealed
