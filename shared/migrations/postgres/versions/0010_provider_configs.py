@@ -21,7 +21,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0010_provider_configs"
-down_revision = "0007_sending_domains"
+down_revision = "0009_outbound_webhooks"
 branch_labels = None
 depends_on = None
 
