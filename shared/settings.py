@@ -38,6 +38,7 @@ SecretName = Literal[
     "ops_token",
     "dkim_key_secret",
     "webhook_secrets_key",
+    "provider_key_secret",
 ]
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
@@ -99,6 +100,14 @@ class CommonSettings(BaseSettings):
     webhook_secrets_key: SecretStr | None = _secret(
         "Encrypts the signing secrets of customers' webhook endpoints at rest "
         "(campaign_api stores them, the notifier signs with them)."
+    )
+    provider_key_secret: SecretStr | None = _secret(
+        "Seals accounts' provider credentials at rest (campaign_api seals, the sender opens)."
+    )
+    provider_key_secrets_previous: list[SecretStr] = Field(
+        default_factory=list,
+        description="Provider sealing secrets replaced by FANOUT_PROVIDER_KEY_SECRET (JSON "
+        "list): they still open what they sealed until campaign_api has sealed it again.",
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8701",

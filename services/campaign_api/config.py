@@ -53,5 +53,6 @@ class Settings(ServiceSettings):
     )
 
     def required_secrets(self) -> tuple[SecretName, ...]:
-        """The operations token, and the keys that seal DKIM keys and webhook secrets."""
-        return ("ops_token", "dkim_key_secret", "webhook_secrets_key")
+        """The operations token, and the keys that seal DKIM keys, webhook secrets and
+        provider credentials."""
+        return ("ops_token", "dkim_key_secret", "webhook_secrets_key", "provider_key_secret")

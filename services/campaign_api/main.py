@@ -18,6 +18,7 @@ from services.campaign_api.api.routes import (
     domains,
     lead_import,
     leads,
+    providers,
     segments,
     suppressions,
     templates,
@@ -31,6 +32,7 @@ from services.campaign_api.config import Settings
 from services.campaign_api.idempotency.middleware import IdempotencyKeys
 from services.campaign_api.idempotency.openapi import declare_idempotency
 from services.campaign_api.idempotency.purge import run_purge
+from services.campaign_api.providers.edits import reseal_stale
 from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
@@ -39,11 +41,13 @@ from shared.http.problems import install_problem_handlers
 from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka
 from shared.outbound.secrets import secret_box
+from shared.provider_configs.records import sealer
 from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 DESCRIPTION = """
-Leads, segments, templates, campaigns, suppressions and sending domains of Fanout.
+Leads, segments, templates, campaigns, suppressions, sending domains and provider
+configurations of Fanout.
 Every endpoint except the operations ones needs `Authorization: Bearer <API key>`
 (make an account and its first key with `fanout account create --name NAME`).
 Objects of another account answer 404, exactly like missing ones.
@@ -80,7 +84,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
     app.state.template_worker = TemplateWorker()
     app.state.secret_box = secret_box(settings.common)
     routers = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
-    for module in (*routers, webhook_endpoints, webhook_deliveries):
+    for module in (*routers, providers, webhook_endpoints, webhook_deliveries):
         app.include_router(module.router)
     app.include_router(
         health_router(
@@ -113,6 +117,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         open_pool(settings.common.database_url, max_size=settings.db_pool_size)
     )
     await check_kafka(settings.common)
+    await reseal_stale(pool, sealer(settings.common))  # completes a sealing-key rotation
     pacing = RelayPacing(settings.outbox_batch_size, settings.outbox_poll_seconds)
     relay = OutboxRelay(pool, settings.common, pacing)
     topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)

@@ -147,3 +147,14 @@ async def _suppression_count(common: CommonSettings, account: UUID) -> int:
         )
     finally:
         await pool.close()
+
+
+def test_demo_through_an_account_provider_configuration(stack: CommonSettings) -> None:
+    """`fanout demo --provider postmark`: the account's own postmark configuration, pointed
+    at the simulator's dialect, sends the campaign; its webhooks come back attributed."""
+    outcome = run_demo(stack, 400, Console(file=io.StringIO(), width=120), provider="postmark")
+    counts = outcome.funnel["counts"]
+    assert (outcome.campaign["state"], outcome.campaign["provider"]) == ("completed", "postmark")
+    assert outcome.campaign["provider_config_id"] is not None
+    assert sum(counts[k] for k in ACCOUNTED) == outcome.matched
+    assert counts["delivered"] == outcome.simulator_delta["outcome_delivered"] > 0

@@ -42,6 +42,7 @@ from services.campaign_api.campaigns.commands import (
 from services.campaign_api.campaigns.launch_check import check_launch
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.domains.senders import check_senders, require_verified_senders
+from services.campaign_api.providers.choice import check_provider, choose
 from services.campaign_api.records import insert_campaign
 from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
@@ -61,7 +62,15 @@ NOT_FOUND = "campaign not found"
 # A lifecycle action: not this account's campaign (404), not allowed from its state (409,
 # with `extra.current_state`), or a launch whose `scheduled_at` has passed meanwhile (422).
 ACTION = problem_responses(404, 409, 422)
-EDITABLE = ("name", "from_email", "from_name", "reply_to", "template_id", "provider")
+EDITABLE = (
+    "name",
+    "from_email",
+    "from_name",
+    "reply_to",
+    "template_id",
+    "provider",
+    "provider_config_id",
+)
 
 
 def campaign_from(
@@ -98,12 +107,16 @@ async def _check_draft(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Campaign, responses=WITH_BODY)
 async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: PoolDep) -> Campaign:
-    """Save a draft campaign. Its answer carries `warnings` about a condition that looks
-    mistaken (an attribute key no lead has, a value of another type than the leads hold)."""
+    """Save a draft campaign; it sends through the provider configuration it names (or
+    the account's default): 422 naming the field when it is not one of this account's.
+    Its answer carries `warnings` about a condition that looks mistaken (an attribute key
+    no lead has, a value of another type than the leads hold)."""
     values = body.model_dump()
     async with pool.acquire() as conn:
         warnings = await _check_draft(conn, account, values)
-        row = await insert_campaign(conn, account, body)
+        await choose(conn, account, values)
+        chosen = body.model_copy(update={k: values[k] for k in ("provider", "provider_config_id")})
+        row = await insert_campaign(conn, account, chosen)
     return campaign_from(row, warnings)
 
 
@@ -180,12 +193,21 @@ async def update_campaign(
     """Edit a draft (validated like a new one, `warnings` included); 409 with the current
     state otherwise."""
     changes = body.model_dump(exclude_unset=True)
-    for field in ("name", "from_email", "template_id", "provider", "from_name"):
+    for field in (
+        "name",
+        "from_email",
+        "template_id",
+        "provider",
+        "provider_config_id",
+        "from_name",
+    ):
         if field in changes and changes[field] is None:
             raise invalid(["body", field], "cannot be null")
     async with pool.acquire() as conn, conn.transaction():
         await _lock_draft(conn, campaign_id, account, "edit")
         warnings = await _check_draft(conn, account, changes)
+        if "provider" in changes or "provider_config_id" in changes:
+            await choose(conn, account, changes)
         if "condition" in changes:
             changes["condition"] = orjson.dumps(changes["condition"]).decode()
         names = [n for n in (*EDITABLE, "condition", "scheduled_at") if n in changes]
@@ -244,7 +266,8 @@ async def launch_campaign(
     """Launch a draft: `queued` now, or `scheduled` if it has a future `scheduled_at`.
 
     First its `from_email` and `reply_to` domains must be verified in this account
-    (422 naming the field otherwise, docs/domains.md). Then the template is
+    (422 naming the field otherwise, docs/domains.md) and its provider configuration
+    active (409 with the reason otherwise, docs/providers.md). Then the template is
     test-rendered for the leads the condition matches
     (one per group of leads that differ in what it reads): 422 naming the part,
     line, variable and how many leads lack it if it fails for any. The launch
@@ -257,9 +280,8 @@ async def launch_campaign(
         limits=settings.templates,
         public_base_url=settings.common.public_base_url,
     )
-    return await _act(
-        Action.LAUNCH, campaign_id, account, pool, topic, all_checks(check_senders, check)
-    )
+    checks = all_checks(check_senders, check_provider, check)
+    return await _act(Action.LAUNCH, campaign_id, account, pool, topic, checks)
 
 
 @router.post("/{campaign_id}/pause", status_code=202, response_model=Campaign, responses=ACTION)
@@ -276,8 +298,10 @@ async def resume_campaign(
 ) -> Campaign:
     """Resume a paused campaign: `queued`, a new run continuing where the last one stopped;
     or `scheduled` again if it was paused before its `scheduled_at`, which is still ahead.
-    Its sending domains must still be verified (422 naming the field otherwise)."""
-    return await _act(Action.RESUME, campaign_id, account, pool, topic, check_senders)
+    Its sending domains must still be verified (422 naming the field otherwise), and its
+    provider configuration active (409 with the reason otherwise)."""
+    checks = all_checks(check_senders, check_provider)
+    return await _act(Action.RESUME, campaign_id, account, pool, topic, checks)
 
 
 @router.post("/{campaign_id}/cancel", status_code=202, response_model=Campaign, responses=ACTION)
