@@ -10,13 +10,8 @@ completion reaches the account's webhook endpoint (the notifier), verified with 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from uuid import UUID
 
 import httpx
@@ -27,6 +22,7 @@ from standardwebhooks.webhooks import Webhook
 from fanout_cli.demo.run import ACCOUNTED, API, CONDITION, DemoOutcome, run_demo
 from shared.db import create_pool
 from shared.settings import CommonSettings
+from tests.e2e.receiving import receiving
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
 
@@ -94,49 +90,6 @@ def test_bounced_and_complained_addresses_are_suppressed_for_next_campaign(
     assert event["type"] == "campaign.completed"
     summary = event["data"]["summary"]
     assert (summary["matched"], summary["sent"]) == (state["matched"], state["sent"])
-
-
-class Received:
-    """What the customer's receiver got: (headers, body) of each request."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-
-    def wait_for(self, campaign_id: str, deadline: float) -> tuple[dict[str, str], bytes]:
-        """The first request about `campaign_id` (the notifier sends asynchronously)."""
-        while time.monotonic() < deadline:
-            for headers, body in list(self.requests):
-                if campaign_id.encode() in body:
-                    return headers, body
-            time.sleep(0.2)
-        raise AssertionError(f"no webhook about campaign {campaign_id} arrived")
-
-
-@contextlib.contextmanager
-def receiving() -> Iterator[Received]:
-    """A customer's webhook receiver on a free port, in a thread of the test process."""
-    received = Received("")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
-            body = self.rfile.read(int(self.headers["content-length"]))
-            received.requests.append((dict(self.headers.items()), body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    received.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield received
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def _suppression_count(common: CommonSettings, account: UUID) -> int:
