@@ -14,7 +14,7 @@
   answers 409); a finished campaign forgets it (SET NULL) and keeps its `provider` kind.
 
 Revision ID: 0010_provider_configs
-Revises: 0007_sending_domains
+Revises: 0009_outbound_webhooks
 Create Date: 2026-12-02
 """
 
