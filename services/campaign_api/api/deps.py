@@ -1,4 +1,5 @@
-"""`Annotated` dependency aliases shared by the routes, and the errors routes declare."""
+"""`Annotated` dependency aliases shared by the routes (and, re-exported, the problem answer
+sets they declare, whose home is `shared.http.answers`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import Depends
 
 from services.campaign_api.config import Settings
 from shared.auth import CurrentAccount
-from shared.http.problems import problem_responses
+from shared.http.answers import AUTHENTICATED, BY_ID, WITH_BODY
 from shared.http.state import from_state
 from shared.topics import Topic, topic_name
 
@@ -22,13 +23,6 @@ __all__ = [
     "PoolDep",
     "SettingsDep",
 ]
-
-# Problem answers for the OpenAPI schema: every route of a router needs an API key (401);
-# a route with a JSON body refuses one too large (413) or invalid (422); a route naming an
-# object by id answers 404 when it is not this account's and 422 for a malformed id.
-AUTHENTICATED = problem_responses(401)
-WITH_BODY = problem_responses(413, 422)
-BY_ID = problem_responses(404, 422)
 
 PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]

@@ -1,4 +1,5 @@
-"""`Annotated` dependency aliases of the reports API, and the errors its routes declare."""
+"""`Annotated` dependency aliases of the reports API (and, re-exported, the problem answer
+sets its routes declare, whose home is `shared.http.answers`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from services.report_sink.analyst import AnalystSql
 from services.report_sink.config import Settings
 from shared.auth import CurrentAccount
 from shared.clickhouse import AsyncClickHouse
-from shared.http.problems import ProblemError, problem_responses
+from shared.http.answers import AUTHENTICATED, BY_ID
+from shared.http.problems import ProblemError
 from shared.http.state import from_state
 
 __all__ = [
@@ -27,11 +29,6 @@ __all__ = [
     "ReaderDep",
     "SettingsDep",
 ]
-
-# Problem answers for the OpenAPI schema: every report needs an API key (401); one naming
-# a campaign or lead answers 404 when it is not the account's and 422 for a malformed id.
-AUTHENTICATED = problem_responses(401)
-BY_ID = problem_responses(404, 422)
 
 PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
 ReaderDep = Annotated[AsyncClickHouse, Depends(from_state("reader", AsyncClickHouse))]

@@ -11,15 +11,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Query, status
 
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CommandsTopic,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CommandsTopic, CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.campaigns import (
     Campaign,
     CampaignCreate,
@@ -44,6 +36,7 @@ from services.campaign_api.records import insert_campaign
 from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
 from shared.campaigns import Action, State
+from shared.http import answers
 from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import ProblemError, invalid, problem_responses
 
@@ -51,7 +44,7 @@ from shared.http.problems import ProblemError, invalid, problem_responses
 router = APIRouter(
     prefix="/campaigns",
     tags=["campaigns"],
-    responses=AUTHENTICATED,
+    responses=answers.AUTHENTICATED,
     route_class=BoundedJsonRoute,
 )
 
@@ -87,7 +80,9 @@ async def _check_draft(conn: asyncpg.Connection, account: UUID, values: dict[str
     await require_verified_senders(conn, account, values)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Campaign, responses=WITH_BODY)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=Campaign, responses=answers.WITH_BODY
+)
 async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: PoolDep) -> Campaign:
     """Save a draft campaign."""
     values = body.model_dump()
@@ -134,7 +129,7 @@ async def list_campaigns(
     return Page[Campaign](items=items, next_cursor=next_cursor)
 
 
-@router.get("/{campaign_id}", response_model=Campaign, responses=BY_ID)
+@router.get("/{campaign_id}", response_model=Campaign, responses=answers.BY_ID)
 async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Campaign:
     """A campaign: state, matched count and progress counters."""
     row = await pool.fetchrow(
@@ -148,7 +143,7 @@ async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep
 @router.patch(
     "/{campaign_id}",
     response_model=Campaign,
-    responses=BY_ID | WITH_BODY | problem_responses(409),
+    responses=answers.BY_ID | answers.WITH_BODY | problem_responses(409),
 )
 async def update_campaign(
     campaign_id: UUID, body: CampaignUpdate, account: CurrentAccount, pool: PoolDep

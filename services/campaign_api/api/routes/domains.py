@@ -8,14 +8,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.domains import (
     DnsRecord,
     Domain,
@@ -28,9 +21,10 @@ from services.campaign_api.domains import records, store
 from services.campaign_api.domains.lookup import TxtLookup
 from services.campaign_api.domains.settings import DomainSettings
 from services.campaign_api.domains.verification import records_of, verify_domain
+from shared.http import answers
 from shared.http.problems import problem_responses
 
-router = APIRouter(prefix="/domains", tags=["domains"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/domains", tags=["domains"], responses=answers.AUTHENTICATED)
 
 
 async def _lookup(settings: SettingsDep) -> TxtLookup:
@@ -72,7 +66,7 @@ def domain_view(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Domain,
-    responses=WITH_BODY | problem_responses(409),  # 409: registered in this account already
+    responses=answers.WITH_BODY | problem_responses(409),  # 409: registered in this account already
 )
 async def register_domain(
     body: DomainCreate, account: CurrentAccount, pool: PoolDep, settings: SettingsDep
@@ -102,7 +96,7 @@ async def list_domains(
     return Page[Domain](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
 
-@router.get("/{domain_id}", response_model=Domain, responses=BY_ID)
+@router.get("/{domain_id}", response_model=Domain, responses=answers.BY_ID)
 async def get_domain(
     domain_id: UUID, account: CurrentAccount, pool: PoolDep, settings: SettingsDep
 ) -> Domain:
@@ -113,7 +107,7 @@ async def get_domain(
 @router.post(
     "/{domain_id}/verify",
     response_model=Domain,
-    responses=BY_ID | problem_responses(409, 503),
+    responses=answers.BY_ID | problem_responses(409, 503),
 )
 async def verify(
     domain_id: UUID,
@@ -135,7 +129,7 @@ async def verify(
 @router.delete(
     "/{domain_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=BY_ID | problem_responses(409),  # 409: a launched campaign sends from it
+    responses=answers.BY_ID | problem_responses(409),  # 409: a launched campaign sends from it
 )
 async def delete_domain(domain_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a sending domain; 409 while a launched campaign that has not finished

@@ -9,14 +9,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.leads import (
     ImportResult,
     Lead,
@@ -28,9 +21,10 @@ from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
 from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_lead
+from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
 
-router = APIRouter(prefix="/leads", tags=["leads"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/leads", tags=["leads"], responses=answers.AUTHENTICATED)
 DUPLICATE = problem_responses(409)  # another lead of the account has this email
 
 NOT_FOUND = "lead not found"
@@ -57,7 +51,7 @@ def _duplicate(email: str) -> ProblemError:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Lead,
-    responses=WITH_BODY | DUPLICATE,
+    responses=answers.WITH_BODY | DUPLICATE,
 )
 async def create_lead(body: LeadCreate, account: CurrentAccount, pool: PoolDep) -> Lead:
     """Create one lead. 409 if the account already has a lead with this (normalised) email."""
@@ -75,7 +69,7 @@ async def list_leads(account: CurrentAccount, pool: PoolDep, page: IdPage) -> Pa
     return page.page(rows, lead_from, key="id")
 
 
-@router.get("/{lead_id}", response_model=Lead, responses=BY_ID)
+@router.get("/{lead_id}", response_model=Lead, responses=answers.BY_ID)
 async def get_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> Lead:
     """One lead (404 if it is not this account's)."""
     row = await pool.fetchrow(
@@ -86,7 +80,9 @@ async def get_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> Lea
     return lead_from(row)
 
 
-@router.patch("/{lead_id}", response_model=Lead, responses=BY_ID | WITH_BODY | DUPLICATE)
+@router.patch(
+    "/{lead_id}", response_model=Lead, responses=answers.BY_ID | answers.WITH_BODY | DUPLICATE
+)
 async def update_lead(
     lead_id: UUID, body: LeadUpdate, account: CurrentAccount, pool: PoolDep
 ) -> Lead:
@@ -114,7 +110,7 @@ async def update_lead(
     return lead_from(row)
 
 
-@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT, responses=BY_ID)
+@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT, responses=answers.BY_ID)
 async def delete_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a lead (404 if it is not this account's)."""
     done = await pool.execute(

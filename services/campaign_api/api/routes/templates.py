@@ -12,14 +12,7 @@ import asyncpg
 from fastapi import APIRouter, Response, status
 
 from services.campaign_api import template_jobs
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.templates import (
     PreviewRequest,
     RenderedPreview,
@@ -31,6 +24,7 @@ from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.records import TEMPLATE_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_template
 from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
+from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
 from shared.templating import (
     TemplateError,
@@ -39,7 +33,7 @@ from shared.templating import (
     lead_merge_vars,
 )
 
-router = APIRouter(prefix="/templates", tags=["templates"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/templates", tags=["templates"], responses=answers.AUTHENTICATED)
 
 NOT_FOUND = "template not found"
 LIST = f"""
@@ -69,7 +63,9 @@ async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncp
     return row
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Template, responses=WITH_BODY)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=Template, responses=answers.WITH_BODY
+)
 async def create_template(
     body: TemplateCreate,
     account: CurrentAccount,
@@ -90,13 +86,15 @@ async def list_templates(account: CurrentAccount, pool: PoolDep, page: IdPage) -
     return page.page(rows, lambda r: Template(**dict(r)), key="id")
 
 
-@router.get("/{template_id}", response_model=Template, responses=BY_ID)
+@router.get("/{template_id}", response_model=Template, responses=answers.BY_ID)
 async def get_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Template:
     """One template."""
     return Template(**dict(await _fetch(pool, template_id, account)))
 
 
-@router.patch("/{template_id}", response_model=Template, responses=BY_ID | WITH_BODY)
+@router.patch(
+    "/{template_id}", response_model=Template, responses=answers.BY_ID | answers.WITH_BODY
+)
 async def update_template(
     template_id: UUID,
     body: TemplateUpdate,
@@ -132,7 +130,7 @@ async def update_template(
 @router.delete(
     "/{template_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=BY_ID | problem_responses(409),  # 409: a campaign uses it
+    responses=answers.BY_ID | problem_responses(409),  # 409: a campaign uses it
 )
 async def delete_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a template; 409 while a campaign uses it."""
@@ -147,7 +145,11 @@ async def delete_template(template_id: UUID, account: CurrentAccount, pool: Pool
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{template_id}/preview", response_model=RenderedPreview, responses=BY_ID | WITH_BODY)
+@router.post(
+    "/{template_id}/preview",
+    response_model=RenderedPreview,
+    responses=answers.BY_ID | answers.WITH_BODY,
+)
 async def preview_template(
     template_id: UUID,
     body: PreviewRequest,
