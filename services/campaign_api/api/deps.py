@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends
 
 from services.campaign_api.config import Settings
 from shared.auth import CurrentAccount
 from shared.http.answers import AUTHENTICATED, BY_ID, WITH_BODY
-from shared.http.state import from_state
+from shared.http.state import PoolDep, from_state
 from shared.topics import Topic, topic_name
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "SettingsDep",
 ]
 
-PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
 
 

@@ -1,5 +1,5 @@
-"""`Annotated` dependency aliases of the reports API (and, re-exported, the problem answer
-sets its routes declare, whose home is `shared.http.answers`)."""
+"""`Annotated` dependency aliases of the reports API (its problem answer sets are
+`shared.http.answers`)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from fastapi import Depends
 
 from services.report_sink.analyst import AnalystSql
 from services.report_sink.config import Settings
 from shared.auth import CurrentAccount
 from shared.clickhouse import AsyncClickHouse
-from shared.http.answers import AUTHENTICATED, BY_ID
 from shared.http.problems import ProblemError
-from shared.http.state import from_state
+from shared.http.state import PoolDep, from_state
 
 __all__ = [
-    "AUTHENTICATED",
-    "BY_ID",
     "AdminTokenDep",
     "AnalystDep",
     "CurrentAccount",
@@ -30,7 +26,6 @@ __all__ = [
     "SettingsDep",
 ]
 
-PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
 ReaderDep = Annotated[AsyncClickHouse, Depends(from_state("reader", AsyncClickHouse))]
 AnalystDep = Annotated[AnalystSql, Depends(from_state("analyst", AnalystSql))]
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
