@@ -18,7 +18,7 @@ import os
 import secrets
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -145,6 +145,11 @@ class CommonSettings(BaseSettings):
 def env_name(settings: BaseSettings | type[BaseSettings], field: str) -> str:
     """The environment variable that sets `field` of `settings` (e.g. FANOUT_SENDER_PORT)."""
     return f"{settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+# A duration setting in seconds (a timeout, TTL, period or back-off): zero or less is refused,
+# since it would mean "never wait" or a busy loop. Fields add their default and description.
+Seconds = Annotated[float, Field(gt=0)]
 
 
 def db_pool_size(default: int) -> Any:
