@@ -4,8 +4,10 @@ A key looks like `fo_<prefix>_<secret>`; the prefix (not secret) lets people
 tell their keys apart. Keys have 256 bits of randomness, so a plain SHA-256
 (not a slow password hash) is the right lookup hash.
 
-Every refused caller gets the same 401 (`unauthorized`): telling a stranger that a key
-was revoked or malformed helps them probe. Why it was refused goes to the log line
+Every refused key gets the same 401 (`unauthorized`): telling a stranger that a key
+was revoked or malformed helps them probe. Only a header that is not a Bearer
+credential at all (a bare key, `Basic ...`) is told so: that is the caller's own
+syntax and says nothing about any key. Why it was refused goes to the log line
 `auth.refused` and the `fanout_auth_refused_total` metric, never with the key itself.
 """
 
@@ -23,10 +25,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.http.problems import ProblemError
+from shared.http.rate_limits import enforce_rate_limit
 from shared.metrics import AUTH_REFUSED
 
 KEY_PREFIX = "fo_"
 UNAUTHORIZED = "missing or invalid credentials"
+NOT_BEARER = "malformed Authorization header: send `Authorization: Bearer <API key>`"
 
 log = structlog.get_logger(__name__)
 
@@ -87,6 +91,7 @@ class KeyCheck:
 
     account_id: UUID | None
     refusal: str = ""
+    key_id: UUID | None = None
 
 
 async def check_key(pool: asyncpg.Pool, plaintext: str) -> KeyCheck:
@@ -110,7 +115,7 @@ async def check_key(pool: asyncpg.Pool, plaintext: str) -> KeyCheck:
         return KeyCheck(None, "revoked key")
     if not row["recently_used"]:
         await pool.execute("UPDATE api_keys SET last_used_at = now() WHERE id = $1", row["id"])
-    return KeyCheck(row["account_id"])
+    return KeyCheck(row["account_id"], key_id=row["id"])
 
 
 async def account_for_key(pool: asyncpg.Pool, plaintext: str) -> UUID | None:
@@ -118,14 +123,16 @@ async def account_for_key(pool: asyncpg.Pool, plaintext: str) -> UUID | None:
     return (await check_key(pool, plaintext)).account_id
 
 
-def unauthorized(reason: str, *, scheme: str = "Bearer") -> ProblemError:
-    """The one 401 every refused caller gets; `reason` goes to the log and the metric only.
+def unauthorized(
+    reason: str, *, scheme: str = "Bearer", detail: str = UNAUTHORIZED
+) -> ProblemError:
+    """The 401 a refused caller gets; `reason` goes to the log and the metric only.
 
     `scheme` is the `WWW-Authenticate` challenge (RFC 9110 wants one on every 401).
     """
     AUTH_REFUSED.labels(reason=reason).inc()
     log.info("auth.refused", reason=reason, challenge=scheme)
-    return ProblemError(401, UNAUTHORIZED, headers={"WWW-Authenticate": scheme})
+    return ProblemError(401, detail, headers={"WWW-Authenticate": scheme})
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer fo_...`")
@@ -135,13 +142,18 @@ async def current_account(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UUID:
-    """FastAPI dependency: the caller's account id, or 401. Needs `app.state.pool`."""
+    """FastAPI dependency: the caller's account id, or 401. Needs `app.state.pool`.
+
+    Counts the request against its key's rate limits, if the app has them (429 over them).
+    """
     if credentials is None:  # HTTPBearer also answers None for another scheme or a bare key
-        header = request.headers.get("Authorization")
-        raise unauthorized("not a Bearer token" if header else "missing")
+        if request.headers.get("Authorization"):
+            raise unauthorized("not a Bearer token", detail=NOT_BEARER)
+        raise unauthorized("missing")
     check = await check_key(request.app.state.pool, credentials.credentials)
     if check.account_id is None:
         raise unauthorized(check.refusal)
+    await enforce_rate_limit(request, str(check.key_id))
     return check.account_id
 
 

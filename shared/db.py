@@ -98,3 +98,14 @@ def redact_dsn(dsn: str) -> str:
     creds, host = rest.rsplit("@", 1)
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}"
+
+
+async def fetch_if_first(
+    conn: asyncpg.Connection, lock_key: int, query: str, *args: object
+) -> list[asyncpg.Record]:
+    """The rows of `query` if this transaction takes advisory lock `lock_key` (one worker
+    at a time drains a queue table, in order); none when another worker holds it."""
+    if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock_key):
+        return []
+    rows: list[asyncpg.Record] = await conn.fetch(query, *args)
+    return rows

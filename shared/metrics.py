@@ -59,6 +59,15 @@ AUTH_REFUSED = Counter("fanout_auth_refused_total", "Refused authentications", [
 # campaign_api: campaigns queued, resolving or sending whose progress (updated_at) has not
 # moved for FANOUT_CAMPAIGN_API_STALLED_AFTER_SECONDS (no consumer, lag, provider stopped).
 CAMPAIGNS_STALLED = Gauge("fanout_campaigns_stalled", "Running campaigns without progress")
+# campaign_api: requests carrying an Idempotency-Key, by outcome (first: ran and stored;
+# stored: a retry found an answer; mismatch: the key came with another request, 422;
+# in_progress: the first one still ran, 409).
+IDEMPOTENT_REQUESTS = Counter(
+    "fanout_idempotent_requests_total", "Requests with an Idempotency-Key", ["outcome"]
+)
+# Requests refused with 429 because their API key used up a rate-limit policy
+# (shared/http/rate_limits.py), by the policy's name in RateLimit-Policy ("second", ...).
+RATE_LIMITED = Counter("fanout_rate_limited_total", "Requests refused by rate limits", ["policy"])
 # Launch commands relayed from the outbox to Kafka.
 OUTBOX_RELAYED = Counter("fanout_outbox_relayed_total", "Outbox rows relayed to Kafka")
 # Lead rows accepted by bulk imports (campaign_api).
@@ -110,3 +119,15 @@ LEADS_RESOLVED = Counter("fanout_leads_resolved_total", "Leads emitted in send b
 LEADS_EXCLUDED = Counter("fanout_leads_excluded_total", "Matched leads excluded", ["reason"])
 # lead_resolver: parked batches re-emitted after a provider stop (resume or cancel).
 BATCHES_REEMITTED = Counter("fanout_batches_reemitted_total", "Parked batches re-emitted")
+# notifier: outbound webhook deliveries queued, by source (campaign, lead, notice).
+WEBHOOK_DELIVERIES_QUEUED = Counter(
+    "fanout_webhook_deliveries_queued_total", "Outbound webhook deliveries queued", ["source"]
+)
+# notifier: attempts to deliver outbound webhooks, by result (succeeded, failed, refused).
+WEBHOOK_ATTEMPTS = Counter(
+    "fanout_webhook_attempts_total", "Outbound webhook delivery attempts", ["result"]
+)
+# notifier: endpoints disabled automatically after failing too long.
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "fanout_webhook_endpoints_disabled_total", "Webhook endpoints disabled for failing"
+)

@@ -37,6 +37,8 @@ SecretName = Literal[
     "admin_token",
     "ops_token",
     "dkim_key_secret",
+    "webhook_secrets_key",
+    "provider_key_secret",
 ]
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
@@ -95,11 +97,28 @@ class CommonSettings(BaseSettings):
     dkim_key_secret: SecretStr | None = _secret(
         "Encrypts the DKIM private keys of sending domains at rest (campaign_api)."
     )
+    webhook_secrets_key: SecretStr | None = _secret(
+        "Encrypts the signing secrets of customers' webhook endpoints at rest "
+        "(campaign_api stores them, the notifier signs with them)."
+    )
+    provider_key_secret: SecretStr | None = _secret(
+        "Seals accounts' provider credentials at rest (campaign_api seals, the sender opens)."
+    )
+    provider_key_secrets_previous: list[SecretStr] = Field(
+        default_factory=list,
+        description="Provider sealing secrets replaced by FANOUT_PROVIDER_KEY_SECRET (JSON "
+        "list): they still open what they sealed until campaign_api has sealed it again.",
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8701",
         description="Base URL of webhook_ingest as recipients reach it (unsubscribe links).",
     )
     topic_prefix: str = Field("", description="Prefix added to every topic name.")
+    webhook_private_destinations: bool | None = Field(
+        None,
+        description="Whether customers' webhook endpoints may be plain http and reach "
+        "loopback or private addresses (SSRF). Unset: only in development and test.",
+    )
     log_level: str = Field(
         "INFO",
         description="Level of the service's own logs; libraries' per-request lines need DEBUG.",

@@ -29,10 +29,14 @@ from services.campaign_api.api.models.templates import TemplateCreate
 from services.campaign_api.campaigns.commands import apply_action
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
+from services.campaign_api.providers.store import create_config
 from services.webhook_ingest.suppressions import Changes, apply
 from shared.auth import add_key, create_account
 from shared.campaigns import Action
 from shared.contracts import CampaignCommand, decode
+from shared.provider_configs.kinds import checked_credentials, checked_settings
+from shared.provider_configs.records import sealer
+from shared.settings import CommonSettings
 
 Db: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
 TEMPLATE = {"name": "t", "subject": "Hi {{ first_name }}", "text_body": "Hello {{ email }}"}
@@ -137,6 +141,29 @@ async def launch(pool: asyncpg.Pool, account_id: UUID, campaign_id: UUID, topic:
     )
     [payload] = [r["payload"] for r in await pool.fetch(TAKE_COMMANDS, str(campaign_id).encode())]
     return Launched(campaign_id, row["run_id"], decode(CampaignCommand, payload))
+
+
+async def provider_config(
+    db: Db,
+    account_id: UUID,
+    kind: str = "simulator",
+    *,
+    settings: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+    name: str | None = None,
+) -> UUID:
+    """A provider configuration as `POST /providers` makes it (validated, sealed)."""
+    row = await create_config(
+        db,
+        account_id,
+        name=name or f"{kind}-{uuid.uuid4().hex[:6]}",
+        kind=kind,
+        settings=checked_settings(kind, settings or {}),
+        credentials=checked_credentials(kind, credentials or {}),
+        sealer=sealer(CommonSettings(environment="test")),
+    )
+    config_id: UUID = row["id"]
+    return config_id
 
 
 async def suppress(db: Db, account_id: UUID, emails: list[str], reason: str = "manual") -> int:

@@ -80,6 +80,7 @@ async def seed_campaign(
     invalid: int = 0,
     account_id: uuid.UUID | None = None,
     provider: str = "simulator",
+    provider_config_id: uuid.UUID | None = None,
 ) -> Seeded:
     """An account (or the given one) with leads and a launched (`queued`) campaign selecting
     country DE, made through the services' own functions (`tests.factories`).
@@ -123,6 +124,7 @@ async def seed_campaign(
         from_name="Acme",
         condition=MATCHING,
         provider=provider,
+        provider_config_id=provider_config_id,
     )
     launched = await factories.launch(
         pool, account_id, campaign_id, topic_name(Topic.CAMPAIGN_LAUNCHES)

@@ -15,7 +15,8 @@ from uuid import UUID
 import httpx
 from fanout_client import AuthenticatedClient
 from fanout_client.api.domains import register_domain, verify
-from fanout_client.models import DomainCreate
+from fanout_client.api.providers import create_provider
+from fanout_client.models import DomainCreate, ProviderConfigCreate
 
 from fanout_cli.api_client import checked
 from fanout_cli.stack.errors import StackError
@@ -47,3 +48,18 @@ def verified_domain(client: AuthenticatedClient, simulator: str, name: str) -> s
     checked_json(published, "publishing DNS records")
     checked(verify.sync_detailed(domain.id, client=client), "verifying domain")
     return domain.name
+
+
+def dialect_provider(
+    client: AuthenticatedClient, kind: str, config: tuple[dict[str, Any], dict[str, Any]]
+) -> UUID:
+    """A provider configuration of the client's account of `kind`, with `config`'s settings
+    and credentials (the simulator's dialect of it); returns its id."""
+    settings, credentials = config
+    body = ProviderConfigCreate.from_dict(
+        {"name": f"{kind}-dialect", "kind": kind, "settings": settings, "credentials": credentials}
+    )
+    created = checked(
+        create_provider.sync_detailed(client=client, body=body), f"configuring {kind}"
+    )
+    return created.id

@@ -13,6 +13,7 @@ that provider, its webhooks coming back in that provider's format.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,15 +32,23 @@ from fanout_client.models import (
     SuppressionBulk,
     TemplateCreate,
 )
+from fanout_client.types import UNSET, Unset
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fanout_cli.api_client import api_client, checked, import_leads
-from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
+from fanout_cli.demo.api_calls import (
+    account_domain,
+    checked_json,
+    dialect_provider,
+    verified_domain,
+)
 from fanout_cli.demo.leads import jsonl_chunks, lead_rows
-from fanout_cli.stack.components import service_named
+from fanout_cli.stack.components import service_named, simulator_smtp_port
 from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.esp_dialects import DialectCredentials, dialect_configs
+from fanout_cli.stack.secrets import stack_secret
 from shared.auth import create_account
 from shared.db import create_pool
 from shared.settings import CommonSettings
@@ -130,6 +139,16 @@ def _upload(leads: int, advance: Callable[[int], None]) -> Iterator[bytes]:
         yield chunk
 
 
+def _provider_config(api: AuthenticatedClient, common: CommonSettings, kind: str) -> UUID | Unset:
+    """The configuration the campaign names: none for the simulator (the account's default),
+    else one of `kind` made for the account, pointed at the simulator's dialect of it."""
+    if kind == "simulator":
+        return UNSET
+    creds = DialectCredentials.derive(stack_secret(common, "simulator_webhook_secret"))
+    configs = dialect_configs(creds, SIMULATOR, simulator_smtp_port(os.environ))
+    return dialect_provider(api, kind, configs[kind])
+
+
 def run_demo(
     common: CommonSettings, leads: int, console: Console, provider: str = "simulator"
 ) -> DemoOutcome:
@@ -142,6 +161,7 @@ def run_demo(
         checked_json(http.post(f"{SIMULATOR}/v1/config", json=SIMULATOR_REALISM), "configuring ESP")
         domain = verified_domain(api, SIMULATOR, account_domain("demo", account_id))
         console.print(f"[green]•[/] sending domain {domain} verified (DNS: the simulator's)")
+        config_id = _provider_config(api, common, provider)
         before = _simulator_counters(http)
         imported = upload_leads(api, leads, console)
         _suppress_earlier_bounces(api, leads, console)
@@ -162,11 +182,14 @@ def run_demo(
             template_id=template.id,
             condition=CONDITION,
             provider=provider,
+            provider_config_id=config_id,
         )
         campaign = checked(
             create_campaign.sync_detailed(client=api, body=body), "creating campaign"
         )
-        console.print(f"[green]•[/] campaign sends through the [bold]{provider}[/] adapter")
+        console.print(
+            f"[green]•[/] campaign sends through the account's [bold]{provider}[/] configuration"
+        )
         campaign_id = campaign.id
         checked(launch_campaign.sync_detailed(campaign_id, client=api), "launching campaign")
         started = time.monotonic()

@@ -67,14 +67,19 @@ class ServiceProcess:
         env.setdefault("FANOUT_SENDER_SIMULATOR_URL", simulator)
         # every provider dialect of the simulator, for `fanout demo --provider X`
         # its SMTP server's port may be the stack's own (a test stack beside the demo's)
-        smtp_port = int(
-            env.get(SIMULATOR_SMTP_PORT_VARIABLE) or env.get(STACK_SMTP_PORT_VARIABLE) or SMTP_PORT
-        )
-        dialects = dialect_env(env[variable("simulator_webhook_secret")], simulator, smtp_port)
+        secret = env[variable("simulator_webhook_secret")]
+        dialects = dialect_env(secret, simulator, simulator_smtp_port(env))
         for name, value in dialects.items():
             env.setdefault(name, value)
         env.update(dns_variables(env))
         return env
+
+
+def simulator_smtp_port(env: Mapping[str, str]) -> int:
+    """The port of the simulator's SMTP server: the stack's own (a test stack beside the
+    demo's) or the default."""
+    port = env.get(SIMULATOR_SMTP_PORT_VARIABLE) or env.get(STACK_SMTP_PORT_VARIABLE)
+    return int(port or SMTP_PORT)
 
 
 def dns_variables(env: Mapping[str, str]) -> dict[str, str]:
@@ -97,6 +102,7 @@ SERVICES: tuple[ServiceProcess, ...] = (
     ServiceProcess("campaign_api", 8700, "FANOUT_CAMPAIGN_API_"),
     ServiceProcess("lead_resolver", 8703, "FANOUT_LEAD_RESOLVER_"),
     ServiceProcess("sender", 8704, "FANOUT_SENDER_"),
+    ServiceProcess("notifier", 8706, "FANOUT_NOTIFIER_"),
 )
 
 

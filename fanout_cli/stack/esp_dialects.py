@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -99,30 +100,49 @@ def simulator_env(creds: DialectCredentials, smtp_port: int) -> dict[str, str]:
     return {prefix + k: v for k, v in values.items()}
 
 
+def dialect_configs(
+    creds: DialectCredentials, simulator_url: str, smtp_port: int
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Each provider kind's settings and credentials pointed at its dialect of the simulator:
+    the sender's stack-wide adapters, and an account's provider configuration of the kind
+    (`fanout demo --provider X`, docs/providers.md)."""
+    return {
+        "sendgrid": (
+            {"base_url": f"{simulator_url}/sendgrid"},
+            {"api_key": creds.sendgrid_api_key},
+        ),
+        "mailgun": (
+            {"domain": MAILGUN_DOMAIN, "base_url": f"{simulator_url}/mailgun"},
+            {"api_key": creds.mailgun_api_key},
+        ),
+        "postmark": (
+            {"base_url": f"{simulator_url}/postmark"},
+            {"server_token": creds.postmark_server_token},
+        ),
+        "ses": (
+            {
+                "configuration_set_name": SES_CONFIGURATION_SET,
+                "endpoint_url": f"{simulator_url}/ses",
+            },
+            {"access_key_id": SES_ACCESS_KEY_ID, "secret_access_key": creds.ses_secret_access_key},
+        ),
+        "smtp": (
+            {"host": "127.0.0.1", "port": smtp_port, "security": "none", "connections": 16},
+            {"username": USER, "password": creds.smtp_password},
+        ),
+    }
+
+
 def sender_env(creds: DialectCredentials, simulator_url: str, smtp_port: int) -> dict[str, str]:
     """Each adapter of the sender pointed at its dialect of the simulator."""
-    prefix = "FANOUT_SENDER_"
+    configs = dialect_configs(creds, simulator_url, smtp_port)
     values = {
-        "SENDGRID__API_KEY": creds.sendgrid_api_key,
-        "SENDGRID__BASE_URL": f"{simulator_url}/sendgrid",
-        "MAILGUN__API_KEY": creds.mailgun_api_key,
-        "MAILGUN__DOMAIN": MAILGUN_DOMAIN,
-        "MAILGUN__BASE_URL": f"{simulator_url}/mailgun",
-        "POSTMARK__SERVER_TOKEN": creds.postmark_server_token,
-        "POSTMARK__BASE_URL": f"{simulator_url}/postmark",
-        "SES__ACCESS_KEY_ID": SES_ACCESS_KEY_ID,
-        "SES__SECRET_ACCESS_KEY": creds.ses_secret_access_key,
-        "SES__CONFIGURATION_SET_NAME": SES_CONFIGURATION_SET,
-        "SES__ENDPOINT_URL": f"{simulator_url}/ses",
-        "SMTP__HOST": "127.0.0.1",
-        "SMTP__PORT": str(smtp_port),
-        "SMTP__SECURITY": "none",
-        "SMTP__USERNAME": USER,
-        "SMTP__PASSWORD": creds.smtp_password,
-        "SMTP__CONNECTIONS": "16",
-        "RATE_BUDGETS": json.dumps(dict.fromkeys(PROVIDERS, RATE_PER_PROVIDER)),
+        f"{kind}__{field}".upper(): str(value)
+        for kind, (settings, credentials) in configs.items()
+        for field, value in (settings | credentials).items()
     }
-    return {prefix + k: v for k, v in values.items()}
+    values["RATE_BUDGETS"] = json.dumps(dict.fromkeys(PROVIDERS, RATE_PER_PROVIDER))
+    return {"FANOUT_SENDER_" + k: v for k, v in values.items()}
 
 
 def ingest_env(creds: DialectCredentials, simulator_url: str) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 Instance 1 of a service is the service as it always was (`sender`, on its port P);
 instance k > 1 is `sender-k`, on port P + 10·(k − 1), with its own pid file and log
-file. The step of 10 keeps every instance of the six services (ports 8700–8705) apart:
+file. The step of 10 keeps every instance of the seven services (ports 8700–8706) apart:
 sender-2 listens on 8714, webhook-ingest-2 on 8711. Every instance is a member of its
 service's consumer group; the group splits the topic's partitions among them.
 
@@ -37,6 +37,7 @@ CONSUMED: dict[str, Topic] = {
     "lead_resolver": Topic.CAMPAIGN_LAUNCHES,
     "sender": Topic.EMAIL_SENDS,
     "report_sink": Topic.EMAIL_EVENTS,
+    "notifier": Topic.EMAIL_EVENTS,
 }
 SINGLE = "esp_simulator"
 

@@ -6,6 +6,8 @@
     FANOUT_ADMIN_TOKEN=...             report_sink's POST /internal/sql (`fanout sql`)
     FANOUT_OPS_TOKEN=...               every service's /readyz and /metrics
     FANOUT_DKIM_KEY_SECRET=...         seals sending domains' DKIM private keys (campaign_api)
+    FANOUT_WEBHOOK_SECRETS_KEY=...     encrypts webhook endpoints' secrets (campaign_api, notifier)
+    FANOUT_PROVIDER_KEY_SECRET=...     seals accounts' provider credentials (campaign_api, sender)
 
 The file is created with mode 0600 (only the stack's owner reads it) and never
 rewritten once complete, so restarting a service keeps every link and token it

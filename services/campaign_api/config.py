@@ -6,6 +6,7 @@ from pydantic import Field, PositiveFloat
 from pydantic_settings import SettingsConfigDict
 
 from services.campaign_api.domains.settings import DomainSettings
+from shared.http.rate_limits import RateLimitSpec, rate_limit_setting
 from shared.settings import SecretName, ServiceSettings, db_pool_size
 from shared.templating import TemplateLimits
 
@@ -35,6 +36,13 @@ class Settings(ServiceSettings):
         30.0, description="How often stalled campaigns are counted."
     )
     db_pool_size: int = db_pool_size(10)
+    idempotency_ttl_seconds: float = Field(
+        86_400, gt=0, description="How long an Idempotency-Key's answer is kept and replayed."
+    )
+    idempotency_purge_interval_seconds: float = Field(
+        3600, gt=0, description="How often expired idempotency keys are deleted."
+    )
+    rate_limit: RateLimitSpec = rate_limit_setting()
     templates: TemplateLimits = Field(
         default_factory=TemplateLimits,
         description="Render budget of templates (env FANOUT_TEMPLATE_*), the sender's too.",
@@ -45,5 +53,6 @@ class Settings(ServiceSettings):
     )
 
     def required_secrets(self) -> tuple[SecretName, ...]:
-        """The operations token, and the key that seals sending domains' DKIM keys."""
-        return ("ops_token", "dkim_key_secret")
+        """The operations token, and the keys that seal DKIM keys, webhook secrets and
+        provider credentials."""
+        return ("ops_token", "dkim_key_secret", "webhook_secrets_key", "provider_key_secret")

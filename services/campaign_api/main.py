@@ -7,33 +7,47 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from services.campaign_api.api.errors import install_error_handlers
+from services.campaign_api.api.json_bodies import require_json_body
 from services.campaign_api.api.routes import (
     api_keys,
     campaigns,
     domains,
+    lead_import,
     leads,
+    providers,
     segments,
     suppressions,
     templates,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
 from services.campaign_api.campaigns.stalls import watch_stalls
 from services.campaign_api.config import Settings
+from services.campaign_api.idempotency.middleware import IdempotencyKeys
+from services.campaign_api.idempotency.openapi import declare_idempotency
+from services.campaign_api.idempotency.purge import run_purge
+from services.campaign_api.providers.edits import reseal_stale
 from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
+from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
+from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka
+from shared.outbound.secrets import secret_box
+from shared.provider_configs.records import sealer
 from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 DESCRIPTION = """
-Leads, segments, templates, campaigns, suppressions and sending domains of Fanout.
+Leads, segments, templates, campaigns, suppressions, sending domains and provider
+configurations of Fanout.
 Every endpoint except the operations ones needs `Authorization: Bearer <API key>`
 (make an account and its first key with `fanout account create --name NAME`).
 Objects of another account answer 404, exactly like missing ones.
@@ -65,9 +79,12 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        dependencies=[Depends(require_json_body)],
     )
     app.state.template_worker = TemplateWorker()
-    for module in (api_keys, leads, segments, templates, campaigns, suppressions, domains):
+    app.state.secret_box = secret_box(settings.common)
+    routers = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
+    for module in (*routers, providers, webhook_endpoints, webhook_deliveries):
         app.include_router(module.router)
     app.include_router(
         health_router(
@@ -80,11 +97,16 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     install_error_handlers(app)
+    # Starlette runs the last added middleware first: the body limit wraps idempotency,
+    # so the body an idempotent request fingerprints is already bounded.
+    app.add_middleware(IdempotencyKeys, ttl_s=settings.idempotency_ttl_seconds)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
         paths={IMPORT_PATH: settings.max_import_bytes},
     )
+    install_rate_limits(app, settings.rate_limit)
+    install_openapi(app, declare_idempotency)
     return app
 
 
@@ -95,6 +117,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         open_pool(settings.common.database_url, max_size=settings.db_pool_size)
     )
     await check_kafka(settings.common)
+    await reseal_stale(pool, sealer(settings.common))  # completes a sealing-key rotation
     pacing = RelayPacing(settings.outbox_batch_size, settings.outbox_poll_seconds)
     relay = OutboxRelay(pool, settings.common, pacing)
     topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
@@ -105,7 +128,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         after_s=settings.stalled_after_seconds,
         interval_s=settings.stall_check_seconds,
     )
-    return Started(create_app(settings, pool), workers=[relay.run, scheduler, stalls])
+    purge = partial(run_purge, pool, interval_s=settings.idempotency_purge_interval_seconds)
+    return Started(create_app(settings, pool), workers=[relay.run, scheduler, stalls, purge])
 
 
 def main() -> None:

@@ -65,12 +65,13 @@ async def insert_lead(db: Db, account: UUID, body: LeadCreate) -> asyncpg.Record
 
 
 async def insert_campaign(db: Db, account: UUID, body: CampaignCreate) -> asyncpg.Record:
-    """A new draft campaign of `account` (the caller has checked its template and schedule)."""
+    """A new draft campaign of `account` (the caller has checked its template, schedule and
+    provider configuration; without a configuration it uses the stack's adapter of its kind)."""
     return await db.fetchrow(
         """
         INSERT INTO campaigns (account_id, name, from_email, from_name, reply_to,
-            template_id, condition, scheduled_at, provider)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING *
+            template_id, condition, scheduled_at, provider, provider_config_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) RETURNING *
         """,
         account,
         body.name,
@@ -80,7 +81,8 @@ async def insert_campaign(db: Db, account: UUID, body: CampaignCreate) -> asyncp
         body.template_id,
         orjson.dumps(body.condition).decode(),
         body.scheduled_at,
-        body.provider,
+        body.provider or "simulator",
+        body.provider_config_id,
     )
 
 

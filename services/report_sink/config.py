@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.http.rate_limits import RateLimitSpec, rate_limit_setting
 from shared.settings import SecretName, ServiceSettings, db_pool_size
 
 
@@ -27,6 +28,7 @@ class Settings(ServiceSettings):
         1024**3, description="Memory cap of one report or analyst query (max_memory_usage)."
     )
     csv_chunk_rows: int = Field(50_000, ge=1, description="Rows per keyset read of a CSV export.")
+    rate_limit: RateLimitSpec = rate_limit_setting()
     max_body_bytes: int = Field(
         1024 * 1024, ge=1, description="Largest request body (POST /internal/sql); 413 above."
     )

@@ -24,10 +24,11 @@ from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect
 from shared.db import check_postgres, open_pool
-from shared.errors import DependencyUnavailable
 from shared.http.body_limit import BodyLimit
+from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
-from shared.kafka.admin import check_kafka
+from shared.http.rate_limits import install_rate_limits
+from shared.kafka.admin import check_kafka, require_topic
 from shared.kafka.producer import open_producer
 from shared.service import ReadinessCheck, Started, health_router, run_service
 from shared.topics import Topic, topic_name
@@ -57,6 +58,7 @@ def create_app(
     app.state.admin_token = admin_token
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes)
+    install_rate_limits(app, settings.rate_limit)
     for router in (campaigns.router, leads.router, sql.router):
         app.include_router(router)
     common = settings.common
@@ -68,6 +70,7 @@ def create_app(
     if consumer is not None:
         checks["consumer"] = consumer
     app.include_router(health_router(checks, ops_token=common.secret("ops_token")))
+    install_openapi(app)
     return app
 
 
@@ -110,12 +113,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     await writer.ping()
     log.info("clickhouse.ready", applied=await migrate(writer))
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
-    if topic not in await check_kafka(common):
-        raise DependencyUnavailable(
-            f"Kafka topic {topic} does not exist",
-            setting="FANOUT_TOPIC_PREFIX",
-            remedy="create the topics with `fanout stack up`",
-        )
+    await require_topic(common, topic)
     producer = await stack.enter_async_context(open_producer(common))
     token = common.secret("admin_token")
     sink = SinkConsumer(settings, EventWriter(writer), producer)

@@ -121,12 +121,13 @@ class Attempter:
         in_flight: frozenset[UUID],
     ) -> Delivery:
         try:
-            provider, rate = await self.providers.get(spec.provider)
+            chosen = await self.providers.for_campaign(self.pool, spec)
         except ProviderUnavailable as exc:
             return Delivery(undecided=emails, stopped_reason=str(exc))
         leads = [e.lead_id for e in emails]
         await durable(partial(ledger.mark_in_flight, self.pool, batch, leads))
-        attempts = Attempts(provider, rate, self.policy, self._gate(batch.campaign_id), self.waits)
+        gate = self._gate(batch.campaign_id)
+        attempts = Attempts(chosen.provider, chosen.rate, self.policy, gate, self.waits)
         repeated = [e for e in emails if e.lead_id in in_flight]
         new = [e for e in emails if e.lead_id not in in_flight]
         result = Delivery()
@@ -136,6 +137,16 @@ class Attempter:
             result.undecided += new
         elif new:
             result.merge(await deliver(attempts, _request(spec, new)))
+        if result.stopped_reason and chosen.config is not None:
+            # the configuration as a whole is refused: every campaign naming it stops
+            config = chosen.config
+            result.stopped_reason = (
+                f"provider configuration {config.name!r}: {result.stopped_reason}"
+            )
+            stop = partial(
+                self.providers.configured.disable, self.pool, config, result.stopped_reason
+            )
+            await durable(stop)
         return result
 
     def _gate(self, campaign_id: UUID) -> Gate:

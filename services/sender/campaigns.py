@@ -36,7 +36,8 @@ SPECS_MAX = 10_000
 TEMPLATES_MAX = 1_000
 
 SPEC = """
-SELECT c.id, c.account_id, c.state, c.provider, c.from_email, c.from_name, c.reply_to,
+SELECT c.id, c.account_id, c.state, c.provider, c.provider_config_id, c.from_email,
+       c.from_name, c.reply_to,
        c.template_id, t.subject, t.html_body, t.text_body
 FROM campaigns c JOIN templates t ON t.id = c.template_id AND t.account_id = c.account_id
 WHERE c.id = $1
@@ -64,6 +65,7 @@ class CampaignSpec:
     reply_to: str | None
     template: CompiledTemplate | None
     template_error: str
+    provider_config_id: UUID | None = None  # None: saved before configurations existed
 
     @property
     def halt(self) -> str:
@@ -161,6 +163,7 @@ class SpecCache:
             reply_to=row["reply_to"],
             template=template,
             template_error=error,
+            provider_config_id=row["provider_config_id"],
         )
         if epoch == self._epoch:
             self._specs[campaign_id] = spec

@@ -44,7 +44,8 @@ class Settings(ServiceSettings):
     retry_jitter_s: float = Field(0.2, ge=0, description="Random extra delay of each retry.")
     rate_budgets: dict[str, float] = Field(
         default_factory=lambda: {"simulator": 2000.0, "ses": 14.0},
-        description="Emails per second per provider, shared by every sender instance (0 = none).",
+        description="Emails per second per provider kind, shared by every sender instance "
+        "(0 = none); a provider configuration's own `rate_per_s` wins for its campaigns.",
     )
     flush_interval_s: Seconds = Field(1.0, description="Progress flush and offset commit period.")
     spec_ttl_s: Seconds = Field(
@@ -74,6 +75,12 @@ class Settings(ServiceSettings):
     render_pause_min: int = Field(
         20, ge=1, description="... counted over at least this many recipients."
     )
+    provider_cache_size: int = Field(
+        1_000,
+        ge=1,
+        description="Adapters of accounts' provider configurations kept open at most "
+        "(least recently used closed first).",
+    )
     message_id_domain: str = "fanout.local"
     simulator_url: str = "http://127.0.0.1:8705"
     provider_timeout_s: Seconds = Field(30.0, description="Timeout of one ESP call.")
@@ -85,9 +92,9 @@ class Settings(ServiceSettings):
     ses: SesConfig = Field(default_factory=SesConfig, description="Amazon SES v2.")
 
     def required_secrets(self) -> tuple[SecretName, ...]:
-        """Links are signed; the simulator's API key is needed only by campaigns sent
-        through the simulator (without it they fail as their provider is unavailable)."""
-        return ("ops_token", "link_secret")
+        """Links are signed, provider credentials opened; the simulator's API key is needed
+        only by campaigns sent through the simulator (without it they pause, naming it)."""
+        return ("ops_token", "link_secret", "provider_key_secret")
 
     @property
     def consumer_group(self) -> str:

@@ -84,6 +84,12 @@ class Settings(ServiceSettings):
         15, description="Longest wait for Kafka to acknowledge a request's events."
     )
     db_pool_size: int = db_pool_size(5)
+    config_cache_size: int = Field(
+        1_000, ge=1, description="Accounts' provider configurations whose webhook keys are cached."
+    )
+    config_ttl_s: float = Field(
+        30.0, gt=0, description="How long a configuration's webhook key is used before re-reading."
+    )
 
     @model_validator(mode="after")
     def _trust_only_amazon_in_production(self) -> Self:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from services.webhook_ingest.api.routes import unsubscribe, webhooks
 from services.webhook_ingest.config import Settings
+from services.webhook_ingest.providers.configured import ConfiguredWebhooks
 from services.webhook_ingest.providers.registry import provider_table
 from services.webhook_ingest.providers.sns_http import CertFetcher, SubscriptionConfirmer
 from services.webhook_ingest.recorder import Recorder
@@ -63,11 +65,13 @@ def create_app(
         default=settings.max_body_bytes,
         paths={unsubscribe.router.prefix + "/": unsubscribe.FORM_LIMIT},
     )
-    providers = provider_table(
-        settings, cert_fetcher=cert_fetcher, confirm_subscription=confirm_subscription
+    table = partial(
+        provider_table, cert_fetcher=cert_fetcher, confirm_subscription=confirm_subscription
     )
+    providers = table(settings)
     if providers:  # with none listed, no webhook route at all (every provider path is 404)
-        app.include_router(webhooks.webhook_router(providers))
+        configured = ConfiguredWebhooks(settings, providers, table)
+        app.include_router(webhooks.webhook_router(providers, configured))
     app.include_router(unsubscribe.router)
 
     async def postgres() -> None:

@@ -12,6 +12,12 @@ have been missed: when it starts listening, and after a lost connection (it
 reconnects with a pause between tries; a connection that stops answering its
 keep-alive counts as lost). Callers keep a short cache expiry as the fallback for
 the time they are not listening.
+
+The durable record is the change log: every move's statement also appends a row to
+`campaign_changes` (campaign, account, action, new state, reason, run, time), which
+commits exactly when the move does. Whoever must see every move (the notifier, which
+tells customers' webhook endpoints) reads that table and marks the rows it handled;
+the notification only wakes it sooner.
 """
 
 from __future__ import annotations

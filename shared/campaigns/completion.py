@@ -34,7 +34,10 @@ WHERE c.id = ANY($1::uuid[]) AND c.state = ANY($3::text[]) AND c.resolve_done
       SELECT coalesce(sum(o.sent + o.failed + o.suppressed + o.cancelled), 0)
       FROM send_batch_outcomes o WHERE o.campaign_id = c.id AND o.counted
   )
-RETURNING c.id
+RETURNING c.id, c.account_id, c.state, c.run_id
+), logged AS (
+INSERT INTO campaign_changes (campaign_id, account_id, action, state, run_id)
+SELECT id, account_id, $5, state, run_id FROM completed
 )
 SELECT id, pg_notify($4, id::text) FROM completed
 """
@@ -48,7 +51,9 @@ async def complete_if_accounted(
         return []
     target = TRANSITIONS[Action.COMPLETE][1]
     sources = [state.value for state in allowed_from(Action.COMPLETE)]
-    rows = await conn.fetch(COMPLETE, list(campaign_ids), target.value, sources, CHANNEL)
+    rows = await conn.fetch(
+        COMPLETE, list(campaign_ids), target.value, sources, CHANNEL, Action.COMPLETE.value
+    )
     done: list[UUID] = [row["id"] for row in rows]
     for campaign_id in done:
         record_transition(campaign_id, Action.COMPLETE, target)

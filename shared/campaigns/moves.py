@@ -17,7 +17,8 @@ Two flavours, because callers hold the campaign row in two different ways:
 
 Every applied move is counted in `fanout_campaign_transitions_total` by action and
 logged as `campaign.transition` with the campaign id, action, new state and reason,
-and announced on the `campaign state` channel in the move's own transaction
+announced on the `campaign state` channel in the move's own transaction, and appended
+to the durable change log `campaign_changes` in the move's own statement
 (`shared.campaigns.changes`).
 """
 
@@ -45,10 +46,18 @@ log = structlog.get_logger(__name__)
 
 MAX_REASON = 1000  # characters of `state_reason` kept (provider messages can be long)
 
+# Each statement also appends the move to `campaign_changes` (the durable change log,
+# `shared.campaigns.changes`), so the log row commits exactly when the move does.
 LOCKED_MOVE = """
-UPDATE campaigns SET state = $3, run_id = $4, launched_at = $5, updated_at = $6
-WHERE id = $1 AND state = $2
-RETURNING *
+WITH moved AS (
+    UPDATE campaigns SET state = $3, run_id = $4, launched_at = $5, updated_at = $6
+    WHERE id = $1 AND state = $2
+    RETURNING *
+), logged AS (
+    INSERT INTO campaign_changes (campaign_id, account_id, action, state, run_id, occurred_at)
+    SELECT id, account_id, $7, state, run_id, $6 FROM moved
+)
+SELECT * FROM moved
 """
 
 # One statement, so the announcement commits with the move whatever transaction holds it.
@@ -56,7 +65,10 @@ CONDITIONAL_MOVE = """
 WITH moved AS (
     UPDATE campaigns SET state = $2, updated_at = now(), state_reason = COALESCE($5, state_reason)
     WHERE id = $1 AND state = ANY($3::text[]) AND ($4::uuid IS NULL OR run_id = $4)
-    RETURNING id, state
+    RETURNING id, account_id, state, run_id
+), logged AS (
+    INSERT INTO campaign_changes (campaign_id, account_id, action, state, reason, run_id)
+    SELECT id, account_id, $7, state, $5, run_id FROM moved
 )
 SELECT m.state, pg_notify($6, m.id::text) FROM moved m
 """
@@ -101,7 +113,14 @@ async def move_locked(
     """
     target = next_state(current, action)
     row = await conn.fetchrow(
-        LOCKED_MOVE, campaign_id, current.value, target.value, run_id, launched_at, now
+        LOCKED_MOVE,
+        campaign_id,
+        current.value,
+        target.value,
+        run_id,
+        launched_at,
+        now,
+        action.value,
     )
     if row is None:
         raise IllegalTransition(current, action)
@@ -130,7 +149,7 @@ async def move(
     reason = reason[:MAX_REASON] if reason is not None else None
     sources = [state.value for state in allowed_from(action)]
     moved = await conn.fetchval(
-        CONDITIONAL_MOVE, campaign_id, target.value, sources, run_id, reason, CHANNEL
+        CONDITIONAL_MOVE, campaign_id, target.value, sources, run_id, reason, CHANNEL, action.value
     )
     if moved is None:
         return None

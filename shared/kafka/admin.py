@@ -49,6 +49,17 @@ async def check_kafka(common: CommonSettings) -> list[str]:
         await admin.close()
 
 
+async def require_topic(common: CommonSettings, topic: str) -> None:
+    """Start-up's check that the broker answers and has `topic` (a consumer's, say):
+    `DependencyUnavailable` naming the setting and the remedy otherwise."""
+    if topic not in await check_kafka(common):
+        raise DependencyUnavailable(
+            f"Kafka topic {topic} does not exist",
+            setting="FANOUT_TOPIC_PREFIX",
+            remedy="create the topics with `fanout stack up`",
+        )
+
+
 async def broker_answers(common: CommonSettings, timeout_s: float = 15.0) -> bool:
     """True when the broker answers a metadata request (listing topics) within `timeout_s`."""
     try:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
+from shared.auth import NOT_BEARER, UNAUTHORIZED
 from shared.settings import CommonSettings
 from tests.campaign_api.conftest import Tenant, TenantFactory, client_for, start_app
 from tests.campaign_api.helpers import make_campaign, make_lead, make_template
@@ -35,7 +36,7 @@ def _refused(reason: str) -> float:
     return REGISTRY.get_sample_value("fanout_auth_refused_total", {"reason": reason}) or 0.0
 
 
-async def test_every_401_is_one_generic_problem_with_the_reason_in_logs_and_metrics(
+async def test_every_401_is_a_problem_with_the_reason_in_logs_and_metrics(
     api_app: FastAPI, tenant: Tenant
 ) -> None:
     revoked = (await tenant.client.post("/api-keys", json={"name": "old"})).json()
@@ -58,15 +59,18 @@ async def test_every_401_is_one_generic_problem_with_the_reason_in_logs_and_metr
             assert response.status_code == 401, reason
             assert response.headers["www-authenticate"] == "Bearer"
             assert response.headers["content-type"] == "application/problem+json"
+            # a header that is no Bearer credential is told so; every key problem is alike
+            detail = NOT_BEARER if reason == "not a Bearer token" else UNAUTHORIZED
             assert response.json() == {
                 "type": "about:blank",
                 "title": "Unauthorized",
                 "status": 401,
-                "detail": "missing or invalid credentials",
+                "detail": detail,
             }
             refusals = [e for e in logs if e["event"] == "auth.refused"]
             assert [e["reason"] for e in refusals] == [reason]
             assert tenant.key not in str(logs) and revoked["key"] not in str(logs)
+            assert tenant.key not in response.text
             assert _refused(reason) == before + 1
 
 

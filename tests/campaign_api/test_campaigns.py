@@ -165,3 +165,24 @@ def test_provider_wait_of_row_at_pinned_times() -> None:
     )
     assert ProviderWait.of(row, since + timedelta(seconds=3)) is None
     assert ProviderWait.of({"provider_wait_until": None}, since) is None
+
+
+async def test_delete_campaign_draft_then_gone(make_tenant: TenantFactory) -> None:
+    owner, other = await make_tenant(), await make_tenant()
+    draft = await make_campaign(owner.client)
+    assert (await other.client.delete(f"/campaigns/{draft['id']}")).status_code == 404
+    assert (await owner.client.delete(f"/campaigns/{draft['id']}")).status_code == 204
+    assert (await owner.client.get(f"/campaigns/{draft['id']}")).status_code == 404
+    assert (await owner.client.delete(f"/campaigns/{draft['id']}")).status_code == 404
+
+
+async def test_delete_launched_campaign_is_409_with_state(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    campaign = await make_campaign(tenant.client)
+    launched = await tenant.client.post(f"/campaigns/{campaign['id']}/launch")
+    assert launched.status_code == 202, launched.text
+    response = await tenant.client.delete(f"/campaigns/{campaign['id']}")
+    assert response.status_code == 409
+    assert response.json()["extra"] == {"current_state": "queued", "action": "delete"}
+    assert "only drafts can be deleted" in response.json()["detail"]
+    assert (await tenant.client.get(f"/campaigns/{campaign['id']}")).status_code == 200

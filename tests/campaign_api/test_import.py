@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from services.campaign_api.config import Settings
-from services.campaign_api.leads.importer import import_leads
+from services.campaign_api.leads.importer import OnConflict, import_leads
 from services.campaign_api.leads.parsing import ImportFormat
 from services.campaign_api.leads.rows import ImportFormatError
 from services.campaign_api.main import create_app
@@ -178,3 +178,83 @@ async def test_import_leads_over_size_limit_is_413_and_writes_nothing(
         assert response.status_code == 413
         assert response.json()["detail"].endswith("limit of 50000 bytes")
         assert await _leads(pool, tenant.account_id) == {}
+
+
+UPSERT_CSV = b"email,first_name,plan\nold@example.com,Renamed,pro\nnew@example.com,New,free\n"
+
+
+@pytest.mark.parametrize(
+    ("on_conflict", "counts", "old_name"),
+    [
+        (None, (1, 1, 0), "Renamed"),  # the default is update, as before the option
+        ("update", (1, 1, 0), "Renamed"),
+        ("skip", (1, 0, 1), "Old"),
+    ],
+)
+async def test_import_leads_on_conflict_counts(
+    tenant: Tenant,
+    pool: asyncpg.Pool,
+    on_conflict: str | None,
+    counts: tuple[int, int, int],
+    old_name: str,
+) -> None:
+    await tenant.client.post("/leads", json={"email": "old@example.com", "first_name": "Old"})
+    params = {"on_conflict": on_conflict} if on_conflict else {}
+    response = await tenant.client.post(
+        "/leads/import", content=UPSERT_CSV, params=params, headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["updated"], body["skipped"]) == counts
+    leads = await _leads(pool, tenant.account_id)
+    assert leads["old@example.com"]["first_name"] == old_name
+    assert leads["new@example.com"]["first_name"] == "New"
+
+
+async def test_import_leads_skip_still_merges_rows_of_its_own_new_leads(
+    tenant: Tenant, pool: asyncpg.Pool
+) -> None:
+    data = b"email,first_name,last_name\na@x.com,A,Kept\nb@x.com,B,\na@x.com,A2,\n"
+    report = await import_leads(
+        pool,
+        tenant.account_id,
+        _chunks(data, 1),
+        ImportFormat.CSV,
+        chunk_rows=1,  # each row its own chunk: the third repeats a lead this import made
+        on_conflict=OnConflict.SKIP,
+    )
+    assert (report.created, report.updated, report.skipped) == (2, 0, 0)
+    lead = (await _leads(pool, tenant.account_id))["a@x.com"]
+    assert (lead["first_name"], lead["last_name"]) == ("A2", "Kept")
+
+
+async def test_import_leads_unknown_on_conflict_is_422(tenant: Tenant) -> None:
+    response = await tenant.client.post(
+        "/leads/import",
+        content=UPSERT_CSV,
+        params={"on_conflict": "replace"},
+        headers={"content-type": "text/csv"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "on_conflict"]
+
+
+async def test_import_leads_csv_without_line_breaks_hints_data_binary(tenant: Tenant) -> None:
+    stripped = UPSERT_CSV.replace(b"\n", b"")  # what curl -d @file sends
+    response = await tenant.client.post(
+        "/leads/import", content=stripped, headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 422
+    assert "curl --data-binary @file" in response.json()["detail"]
+    intact = await tenant.client.post(
+        "/leads/import", content=b"email,b@d\n", headers={"content-type": "text/csv"}
+    )
+    assert "--data-binary" not in intact.json()["detail"]  # a bad header, but with breaks
+
+
+async def test_import_leads_one_huge_line_hints_data_binary(
+    tenant: Tenant, pool: asyncpg.Pool
+) -> None:
+    huge = b"email," + b"x" * (1024 * 1024 + 10)
+    with pytest.raises(ImportFormatError, match="curl --data-binary"):
+        await import_leads(pool, tenant.account_id, _chunks(huge, 65536), ImportFormat.CSV)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.campaign_api.conftest import Tenant
+from tests.campaign_api.conftest import Tenant, TenantFactory
 from tests.campaign_api.helpers import make_lead
 
 pytestmark = pytest.mark.postgres
@@ -99,3 +99,48 @@ async def test_create_lead_oversized_body_is_413(tenant: Tenant) -> None:
     assert chunked.status_code == 413
     assert chunked.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"] == chunked.json()["detail"]
+
+
+async def test_list_leads_by_email_finds_one_as_stored(tenant: Tenant) -> None:
+    ada = await make_lead(tenant.client, email="ada@example.com")
+    await make_lead(tenant.client, email="bob@example.com")
+    found = (await tenant.client.get("/leads", params={"email": " Ada@EXAMPLE.com"})).json()
+    assert [lead["id"] for lead in found["items"]] == [ada["id"]]
+    assert found["next_cursor"] is None
+    missing = await tenant.client.get("/leads", params={"email": "ada@example.org"})
+    assert missing.json()["items"] == []
+    partial = await tenant.client.get("/leads", params={"email": "ada"})  # exact match only
+    assert partial.json()["items"] == []
+
+
+async def test_list_leads_by_email_is_account_scoped(
+    tenant: Tenant, make_tenant: TenantFactory
+) -> None:
+    await make_lead(tenant.client, email="ada@example.com")
+    other = await make_tenant()
+    response = await other.client.get("/leads", params={"email": "ada@example.com"})
+    assert response.json()["items"] == []
+
+
+async def test_duplicate_lead_409_names_existing_lead(tenant: Tenant) -> None:
+    ada = await make_lead(tenant.client, email="ada@example.com")
+    again = await tenant.client.post("/leads", json={"email": "ADA@example.com"})
+    assert again.status_code == 409
+    assert again.json()["extra"] == {"lead_id": ada["id"]}
+    bob = await make_lead(tenant.client, email="bob@example.com")
+    renamed = await tenant.client.patch(f"/leads/{bob['id']}", json={"email": "ada@example.com"})
+    assert renamed.status_code == 409
+    assert renamed.json()["extra"] == {"lead_id": ada["id"]}
+
+
+async def test_create_lead_sent_as_a_form_is_415_saying_what_to_send(tenant: Tenant) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}  # curl -d without -H
+    response = await tenant.client.post("/leads", content=b'{"email": "a@x.com"}', headers=form)
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json()["detail"]
+    untyped = await tenant.client.post("/leads", content=b'{"email": "a@x.com"}')
+    assert untyped.status_code == 415
+    assert "got no Content-Type" in untyped.json()["detail"]
+    typed = {"content-type": "application/json; charset=utf-8"}
+    created = await tenant.client.post("/leads", content=b'{"email": "a@x.com"}', headers=typed)
+    assert created.status_code == 201

@@ -8,12 +8,13 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from services.campaign_api.api.models import campaigns, leads, templates
+from services.campaign_api.api.models import campaigns, conditions, leads, templates
 from services.campaign_api.api.routes import api_keys, segments, suppressions
 from services.campaign_api.config import Settings
 from services.campaign_api.main import create_app
 from shared.conditions import parse_condition
 from shared.templating import CompiledTemplate, TemplateSource
+from tests.openapi import api_operations, example_faults
 
 MODELS: list[type[BaseModel]] = [
     segments.SegmentPreviewRequest,
@@ -25,6 +26,7 @@ MODELS: list[type[BaseModel]] = [
     leads.LeadUpdate,
     leads.Lead,
     leads.ImportResult,
+    conditions.ConditionWarning,
     templates.TemplateCreate,
     templates.TemplateUpdate,
     templates.Template,
@@ -68,7 +70,7 @@ def test_openapi_every_operation_documented() -> None:
             where = f"{method.upper()} {path}"
             assert operation.get("description") or operation.get("summary"), where
             if path not in ("/healthz", "/readyz"):
-                assert "401" in operation["responses"], where
+                assert {"401", "429"} <= set(operation["responses"]), where
 
 
 def test_openapi_every_error_answer_is_a_problem_document() -> None:
@@ -90,8 +92,26 @@ def test_openapi_declares_the_problems_routes_give() -> None:
     def statuses(path: str, method: str) -> set[str]:
         return {s for s in paths[path][method]["responses"] if int(s) >= 400}
 
-    assert statuses("/leads/import", "post") == {"401", "413", "415", "422"}
-    assert statuses("/campaigns/{campaign_id}/pause", "post") == {"401", "404", "409", "422"}
-    assert statuses("/campaigns/{campaign_id}", "patch") == {"401", "404", "409", "413", "422"}
-    assert statuses("/segments/preview", "post") == {"401", "413", "422", "503"}
-    assert statuses("/api-keys", "get") == {"401"}
+    assert statuses("/leads/import", "post") == {"401", "409", "413", "415", "422", "429"}
+    assert statuses("/campaigns/{campaign_id}/pause", "post") == {"401", "404", "409", "422", "429"}
+    patch = {"401", "404", "409", "413", "415", "422", "429"}
+    assert statuses("/campaigns/{campaign_id}", "patch") == patch
+    assert statuses("/campaigns/{campaign_id}", "delete") == {"401", "404", "409", "422", "429"}
+    assert statuses("/templates/{template_id}", "delete") == {"401", "404", "409", "422", "429"}
+    preview = {"401", "409", "413", "415", "422", "429", "503"}
+    assert statuses("/segments/preview", "post") == preview
+    assert statuses("/api-keys", "get") == {"401", "429"}
+
+
+def test_openapi_every_post_declares_idempotency_keys() -> None:
+    for path, method, operation in api_operations(create_app(Settings()).openapi()):
+        if method == "post":
+            names = [p["name"] for p in operation.get("parameters", [])]
+            assert "Idempotency-Key" in names, path
+            assert {"409", "422"} <= set(operation["responses"]), path
+
+
+def test_openapi_examples_on_every_operation_match_their_schemas() -> None:
+    faults, checked = example_faults(create_app(Settings()).openapi())
+    assert faults == []
+    assert checked > 100

@@ -76,10 +76,25 @@ async def test_update_template_validates_result(tenant: Tenant) -> None:
     assert good.json()["text_body"] == template["text_body"]
 
 
-async def test_delete_template_in_use_is_409(tenant: Tenant) -> None:
-    campaign = await make_campaign(tenant.client)
-    response = await tenant.client.delete(f"/templates/{campaign['template_id']}")
+async def test_delete_template_in_use_is_409_naming_campaigns(tenant: Tenant) -> None:
+    first = await make_campaign(tenant.client, name="November")
+    second = await make_campaign(tenant.client, name="December", template_id=first["template_id"])
+    response = await tenant.client.delete(f"/templates/{first['template_id']}")
     assert response.status_code == 409
+    problem = response.json()
+    assert problem["extra"] == {
+        "campaigns": [
+            {"id": first["id"], "name": "November", "state": "draft"},
+            {"id": second["id"], "name": "December", "state": "draft"},
+        ],
+        "campaign_count": 2,
+    }
+    assert "'November'" in problem["detail"]
+    assert (await tenant.client.get(f"/templates/{first['template_id']}")).status_code == 200
+    await tenant.client.delete(f"/campaigns/{first['id']}")
+    await tenant.client.delete(f"/campaigns/{second['id']}")
+    freed = await tenant.client.delete(f"/templates/{first['template_id']}")
+    assert freed.status_code == 204
     unused = await make_template(tenant.client)
     assert (await tenant.client.delete(f"/templates/{unused['id']}")).status_code == 204
 

@@ -62,7 +62,8 @@ def test_scaled_objects_watch_the_group_and_topic_the_service_consumes(
     manifests = variant.render()
     deployments = of_kind(manifests, "Deployment")
     scaled = of_kind(manifests, "ScaledObject")
-    assert {_module(deployments[name]) for name in scaled} == {"sender", "lead_resolver"}
+    consumers = {"sender", "lead_resolver", "notifier"}
+    assert {_module(deployments[name]) for name in scaled} == consumers
     for name, scaled_object in scaled.items():
         deployment = deployments[scaled_object["spec"]["scaleTargetRef"]["name"]]
         settings = _settings(deployment, clean_environment)
@@ -82,10 +83,12 @@ def test_prefixed_deployment_scales_on_prefixed_names() -> None:
         s["spec"]["triggers"][0]["metadata"]
         for s in of_kind(prefixed.render(), "ScaledObject").values()
     ]
-    assert {t["topic"] for t in triggers} == {"prod.email.sends", "prod.campaign.launches"}
+    topics = {"prod.email.sends", "prod.campaign.launches", "prod.email.events"}
+    assert {t["topic"] for t in triggers} == topics
     assert {t["consumerGroup"] for t in triggers} == {
         "prod.fanout-sender",
         "prod.fanout-lead-resolver",
+        "prod.fanout-notifier",
     }
 
 

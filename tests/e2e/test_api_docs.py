@@ -3,8 +3,9 @@
 The blocks marked `<!-- doc-test: NAME -->` run in one bash session in the page's order,
 as a reader pastes them after `make demo`: shell blocks as written (with `set -euo
 pipefail`), the Python block by the virtualenv's python, in a scratch folder, with the
-stack's addresses and a fresh account's API key in the environment. Each block's output
-is then checked by name below; a marked block without a check, or a check whose block
+stack's addresses, a fresh account's API key and the URL of a webhook receiver (the
+reader's own endpoint) in the environment. Each block's output is then checked by name
+below; a marked block without a check, or a check whose block
 is gone, fails too.
 """
 
@@ -16,14 +17,18 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from fanout_cli.demo.run import new_account
 from fanout_cli.stack.components import service_url
 from shared.settings import CommonSettings
+from tests.e2e.receiving import Received, receiving
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
 
@@ -34,6 +39,7 @@ BLOCK = re.compile(
 MARK = "::doc-test::"
 PY_END = "FANOUT_DOC_TEST_PYTHON"
 RUN_TIMEOUT_S = 240
+WEBHOOK_WAIT_S = 60  # the notifier delivers after the campaign completes, asynchronously
 
 
 def marked_blocks(page: str) -> list[tuple[str, str, str]]:
@@ -63,7 +69,16 @@ def outputs(stdout: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def ran(stack: CommonSettings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def receiver() -> Iterator[Received]:
+    """The reader's own webhook endpoint (docs/api.md section 10)."""
+    with receiving() as received:
+        yield received
+
+
+@pytest.fixture(scope="module")
+def ran(
+    stack: CommonSettings, receiver: Received, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """The page's blocks, run as a reader would; their outputs by block name."""
     _, key = asyncio.run(new_account(stack, "Docs"))
     env = {
@@ -72,6 +87,7 @@ def ran(stack: CommonSettings, tmp_path_factory: pytest.TempPathFactory) -> dict
         "REPORTS": service_url("report_sink"),
         "SIMULATOR": service_url("esp_simulator"),
         "FANOUT_API_KEY": key,
+        "RECEIVER": receiver.url,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     run = subprocess.run(
@@ -165,6 +181,20 @@ def _unsuppress(out: str) -> None:
     assert out.strip() == "204"
 
 
+@pytest.fixture(scope="module")
+def delivered(ran: dict[str, str], receiver: Received) -> list[dict[str, Any]]:
+    """The events the reader's endpoint got up to the Python block's campaign.completed,
+    each verified with `standardwebhooks` and the secret the registration printed."""
+    webhook = Webhook(json.loads(ran["webhook"])["secret"])
+    receiver.wait_for('"campaign.completed"', deadline=time.monotonic() + WEBHOOK_WAIT_S)
+    return [webhook.verify(body, headers) for headers, body in list(receiver.requests)]
+
+
+def _webhook(out: str) -> None:
+    answer = json.loads(out)
+    assert answer["secret"].startswith("whsec_") and answer["id"]
+
+
 def _python(out: str) -> None:
     assert _lines(out) == [
         "imported 1",
@@ -187,6 +217,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "funnel": _funnel,
     "reports": _reports,
     "unsuppress": _unsuppress,
+    "webhook": _webhook,
     "python": _python,
 }
 
@@ -199,3 +230,15 @@ def test_every_marked_block_has_a_check() -> None:
 @pytest.mark.parametrize("name", CHECKS)
 def test_api_docs_block_prints_what_the_page_says(ran: dict[str, str], name: str) -> None:
     CHECKS[name](ran[name])
+
+
+def test_the_readers_endpoint_is_told_the_campaign_completed(
+    ran: dict[str, str], delivered: list[dict[str, Any]]
+) -> None:
+    """Section 10's endpoint gets the Python block's campaign launched and completed, signed
+    (each request verified above), with the summary the page's Python block printed."""
+    types = [event["type"] for event in delivered]
+    assert "campaign.launched" in types and "campaign.completed" in types
+    completed = next(event for event in delivered if event["type"] == "campaign.completed")
+    summary = completed["data"]["summary"]
+    assert (summary["matched"], summary["sent"]) == (14, 14), summary

@@ -2,7 +2,9 @@
 
 Every matched lead gets one terminal outcome or is excluded with its reason, the reported
 funnel equals what the simulator says it did, and the addresses that hard-bounced or
-complained are suppressed for (excluded from) the next campaign of the account.
+complained are suppressed for (excluded from) the next campaign of the account, whose
+completion reaches the account's webhook endpoint (the notifier), verified with the
+`standardwebhooks` package.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from uuid import UUID
 import httpx
 import pytest
 from rich.console import Console
+from standardwebhooks.webhooks import Webhook
 
 from fanout_cli.demo.run import ACCOUNTED, API, CONDITION, DemoOutcome, run_demo
 from shared.db import create_pool
 from shared.settings import CommonSettings
+from tests.e2e.receiving import receiving
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
 
@@ -57,7 +61,11 @@ def test_bounced_and_complained_addresses_are_suppressed_for_next_campaign(
     bounced_or_complained = sim["outcome_bounced_hard"] + sim["outcome_complained"]
     assert suppressed > bounced_or_complained  # the demo's own suppressions too
     auth = {"Authorization": f"Bearer {campaign.api_key}"}
-    with httpx.Client(headers=auth, timeout=60) as client:
+    with httpx.Client(headers=auth, timeout=60) as client, receiving() as received:
+        endpoint = client.post(
+            f"{API}/webhook-endpoints",
+            json={"url": received.url, "event_types": ["campaign.completed"]},
+        ).json()
         second = client.post(
             f"{API}/campaigns",
             json={
@@ -73,9 +81,15 @@ def test_bounced_and_complained_addresses_are_suppressed_for_next_campaign(
         while state["state"] != "completed" and time.monotonic() < deadline:
             time.sleep(0.5)
             state = client.get(f"{API}/campaigns/{second['id']}").json()
+        completed = received.wait_for(second["id"], deadline=time.monotonic() + 60)
     assert state["state"] == "completed"
     assert state["matched"] == campaign.matched  # the same audience, more of it excluded
     assert state["excluded"] == campaign.campaign["excluded"] + bounced_or_complained
+    headers, body = completed
+    event = Webhook(endpoint["secret"]).verify(body, headers)
+    assert event["type"] == "campaign.completed"
+    summary = event["data"]["summary"]
+    assert (summary["matched"], summary["sent"]) == (state["matched"], state["sent"])
 
 
 async def _suppression_count(common: CommonSettings, account: UUID) -> int:
@@ -86,3 +100,14 @@ async def _suppression_count(common: CommonSettings, account: UUID) -> int:
         )
     finally:
         await pool.close()
+
+
+def test_demo_through_an_account_provider_configuration(stack: CommonSettings) -> None:
+    """`fanout demo --provider postmark`: the account's own postmark configuration, pointed
+    at the simulator's dialect, sends the campaign; its webhooks come back attributed."""
+    outcome = run_demo(stack, 400, Console(file=io.StringIO(), width=120), provider="postmark")
+    counts = outcome.funnel["counts"]
+    assert (outcome.campaign["state"], outcome.campaign["provider"]) == ("completed", "postmark")
+    assert outcome.campaign["provider_config_id"] is not None
+    assert sum(counts[k] for k in ACCOUNTED) == outcome.matched
+    assert counts["delivered"] == outcome.simulator_delta["outcome_delivered"] > 0

@@ -8,6 +8,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.campaign_api.api.domain_errors import install_domain_error_handlers
+from services.campaign_api.api.provider_errors import install_provider_error_handlers
 from services.campaign_api.campaigns.commands import CampaignNotFound, ScheduleInPast
 from services.campaign_api.campaigns.launch_check import LaunchRefused, explain
 from services.campaign_api.leads.rows import ImportFormatError
@@ -95,3 +96,4 @@ def install_error_handlers(app: FastAPI) -> None:
     problem_for(app, RenderError, _not_rendered)
     problem_for(app, LaunchRefused, _launch_refused)
     install_domain_error_handlers(app)
+    install_provider_error_handlers(app)

@@ -28,6 +28,7 @@ from aiokafka.errors import KafkaError
 
 from services.campaign_api.campaigns.outbox import NOTIFY_CHANNEL
 from shared import metrics
+from shared.db import fetch_if_first
 from shared.kafka.producer import make_producer
 from shared.periodic import Clock, Every
 from shared.settings import CommonSettings
@@ -54,9 +55,7 @@ PURGE_EVERY_S = 3600.0
 async def relay_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, batch_size: int) -> int:
     """Publish one batch of pending rows; returns how many were published."""
     async with pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
-            return 0
-        rows = await conn.fetch(PENDING, batch_size)
+        rows = await fetch_if_first(conn, RELAY_LOCK, PENDING, batch_size)
         if not rows:
             return 0
         acks = [await producer.send(r["topic"], r["payload"], key=r["key"]) for r in rows]

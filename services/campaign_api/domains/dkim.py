@@ -3,10 +3,9 @@
 Fanout makes the key rather than adopting a provider's, so a domain keeps its key
 whichever provider sends (SES and Mailgun take a customer's key, the SMTP path signs
 itself); the public half is the `p=` of the TXT record the domain publishes. The
-private key is stored only encrypted (Fernet: AES-128-CBC with HMAC-SHA256) under a
-key derived with HKDF from `FANOUT_DKIM_KEY_SECRET`, so a database dump alone signs
-nothing. Generating a key costs a few hundred milliseconds of CPU: callers run it
-in a thread.
+private key is stored only sealed (`shared.sealing`) under `FANOUT_DKIM_KEY_SECRET`,
+so a database dump alone signs nothing. Generating a key costs a few hundred
+milliseconds of CPU: callers run it in a thread.
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from shared.sealing import fernet_for
 
 PUBLIC_EXPONENT = 65537
 SEAL_INFO = b"fanout sending-domain DKIM private keys v1"
@@ -29,13 +28,6 @@ class DkimKey:
 
     public_key: str
     sealed_private_key: bytes
-
-
-def _fernet(secret: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_INFO).derive(
-        secret.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def public_key_text(key: rsa.RSAPublicKey) -> str:
@@ -54,12 +46,16 @@ def generate_key(bits: int, secret: str) -> DkimKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return DkimKey(public_key_text(private.public_key()), _fernet(secret).encrypt(pem))
+    return DkimKey(
+        public_key_text(private.public_key()), fernet_for(secret, SEAL_INFO).encrypt(pem)
+    )
 
 
 def open_private_key(sealed: bytes, secret: str) -> rsa.RSAPrivateKey:
     """The private key of `sealed` (for the signer); `cryptography.fernet.InvalidToken`
     if `secret` is not the one it was sealed with."""
-    key = serialization.load_pem_private_key(_fernet(secret).decrypt(sealed), password=None)
+    key = serialization.load_pem_private_key(
+        fernet_for(secret, SEAL_INFO).decrypt(sealed), password=None
+    )
     assert isinstance(key, rsa.RSAPrivateKey)
     return key

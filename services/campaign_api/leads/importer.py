@@ -9,7 +9,8 @@ Contract (the API and the benchmark share it):
   transaction, rolled back on any error.
 - Upsert by (account, email). Within one file the last row for an address wins.
   A blank value never erases: empty names/country/tags keep what the lead had,
-  attributes are merged key by key.
+  attributes are merged key by key. With `on_conflict=skip`, leads that existed
+  before the import are left as they were (counted as `skipped`).
 
 Memory is flat in file size: at most a few chunks of `chunk_rows` rows are
 held at once. Parsing (Python) and merging (Postgres) overlap: a parser task
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from uuid import UUID
 
 import asyncpg
@@ -39,6 +41,9 @@ CREATE TEMP TABLE {STAGING} (
     tags text[], attributes text
 ) ON COMMIT DROP
 """
+# $2: update leads that existed before the import (on_conflict=update) or leave them (skip).
+# A lead this very import created has created_at = now() (the transaction's start), so a
+# later chunk repeating its address merges into it in both modes, counted once as created.
 MERGE = f"""
 WITH upserted AS (
     INSERT INTO leads AS l (account_id, email, first_name, last_name, country, tags, attributes)
@@ -53,10 +58,22 @@ WITH upserted AS (
         tags = CASE WHEN cardinality(EXCLUDED.tags) = 0 THEN l.tags ELSE EXCLUDED.tags END,
         attributes = l.attributes || EXCLUDED.attributes,
         updated_at = now()
-    RETURNING (xmax = 0) AS created
+    WHERE $2::boolean OR l.created_at = now()
+    RETURNING (xmax = 0) AS created, l.created_at = now() AS new_here
 )
-SELECT count(*) FILTER (WHERE created) AS created, count(*) AS total FROM upserted
+SELECT count(*) FILTER (WHERE created) AS created,
+       count(*) FILTER (WHERE NOT new_here) AS updated,
+       (SELECT count(DISTINCT email) FROM {STAGING}) - count(*) AS skipped
+FROM upserted
 """
+
+
+class OnConflict(StrEnum):
+    """What an import does with a row whose address is already a lead of the account."""
+
+    UPDATE = "update"  # merge the row into the lead (blank values never erase)
+    SKIP = "skip"  # leave the lead as it was
+
 
 Record = tuple[int, str, str | None, str | None, str | None, list[str] | None, str | None]
 
@@ -77,6 +94,7 @@ class ImportReport:
     accepted: int = 0
     created: int = 0
     updated: int = 0
+    skipped: int = 0
     rejected: int = 0
     rejected_rows: list[RejectedRow] = field(default_factory=list)
 
@@ -143,12 +161,12 @@ async def _parse_into(
 
 
 async def _load(
-    conn: asyncpg.Connection, account_id: UUID, records: list[Record]
-) -> tuple[int, int]:
+    conn: asyncpg.Connection, account_id: UUID, records: list[Record], on_conflict: OnConflict
+) -> asyncpg.Record:
     await conn.copy_records_to_table(STAGING, records=records, columns=COLUMNS)
-    row = await conn.fetchrow(MERGE, account_id)
+    counts = await conn.fetchrow(MERGE, account_id, on_conflict is OnConflict.UPDATE)
     await conn.execute(f"TRUNCATE {STAGING}")
-    return int(row["created"]), int(row["total"])
+    return counts
 
 
 async def import_leads(
@@ -159,6 +177,7 @@ async def import_leads(
     *,
     chunk_rows: int = 20_000,
     max_listed: int = 100,
+    on_conflict: OnConflict = OnConflict.UPDATE,
 ) -> ImportReport:
     """Import a CSV or JSON Lines file arriving as byte `chunks` into `account_id`'s leads.
 
@@ -174,9 +193,10 @@ async def import_leads(
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                created, total = await _load(conn, account_id, item)
-                report.created += created
-                report.updated += total - created
+                counts = await _load(conn, account_id, item, on_conflict)
+                report.created += counts["created"]
+                report.updated += counts["updated"]
+                report.skipped += counts["skipped"]
                 report.accepted += len(item)
         finally:
             parser.cancel()

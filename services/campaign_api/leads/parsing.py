@@ -22,6 +22,12 @@ from services.campaign_api.leads.fields import LeadFieldError, clean_lead
 from services.campaign_api.leads.rows import ImportFormatError, ParsedRow
 
 MAX_LINE_BYTES = 1024 * 1024
+# `curl -d @file` strips a file's line breaks: its records run into the header, which
+# then fails in a puzzling way (an attribute named `planada@example.com`).
+NO_LINE_BREAKS = (
+    "; the file has no line breaks (curl -d @file removes them: send it with "
+    "curl --data-binary @file)"
+)
 
 
 class ImportFormat(StrEnum):
@@ -82,6 +88,7 @@ class _RecordSplitter:
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self._pending = ""
         self._offset = 0
+        self._records = False  # whether any record ended yet
 
     def feed(self, chunk: bytes, final: bool = False) -> str:
         try:
@@ -96,9 +103,11 @@ class _RecordSplitter:
         while cut >= 0 and text.count('"', 0, cut) % 2:
             cut = text.rfind("\n", 0, cut)
         self._pending = text[cut + 1 :]
+        self._records = self._records or cut >= 0
         if len(self._pending) > MAX_LINE_BYTES:
+            hint = "" if self._records else NO_LINE_BREAKS
             raise ImportFormatError(
-                f"a record longer than {MAX_LINE_BYTES} bytes (unterminated quote?)"
+                f"a record longer than {MAX_LINE_BYTES} bytes (unterminated quote?){hint}"
             )
         return text[: cut + 1]
 
@@ -112,6 +121,16 @@ async def _csv_pieces(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
     piece = splitter.feed(b"", final=True)
     if piece:
         yield piece
+
+
+def _header(fields: list[str], piece: str) -> CsvHeader:
+    """The file's header; a broken one says so when the file has no line break at all."""
+    try:
+        return CsvHeader.parse(fields)
+    except ImportFormatError as exc:
+        if "\n" in piece or "\r" in piece:
+            raise
+        raise ImportFormatError(exc.message + NO_LINE_BREAKS, exc.line) from exc
 
 
 async def _csv_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[ParsedRow]]:
@@ -131,7 +150,7 @@ async def _csv_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[ParsedRo
             if not fields:
                 continue
             if header is None:
-                header = CsvHeader.parse(fields)
+                header = _header(fields, piece)
                 continue
             batch.append(header.row(line_no, fields))
         lines_before += reader.line_num

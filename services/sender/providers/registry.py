@@ -1,35 +1,41 @@
-"""The provider of each campaign (`campaigns.provider`), created once per process, with its rate.
+"""The provider of each campaign, created once per process, with its rate.
 
-Adapters are built from the sender's settings (`FANOUT_SENDER_<PROVIDER>__<FIELD>`);
-one whose configuration lacks a required value is `ProviderUnavailable` naming
-the settings to set, and the campaign pauses with that reason.
+A campaign names its account's provider configuration (`campaigns.provider_config_id`,
+`configured`). One saved before configurations existed names only a kind
+(`campaigns.provider`): its adapter is built from the sender's settings
+(`FANOUT_SENDER_<PROVIDER>__<FIELD>`); one whose configuration lacks a required value
+is `ProviderUnavailable` naming the settings to set, and the campaign pauses with
+that reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
+import asyncpg
 import structlog
 
+from services.sender.campaigns import CampaignSpec
 from services.sender.config import Settings
+from services.sender.providers.adapters import ADAPTERS, ProviderUnavailable
 from services.sender.providers.base import EmailProvider
-from services.sender.providers.mailgun import MailgunProvider
-from services.sender.providers.postmark import PostmarkProvider
-from services.sender.providers.sendgrid import SendGridProvider
-from services.sender.providers.ses import SesProvider
+from services.sender.providers.configured import Configured, ConfiguredProviders, budgeted
 from services.sender.providers.settings import ProviderConfig
 from services.sender.providers.simulator import SimulatorProvider
-from services.sender.providers.smtp import SmtpProvider
 from services.sender.rate import SendRate
 from shared.settings import MissingSecret, env_name
 
 log = structlog.get_logger(__name__)
 
 
-class ProviderUnavailable(Exception):  # noqa: N818 - a condition, like ProviderStopped
-    """The campaign's provider is unknown or cannot be set up (e.g. no credentials)."""
+@dataclass(frozen=True)
+class Chosen:
+    """The stack's adapter of a kind and its rate (no configuration of an account)."""
+
+    provider: EmailProvider
+    rate: SendRate
+    config: None = None
 
 
 class ProviderPool:
@@ -42,6 +48,7 @@ class ProviderPool:
         self._assigned = 1
         self._total = 1
         self._creating = asyncio.Lock()  # one adapter (and one rate bucket) per provider
+        self.configured = ConfiguredProviders(settings)
 
     async def get(self, name: str) -> tuple[EmailProvider, SendRate]:
         """The adapter and rate of provider `name`; `ProviderUnavailable` if it has none."""
@@ -50,13 +57,17 @@ class ProviderPool:
                 await self._add(name)
         return self._providers[name], self._rates[name]
 
+    async def for_campaign(self, db: asyncpg.Pool, spec: CampaignSpec) -> Configured | Chosen:
+        """The adapter and rate of `spec`'s provider configuration; a campaign saved before
+        configurations existed uses the stack's adapter of its kind."""
+        if spec.provider_config_id is not None:
+            return await self.configured.get(db, spec.provider_config_id)
+        return Chosen(*await self.get(spec.provider))
+
     async def _add(self, name: str) -> None:
         provider = self._create(name)
-        rate = SendRate(self._settings.rate_budgets.get(name, 0.0))
-        quota = await provider.max_send_rate()
-        if quota is not None and (rate.budget_per_s <= 0 or quota < rate.budget_per_s):
-            rate.set_budget(quota)
-        rate.set_share(self._assigned, self._total)
+        budget = self._settings.rate_budgets.get(name, 0.0)
+        rate = await budgeted(provider, budget, (self._assigned, self._total))
         self._providers[name], self._rates[name] = provider, rate
         log.info("sender.provider_ready", provider=name, budget_per_s=rate.budget_per_s)
 
@@ -69,6 +80,7 @@ class ProviderPool:
         self._assigned, self._total = assigned, total
         for rate in self._rates.values():
             rate.set_share(assigned, total)
+        self.configured.set_share(assigned, total)
 
     def rates(self) -> dict[str, SendRate]:
         """The rates of the providers in use."""
@@ -78,6 +90,7 @@ class ProviderPool:
         """Close every adapter."""
         for provider in self._providers.values():
             await provider.aclose()
+        await self.configured.aclose()
 
     def _create(self, name: str) -> EmailProvider:
         settings = self._settings
@@ -113,11 +126,4 @@ def _described(config: ProviderConfig, field: str) -> str:
     return type(config).model_fields[field].description or field
 
 
-# each adapter from its configuration (the sender's settings field of the same name)
-ADAPTERS: dict[str, Callable[[Any], EmailProvider]] = {
-    "sendgrid": SendGridProvider,
-    "mailgun": MailgunProvider,
-    "postmark": PostmarkProvider,
-    "smtp": SmtpProvider,
-    "ses": SesProvider,
-}
+__all__ = ["ADAPTERS", "ProviderPool", "ProviderUnavailable"]

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.campaign_api.api.models.common import Email, Name, Text
+from services.campaign_api.api.models.conditions import WARNINGS_DOC, ConditionWarning
 from shared.campaigns import State
 from shared.http.examples import example_config
 
@@ -22,8 +23,18 @@ CAMPAIGN_EXAMPLE: dict[str, Any] = {
     "template_id": "6f1c7f7e-5b0a-4c1e-9a53-3b7a5d2f9c10",
     "condition": {"field": "country", "op": "eq", "value": "DE"},
     "scheduled_at": None,
-    "provider": "simulator",
+    "provider_config_id": "3c2d1e0f-7a6b-4c5d-8e9f-0a1b2c3d4e5f",
 }
+PROVIDER_CONFIG = Field(
+    None,
+    description="The account's provider configuration to send through (GET /providers); "
+    "default: the account's default configuration.",
+)
+PROVIDER_KIND = Field(
+    None,
+    description="Instead of `provider_config_id`: the kind to send through (the account's "
+    "default configuration if it is of this kind, else its oldest of this kind).",
+)
 
 
 class CampaignCreate(BaseModel):
@@ -41,7 +52,8 @@ class CampaignCreate(BaseModel):
     scheduled_at: AwareDatetime | None = Field(
         None, description="Launching a campaign with a future time schedules it."
     )
-    provider: Provider = "simulator"
+    provider_config_id: UUID | None = PROVIDER_CONFIG
+    provider: Provider | None = PROVIDER_KIND
 
 
 class CampaignUpdate(BaseModel):
@@ -58,7 +70,8 @@ class CampaignUpdate(BaseModel):
     template_id: UUID | None = None
     condition: Any = None
     scheduled_at: AwareDatetime | None = None
-    provider: Provider | None = None
+    provider_config_id: UUID | None = PROVIDER_CONFIG
+    provider: Provider | None = PROVIDER_KIND
 
 
 class ProviderWait(BaseModel):
@@ -93,6 +106,7 @@ class Campaign(BaseModel):
         {
             "id": "9a8b7c6d-1111-4222-8333-444455556666",
             **CAMPAIGN_EXAMPLE,
+            "provider": "sendgrid",
             "state": "sending",
             "run_id": "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01",
             "matched": 120000,
@@ -125,7 +139,11 @@ class Campaign(BaseModel):
     reply_to: str | None
     template_id: UUID
     condition: Any
-    provider: str
+    provider: str = Field(description="The kind of provider the campaign sends through.")
+    provider_config_id: UUID | None = Field(
+        description="Its provider configuration (null: saved before configurations existed, "
+        "or finished and the configuration deleted since)."
+    )
     state: State
     scheduled_at: datetime | None
     run_id: UUID | None
@@ -151,4 +169,8 @@ class Campaign(BaseModel):
     completed_at: datetime | None
     provider_wait: ProviderWait | None = Field(
         None, description="Set while sending waits on the provider (throttling, transient errors)."
+    )
+    warnings: list[ConditionWarning] = Field(
+        default_factory=list,
+        description=WARNINGS_DOC + " Only in the answers of POST /campaigns and PATCH.",
     )

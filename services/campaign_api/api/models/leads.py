@@ -107,6 +107,7 @@ class ImportResult(BaseModel):
             "accepted": 2,
             "created": 2,
             "updated": 0,
+            "skipped": 0,
             "rejected": 1,
             "rejected_rows": [{"line": 3, "reason": "email: an email address is required"}],
         }
@@ -115,6 +116,7 @@ class ImportResult(BaseModel):
     rows: int = Field(description="Data lines read (blank lines excluded).")
     accepted: int = Field(description="Valid rows imported.")
     created: int = Field(description="New leads.")
-    updated: int = Field(description="Existing leads updated.")
+    updated: int = Field(description="Existing leads updated (`on_conflict=update`).")
+    skipped: int = Field(description="Existing leads left as they were (`on_conflict=skip`).")
     rejected: int = Field(description="Invalid rows skipped (all counted).")
     rejected_rows: list[RejectedLine] = Field(description="The first 100 rejected rows.")

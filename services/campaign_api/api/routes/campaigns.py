@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.campaign_api.api.deps import CommandsTopic, CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.campaigns import (
@@ -18,6 +18,7 @@ from services.campaign_api.api.models.campaigns import (
     CampaignUpdate,
     ProviderWait,
 )
+from services.campaign_api.api.models.conditions import ConditionWarning
 from services.campaign_api.api.pagination import (
     Limit,
     Page,
@@ -31,7 +32,9 @@ from services.campaign_api.campaigns.commands import (
     lock_campaign,
 )
 from services.campaign_api.campaigns.launch_check import check_launch
+from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.domains.senders import check_senders, require_verified_senders
+from services.campaign_api.providers.choice import check_provider, choose
 from services.campaign_api.records import insert_campaign
 from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
@@ -52,20 +55,34 @@ NOT_FOUND = "campaign not found"
 # A lifecycle action: not this account's campaign (404), not allowed from its state (409,
 # with `extra.current_state`), or a launch whose `scheduled_at` has passed meanwhile (422).
 ACTION = problem_responses(404, 409, 422)
-EDITABLE = ("name", "from_email", "from_name", "reply_to", "template_id", "provider")
+EDITABLE = (
+    "name",
+    "from_email",
+    "from_name",
+    "reply_to",
+    "template_id",
+    "provider",
+    "provider_config_id",
+)
 
 
-def campaign_from(row: asyncpg.Record | dict[str, Any]) -> Campaign:
-    values = dict(row)
+def campaign_from(
+    row: asyncpg.Record | dict[str, Any], warnings: list[ConditionWarning] | None = None
+) -> Campaign:
+    values = dict(row, warnings=warnings or [])
     values["condition"] = orjson.loads(values["condition"])
     values["provider_wait"] = ProviderWait.of(values, datetime.now(UTC))
     return Campaign.model_validate(values)
 
 
-async def _check_draft(conn: asyncpg.Connection, account: UUID, values: dict[str, Any]) -> None:
-    """Validate what cannot be checked by the model alone; raises 422 naming the field."""
+async def _check_draft(
+    conn: asyncpg.Connection, account: UUID, values: dict[str, Any]
+) -> list[ConditionWarning]:
+    """Validate what cannot be checked by the model alone; raises 422 naming the field.
+    Answers the condition's warnings (see condition_warnings)."""
+    warnings = []
     if "condition" in values:
-        condition_or_422(values["condition"])
+        warnings = await warnings_for(conn, account, condition_or_422(values["condition"]))
     if "template_id" in values:
         found = await conn.fetchval(
             "SELECT 1 FROM templates WHERE id = $1 AND account_id = $2",
@@ -78,18 +95,24 @@ async def _check_draft(conn: asyncpg.Connection, account: UUID, values: dict[str
     if when is not None and when <= datetime.now(UTC):
         raise invalid(["body", "scheduled_at"], "must be in the future")
     await require_verified_senders(conn, account, values)
+    return warnings
 
 
 @router.post(
     "", status_code=status.HTTP_201_CREATED, response_model=Campaign, responses=answers.WITH_BODY
 )
 async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: PoolDep) -> Campaign:
-    """Save a draft campaign."""
+    """Save a draft campaign; it sends through the provider configuration it names (or
+    the account's default): 422 naming the field when it is not one of this account's.
+    Its answer carries `warnings` about a condition that looks mistaken (an attribute key
+    no lead has, a value of another type than the leads hold)."""
     values = body.model_dump()
     async with pool.acquire() as conn:
-        await _check_draft(conn, account, values)
-        row = await insert_campaign(conn, account, body)
-    return campaign_from(row)
+        warnings = await _check_draft(conn, account, values)
+        await choose(conn, account, values)
+        chosen = body.model_copy(update={k: values[k] for k in ("provider", "provider_config_id")})
+        row = await insert_campaign(conn, account, chosen)
+    return campaign_from(row, warnings)
 
 
 @router.get("", response_model=Page[Campaign], responses=problem_responses(422))
@@ -140,6 +163,20 @@ async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep
     return campaign_from(row)
 
 
+async def _lock_draft(
+    conn: asyncpg.Connection, campaign_id: UUID, account: UUID, verb: str
+) -> None:
+    """Lock the account's draft `campaign_id` for this transaction; 404 if it is not the
+    account's, 409 (with `extra.current_state`) if it is no longer a draft."""
+    row = await lock_campaign(conn, campaign_id, account)
+    if row is None:
+        raise ProblemError(404, NOT_FOUND)
+    if (state := row["state"]) != State.DRAFT:
+        facts = {"current_state": state, "action": verb}
+        done = f"{verb.removesuffix('e')}ed"
+        raise ProblemError(409, f"only drafts can be {done}; this one is {state}", extra=facts)
+
+
 @router.patch(
     "/{campaign_id}",
     response_model=Campaign,
@@ -148,21 +185,24 @@ async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep
 async def update_campaign(
     campaign_id: UUID, body: CampaignUpdate, account: CurrentAccount, pool: PoolDep
 ) -> Campaign:
-    """Edit a draft (validated like a new one); 409 with the current state otherwise."""
+    """Edit a draft (validated like a new one, `warnings` included); 409 with the current
+    state otherwise."""
     changes = body.model_dump(exclude_unset=True)
-    for field in ("name", "from_email", "template_id", "provider", "from_name"):
+    for field in (
+        "name",
+        "from_email",
+        "template_id",
+        "provider",
+        "provider_config_id",
+        "from_name",
+    ):
         if field in changes and changes[field] is None:
             raise invalid(["body", field], "cannot be null")
     async with pool.acquire() as conn, conn.transaction():
-        row = await lock_campaign(conn, campaign_id, account)
-        if row is None:
-            raise ProblemError(404, NOT_FOUND)
-        if row["state"] != State.DRAFT:
-            facts = {"current_state": row["state"], "action": "edit"}
-            raise ProblemError(
-                409, f"only drafts can be edited; this one is {row['state']}", extra=facts
-            )
-        await _check_draft(conn, account, changes)
+        await _lock_draft(conn, campaign_id, account, "edit")
+        warnings = await _check_draft(conn, account, changes)
+        if "provider" in changes or "provider_config_id" in changes:
+            await choose(conn, account, changes)
         if "condition" in changes:
             changes["condition"] = orjson.dumps(changes["condition"]).decode()
         names = [n for n in (*EDITABLE, "condition", "scheduled_at") if n in changes]
@@ -176,7 +216,21 @@ async def update_campaign(
             account,
             *(changes[n] for n in names),
         )
-    return campaign_from(updated)
+    return campaign_from(updated, warnings)
+
+
+@router.delete(
+    "/{campaign_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=BY_ID | problem_responses(409),  # 409: not a draft (cancel it instead)
+)
+async def delete_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
+    """Delete a draft. Any other state answers 409 with `extra.current_state`: a campaign
+    that was launched keeps its record and reports (cancel it to stop it)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await _lock_draft(conn, campaign_id, account, "delete")
+        await conn.execute("DELETE FROM campaigns WHERE id = $1", campaign_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 async def _act(
@@ -207,7 +261,8 @@ async def launch_campaign(
     """Launch a draft: `queued` now, or `scheduled` if it has a future `scheduled_at`.
 
     First its `from_email` and `reply_to` domains must be verified in this account
-    (422 naming the field otherwise, docs/domains.md). Then the template is
+    (422 naming the field otherwise, docs/domains.md) and its provider configuration
+    active (409 with the reason otherwise, docs/providers.md). Then the template is
     test-rendered for the leads the condition matches
     (one per group of leads that differ in what it reads): 422 naming the part,
     line, variable and how many leads lack it if it fails for any. The launch
@@ -220,9 +275,8 @@ async def launch_campaign(
         limits=settings.templates,
         public_base_url=settings.common.public_base_url,
     )
-    return await _act(
-        Action.LAUNCH, campaign_id, account, pool, topic, all_checks(check_senders, check)
-    )
+    checks = all_checks(check_senders, check_provider, check)
+    return await _act(Action.LAUNCH, campaign_id, account, pool, topic, checks)
 
 
 @router.post("/{campaign_id}/pause", status_code=202, response_model=Campaign, responses=ACTION)
@@ -239,8 +293,10 @@ async def resume_campaign(
 ) -> Campaign:
     """Resume a paused campaign: `queued`, a new run continuing where the last one stopped;
     or `scheduled` again if it was paused before its `scheduled_at`, which is still ahead.
-    Its sending domains must still be verified (422 naming the field otherwise)."""
-    return await _act(Action.RESUME, campaign_id, account, pool, topic, check_senders)
+    Its sending domains must still be verified (422 naming the field otherwise), and its
+    provider configuration active (409 with the reason otherwise)."""
+    checks = all_checks(check_senders, check_provider)
+    return await _act(Action.RESUME, campaign_id, account, pool, topic, checks)
 
 
 @router.post("/{campaign_id}/cancel", status_code=202, response_model=Campaign, responses=ACTION)

@@ -1,4 +1,4 @@
-"""Leads: create, list (keyset), get, update, delete, and the streamed bulk import."""
+"""Leads: create, list (keyset) or look up by email, get, update, delete (import: lead_import)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,14 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
-from services.campaign_api.api.models.leads import (
-    ImportResult,
-    Lead,
-    LeadCreate,
-    LeadUpdate,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep
+from services.campaign_api.api.models.leads import Lead, LeadCreate, LeadUpdate
 from services.campaign_api.api.pagination import IdPage, Page
-from services.campaign_api.leads.importer import import_leads
-from services.campaign_api.leads.parsing import ImportFormat
 from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_lead
+from shared.emails import InvalidEmail, normalize_email
 from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
 
@@ -33,8 +27,23 @@ SELECT {COLUMNS} FROM leads
 WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
 ORDER BY id LIMIT $3
 """
-JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
-MEDIA_TYPES = {"text/csv": ImportFormat.CSV, **dict.fromkeys(JSON_LINES_TYPES, ImportFormat.JSONL)}
+# Its own statement, so even a generic plan looks the address up in the unique
+# (account_id, email) index instead of filtering the account's leads.
+LOOKUP = f"""
+SELECT {COLUMNS} FROM leads
+WHERE account_id = $1 AND email = $4 AND ($2::uuid IS NULL OR id > $2)
+ORDER BY id LIMIT $3
+"""
+EMAIL_QUERY = "Only the lead with this address (compared as stored: normalised, lower case)."
+
+
+def lookup_form(email: str) -> str:
+    """An address as leads store it; one that is not valid is only lower-cased, so a lead
+    written around the API's checks can still be found."""
+    try:
+        return normalize_email(email)
+    except InvalidEmail:
+        return email.strip().lower()
 
 
 def lead_from(row: asyncpg.Record) -> Lead:
@@ -43,8 +52,13 @@ def lead_from(row: asyncpg.Record) -> Lead:
     return Lead(**values)
 
 
-def _duplicate(email: str) -> ProblemError:
-    return ProblemError(409, f"a lead with email {email} already exists")
+async def _duplicate(pool: asyncpg.Pool, account: UUID, email: str) -> ProblemError:
+    """409 naming the lead that already has `email` (`extra.lead_id`), to fetch or update."""
+    existing = await pool.fetchval(
+        "SELECT id FROM leads WHERE account_id = $1 AND email = $2", account, email
+    )
+    facts = {"lead_id": str(existing)} if existing is not None else None
+    return ProblemError(409, f"a lead with email {email} already exists", extra=facts)
 
 
 @router.post(
@@ -54,18 +68,31 @@ def _duplicate(email: str) -> ProblemError:
     responses=answers.WITH_BODY | DUPLICATE,
 )
 async def create_lead(body: LeadCreate, account: CurrentAccount, pool: PoolDep) -> Lead:
-    """Create one lead. 409 if the account already has a lead with this (normalised) email."""
+    """Create one lead. 409 if the account already has a lead with this (normalised) email;
+    the problem's `extra.lead_id` is that lead's id."""
     try:
         row = await insert_lead(pool, account, body)
     except asyncpg.UniqueViolationError as exc:
-        raise _duplicate(body.email) from exc
+        raise await _duplicate(pool, account, body.email) from exc
     return lead_from(row)
 
 
 @router.get("", response_model=Page[Lead], responses=problem_responses(422))
-async def list_leads(account: CurrentAccount, pool: PoolDep, page: IdPage) -> Page[Lead]:
-    """The account's leads in id order, `limit` at a time (keyset pagination)."""
-    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+async def list_leads(
+    account: CurrentAccount,
+    pool: PoolDep,
+    page: IdPage,
+    email: Annotated[str | None, Query(max_length=320, description=EMAIL_QUERY)] = None,
+) -> Page[Lead]:
+    """The account's leads in id order, `limit` at a time (keyset pagination).
+
+    With `email`, the lead with that address, if any (at most one: addresses are unique
+    per account), found as stored: `GET /leads?email=Ada@Example.com`.
+    """
+    if email is None:
+        rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    else:
+        rows = await pool.fetch(LOOKUP, account, page.cursor, page.limit + 1, lookup_form(email))
     return page.page(rows, lead_from, key="id")
 
 
@@ -104,7 +131,7 @@ async def update_lead(
     try:
         row = await pool.fetchrow(sql, lead_id, account, *changes.values())
     except asyncpg.UniqueViolationError as exc:
-        raise _duplicate(str(changes.get("email"))) from exc
+        raise await _duplicate(pool, account, str(changes.get("email"))) from exc
     if row is None:
         raise ProblemError(404, NOT_FOUND)
     return lead_from(row)
@@ -119,67 +146,3 @@ async def delete_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> 
     if done == "DELETE 0":
         raise ProblemError(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-IMPORT_DOC = """
-Upload a CSV or JSON Lines file as the raw request body (streamed: any size up to
-the configured import limit). The format comes from `format` or the Content-Type
-(`text/csv`, `application/x-ndjson`).
-
-- CSV: a header row with `email` (required) and any of `first_name`, `last_name`,
-  `country`, `tags` (`;`-separated), `attributes` (a JSON object); every other
-  column is an attribute (`plan` or `attributes.plan`), typed: `true`/`false`,
-  canonical numbers, otherwise text.
-- JSON Lines: one object per line with the fields of `POST /leads`; unknown keys
-  reject the line.
-
-Valid rows are upserted by email (the last row for an address wins; blank values
-never erase, attributes are merged); invalid rows are skipped and listed with
-their line number. A file whose structure is broken (no `email` column, not UTF-8,
-an unterminated quote) answers 422 and imports nothing: the import is one
-transaction.
-"""
-
-
-@router.post(
-    "/import",
-    response_model=ImportResult,
-    # 413 over the import limit, 415 an unknown format, 422 a broken file (with its line)
-    responses=problem_responses(413, 415, 422),
-    description=IMPORT_DOC,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {
-                    "schema": {"type": "string"},
-                    "example": "email,first_name,country,tags,plan\n"
-                    "ada@example.com,Ada,GB,vip;beta,pro\n",
-                },
-                "application/x-ndjson": {
-                    "schema": {"type": "string"},
-                    "example": '{"email": "ada@example.com", "tags": ["vip"]}\n',
-                },
-            },
-        }
-    },
-)
-async def import_leads_file(
-    request: Request,
-    account: CurrentAccount,
-    pool: PoolDep,
-    settings: SettingsDep,
-    format: Annotated[ImportFormat | None, Query(description="Overrides the Content-Type.")] = None,
-) -> ImportResult:
-    """Bulk import of leads from CSV or JSON Lines."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    fmt = format or MEDIA_TYPES.get(media)
-    if fmt is None:
-        raise ProblemError(
-            415,
-            f"send text/csv or application/x-ndjson, or pass ?format= (got {media or 'nothing'})",
-        )
-    report = await import_leads(
-        pool, account, request.stream(), fmt, chunk_rows=settings.import_chunk_rows
-    )
-    return ImportResult.model_validate(report, from_attributes=True)

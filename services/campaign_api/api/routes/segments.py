@@ -9,8 +9,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign_api.api.deps import CurrentAccount, PoolDep
+from services.campaign_api.api.models.conditions import WARNINGS_DOC, ConditionWarning
 from services.campaign_api.api.models.leads import Lead
 from services.campaign_api.api.routes.leads import lead_from
+from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.segments import condition_or_422, preview_segment
 from shared.http import answers
 from shared.http.bounded_json import BoundedJsonRoute
@@ -44,12 +46,15 @@ class SegmentPreviewRequest(BaseModel):
 
 
 class SegmentPreview(BaseModel):
-    """How many leads match, and a few of them."""
+    """How many leads match, and a few of them; warnings if the condition looks mistaken."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"matched": 1234, "sample": []}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"matched": 1234, "sample": [], "warnings": []}]}
+    )
 
     matched: int
     sample: list[Lead]
+    warnings: list[ConditionWarning] = Field(default_factory=list, description=WARNINGS_DOC)
 
 
 # 503 (with Retry-After): the count took longer than its time limit and was cancelled
@@ -62,8 +67,11 @@ async def preview(
     """Count the account's leads matching `condition` and return up to 10 of them.
 
     An invalid condition answers 422 with the JSON path of the offending node
-    (for example `$.all[1].value`) and what was expected there.
+    (for example `$.all[1].value`) and what was expected there. A valid condition that
+    names an attribute key no lead has, or compares with a value of another JSON type
+    than the leads hold (`"10"` for 10), is previewed with `warnings` saying so.
     """
     condition = condition_or_422(body.condition)
     matched, rows = await preview_segment(pool, account, condition, datetime.now(UTC), 10)
-    return SegmentPreview(matched=matched, sample=[lead_from(r) for r in rows])
+    warnings = await warnings_for(pool, account, condition)
+    return SegmentPreview(matched=matched, sample=[lead_from(r) for r in rows], warnings=warnings)

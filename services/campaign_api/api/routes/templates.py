@@ -40,6 +40,11 @@ LIST = f"""
 SELECT {COLUMNS} FROM templates WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
 ORDER BY id LIMIT $3
 """
+USERS = """
+SELECT id, name, state, count(*) OVER () AS total FROM campaigns
+WHERE template_id = $1 AND account_id = $2 ORDER BY created_at, id LIMIT $3
+"""
+LISTED_USERS = 20
 
 
 async def compile_or_422(
@@ -127,19 +132,31 @@ async def update_template(
     return Template(**dict(row))
 
 
+async def _in_use(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> ProblemError:
+    """409 naming the campaigns (any state, drafts included) that use the template."""
+    rows = await pool.fetch(USERS, template_id, account, LISTED_USERS)
+    users = [{"id": str(r["id"]), "name": r["name"], "state": r["state"]} for r in rows]
+    count = rows[0]["total"] if rows else 0
+    named = ", ".join(f"'{u['name']}' ({u['id']}, {u['state']})" for u in users[:3])
+    more = f" and {count - 3} more" if count > 3 else ""
+    detail = f"campaigns use this template: {named}{more}; delete or edit them first"
+    return ProblemError(409, detail, extra={"campaigns": users, "campaign_count": count})
+
+
 @router.delete(
     "/{template_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=answers.BY_ID | problem_responses(409),  # 409: a campaign uses it
 )
 async def delete_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
-    """Delete a template; 409 while a campaign uses it."""
+    """Delete a template no campaign uses. Otherwise 409 naming the campaigns that use it
+    (`extra.campaigns`: id, name and state of up to 20; `extra.campaign_count`: all)."""
     try:
         done = await pool.execute(
             "DELETE FROM templates WHERE id = $1 AND account_id = $2", template_id, account
         )
     except asyncpg.ForeignKeyViolationError as exc:
-        raise ProblemError(409, "a campaign uses this template") from exc
+        raise await _in_use(pool, template_id, account) from exc
     if done == "DELETE 0":
         raise ProblemError(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

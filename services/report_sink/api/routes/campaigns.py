@@ -135,6 +135,11 @@ async def campaign_recipients(
 
 
 CSV_COLUMNS = ("lead_id", "email", "status", "bounce_type", "reason", "status_at")
+CSV_EXAMPLE = (
+    ",".join(CSV_COLUMNS) + "\n"
+    "0b7f2f0e-4a36-4d77-9d5c-1f0f8c3a9e01,ada@example.com,bounced,hard,"
+    "550 5.1.1 user unknown,2026-11-23T09:04:12Z\n"
+)
 
 
 @router.get(
@@ -142,7 +147,10 @@ CSV_COLUMNS = ("lead_id", "email", "status", "bounce_type", "reason", "status_at
     response_class=StreamingResponse,
     responses={
         **answers.BY_ID,
-        200: {"content": {"text/csv": {}}, "description": "The recipients as CSV."},
+        200: {
+            "content": {"text/csv": {"example": CSV_EXAMPLE}},
+            "description": "The recipients as CSV.",
+        },
     },
 )
 async def campaign_recipients_csv(

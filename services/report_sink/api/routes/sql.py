@@ -55,7 +55,7 @@ def _result(answer: SqlAnswer) -> SqlResult:
     "/reports/sql",
     response_model=SqlResult,
     openapi_extra=json_body_doc(SqlRequest),
-    responses=RESPONSES,
+    responses=RESPONSES | problem_responses(429),  # 429: the API key's rate limit
     tags=["reports"],
 )
 async def run_account_sql(account: CurrentAccount, body: SqlBody, analyst: AnalystDep) -> SqlResult:

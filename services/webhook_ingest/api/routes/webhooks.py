@@ -16,13 +16,15 @@ what each posts and the headers that authenticate it.
 # then rather than resolved later from this module's globals.
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Path, Request
 
 from services.webhook_ingest.api.deps import RawBody, RecorderDep
 from services.webhook_ingest.api.outcome import WebhookReceipt, receipt, webhook_outcome
 from services.webhook_ingest.normalize import normalise
-from services.webhook_ingest.providers.base import Verified, WebhookProvider
+from services.webhook_ingest.providers.base import Rejected, Verified, WebhookProvider
+from services.webhook_ingest.providers.configured import ConfiguredWebhooks
 from services.webhook_ingest.providers.registry import ProviderTable
 from services.webhook_ingest.recorder import Recorder
 from shared.http.problems import ProblemError, problem_responses
@@ -80,17 +82,40 @@ def header_parameters(providers: ProviderTable) -> list[dict[str, Any]]:
 
 
 async def _record(
-    provider: WebhookProvider, verified: Verified, recorder: Recorder
+    provider: WebhookProvider, verified: Verified, recorder: Recorder, account: UUID | None
 ) -> WebhookReceipt:
     parsed = provider.parse(verified)
     normalised = normalise(parsed.events)
+    if account is not None:  # a configuration's key speaks for its own account only
+        foreign = [e for e in normalised.events if e.account_id != account]
+        normalised.events = [e for e in normalised.events if e.account_id == account]
+        reason = "event of another account than the provider configuration's"
+        normalised.rejected += [Rejected(e.model_dump(mode="json"), reason) for e in foreign]
     await recorder.record(normalised.events)
     await recorder.dead_letter(provider.name, parsed.rejected + normalised.rejected)
     return receipt(provider.name, parsed, normalised)
 
 
-def webhook_router(providers: ProviderTable) -> APIRouter:
-    """The router serving every provider of `providers`."""
+async def _receive(
+    handler: WebhookProvider,
+    request: Request,
+    body: bytes,
+    recorder: Recorder,
+    account: UUID | None = None,
+) -> WebhookReceipt:
+    with webhook_outcome(handler.name):
+        verified = await handler.verify(request.headers, body)
+        try:
+            return await _record(handler, verified, recorder, account)
+        except Exception:
+            verified.release()
+            raise
+
+
+def webhook_router(
+    providers: ProviderTable, configured: ConfiguredWebhooks | None = None
+) -> APIRouter:
+    """The router serving every provider of `providers`, and of accounts' configurations."""
     router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     names = list(providers)
     path_doc = Path(
@@ -111,12 +136,31 @@ def webhook_router(providers: ProviderTable) -> APIRouter:
         handler = providers.get(provider)
         if handler is None:
             raise ProblemError(404, f"no webhook provider is named {provider[:32]!r}")
-        with webhook_outcome(handler.name):
-            verified = await handler.verify(request.headers, body)
-            try:
-                return await _record(handler, verified, recorder)
-            except Exception:
-                verified.release()
-                raise
+        return await _receive(handler, request, body, recorder)
+
+    if configured is None:
+        return router
+
+    @router.post(
+        "/{provider}/{config_id}",
+        summary="Receive a provider's webhook for one account's provider configuration",
+        description="As `POST /webhooks/{provider}`, verified with the configuration's own "
+        "webhook key (the stack's when it names none); only events of its account are "
+        "recorded. docs/providers.md.",
+        responses=RESPONSES,
+        openapi_extra={"parameters": header_parameters(providers)},
+    )
+    async def receive_configured_webhook(
+        provider: Annotated[str, path_doc],
+        config_id: UUID,
+        request: Request,
+        body: RawBody,
+        recorder: RecorderDep,
+    ) -> WebhookReceipt:
+        found = await configured.get(recorder.pool, provider, config_id)
+        if found is None:
+            raise ProblemError(404, "no such provider configuration for this provider")
+        handler, account = found
+        return await _receive(handler, request, body, recorder, account)
 
     return router

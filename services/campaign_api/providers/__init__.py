@@ -1,0 +1,1 @@
+"""Accounts' provider configurations: validated, sealed and stored here; read by the sender."""

@@ -1,0 +1,1 @@
+"""notifier: tells customers' webhook endpoints what happened to their campaigns and leads."""
