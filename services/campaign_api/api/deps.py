@@ -1,5 +1,5 @@
-"""`Annotated` dependency aliases shared by the routes (and, re-exported, the problem answer
-sets they declare, whose home is `shared.http.answers`)."""
+"""`Annotated` dependency aliases shared by the routes (the problem answer sets they
+declare are `shared.http.answers`)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,10 @@ from fastapi import Depends
 
 from services.campaign_api.config import Settings
 from shared.auth import CurrentAccount
-from shared.http.answers import AUTHENTICATED, BY_ID, WITH_BODY
 from shared.http.state import PoolDep, from_state
 from shared.topics import Topic, topic_name
 
 __all__ = [
-    "AUTHENTICATED",
-    "BY_ID",
-    "WITH_BODY",
     "CommandsTopic",
     "CurrentAccount",
     "PoolDep",

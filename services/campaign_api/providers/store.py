@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from services.campaign_api.listing import account_rows
 from shared.campaigns import State
 from shared.campaigns.lifecycle import TERMINAL
 from shared.sealing import Sealer
@@ -106,16 +107,7 @@ async def list_configs(
     db: Db, account: UUID, *, after: UUID | None, limit: int
 ) -> list[asyncpg.Record]:
     """Up to `limit` configurations of `account` in id order after `after` (keyset)."""
-    rows: list[asyncpg.Record] = await db.fetch(
-        f"""
-        SELECT {COLUMNS} FROM provider_configs
-        WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3
-        """,
-        account,
-        after,
-        limit,
-    )
-    return rows
+    return await account_rows(db, "provider_configs", COLUMNS, account, after=after, limit=limit)
 
 
 async def delete_config(pool: asyncpg.Pool, account: UUID, config_id: UUID) -> None:

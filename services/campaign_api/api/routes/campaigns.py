@@ -222,7 +222,7 @@ async def update_campaign(
 @router.delete(
     "/{campaign_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=BY_ID | problem_responses(409),  # 409: not a draft (cancel it instead)
+    responses=answers.BY_ID | problem_responses(409),  # 409: not a draft (cancel it instead)
 )
 async def delete_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a draft. Any other state answers 409 with `extra.current_state`: a campaign

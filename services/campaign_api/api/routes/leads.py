@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.leads import Lead, LeadCreate, LeadUpdate
 from services.campaign_api.api.pagination import IdPage, Page
+from services.campaign_api.listing import account_rows
 from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_lead
 from shared.emails import InvalidEmail, normalize_email
@@ -22,11 +23,6 @@ router = APIRouter(prefix="/leads", tags=["leads"], responses=answers.AUTHENTICA
 DUPLICATE = problem_responses(409)  # another lead of the account has this email
 
 NOT_FOUND = "lead not found"
-LIST = f"""
-SELECT {COLUMNS} FROM leads
-WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
-ORDER BY id LIMIT $3
-"""
 # Its own statement, so even a generic plan looks the address up in the unique
 # (account_id, email) index instead of filtering the account's leads.
 LOOKUP = f"""
@@ -90,7 +86,9 @@ async def list_leads(
     per account), found as stored: `GET /leads?email=Ada@Example.com`.
     """
     if email is None:
-        rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+        rows = await account_rows(
+            pool, "leads", COLUMNS, account, after=page.cursor, limit=page.limit + 1
+        )
     else:
         rows = await pool.fetch(LOOKUP, account, page.cursor, page.limit + 1, lookup_form(email))
     return page.page(rows, lead_from, key="id")

@@ -21,6 +21,7 @@ from services.campaign_api.api.models.templates import (
     TemplateUpdate,
 )
 from services.campaign_api.api.pagination import IdPage, Page
+from services.campaign_api.listing import account_rows
 from services.campaign_api.records import TEMPLATE_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_template
 from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
@@ -36,10 +37,6 @@ from shared.templating import (
 router = APIRouter(prefix="/templates", tags=["templates"], responses=answers.AUTHENTICATED)
 
 NOT_FOUND = "template not found"
-LIST = f"""
-SELECT {COLUMNS} FROM templates WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
-ORDER BY id LIMIT $3
-"""
 USERS = """
 SELECT id, name, state, count(*) OVER () AS total FROM campaigns
 WHERE template_id = $1 AND account_id = $2 ORDER BY created_at, id LIMIT $3
@@ -87,7 +84,9 @@ async def create_template(
 @router.get("", response_model=Page[Template], responses=problem_responses(422))
 async def list_templates(account: CurrentAccount, pool: PoolDep, page: IdPage) -> Page[Template]:
     """The account's templates in id order (keyset pagination)."""
-    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    rows = await account_rows(
+        pool, "templates", COLUMNS, account, after=page.cursor, limit=page.limit + 1
+    )
     return page.page(rows, lambda r: Template(**dict(r)), key="id")
 
 
