@@ -43,6 +43,11 @@ SecretName = Literal[
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
 
+# A duration setting in seconds (a timeout, TTL, period or back-off): zero or less is refused,
+# since it would mean "never wait" or a busy loop. Fields add their default and description.
+Seconds = Annotated[float, Field(gt=0)]
+
+
 class MissingSecret(RuntimeError):
     """A secret was used that is not configured (the start-up check names it first)."""
 
@@ -71,9 +76,8 @@ class CommonSettings(BaseSettings):
         description="PostgreSQL DSN (asyncpg form).",
     )
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
-    kafka_consumer_stall_s: float = Field(
+    kafka_consumer_stall_s: Seconds = Field(
         60.0,
-        gt=0,
         description="A consumer that fetched nothing for this long while the broker answers "
         "is rebuilt by its runner; /readyz reports it as not consuming meanwhile.",
     )
@@ -164,11 +168,6 @@ class CommonSettings(BaseSettings):
 def env_name(settings: BaseSettings | type[BaseSettings], field: str) -> str:
     """The environment variable that sets `field` of `settings` (e.g. FANOUT_SENDER_PORT)."""
     return f"{settings.model_config.get('env_prefix', '')}{field}".upper()
-
-
-# A duration setting in seconds (a timeout, TTL, period or back-off): zero or less is refused,
-# since it would mean "never wait" or a busy loop. Fields add their default and description.
-Seconds = Annotated[float, Field(gt=0)]
 
 
 def db_pool_size(default: int) -> Any:

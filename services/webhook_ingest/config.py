@@ -87,8 +87,8 @@ class Settings(ServiceSettings):
     config_cache_size: int = Field(
         1_000, ge=1, description="Accounts' provider configurations whose webhook keys are cached."
     )
-    config_ttl_s: float = Field(
-        30.0, gt=0, description="How long a configuration's webhook key is used before re-reading."
+    config_ttl_s: Seconds = Field(
+        30.0, description="How long a configuration's webhook key is used before re-reading."
     )
 
     @model_validator(mode="after")
