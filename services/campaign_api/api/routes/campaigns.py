@@ -34,6 +34,7 @@ from services.campaign_api.campaigns.commands import (
 from services.campaign_api.campaigns.launch_check import check_launch
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.domains.senders import check_senders, require_verified_senders
+from services.campaign_api.owned import fetch_owned
 from services.campaign_api.providers.choice import check_provider, choose
 from services.campaign_api.records import insert_campaign
 from services.campaign_api.rendering import TemplateWorkerDep
@@ -155,9 +156,7 @@ async def list_campaigns(
 @router.get("/{campaign_id}", response_model=Campaign, responses=answers.BY_ID)
 async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Campaign:
     """A campaign: state, matched count and progress counters."""
-    row = await pool.fetchrow(
-        "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2", campaign_id, account
-    )
+    row = await fetch_owned(pool, "campaigns", "*", account, campaign_id)
     if row is None:
         raise ProblemError(404, NOT_FOUND)
     return campaign_from(row)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.leads import Lead, LeadCreate, LeadUpdate
 from services.campaign_api.api.pagination import IdPage, Page
-from services.campaign_api.listing import account_rows
+from services.campaign_api.owned import fetch_owned, list_owned
 from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_lead
 from shared.emails import InvalidEmail, normalize_email
@@ -86,7 +86,7 @@ async def list_leads(
     per account), found as stored: `GET /leads?email=Ada@Example.com`.
     """
     if email is None:
-        rows = await account_rows(
+        rows = await list_owned(
             pool, "leads", COLUMNS, account, after=page.cursor, limit=page.limit + 1
         )
     else:
@@ -97,9 +97,7 @@ async def list_leads(
 @router.get("/{lead_id}", response_model=Lead, responses=answers.BY_ID)
 async def get_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> Lead:
     """One lead (404 if it is not this account's)."""
-    row = await pool.fetchrow(
-        f"SELECT {COLUMNS} FROM leads WHERE id = $1 AND account_id = $2", lead_id, account
-    )
+    row = await fetch_owned(pool, "leads", COLUMNS, account, lead_id)
     if row is None:
         raise ProblemError(404, NOT_FOUND)
     return lead_from(row)

@@ -21,7 +21,7 @@ from services.campaign_api.api.models.templates import (
     TemplateUpdate,
 )
 from services.campaign_api.api.pagination import IdPage, Page
-from services.campaign_api.listing import account_rows
+from services.campaign_api.owned import fetch_owned, list_owned
 from services.campaign_api.records import TEMPLATE_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_template
 from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
@@ -57,9 +57,7 @@ async def compile_or_422(
 
 
 async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncpg.Record:
-    row = await pool.fetchrow(
-        f"SELECT {COLUMNS} FROM templates WHERE id = $1 AND account_id = $2", template_id, account
-    )
+    row = await fetch_owned(pool, "templates", COLUMNS, account, template_id)
     if row is None:
         raise ProblemError(404, NOT_FOUND)
     return row
@@ -84,7 +82,7 @@ async def create_template(
 @router.get("", response_model=Page[Template], responses=problem_responses(422))
 async def list_templates(account: CurrentAccount, pool: PoolDep, page: IdPage) -> Page[Template]:
     """The account's templates in id order (keyset pagination)."""
-    rows = await account_rows(
+    rows = await list_owned(
         pool, "templates", COLUMNS, account, after=page.cursor, limit=page.limit + 1
     )
     return page.page(rows, lambda r: Template(**dict(r)), key="id")
