@@ -11,16 +11,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.campaign_api.conftest import Tenant
+from tests.campaign_api.helpers import create
 
 pytestmark = pytest.mark.postgres
 BODY = {"url": "http://127.0.0.1:9/hook", "event_types": ["campaign.completed", "lead.bounced"]}
 
 
 async def register(tenant: Tenant, **overrides: Any) -> dict[str, Any]:
-    response = await tenant.client.post("/webhook-endpoints", json={**BODY, **overrides})
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return await create(tenant.client, "/webhook-endpoints", {**BODY, **overrides})
 
 
 async def test_the_secret_is_shown_at_creation_and_rotation_only(tenant: Tenant) -> None:
