@@ -16,7 +16,7 @@ from services.campaign_api.api.models.domains import (
     DomainStatus,
     RecordCheck,
 )
-from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.domains import records, store
 from services.campaign_api.domains.lookup import TxtLookup
 from services.campaign_api.domains.settings import DomainSettings
@@ -83,17 +83,17 @@ async def list_domains(
     account: CurrentAccount,
     pool: PoolDep,
     settings: SettingsDep,
+    page: IdPage,
     status: Annotated[
         DomainStatus | None, Query(description="Only domains in this status.")
     ] = None,
-    limit: Limit = 100,
-    cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Page[Domain]:
     """The account's sending domains in id order (keyset pagination)."""
     verified = None if status is None else status == "verified"
-    rows = await store.list_domains(pool, account, verified=verified, after=cursor, limit=limit + 1)
-    items = [domain_view(r, settings.domains) for r in rows[:limit]]
-    return Page[Domain](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    rows = await store.list_domains(
+        pool, account, verified=verified, after=page.cursor, limit=page.limit + 1
+    )
+    return page.page(rows, lambda r: domain_view(r, settings.domains), key="id")
 
 
 @router.get("/{domain_id}", response_model=Domain, responses=answers.BY_ID)

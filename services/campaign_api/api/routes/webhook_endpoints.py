@@ -14,7 +14,7 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Response, status
 
 from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.webhooks import (
@@ -25,7 +25,7 @@ from services.campaign_api.api.models.webhooks import (
     RotatedSecret,
     RotateSecret,
 )
-from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.config import Settings
 from services.campaign_api.webhooks import endpoints
 from shared.http import answers
@@ -87,13 +87,11 @@ async def create_webhook_endpoint(
 async def list_webhook_endpoints(
     account: CurrentAccount,
     pool: PoolDep,
-    limit: Limit = 100,
-    cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page.")] = None,
+    page: IdPage,
 ) -> Page[Endpoint]:
     """The account's endpoints in id order (keyset pagination), secrets never included."""
-    rows = await endpoints.list_endpoints(pool, account, cursor, limit + 1)
-    items = [Endpoint(**dict(r)) for r in rows[:limit]]
-    return Page[Endpoint](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    rows = await endpoints.list_endpoints(pool, account, page.cursor, page.limit + 1)
+    return page.page(rows, lambda r: Endpoint(**dict(r)), key="id")
 
 
 @router.get("/{endpoint_id}", response_model=Endpoint, responses=answers.BY_ID)
