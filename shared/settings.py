@@ -18,7 +18,7 @@ import os
 import secrets
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +41,11 @@ SecretName = Literal[
     "provider_key_secret",
 ]
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
+
+
+# A duration setting in seconds (a timeout, TTL, period or back-off): zero or less is refused,
+# since it would mean "never wait" or a busy loop. Fields add their default and description.
+Seconds = Annotated[float, Field(gt=0)]
 
 
 class MissingSecret(RuntimeError):
@@ -71,9 +76,8 @@ class CommonSettings(BaseSettings):
         description="PostgreSQL DSN (asyncpg form).",
     )
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
-    kafka_consumer_stall_s: float = Field(
+    kafka_consumer_stall_s: Seconds = Field(
         60.0,
-        gt=0,
         description="A consumer that fetched nothing for this long while the broker answers "
         "is rebuilt by its runner; /readyz reports it as not consuming meanwhile.",
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, PositiveFloat
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.campaign_api.domains.settings import DomainSettings
 from shared.http.rate_limits import RateLimitSpec, rate_limit_setting
-from shared.settings import SecretName, ServiceSettings, db_pool_size
+from shared.settings import Seconds, SecretName, ServiceSettings, db_pool_size
 from shared.templating import TemplateLimits
 
 
@@ -27,20 +27,20 @@ class Settings(ServiceSettings):
     )
     outbox_batch_size: int = 100
     scheduler_interval_seconds: float = Field(1.0, description="How often due schedules start.")
-    stalled_after_seconds: PositiveFloat = Field(
+    stalled_after_seconds: Seconds = Field(
         600.0,
         description="Seconds without progress (updated_at) after which a running campaign "
         "counts as stalled (gauge fanout_campaigns_stalled).",
     )
-    stall_check_seconds: PositiveFloat = Field(
+    stall_check_seconds: Seconds = Field(
         30.0, description="How often stalled campaigns are counted."
     )
     db_pool_size: int = db_pool_size(10)
-    idempotency_ttl_seconds: float = Field(
-        86_400, gt=0, description="How long an Idempotency-Key's answer is kept and replayed."
+    idempotency_ttl_seconds: Seconds = Field(
+        86_400, description="How long an Idempotency-Key's answer is kept and replayed."
     )
-    idempotency_purge_interval_seconds: float = Field(
-        3600, gt=0, description="How often expired idempotency keys are deleted."
+    idempotency_purge_interval_seconds: Seconds = Field(
+        3600, description="How often expired idempotency keys are deleted."
     )
     rate_limit: RateLimitSpec = rate_limit_setting()
     templates: TemplateLimits = Field(

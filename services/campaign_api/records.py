@@ -9,7 +9,6 @@ caller can create inside its own transaction.
 
 from __future__ import annotations
 
-from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -18,8 +17,8 @@ import orjson
 from services.campaign_api.api.models.campaigns import CampaignCreate
 from services.campaign_api.api.models.leads import LeadCreate
 from services.campaign_api.api.models.templates import TemplateCreate
+from services.campaign_api.owned import Db
 
-Db: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
 TEMPLATE_COLUMNS = "id, name, subject, html_body, text_body, created_at, updated_at"
 LEAD_COLUMNS = (
     "id, email, first_name, last_name, country, tags, attributes, "

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.esp_simulator.dialects.settings import DialectSettings
-from shared.settings import SecretName, ServiceSettings
+from shared.settings import Seconds, SecretName, ServiceSettings
 
 Share = Annotated[float, Field(ge=0, le=1)]  # of calls, recipients or emails
 NonNegative = Annotated[float, Field(ge=0)]
@@ -30,8 +30,8 @@ class Knobs(BaseModel):
     rate_limit_per_s: NonNegative = Field(
         0.0, description="Emails per second (token bucket); 0 = unlimited."
     )
-    rate_burst_s: float = Field(
-        1.0, gt=0, description="Bucket size in seconds of rate (at least one full batch)."
+    rate_burst_s: Seconds = Field(
+        1.0, description="Bucket size in seconds of rate (at least one full batch)."
     )
     error_5xx_rate: Share = Field(0.0, description="Share of calls answered 503.")
     throttle_429_rate: Share = Field(
@@ -85,9 +85,9 @@ class Settings(ServiceSettings, Knobs, DialectSettings):
         description="Events kept for delivery; when full, bulk calls answer 503 (nothing lost).",
     )
     webhook_concurrency: int = Field(1, ge=1, le=64, description="Webhook posts in flight.")
-    webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook post.")
-    webhook_retry_base_s: float = Field(0.5, gt=0, description="First retry delay (doubles).")
-    webhook_retry_max_s: float = Field(30.0, gt=0, description="Longest retry delay.")
+    webhook_timeout_s: Seconds = Field(10.0, description="Timeout of one webhook post.")
+    webhook_retry_base_s: Seconds = Field(0.5, description="First retry delay (doubles).")
+    webhook_retry_max_s: Seconds = Field(30.0, description="Longest retry delay.")
     request_log_max: int = Field(
         100_000,
         ge=0,

@@ -6,7 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.notifier.policy import DeliveryPolicy
-from shared.settings import SecretName, ServiceSettings, db_pool_size
+from shared.settings import Seconds, SecretName, ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -18,13 +18,13 @@ class Settings(ServiceSettings):
     group_id: str = Field("fanout-notifier", description="Group of email.events (prefixed).")
     # lead events are applied in batches: this many events, or the oldest this old
     batch_max_events: int = Field(5_000, ge=1, description="Events applied in one batch.")
-    batch_max_seconds: float = Field(1.0, gt=0, description="Oldest event of a batch waits.")
-    retry_backoff_s: float = Field(0.5, gt=0, description="First back-off of a failed batch.")
-    max_retry_backoff_s: float = Field(10.0, gt=0, description="Longest back-off of a batch.")
+    batch_max_seconds: Seconds = Field(1.0, description="Oldest event of a batch waits.")
+    retry_backoff_s: Seconds = Field(0.5, description="First back-off of a failed batch.")
+    max_retry_backoff_s: Seconds = Field(10.0, description="Longest back-off of a batch.")
     events_per_delivery: int = Field(100, ge=1, le=1000, description="Lead events per webhook.")
     endpoint_concurrency: int = Field(4, ge=1, le=64, description="Attempts per endpoint.")
     max_in_flight: int = Field(64, ge=1, description="Attempts in flight from this instance.")
-    poll_interval_s: float = Field(0.5, gt=0, description="Looks for due work this often.")
+    poll_interval_s: Seconds = Field(0.5, description="Looks for due work this often.")
     retention_days: int = Field(30, ge=1, description="Finished deliveries are kept this long.")
     db_pool_size: int = db_pool_size(5)
     delivery: DeliveryPolicy = Field(

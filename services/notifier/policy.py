@@ -12,6 +12,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.settings import Seconds
+
 RETRY_SCHEDULE_S: list[float] = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
 
 
@@ -20,7 +22,7 @@ class DeliveryPolicy(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FANOUT_NOTIFIER_", extra="ignore", frozen=True)
 
-    request_timeout_s: float = Field(15.0, gt=0, le=60, description="One attempt's timeout.")
+    request_timeout_s: Seconds = Field(15.0, le=60, description="One attempt's timeout.")
     retry_schedule_s: list[float] = Field(
         default_factory=lambda: list(RETRY_SCHEDULE_S),
         min_length=1,
@@ -28,7 +30,7 @@ class DeliveryPolicy(BaseSettings):
         "last, the delivery gives up (failed; replay it through the API).",
     )
     retry_jitter: float = Field(0.1, ge=0, lt=1, description="Retry delays move by this share.")
-    max_retry_after_s: float = Field(86_400, gt=0, description="Longest Retry-After honoured.")
+    max_retry_after_s: Seconds = Field(86_400, description="Longest Retry-After honoured.")
     # an endpoint is disabled after this many failed attempts in a row, spread over at
     # least this many hours without a success
     disable_after_failures: int = Field(10, ge=1, description="Failures in a row to disable.")

@@ -6,7 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.http.rate_limits import RateLimitSpec, rate_limit_setting
-from shared.settings import SecretName, ServiceSettings, db_pool_size
+from shared.settings import Seconds, SecretName, ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -17,10 +17,10 @@ class Settings(ServiceSettings):
     port: int = 8702
     group_id: str = "report_sink"
     batch_max_events: int = Field(50_000, ge=1, description="Insert when this many events wait.")
-    batch_max_seconds: float = Field(1.0, gt=0, description="...or when the oldest waited this.")
+    batch_max_seconds: Seconds = Field(1.0, description="...or when the oldest waited this.")
     poll_max_records: int = Field(10_000, ge=1, description="Records per Kafka poll.")
-    retry_backoff_s: float = Field(0.5, gt=0, description="First back-off after a failed insert.")
-    max_retry_backoff_s: float = Field(10.0, gt=0, description="Longest back-off.")
+    retry_backoff_s: Seconds = Field(0.5, description="First back-off after a failed insert.")
+    max_retry_backoff_s: Seconds = Field(10.0, description="Longest back-off.")
     chdb_max_memory_bytes: int = Field(
         4 * 1024**3, description="Memory cap of the embedded engine (max_server_memory_usage)."
     )

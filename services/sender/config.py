@@ -17,7 +17,7 @@ from services.sender.providers.postmark import PostmarkConfig
 from services.sender.providers.sendgrid import SendGridConfig
 from services.sender.providers.ses import SesConfig
 from services.sender.providers.smtp_config import SmtpConfig
-from shared.settings import SecretName, ServiceSettings, db_pool_size
+from shared.settings import Seconds, SecretName, ServiceSettings, db_pool_size
 
 
 class Settings(ServiceSettings):
@@ -32,15 +32,14 @@ class Settings(ServiceSettings):
         "fanout-sender", description="Consumer group (the topic prefix is put in front)."
     )
     max_in_flight: int = Field(32, ge=1, description="Batches processed at once per instance.")
-    retry_deadline_s: float = Field(
+    retry_deadline_s: Seconds = Field(
         6 * 3600.0,
-        gt=0,
         description="How long (from a batch's first ESP call; default 6 h) throttled and "
         "transient answers are retried before the recipients still refused fail.",
     )
-    retry_initial_s: float = Field(0.2, gt=0, description="First retry delay (then doubles).")
-    retry_max_s: float = Field(
-        30.0, gt=0, description="Longest backoff between retries (a Retry-After may be longer)."
+    retry_initial_s: Seconds = Field(0.2, description="First retry delay (then doubles).")
+    retry_max_s: Seconds = Field(
+        30.0, description="Longest backoff between retries (a Retry-After may be longer)."
     )
     retry_jitter_s: float = Field(0.2, ge=0, description="Random extra delay of each retry.")
     rate_budgets: dict[str, float] = Field(
@@ -48,12 +47,9 @@ class Settings(ServiceSettings):
         description="Emails per second per provider kind, shared by every sender instance "
         "(0 = none); a provider configuration's own `rate_per_s` wins for its campaigns.",
     )
-    flush_interval_s: float = Field(
-        1.0, gt=0, description="Progress flush and offset commit period."
-    )
-    spec_ttl_s: float = Field(
+    flush_interval_s: Seconds = Field(1.0, description="Progress flush and offset commit period.")
+    spec_ttl_s: Seconds = Field(
         1.0,
-        gt=0,
         le=1.0,
         description="Longest a campaign's spec is cached when no change is announced (the "
         "bound on seeing a pause while the LISTEN connection is down).",
@@ -66,8 +62,8 @@ class Settings(ServiceSettings):
         ge=1,
         description="Compiled templates kept at most (least recently used dropped first).",
     )
-    revoke_wait_s: float = Field(
-        20.0, gt=0, description="Longest wait for in-flight batches of revoked partitions."
+    revoke_wait_s: Seconds = Field(
+        20.0, description="Longest wait for in-flight batches of revoked partitions."
     )
     render_pause_ratio: float = Field(
         0.1,
@@ -87,7 +83,7 @@ class Settings(ServiceSettings):
     )
     message_id_domain: str = "fanout.local"
     simulator_url: str = "http://127.0.0.1:8705"
-    provider_timeout_s: float = Field(30.0, gt=0, description="Timeout of one ESP call.")
+    provider_timeout_s: Seconds = Field(30.0, description="Timeout of one ESP call.")
     db_pool_size: int = db_pool_size(10)
     sendgrid: SendGridConfig = Field(default_factory=SendGridConfig, description="SendGrid.")
     mailgun: MailgunConfig = Field(default_factory=MailgunConfig, description="Mailgun.")

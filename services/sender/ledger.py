@@ -26,7 +26,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from services.sender.outcomes import BatchTally, Outcome
+from services.sender.outcomes import Outcome, outcome_counts
 from shared.campaigns import MAX_REASON
 from shared.contracts import EventType, Recipient, SendBatch
 
@@ -104,8 +104,7 @@ async def record(
     parked_reason: str = "",
 ) -> bool:
     """Record the batch's outcome (and park `parked`); False if it was recorded before."""
-    tally = BatchTally.of(batch.campaign_id, batch.batch_no, outcomes)
-    counts = (tally.sent, tally.failed, tally.suppressed, tally.cancelled)
+    counts = outcome_counts(outcomes)
     recipients = None
     if parked:
         recipients = orjson.dumps([r.model_dump(mode="json") for r in parked]).decode()

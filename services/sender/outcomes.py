@@ -9,6 +9,7 @@ are recorded in Postgres before they are published (`services.sender.ledger`).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -30,29 +31,14 @@ class Outcome:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class BatchTally:
-    """How many recipients of one send batch ended in each terminal outcome."""
+# The terminal outcomes a batch's ledger row counts, in the order of its columns.
+COUNTED = (EventType.SENT, EventType.FAILED, EventType.SUPPRESSED, EventType.CANCELLED)
 
-    campaign_id: UUID
-    batch_no: int
-    sent: int = 0
-    failed: int = 0
-    suppressed: int = 0
-    cancelled: int = 0
 
-    @classmethod
-    def of(cls, campaign_id: UUID, batch_no: int, outcomes: list[Outcome]) -> BatchTally:
-        """Count `outcomes` by type."""
-        types = [o.type for o in outcomes]
-        return cls(
-            campaign_id=campaign_id,
-            batch_no=batch_no,
-            sent=types.count(EventType.SENT),
-            failed=types.count(EventType.FAILED),
-            suppressed=types.count(EventType.SUPPRESSED),
-            cancelled=types.count(EventType.CANCELLED),
-        )
+def outcome_counts(outcomes: list[Outcome]) -> tuple[int, ...]:
+    """How many of `outcomes` are of each type of `COUNTED`, in that order."""
+    types = Counter(o.type for o in outcomes)
+    return tuple(types[kind] for kind in COUNTED)
 
 
 def outcome_events(

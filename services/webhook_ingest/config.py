@@ -15,7 +15,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import SecretName, ServiceSettings, db_pool_size
+from shared.settings import Seconds, SecretName, ServiceSettings, db_pool_size
 
 ProviderName = Literal["simulator", "ses", "sendgrid", "mailgun", "postmark"]
 
@@ -32,8 +32,8 @@ class Settings(ServiceSettings):
         "others have no route (404). Default: none.",
     )
     max_body_bytes: int = Field(1024 * 1024, gt=0, description="Largest webhook body (413 above).")
-    timestamp_tolerance_s: float = Field(
-        300, gt=0, description="Signed timestamps further than this from now are refused."
+    timestamp_tolerance_s: Seconds = Field(
+        300, description="Signed timestamps further than this from now are refused."
     )
     soft_bounce_threshold: int = Field(
         3, ge=1, description="Soft bounces in a row (no delivery between) that suppress."
@@ -43,21 +43,20 @@ class Settings(ServiceSettings):
         description="SNS topic ARNs whose notifications are accepted; empty refuses all.",
     )
     sns_cert_cache_size: int = Field(32, ge=1, description="SNS signing certificates cached.")
-    sns_cert_ttl_s: float = Field(
-        3600, gt=0, description="How long a fetched SNS signing certificate is trusted."
+    sns_cert_ttl_s: Seconds = Field(
+        3600, description="How long a fetched SNS signing certificate is trusted."
     )
-    sns_cert_failure_ttl_s: float = Field(
-        60, gt=0, description="How long a failed certificate fetch is remembered (not retried)."
+    sns_cert_failure_ttl_s: Seconds = Field(
+        60, description="How long a failed certificate fetch is remembered (not retried)."
     )
     sns_max_concurrent_fetches: int = Field(
         4, ge=1, description="SNS certificate fetches running at once, at most."
     )
-    sns_fetch_timeout_s: float = Field(
-        5, gt=0, description="Longest a request waits for a certificate fetch (then 503)."
+    sns_fetch_timeout_s: Seconds = Field(
+        5, description="Longest a request waits for a certificate fetch (then 503)."
     )
-    sns_max_age_s: float = Field(
+    sns_max_age_s: Seconds = Field(
         3600,
-        gt=0,
         description=(
             "SNS messages whose signed Timestamp is older are refused as replays. SNS retries "
             "an HTTPS delivery for at most 3,600 s (a hard limit of its delivery policy), and "
@@ -81,15 +80,15 @@ class Settings(ServiceSettings):
     )
     postmark_username: str = Field("", description="Basic-auth user in the Postmark webhook URL.")
     postmark_password: SecretStr = Field(SecretStr(""), description="Basic-auth password.")
-    kafka_send_timeout_s: float = Field(
-        15, gt=0, description="Longest wait for Kafka to acknowledge a request's events."
+    kafka_send_timeout_s: Seconds = Field(
+        15, description="Longest wait for Kafka to acknowledge a request's events."
     )
     db_pool_size: int = db_pool_size(5)
     config_cache_size: int = Field(
         1_000, ge=1, description="Accounts' provider configurations whose webhook keys are cached."
     )
-    config_ttl_s: float = Field(
-        30.0, gt=0, description="How long a configuration's webhook key is used before re-reading."
+    config_ttl_s: Seconds = Field(
+        30.0, description="How long a configuration's webhook key is used before re-reading."
     )
 
     @model_validator(mode="after")

@@ -13,6 +13,8 @@ from functools import cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.settings import Seconds
+
 # The largest integer a template may compute: Python refuses to print longer ones anyway.
 MAX_NUMBER_BITS = 14_000  # about 4,300 decimal digits
 
@@ -38,8 +40,8 @@ class TemplateLimits(BaseSettings):
         ge=100,
         description="Loop iterations plus function and method calls while rendering one email.",
     )
-    max_render_seconds: float = Field(
-        0.1, gt=0, description="Most CPU time rendering one email may take."
+    max_render_seconds: Seconds = Field(
+        0.1, description="Most CPU time rendering one email may take."
     )
     max_nesting: int = Field(
         8, ge=1, description="Deepest nesting of {% for %}, {% if %} and {% with %} blocks."
@@ -55,9 +57,8 @@ class TemplateLimits(BaseSettings):
     max_literal_items: int = Field(
         1_000, ge=10, description="Most items in one list or dict written in a template."
     )
-    max_check_seconds: float = Field(
+    max_check_seconds: Seconds = Field(
         2.0,
-        gt=0,
         description="Longest time a launch may spend test-rendering the template for its leads.",
     )
     max_check_groups: int = Field(

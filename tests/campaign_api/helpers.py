@@ -13,11 +13,16 @@ TEMPLATE = {"name": "t", "subject": "Hi {{ first_name }}", "text_body": "Hello {
 CONDITION = {"field": "country", "op": "eq", "value": "DE"}
 
 
-async def make_template(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    response = await client.post("/templates", json={**TEMPLATE, **overrides})
+async def create(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST `body` to `path`, which must answer 201; the created object."""
+    response = await client.post(path, json=body)
     assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def make_template(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    return await create(client, "/templates", {**TEMPLATE, **overrides})
 
 
 async def verified_sender(client: httpx.AsyncClient) -> str:
@@ -38,19 +43,11 @@ async def make_campaign(client: httpx.AsyncClient, **overrides: Any) -> dict[str
     """A draft through `POST /campaigns`, sent from the account's verified domain by default."""
     template_id = overrides.pop("template_id", None) or (await make_template(client))["id"]
     from_email = overrides.pop("from_email", None) or await verified_sender(client)
-    response = await client.post(
-        "/campaigns", json=campaign_body(template_id, from_email, **overrides)
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return await create(client, "/campaigns", campaign_body(template_id, from_email, **overrides))
 
 
 async def make_lead(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
-    response = await client.post("/leads", json=fields)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return await create(client, "/leads", fields)
 
 
 async def outbox_commands(pool: asyncpg.Pool, campaign_id: str) -> list[CampaignCommand]:

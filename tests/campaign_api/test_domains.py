@@ -31,17 +31,14 @@ from services.esp_simulator.dns import PublishedRecord
 from services.esp_simulator.testing import serving
 from shared.settings import CommonSettings
 from tests.campaign_api.conftest import Tenant, TenantFactory
-from tests.campaign_api.helpers import CONDITION, make_campaign, make_template
+from tests.campaign_api.helpers import CONDITION, create, make_campaign, make_template
 from tests.domains import TEST_KEY_BITS, LocalDns, unique_domain
 
 pytestmark = pytest.mark.postgres
 
 
 async def _register(tenant: Tenant, name: str) -> dict[str, Any]:
-    response = await tenant.client.post("/domains", json={"name": name})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return await create(tenant.client, "/domains", {"name": name})
 
 
 def _publish(dns: LocalDns, domain: dict[str, Any], skip: Collection[str] = ()) -> None:

@@ -18,7 +18,7 @@ from shared.provider_configs import records
 from shared.sealing import Sealer
 from shared.settings import CommonSettings
 from tests.campaign_api.conftest import Tenant, TenantFactory
-from tests.campaign_api.helpers import campaign_body, make_campaign, make_template
+from tests.campaign_api.helpers import campaign_body, create, make_campaign, make_template
 
 pytestmark = pytest.mark.postgres
 
@@ -27,10 +27,7 @@ SENDGRID = {"name": "sg", "kind": "sendgrid", "credentials": {"api_key": SECRET}
 
 
 async def _create(tenant: Tenant, **body: Any) -> dict[str, Any]:
-    response = await tenant.client.post("/providers", json={**SENDGRID, **body})
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return await create(tenant.client, "/providers", {**SENDGRID, **body})
 
 
 async def test_create_list_get_update_delete_provider(tenant: Tenant) -> None:

@@ -11,16 +11,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.campaign_api.conftest import Tenant
+from tests.campaign_api.helpers import create
 
 pytestmark = pytest.mark.postgres
 BODY = {"url": "http://127.0.0.1:9/hook", "event_types": ["campaign.completed", "lead.bounced"]}
 
 
 async def register(tenant: Tenant, **overrides: Any) -> dict[str, Any]:
-    response = await tenant.client.post("/webhook-endpoints", json={**BODY, **overrides})
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return await create(tenant.client, "/webhook-endpoints", {**BODY, **overrides})
 
 
 async def test_the_secret_is_shown_at_creation_and_rotation_only(tenant: Tenant) -> None:
@@ -112,3 +110,13 @@ async def test_another_account_sees_404(tenant: Tenant, make_tenant: Any) -> Non
     assert (await other.client.get("/webhook-endpoints")).json()["items"] == []
     mine = await tenant.client.get(path)
     assert (mine.status_code, mine.json()["description"]) == (200, "")
+
+
+async def test_list_webhook_endpoints_in_id_pages(tenant: Tenant) -> None:
+    ids = sorted([(await register(tenant))["id"] for _ in range(3)])
+    first = (await tenant.client.get("/webhook-endpoints", params={"limit": 2})).json()
+    cursor = {"limit": 2, "cursor": first["next_cursor"]}
+    rest = (await tenant.client.get("/webhook-endpoints", params=cursor)).json()
+    assert [e["id"] for e in first["items"] + rest["items"]] == ids
+    assert first["next_cursor"] == ids[1] and rest["next_cursor"] is None
+    assert all("secret" not in e for e in first["items"])

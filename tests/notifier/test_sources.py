@@ -21,11 +21,12 @@ from services.notifier.config import Settings
 from services.notifier.consumer import LeadEventsConsumer
 from services.notifier.lead_events import LeadEventsStep
 from shared.campaigns.completion import complete_if_accounted
-from shared.contracts import EmailEvent, EventBatch, EventType, encode
+from shared.contracts import EventBatch, EventType, encode
 from shared.kafka.strategies.batch import Batch
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests import factories
+from tests.events import event
 from tests.notifier.conftest import Notifier
 from tests.notifier.receiver import Receiver
 
@@ -47,16 +48,14 @@ def feedback(account: uuid.UUID, campaign: uuid.UUID, *kinds: EventType) -> Even
     """One batch with an event of each of `kinds` (one lead each)."""
     return EventBatch(
         events=[
-            EmailEvent(
-                event_id=uuid.uuid4(),
-                account_id=account,
-                campaign_id=campaign,
-                lead_id=uuid.uuid4(),
+            event(
+                account,
+                campaign,
+                uuid.uuid4(),
+                kind,
+                datetime.now(UTC),
                 email=f"lead{n}@example.com",
-                type=kind,
-                provider="simulator",
                 reason="mailbox unknown" if kind == EventType.BOUNCED else "",
-                occurred_at=datetime.now(UTC),
             )
             for n, kind in enumerate(kinds)
         ]

@@ -17,6 +17,7 @@ from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests import factories
+from tests.events import event
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -46,34 +47,6 @@ async def make_tenant(pool: asyncpg.Pool, leads: int = 0, matched: int | None = 
         for n in range(leads)
     ]
     return Tenant(account.id, account.key, campaign_id, tuple(lead_ids))
-
-
-def event(
-    account: UUID,
-    campaign: UUID,
-    lead: UUID,
-    kind: EventType,
-    at: datetime,
-    *,
-    email: str = "someone@example.com",
-    bounce_type: str | None = None,
-    reason: str = "",
-    key: str | None = None,
-) -> EmailEvent:
-    """One event whose id is deterministic from (campaign, lead, kind, key)."""
-    event_id = uuid.uuid5(campaign, f"{lead}:{kind}:{key or at.isoformat()}")
-    return EmailEvent(
-        event_id=event_id,
-        account_id=account,
-        campaign_id=campaign,
-        lead_id=lead,
-        email=email,
-        type=kind,
-        provider="simulator",
-        reason=reason,
-        bounce_type=bounce_type,
-        occurred_at=at,
-    )
 
 
 def sends(account: UUID, campaign: UUID, count: int, start: int = 0) -> list[EmailEvent]:

@@ -24,7 +24,8 @@ from shared.auth import NOT_BEARER
 from shared.contracts.events import EmailEvent, EventType
 from shared.settings import CommonSettings
 from tests import factories
-from tests.report_sink.helpers import T0, Tenant, event, make_tenant
+from tests.events import event
+from tests.report_sink.helpers import T0, Tenant, make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
 

@@ -16,7 +16,7 @@ from services.report_sink.schema import MIGRATIONS_DIR, load_migrations, migrate
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect_embedded
 from shared.contracts.events import EventType
-from tests.report_sink.helpers import event
+from tests.events import event
 
 pytestmark = pytest.mark.clickhouse
 

@@ -20,8 +20,9 @@ from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.contracts.events import EventType
 from shared.settings import CommonSettings
+from tests.events import event
 from tests.fuzz import fuzz, serving
-from tests.report_sink.helpers import T0, event, make_tenant
+from tests.report_sink.helpers import T0, make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse, pytest.mark.slow]
 

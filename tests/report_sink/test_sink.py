@@ -18,7 +18,8 @@ from shared.contracts.events import EventBatch, EventType
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
-from tests.report_sink.helpers import T0, batches, event, publish, sends, wait_until
+from tests.events import event
+from tests.report_sink.helpers import T0, batches, publish, sends, wait_until
 from tests.shared.kafka_helpers import read_all
 
 pytestmark = [pytest.mark.kafka, pytest.mark.clickhouse]

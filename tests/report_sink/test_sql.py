@@ -24,7 +24,8 @@ from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.contracts.events import EventType
 from shared.settings import CommonSettings
-from tests.report_sink.helpers import T0, Tenant, event, make_tenant
+from tests.events import event
+from tests.report_sink.helpers import T0, Tenant, make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
 

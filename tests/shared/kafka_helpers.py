@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
 
-from shared.contracts.events import EmailEvent, EventBatch, EventType
+from shared.contracts.events import EventBatch, EventType
 from shared.settings import CommonSettings
+from tests.events import event
 
 ACCOUNT = uuid.UUID("3d2e1f00-aaaa-4bbb-8ccc-000000000001")
 CAMPAIGN = uuid.UUID("6f1c7f7e-5b0a-4c1e-9a53-3b7a5d2f9c10")
@@ -19,19 +20,10 @@ CAMPAIGN = uuid.UUID("6f1c7f7e-5b0a-4c1e-9a53-3b7a5d2f9c10")
 def sent_event(n: int) -> EventBatch:
     """A valid one-event batch whose event id is derived from `n`."""
     lead = uuid.uuid5(CAMPAIGN, f"lead-{n}")
+    at = datetime.now(UTC)
+    email = f"lead{n}@example.com"
     return EventBatch(
-        events=[
-            EmailEvent(
-                event_id=uuid.uuid5(ACCOUNT, f"event-{n}"),
-                account_id=ACCOUNT,
-                campaign_id=CAMPAIGN,
-                lead_id=lead,
-                email=f"lead{n}@example.com",
-                type=EventType.SENT,
-                provider="simulator",
-                occurred_at=datetime.now(UTC),
-            )
-        ]
+        events=[event(ACCOUNT, CAMPAIGN, lead, EventType.SENT, at, email=email, key=str(n))]
     )
 
 

@@ -8,6 +8,7 @@ import httpx
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ValidationError
 
+from shared.http import answers
 from shared.http.client import error_line
 from shared.http.problems import (
     MEDIA_TYPE,
@@ -174,6 +175,14 @@ def test_openapi_documents_declared_problem_responses() -> None:
         schema = responses[status]["content"][MEDIA_TYPE]["schema"]
         assert schema == {"$ref": "#/components/schemas/Problem"}
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_shared_answer_sets_name_their_statuses() -> None:
+    # the API services declare these alike; a change here changes every service's schema
+    assert set(answers.AUTHENTICATED) == {401}
+    assert set(answers.WITH_BODY) == {413, 422}
+    assert set(answers.BY_ID) == {404, 422}
+    assert answers.BY_ID[404]["description"] == "Not Found"
 
 
 def test_error_line_shows_the_problem_detail_on_one_line() -> None:

@@ -16,11 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from shared.errors import InvalidSetting
 from shared.secret_policy import KNOWN_DEFAULTS
 from shared.service.configuration import load_settings
 from shared.settings import SECRET_NAMES, CommonSettings, SecretName, ServiceSettings, env_name
+from shared.templating.limits import TemplateLimits
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = [
@@ -136,3 +138,28 @@ def test_start_service_with_an_invalid_setting_exits_2_naming_it(
     result = _start("sender", _environment(**{variable: value}), tmp_path)
     _one_line_naming(result, "sender", variable)
     assert value not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("service", "variable"),
+    [
+        ("sender", "FANOUT_SENDER_RETRY_MAX_S"),
+        ("webhook_ingest", "FANOUT_WEBHOOK_INGEST_SNS_MAX_AGE_S"),
+    ],
+)
+def test_load_settings_refuses_a_duration_of_zero(
+    service: str, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `shared.settings.Seconds`: a timeout or TTL of 0 would mean "never wait"
+    monkeypatch.setenv(variable, "0")
+    with pytest.raises(InvalidSetting) as refused:
+        load_settings(_settings_class(service))
+    assert refused.value.setting == variable
+
+
+def test_template_limits_refuse_a_render_time_of_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FANOUT_TEMPLATE_MAX_RENDER_SECONDS", "0")
+    with pytest.raises(ValidationError, match="max_render_seconds"):
+        TemplateLimits()
+    monkeypatch.setenv("FANOUT_TEMPLATE_MAX_RENDER_SECONDS", "0.5")
+    assert TemplateLimits().max_render_seconds == 0.5

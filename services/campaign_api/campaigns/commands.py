@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.campaign_api.campaigns.outbox import enqueue_command, make_command
+from services.campaign_api.owned import fetch_owned
 from shared.campaigns import Action, State, move_locked, next_state
 from shared.contracts import CommandKind
 
@@ -85,11 +86,7 @@ async def lock_campaign(
     conn: asyncpg.Connection, campaign_id: UUID, account_id: UUID
 ) -> asyncpg.Record | None:
     """The account's campaign, locked until the transaction ends; None if it has no such one."""
-    return await conn.fetchrow(
-        "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2 FOR UPDATE",
-        campaign_id,
-        account_id,
-    )
+    return await fetch_owned(conn, "campaigns", "*", account_id, campaign_id, for_update=True)
 
 
 async def apply_action(

@@ -13,6 +13,7 @@ from pydantic import Field, IPvAnyAddress, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.campaign_api.domains.names import domain_name
+from shared.settings import Seconds
 
 
 class DomainSettings(BaseSettings):
@@ -30,8 +31,8 @@ class DomainSettings(BaseSettings):
     dns_nameserver_port: int = Field(
         53, ge=1, le=65535, description="Port of those resolvers (the stack: the simulator's)."
     )
-    dns_timeout_s: float = Field(
-        5.0, gt=0, le=60, description="Longest wait for one DNS lookup of a verification."
+    dns_timeout_s: Seconds = Field(
+        5.0, le=60, description="Longest wait for one DNS lookup of a verification."
     )
     spf_include: str = Field(
         "amazonses.com",

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from services.campaign_api.domains.dkim import generate_key
 from services.campaign_api.domains.settings import DomainSettings
+from services.campaign_api.owned import Db, require_owned
 from shared.campaigns import State
 from shared.campaigns.lifecycle import TERMINAL
 
-Db: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
 COLUMNS = "id, name, verification_token, dkim_selector, dkim_public_key, created_at, verified_at"
 # a campaign in these states may send (now or after a resume) without another launch check
 SENDING_STATES = sorted(s.value for s in State if s is not State.DRAFT and s not in TERMINAL)
@@ -91,14 +90,7 @@ async def register_domain(
 
 async def fetch_domain(db: Db, account: UUID, domain_id: UUID) -> asyncpg.Record:
     """One domain of `account`, or `DomainNotFound`."""
-    row = await db.fetchrow(
-        f"SELECT {COLUMNS} FROM sending_domains WHERE id = $1 AND account_id = $2",
-        domain_id,
-        account,
-    )
-    if row is None:
-        raise DomainNotFound(domain_id)
-    return row
+    return await require_owned(db, "sending_domains", COLUMNS, account, domain_id, DomainNotFound)
 
 
 async def list_domains(
@@ -143,13 +135,10 @@ async def delete_domain(pool: asyncpg.Pool, account: UUID, domain_id: UUID) -> N
     async with pool.acquire() as conn, conn.transaction():
         # locked first: a launch holds the row FOR SHARE while it checks, so either the
         # launch sees the domain gone or this sees the launched campaign
-        name = await conn.fetchval(
-            "SELECT name FROM sending_domains WHERE id = $1 AND account_id = $2 FOR UPDATE",
-            domain_id,
-            account,
+        locked = await require_owned(
+            conn, "sending_domains", "name", account, domain_id, DomainNotFound, for_update=True
         )
-        if name is None:
-            raise DomainNotFound(domain_id)
+        name = locked["name"]
         rows = await conn.fetch(CAMPAIGNS_SENDING_FROM, account, SENDING_STATES, name, IN_USE_SHOWN)
         if rows:
             raise DomainInUse(name, [r["id"] for r in rows])

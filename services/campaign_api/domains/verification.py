@@ -22,7 +22,8 @@ from services.campaign_api.domains.records import (
     judge,
 )
 from services.campaign_api.domains.settings import DomainSettings
-from services.campaign_api.domains.store import Db, fetch_domain, mark_verified
+from services.campaign_api.domains.store import fetch_domain, mark_verified
+from services.campaign_api.owned import Db
 
 
 class Lookup(Protocol):

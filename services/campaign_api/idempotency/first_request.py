@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from uuid import UUID
 
 import asyncpg
 import structlog
@@ -36,14 +35,9 @@ def _stored_status(status: int) -> bool:
 class FirstRequest:
     """Runs the app for the request that claimed the key and settles the key afterwards."""
 
-    def __init__(
-        self, app: ASGIApp, pool: asyncpg.Pool, account: UUID, key: str, lease_s: float
-    ) -> None:
+    def __init__(self, app: ASGIApp, claimed: store.Claimed) -> None:
         self.app = app
-        self.pool = pool
-        self.account = account
-        self.key = key
-        self.lease_s = lease_s
+        self.claimed = claimed
         self._fingerprint: Fingerprint | None = None
         self._body_read = False
         self._settled = False
@@ -109,14 +103,14 @@ class FirstRequest:
         digest = self._fingerprint.digest()
         answer = store.StoredAnswer(digest, status, headers, bytes(self._answer))
         try:
-            await store.complete(self.pool, self.account, self.key, answer)
+            await self.claimed.complete(answer)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             # The client still gets its answer; the key's lease lapses and a retry acts again.
             log.warning("idempotency.store_failed", error=repr(exc))
 
     async def _release(self) -> None:
         try:
-            await store.release(self.pool, self.account, self.key)
+            await self.claimed.release()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.warning("idempotency.release_failed", error=repr(exc))  # the lease lapses
 
@@ -131,8 +125,8 @@ class FirstRequest:
 
     async def _renew_lease(self) -> None:
         while True:
-            await asyncio.sleep(self.lease_s / 3)
+            await asyncio.sleep(self.claimed.lease_s / 3)
             try:
-                await store.renew(self.pool, self.account, self.key, self.lease_s)
+                await self.claimed.renew()
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 log.warning("idempotency.renew_failed", error=repr(exc))

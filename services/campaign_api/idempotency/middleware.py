@@ -72,7 +72,7 @@ class IdempotencyKeys:
         held = await store.claim(pool, account, key, ttl_s=self.ttl_s, lease_s=self.lease_s)
         metrics.IDEMPOTENT_REQUESTS.labels(outcome=_outcome(held)).inc()
         if isinstance(held, store.Claimed):
-            first = FirstRequest(self.app, pool, account, key, self.lease_s)
+            first = FirstRequest(self.app, held)
             await first.run(scope, receive, send)
         elif isinstance(held, store.InProgress):
             detail = f"a request with this {HEADER} is still in progress; retry when it is done"

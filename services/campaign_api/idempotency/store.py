@@ -57,7 +57,32 @@ class StoredAnswer:
 
 @dataclass(frozen=True)
 class Claimed:
-    """This request holds the key: it runs, and its answer is stored."""
+    """This request holds the key: it runs, and then stores its answer or frees the key."""
+
+    pool: asyncpg.Pool
+    account: UUID
+    key: str
+    lease_s: float
+
+    async def complete(self, answer: StoredAnswer) -> None:
+        """Store the first request's answer: from now on retries replay it."""
+        await self.pool.execute(
+            COMPLETE,
+            self.account,
+            self.key,
+            answer.fingerprint,
+            answer.status,
+            orjson.dumps(answer.headers).decode(),
+            answer.body,
+        )
+
+    async def renew(self) -> None:
+        """Extend the running request's lease."""
+        await self.pool.execute(RENEW, self.account, self.key, float(self.lease_s))
+
+    async def release(self) -> None:
+        """Free the key of a request that keeps no answer (a 5xx or a crash)."""
+        await self.pool.execute(RELEASE, self.account, self.key)
 
 
 @dataclass(frozen=True)
@@ -74,7 +99,7 @@ async def claim(
     """Take the key for a first request, or say what holds it (a runner or an answer)."""
     for _ in range(3):  # a row purged between the two statements: claim again
         if await pool.fetchval(CLAIM, account, key, float(lease_s), float(ttl_s)) is not None:
-            return Claimed()
+            return Claimed(pool, account, key, lease_s)
         row = await pool.fetchrow(LOAD, account, key)
         if row is None:
             continue
@@ -83,29 +108,6 @@ async def claim(
         headers = [(str(name), str(value)) for name, value in orjson.loads(row["headers"])]
         return StoredAnswer(bytes(row["fingerprint"]), row["status"], headers, bytes(row["body"]))
     return InProgress()
-
-
-async def complete(pool: asyncpg.Pool, account: UUID, key: str, answer: StoredAnswer) -> None:
-    """Store the first request's answer: from now on retries replay it."""
-    await pool.execute(
-        COMPLETE,
-        account,
-        key,
-        answer.fingerprint,
-        answer.status,
-        orjson.dumps(answer.headers).decode(),
-        answer.body,
-    )
-
-
-async def renew(pool: asyncpg.Pool, account: UUID, key: str, lease_s: float) -> None:
-    """Extend the running request's lease."""
-    await pool.execute(RENEW, account, key, float(lease_s))
-
-
-async def release(pool: asyncpg.Pool, account: UUID, key: str) -> None:
-    """Free the key of a request that keeps no answer (a 5xx or a crash)."""
-    await pool.execute(RELEASE, account, key)
 
 
 async def purge_expired(pool: asyncpg.Pool, batch: int = 10_000) -> int:

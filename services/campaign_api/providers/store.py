@@ -9,17 +9,17 @@ A configuration that a campaign which has not finished names cannot be deleted
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
 
+from services.campaign_api.owned import Db, list_owned, require_owned
 from shared.campaigns import State
 from shared.campaigns.lifecycle import TERMINAL
 from shared.sealing import Sealer
 
-Db: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
 COLUMNS = (
     "id, name, kind, settings, credentials IS NOT NULL AS credentials_set, "
     "credentials_fingerprint, is_default, state, state_reason, created_at, updated_at"
@@ -92,30 +92,14 @@ async def create_config(
 
 async def fetch_config(db: Db, account: UUID, config_id: UUID) -> asyncpg.Record:
     """One configuration of `account`, or `ConfigNotFound`."""
-    row = await db.fetchrow(
-        f"SELECT {COLUMNS} FROM provider_configs WHERE id = $1 AND account_id = $2",
-        config_id,
-        account,
-    )
-    if row is None:
-        raise ConfigNotFound(config_id)
-    return row
+    return await require_owned(db, "provider_configs", COLUMNS, account, config_id, ConfigNotFound)
 
 
 async def list_configs(
     db: Db, account: UUID, *, after: UUID | None, limit: int
 ) -> list[asyncpg.Record]:
     """Up to `limit` configurations of `account` in id order after `after` (keyset)."""
-    rows: list[asyncpg.Record] = await db.fetch(
-        f"""
-        SELECT {COLUMNS} FROM provider_configs
-        WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3
-        """,
-        account,
-        after,
-        limit,
-    )
-    return rows
+    return await list_owned(db, "provider_configs", COLUMNS, account, after=after, limit=limit)
 
 
 async def delete_config(pool: asyncpg.Pool, account: UUID, config_id: UUID) -> None:
@@ -123,13 +107,9 @@ async def delete_config(pool: asyncpg.Pool, account: UUID, config_id: UUID) -> N
     async with pool.acquire() as conn, conn.transaction():
         # locked first: a launch reads the row FOR SHARE, so either it sees the row gone
         # or this sees the launched campaign
-        found = await conn.fetchval(
-            "SELECT 1 FROM provider_configs WHERE id = $1 AND account_id = $2 FOR UPDATE",
-            config_id,
-            account,
+        await require_owned(
+            conn, "provider_configs", "id", account, config_id, ConfigNotFound, for_update=True
         )
-        if found is None:
-            raise ConfigNotFound(config_id)
         users = await conn.fetch(
             "SELECT id FROM campaigns WHERE provider_config_id = $1 AND state = ANY($2::text[]) "
             "ORDER BY created_at LIMIT $3",

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from services.campaign_api.owned import fetch_owned, list_owned
 from shared.outbound.secrets import SecretBox, new_signing_secret
 
 log = structlog.get_logger(__name__)
@@ -63,26 +64,12 @@ async def list_endpoints(
     pool: asyncpg.Pool, account: UUID, after: UUID | None, limit: int
 ) -> list[asyncpg.Record]:
     """Up to `limit` endpoints after id `after`, in id order."""
-    rows: list[asyncpg.Record] = await pool.fetch(
-        f"""
-        SELECT {COLUMNS} FROM webhook_endpoints
-        WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3
-        """,
-        account,
-        after,
-        limit,
-    )
-    return rows
+    return await list_owned(pool, "webhook_endpoints", COLUMNS, account, after=after, limit=limit)
 
 
 async def get_endpoint(pool: asyncpg.Pool, account: UUID, endpoint: UUID) -> asyncpg.Record | None:
     """One endpoint of the account."""
-    row: asyncpg.Record | None = await pool.fetchrow(
-        f"SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND account_id = $2",
-        endpoint,
-        account,
-    )
-    return row
+    return await fetch_owned(pool, "webhook_endpoints", COLUMNS, account, endpoint)
 
 
 async def update_endpoint(

@@ -1,4 +1,5 @@
-"""`Annotated` dependency aliases of the reports API, and the errors its routes declare."""
+"""`Annotated` dependency aliases of the reports API (its problem answer sets are
+`shared.http.answers`)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from fastapi import Depends
 
 from services.report_sink.analyst import AnalystSql
 from services.report_sink.config import Settings
 from shared.auth import CurrentAccount
 from shared.clickhouse import AsyncClickHouse
-from shared.http.problems import ProblemError, problem_responses
-from shared.http.state import from_state
+from shared.http.problems import ProblemError
+from shared.http.state import PoolDep, from_state
 
 __all__ = [
-    "AUTHENTICATED",
-    "BY_ID",
     "AdminTokenDep",
     "AnalystDep",
     "CurrentAccount",
@@ -28,13 +26,6 @@ __all__ = [
     "SettingsDep",
 ]
 
-# Problem answers for the OpenAPI schema: every report needs an API key (401) and counts
-# against its rate limit (429); one naming
-# a campaign or lead answers 404 when it is not the account's and 422 for a malformed id.
-AUTHENTICATED = problem_responses(401, 429)
-BY_ID = problem_responses(404, 422)
-
-PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
 ReaderDep = Annotated[AsyncClickHouse, Depends(from_state("reader", AsyncClickHouse))]
 AnalystDep = Annotated[AnalystSql, Depends(from_state("analyst", AnalystSql))]
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]

@@ -32,6 +32,7 @@ from services.sender.providers.errors import ProviderRequestError
 from services.sender.providers.mailgun_content import messages_form, plan
 from services.sender.providers.partial import send_in_parts
 from services.sender.providers.settings import ProviderConfig
+from shared.settings import Seconds
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 REGIONS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
@@ -46,7 +47,7 @@ class MailgunConfig(ProviderConfig):
     domain: str = Field("", description="The sending domain, as set up at Mailgun.")
     region: Literal["us", "eu"] = Field("us", description="Where the domain lives.")
     base_url: str = Field("", description="Override of the region's API host (tests).")
-    timeout_s: float = Field(30.0, gt=0, description="Timeout of one call.")
+    timeout_s: Seconds = Field(30.0, description="Timeout of one call.")
     connections: int = Field(16, ge=1, description="HTTP connections kept open.")
 
     @property

@@ -27,6 +27,7 @@ from services.sender.providers.base import (
 )
 from services.sender.providers.postmark_results import STOPPING_CODES, batch_results
 from services.sender.providers.settings import ProviderConfig
+from shared.settings import Seconds
 
 BATCH_PATH = "/email/batch"
 
@@ -41,7 +42,7 @@ class PostmarkConfig(ProviderConfig):
         "broadcast", description="Stream of campaigns that name none (a broadcast stream)."
     )
     base_url: str = Field("https://api.postmarkapp.com", description="API host.")
-    timeout_s: float = Field(30.0, gt=0, description="Timeout of one call.")
+    timeout_s: Seconds = Field(30.0, description="Timeout of one call.")
     connections: int = Field(16, ge=1, description="HTTP connections kept open.")
 
 

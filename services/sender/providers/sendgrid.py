@@ -27,6 +27,7 @@ from services.sender.providers.base import Outcome, OutgoingEmail, RecipientResu
 from services.sender.providers.partial import send_in_parts
 from services.sender.providers.sendgrid_content import fits, mail_send_body
 from services.sender.providers.settings import ProviderConfig
+from shared.settings import Seconds
 
 MAIL_SEND_PATH = "/v3/mail/send"
 PERSONALIZATION_FIELD = re.compile(r"^personalizations\.(\d+)\b")
@@ -42,7 +43,7 @@ class SendGridConfig(ProviderConfig):
         "https://api.sendgrid.com",
         description="https://api.sendgrid.com, or https://api.eu.sendgrid.com for EU subusers.",
     )
-    timeout_s: float = Field(30.0, gt=0, description="Timeout of one call.")
+    timeout_s: Seconds = Field(30.0, description="Timeout of one call.")
     connections: int = Field(16, ge=1, description="HTTP connections kept open.")
 
 

@@ -42,6 +42,7 @@ from services.sender.providers.errors import ProviderRequestError, retry_after_s
 from services.sender.providers.http import AdapterClient
 from services.sender.providers.ses_content import ascii_address, send_bulk_email_body
 from services.sender.providers.settings import ProviderConfig
+from shared.settings import Seconds
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +110,7 @@ class SesConfig(ProviderConfig):
         "Complaint, Delivery, Open and Click events; required.",
     )
     endpoint_url: str = Field("", description="Override of https://email.<region>.amazonaws.com.")
-    timeout_s: float = Field(30.0, gt=0, description="Timeout of one call.")
+    timeout_s: Seconds = Field(30.0, description="Timeout of one call.")
 
     @property
     def base_url(self) -> str:

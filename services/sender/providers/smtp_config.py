@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from services.sender.providers.settings import ProviderConfig
+from shared.settings import Seconds
 
 
 class SmtpConfig(ProviderConfig):
@@ -24,5 +25,5 @@ class SmtpConfig(ProviderConfig):
     ca_file: str = Field("", description="Extra CA bundle the relay's certificate chains to.")
     verify_tls: bool = Field(True, description="Verify the relay's certificate and name.")
     connections: int = Field(8, ge=1, le=256, description="Connections open at most.")
-    timeout_s: float = Field(30.0, gt=0, description="Timeout of one command.")
+    timeout_s: Seconds = Field(30.0, description="Timeout of one command.")
     local_hostname: str = Field("", description="Name given in EHLO; empty: this host's.")

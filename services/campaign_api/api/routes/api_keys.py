@@ -9,13 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import AUTHENTICATED, BY_ID, WITH_BODY, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Name
 from shared.auth import KEY_COLUMNS as COLUMNS
 from shared.auth import add_key
+from shared.http import answers
 from shared.http.problems import ProblemError
 
-router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=answers.AUTHENTICATED)
 
 KEY_EXAMPLE: dict[str, Any] = {
     "id": "3d2e1f00-aaaa-4bbb-8ccc-000000000001",
@@ -67,14 +68,16 @@ async def list_keys(account: CurrentAccount, pool: PoolDep) -> list[ApiKey]:
     return [ApiKey(**dict(r)) for r in rows]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=NewApiKey, responses=WITH_BODY)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=NewApiKey, responses=answers.WITH_BODY
+)
 async def create_key(body: ApiKeyCreate, account: CurrentAccount, pool: PoolDep) -> NewApiKey:
     """Make a new key for the account. Its secret is in this answer only."""
     row, plaintext = await add_key(pool, account, body.name)
     return NewApiKey(**dict(row), key=plaintext)
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=BY_ID)
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=answers.BY_ID)
 async def revoke_key(key_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Revoke a key at once (404 if it is not this account's or already revoked)."""
     done = await pool.execute(

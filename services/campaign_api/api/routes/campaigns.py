@@ -11,15 +11,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CommandsTopic,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CommandsTopic, CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.campaigns import (
     Campaign,
     CampaignCreate,
@@ -42,11 +34,13 @@ from services.campaign_api.campaigns.commands import (
 from services.campaign_api.campaigns.launch_check import check_launch
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.domains.senders import check_senders, require_verified_senders
+from services.campaign_api.owned import fetch_owned
 from services.campaign_api.providers.choice import check_provider, choose
 from services.campaign_api.records import insert_campaign
 from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
 from shared.campaigns import Action, State
+from shared.http import answers
 from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import ProblemError, invalid, problem_responses
 
@@ -54,7 +48,7 @@ from shared.http.problems import ProblemError, invalid, problem_responses
 router = APIRouter(
     prefix="/campaigns",
     tags=["campaigns"],
-    responses=AUTHENTICATED,
+    responses=answers.AUTHENTICATED,
     route_class=BoundedJsonRoute,
 )
 
@@ -105,7 +99,9 @@ async def _check_draft(
     return warnings
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Campaign, responses=WITH_BODY)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=Campaign, responses=answers.WITH_BODY
+)
 async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: PoolDep) -> Campaign:
     """Save a draft campaign; it sends through the provider configuration it names (or
     the account's default): 422 naming the field when it is not one of this account's.
@@ -157,12 +153,10 @@ async def list_campaigns(
     return Page[Campaign](items=items, next_cursor=next_cursor)
 
 
-@router.get("/{campaign_id}", response_model=Campaign, responses=BY_ID)
+@router.get("/{campaign_id}", response_model=Campaign, responses=answers.BY_ID)
 async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Campaign:
     """A campaign: state, matched count and progress counters."""
-    row = await pool.fetchrow(
-        "SELECT * FROM campaigns WHERE id = $1 AND account_id = $2", campaign_id, account
-    )
+    row = await fetch_owned(pool, "campaigns", "*", account, campaign_id)
     if row is None:
         raise ProblemError(404, NOT_FOUND)
     return campaign_from(row)
@@ -185,7 +179,7 @@ async def _lock_draft(
 @router.patch(
     "/{campaign_id}",
     response_model=Campaign,
-    responses=BY_ID | WITH_BODY | problem_responses(409),
+    responses=answers.BY_ID | answers.WITH_BODY | problem_responses(409),
 )
 async def update_campaign(
     campaign_id: UUID, body: CampaignUpdate, account: CurrentAccount, pool: PoolDep
@@ -227,7 +221,7 @@ async def update_campaign(
 @router.delete(
     "/{campaign_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=BY_ID | problem_responses(409),  # 409: not a draft (cancel it instead)
+    responses=answers.BY_ID | problem_responses(409),  # 409: not a draft (cancel it instead)
 )
 async def delete_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a draft. Any other state answers 409 with `extra.current_state`: a campaign

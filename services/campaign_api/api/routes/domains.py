@@ -8,14 +8,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.domains import (
     DnsRecord,
     Domain,
@@ -23,14 +16,15 @@ from services.campaign_api.api.models.domains import (
     DomainStatus,
     RecordCheck,
 )
-from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.domains import records, store
 from services.campaign_api.domains.lookup import TxtLookup
 from services.campaign_api.domains.settings import DomainSettings
 from services.campaign_api.domains.verification import records_of, verify_domain
+from shared.http import answers
 from shared.http.problems import problem_responses
 
-router = APIRouter(prefix="/domains", tags=["domains"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/domains", tags=["domains"], responses=answers.AUTHENTICATED)
 
 
 async def _lookup(settings: SettingsDep) -> TxtLookup:
@@ -72,7 +66,7 @@ def domain_view(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Domain,
-    responses=WITH_BODY | problem_responses(409),  # 409: registered in this account already
+    responses=answers.WITH_BODY | problem_responses(409),  # 409: registered in this account already
 )
 async def register_domain(
     body: DomainCreate, account: CurrentAccount, pool: PoolDep, settings: SettingsDep
@@ -89,20 +83,20 @@ async def list_domains(
     account: CurrentAccount,
     pool: PoolDep,
     settings: SettingsDep,
+    page: IdPage,
     status: Annotated[
         DomainStatus | None, Query(description="Only domains in this status.")
     ] = None,
-    limit: Limit = 100,
-    cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Page[Domain]:
     """The account's sending domains in id order (keyset pagination)."""
     verified = None if status is None else status == "verified"
-    rows = await store.list_domains(pool, account, verified=verified, after=cursor, limit=limit + 1)
-    items = [domain_view(r, settings.domains) for r in rows[:limit]]
-    return Page[Domain](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    rows = await store.list_domains(
+        pool, account, verified=verified, after=page.cursor, limit=page.limit + 1
+    )
+    return page.page(rows, lambda r: domain_view(r, settings.domains), key="id")
 
 
-@router.get("/{domain_id}", response_model=Domain, responses=BY_ID)
+@router.get("/{domain_id}", response_model=Domain, responses=answers.BY_ID)
 async def get_domain(
     domain_id: UUID, account: CurrentAccount, pool: PoolDep, settings: SettingsDep
 ) -> Domain:
@@ -113,7 +107,7 @@ async def get_domain(
 @router.post(
     "/{domain_id}/verify",
     response_model=Domain,
-    responses=BY_ID | problem_responses(409, 503),
+    responses=answers.BY_ID | problem_responses(409, 503),
 )
 async def verify(
     domain_id: UUID,
@@ -135,7 +129,7 @@ async def verify(
 @router.delete(
     "/{domain_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=BY_ID | problem_responses(409),  # 409: a launched campaign sends from it
+    responses=answers.BY_ID | problem_responses(409),  # 409: a launched campaign sends from it
 )
 async def delete_domain(domain_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a sending domain; 409 while a launched campaign that has not finished

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from services.campaign_api.api.deps import AUTHENTICATED, CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.leads import ImportResult
 from services.campaign_api.leads.importer import OnConflict, import_leads
 from services.campaign_api.leads.parsing import ImportFormat
+from shared.http import answers
 from shared.http.problems import ProblemError, problem_responses
 
-router = APIRouter(prefix="/leads", tags=["leads"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/leads", tags=["leads"], responses=answers.AUTHENTICATED)
 
 JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
 MEDIA_TYPES = {"text/csv": ImportFormat.CSV, **dict.fromkeys(JSON_LINES_TYPES, ImportFormat.JSONL)}

@@ -9,29 +9,20 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CurrentAccount,
-    PoolDep,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.leads import Lead, LeadCreate, LeadUpdate
 from services.campaign_api.api.pagination import IdPage, Page
+from services.campaign_api.owned import fetch_owned, list_owned
 from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_lead
 from shared.emails import InvalidEmail, normalize_email
+from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
 
-router = APIRouter(prefix="/leads", tags=["leads"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/leads", tags=["leads"], responses=answers.AUTHENTICATED)
 DUPLICATE = problem_responses(409)  # another lead of the account has this email
 
 NOT_FOUND = "lead not found"
-LIST = f"""
-SELECT {COLUMNS} FROM leads
-WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
-ORDER BY id LIMIT $3
-"""
 # Its own statement, so even a generic plan looks the address up in the unique
 # (account_id, email) index instead of filtering the account's leads.
 LOOKUP = f"""
@@ -70,7 +61,7 @@ async def _duplicate(pool: asyncpg.Pool, account: UUID, email: str) -> ProblemEr
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Lead,
-    responses=WITH_BODY | DUPLICATE,
+    responses=answers.WITH_BODY | DUPLICATE,
 )
 async def create_lead(body: LeadCreate, account: CurrentAccount, pool: PoolDep) -> Lead:
     """Create one lead. 409 if the account already has a lead with this (normalised) email;
@@ -95,24 +86,26 @@ async def list_leads(
     per account), found as stored: `GET /leads?email=Ada@Example.com`.
     """
     if email is None:
-        rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+        rows = await list_owned(
+            pool, "leads", COLUMNS, account, after=page.cursor, limit=page.limit + 1
+        )
     else:
         rows = await pool.fetch(LOOKUP, account, page.cursor, page.limit + 1, lookup_form(email))
     return page.page(rows, lead_from, key="id")
 
 
-@router.get("/{lead_id}", response_model=Lead, responses=BY_ID)
+@router.get("/{lead_id}", response_model=Lead, responses=answers.BY_ID)
 async def get_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> Lead:
     """One lead (404 if it is not this account's)."""
-    row = await pool.fetchrow(
-        f"SELECT {COLUMNS} FROM leads WHERE id = $1 AND account_id = $2", lead_id, account
-    )
+    row = await fetch_owned(pool, "leads", COLUMNS, account, lead_id)
     if row is None:
         raise ProblemError(404, NOT_FOUND)
     return lead_from(row)
 
 
-@router.patch("/{lead_id}", response_model=Lead, responses=BY_ID | WITH_BODY | DUPLICATE)
+@router.patch(
+    "/{lead_id}", response_model=Lead, responses=answers.BY_ID | answers.WITH_BODY | DUPLICATE
+)
 async def update_lead(
     lead_id: UUID, body: LeadUpdate, account: CurrentAccount, pool: PoolDep
 ) -> Lead:
@@ -140,7 +133,7 @@ async def update_lead(
     return lead_from(row)
 
 
-@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT, responses=BY_ID)
+@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT, responses=answers.BY_ID)
 async def delete_lead(lead_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a lead (404 if it is not this account's)."""
     done = await pool.execute(

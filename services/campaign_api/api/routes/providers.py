@@ -9,14 +9,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Response, status
 
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.providers import (
     ProviderConfig,
     ProviderConfigCreate,
@@ -25,6 +18,7 @@ from services.campaign_api.api.models.providers import (
 from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.providers import store
 from services.campaign_api.providers.edits import update_config
+from shared.http import answers
 from shared.http.problems import invalid, problem_responses, validation_problem
 from shared.provider_configs.kinds import (
     ValidationError,
@@ -33,7 +27,7 @@ from shared.provider_configs.kinds import (
 )
 from shared.provider_configs.records import sealer
 
-router = APIRouter(prefix="/providers", tags=["providers"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/providers", tags=["providers"], responses=answers.AUTHENTICATED)
 
 
 def config_view(row: asyncpg.Record) -> ProviderConfig:
@@ -56,7 +50,7 @@ def _checked(kind: str, field: str, values: dict[str, Any]) -> dict[str, Any]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ProviderConfig,
-    responses=WITH_BODY | problem_responses(409),  # 409: the name is taken in this account
+    responses=answers.WITH_BODY | problem_responses(409),  # 409: the name is taken in this account
 )
 async def create_provider(
     body: ProviderConfigCreate, account: CurrentAccount, pool: PoolDep, settings: SettingsDep
@@ -89,7 +83,7 @@ async def list_providers(
     return page.page(rows, config_view, "id")
 
 
-@router.get("/{config_id}", response_model=ProviderConfig, responses=BY_ID)
+@router.get("/{config_id}", response_model=ProviderConfig, responses=answers.BY_ID)
 async def get_provider(config_id: UUID, account: CurrentAccount, pool: PoolDep) -> ProviderConfig:
     """One provider configuration, with its state (and why it is disabled, if it is)."""
     return config_view(await store.fetch_config(pool, account, config_id))
@@ -98,7 +92,7 @@ async def get_provider(config_id: UUID, account: CurrentAccount, pool: PoolDep) 
 @router.patch(
     "/{config_id}",
     response_model=ProviderConfig,
-    responses=BY_ID | WITH_BODY | problem_responses(409),
+    responses=answers.BY_ID | answers.WITH_BODY | problem_responses(409),
 )
 async def update_provider(
     config_id: UUID,
@@ -125,7 +119,8 @@ async def update_provider(
 @router.delete(
     "/{config_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=BY_ID | problem_responses(409),  # 409: a campaign not finished sends through it
+    responses=answers.BY_ID
+    | problem_responses(409),  # 409: a campaign not finished sends through it
 )
 async def delete_provider(config_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a provider configuration; 409 (with their ids) while campaigns that have not

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import AUTHENTICATED, WITH_BODY, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.conditions import WARNINGS_DOC, ConditionWarning
 from services.campaign_api.api.models.leads import Lead
 from services.campaign_api.api.routes.leads import lead_from
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.segments import condition_or_422, preview_segment
+from shared.http import answers
 from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import problem_responses
 
@@ -21,7 +22,7 @@ from shared.http.problems import problem_responses
 router = APIRouter(
     prefix="/segments",
     tags=["segments"],
-    responses=AUTHENTICATED,
+    responses=answers.AUTHENTICATED,
     route_class=BoundedJsonRoute,
 )
 
@@ -58,7 +59,7 @@ class SegmentPreview(BaseModel):
 
 # 503 (with Retry-After): the count took longer than its time limit and was cancelled
 @router.post(
-    "/preview", response_model=SegmentPreview, responses=WITH_BODY | problem_responses(503)
+    "/preview", response_model=SegmentPreview, responses=answers.WITH_BODY | problem_responses(503)
 )
 async def preview(
     body: SegmentPreviewRequest, account: CurrentAccount, pool: PoolDep

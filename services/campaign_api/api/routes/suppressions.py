@@ -8,15 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import AUTHENTICATED, WITH_BODY, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Email, Text
 from services.campaign_api.api.pagination import Page, TextPage
 from services.campaign_api.records import suppress
 from shared.emails import InvalidEmail, normalize_email
+from shared.http import answers
 from shared.http.examples import example_config
 from shared.http.problems import ProblemError, problem_responses
 
-router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=answers.AUTHENTICATED)
 
 MAX_BULK = 10_000
 LIST = """
@@ -90,7 +91,7 @@ async def list_suppressions(
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=BulkResult, responses=WITH_BODY
+    "", status_code=status.HTTP_201_CREATED, response_model=BulkResult, responses=answers.WITH_BODY
 )
 async def add_suppression(
     body: SuppressionCreate, account: CurrentAccount, pool: PoolDep
@@ -100,7 +101,10 @@ async def add_suppression(
 
 
 @router.post(
-    "/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkResult, responses=WITH_BODY
+    "/bulk",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BulkResult,
+    responses=answers.WITH_BODY,
 )
 async def add_suppressions(
     body: SuppressionBulk, account: CurrentAccount, pool: PoolDep

@@ -12,14 +12,7 @@ import asyncpg
 from fastapi import APIRouter, Response, status
 
 from services.campaign_api import template_jobs
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.templates import (
     PreviewRequest,
     RenderedPreview,
@@ -28,9 +21,11 @@ from services.campaign_api.api.models.templates import (
     TemplateUpdate,
 )
 from services.campaign_api.api.pagination import IdPage, Page
+from services.campaign_api.owned import fetch_owned, list_owned
 from services.campaign_api.records import TEMPLATE_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_template
 from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
+from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
 from shared.templating import (
     TemplateError,
@@ -39,13 +34,9 @@ from shared.templating import (
     lead_merge_vars,
 )
 
-router = APIRouter(prefix="/templates", tags=["templates"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/templates", tags=["templates"], responses=answers.AUTHENTICATED)
 
 NOT_FOUND = "template not found"
-LIST = f"""
-SELECT {COLUMNS} FROM templates WHERE account_id = $1 AND ($2::uuid IS NULL OR id > $2)
-ORDER BY id LIMIT $3
-"""
 USERS = """
 SELECT id, name, state, count(*) OVER () AS total FROM campaigns
 WHERE template_id = $1 AND account_id = $2 ORDER BY created_at, id LIMIT $3
@@ -66,15 +57,15 @@ async def compile_or_422(
 
 
 async def _fetch(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> asyncpg.Record:
-    row = await pool.fetchrow(
-        f"SELECT {COLUMNS} FROM templates WHERE id = $1 AND account_id = $2", template_id, account
-    )
+    row = await fetch_owned(pool, "templates", COLUMNS, account, template_id)
     if row is None:
         raise ProblemError(404, NOT_FOUND)
     return row
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Template, responses=WITH_BODY)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=Template, responses=answers.WITH_BODY
+)
 async def create_template(
     body: TemplateCreate,
     account: CurrentAccount,
@@ -91,17 +82,21 @@ async def create_template(
 @router.get("", response_model=Page[Template], responses=problem_responses(422))
 async def list_templates(account: CurrentAccount, pool: PoolDep, page: IdPage) -> Page[Template]:
     """The account's templates in id order (keyset pagination)."""
-    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    rows = await list_owned(
+        pool, "templates", COLUMNS, account, after=page.cursor, limit=page.limit + 1
+    )
     return page.page(rows, lambda r: Template(**dict(r)), key="id")
 
 
-@router.get("/{template_id}", response_model=Template, responses=BY_ID)
+@router.get("/{template_id}", response_model=Template, responses=answers.BY_ID)
 async def get_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Template:
     """One template."""
     return Template(**dict(await _fetch(pool, template_id, account)))
 
 
-@router.patch("/{template_id}", response_model=Template, responses=BY_ID | WITH_BODY)
+@router.patch(
+    "/{template_id}", response_model=Template, responses=answers.BY_ID | answers.WITH_BODY
+)
 async def update_template(
     template_id: UUID,
     body: TemplateUpdate,
@@ -148,7 +143,7 @@ async def _in_use(pool: asyncpg.Pool, template_id: UUID, account: UUID) -> Probl
 @router.delete(
     "/{template_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=BY_ID | problem_responses(409),  # 409: a campaign uses it
+    responses=answers.BY_ID | problem_responses(409),  # 409: a campaign uses it
 )
 async def delete_template(template_id: UUID, account: CurrentAccount, pool: PoolDep) -> Response:
     """Delete a template no campaign uses. Otherwise 409 naming the campaigns that use it
@@ -164,7 +159,11 @@ async def delete_template(template_id: UUID, account: CurrentAccount, pool: Pool
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{template_id}/preview", response_model=RenderedPreview, responses=BY_ID | WITH_BODY)
+@router.post(
+    "/{template_id}/preview",
+    response_model=RenderedPreview,
+    responses=answers.BY_ID | answers.WITH_BODY,
+)
 async def preview_template(
     template_id: UUID,
     body: PreviewRequest,

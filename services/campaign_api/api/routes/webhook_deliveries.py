@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from services.campaign_api.api.deps import AUTHENTICATED, BY_ID, WITH_BODY, CurrentAccount, PoolDep
+from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.webhook_deliveries import (
     Attempt,
     Delivery,
@@ -23,15 +23,16 @@ from services.campaign_api.api.pagination import (
 )
 from services.campaign_api.api.routes.webhook_endpoints import endpoint_or_404
 from services.campaign_api.webhooks import deliveries
+from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
 
-router = APIRouter(prefix="/webhook-endpoints", tags=["webhooks"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/webhook-endpoints", tags=["webhooks"], responses=answers.AUTHENTICATED)
 
 MAX_REPLAY = 10_000  # deliveries queued again by one range replay (`next_since` goes on)
 Status = Literal["pending", "succeeded", "failed"]
 
 
-@router.get("/{endpoint_id}/deliveries", response_model=Page[Delivery], responses=BY_ID)
+@router.get("/{endpoint_id}/deliveries", response_model=Page[Delivery], responses=answers.BY_ID)
 async def list_webhook_deliveries(
     endpoint_id: UUID,
     account: CurrentAccount,
@@ -70,7 +71,9 @@ async def list_webhook_deliveries(
     "/{endpoint_id}/replay",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ReplayResult,
-    responses=BY_ID | WITH_BODY | problem_responses(409),  # 409: the endpoint is disabled
+    responses=answers.BY_ID
+    | answers.WITH_BODY
+    | problem_responses(409),  # 409: the endpoint is disabled
 )
 async def replay_webhook_deliveries(
     endpoint_id: UUID, body: ReplayRequest, account: CurrentAccount, pool: PoolDep

@@ -14,16 +14,9 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Response, status
 
-from services.campaign_api.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
-    WITH_BODY,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-)
+from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
 from services.campaign_api.api.models.webhooks import (
     Endpoint,
     EndpointCreate,
@@ -32,15 +25,16 @@ from services.campaign_api.api.models.webhooks import (
     RotatedSecret,
     RotateSecret,
 )
-from services.campaign_api.api.pagination import Limit, Page
+from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.config import Settings
 from services.campaign_api.webhooks import endpoints
+from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
 from shared.http.state import from_state
 from shared.outbound.destinations import DestinationRefused, allows_private, check_url
 from shared.outbound.secrets import SecretBox
 
-router = APIRouter(prefix="/webhook-endpoints", tags=["webhooks"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/webhook-endpoints", tags=["webhooks"], responses=answers.AUTHENTICATED)
 
 NOT_FOUND = "webhook endpoint not found"
 SecretBoxDep = Annotated[SecretBox, Depends(from_state("secret_box", SecretBox))]
@@ -66,7 +60,7 @@ def _types(event_types: Sequence[str]) -> list[str]:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=NewEndpoint, responses=WITH_BODY
+    "", status_code=status.HTTP_201_CREATED, response_model=NewEndpoint, responses=answers.WITH_BODY
 )
 async def create_webhook_endpoint(
     body: EndpointCreate,
@@ -93,16 +87,14 @@ async def create_webhook_endpoint(
 async def list_webhook_endpoints(
     account: CurrentAccount,
     pool: PoolDep,
-    limit: Limit = 100,
-    cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page.")] = None,
+    page: IdPage,
 ) -> Page[Endpoint]:
     """The account's endpoints in id order (keyset pagination), secrets never included."""
-    rows = await endpoints.list_endpoints(pool, account, cursor, limit + 1)
-    items = [Endpoint(**dict(r)) for r in rows[:limit]]
-    return Page[Endpoint](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    rows = await endpoints.list_endpoints(pool, account, page.cursor, page.limit + 1)
+    return page.page(rows, lambda r: Endpoint(**dict(r)), key="id")
 
 
-@router.get("/{endpoint_id}", response_model=Endpoint, responses=BY_ID)
+@router.get("/{endpoint_id}", response_model=Endpoint, responses=answers.BY_ID)
 async def get_webhook_endpoint(
     endpoint_id: UUID, account: CurrentAccount, pool: PoolDep
 ) -> Endpoint:
@@ -110,7 +102,9 @@ async def get_webhook_endpoint(
     return Endpoint(**dict(await endpoint_or_404(pool, account, endpoint_id)))
 
 
-@router.patch("/{endpoint_id}", response_model=Endpoint, responses=BY_ID | WITH_BODY)
+@router.patch(
+    "/{endpoint_id}", response_model=Endpoint, responses=answers.BY_ID | answers.WITH_BODY
+)
 async def update_webhook_endpoint(
     endpoint_id: UUID,
     body: EndpointUpdate,
@@ -131,7 +125,7 @@ async def update_webhook_endpoint(
     return Endpoint(**dict(row))
 
 
-@router.delete("/{endpoint_id}", status_code=status.HTTP_204_NO_CONTENT, responses=BY_ID)
+@router.delete("/{endpoint_id}", status_code=status.HTTP_204_NO_CONTENT, responses=answers.BY_ID)
 async def delete_webhook_endpoint(
     endpoint_id: UUID, account: CurrentAccount, pool: PoolDep
 ) -> Response:
@@ -142,7 +136,9 @@ async def delete_webhook_endpoint(
 
 
 @router.post(
-    "/{endpoint_id}/rotate-secret", response_model=RotatedSecret, responses=BY_ID | WITH_BODY
+    "/{endpoint_id}/rotate-secret",
+    response_model=RotatedSecret,
+    responses=answers.BY_ID | answers.WITH_BODY,
 )
 async def rotate_webhook_secret(
     endpoint_id: UUID,

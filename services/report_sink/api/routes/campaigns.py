@@ -12,8 +12,6 @@ from fastapi.responses import StreamingResponse
 
 from services.report_sink import queries
 from services.report_sink.api.deps import (
-    AUTHENTICATED,
-    BY_ID,
     CurrentAccount,
     OwnedCampaign,
     PoolDep,
@@ -32,9 +30,10 @@ from services.report_sink.api.models import (
     Timeline,
 )
 from shared.contracts.events import EventType
+from shared.http import answers
 from shared.http.problems import invalid, problem_responses
 
-router = APIRouter(prefix="/reports/campaigns", tags=["reports"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/reports/campaigns", tags=["reports"], responses=answers.AUTHENTICATED)
 
 StatusFilter = Annotated[
     EventType | None, Query(description="Only recipients whose latest status is this.")
@@ -100,7 +99,7 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return min(max(value, _EPOCH), _FAR).astimezone(UTC)
 
 
-@router.get("/{campaign_id}/funnel", response_model=Funnel, responses=BY_ID)
+@router.get("/{campaign_id}/funnel", response_model=Funnel, responses=answers.BY_ID)
 async def campaign_funnel(campaign: OwnedCampaign, reader: ReaderDep) -> Funnel:
     """The campaign's funnel: distinct leads per step, with rates. `matched` comes from the
     campaign's state; every other number from ClickHouse, exact under redelivery."""
@@ -119,7 +118,7 @@ def _cursor(cursor: str | None) -> UUID:
         raise invalid(["query", "cursor"], "not a cursor this API returned", "cursor") from exc
 
 
-@router.get("/{campaign_id}/recipients", response_model=RecipientPage, responses=BY_ID)
+@router.get("/{campaign_id}/recipients", response_model=RecipientPage, responses=answers.BY_ID)
 async def campaign_recipients(
     campaign: OwnedCampaign,
     reader: ReaderDep,
@@ -147,7 +146,7 @@ CSV_EXAMPLE = (
     "/{campaign_id}/recipients.csv",
     response_class=StreamingResponse,
     responses={
-        **BY_ID,
+        **answers.BY_ID,
         200: {
             "content": {"text/csv": {"example": CSV_EXAMPLE}},
             "description": "The recipients as CSV.",
@@ -177,7 +176,7 @@ async def campaign_recipients_csv(
     return StreamingResponse(lines(), media_type="text/csv", headers=headers)
 
 
-@router.get("/{campaign_id}/bounces", response_model=Bounces, responses=BY_ID)
+@router.get("/{campaign_id}/bounces", response_model=Bounces, responses=answers.BY_ID)
 async def campaign_bounces(campaign: OwnedCampaign, reader: ReaderDep) -> Bounces:
     """Bounced leads by bounce type, by reason and by recipient domain (top 50 each)."""
     total, parts = await queries.bounces(reader, campaign.account_id, campaign.id)
@@ -190,7 +189,7 @@ async def campaign_bounces(campaign: OwnedCampaign, reader: ReaderDep) -> Bounce
     )
 
 
-@router.get("/{campaign_id}/exclusions", response_model=Exclusions, responses=BY_ID)
+@router.get("/{campaign_id}/exclusions", response_model=Exclusions, responses=answers.BY_ID)
 async def campaign_exclusions(campaign: OwnedCampaign, reader: ReaderDep) -> Exclusions:
     """Matched leads left out when the audience was resolved (suppressed, unsubscribed, an
     invalid address, a duplicate), by reason and by recipient domain (top 50 each)."""
@@ -200,7 +199,7 @@ async def campaign_exclusions(campaign: OwnedCampaign, reader: ReaderDep) -> Exc
     )
 
 
-@router.get("/{campaign_id}/timeline", response_model=Timeline, responses=BY_ID)
+@router.get("/{campaign_id}/timeline", response_model=Timeline, responses=answers.BY_ID)
 async def campaign_timeline(campaign: OwnedCampaign, reader: ReaderDep) -> Timeline:
     """Send outcomes (sent, failed; distinct leads) per minute, in time order."""
     minutes = await queries.timeline(reader, campaign.account_id, campaign.id)

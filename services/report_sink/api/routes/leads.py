@@ -8,14 +8,15 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from services.report_sink import queries
-from services.report_sink.api.deps import AUTHENTICATED, BY_ID, CurrentAccount, PoolDep, ReaderDep
+from services.report_sink.api.deps import CurrentAccount, PoolDep, ReaderDep
 from services.report_sink.api.models import LeadHistory
+from shared.http import answers
 from shared.http.problems import ProblemError
 
-router = APIRouter(prefix="/reports/leads", tags=["reports"], responses=AUTHENTICATED)
+router = APIRouter(prefix="/reports/leads", tags=["reports"], responses=answers.AUTHENTICATED)
 
 
-@router.get("/{lead_id}/history", response_model=LeadHistory, responses=BY_ID)
+@router.get("/{lead_id}/history", response_model=LeadHistory, responses=answers.BY_ID)
 async def lead_history(
     lead_id: UUID,
     account: CurrentAccount,
