@@ -7,6 +7,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends
 
+from services.campaign_api.campaigns.stalls import Stalls
 from services.campaign_api.config import Settings
 from shared.auth import CurrentAccount
 from shared.http.problems import problem_responses
@@ -21,6 +22,7 @@ __all__ = [
     "CurrentAccount",
     "PoolDep",
     "SettingsDep",
+    "StallsDep",
 ]
 
 # Problem answers for the OpenAPI schema: every route of a router needs an API key (401)
@@ -33,6 +35,7 @@ BY_ID = problem_responses(404, 422)
 
 PoolDep = Annotated[asyncpg.Pool, Depends(from_state("pool", asyncpg.Pool))]
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
+StallsDep = Annotated[Stalls, Depends(from_state("stalls", Stalls))]
 
 
 async def _commands_topic(settings: SettingsDep) -> str:
