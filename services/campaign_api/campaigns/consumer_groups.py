@@ -57,6 +57,7 @@ class ConsumerGroups:
         self._looks: TTLCache[str, GroupLook] = TTLCache(maxsize=64, ttl=ttl_s, timer=clock)
         self._lags: dict[str, int] = {}  # the last lag seen per group: "growing" compares
         self._locks: dict[str, asyncio.Lock] = {}
+        self.asked = 0  # looks that went to the broker (the rest came from the cache)
 
     async def look(self, group: str, topic: str) -> GroupLook:
         """`group` on `topic` as of at most `ttl_s` ago."""
@@ -70,6 +71,7 @@ class ConsumerGroups:
             return fresh
 
     async def _ask(self, group: str, topic: str) -> GroupLook:
+        self.asked += 1
         try:
             async with asyncio.timeout(self._timeout):
                 return await self._describe(group, topic)

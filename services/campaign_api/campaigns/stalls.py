@@ -143,7 +143,7 @@ class Stalls:
     def __init__(
         self, stages: Stages, groups: ConsumerGroups, after: timedelta, clock: WallClock = utc_now
     ) -> None:
-        self.stages, self._groups, self._after, self._clock = stages, groups, after, clock
+        self.stages, self.groups, self._after, self._clock = stages, groups, after, clock
 
     async def of_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Stall | None]:
         """Each campaign row's stall (None while it progresses); one look per group at most."""
@@ -176,7 +176,7 @@ class Stalls:
     async def _looks(self, stages: Iterable[Stage]) -> dict[str, GroupLook]:
         wanted = {stage.group: stage for stage in stages}
         found = await asyncio.gather(
-            *(self._groups.look(s.group, s.topic) for s in wanted.values())
+            *(self.groups.look(s.group, s.topic) for s in wanted.values())
         )
         return {look.group: look for look in found}
 
