@@ -16,13 +16,14 @@ import time
 from dataclasses import dataclass
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from cachetools import TTLCache
 
 from shared.errors import DependencyUnavailable
 from shared.kafka.admin import open_admin
+from shared.kafka.consumer import open_reader
 from shared.periodic import Clock
 from shared.settings import CommonSettings
 
@@ -100,23 +101,7 @@ class ConsumerGroups:
         [meta] = await admin.describe_topics([topic])
         partitions = [TopicPartition(topic, p["partition"]) for p in meta["partitions"]]
         committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
-        ends = await end_offsets(self._common, partitions, request_ms)
+        async with open_reader(self._common, request_ms) as reader:
+            ends: dict[TopicPartition, int] = await reader.end_offsets(partitions)
         done = {tp: max(0, meta_.offset) for tp, meta_ in committed.items()}
         return sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items())
-
-
-async def end_offsets(
-    common: CommonSettings, partitions: list[TopicPartition], request_ms: int
-) -> dict[TopicPartition, int]:
-    """The end offset of each partition, asked by a consumer outside any group."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=common.kafka_bootstrap_servers,
-        enable_auto_commit=False,
-        request_timeout_ms=request_ms,
-    )
-    try:
-        await consumer.start()
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        return ends
-    finally:
-        await consumer.stop()

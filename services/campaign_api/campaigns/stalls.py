@@ -175,9 +175,7 @@ class Stalls:
 
     async def _looks(self, stages: Iterable[Stage]) -> dict[str, GroupLook]:
         wanted = {stage.group: stage for stage in stages}
-        found = await asyncio.gather(
-            *(self.groups.look(s.group, s.topic) for s in wanted.values())
-        )
+        found = await asyncio.gather(*(self.groups.look(s.group, s.topic) for s in wanted.values()))
         return {look.group: look for look in found}
 
 
