@@ -97,6 +97,17 @@ def progressed_at(campaign: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(campaign["updated_at"])
 
 
+async def stalled_campaign(
+    app: FastAPI, make_tenant: TenantFactory, pool: asyncpg.Pool, clock: PinnedTime
+) -> tuple[Tenant, str]:
+    """A tenant of `app` and the URL of its campaign in `sending`, the clock pinned just
+    past the threshold since its last progress."""
+    tenant = await make_tenant(app)
+    campaign = await sending_campaign(tenant, pool)
+    clock.now = progressed_at(campaign) + AFTER + SECOND
+    return tenant, f"/campaigns/{campaign['id']}"
+
+
 async def test_get_campaign_stalled_without_sender_is_no_consumer(
     app_at: AppAt, clock: PinnedTime, make_tenant: TenantFactory, pool: asyncpg.Pool
 ) -> None:
@@ -122,16 +133,14 @@ async def test_get_campaign_stalled_while_provider_waits_is_provider_stopped(
     app_at: AppAt, clock: PinnedTime, make_tenant: TenantFactory, pool: asyncpg.Pool
 ) -> None:
     async with app_at(clock) as app:
-        tenant = await make_tenant(app)
-        campaign = await sending_campaign(tenant, pool)
-        clock.now = progressed_at(campaign) + AFTER + SECOND
+        tenant, url = await stalled_campaign(app, make_tenant, pool, clock)
         lease = "UPDATE campaigns SET provider_wait_reason = $2, provider_wait_since = $3, "
         lease += "provider_wait_until = $4 WHERE id = $1"
         until = clock.now + timedelta(seconds=5)  # the sender's lease holds at the pinned time
-        await pool.execute(lease, UUID(campaign["id"]), "HTTP 429", clock.now, until)
+        await pool.execute(lease, UUID(url.rsplit("/", 1)[1]), "HTTP 429", clock.now, until)
         asked = app.state.stalls.groups.asked
 
-        stalled = (await tenant.client.get(f"/campaigns/{campaign['id']}")).json()["stalled"]
+        stalled = (await tenant.client.get(url)).json()["stalled"]
         assert stalled["reason"] == StallReason.PROVIDER_STOPPED
         assert "HTTP 429" in stalled["detail"]
         assert app.state.stalls.groups.asked == asked  # the provider's answer is enough
@@ -149,10 +158,8 @@ async def test_get_campaign_stalled_with_broker_unreachable_is_unknown(
         update={"database_url": pg_dsn, "kafka_bootstrap_servers": REFUSED, "topic_prefix": "x."}
     )
     async with app_at(clock, offline, group_look_timeout_seconds=1.0) as app:
-        tenant = await make_tenant(app)
-        campaign = await sending_campaign(tenant, pool)
-        clock.now = progressed_at(campaign) + AFTER + SECOND
-        answer = await tenant.client.get(f"/campaigns/{campaign['id']}")
+        tenant, url = await stalled_campaign(app, make_tenant, pool, clock)
+        answer = await tenant.client.get(url)
         assert answer.status_code == 200
         stalled = answer.json()["stalled"]
         assert stalled["reason"] == StallReason.UNKNOWN
@@ -203,10 +210,8 @@ async def test_get_campaign_stalled_behind_a_lagging_sender_is_lag_growing(
         for n in range(3):
             await producer.send_and_wait(sends, b"{}", key=f"k{n}".encode())
         async with app_at(clock, settings) as app:
-            tenant = await make_tenant(app)
-            campaign = await sending_campaign(tenant, pool)
-            clock.now = progressed_at(campaign) + AFTER + SECOND
-            stalled = (await tenant.client.get(f"/campaigns/{campaign['id']}")).json()["stalled"]
+            tenant, url = await stalled_campaign(app, make_tenant, pool, clock)
+            stalled = (await tenant.client.get(url)).json()["stalled"]
     finally:
         await member.stop()
     assert stalled["reason"] == StallReason.LAG_GROWING
