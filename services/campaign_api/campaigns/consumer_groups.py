@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import structlog
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, for_code
 from cachetools import TTLCache
 
 from shared.errors import DependencyUnavailable
@@ -88,6 +88,8 @@ class ConsumerGroups:
         async with open_admin(self._common, request_timeout_ms=request_ms) as admin:
             [answer] = await admin.describe_consumer_groups([group])
             [described] = answer.to_object()["groups"]
+            if described["error_code"]:  # e.g. its coordinator is still loading the group
+                raise for_code(described["error_code"])(f"describing group {group}")
             members = len(described["members"])
             if not members:
                 return GroupLook(group, topic)
