@@ -59,6 +59,11 @@ AUTH_REFUSED = Counter("fanout_auth_refused_total", "Refused authentications", [
 # campaign_api: campaigns queued, resolving or sending whose progress (updated_at) has not
 # moved for FANOUT_CAMPAIGN_API_STALLED_AFTER_SECONDS (no consumer, lag, provider stopped).
 CAMPAIGNS_STALLED = Gauge("fanout_campaigns_stalled", "Running campaigns without progress")
+# campaign_api: the same campaigns by likely reason (no_consumer, lag_growing, provider_stopped,
+# unknown; docs/operations.md), every reason exported, 0 included.
+CAMPAIGNS_STALLED_BY_REASON = Gauge(
+    "fanout_campaigns_stalled_by_reason", "Running campaigns without progress", ["reason"]
+)
 # campaign_api: requests carrying an Idempotency-Key, by outcome (first: ran and stored;
 # stored: a retry found an answer; mismatch: the key came with another request, 422;
 # in_progress: the first one still ran, 409).

@@ -8,18 +8,16 @@ anything. Only topics under the configured FANOUT_TOPIC_PREFIX are this deployme
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from shared.contracts.base import ContractError, decode
 from shared.contracts.deadletter import DeadLetter
-from shared.kafka import kafka_unreachable
 from shared.kafka.admin import check_kafka
+from shared.kafka.consumer import open_reader
 from shared.settings import CommonSettings
 from shared.topics import dead_letter_name
 
@@ -70,26 +68,6 @@ async def resolve_topic(common: CommonSettings, name: str) -> str:
     raise UnknownTopic(f"{name!r} is not a dead-letter topic here (there are: {known})")
 
 
-@asynccontextmanager
-async def reader(common: CommonSettings) -> AsyncIterator[AIOKafkaConsumer]:
-    """A started consumer in no group, committing nothing."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=common.kafka_bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        request_timeout_ms=15_000,
-    )
-    try:
-        await consumer.start()
-    except (KafkaError, OSError) as exc:
-        await consumer.stop()
-        raise kafka_unreachable(common.kafka_bootstrap_servers, repr(exc)) from exc
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
-
-
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     parts = consumer.partitions_for_topic(topic) or set()
     if not parts:  # metadata not fetched for this topic yet
@@ -108,7 +86,7 @@ async def ranges(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition,
 
 async def count_messages(common: CommonSettings, topics: Iterable[str]) -> dict[str, int]:
     """How many messages each topic holds now."""
-    async with reader(common) as consumer:
+    async with open_reader(common) as consumer:
         return {
             topic: sum(end - start for start, end in (await ranges(consumer, topic)).values())
             for topic in topics
@@ -120,7 +98,7 @@ async def read_letters(
 ) -> list[Letter]:
     """Up to `limit` messages of `topic` from its beginning (only those at `only`, if given)."""
     found: list[Letter] = []
-    async with reader(common) as consumer:
+    async with open_reader(common) as consumer:
         bounds = {tp: r for tp, r in (await ranges(consumer, topic)).items() if r[0] < r[1]}
         if not bounds:
             return found

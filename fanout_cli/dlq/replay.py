@@ -16,8 +16,9 @@ from collections.abc import Iterable
 import structlog
 from aiokafka.admin import RecordsToDelete
 
-from fanout_cli.dlq.reading import Letter, ranges, reader
+from fanout_cli.dlq.reading import Letter, ranges
 from shared.kafka.admin import open_admin
+from shared.kafka.consumer import open_reader
 from shared.kafka.producer import open_producer
 from shared.settings import CommonSettings
 
@@ -68,7 +69,7 @@ async def replay(common: CommonSettings, topic: str, letters: Iterable[Letter]) 
 
 async def drop(common: CommonSettings, topic: str) -> int:
     """Delete every message `topic` holds now (messages written later stay); how many."""
-    async with reader(common) as consumer:
+    async with open_reader(common) as consumer:
         bounds = await ranges(consumer, topic)
     doomed = {tp: RecordsToDelete(end) for tp, (start, end) in bounds.items() if end > start}
     if doomed:

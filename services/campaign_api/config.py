@@ -30,10 +30,26 @@ class Settings(ServiceSettings):
     stalled_after_seconds: Seconds = Field(
         600.0,
         description="Seconds without progress (updated_at) after which a running campaign "
-        "counts as stalled (gauge fanout_campaigns_stalled).",
+        "shows `stalled` with its likely reason (and counts in fanout_campaigns_stalled).",
     )
     stall_check_seconds: Seconds = Field(
         30.0, description="How often stalled campaigns are counted."
+    )
+    lead_resolver_group_id: str = Field(
+        "fanout-lead-resolver",
+        description="lead_resolver's consumer group (prefixed like the topics), asked "
+        "whether anyone consumes when a queued or resolving campaign stalls.",
+    )
+    sender_group_id: str = Field(
+        "fanout-sender",
+        description="The sender's consumer group (prefixed like the topics), asked whether "
+        "anyone consumes when a sending campaign stalls.",
+    )
+    group_look_timeout_seconds: Seconds = Field(
+        2.0, description="Longest wait for the broker's answer about a consumer group."
+    )
+    group_look_ttl_seconds: Seconds = Field(
+        5.0, description="How long an answer about a consumer group is reused."
     )
     db_pool_size: int = db_pool_size(10)
     idempotency_ttl_seconds: Seconds = Field(

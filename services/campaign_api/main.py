@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 import asyncpg
@@ -25,9 +26,16 @@ from services.campaign_api.api.routes import (
     webhook_deliveries,
     webhook_endpoints,
 )
+from services.campaign_api.campaigns.consumer_groups import ConsumerGroups
 from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from services.campaign_api.campaigns.scheduler import run_scheduler
-from services.campaign_api.campaigns.stalls import watch_stalls
+from services.campaign_api.campaigns.stalls import (
+    Stages,
+    Stalls,
+    WallClock,
+    utc_now,
+    watch_stalls,
+)
 from services.campaign_api.config import Settings
 from services.campaign_api.idempotency.middleware import IdempotencyKeys
 from services.campaign_api.idempotency.openapi import declare_idempotency
@@ -61,8 +69,23 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
-    """The FastAPI app. Without `pool`, its lifespan opens (and closes) one."""
+def stalls_of(settings: Settings, clock: WallClock) -> Stalls:
+    """The stalled-campaign finder of `settings`, judging at `clock`'s time."""
+    prefix = settings.common.topic_prefix
+    stages = Stages.named(prefix, settings.lead_resolver_group_id, settings.sender_group_id)
+    groups = ConsumerGroups(
+        settings.common,
+        ttl_s=settings.group_look_ttl_seconds,
+        timeout_s=settings.group_look_timeout_seconds,
+    )
+    return Stalls(stages, groups, timedelta(seconds=settings.stalled_after_seconds), clock)
+
+
+def create_app(
+    settings: Settings, pool: asyncpg.Pool | None = None, clock: WallClock = utc_now
+) -> FastAPI:
+    """The FastAPI app. Without `pool`, its lifespan opens (and closes) one. `clock` is
+    the time stalls are judged at (tests pin it)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +105,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool | None = None) -> FastAPI:
         dependencies=[Depends(require_json_body)],
     )
     app.state.template_worker = TemplateWorker()
+    app.state.stalls = stalls_of(settings, clock)
     app.state.secret_box = secret_box(settings.common)
     routers = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
     for module in (*routers, providers, webhook_endpoints, webhook_deliveries):
@@ -122,14 +146,10 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     relay = OutboxRelay(pool, settings.common, pacing)
     topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
     scheduler = partial(run_scheduler, pool, topic, interval=settings.scheduler_interval_seconds)
-    stalls = partial(
-        watch_stalls,
-        pool,
-        after_s=settings.stalled_after_seconds,
-        interval_s=settings.stall_check_seconds,
-    )
+    app = create_app(settings, pool)
+    stalls = partial(watch_stalls, app.state.stalls, pool, interval_s=settings.stall_check_seconds)
     purge = partial(run_purge, pool, interval_s=settings.idempotency_purge_interval_seconds)
-    return Started(create_app(settings, pool), workers=[relay.run, scheduler, stalls, purge])
+    return Started(app, workers=[relay.run, scheduler, stalls, purge])
 
 
 def main() -> None:

@@ -18,22 +18,28 @@ from shared.topics import all_topic_names
 log = structlog.get_logger(__name__)
 
 
-async def _admin(common: CommonSettings) -> AIOKafkaAdminClient:
+async def _admin(common: CommonSettings, request_timeout_ms: int = 10_000) -> AIOKafkaAdminClient:
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=common.kafka_bootstrap_servers, request_timeout_ms=10_000
+        bootstrap_servers=common.kafka_bootstrap_servers, request_timeout_ms=request_timeout_ms
     )
     try:
         await admin.start()
     except (KafkaConnectionError, KafkaError, OSError) as exc:
         await admin.close()
         raise kafka_unreachable(common.kafka_bootstrap_servers, str(exc)) from exc
+    except asyncio.CancelledError:  # the caller's timeout: leave no connection behind
+        await admin.close()
+        raise
     return admin
 
 
 @asynccontextmanager
-async def open_admin(common: CommonSettings) -> AsyncIterator[AIOKafkaAdminClient]:
-    """A started admin client for the block; `DependencyUnavailable` when the broker is down."""
-    admin = await _admin(common)
+async def open_admin(
+    common: CommonSettings, request_timeout_ms: int = 10_000
+) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client for the block, each request waiting at most
+    `request_timeout_ms`; `DependencyUnavailable` when the broker is down."""
+    admin = await _admin(common, request_timeout_ms)
     try:
         yield admin
     finally:

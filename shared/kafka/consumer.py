@@ -11,7 +11,8 @@ clear error, stopping it within a bound, and backpressure through pause/resume.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,6 +79,32 @@ async def start_consumer(consumer: ConsumerPort, topics: Sequence[str], where: s
     except (KafkaError, OSError) as exc:
         await consumer.stop()
         raise kafka_unreachable(where, f"consumer of {', '.join(topics)}: {exc!r}") from exc
+
+
+@asynccontextmanager
+async def open_reader(
+    common: CommonSettings, request_timeout_ms: int = 15_000
+) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer in no group, committing nothing: it looks at topics (offsets,
+    messages) without moving anything. `DependencyUnavailable` when the broker is down."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=common.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        request_timeout_ms=request_timeout_ms,
+    )
+    try:
+        await consumer.start()
+    except (KafkaError, OSError) as exc:
+        await consumer.stop()
+        raise kafka_unreachable(common.kafka_bootstrap_servers, repr(exc)) from exc
+    except asyncio.CancelledError:  # the caller's timeout: leave no connection behind
+        await consumer.stop()
+        raise
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
 
 
 async def stop_consumer(consumer: ConsumerPort, timeout_s: float) -> None:

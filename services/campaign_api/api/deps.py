@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from services.campaign_api.campaigns.stalls import Stalls
 from services.campaign_api.config import Settings
 from shared.auth import CurrentAccount
 from shared.http.state import PoolDep, from_state
@@ -17,9 +18,11 @@ __all__ = [
     "CurrentAccount",
     "PoolDep",
     "SettingsDep",
+    "StallsDep",
 ]
 
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
+StallsDep = Annotated[Stalls, Depends(from_state("stalls", Stalls))]
 
 
 async def _commands_topic(settings: SettingsDep) -> str:

@@ -11,12 +11,19 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from services.campaign_api.api.deps import CommandsTopic, CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import (
+    CommandsTopic,
+    CurrentAccount,
+    PoolDep,
+    SettingsDep,
+    StallsDep,
+)
 from services.campaign_api.api.models.campaigns import (
     Campaign,
     CampaignCreate,
     CampaignUpdate,
     ProviderWait,
+    Stalled,
 )
 from services.campaign_api.api.models.conditions import ConditionWarning
 from services.campaign_api.api.pagination import (
@@ -32,6 +39,7 @@ from services.campaign_api.campaigns.commands import (
     lock_campaign,
 )
 from services.campaign_api.campaigns.launch_check import check_launch
+from services.campaign_api.campaigns.stalls import Stall
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.domains.senders import check_senders, require_verified_senders
 from services.campaign_api.owned import fetch_owned
@@ -68,11 +76,14 @@ EDITABLE = (
 
 
 def campaign_from(
-    row: asyncpg.Record | dict[str, Any], warnings: list[ConditionWarning] | None = None
+    row: asyncpg.Record | dict[str, Any],
+    warnings: list[ConditionWarning] | None = None,
+    stall: Stall | None = None,
 ) -> Campaign:
     values = dict(row, warnings=warnings or [])
     values["condition"] = orjson.loads(values["condition"])
     values["provider_wait"] = ProviderWait.of(values, datetime.now(UTC))
+    values["stalled"] = Stalled.model_validate(stall) if stall else None
     return Campaign.model_validate(values)
 
 
@@ -120,13 +131,15 @@ async def create_campaign(body: CampaignCreate, account: CurrentAccount, pool: P
 async def list_campaigns(
     account: CurrentAccount,
     pool: PoolDep,
+    stalls: StallsDep,
     state: Annotated[list[State] | None, Query(description="Only these states.")] = None,
     created_after: Annotated[datetime | None, Query(description="Created at or after.")] = None,
     created_before: Annotated[datetime | None, Query(description="Created before.")] = None,
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Page[Campaign]:
-    """The account's campaigns, newest first, filtered by state and creation time (keyset)."""
+    """The account's campaigns, newest first, filtered by state and creation time (keyset);
+    each with `stalled` (null while it progresses)."""
     after_time, after_id = decode_time_cursor(cursor) if cursor else (None, None)
     rows = await pool.fetch(
         """
@@ -146,7 +159,10 @@ async def list_campaigns(
         after_id,
         limit + 1,
     )
-    items = [campaign_from(r) for r in rows[:limit]]
+    page = rows[:limit]
+    items = [
+        campaign_from(r, stall=s) for r, s in zip(page, await stalls.of_rows(page), strict=True)
+    ]
     next_cursor = None
     if len(rows) > limit:
         next_cursor = encode_time_cursor(items[-1].created_at, items[-1].id)
@@ -154,12 +170,16 @@ async def list_campaigns(
 
 
 @router.get("/{campaign_id}", response_model=Campaign, responses=answers.BY_ID)
-async def get_campaign(campaign_id: UUID, account: CurrentAccount, pool: PoolDep) -> Campaign:
-    """A campaign: state, matched count and progress counters."""
+async def get_campaign(
+    campaign_id: UUID, account: CurrentAccount, pool: PoolDep, stalls: StallsDep
+) -> Campaign:
+    """A campaign: state, matched count and progress counters; `stalled` with the likely
+    reason when it runs but its progress has not moved for the stall threshold."""
     row = await fetch_owned(pool, "campaigns", "*", account, campaign_id)
     if row is None:
         raise ProblemError(404, NOT_FOUND)
-    return campaign_from(row)
+    [stall] = await stalls.of_rows([row])
+    return campaign_from(row, stall=stall)
 
 
 async def _lock_draft(
