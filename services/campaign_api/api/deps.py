@@ -9,17 +9,8 @@ from fastapi import Depends
 
 from services.campaign_api.campaigns.stalls import Stalls
 from services.campaign_api.config import Settings
-from shared.auth import CurrentAccount
-from shared.http.state import PoolDep, from_state
+from shared.http.state import from_state
 from shared.topics import Topic, topic_name
-
-__all__ = [
-    "CommandsTopic",
-    "CurrentAccount",
-    "PoolDep",
-    "SettingsDep",
-    "StallsDep",
-]
 
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]
 StallsDep = Annotated[Stalls, Depends(from_state("stalls", Stalls))]

@@ -12,7 +12,6 @@ not answer in time gives a look with `error` set, never an exception.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 import structlog
@@ -24,7 +23,6 @@ from cachetools import TTLCache
 from shared.errors import DependencyUnavailable
 from shared.kafka.admin import open_admin
 from shared.kafka.consumer import open_reader
-from shared.periodic import Clock
 from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
@@ -51,11 +49,10 @@ class ConsumerGroups:
         *,
         ttl_s: float,
         timeout_s: float,
-        clock: Clock = time.monotonic,
     ) -> None:
         self._common = common
         self._timeout = timeout_s
-        self._looks: TTLCache[str, GroupLook] = TTLCache(maxsize=64, ttl=ttl_s, timer=clock)
+        self._looks: TTLCache[str, GroupLook] = TTLCache(maxsize=64, ttl=ttl_s)
         self._lags: dict[str, int] = {}  # the last lag seen per group: "growing" compares
         self._locks: dict[str, asyncio.Lock] = {}
         self.asked = 0  # looks that went to the broker (the rest came from the cache)

@@ -31,6 +31,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign_api.campaigns.consumer_groups import ConsumerGroups, GroupLook
 from shared import metrics
@@ -62,13 +63,22 @@ class StallReason(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class Stall:
-    """Why a campaign whose progress stopped at `since` is stalled."""
+class Stalled(BaseModel):
+    """The campaign is running, yet its progress has not moved for the stall threshold
+    (FANOUT_CAMPAIGN_API_STALLED_AFTER_SECONDS), and the likely reason why.
 
-    since: datetime
+    `no_consumer`: no instance of the stage it waits on (lead_resolver while queued or
+    resolving, the sender while sending) is in its consumer group. `lag_growing`: that
+    group has members but is behind on its topic and not catching up. `provider_stopped`:
+    the email provider is refusing or throttling every send. `unknown`: Kafka could not be
+    asked in time, or nothing it shows explains the stall; `detail` says which.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    since: datetime = Field(description="When its progress last moved (its `updated_at`).")
     reason: StallReason
-    detail: str
+    detail: str = Field(description="One sentence on what was found, for people.")
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ class Stalls:
     ) -> None:
         self.stages, self.groups, self._after, self._clock = stages, groups, after, clock
 
-    async def of_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Stall | None]:
+    async def of_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Stalled | None]:
         """Each campaign row's stall (None while it progresses); one look per group at most."""
         now = self._clock()
         stuck = {
@@ -154,10 +164,10 @@ class Stalls:
             if row["state"] in RUNNING and row["updated_at"] < now - self._after
         }
         looks = await self._looks(stage for stage, wait in stuck.values() if wait is None)
-        stalls: list[Stall | None] = [None] * len(rows)
+        stalls: list[Stalled | None] = [None] * len(rows)
         for i, (stage, wait) in stuck.items():
             reason, detail = explain(stage, wait, looks.get(stage.group))
-            stalls[i] = Stall(rows[i]["updated_at"], reason, detail)
+            stalls[i] = Stalled(since=rows[i]["updated_at"], reason=reason, detail=detail)
         return stalls
 
     async def count(self, pool: asyncpg.Pool) -> Counter[StallReason]:

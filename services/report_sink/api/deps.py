@@ -16,16 +16,6 @@ from shared.clickhouse import AsyncClickHouse
 from shared.http.problems import ProblemError
 from shared.http.state import PoolDep, from_state
 
-__all__ = [
-    "AdminTokenDep",
-    "AnalystDep",
-    "CurrentAccount",
-    "OwnedCampaign",
-    "PoolDep",
-    "ReaderDep",
-    "SettingsDep",
-]
-
 ReaderDep = Annotated[AsyncClickHouse, Depends(from_state("reader", AsyncClickHouse))]
 AnalystDep = Annotated[AnalystSql, Depends(from_state("analyst", AnalystSql))]
 SettingsDep = Annotated[Settings, Depends(from_state("settings", Settings))]

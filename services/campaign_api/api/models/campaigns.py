@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from services.campaign_api.api.models.common import Email, Name, Text
 from services.campaign_api.api.models.conditions import WARNINGS_DOC, ConditionWarning
-from services.campaign_api.campaigns.stalls import StallReason
+from services.campaign_api.campaigns.stalls import Stalled
 from shared.campaigns import State
 from shared.http.examples import example_config
 
@@ -92,24 +92,6 @@ class ProviderWait(BaseModel):
         if until is None or until <= now:
             return None
         return cls(reason=row.get("provider_wait_reason") or "", since=row["provider_wait_since"])
-
-
-class Stalled(BaseModel):
-    """The campaign is running, yet its progress has not moved for the stall threshold
-    (FANOUT_CAMPAIGN_API_STALLED_AFTER_SECONDS), and the likely reason why.
-
-    `no_consumer`: no instance of the stage it waits on (lead_resolver while queued or
-    resolving, the sender while sending) is in its consumer group. `lag_growing`: that
-    group has members but is behind on its topic and not catching up. `provider_stopped`:
-    the email provider is refusing or throttling every send. `unknown`: Kafka could not be
-    asked in time, or nothing it shows explains the stall; `detail` says which.
-    """
-
-    model_config = ConfigDict(from_attributes=True)
-
-    since: datetime = Field(description="When its progress last moved (its `updated_at`).")
-    reason: StallReason
-    detail: str = Field(description="One sentence on what was found, for people.")
 
 
 class Campaign(BaseModel):

@@ -9,12 +9,12 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Name
 from shared.auth import KEY_COLUMNS as COLUMNS
-from shared.auth import add_key
+from shared.auth import CurrentAccount, add_key
 from shared.http import answers
 from shared.http.problems import ProblemError
+from shared.http.state import PoolDep
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=answers.AUTHENTICATED)
 

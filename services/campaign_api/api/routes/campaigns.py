@@ -11,19 +11,12 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from services.campaign_api.api.deps import (
-    CommandsTopic,
-    CurrentAccount,
-    PoolDep,
-    SettingsDep,
-    StallsDep,
-)
+from services.campaign_api.api.deps import CommandsTopic, SettingsDep, StallsDep
 from services.campaign_api.api.models.campaigns import (
     Campaign,
     CampaignCreate,
     CampaignUpdate,
     ProviderWait,
-    Stalled,
 )
 from services.campaign_api.api.models.conditions import ConditionWarning
 from services.campaign_api.api.pagination import (
@@ -39,7 +32,7 @@ from services.campaign_api.campaigns.commands import (
     lock_campaign,
 )
 from services.campaign_api.campaigns.launch_check import check_launch
-from services.campaign_api.campaigns.stalls import Stall
+from services.campaign_api.campaigns.stalls import Stalled
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.domains.senders import check_senders, require_verified_senders
 from services.campaign_api.owned import fetch_owned
@@ -47,10 +40,12 @@ from services.campaign_api.providers.choice import check_provider, choose
 from services.campaign_api.records import insert_campaign
 from services.campaign_api.rendering import TemplateWorkerDep
 from services.campaign_api.segments import condition_or_422
+from shared.auth import CurrentAccount
 from shared.campaigns import Action, State
 from shared.http import answers
 from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import ProblemError, invalid, problem_responses
+from shared.http.state import PoolDep
 
 # bounded JSON: a condition nested 10,000 deep gets the parser's depth limit, not a 400
 router = APIRouter(
@@ -78,12 +73,12 @@ EDITABLE = (
 def campaign_from(
     row: asyncpg.Record | dict[str, Any],
     warnings: list[ConditionWarning] | None = None,
-    stall: Stall | None = None,
+    stall: Stalled | None = None,
 ) -> Campaign:
     values = dict(row, warnings=warnings or [])
     values["condition"] = orjson.loads(values["condition"])
     values["provider_wait"] = ProviderWait.of(values, datetime.now(UTC))
-    values["stalled"] = Stalled.model_validate(stall) if stall else None
+    values["stalled"] = stall
     return Campaign.model_validate(values)
 
 

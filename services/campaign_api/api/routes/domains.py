@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import SettingsDep
 from services.campaign_api.api.models.domains import (
     DnsRecord,
     Domain,
@@ -21,8 +21,10 @@ from services.campaign_api.domains import records, store
 from services.campaign_api.domains.lookup import TxtLookup
 from services.campaign_api.domains.settings import DomainSettings
 from services.campaign_api.domains.verification import records_of, verify_domain
+from shared.auth import CurrentAccount
 from shared.http import answers
 from shared.http.problems import problem_responses
+from shared.http.state import PoolDep
 
 router = APIRouter(prefix="/domains", tags=["domains"], responses=answers.AUTHENTICATED)
 

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import SettingsDep
 from services.campaign_api.api.models.leads import ImportResult
 from services.campaign_api.leads.importer import OnConflict, import_leads
 from services.campaign_api.leads.parsing import ImportFormat
+from shared.auth import CurrentAccount
 from shared.http import answers
 from shared.http.problems import ProblemError, problem_responses
+from shared.http.state import PoolDep
 
 router = APIRouter(prefix="/leads", tags=["leads"], responses=answers.AUTHENTICATED)
 

@@ -9,15 +9,16 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.leads import Lead, LeadCreate, LeadUpdate
 from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.owned import fetch_owned, list_owned
 from services.campaign_api.records import LEAD_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_lead
+from shared.auth import CurrentAccount
 from shared.emails import InvalidEmail, normalize_email
 from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
+from shared.http.state import PoolDep
 
 router = APIRouter(prefix="/leads", tags=["leads"], responses=answers.AUTHENTICATED)
 DUPLICATE = problem_responses(409)  # another lead of the account has this email

@@ -9,7 +9,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Response, status
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import SettingsDep
 from services.campaign_api.api.models.providers import (
     ProviderConfig,
     ProviderConfigCreate,
@@ -18,8 +18,10 @@ from services.campaign_api.api.models.providers import (
 from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.providers import store
 from services.campaign_api.providers.edits import update_config
+from shared.auth import CurrentAccount
 from shared.http import answers
 from shared.http.problems import invalid, problem_responses, validation_problem
+from shared.http.state import PoolDep
 from shared.provider_configs.kinds import (
     ValidationError,
     checked_credentials,

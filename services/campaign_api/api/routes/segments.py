@@ -8,15 +8,16 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.conditions import WARNINGS_DOC, ConditionWarning
 from services.campaign_api.api.models.leads import Lead
 from services.campaign_api.api.routes.leads import lead_from
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.segments import condition_or_422, preview_segment
+from shared.auth import CurrentAccount
 from shared.http import answers
 from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import problem_responses
+from shared.http.state import PoolDep
 
 # bounded JSON: a condition nested 10,000 deep gets the parser's depth limit, not a 400
 router = APIRouter(

@@ -8,14 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.common import Email, Text
 from services.campaign_api.api.pagination import Page, TextPage
 from services.campaign_api.records import suppress
+from shared.auth import CurrentAccount
 from shared.emails import InvalidEmail, normalize_email
 from shared.http import answers
 from shared.http.examples import example_config
 from shared.http.problems import ProblemError, problem_responses
+from shared.http.state import PoolDep
 
 router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=answers.AUTHENTICATED)
 

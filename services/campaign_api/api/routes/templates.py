@@ -12,7 +12,7 @@ import asyncpg
 from fastapi import APIRouter, Response, status
 
 from services.campaign_api import template_jobs
-from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import SettingsDep
 from services.campaign_api.api.models.templates import (
     PreviewRequest,
     RenderedPreview,
@@ -25,8 +25,10 @@ from services.campaign_api.owned import fetch_owned, list_owned
 from services.campaign_api.records import TEMPLATE_COLUMNS as COLUMNS
 from services.campaign_api.records import insert_template
 from services.campaign_api.rendering import TemplateWorker, TemplateWorkerDep, preview_link
+from shared.auth import CurrentAccount
 from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
+from shared.http.state import PoolDep
 from shared.templating import (
     TemplateError,
     TemplateLimits,

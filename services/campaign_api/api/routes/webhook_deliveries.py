@@ -8,7 +8,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep
 from services.campaign_api.api.models.webhook_deliveries import (
     Attempt,
     Delivery,
@@ -23,8 +22,10 @@ from services.campaign_api.api.pagination import (
 )
 from services.campaign_api.api.routes.webhook_endpoints import endpoint_or_404
 from services.campaign_api.webhooks import deliveries
+from shared.auth import CurrentAccount
 from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
+from shared.http.state import PoolDep
 
 router = APIRouter(prefix="/webhook-endpoints", tags=["webhooks"], responses=answers.AUTHENTICATED)
 

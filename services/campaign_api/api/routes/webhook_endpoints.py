@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Body, Depends, Response, status
 
-from services.campaign_api.api.deps import CurrentAccount, PoolDep, SettingsDep
+from services.campaign_api.api.deps import SettingsDep
 from services.campaign_api.api.models.webhooks import (
     Endpoint,
     EndpointCreate,
@@ -28,9 +28,10 @@ from services.campaign_api.api.models.webhooks import (
 from services.campaign_api.api.pagination import IdPage, Page
 from services.campaign_api.config import Settings
 from services.campaign_api.webhooks import endpoints
+from shared.auth import CurrentAccount
 from shared.http import answers
 from shared.http.problems import ProblemError, invalid, problem_responses
-from shared.http.state import from_state
+from shared.http.state import PoolDep, from_state
 from shared.outbound.destinations import DestinationRefused, allows_private, check_url
 from shared.outbound.secrets import SecretBox
 

@@ -11,13 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from services.report_sink import queries
-from services.report_sink.api.deps import (
-    CurrentAccount,
-    OwnedCampaign,
-    PoolDep,
-    ReaderDep,
-    SettingsDep,
-)
+from services.report_sink.api.deps import OwnedCampaign, ReaderDep, SettingsDep
 from services.report_sink.api.models import (
     Bounces,
     CampaignList,
@@ -29,9 +23,11 @@ from services.report_sink.api.models import (
     RecipientPage,
     Timeline,
 )
+from shared.auth import CurrentAccount
 from shared.contracts.events import EventType
 from shared.http import answers
 from shared.http.problems import invalid, problem_responses
+from shared.http.state import PoolDep
 
 router = APIRouter(prefix="/reports/campaigns", tags=["reports"], responses=answers.AUTHENTICATED)
 

@@ -8,10 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from services.report_sink import queries
-from services.report_sink.api.deps import CurrentAccount, PoolDep, ReaderDep
+from services.report_sink.api.deps import ReaderDep
 from services.report_sink.api.models import LeadHistory
+from shared.auth import CurrentAccount
 from shared.http import answers
 from shared.http.problems import ProblemError
+from shared.http.state import PoolDep
 
 router = APIRouter(prefix="/reports/leads", tags=["reports"], responses=answers.AUTHENTICATED)
 

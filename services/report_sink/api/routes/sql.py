@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.encoders import jsonable_encoder
 
 from services.report_sink.analyst import QueryRefused, SqlAnswer
-from services.report_sink.api.deps import AdminTokenDep, AnalystDep, CurrentAccount
+from services.report_sink.api.deps import AdminTokenDep, AnalystDep
 from services.report_sink.api.models import SqlRequest, SqlResult
-from shared.auth import unauthorized
+from shared.auth import CurrentAccount, unauthorized
 from shared.http.json_body import json_body, json_body_doc
 from shared.http.problems import ProblemError, problem_responses
 
