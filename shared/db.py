@@ -12,8 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from shared.errors import DependencyUnavailable
+
+DROP_RETRY_S = 10.0  # how long a database drop waits out an autovacuum worker
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -109,3 +112,22 @@ async def fetch_if_first(
         return []
     rows: list[asyncpg.Record] = await conn.fetch(query, *args)
     return rows
+
+
+async def drop_database(admin: asyncpg.Connection, name: str) -> None:
+    """`DROP DATABASE name WITH (FORCE)` (if it exists), by a role that is not a superuser.
+
+    FORCE terminates the database's sessions, but PostgreSQL refuses (insufficient
+    privilege) while an autovacuum worker is in it, since no role owns that process; the
+    worker is done with a small database within moments, so the drop is tried again
+    for a few seconds before the refusal is raised.
+    """
+    statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(asyncpg.InsufficientPrivilegeError),
+        stop=stop_after_delay(DROP_RETRY_S),
+        wait=wait_fixed(0.2),
+        reraise=True,
+    ):
+        with attempt:
+            await admin.execute(statement)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from shared.db import drop_database
 from shared.migrations.postgres import upgrade_async
 
 
@@ -42,4 +43,8 @@ async def scratch_database(
             await upgrade_async(dsn)
         yield dsn
     finally:
-        await _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await drop_database(admin, name)
+        finally:
+            await admin.close()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from shared.db import create_pool, postgres_unreachable
+from shared.db import create_pool, drop_database, postgres_unreachable
 from shared.migrations.postgres import upgrade_async
 
 
@@ -54,6 +54,6 @@ async def scratch_database(
                 await pool.close()
         finally:
             if not keep:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await drop_database(admin, name)
     finally:
         await admin.close()

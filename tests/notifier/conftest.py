@@ -24,27 +24,21 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.policy import DeliveryPolicy
 from shared.auth import create_account
 from shared.db import create_pool
-from shared.migrations.postgres import upgrade_async
 from shared.outbound.secrets import SecretBox, secret_box
 from shared.settings import CommonSettings
+from tests.databases import scratch_database
 from tests.notifier.receiver import Receiver
 
 
 @pytest.fixture(scope="session")
 async def notifier_pool(base_settings: CommonSettings) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a database of the notifier tests' own (every migration applied)."""
-    name = f"fanout_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(base_settings.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = base_settings.database_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        await upgrade_async(dsn)
+    async with scratch_database(base_settings.database_url) as dsn:
         pool = await create_pool(dsn, max_size=5)
-        yield pool
-        await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        try:
+            yield pool
+        finally:
+            await pool.close()
 
 
 @pytest.fixture

@@ -6,13 +6,15 @@ One campaign per provider, all in flight together through the same processes, so
 webhook credited to the wrong campaign (or an adapter's ids crossing to another
 campaign's) shows as a lead outside that campaign. Every matched lead ends with one
 terminal outcome (or excluded with its reason), and every webhook event comes back
-attributed to its campaign and to a lead that campaign sent to. A few hundred leads per
-campaign fill several batches of 50 and give every outcome type events.
+attributed to its campaign and to a lead that campaign sent to. Two thousand leads per
+campaign (ten thousand in all) fill forty batches of 50 each and give every outcome type
+events.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from typing import Any
@@ -21,15 +23,13 @@ import asyncpg
 import httpx
 import pytest
 
-from fanout_cli.stack.esp_dialects import sender_env
-from services.esp_simulator.testing import serving
-from services.webhook_ingest.config import Settings as IngestSettings
-from services.webhook_ingest.main import create_app
+from fanout_cli.stack.esp_dialects import ingest_env, sender_env
 from shared.contracts import EmailEvent, EventType
 from shared.settings import CommonSettings
-from tests.dialects import ADAPTER_NAMES, CREDS, ingest_values, running_dialects
+from tests.dialects import ADAPTER_NAMES, CREDS, running_dialects
 from tests.send_path import (
     Seeded,
+    Service,
     StartService,
     assert_exactly_one_outcome,
     free_port,
@@ -40,7 +40,7 @@ from tests.send_path import (
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
-LEADS = 200  # per campaign: four batches of 50
+LEADS = 2_000  # per campaign: forty batches of 50 (issue 13: "a few thousand leads")
 OUTCOMES = {EventType.SENT, EventType.FAILED, EventType.SUPPRESSED, EventType.CANCELLED}
 KNOBS = {
     "hard_bounce_rate": 0.03,
@@ -79,6 +79,17 @@ def _assert_campaign(events: list[EmailEvent], seeded: Seeded, provider: str) ->
     assert kinds[EventType.DELIVERED] > 0 and kinds[EventType.BOUNCED] > 0, (provider, kinds)
 
 
+async def _healthy(url: str, service: Service, timeout_s: float = 60) -> None:
+    """Wait until `service` answers its /healthz at `url`."""
+    async with httpx.AsyncClient(base_url=url, timeout=2) as client:
+        for _ in range(int(timeout_s * 5)):
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"{service.name} did not start: {service.log_tail()}")
+
+
 async def test_campaigns_through_every_dialect_one_outcome_per_lead_events_attributed(
     pool: asyncpg.Pool, settings: CommonSettings, start: StartService
 ) -> None:
@@ -86,31 +97,34 @@ async def test_campaigns_through_every_dialect_one_outcome_per_lead_events_attri
         name: await seed_campaign(pool, matching=LEADS, suppressed=5, invalid=2, provider=name)
         for name in ADAPTER_NAMES
     }
-    sim_port = free_port()
-    ingest = IngestSettings(
-        common=settings, db_pool_size=4, **ingest_values(f"http://127.0.0.1:{sim_port}")
+    sim_port, ingest_port = free_port(), free_port()
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    # webhook_ingest in a process of its own: the simulator, in this one, posts to it
+    ingest = start(
+        "webhook_ingest",
+        FANOUT_WEBHOOK_INGEST_PORT=str(ingest_port),
+        FANOUT_WEBHOOK_INGEST_DB_POOL_SIZE="4",
+        **ingest_env(CREDS, sim_url),
     )
-    async with serving(create_app(ingest)) as ingest_url:
-        hooks = f"{ingest_url}/webhooks/simulator"
-        async with running_dialects(settings, sim_port, webhook_url=hooks, **KNOBS) as sim:
-            adapters = sender_env(CREDS, sim.url, sim.smtp_port)
-            adapters["FANOUT_SENDER_RATE_BUDGETS"] = json.dumps(dict.fromkeys(ADAPTER_NAMES, 0))
-            sender = start("sender", **adapters)
-            resolver = start("lead_resolver")
-            for seeded in campaigns.values():
-                await publish_command(settings, seeded)
-            for seeded in campaigns.values():
-                row = await wait_for(
-                    pool, seeded.campaign_id, {"completed", "failed", "paused"}, 240
-                )
-                assert row["state"] == "completed", sender.log_tail()
-                assert (row["sent"], row["failed"]) == (LEADS, 0)
-            counters = await _settled(sim.url)
-            # stopped while the in-process simulator still answers (the sender QUITs its
-            # SMTP connections), from a thread so this event loop keeps serving it
-            for process in (resolver, sender):
-                await asyncio.to_thread(process.stop)
-                assert process.process is not None and process.process.returncode == 0
+    hooks = f"http://127.0.0.1:{ingest_port}/webhooks/simulator"
+    async with running_dialects(settings, sim_port, webhook_url=hooks, **KNOBS) as sim:
+        await _healthy(f"http://127.0.0.1:{ingest_port}", ingest)
+        adapters = sender_env(CREDS, sim.url, sim.smtp_port)
+        adapters["FANOUT_SENDER_RATE_BUDGETS"] = json.dumps(dict.fromkeys(ADAPTER_NAMES, 0))
+        sender = start("sender", **adapters)
+        resolver = start("lead_resolver")
+        for seeded in campaigns.values():
+            await publish_command(settings, seeded)
+        for seeded in campaigns.values():
+            row = await wait_for(pool, seeded.campaign_id, {"completed", "failed", "paused"}, 240)
+            assert row["state"] == "completed", sender.log_tail()
+            assert (row["sent"], row["failed"]) == (LEADS, 0)
+        counters = await _settled(sim.url)
+        # stopped while the in-process simulator still answers (the sender QUITs its
+        # SMTP connections), from a thread so this event loop keeps serving it
+        for process in (resolver, sender, ingest):
+            await asyncio.to_thread(process.stop)
+            assert process.process is not None and process.process.returncode == 0
     assert counters["unique"] == LEADS * len(campaigns)
     assert counters["webhooks"]["failed_attempts"] == 0
     events = await read_events(settings)
