@@ -27,6 +27,7 @@ from services.sender.providers.registry import ProviderPool
 from services.sender.waiting import ProviderWaits
 from shared import metrics
 from shared.contracts import SendBatch, decode
+from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.concurrent import Concurrent
 from shared.kafka.strategy import InvalidMessage, KafkaRecord
@@ -94,7 +95,9 @@ def sends_consumer(
         ),
         producer=pipeline.producer,
         options=RunnerOptions(
-            commit_interval_s=settings.flush_interval_s, drain_timeout_s=settings.revoke_wait_s
+            consumer=ConsumerOptions(session_timeout_ms=settings.session_timeout_ms),
+            commit_interval_s=settings.flush_interval_s,
+            drain_timeout_s=settings.revoke_wait_s,
         ),
         on_assign=work.assigned,
     )

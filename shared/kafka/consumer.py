@@ -36,6 +36,12 @@ class ConsumerOptions:
     fetch_max_bytes: int = 50 * 1024 * 1024
     max_partition_fetch_bytes: int = 1024 * 1024
 
+    @property
+    def heartbeat_interval_ms(self) -> int:
+        """aiokafka's 3 s, or a third of a shorter session: a member whose session is near
+        the broker's 6 s minimum still gets three heartbeats in before it is declared dead."""
+        return min(3_000, self.session_timeout_ms // 3)
+
 
 class ConsumerPort(Protocol):
     """The calls the runner makes on its consumer (an `AIOKafkaConsumer`, or a fake in tests)."""
@@ -65,6 +71,7 @@ def make_consumer(common: CommonSettings, group: str, options: ConsumerOptions) 
         isolation_level="read_committed",
         max_poll_records=options.max_poll_records,
         session_timeout_ms=options.session_timeout_ms,
+        heartbeat_interval_ms=options.heartbeat_interval_ms,
         max_poll_interval_ms=options.max_poll_interval_ms,
         fetch_max_bytes=options.fetch_max_bytes,
         max_partition_fetch_bytes=options.max_partition_fetch_bytes,
