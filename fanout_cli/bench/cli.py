@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Coroutine
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
@@ -27,6 +28,7 @@ from fanout_cli.stack.errors import StackError
 from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
 
+T = TypeVar("T")
 bench_app = typer.Typer(
     help="Benchmarks (docs/benchmarks.md): the full run, or one measurement.",
     invoke_without_command=True,
@@ -148,19 +150,12 @@ def scale(
     whether every lead ended with one outcome, duplicates within the bound.
     """
     from fanout_cli.bench.machine import machine_facts
-    from fanout_cli.bench.scale import ScalePlan, restore_senders, run_scale
+    from fanout_cli.bench.scale import ScalePlan, run_scale
 
     common = CommonSettings()
     machine = machine_facts()
     plan = ScalePlan(senders, rate, leads, latency_ms, max_in_flight, session_timeout_ms)
-    try:
-        result = asyncio.run(run_scale(common, plan, say))
-    except (StackError, DependencyUnavailable) as exc:
-        raise fail(str(exc)) from None
-    except httpx.TransportError as exc:
-        raise fail(f"the stack is not answering ({exc!r}); start it first") from None
-    finally:
-        restore_senders(common, say)
+    result = _with_senders(common, run_scale(common, plan, say))
     verdict = result.rebalance
     rows = [
         ["R (simulator limit)", f"{rate:,.0f} emails/s"],
@@ -214,7 +209,6 @@ def scale_sweep(
     from datetime import UTC, datetime
 
     from fanout_cli.bench.machine import machine_facts
-    from fanout_cli.bench.scale import restore_senders
     from fanout_cli.bench.sweep import SweepPlan, SweepResult, run_sweep, sweep_rows, write_sweep
 
     try:
@@ -226,14 +220,24 @@ def scale_sweep(
     result = SweepResult(plan, machine_facts(), started)
     common = CommonSettings()
     try:
-        asyncio.run(run_sweep(common, result, say))
+        _with_senders(common, run_sweep(common, result, say))
+    finally:
+        for path in write_sweep(result, out) if result.steps else []:
+            say(f"wrote {path}")
+    header = ["senders", "runs (emails/s)", "median emails/s", "ratio", "ceiling"]
+    console.print(table("Throughput against sender instances", header, sweep_rows(result)))
+
+
+def _with_senders(common: CommonSettings, work: Coroutine[Any, Any, T]) -> T:
+    """Run a benchmark that restarts, kills and adds the stack's senders; one sender with
+    the stack's own settings afterwards, whatever happened."""
+    from fanout_cli.bench.scale import restore_senders
+
+    try:
+        return asyncio.run(work)
     except (StackError, DependencyUnavailable) as exc:
         raise fail(str(exc)) from None
     except httpx.TransportError as exc:
         raise fail(f"the stack is not answering ({exc!r}); start it first") from None
     finally:
         restore_senders(common, say)
-        for path in write_sweep(result, out) if result.steps else []:
-            say(f"wrote {path}")
-    header = ["senders", "runs (emails/s)", "median emails/s", "ratio", "ceiling"]
-    console.print(table("Throughput against sender instances", header, sweep_rows(result)))
