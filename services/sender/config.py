@@ -68,7 +68,8 @@ class Settings(ServiceSettings):
         description="Group session timeout: how soon a killed instance's partitions move to "
         "the others (6 s is the broker's minimum). Heartbeats come from the consumer's "
         "background task every third of it, not from batch processing, so slow ESP calls "
-        "never count against it; a blocked event loop does.",
+        "never count against it; a blocked event loop does. The rebalance timeout is "
+        "separate: revoke_wait_s + 10 s (docs/operations.md).",
     )
     revoke_wait_s: Seconds = Field(
         20.0, description="Longest wait for in-flight batches of revoked partitions."
