@@ -21,6 +21,7 @@ from fanout_cli.chaos.esp import SimulatorControl
 from fanout_cli.chaos.reconcile import Sources, gather, settle
 from fanout_cli.chaos.sender import in_flight_bound, message_id_domain
 from fanout_cli.chaos.verdict import Verdict, judge
+from fanout_cli.demo.api_calls import checked_json
 from shared.settings import CommonSettings
 
 SCENARIO = "kill -9 of one sender of three, mid-campaign"
@@ -28,15 +29,18 @@ SETTLE_S = 180.0  # webhooks delivered, row and reports still
 
 
 def reconcile(
-    common: CommonSettings, run: CampaignRun, evicted_before: int, unique: int, duplicates: int
+    common: CommonSettings, run: CampaignRun, evicted_before: int, before: dict[str, Any]
 ) -> dict[str, Any]:
-    """The verdict on `run`'s campaign (as JSON-ready data), `unique` and `duplicates`
-    being the simulator's counters over the run; call it while the senders still run."""
+    """The verdict on `run`'s campaign as JSON-ready data, with the simulator's counters
+    since `before` (read at launch); call it while the senders still run."""
     bound = in_flight_bound(common)
     with httpx.Client(timeout=60) as http:
         simulator = SimulatorControl(http, run.endpoints.simulator)
         settled = settle(run, simulator, SETTLE_S)
         sources = gather(run, simulator, message_id_domain(common), evicted_before, settled)
+        after = checked_json(http.get(f"{run.endpoints.simulator}/v1/counters"), "counters")
+    unique = after["unique"] - before["unique"]
+    duplicates = after["duplicates"] - before["duplicates"]
     verdict = judge(Verdict(SCENARIO, leads=run.leads), sources, None, bound)
     verdict.reasons += counters_disagree(sources, unique, duplicates)
     counted = {"unique": unique, "duplicates": duplicates}
