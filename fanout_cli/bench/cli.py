@@ -224,7 +224,7 @@ def scale_sweep(
     finally:
         for path in write_sweep(result, out) if result.steps else []:
             say(f"wrote {path}")
-    header = ["senders", "runs (emails/s)", "median emails/s", "ratio", "ceiling"]
+    header = ["senders", "runs (emails/s)", "median", "ratio", "10–90 %", "ratio", "ceiling"]
     console.print(table("Throughput against sender instances", header, sweep_rows(result)))
 
 

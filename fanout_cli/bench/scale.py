@@ -281,6 +281,17 @@ def accepted_rate(timeline: list[tuple[float, int]]) -> float:
     return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
 
+def steady_rate(timeline: list[tuple[float, int]], total: int, low: float = 0.1) -> float:
+    """First acceptances per second between `low` and `1 - low` of `total`: the rate once
+    every instance is busy, without the start (senders picking up the first batches) and
+    the tail (the instance with the most batches finishing alone)."""
+    first = next(((t, n) for t, n in timeline if n >= low * total), None)
+    last = next(((t, n) for t, n in timeline if n >= (1 - low) * total), None)
+    if first is None or last is None or last[0] <= first[0]:
+        return 0.0
+    return (last[1] - first[1]) / (last[0] - first[0])
+
+
 def restore_senders(common: CommonSettings, say: Callable[[str], None]) -> None:
     """One sender instance with the stack's own settings again."""
     sender = service_named("sender")

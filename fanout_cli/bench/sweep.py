@@ -39,6 +39,7 @@ from fanout_cli.bench.scale import (
     follow,
     sender_env,
     simulator_knobs,
+    steady_rate,
 )
 from fanout_cli.demo.api_calls import checked_json
 from fanout_cli.demo.run import API, SIMULATOR
@@ -64,14 +65,16 @@ class SweepPlan:
         return instances * self.max_in_flight * MAX_BATCH / (self.latency_ms / 1000)
 
 
-@dataclass(frozen=True)
+@dataclass
 class SweepStep:
     """One campaign through `instances` senders."""
 
     instances: int
     round: int
-    emails_per_s: float
+    emails_per_s: float  # from the first acceptance to the last
     seconds: float
+    steady_emails_per_s: float = 0.0  # between 10 % and 90 % of the campaign
+    timeline: list[tuple[float, int]] = field(default_factory=list)  # (s, accepted)
 
 
 @dataclass
@@ -83,17 +86,21 @@ class SweepResult:
     started_at: str
     steps: list[SweepStep] = field(default_factory=list)
 
-    def medians(self) -> dict[int, float]:
-        """Median emails/s per instance count."""
+    def medians(self, steady: bool = False) -> dict[int, float]:
+        """Median emails/s per instance count (whole campaigns, or their steady middle)."""
         return {
-            n: statistics.median(s.emails_per_s for s in self.steps if s.instances == n)
+            n: statistics.median(
+                s.steady_emails_per_s if steady else s.emails_per_s
+                for s in self.steps
+                if s.instances == n
+            )
             for n in self.plan.instances
             if any(s.instances == n for s in self.steps)
         }
 
-    def ratios(self) -> dict[int, float]:
+    def ratios(self, steady: bool = False) -> dict[int, float]:
         """Each count's median over the median of the fewest instances."""
-        medians = self.medians()
+        medians = self.medians(steady)
         base = medians.get(min(self.plan.instances), 0.0)
         return {n: (m / base if base else 0.0) for n, m in medians.items()}
 
@@ -107,6 +114,8 @@ class SweepResult:
             "steps": [asdict(s) for s in self.steps],
             "median_emails_per_s": self.medians(),
             "ratio_to_fewest": self.ratios(),
+            "median_steady_emails_per_s": self.medians(steady=True),
+            "steady_ratio_to_fewest": self.ratios(steady=True),
             "ceiling_emails_per_s": {n: self.plan.ceiling_per_s(n) for n in self.plan.instances},
             "target_ratio_at_3": TARGET_AT_3,
         }
@@ -148,7 +157,14 @@ async def _step(
     timeline: list[tuple[float, int]] = []
     slowest = plan.leads / plan.ceiling_per_s(len(run.live))
     await follow(client, f"{API}/campaigns/{campaign}", before, 4 * slowest + 120, timeline)
-    return SweepStep(len(run.live), round_, accepted_rate(timeline), timeline[-1][0])
+    return SweepStep(
+        len(run.live),
+        round_,
+        accepted_rate(timeline),
+        timeline[-1][0],
+        steady_rate(timeline, plan.leads),
+        timeline,
+    )
 
 
 def write_sweep(result: SweepResult, out_dir: Path) -> list[Path]:
@@ -176,7 +192,9 @@ def chart(result: SweepResult, path: Path) -> Path:
         alpha=0.5,
         label="each run",
     )
-    ax.plot(counts, list(medians.values()), "o-", label="median")
+    ax.plot(counts, list(medians.values()), "o-", label="median, whole campaign")
+    steady = result.medians(steady=True)
+    ax.plot(counts, list(steady.values()), "s-", label="median, 10–90 % of the campaign")
     base = medians.get(min(counts), 0.0) if counts else 0.0
     ax.plot(counts, [n * base for n in counts], "--", label="linear from one instance")
     ceilings = [plan.ceiling_per_s(n) for n in counts]
@@ -197,14 +215,18 @@ def chart(result: SweepResult, path: Path) -> Path:
 
 
 def sweep_rows(result: SweepResult) -> list[list[str]]:
-    """The table's rows: instances, runs, median emails/s, ratio to one, ceiling."""
+    """The table's rows: instances, runs, median emails/s and ratio to the fewest (whole
+    campaign, then its steady middle), ceiling."""
     medians, ratios = result.medians(), result.ratios()
+    steady, steady_ratios = result.medians(steady=True), result.ratios(steady=True)
     return [
         [
             str(n),
             ", ".join(f"{s.emails_per_s:,.0f}" for s in result.steps if s.instances == n),
             f"{medians[n]:,.1f}",
             f"{ratios[n]:.2f}×",
+            f"{steady[n]:,.1f}",
+            f"{steady_ratios[n]:.2f}×",
             f"{result.plan.ceiling_per_s(n):,.0f}",
         ]
         for n in medians

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 from fanout_cli.bench.rebalance import counters_disagree
-from fanout_cli.bench.scale import ScaleResult, accepted_rate, sender_env, simulator_knobs
+from fanout_cli.bench.scale import (
+    ScaleResult,
+    accepted_rate,
+    sender_env,
+    simulator_knobs,
+    steady_rate,
+)
 from fanout_cli.chaos.esp import CampaignCalls
 from fanout_cli.chaos.reconcile import Recipients, Sources
 from services.esp_simulator.config import Knobs
@@ -60,3 +66,9 @@ def test_a_lead_counted_twice_shows() -> None:
         "first acceptances: simulator counters 12,000, its request log 12,000, reports 12,001 sent"
     ]
     assert "duplicates" in counters_disagree(_sources(12_000, 12_000, 50), 12_000, 51)[0]
+
+
+def test_steady_rate_leaves_out_the_first_and_last_tenth() -> None:
+    timeline = [(0.0, 0), (1.0, 100), (2.0, 300), (6.0, 900), (9.0, 950), (20.0, 1000)]
+    assert steady_rate(timeline, 1000) == (900 - 100) / (6.0 - 1.0)  # from 10 % to 90 %
+    assert steady_rate([(0.0, 0), (1.0, 50)], 1000) == 0.0  # never reached 10 %
