@@ -4,17 +4,20 @@ Without a subcommand it brings the stack up and runs everything (`make bench`);
 `fanout bench e2e` times one campaign on the running stack; `sink`, `decode`, `queries`,
 `import` and `conditions` time one component in isolation (see `isolated.py`);
 `templates` and `launch-check` measure the template render budget (`templates.py`);
-`providers` what a batch of 50 costs through each send adapter (`providers.py`).
+`providers` what a batch of 50 costs through each send adapter (`providers.py`);
+`scale` the shared ESP budget across senders and a kill -9 under load (`scale.py`),
+`scale-sweep` throughput against sender instances (`sweep.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Coroutine
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
@@ -25,6 +28,7 @@ from fanout_cli.stack.errors import StackError
 from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
 
+T = TypeVar("T")
 bench_app = typer.Typer(
     help="Benchmarks (docs/benchmarks.md): the full run, or one measurement.",
     invoke_without_command=True,
@@ -128,27 +132,31 @@ def scale(
     rate: Annotated[float, typer.Option(min=1, help="R: the simulator's limit, emails/s.")] = 200.0,
     leads: Annotated[int, typer.Option(min=1000, help="Campaign size.")] = 12_000,
     latency_ms: Annotated[float, typer.Option(help="Simulator latency per call.")] = 50.0,
+    max_in_flight: Annotated[
+        int | None, typer.Option(min=1, help="FANOUT_SENDER_MAX_IN_FLIGHT of every sender.")
+    ] = None,
+    session_timeout_ms: Annotated[
+        int | None,
+        typer.Option(min=6000, help="FANOUT_SENDER_SESSION_TIMEOUT_MS of every sender."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Also append the JSON result here.")] = None,
 ) -> None:
     """The shared ESP budget: N senders against a simulator enforcing R (docs/operations.md).
 
     Runs on the stack FANOUT_HOME and the FANOUT_* ports point at (give it one of its own:
     it restarts, kills and adds sender instances). Prints the combined send rate against
-    R, the share of throttled calls (target ≤ 1 %), and the time the group takes to give
-    every partition to a live instance after one is killed and after one joins.
+    R, the share of throttled calls (target ≤ 1 %), the time the group takes to give
+    every partition to a live instance after one is killed and after one joins, and
+    whether every lead ended with one outcome, duplicates within the bound.
     """
     from fanout_cli.bench.machine import machine_facts
-    from fanout_cli.bench.scale import restore_senders, run_scale
+    from fanout_cli.bench.scale import ScalePlan, run_scale
 
     common = CommonSettings()
-    try:
-        result = asyncio.run(run_scale(common, senders, rate, leads, latency_ms, say))
-    except (StackError, DependencyUnavailable) as exc:
-        raise fail(str(exc)) from None
-    except httpx.TransportError as exc:
-        raise fail(f"the stack is not answering ({exc!r}); start it first") from None
-    finally:
-        restore_senders(common, say)
+    machine = machine_facts()
+    plan = ScalePlan(senders, rate, leads, latency_ms, max_in_flight, session_timeout_ms)
+    result = _with_senders(common, run_scale(common, plan, say))
+    verdict = result.rebalance
     rows = [
         ["R (simulator limit)", f"{rate:,.0f} emails/s"],
         ["combined, before the kill", f"{result.sent_per_s_before_kill:,.1f} emails/s"],
@@ -159,11 +167,77 @@ def scale(
         ],
         ["re-split after kill -9", f"{result.resplit_after_kill_s} s"],
         ["re-split after a join", f"{result.resplit_after_join_s} s"],
+        ["outcomes (reports)", json.dumps(verdict.get("outcomes"))],
+        ["duplicates / bound", f"{verdict.get('duplicates')} / {verdict.get('bound')}"],
+        ["one outcome per lead", "yes" if verdict.get("passed") else "; ".join(verdict["reasons"])],
     ]
     console.print(table(f"{senders} senders sharing R", ["", ""], rows))
     if out is not None:
         with out.open("a") as target:
-            record = {"machine": machine_facts(), **asdict(result)}
+            record = {"machine": machine, "plan": asdict(plan), **asdict(result)}
             target.write(json.dumps(record, default=str) + "\n")
+    if not verdict.get("passed"):
+        raise fail("the campaign did not end with one outcome per lead within the bound")
     if result.throttled_share > 0.01:
         raise fail("more than 1 % of the calls were throttled")
+
+
+@bench_app.command("scale-sweep")
+def scale_sweep(
+    instances: Annotated[
+        str, typer.Option(help="Sender instance counts, comma-separated.")
+    ] = "1,2,3",
+    rounds: Annotated[int, typer.Option(min=1, help="Runs of every count (median).")] = 3,
+    leads: Annotated[int, typer.Option(min=1000, help="Campaign size of every run.")] = 12_000,
+    latency_ms: Annotated[float, typer.Option(min=1, help="Simulator latency per call.")] = 500.0,
+    max_in_flight: Annotated[
+        int, typer.Option(min=1, help="FANOUT_SENDER_MAX_IN_FLIGHT of every sender.")
+    ] = 2,
+    out: Annotated[Path, typer.Option(help="Where the JSON and the chart go.")] = Path(
+        "bench/results"
+    ),
+) -> None:
+    """Throughput of one campaign with 1, 2, 3 … senders, bound by the ESP's latency.
+
+    Every sender runs with no rate budget and a fixed number of batches in flight, the
+    simulator answers after --latency-ms with no rate limit: one instance sends at most
+    max_in_flight × 50 emails per latency, whatever the machine's cores. Runs on the stack
+    FANOUT_HOME and the FANOUT_* ports point at (give it one of its own: it restarts the
+    senders). Prints emails/s per count and the ratio to the fewest (target ≥ 2.5× at 3);
+    writes `<stamp>-scale-sweep.json` and `.png` (throughput against instances) to --out.
+    """
+    from datetime import UTC, datetime
+
+    from fanout_cli.bench.machine import machine_facts
+    from fanout_cli.bench.sweep import SweepPlan, SweepResult, run_sweep, sweep_rows, write_sweep
+
+    try:
+        counts = tuple(sorted({int(n) for n in instances.split(",")}))
+    except ValueError:
+        raise fail(f"--instances: comma-separated numbers, not {instances!r}") from None
+    plan = SweepPlan(counts, rounds, leads, latency_ms, max_in_flight)
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = SweepResult(plan, machine_facts(), started)
+    common = CommonSettings()
+    try:
+        _with_senders(common, run_sweep(common, result, say))
+    finally:
+        for path in write_sweep(result, out) if result.steps else []:
+            say(f"wrote {path}")
+    header = ["senders", "runs (emails/s)", "median", "ratio", "10–90 %", "ratio", "ceiling"]
+    console.print(table("Throughput against sender instances", header, sweep_rows(result)))
+
+
+def _with_senders(common: CommonSettings, work: Coroutine[Any, Any, T]) -> T:
+    """Run a benchmark that restarts, kills and adds the stack's senders; one sender with
+    the stack's own settings afterwards, whatever happened."""
+    from fanout_cli.bench.scale import restore_senders
+
+    try:
+        return asyncio.run(work)
+    except (StackError, DependencyUnavailable) as exc:
+        raise fail(str(exc)) from None
+    except httpx.TransportError as exc:
+        raise fail(f"the stack is not answering ({exc!r}); start it first") from None
+    finally:
+        restore_senders(common, say)

@@ -126,21 +126,31 @@ def _ratio(a: float, b: float) -> str:
     return "—" if not b else f"{a / b:.2f}×"
 
 
-def charts(data: dict[str, Any], out_dir: Path, stamp: str) -> list[Path]:
-    """PNG charts: ingest rate and report p95 per slice; RSS per process per run."""
+def pyplot() -> Any:
+    """matplotlib's pyplot drawing to files only (no display on a server)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_chart(fig: Any, path: Path) -> Path:
+    """Write `fig` as a PNG at `path` and close it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+    return path
+
+
+def charts(data: dict[str, Any], out_dir: Path, stamp: str) -> list[Path]:
+    """PNG charts: ingest rate and report p95 per slice; RSS per process per run."""
+    plt = pyplot()
     written: list[Path] = []
 
     def save(fig: Any, name: str) -> None:
-        fig.tight_layout()
-        path = out_dir / f"{stamp}-{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_chart(fig, out_dir / f"{stamp}-{name}.png"))
 
     if data.get("classic") and data.get("fanout"):
         classic, fanout = data["classic"]["slices"], data["fanout"]["slices"]

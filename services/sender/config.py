@@ -62,6 +62,15 @@ class Settings(ServiceSettings):
         ge=1,
         description="Compiled templates kept at most (least recently used dropped first).",
     )
+    session_timeout_ms: int = Field(
+        10_000,
+        ge=6_000,
+        description="Group session timeout: how soon a killed instance's partitions move to "
+        "the others (6 s is the broker's minimum). Heartbeats come from the consumer's "
+        "background task every third of it, not from batch processing, so slow ESP calls "
+        "never count against it; a blocked event loop does. The rebalance timeout is "
+        "separate: revoke_wait_s + 10 s (docs/operations.md).",
+    )
     revoke_wait_s: Seconds = Field(
         20.0, description="Longest wait for in-flight batches of revoked partitions."
     )

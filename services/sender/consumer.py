@@ -27,6 +27,7 @@ from services.sender.providers.registry import ProviderPool
 from services.sender.waiting import ProviderWaits
 from shared import metrics
 from shared.contracts import SendBatch, decode
+from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.concurrent import Concurrent
 from shared.kafka.strategy import InvalidMessage, KafkaRecord
@@ -70,6 +71,23 @@ class SendWork:
         return self._pipeline.producer
 
 
+# Beyond the drain on revocation: time to commit what the drain finished and rejoin.
+REJOIN_MARGIN_MS = 10_000
+
+
+def consumer_options(settings: Settings) -> ConsumerOptions:
+    """The group session of `FANOUT_SENDER_SESSION_TIMEOUT_MS`, and a rebalance timeout
+    longer than the drain on revocation (`revoke_wait_s`): with aiokafka's default (the
+    session timeout) a member still finishing its in-flight batches would be dropped from
+    the group and its partitions handed on while those batches' ESP calls were running,
+    which the duplicate bound does not allow for before `revoke_wait_s`."""
+    drain_ms = int(settings.revoke_wait_s * 1000)
+    return ConsumerOptions(
+        session_timeout_ms=settings.session_timeout_ms,
+        rebalance_timeout_ms=max(settings.session_timeout_ms, drain_ms + REJOIN_MARGIN_MS),
+    )
+
+
 def sends_consumer(
     settings: Settings,
     pipeline: SendPipeline,
@@ -94,7 +112,9 @@ def sends_consumer(
         ),
         producer=pipeline.producer,
         options=RunnerOptions(
-            commit_interval_s=settings.flush_interval_s, drain_timeout_s=settings.revoke_wait_s
+            consumer=consumer_options(settings),
+            commit_interval_s=settings.flush_interval_s,
+            drain_timeout_s=settings.revoke_wait_s,
         ),
         on_assign=work.assigned,
     )

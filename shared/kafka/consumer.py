@@ -35,6 +35,15 @@ class ConsumerOptions:
     max_poll_interval_ms: int = 300_000
     fetch_max_bytes: int = 50 * 1024 * 1024
     max_partition_fetch_bytes: int = 1024 * 1024
+    # How long the broker waits for every member to rejoin a rebalance (after its revoke
+    # callback). None: aiokafka's default, the session timeout.
+    rebalance_timeout_ms: int | None = None
+
+    @property
+    def heartbeat_interval_ms(self) -> int:
+        """aiokafka's 3 s, or a third of a shorter session: a member whose session is near
+        the broker's 6 s minimum still gets three heartbeats in before it is declared dead."""
+        return min(3_000, self.session_timeout_ms // 3)
 
 
 class ConsumerPort(Protocol):
@@ -65,6 +74,8 @@ def make_consumer(common: CommonSettings, group: str, options: ConsumerOptions) 
         isolation_level="read_committed",
         max_poll_records=options.max_poll_records,
         session_timeout_ms=options.session_timeout_ms,
+        heartbeat_interval_ms=options.heartbeat_interval_ms,
+        rebalance_timeout_ms=options.rebalance_timeout_ms,
         max_poll_interval_ms=options.max_poll_interval_ms,
         fetch_max_bytes=options.fetch_max_bytes,
         max_partition_fetch_bytes=options.max_partition_fetch_bytes,

@@ -1,8 +1,19 @@
-"""`fanout bench scale`'s own arithmetic and knobs (the run itself needs a stack of its own)."""
+"""`fanout bench scale`: arithmetic, knobs, reconciliation (the run needs a stack of its own)."""
 
 from __future__ import annotations
 
-from fanout_cli.bench.scale import ScaleResult, accepted_rate, simulator_knobs
+from collections import Counter
+
+from fanout_cli.bench.rebalance import counters_disagree
+from fanout_cli.bench.scale import (
+    ScaleResult,
+    accepted_rate,
+    sender_env,
+    simulator_knobs,
+    steady_rate,
+)
+from fanout_cli.chaos.esp import CampaignCalls
+from fanout_cli.chaos.reconcile import Recipients, Sources
 from services.esp_simulator.config import Knobs
 
 
@@ -23,3 +34,41 @@ def test_simulator_knobs_are_valid_and_refuse_nothing_but_the_rate() -> None:
     knobs = Knobs(**simulator_knobs(200.0, 50.0))
     assert knobs.rate_limit_per_s == 200.0
     assert knobs.error_5xx_rate == knobs.throttle_429_rate == knobs.reject_rate == 0.0
+
+
+def test_sender_env_sets_only_what_is_given() -> None:
+    assert sender_env(200.0) == {"FANOUT_SENDER_RATE_BUDGETS": '{"simulator": 200.0}'}
+    env = sender_env(0.0, max_in_flight=4, session_timeout_ms=6000)
+    assert env["FANOUT_SENDER_MAX_IN_FLIGHT"] == "4"
+    assert env["FANOUT_SENDER_SESSION_TIMEOUT_MS"] == "6000"
+
+
+def _sources(sent: int, logged: int, duplicates: int) -> Sources:
+    calls = CampaignCalls(accepted=logged, duplicates=duplicates)
+    return Sources(
+        row={},
+        funnel={"sent": sent},
+        recipients=Recipients(),
+        simulator=calls,
+        accepted_not_sent=Counter(),
+        log_complete=True,
+        settled=True,
+    )
+
+
+def test_counters_agreeing_with_log_and_reports_give_no_reason() -> None:
+    assert counters_disagree(_sources(12_000, 12_000, 50), 12_000, 50) == []
+
+
+def test_a_lead_counted_twice_shows() -> None:
+    reasons = counters_disagree(_sources(12_001, 12_000, 50), 12_000, 50)
+    assert reasons == [
+        "first acceptances: simulator counters 12,000, its request log 12,000, reports 12,001 sent"
+    ]
+    assert "duplicates" in counters_disagree(_sources(12_000, 12_000, 50), 12_000, 51)[0]
+
+
+def test_steady_rate_leaves_out_the_first_and_last_tenth() -> None:
+    timeline = [(0.0, 0), (1.0, 100), (2.0, 300), (6.0, 900), (9.0, 950), (20.0, 1000)]
+    assert steady_rate(timeline, 1000) == (900 - 100) / (6.0 - 1.0)  # from 10 % to 90 %
+    assert steady_rate([(0.0, 0), (1.0, 50)], 1000) == 0.0  # never reached 10 %
