@@ -137,4 +137,5 @@ async def test_sender_sigkill_with_webhooks_flowing_counts_every_lead_once(
     assert row["state"] == "completed" and terminal == row["matched"] == MATCHED
     assert funnel.sent == counters["unique"] == row["sent"]
     assert counters["duplicates"] <= MAX_IN_FLIGHT * 50
-    print(f"sender SIGKILL: {counters['duplicates']} duplicate sends")  # noqa: T201
+    owed, duplicates = owed_at_kill, counters["duplicates"]
+    print(f"sender SIGKILL: {owed} suppressing webhooks owed, {duplicates} duplicate sends")  # noqa: T201
