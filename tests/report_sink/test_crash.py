@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from fanout_cli.report.commands import report_app
 from fanout_cli.report.sql import sql_command
 from shared.settings import CommonSettings
-from tests.waiting import wait_healthy
 from tests.report_sink.helpers import batches, make_tenant, publish, sends, wait_until
+from tests.waiting import wait_healthy
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse, pytest.mark.slow]
 

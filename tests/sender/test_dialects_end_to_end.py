@@ -26,7 +26,6 @@ from fanout_cli.stack.esp_dialects import ingest_env, sender_env
 from shared.contracts import EmailEvent, EventType
 from shared.settings import CommonSettings
 from tests.dialects import ADAPTER_NAMES, CREDS, running_dialects
-from tests.waiting import wait_healthy
 from tests.send_path import (
     Seeded,
     StartService,
@@ -37,6 +36,7 @@ from tests.send_path import (
     seed_campaign,
     wait_for,
 )
+from tests.waiting import wait_healthy
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 LEADS = 2_000  # per campaign: forty batches of 50 (issue 13: "a few thousand leads")
