@@ -54,14 +54,21 @@ def full_run(
         int, typer.Option(help="Classic vs Fanout growth (default 10M for N ≥ 1M, else N).")
     ] = 0,
     skip_ingest: Annotated[bool, typer.Option(help="Only the end-to-end runs.")] = False,
+    latency_run: Annotated[
+        bool, typer.Option(help="Also the N-lead run with the realistic ESP latency.")
+    ] = True,
+    report_samples: Annotated[
+        int, typer.Option(min=1, help="Reports API latency: samples of each query.")
+    ] = 50,
     out: Annotated[Path, typer.Option(help="Where results are written.")] = Path("bench/results"),
 ) -> None:
     """Benchmark Fanout end to end and against the classic per-email table (docs/benchmarks.md).
 
     Without a subcommand: brings the stack up, runs campaigns of N/10 and N leads (no ESP
-    latency) and N leads with a realistic latency, then grows a classic per-email Postgres
-    table and Fanout's event log by the same workload slice by slice, with report queries
-    during the writes. Writes JSON, a Markdown table and PNG charts to --out.
+    latency) and N leads with a realistic latency (unless --no-latency-run), then grows a
+    classic per-email Postgres table and Fanout's event log by the same workload slice by
+    slice, with report queries during the writes. Writes JSON, a Markdown table and PNG
+    charts to --out.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -69,7 +76,12 @@ def full_run(
     from fanout_cli.bench.run import BenchPlan, run_bench
 
     plan = BenchPlan(
-        leads=leads, latency_ms=latency_ms, ingest_emails=ingest_emails, skip_ingest=skip_ingest
+        leads=leads,
+        latency_ms=latency_ms,
+        ingest_emails=ingest_emails,
+        report_samples=report_samples,
+        skip_ingest=skip_ingest,
+        latency_run=latency_run,
     )
     try:
         results = run_bench(CommonSettings(), plan, say)

@@ -191,37 +191,52 @@ async def _follow(
     deadline = launched + timeout_s
     while time.monotonic() < deadline:
         now = time.monotonic() - launched
-        answer = await get_campaign.asyncio_detailed(campaign_id, client=api)
-        state = checked(answer, "campaign").to_dict()
-        matched = state["matched"]
-        if state["state"] in ("failed", "cancelled", "paused"):
-            raise StackError(f"benchmark campaign ended {state['state']}: {state['state_reason']}")
-        if matched is not None:
-            result.matched = int(matched)
-            resolved = int(state["enqueued"]) + int(state["excluded"])
-            _mark(stages["resolve"], now, resolved >= matched, matched)
-            _mark(stages["send"], now, state["state"] == "completed", matched)
-            if state["state"] == "completed" and result.completed_s is None:
-                result.completed_s = now
-        reports = api.get_async_httpx_client()
-        funnel = checked_json(
-            await reports.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
-        )["counts"]
-        reported = sum(funnel[k] for k in ACCOUNTED)
-        result.outcomes_reported = reported
-        if matched is not None and reported >= matched:
-            _mark(stages["sink"], now, True, matched)
-            result.reported_s = result.reported_s or now
-            back = funnel["delivered"] + funnel["bounced"]
-            _mark(stages["webhooks"], now, back >= funnel["sent"], back)
-            if stages["webhooks"].done_s is not None:
-                break
+        try:
+            done = await _poll(api, campaign_id, now, result, stages)
+        except httpx.TransportError:  # a reused keep-alive connection the server closed
+            done = False  # (a stalled, loaded machine): a read, asked again next time
+        if done:
+            break
         await asyncio.sleep(0.25)
     if result.reported_s is not None:
         result.emails_per_s = result.matched / result.reported_s
     result.every_lead_has_outcome = (
         result.matched == result.leads and result.outcomes_reported == result.matched
     )
+
+
+async def _poll(
+    api: AuthenticatedClient,
+    campaign_id: UUID,
+    now: float,
+    result: E2EResult,
+    stages: dict[str, StageFigures],
+) -> bool:
+    """Read the campaign and its funnel once, marking the stages done; True once all are."""
+    answer = await get_campaign.asyncio_detailed(campaign_id, client=api)
+    state = checked(answer, "campaign").to_dict()
+    matched = state["matched"]
+    if state["state"] in ("failed", "cancelled", "paused"):
+        raise StackError(f"benchmark campaign ended {state['state']}: {state['state_reason']}")
+    if matched is not None:
+        result.matched = int(matched)
+        resolved = int(state["enqueued"]) + int(state["excluded"])
+        _mark(stages["resolve"], now, resolved >= matched, matched)
+        _mark(stages["send"], now, state["state"] == "completed", matched)
+        if state["state"] == "completed" and result.completed_s is None:
+            result.completed_s = now
+    reports = api.get_async_httpx_client()
+    funnel = checked_json(
+        await reports.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
+    )["counts"]
+    reported = sum(funnel[k] for k in ACCOUNTED)
+    result.outcomes_reported = reported
+    if matched is not None and reported >= matched:
+        _mark(stages["sink"], now, True, matched)
+        result.reported_s = result.reported_s or now
+        back = funnel["delivered"] + funnel["bounced"]
+        _mark(stages["webhooks"], now, back >= funnel["sent"], back)
+    return stages["webhooks"].done_s is not None
 
 
 def _mark(stage: StageFigures, now: float, done: bool, count: int) -> None:

@@ -61,7 +61,8 @@ class CallRefused:
 
 class Simulator:
     """State of one simulated provider: knobs, rate bucket, accepted ids, counters, outbox,
-    request log and down window. `clock` (monotonic) and `wall` (Unix time) are injectable."""
+    request log and down window. `clock` (monotonic: the rate bucket and the down window)
+    and `wall` (Unix time) are injectable."""
 
     def __init__(
         self,
@@ -72,6 +73,7 @@ class Simulator:
     ) -> None:
         self.knobs = settings.knobs()
         self._dialect_urls = dict(settings.dialect_webhook_urls)
+        self._clock = clock
         self._wall = wall
         self.outage = Outage(clock)
         self.requests = RequestLog(settings.request_log_max)
@@ -176,7 +178,7 @@ class Simulator:
         if reseed:
             self._rng = random.Random(knobs.seed)
         capacity = max(knobs.rate_limit_per_s * knobs.rate_burst_s, MAX_MESSAGES)
-        self._bucket = TokenBucket(knobs.rate_limit_per_s, capacity)
+        self._bucket = TokenBucket(knobs.rate_limit_per_s, capacity, self._clock)
 
     def _latency_s(self) -> float:
         p50, p99 = self.knobs.latency_p50_ms, self.knobs.latency_p99_ms
