@@ -41,7 +41,9 @@ async def end_offsets(common: CommonSettings, topic: str) -> dict[int, int]:
         return {tp.partition: end for tp, (_, end) in (await ranges(consumer, topic)).items()}
 
 
-async def records(consumer: AIOKafkaConsumer, bounds: Bounds) -> AsyncGenerator[ConsumerRecord, None]:
+async def records(
+    consumer: AIOKafkaConsumer, bounds: Bounds
+) -> AsyncGenerator[ConsumerRecord, None]:
     """Every record of the partitions in `bounds` from each one's first offset to (not
     including) its end offset; records written past the end are left out."""
     pending = {tp: span for tp, span in bounds.items() if span[0] < span[1]}

@@ -301,13 +301,21 @@ def _counts(text: str) -> tuple[int, ...]:
 def _sweep(
     plan: P,
     module: str,
-    run: Callable[[CommonSettings, P, SweepResult, Callable[[str], None]], Coroutine[Any, Any, Any]],
+    run: Callable[
+        [CommonSettings, P, SweepResult, Callable[[str], None]], Coroutine[Any, Any, Any]
+    ],
     out: Path,
 ) -> None:
     """Run a sweep of `module`'s instances; write what it measured (even when it stopped
     early), print the table, and fail if a step's reconciliation did not pass."""
     from fanout_cli.bench.machine import machine_facts
-    from fanout_cli.bench.sweep import new_result, sweep_header, sweep_rows, unreconciled, write_sweep
+    from fanout_cli.bench.sweep import (
+        new_result,
+        sweep_header,
+        sweep_rows,
+        unreconciled,
+        write_sweep,
+    )
 
     common = CommonSettings()
     result = new_result(plan, machine_facts())

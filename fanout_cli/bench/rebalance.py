@@ -102,7 +102,6 @@ def counters_disagree(sources: Sequence[Sources], unique: int, duplicates: int) 
         )
     if duplicates != logged_duplicates:
         reasons.append(
-            f"duplicates: simulator counters {duplicates:,}, its request log "
-            f"{logged_duplicates:,}"
+            f"duplicates: simulator counters {duplicates:,}, its request log {logged_duplicates:,}"
         )
     return reasons

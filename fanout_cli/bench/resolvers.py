@@ -110,9 +110,10 @@ class ResolversPlan:
     campaigns: int = 4
     leads: int = 10_000
 
-    def ceiling_per_s(self, instances: int) -> None:
-        """No bound but the machine's: resolving is Postgres, Python and Kafka work."""
+    def ceiling_per_s(self, instances: int) -> float | None:
+        """None: no bound but the machine's (resolving is Postgres, Python and Kafka work)."""
         del instances
+        return None
 
     def env(self) -> dict[str, str]:
         """Every resolver's environment: a window that holds a whole campaign."""
@@ -202,7 +203,9 @@ async def _step(ctx: Ctx, group: Instances, round_: int) -> SweepStep:
     resolved_by = _resolved_by(group, tails)
     leads_by = {i.name: int(await group.metric(ctx.client, i, RESOLVED)) for i in group.live}
     on_topic = await sends_on_topic(ctx.common, since, chosen)
-    runs = [CampaignRun(Endpoints.of_stack(), ctx.api, ctx.account, c, ctx.plan.leads) for c in chosen]
+    runs = [
+        CampaignRun(Endpoints.of_stack(), ctx.api, ctx.account, c, ctx.plan.leads) for c in chosen
+    ]
     verdict = await asyncio.to_thread(
         reconcile_campaigns, ctx.common, runs, evicted, before, SCENARIO
     )
@@ -264,7 +267,9 @@ def _figures(
     return SweepStep(len(group.live), round_, per_s, resolved_s, steady, thin(timeline), facts)
 
 
-async def _owners(group: Instances, tails: list[LogTail], timeout_s: float = 60) -> dict[str, list[int]]:
+async def _owners(
+    group: Instances, tails: list[LogTail], timeout_s: float = 60
+) -> dict[str, list[int]]:
     """The partitions each live instance owns, by the `resolver.owns` line it logged last
     since the restart, once they are disjoint and cover the topic."""
     deadline = time.monotonic() + timeout_s
@@ -282,10 +287,8 @@ async def _owners(group: Instances, tails: list[LogTail], timeout_s: float = 60)
 
 async def balanced_campaigns(ctx: Ctx, owners: dict[str, list[int]]) -> dict[UUID, str]:
     """K draft campaigns (campaign → owning instance), each instance owning its share."""
-    names = list(owners)
-    wanted = Counter(
-        {n: ctx.plan.campaigns // len(names) + (i < ctx.plan.campaigns % len(names)) for i, n in enumerate(names)}
-    )
+    share, extra = divmod(ctx.plan.campaigns, len(owners))
+    wanted = Counter({name: share + (i < extra) for i, name in enumerate(owners)})
     owner_of = {p: name for name, partitions in owners.items() for p in partitions}
     total = sum(len(p) for p in owners.values())
     chosen: dict[UUID, str] = {}
@@ -394,7 +397,9 @@ def check_step(
         emitted += expected
         sends = campaign["sends"]
         if sends["leads"] != expected or sends["leads_in_two_batches"]:
-            reasons.append(f"{campaign['campaign_id']}: {sends} on email.sends, {expected} expected")
+            reasons.append(
+                f"{campaign['campaign_id']}: {sends} on email.sends, {expected} expected"
+            )
         reasons += [f"{campaign['campaign_id']}: {why}" for why in judged["reasons"]]
     if sum(leads_by.values()) != emitted:
         reasons.append(f"the instances count {leads_by} leads resolved, {emitted} expected")

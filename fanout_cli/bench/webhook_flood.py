@@ -68,7 +68,7 @@ from shared.topics import Topic, topic_name
 
 PROVIDER = "simulator"
 # One hundred events of the flood: (type, bounce type, how many).
-MIX = (
+MIX: tuple[tuple[str, str | None, int], ...] = (
     ("bounced", "hard", 2),
     ("bounced", "soft", 1),
     ("complained", None, 1),
@@ -77,7 +77,9 @@ MIX = (
     ("delivered", None, 73),
 )
 KINDS = [(kind, bounce) for kind, bounce, count in MIX for _ in range(count)]
-EMITTED = Sample("fanout_webhook_events_total", (("provider", PROVIDER), ("disposition", "emitted")))
+EMITTED = Sample(
+    "fanout_webhook_events_total", (("provider", PROVIDER), ("disposition", "emitted"))
+)
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ async def _deliver(
         if answer.status_code == 200:
             emitted = int(answer.json()["emitted"])
             if emitted != post.events:
-                raise StackError(f"{url}: {emitted} of {post.events} events emitted: {answer.text}")
+                raise StackError(f"{url}: {emitted} of {post.events} emitted: {answer.text[:300]}")
             tally.count(instance, emitted)
             return
         if answer.status_code not in (429, 503):
@@ -288,4 +290,3 @@ async def _step(
         thin(timeline),
         facts,
     )
-

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from aiokafka.structs import ConsumerRecord
 
 from fanout_cli.topic_reading import ranges, records
-
 from shared.contracts.base import ContractError, decode
 from shared.contracts.deadletter import DeadLetter
 from shared.kafka.admin import check_kafka

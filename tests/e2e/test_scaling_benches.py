@@ -25,7 +25,6 @@ import pytest
 from typer.testing import CliRunner
 
 from fanout_cli.main import app
-from shared.settings import CommonSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
 
@@ -38,8 +37,8 @@ def _bench(out: Path, *args: str) -> dict[str, Any]:
     return dict(json.loads(written.read_text()))
 
 
-def test_two_webhook_ingest_instances_share_a_flood(stack: CommonSettings, tmp_path: Path) -> None:
-    del stack  # running
+@pytest.mark.usefixtures("stack")
+def test_two_webhook_ingest_instances_share_a_flood(tmp_path: Path) -> None:
     data = _bench(
         tmp_path,
         "webhook-flood",
@@ -57,10 +56,8 @@ def test_two_webhook_ingest_instances_share_a_flood(stack: CommonSettings, tmp_p
     assert data["load_average_at_end"] is not None
 
 
-def test_two_lead_resolvers_share_partitions_and_complete_campaigns(
-    stack: CommonSettings, tmp_path: Path
-) -> None:
-    del stack  # running
+@pytest.mark.usefixtures("stack")
+def test_two_lead_resolvers_share_partitions_and_complete_campaigns(tmp_path: Path) -> None:
     data = _bench(tmp_path, "resolvers", "--instances", "2", "--campaigns", "2", "--leads", "200")
     [step] = data["steps"]
     assert step["reconciliation"]["passed"] is True, step["reconciliation"]["reasons"]

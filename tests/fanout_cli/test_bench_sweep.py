@@ -66,7 +66,12 @@ def test_sweep_medians_and_ratios_to_one_instance() -> None:
 def test_sweep_without_a_ceiling_has_no_ceiling_column() -> None:
     result = _result({1: [100.0], 2: [150.0]}, ResolversPlan())
     assert sweep_header(result) == [
-        "lead_resolvers", "runs (leads/s)", "median", "ratio", "10–90 %", "ratio"
+        "lead_resolvers",
+        "runs (leads/s)",
+        "median",
+        "ratio",
+        "10–90 %",
+        "ratio",
     ]
     assert sweep_rows(result)[1] == ["2", "150", "150.0", "1.50×", "160.0", "1.45×"]
     assert "ceiling_leads_per_s" not in result.as_dict()
