@@ -225,19 +225,19 @@ def webhook_flood(
         str, typer.Option(help="webhook_ingest instance counts, comma-separated.")
     ] = "1,2,3",
     rounds: Annotated[int, typer.Option(min=1, help="Runs of every count (median).")] = 3,
-    events: Annotated[int, typer.Option(min=1, help="Webhook events posted per run.")] = 30_000,
+    events: Annotated[int, typer.Option(min=1, help="Webhook events posted per run.")] = 24_000,
     events_per_post: Annotated[
         int, typer.Option(min=1, max=1000, help="E: events in each signed post.")
     ] = 50,
     in_flight: Annotated[
         int, typer.Option(min=1, help="C: posts in flight per instance (a load balancer's).")
-    ] = 2,
+    ] = 4,
     linger_ms: Annotated[
         int,
         typer.Option(
             min=1, max=1000, help="L: FANOUT_WEBHOOK_INGEST_KAFKA_LINGER_MS of every instance."
         ),
-    ] = 100,
+    ] = 500,
     out: Annotated[Path, typer.Option(help="Where the JSON and the chart go.")] = Path(
         "bench/results"
     ),
@@ -268,7 +268,7 @@ def resolvers(
     ] = "1,2",
     rounds: Annotated[int, typer.Option(min=1, help="Runs of every count (median).")] = 3,
     campaigns: Annotated[int, typer.Option(min=1, help="K: campaigns launched together.")] = 4,
-    leads: Annotated[int, typer.Option(min=1, help="N: leads of every campaign.")] = 10_000,
+    leads: Annotated[int, typer.Option(min=1, help="N: leads of every campaign.")] = 5_000,
     out: Annotated[Path, typer.Option(help="Where the JSON and the chart go.")] = Path(
         "bench/results"
     ),

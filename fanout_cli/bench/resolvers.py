@@ -108,7 +108,7 @@ class ResolversPlan:
     instances: tuple[int, ...] = (1, 2)
     rounds: int = 3
     campaigns: int = 4
-    leads: int = 10_000
+    leads: int = 5_000
 
     def ceiling_per_s(self, instances: int) -> float | None:
         """None: no bound but the machine's (resolving is Postgres, Python and Kafka work)."""
@@ -245,7 +245,7 @@ async def _launch_and_follow(
         def on_resolved() -> None:
             cpu_s.update(sampler.cpu_seconds())
 
-        return await follow_campaigns(pool, campaigns, timeline, 120 + total / 200, on_resolved)
+        return await follow_campaigns(pool, campaigns, timeline, 120 + total / 100, on_resolved)
     finally:
         await pool.close()
 

@@ -17,8 +17,8 @@ as providers do.
 The bound, not the machine's cores: every instance runs with
 FANOUT_WEBHOOK_INGEST_KAFKA_LINGER_MS = L, so its producer holds a request's events
 about L before sending them, and a webhook is answered only once Kafka acknowledged its
-events. An instance then accepts at most C × E events per L (C = 2, E = 50, L = 100 ms:
-1,000 events/s) and n instances n times that, as long as the machine keeps up with n
+events. An instance then accepts at most C × E events per L (C = 4, E = 50, L = 500 ms:
+400 events/s) and n instances n times that, as long as the machine keeps up with n
 times the parsing, verifying, Postgres and Kafka work.
 
 Counted: events accepted by HTTP (200, every event of the post `emitted`) per second,
@@ -89,10 +89,10 @@ class FloodPlan:
 
     instances: tuple[int, ...] = (1, 2, 3)
     rounds: int = 3
-    events: int = 30_000
+    events: int = 24_000
     events_per_post: int = 50
-    in_flight: int = 2
-    linger_ms: int = 100
+    in_flight: int = 4
+    linger_ms: int = 500
 
     def ceiling_per_s(self, instances: int) -> float:
         """Most events/s `instances` instances accept: C posts of E events per linger each."""

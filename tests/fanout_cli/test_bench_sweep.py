@@ -103,7 +103,7 @@ def test_write_sweep_writes_json_and_a_chart(tmp_path: Path) -> None:
 
 
 def test_flood_json_counts_events_and_keeps_step_facts(tmp_path: Path) -> None:
-    result = _result({1: [900.0], 2: [1800.0]}, FloodPlan())
+    result = _result({1: [900.0], 2: [1800.0]}, FloodPlan(in_flight=2, linger_ms=100))
     result.steps[0].facts = {"reconciliation": {"passed": True, "missing": 0}}
     json_path, _ = write_sweep(result, tmp_path)
     data = json.loads(json_path.read_text())
