@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 
 from fanout_cli.stack.components import SERVICES
+from fanout_cli.stack.instances import known_instances
 from fanout_cli.stack.orchestrate import broker
 from shared.settings import CommonSettings
 
@@ -35,9 +36,10 @@ class Sampler:
     def _discover(self) -> dict[str, list[psutil.Process]]:
         found: dict[str, list[psutil.Process]] = {}
         for service in SERVICES:
-            pid = service.process(self.common.home).pid()
-            if pid is not None:
-                found[service.name] = [psutil.Process(pid)]
+            for instance in known_instances(service, self.common.home):  # each by its name
+                pid = instance.process(self.common.home).pid()
+                if pid is not None:
+                    found[instance.name] = [psutil.Process(pid)]
         kafka_pid = broker(self.common).process.pid()
         if kafka_pid is not None:
             found["kafka"] = [psutil.Process(kafka_pid)]
@@ -65,6 +67,11 @@ class Sampler:
         self._procs = self._discover()
         self._start_cpu = {name: self._cpu(name) for name in self._procs}
         self.figures = {name: ProcessFigures() for name in self._procs}
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds of each process since `start`, sampled now."""
+        self.sample()
+        return {name: round(fig.cpu_s, 2) for name, fig in self.figures.items()}
 
     def sample(self) -> None:
         """Record RSS now; CPU is the difference since `start`."""
