@@ -21,9 +21,10 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
+from rich.console import Console
 
 from fanout_cli.bench import isolated, providers, templates
-from fanout_cli.output import console, fail, say, table
+from fanout_cli.output import console, err, fail, say, table
 from fanout_cli.stack.errors import StackError
 from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
@@ -77,6 +78,7 @@ def full_run(
         raise fail(str(exc)) from None
     for path in write_all(results, out):
         say(f"wrote {path}")
+    print_cpu_per_email([asdict(run) for run in results.e2e], console)
     if not all(run.every_lead_has_outcome for run in results.e2e):
         raise fail("a benchmark campaign ended without an outcome for every lead")
     console.print("[bold green]benchmark finished[/]")
@@ -119,6 +121,7 @@ def end_to_end(
         ) from None
     line = json.dumps({"machine": machine, **asdict(result)}, default=str)
     typer.echo(line)
+    print_cpu_per_email([asdict(result)], err)  # stdout keeps the one JSON line
     if out is not None:
         with out.open("a") as target:
             target.write(line + "\n")
@@ -226,6 +229,14 @@ def scale_sweep(
             say(f"wrote {path}")
     header = ["senders", "runs (emails/s)", "median", "ratio", "10–90 %", "ratio", "ceiling"]
     console.print(table("Throughput against sender instances", header, sweep_rows(result)))
+
+
+def print_cpu_per_email(runs: list[dict[str, Any]], to: Console) -> None:
+    """The table the next performance round starts from: CPU µs per email per process."""
+    from fanout_cli.bench.render import cpu_per_email
+
+    header, rows = cpu_per_email(runs)
+    to.print(table("CPU µs per email", header, rows))
 
 
 def _with_senders(common: CommonSettings, work: Coroutine[Any, Any, T]) -> T:
