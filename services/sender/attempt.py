@@ -30,7 +30,7 @@ from services.sender.providers.base import OutgoingEmail, SendRequest
 from services.sender.providers.registry import ProviderPool, ProviderUnavailable
 from services.sender.render import LinkSigner, render_batch
 from services.sender.render_guard import RenderGuard
-from services.sender.screening import screen
+from services.sender.screening import Blocked, blocked, screen
 from services.sender.waiting import ProviderWaits
 from shared.campaigns import Action, move
 from shared.contracts import EventType, Recipient, SendBatch
@@ -67,15 +67,18 @@ class Attempter:
         spec: CampaignSpec,
         recipients: list[Recipient],
         in_flight: frozenset[UUID],
+        found: Blocked | None = None,
     ) -> Step:
-        """Decide what can be decided now for `recipients` of `batch`."""
+        """Decide what can be decided now for `recipients` of `batch`; `found` is what blocks
+        them as read with the batch's ledger look-up (None: read it now)."""
         step = Step()
         if spec.halt:
             to_send = [r for r in recipients if r.lead_id in in_flight]
             step.undecided = [r for r in recipients if r.lead_id not in in_flight]
         else:
-            find = partial(screen, self.pool, spec.account_id, recipients, in_flight)
-            step.outcomes, to_send = await durable(find)
+            if found is None:
+                found = await durable(partial(blocked, self.pool, spec.account_id, recipients))
+            step.outcomes, to_send = screen(found, recipients, in_flight)
         emails = await self._render(spec, to_send, step.outcomes)
         if not emails:
             return step

@@ -3,7 +3,8 @@
 One row per send batch, never per email:
 
     find(batch)          its recorded outcome (to re-emit), and the leads of an ESP call
-                         that may have been in flight when an earlier attempt died
+                         that may have been in flight when an earlier attempt died; with
+                         what blocks its recipients (`screening`), in the same statement
     mark_in_flight(...)  before the batch's first ESP call: the leads the call carries
     record(conn, ...)    the outcome, with each recipient's detail, and (if given) the
                          recipients parked for later, in one statement that also drops
@@ -27,11 +28,13 @@ import asyncpg
 import orjson
 
 from services.sender.outcomes import Outcome, outcome_counts
+from services.sender.screening import BLOCKED_COLUMNS, Blocked, blocked_params
 from shared.campaigns import MAX_REASON
 from shared.contracts import EventType, Recipient, SendBatch
 
-FIND = """
-SELECT o.batch_no IS NOT NULL AS recorded, o.recorded_at, o.detail::text AS detail, a.lead_ids
+FIND = f"""
+SELECT o.batch_no IS NOT NULL AS recorded, o.recorded_at, o.detail::text AS detail, a.lead_ids,
+{BLOCKED_COLUMNS.format(account=3, emails=4, leads=5)}
 FROM (SELECT $1::uuid AS campaign_id, $2::bigint AS batch_no) k
 LEFT JOIN send_batch_outcomes o ON o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no
 LEFT JOIN send_batch_attempts a ON a.campaign_id = k.campaign_id AND a.batch_no = k.batch_no
@@ -71,19 +74,25 @@ class Recorded:
 
 @dataclass(frozen=True)
 class Found:
-    """What the ledger knows of a batch before it is worked on."""
+    """What the ledger knows of a batch before it is worked on, and what blocks its
+    recipients now (for the first attempt's screening)."""
 
     recorded: Recorded | None = None
     in_flight: frozenset[UUID] = frozenset()
+    blocked: Blocked = Blocked()
 
 
 async def find(pool: asyncpg.Pool, batch: SendBatch) -> Found:
-    """The batch's recorded outcome, or the leads of its possibly in-flight call."""
-    row = await pool.fetchrow(FIND, batch.campaign_id, batch.batch_no)
+    """The batch's recorded outcome, or the leads of its possibly in-flight call; with what
+    blocks its recipients (one statement)."""
+    emails, leads = blocked_params(batch.recipients)
+    row = await pool.fetchrow(
+        FIND, batch.campaign_id, batch.batch_no, batch.account_id, emails, leads
+    )
     assert row is not None  # the LEFT JOINs always give one row
     in_flight = frozenset(row["lead_ids"] or ())
     if not row["recorded"]:
-        return Found(in_flight=in_flight)
+        return Found(in_flight=in_flight, blocked=Blocked.of_row(row))
     detail = row["detail"]
     outcomes = decode_detail(detail) if detail is not None else None
     return Found(Recorded(row["recorded_at"], outcomes), in_flight)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -32,6 +31,7 @@ from services.sender.campaigns import CampaignSpec, SpecCache
 from services.sender.deferrals import Settled, settle
 from services.sender.durable import durable
 from services.sender.outcomes import Outcome, publish_outcomes
+from services.sender.screening import Blocked
 from shared import metrics
 from shared.contracts import Recipient, SendBatch
 
@@ -57,7 +57,7 @@ class SendPipeline:
             return ""
         if found.in_flight:
             metrics.SEND_REPLAYS.labels("in_flight").inc()
-        settled, exhausted, recorded_at = await self._decide(batch, spec, found.in_flight)
+        settled, exhausted, recorded_at = await self._decide(batch, spec, found)
         if not settled.recorded:  # another attempt recorded it first: that is the outcome
             again = await durable(partial(ledger.find, self.pool, batch))
             if again.recorded is not None:
@@ -71,14 +71,16 @@ class SendPipeline:
         return exhausted
 
     async def _decide(
-        self, batch: SendBatch, spec: CampaignSpec, in_flight: frozenset[UUID]
+        self, batch: SendBatch, spec: CampaignSpec, found: ledger.Found
     ) -> tuple[Settled, str, datetime]:
         """Attempt until the batch is recorded (a resume meanwhile means: attempt again)."""
         outcomes: list[Outcome] = []
         recipients: list[Recipient] = list(batch.recipients)
         exhausted = ""
+        blocked: Blocked | None = found.blocked  # read with the look-up: the first attempt's
         while True:
-            step = await self.attempter.attempt(batch, spec, recipients, in_flight)
+            step = await self.attempter.attempt(batch, spec, recipients, found.in_flight, blocked)
+            blocked = None  # an attempt after a resume screens again
             outcomes += step.outcomes
             exhausted = exhausted or step.exhausted_reason
             recorded_at = datetime.now(UTC)
