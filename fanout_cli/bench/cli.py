@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import httpx
 import typer
+from rich.console import Console
 
 from fanout_cli.bench import isolated, providers, templates
-from fanout_cli.output import console, fail, say, table
+from fanout_cli.output import console, err, fail, say, table
 from fanout_cli.stack.errors import StackError
 from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
@@ -96,6 +97,7 @@ def full_run(
         raise fail(str(exc)) from None
     for path in write_all(results, out):
         say(f"wrote {path}")
+    print_cpu_per_email([asdict(run) for run in results.e2e], console)
     if not all(run.every_lead_has_outcome for run in results.e2e):
         raise fail("a benchmark campaign ended without an outcome for every lead")
     console.print("[bold green]benchmark finished[/]")
@@ -138,6 +140,7 @@ def end_to_end(
         ) from None
     line = json.dumps({"machine": machine, **asdict(result)}, default=str)
     typer.echo(line)
+    print_cpu_per_email([asdict(result)], err)  # stdout keeps the one JSON line
     if out is not None:
         with out.open("a") as target:
             target.write(line + "\n")
@@ -342,6 +345,14 @@ def _sweep(
     failed = unreconciled(result)
     if failed:
         raise fail("reconciliation failed: " + "; ".join(failed))
+
+
+def print_cpu_per_email(runs: list[dict[str, Any]], to: Console) -> None:
+    """The table the next performance round starts from: CPU µs per email per process."""
+    from fanout_cli.bench.render import cpu_per_email
+
+    header, rows = cpu_per_email(runs)
+    to.print(table("CPU µs per email", header, rows))
 
 
 def _restoring(common: CommonSettings, module: str, work: Coroutine[Any, Any, T]) -> T:

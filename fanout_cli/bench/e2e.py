@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from uuid import UUID
 
+import asyncpg
 import httpx
 from fanout_client import AuthenticatedClient
 from fanout_client.api.campaigns import create_campaign, get_campaign, launch_campaign
@@ -24,6 +25,7 @@ from fanout_client.api.templates import create_template
 from fanout_client.models import CampaignCreate, TemplateCreate
 
 from fanout_cli.api_client import api_client, checked
+from fanout_cli.bench import pg_load
 from fanout_cli.bench.sampler import ProcessFigures, Sampler
 from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
 from fanout_cli.demo.leads import jsonl_chunks
@@ -66,6 +68,8 @@ class E2EResult:
     emails_per_s: float | None = None
     stages: dict[str, StageFigures] = field(default_factory=dict)
     processes: dict[str, ProcessFigures] = field(default_factory=dict)
+    postgres_roles: dict[str, float] = field(default_factory=dict)  # CPU s by server role
+    statements: list[pg_load.StatementLoad] = field(default_factory=list)  # top by time
     simulator_duplicates: int = 0
     outcomes_reported: int = 0
     every_lead_has_outcome: bool = False
@@ -149,6 +153,7 @@ async def _run_campaign(
         duplicates_before = await _simulator_duplicates(client)
         campaign_id = await create_bench_campaign(api, result.leads, f"bench@{domain}")
         sampler = Sampler(common)
+        statements_before = await _statements(common)
         sampler.start()
         stop = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop))
@@ -160,7 +165,17 @@ async def _run_campaign(
             stop.set()
             await sampling
         result.processes = sampler.figures
+        result.postgres_roles = sampler.postgres_roles
+        result.statements = pg_load.difference(statements_before, await _statements(common))
         result.simulator_duplicates = await _simulator_duplicates(client) - duplicates_before
+
+
+async def _statements(common: CommonSettings) -> pg_load.Snapshot:
+    conn = await asyncpg.connect(common.database_url)
+    try:
+        return await pg_load.snapshot(conn)
+    finally:
+        await conn.close()
 
 
 async def _simulator_duplicates(client: httpx.AsyncClient) -> int:

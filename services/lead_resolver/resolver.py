@@ -192,12 +192,9 @@ class Resolver:
             await complete_if_accounted(self._pool, [campaign.id])
         return Step.DONE
 
-    async def _room(self, campaign: store.Campaign) -> int:
-        """Batches that may still be emitted under the window W."""
-        return self._settings.window - await store.outstanding(self._pool, campaign.id)
-
     async def _page(self, campaign: store.Campaign) -> Step:
-        room = min(self._settings.page_batches, await self._room(campaign))
+        settings = self._settings
+        room = page_room(settings.window, settings.page_batches, campaign.outstanding)
         if room <= 0:
             return Step.WAITING
         try:
@@ -248,6 +245,8 @@ class Resolver:
 
     async def _reemit_parked(self, campaign: store.Campaign) -> bool:
         """Batches parked by a provider stop go out again, under fresh numbers."""
+        if not campaign.parked:
+            return False
         parked = await store.parked(self._pool, campaign.id, self._settings.page_batches)
         if not parked:
             return False
@@ -282,6 +281,15 @@ class Resolver:
             first_param=store.FIRST_CONDITION_PARAM,
         )
         return compiled.sql, list(compiled.params)
+
+
+def page_room(window: int, page_batches: int, outstanding: int) -> int:
+    """Batches the next page may hold: the room under the window W, once it holds a whole
+    page (or all of W, when W is smaller), else 0. A page of one or two batches costs as
+    many statements as a full one, and a campaign whose sender keeps up would otherwise
+    be paged a batch or two at a time, the steps' statements paid per batch."""
+    room = min(page_batches, window - outstanding)
+    return room if room >= min(page_batches, window) else 0
 
 
 def _count(page: Page) -> None:

@@ -48,6 +48,12 @@ class Settings(ServiceSettings):
         "(0 = none); a provider configuration's own `rate_per_s` wins for its campaigns.",
     )
     flush_interval_s: Seconds = Field(1.0, description="Progress flush and offset commit period.")
+    ledger_batches: int = Field(
+        64,
+        ge=1,
+        description="Most batches whose ledger step (look-up, call in flight, outcome) one "
+        "Postgres statement takes: the batches waiting for a step share its statement.",
+    )
     spec_ttl_s: Seconds = Field(
         1.0,
         le=1.0,

@@ -24,10 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import asyncpg
-
 from services.sender import ledger
 from services.sender.campaigns import HELD
+from services.sender.ledger import Ledger
 from services.sender.outcomes import Outcome
 from shared import metrics
 from shared.campaigns import WORKING, Action, State, move
@@ -46,7 +45,7 @@ class Settled:
 
 
 async def settle(
-    pool: asyncpg.Pool,
+    book: Ledger,
     batch: SendBatch,
     outcomes: list[Outcome],
     undecided: list[Recipient],
@@ -55,9 +54,9 @@ async def settle(
     provider_stop: str = "",
 ) -> Settled:
     """Record `outcomes`, parking or cancelling `undecided` as the campaign's state says."""
-    if not undecided:
-        return Settled(outcomes, await ledger.record(pool, batch, outcomes, recorded_at))
-    async with pool.acquire() as conn, conn.transaction():
+    if not undecided:  # the common case: in a statement shared with other batches
+        return Settled(outcomes, await book.record(batch, outcomes, recorded_at))
+    async with book.pool.acquire() as conn, conn.transaction():
         found = await conn.fetchval(LOCK, batch.campaign_id)
         state = State(found) if found is not None else State.CANCELLED
         if provider_stop and state in WORKING:
