@@ -62,4 +62,3 @@ def _names(ops: tuple[Op, ...]) -> tuple[str, ...]:
     # `exists` applies to every field: listed last for each
     named = [op.value for op in ops if op is not Op.EXISTS]
     return (*named, Op.EXISTS.value)
-

@@ -31,6 +31,7 @@ from services.campaign_api.dashboard.web import (
     SignInRequired,
     page,
     require_csrf,
+    session_of,
     sign_in_url,
 )
 
@@ -77,27 +78,35 @@ async def _on_sign_in(request: Request, _: Exception) -> Response:
     return JSONResponse({"detail": "sign in again"}, status_code=401)
 
 
+async def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    """An error page, with the navigation when the browser is signed in."""
+    session = await session_of(request)
+    return page(request, "error.html", session, status, title=title, detail=detail)
+
+
 async def _on_csrf(request: Request, _: Exception) -> Response:
     detail = "This form has expired or was not sent by this dashboard. Reload the page and retry."
-    return page(request, "error.html", None, 403, title="Refused", detail=detail)
+    return await _error_page(request, 403, "Refused", detail)
 
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiProblem)
     if exc.status == 401:  # the session's key stopped working meanwhile
         return await _on_sign_in(request, exc)
-    return page(request, "error.html", None, exc.status, title="Not possible", detail=exc.detail)
+    detail = "Nothing here." if exc.status == 404 else exc.detail
+    title = "Not found" if exc.status == 404 else "Not possible"
+    return await _error_page(request, exc.status, title, detail)
 
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = "Nothing here." if exc.status_code == 404 else str(exc.detail)
-    return page(request, "error.html", None, exc.status_code, title="Error", detail=detail)
+    return await _error_page(request, exc.status_code, "Error", detail)
 
 
 async def _on_invalid(request: Request, _: Exception) -> Response:
     # a malformed id or query in the address: nothing of this account is there
-    return page(request, "error.html", None, 404, title="Error", detail="Nothing here.")
+    return await _error_page(request, 404, "Error", "Nothing here.")
 
 
 async def _on_unexpected(request: Request, _: Exception) -> Response:

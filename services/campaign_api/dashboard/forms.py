@@ -66,7 +66,9 @@ def utc_time(value: str) -> str | None:
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError as exc:
-        raise FormInvalid({"scheduled_at": "expected a date and time, like 2026-12-24T09:00"}) from exc
+        raise FormInvalid(
+            {"scheduled_at": "expected a date and time, like 2026-12-24T09:00"}
+        ) from exc
     return when.replace(tzinfo=when.tzinfo or UTC).isoformat()
 
 

@@ -61,14 +61,15 @@ def settings(request: Request) -> DashboardSettings:
     return chosen
 
 
-async def _optional_session(request: Request) -> Session | None:
+async def session_of(request: Request) -> Session | None:
+    """The request's live session, if any."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 200:
         return None
     return await store(request).find(token)
 
 
-OptionalSession = Annotated[Session | None, Depends(_optional_session)]
+OptionalSession = Annotated[Session | None, Depends(session_of)]
 
 
 async def _session(session: OptionalSession) -> Session:

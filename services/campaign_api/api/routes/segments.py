@@ -15,10 +15,10 @@ from services.campaign_api.attribute_keys import attribute_catalogue
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.segments import condition_or_422, preview_segment
 from shared.auth import CurrentAccount
+from shared.conditions.vocabulary import attribute_field, column_fields, value_shapes
 from shared.http import answers
 from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import problem_responses
-from shared.conditions.vocabulary import attribute_field, column_fields, value_shapes
 from shared.http.state import PoolDep
 
 # bounded JSON: a condition nested 10,000 deep gets the parser's depth limit, not a 400

@@ -66,7 +66,9 @@ async def import_leads(request: Request, session: CurrentSession, calls: ApiCall
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == CSV:
         try:
-            result = await _import(calls, request.stream(), request.query_params.get("on_conflict", ""))
+            result = await _import(
+                calls, request.stream(), request.query_params.get("on_conflict", "")
+            )
         except ApiProblem as problem:
             if problem.status == 401:
                 raise

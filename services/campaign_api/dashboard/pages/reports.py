@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
@@ -102,6 +103,7 @@ async def export_recipients(
 ) -> StreamingResponse:
     """The recipients as CSV, streamed from the reports API as it makes it (cells
     neutralised against formula injection there, docs/reports.md)."""
+    await _campaign(calls, campaign_id)  # 404 for another account's, like every page
     wanted = status if status in STATUSES else None
     path = f"campaigns/{campaign_id}/recipients.csv"
     upstream = await calls.report_stream(path, {"status": wanted})  # refused: raised here
@@ -134,6 +136,7 @@ async def lead_history(
         session,
         title=lead["email"],
         lead=lead,
+        attributes=orjson.dumps(lead["attributes"], option=orjson.OPT_INDENT_2).decode(),
         events=history["events"],
         campaign_names=names,
     )
