@@ -5,6 +5,7 @@ must show as text."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -16,7 +17,11 @@ from services.campaign_api.dashboard.web import CSRF_FIELD, PREFIX, SAFE_METHODS
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'
-HOSTILE_LEAD = {"first_name": SCRIPT, "last_name": IMG, "attributes": {"note": SCRIPT}}
+HOSTILE_LEAD: dict[str, Any] = {
+    "first_name": SCRIPT,
+    "last_name": IMG,
+    "attributes": {"note": SCRIPT},
+}
 _HIDDEN = re.compile(rf'name="{CSRF_FIELD}" value="([^"]*)"')
 _META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
 

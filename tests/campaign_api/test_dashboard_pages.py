@@ -135,7 +135,7 @@ async def test_lifecycle_through_confirmation_pages(dash: Dashboard) -> None:
         stored = (await dash.tenant.client.get(f"/campaigns/{campaign_id}")).json()
         assert stored["state"] == state
     again = await dash.post(f"/campaigns/{campaign_id}/launch")  # not a draft any more
-    assert again.status_code == 409 and "draft" in again.text
+    assert again.status_code == 409 and "cannot launch a campaign that is queued" in again.text
     await dash.post(f"/campaigns/{campaign_id}/cancel")
     stored = (await dash.tenant.client.get(f"/campaigns/{campaign_id}")).json()
     assert stored["state"] == "cancelled"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from fanout_cli.demo.run import SIMULATOR
 from shared.settings import CommonSettings
@@ -80,9 +80,9 @@ class Steps:
         page.on("dialog", self._dialog)
         page.set_default_timeout(STEP_TIMEOUT_MS)
 
-    def _dialog(self, dialog: object) -> None:
-        self.dialogs.append(getattr(dialog, "message", "?"))
-        dialog.dismiss()  # type: ignore[attr-defined]
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
 
     def shot(self, name: str) -> None:
         self.count += 1

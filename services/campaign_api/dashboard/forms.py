@@ -15,18 +15,6 @@ import orjson
 
 from services.campaign_api.dashboard.backend import ApiProblem
 
-CAMPAIGN_FIELDS = (
-    "name",
-    "template_id",
-    "from_email",
-    "from_name",
-    "reply_to",
-    "condition",
-    "scheduled_at",
-    "provider_config_id",
-)
-
-
 class FormInvalid(Exception):
     """What the form itself got wrong, by field, before any API call."""
 

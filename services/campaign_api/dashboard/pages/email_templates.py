@@ -132,7 +132,9 @@ async def show_template(
     if not lead:
         notice = "Template saved." if saved else ""
         return await _editor(request, session, calls, template, values, notice=notice)
-    preview, error, errors = None, "", None
+    preview: dict[str, Any] | None = None
+    errors: dict[str, dict[str, Any]] | None = None
+    error = ""
     found = await calls.api("GET", "/leads", params={"email": lead, "limit": 1})
     if not found["items"]:
         error = "No lead of this account has that address."

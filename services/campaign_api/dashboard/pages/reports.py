@@ -143,7 +143,7 @@ async def lead_history(
 
 
 async def _campaign_names(calls: Calls, ids: set[str]) -> dict[str, str]:
-    names = {}
+    names: dict[str, str] = {}
     for campaign_id in sorted(ids)[:50]:  # a lead's history spans few campaigns
         campaign = await calls.api("GET", f"/campaigns/{campaign_id}")
         names[campaign_id] = campaign["name"]
