@@ -68,7 +68,7 @@ def state_changing_routes(dashboard: FastAPI) -> list[tuple[str, str]]:
         (method, f"{PREFIX}{route.path}")
         for route in dashboard.routes
         if isinstance(route, APIRoute)
-        for method in route.methods - SAFE_METHODS
+        for method in (route.methods or set()) - SAFE_METHODS
     )
 
 

@@ -15,6 +15,7 @@ import orjson
 
 from services.campaign_api.dashboard.backend import ApiProblem
 
+
 class FormInvalid(Exception):
     """What the form itself got wrong, by field, before any API call."""
 

@@ -58,6 +58,17 @@ async def _import(calls: Calls, body: AsyncIterator[bytes], on_conflict: str) ->
     return result
 
 
+async def _import_for_script(request: Request, calls: Calls) -> JSONResponse:
+    """The script's upload: the file is the body; the result (or the refusal) as JSON."""
+    on_conflict = request.query_params.get("on_conflict", "")
+    try:
+        return JSONResponse(await _import(calls, request.stream(), on_conflict))
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return JSONResponse({"error": problem.detail}, status_code=problem.status)
+
+
 @router.post("/leads/import")
 async def import_leads(request: Request, session: CurrentSession, calls: ApiCalls) -> Response:
     """Import a CSV file. The page's script sends the file itself as the body (so the
@@ -65,18 +76,11 @@ async def import_leads(request: Request, session: CurrentSession, calls: ApiCall
     posts it as multipart and gets the page. Either way the file streams to the API."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == CSV:
-        try:
-            result = await _import(
-                calls, request.stream(), request.query_params.get("on_conflict", "")
-            )
-        except ApiProblem as problem:
-            if problem.status == 401:
-                raise
-            return JSONResponse({"error": problem.detail}, status_code=problem.status)
-        return JSONResponse(result)
+        return await _import_for_script(request, calls)
     form = await request.form()
     upload, on_conflict = form.get("file"), form.get("on_conflict")
-    result, error = None, ""
+    result: dict[str, Any] | None = None
+    error = ""
     if not isinstance(upload, UploadFile):
         error = "Choose a CSV file to import."
     else:
