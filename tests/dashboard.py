@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from markupsafe import escape
 from starlette.routing import Mount
 
@@ -63,11 +63,12 @@ def dashboard_of(app: FastAPI) -> FastAPI:
 
 
 def state_changing_routes(dashboard: FastAPI) -> list[tuple[str, str]]:
-    """(method, path template) of every route of the dashboard that is not GET/HEAD."""
+    """(method, path template) of every route of the dashboard that is not GET/HEAD
+    (FastAPI includes routers lazily: their routes are read through their contexts)."""
     return sorted(
         (method, f"{PREFIX}{route.path}")
-        for route in dashboard.routes
-        if isinstance(route, APIRoute)
+        for route in iter_route_contexts(dashboard.routes)
+        if isinstance(route.original_route, APIRoute) and route.path is not None
         for method in (route.methods or set()) - SAFE_METHODS
     )
 

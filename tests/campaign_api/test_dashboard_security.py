@@ -150,10 +150,16 @@ async def test_sign_in_makes_a_new_session_id_and_drops_a_planted_one(
     await sign_in(planted_by, attacker.key)
     planted = planted_by.cookies[SESSION_COOKIE]
     client = browser()
-    _copy_session_cookie(planted_by, client)
-    await sign_in(client, victim.key)
+    form = await client.get(f"{PREFIX}/sign-in")  # the victim opens the form, then the
+    _copy_session_cookie(planted_by, client)  # attacker plants a session id of theirs
+    answer = await client.post(
+        f"{PREFIX}/sign-in", data={"api_key": victim.key, CSRF_FIELD: hidden_token(form.text)}
+    )
+    assert answer.status_code == 303
     fresh = client.cookies[SESSION_COOKIE]
     assert fresh and fresh != planted
+    mine = await client.get(f"{PREFIX}/campaigns")
+    assert mine.status_code == 200  # signed in as the victim, with a session of their own
     # the planted session is over: its holder sees the sign-in form, not the victim's pages
     answer = await planted_by.get(f"{PREFIX}/campaigns")
     assert answer.status_code == 303 and "/sign-in" in answer.headers["location"]

@@ -69,7 +69,8 @@ class SecurityHeaders:
 
 
 def _wants_page(request: Request) -> bool:
-    return request.method == "GET" and "text/html" in request.headers.get("accept", "text/html")
+    # the page's own script asks for JSON (progress); a browser navigating asks for a page
+    return request.method == "GET" and "application/json" not in request.headers.get("accept", "")
 
 
 async def _on_sign_in(request: Request, _: Exception) -> Response:

@@ -147,13 +147,16 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """Template `name` rendered with `context`, the session's CSRF token and the nav."""
-    html = templates.get_template(name).render(
-        request_path=request.url.path,
-        signed_in=session is not None,
-        csrf_token=session.csrf_token if session is not None else "",
-        prefix=PREFIX,
-        **context,
-    )
+    shared = {
+        "request_path": request.url.path,
+        "signed_in": session is not None,
+        "csrf_token": session.csrf_token if session is not None else "",
+        "prefix": PREFIX,
+    }
+    clash = shared.keys() & context.keys()
+    if clash:
+        raise ValueError(f"page context names {sorted(clash)} are the layout's own")
+    html = templates.get_template(name).render(**shared, **context)
     return HTMLResponse(html, status_code=status_code)
 
 

@@ -319,6 +319,8 @@ async def act(
 async def preview_segment(request: Request, calls: ApiCalls) -> JSONResponse:
     """The condition builder's live count: how many leads a condition matches now, its
     warnings, or the API's error with its JSON path (sent as JSON by the page)."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return JSONResponse({"error": "send the condition as JSON"}, status_code=415)
     try:
         raw = orjson.loads(await request.body())
         condition = raw.get("condition") if isinstance(raw, dict) else None

@@ -39,7 +39,7 @@ async def _page(
         title="Suppressions",
         items=listed["items"],
         next_cursor=listed["next_cursor"],
-        prefix=prefix or "",
+        starting=prefix or "",
         notice=notice,
         errors=errors or {},
         values=values or {"email": "", "reason": ""},
