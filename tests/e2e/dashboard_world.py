@@ -9,6 +9,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +52,12 @@ class DashboardAccount:
 
 
 def make_account(stack: CommonSettings, label: str) -> DashboardAccount:
-    """A fresh account with a verified domain, made as `fanout demo` makes its own."""
-    account_id, key = asyncio.run(new_account(stack, label))
+    """A fresh account with a verified domain, made as `fanout demo` makes its own.
+
+    The account is made on a thread of its own: Playwright's sync API keeps an event loop
+    running on this one while a browser is open."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        account_id, key = thread.submit(asyncio.run, new_account(stack, label)).result()
     with api_client(API, key) as client:
         domain = verified_domain(client, SIMULATOR, account_domain("dash", account_id))
     return DashboardAccount(account_id, key, domain)

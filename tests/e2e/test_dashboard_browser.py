@@ -86,7 +86,8 @@ class Steps:
 
     def shot(self, name: str) -> None:
         self.count += 1
-        self.page.screenshot(path=self.folder / f"{self.label}-{self.count:02d}-{name}.png")
+        path = self.folder / f"{self.label}-{self.count:02d}-{name}.png"
+        self.page.screenshot(path=path, full_page=True)
         assert self.page.evaluate(UNLABELLED) == [], f"unlabelled controls on {name}"
         assert self.page.evaluate(UNREACHABLE) == [], (
             f"controls out of the keyboard's reach on {name}"
@@ -107,6 +108,8 @@ def _counter(page: Page, name: str) -> int:
     return int(digits) if digits.isdigit() else 0
 
 
+# the stack's start-up (its first test in the package) is counted too
+@pytest.mark.timeout(600)
 def test_dashboard_in_a_browser(stack: CommonSettings, browser: Browser, tmp_path: Path) -> None:
     folder = SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
