@@ -17,7 +17,7 @@ from rich.table import Table
 from fanout_cli.bench.cli import bench_app
 from fanout_cli.chaos.cli import chaos_command
 from fanout_cli.clickhouse.cli import clickhouse_app
-from fanout_cli.demo.run import print_summary, run_demo
+from fanout_cli.demo.run import print_dashboard, print_summary, run_demo
 from fanout_cli.dlq.cli import dlq_app
 from fanout_cli.output import console, fail, say
 from fanout_cli.report.commands import report_app
@@ -191,6 +191,7 @@ def demo(
         ) from None
     print_summary(outcome, console)
     console.print("[bold green]demo finished successfully[/]")
+    print_dashboard(outcome, console)  # last: where to look at it in a browser
 
 
 def _has_request(exc: httpx.TransportError) -> bool:

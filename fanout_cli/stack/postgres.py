@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fanout_cli.stack.debian import apt_install
 from fanout_cli.stack.errors import StackError
 from fanout_cli.stack.processes import port_open
 
@@ -60,19 +61,7 @@ def ensure_installed(log: list[str]) -> Path:
     bindir = _bindir()
     if bindir is not None:
         return bindir
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise StackError(
-            "PostgreSQL server is not installed. Install it (`sudo apt-get install postgresql`) "
-            "or set FANOUT_DATABASE_URL to an existing server."
-        )
-    log.append("installing PostgreSQL from Debian packages (apt-get install postgresql)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
-        result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-        if result.returncode != 0:
-            raise StackError(
-                f"`{' '.join(argv)}` failed (exit {result.returncode}):\n{result.stderr[-1500:]}"
-            )
+    apt_install(["postgresql"], log, otherwise=" or set FANOUT_DATABASE_URL to an existing server")
     bindir = _bindir()
     if bindir is None:
         raise StackError("apt-get installed postgresql but no initdb was found")

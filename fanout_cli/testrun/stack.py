@@ -119,6 +119,7 @@ class SuiteStack:
             "FANOUT_PUBLIC_BASE_URL": webhooks,
             "FANOUT_ESP_SIMULATOR_WEBHOOK_URL": f"{webhooks}/webhooks/simulator",
             "FANOUT_SENDER_SIMULATOR_URL": self.url("esp_simulator"),
+            "FANOUT_DASHBOARD_REPORTS_URL": self.url("report_sink"),
             **ports,
             **dns_variables({"FANOUT_ESP_SIMULATOR_DNS_PORT": str(self.dns_port or "")}),
             **({STACK_SMTP_PORT_VARIABLE: str(self.smtp_port)} if self.smtp_port else {}),
