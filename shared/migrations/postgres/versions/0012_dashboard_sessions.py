@@ -14,15 +14,15 @@
   (`last_seen_at`) or at `expires_at`, whichever comes first; expired rows are purged
   by campaign_api (`expires_at` index).
 
-Revision ID: 0011_dashboard_sessions
-Revises: 0010_provider_configs
+Revision ID: 0012_dashboard_sessions
+Revises: 0011_campaign_level_counts
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
-revision = "0011_dashboard_sessions"
-down_revision = "0010_provider_configs"
+revision = "0012_dashboard_sessions"
+down_revision = "0011_campaign_level_counts"
 branch_labels = None
 depends_on = None
 
