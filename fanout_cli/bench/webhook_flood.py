@@ -108,8 +108,8 @@ class FloodPlan:
             noun="events",
             instance="webhook_ingest",
             counted="accepted: 200 once on email.events",
-            title=f"Signed webhooks, {self.events_per_post} events per post, "
-            f"{self.in_flight} posts in flight and {self.linger_ms} ms linger per instance",
+            title=f"Webhook flood: {self.events_per_post} events per post, "
+            f"{self.in_flight} in flight, {self.linger_ms} ms linger",
             ceiling=f"ceiling: n × {self.in_flight} × {self.events_per_post} / linger",
         )
 
