@@ -116,6 +116,8 @@ def _counter(page: Page, name: str) -> int:
 def test_dashboard_in_a_browser(stack: CommonSettings, browser: Browser, tmp_path: Path) -> None:
     folder = SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
+    for earlier in folder.glob("*.png"):  # this run's steps only
+        earlier.unlink()
     owner, other = make_account(stack, "Dashboard A"), make_account(stack, "Dashboard B")
     leads = lead_file(tmp_path, LEADS)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
