@@ -85,13 +85,16 @@ def test_time_chart_spans_first_to_last_minute() -> None:
         {"minute": "2026-12-02T09:03:00Z", "sent": 20, "failed": 1},
     ]
     chart = time_chart(rows, ("sent", "failed"), width=720, height=240, left=56, bottom=28)
-    sent = [tuple(map(float, p.split(","))) for p in chart.series[0].points.split()]
+    sent = chart.series[0].dots
+    assert chart.series[0].points == " ".join(f"{x},{y}" for x, y in sent)
     assert sent[0][0] == 56 and sent[-1][0] == 720 - 8  # first and last minute at the ends
     assert sent[1][1] == 8  # the largest value touches the top
     assert sent[1][0] - sent[0][0] == pytest.approx((sent[2][0] - sent[1][0]) / 2, abs=0.2)
     assert (chart.series[0].total, chart.series[1].total) == (70, 3)
     assert [t.text for t in chart.x_ticks] == ["09:00", "09:01", "09:03"]
     assert time_chart([], ("sent",)).x_ticks == []
+    [alone] = time_chart(rows[:1], ("sent",), width=720, left=56).series[0].dots
+    assert alone == (56 + (720 - 56 - 8) / 2, 8)  # one minute: a dot in the middle, on top
 
 
 @given(st.text(max_size=60))

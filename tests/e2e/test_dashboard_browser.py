@@ -84,10 +84,13 @@ class Steps:
         self.dialogs.append(dialog.message)
         dialog.dismiss()
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, at: str | None = None) -> None:
+        """Screenshot the window (scrolled to the element `at`, if given), then check the
+        page's controls and that no script of the data ran."""
         self.count += 1
-        path = self.folder / f"{self.label}-{self.count:02d}-{name}.png"
-        self.page.screenshot(path=path, full_page=True)
+        if at is not None:
+            self.page.locator(at).first.scroll_into_view_if_needed()
+        self.page.screenshot(path=self.folder / f"{self.label}-{self.count:02d}-{name}.png")
         assert self.page.evaluate(UNLABELLED) == [], f"unlabelled controls on {name}"
         assert self.page.evaluate(UNREACHABLE) == [], (
             f"controls out of the keyboard's reach on {name}"
@@ -113,6 +116,8 @@ def _counter(page: Page, name: str) -> int:
 def test_dashboard_in_a_browser(stack: CommonSettings, browser: Browser, tmp_path: Path) -> None:
     folder = SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
+    for earlier in folder.glob("*.png"):  # this run's steps only
+        earlier.unlink()
     owner, other = make_account(stack, "Dashboard A"), make_account(stack, "Dashboard B")
     leads = lead_file(tmp_path, LEADS)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
@@ -145,7 +150,7 @@ def _template_with_an_error(steps: Steps) -> None:
     error = page.locator("#html_body-line-3.bad .line-error")
     expect(error).to_contain_text("line 3")
     expect(page.locator("#html_body-line-2")).not_to_have_class(re.compile("bad"))
-    steps.shot("template-error-at-its-line")
+    steps.shot("template-error-at-its-line", at="#html_body-line-3")
     page.get_by_label("HTML body").fill(broken.replace("note }<", "note }}<"))
     page.get_by_role("button", name="Save template").click()
     expect(page.get_by_role("status")).to_have_text("Template saved.")
@@ -186,7 +191,7 @@ def _build_condition_and_save(steps: Steps, owner: DashboardAccount, leads: Lead
     page.get_by_label("Operator of condition 2.1").select_option("contains")
     page.get_by_label("Value of condition 2.1").fill("vip")
     _matched(page, leads.german_vip)
-    steps.shot("condition-builder-count")
+    steps.shot("condition-builder-count", at="#matched")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("status")).to_have_text("Draft saved.")
     assert owner.domain in page.content()
@@ -234,8 +239,8 @@ def _report(steps: Steps, campaign_url: str, tmp_path: Path) -> int:
     wait_for(bounces_arrived, "the bounces to flow back into the report", 60, 1.0)
     expect(page.locator("svg.time").first).to_be_visible()
     steps.shot("report-funnel")
-    page.locator("#bounces").scroll_into_view_if_needed()
-    steps.shot("report-bounces")
+    steps.shot("report-outcomes-over-time", at="svg.time")
+    steps.shot("report-bounces", at="#bounces")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     saved = tmp_path / "recipients.csv"

@@ -55,6 +55,7 @@ class Series:
     name: str
     points: str  # SVG polyline points, "x,y x,y ..."
     total: int
+    dots: list[tuple[float, float]]  # the same points, marked (one minute alone is a dot)
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,11 @@ def time_chart(
     def y(v: int) -> float:
         return round(8 + plot_h - plot_h * v / top, 1)
 
-    series = [
-        Series(
-            name,
-            " ".join(f"{x(t)},{y(int(r[name]))}" for t, r in zip(times, rows, strict=True)),
-            sum(int(r[name]) for r in rows),
-        )
-        for name in names
-    ]
+    series = []
+    for name in names:
+        dots = [(x(t), y(int(r[name]))) for t, r in zip(times, rows, strict=True)]
+        line = " ".join(f"{px},{py}" for px, py in dots)
+        series.append(Series(name, line, sum(int(r[name]) for r in rows), dots))
     x_ticks = [Tick(x(t), _clock(t)) for t in _spread(times, 6)]
     y_ticks = [Tick(y(v), f"{v:,}") for v in sorted({0, top // 2, top})]
     return TimeChart(width, height, left, bottom, series, x_ticks, y_ticks)

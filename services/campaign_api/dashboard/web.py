@@ -43,6 +43,14 @@ templates = jinja2.Environment(
 )
 
 
+def _when(iso: str | None) -> str:
+    """An API time (ISO 8601, UTC) as the pages show it: `2026-12-02 09:30:05 UTC`."""
+    return f"{iso[:19].replace('T', ' ')} UTC" if iso else "—"
+
+
+templates.filters["when"] = _when
+
+
 class SignInRequired(Exception):
     """No live session: pages redirect to the sign-in form, scripts get 401."""
 
