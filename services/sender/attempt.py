@@ -126,7 +126,7 @@ class Attempter:
         in_flight: frozenset[UUID],
     ) -> Delivery:
         try:
-            chosen = await self.providers.for_campaign(self.pool, spec)
+            chosen = await durable(partial(self.providers.for_campaign, self.pool, spec))
         except ProviderUnavailable as exc:
             return Delivery(undecided=emails, stopped_reason=str(exc))
         leads = [e.lead_id for e in emails]
