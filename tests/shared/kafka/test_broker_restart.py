@@ -28,7 +28,7 @@ import structlog
 from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
-from fanout_cli.stack.kafka import KafkaBroker
+from fanout_cli.stack.kafka import KafkaBroker, jvm_options
 from shared import metrics
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import Producer, open_producer
@@ -59,6 +59,7 @@ def broker(tmp_path: Path, base_settings: CommonSettings) -> Iterator[KafkaBroke
         controller_port=port + 1,
         name="kafka-restarts",
         heap="384m",
+        jvm_options=jvm_options(os.environ),  # the suite's (fanout test sets them)
     )
     own.start([])
     try:
