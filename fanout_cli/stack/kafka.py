@@ -255,3 +255,8 @@ class KafkaBroker:
     def stop(self) -> bool:
         """Stop the broker (controlled shutdown on SIGTERM). False if it was not running."""
         return self.process.stop(timeout=30)
+
+    def kill(self) -> bool:
+        """Stop the broker at once, no controlled shutdown (a throwaway broker whose data
+        goes with it: a test's). False if it was not running."""
+        return self.process.stop(timeout=0)

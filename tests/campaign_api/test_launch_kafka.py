@@ -171,7 +171,7 @@ async def test_launch_campaign_while_kafka_down_arrives_once(
             commands = await _commands(private, settle=2.0)
         assert await _published(pool, campaign["id"]) == [True]
     finally:
-        await asyncio.to_thread(broker.stop)
+        await asyncio.to_thread(broker.kill)  # its data goes with tmp_path
         await pool.close()
     mine = [c for c in commands if str(c.campaign_id) == campaign["id"]]
     assert len(mine) == 1
