@@ -22,12 +22,13 @@ from aiokafka import AIOKafkaProducer
 from fanout_cli.testrun.stack import SuiteStack
 from services.esp_simulator.dns import Zone, serving_dns
 from shared.db import create_pool
-from shared.kafka.admin import delete_topics, ensure_topics
+from shared.kafka.admin import open_admin
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
 from tests.databases import scratch_database
 from tests.domains import LocalDns
+from tests.topics import TestTopics
 
 # Tests are the `test` environment: a secret not given is a random value of this process
 # (shared/settings.py), so settings made anywhere in the suite agree with each other.
@@ -79,16 +80,25 @@ def topic_prefix() -> str:
     return f"t{uuid.uuid4().hex[:8]}."
 
 
+@pytest.fixture(scope="session")
+async def test_topics(base_settings: CommonSettings) -> AsyncIterator[TestTopics]:
+    """Tests' topics, made and deleted on one admin client for the session (`tests/topics.py`)."""
+    async with open_admin(base_settings) as admin:
+        topics = TestTopics(admin)
+        yield topics
+        await topics.flush()
+
+
 @pytest.fixture
 async def settings(
-    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
+    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str, test_topics: TestTopics
 ) -> AsyncIterator[CommonSettings]:
     """Settings for one test: its own topics (created, deleted after), the session's database."""
     common = base_settings.model_copy(update={"topic_prefix": topic_prefix, "database_url": pg_dsn})
     topics = all_topic_names(topic_prefix)
-    await ensure_topics(common, topics)
+    await test_topics.create(topics)
     yield common
-    await delete_topics(common, [name for name, _ in topics])
+    await test_topics.retire([name for name, _ in topics])
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ FANOUT_CLICKHOUSE_URL is remote: only checked, never started or stopped.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ def broker(common: CommonSettings) -> kafka_mod.KafkaBroker:
         host=host or "127.0.0.1",
         port=int(port),
         controller_port=int(port) + 1,
+        jvm_options=kafka_mod.jvm_options(os.environ),
     )
 
 

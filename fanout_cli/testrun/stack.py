@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fanout_cli.stack.components import SERVICES, STACK_SMTP_PORT_VARIABLE, dns_variables
 from fanout_cli.stack.instances import PORT_STEP
-from fanout_cli.stack.kafka import REPO_ROOT
+from fanout_cli.stack.kafka import JVM_OPTIONS_VARIABLE, REPO_ROOT
 from fanout_cli.testrun.ports import free_port
 from shared.settings import DEFAULT_HOME, CommonSettings
 
@@ -32,7 +32,10 @@ TOPIC_PREFIX = "test."
 INSTANCE_SPAN = PORT_STEP + 1
 # of the caller's FANOUT_* variables only these reach the suite: they say where downloads
 # are cached, not which stack to use
-KEPT = ("FANOUT_CACHE_DIR", "FANOUT_MAVEN_SETTINGS")
+KEPT = ("FANOUT_CACHE_DIR", "FANOUT_MAVEN_SETTINGS", JVM_OPTIONS_VARIABLE)
+# the suite's brokers (its own, and those tests start) are many and short-lived: C1 only
+# halves the CPU a broker start (and its storage format) costs (fanout_cli/stack/kafka.py)
+BROKER_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 
 
 def default_home() -> Path:
@@ -123,6 +126,7 @@ class SuiteStack:
             **ports,
             **dns_variables({"FANOUT_ESP_SIMULATOR_DNS_PORT": str(self.dns_port or "")}),
             **({STACK_SMTP_PORT_VARIABLE: str(self.smtp_port)} if self.smtp_port else {}),
+            JVM_OPTIONS_VARIABLE: BROKER_JVM_OPTIONS,
         }
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from fanout_cli.stack.kafka import KafkaBroker
+from fanout_cli.stack.kafka import KafkaBroker, jvm_options
 from services.campaign_api.campaigns.relay import OutboxRelay, RelayPacing
 from shared.auth import create_account
 from shared.contracts import CampaignCommand, decode
@@ -135,6 +136,7 @@ async def test_launch_campaign_while_kafka_down_arrives_once(
         controller_port=_free_port(),
         name="kafka-private",
         heap="384m",
+        jvm_options=jvm_options(os.environ),  # the suite's (fanout test sets them)
     )
     private = base_settings.model_copy(
         update={
@@ -169,7 +171,7 @@ async def test_launch_campaign_while_kafka_down_arrives_once(
             commands = await _commands(private, settle=2.0)
         assert await _published(pool, campaign["id"]) == [True]
     finally:
-        await asyncio.to_thread(broker.stop)
+        await asyncio.to_thread(broker.kill)  # its data goes with tmp_path
         await pool.close()
     mine = [c for c in commands if str(c.campaign_id) == campaign["id"]]
     assert len(mine) == 1

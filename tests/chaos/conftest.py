@@ -14,8 +14,15 @@ LEADS = 3_000  # enough for a sender kill to land while webhooks flow and batche
 SEND_RATE = 200.0  # emails/s: a campaign lasts about 15 s
 
 
+# the longest backoff between a batch's retries (default 30 s): under the throttling
+# scenario's refusals a batch's retries, doubling from 0.2 s, otherwise reach 25 s and more
+# and the campaign's last batches wait for them
+RETRY_MAX_S = "2"
+
+
 @pytest.fixture(scope="module")
 def chaos_stack() -> Iterator[CommonSettings]:
     """A whole stack of the module's own (stopped and wiped after), the sender paced."""
-    with private_stack(pacing_env(SEND_RATE)) as common:
+    env = {**pacing_env(SEND_RATE), "FANOUT_SENDER_RETRY_MAX_S": RETRY_MAX_S}
+    with private_stack(env) as common:
         yield common

@@ -29,9 +29,11 @@ import pytest
 
 from fanout_cli.stack import orchestrate
 from fanout_cli.stack.components import SERVICES
+from fanout_cli.stack.kafka import JVM_OPTIONS_VARIABLE
 from shared.settings import CommonSettings
 
-KEEP = frozenset({"FANOUT_CACHE_DIR", "FANOUT_MAVEN_SETTINGS"})  # where the Kafka jars are
+# where the Kafka jars are, and the suite's broker JVM options
+KEEP = frozenset({"FANOUT_CACHE_DIR", "FANOUT_MAVEN_SETTINGS", JVM_OPTIONS_VARIABLE})
 
 
 def _free(port: int) -> bool:

@@ -9,35 +9,29 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
 from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect_embedded
-from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
+from tests.topics import TestTopics
 
 
 @pytest.fixture
 async def settings(
-    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
+    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str, test_topics: TestTopics
 ) -> AsyncIterator[CommonSettings]:
     """Like the root fixture, but only the sink's topics (email.events with 3 partitions and
     its dead-letter topic), deleted afterwards: one test broker cannot keep 33 partitions
     per test for ever."""
     common = base_settings.model_copy(update={"topic_prefix": topic_prefix, "database_url": pg_dsn})
     topic = topic_name(Topic.EMAIL_EVENTS, topic_prefix)
-    await ensure_topics(common, [(topic, 3), (dead_letter_name(topic), 1)])
+    await test_topics.create([(topic, 3), (dead_letter_name(topic), 1)])
     yield common
-    admin = AIOKafkaAdminClient(bootstrap_servers=common.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([topic, dead_letter_name(topic)])
-    finally:
-        await admin.close()
+    await test_topics.retire([topic, dead_letter_name(topic)])
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 
 from services.webhook_ingest.config import ProviderName, Settings
@@ -25,11 +24,11 @@ from services.webhook_ingest.providers.sns_http import CertFetcher
 from shared.contracts.base import decode
 from shared.contracts.deadletter import DeadLetter
 from shared.contracts.events import EmailEvent, EventBatch
-from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
 from tests import factories
 from tests.shared.kafka_helpers import read_until
+from tests.topics import TestTopics
 from tests.webhook_ingest.keys import CERT_URL, TOPIC_ARN, TestKeys, make_keys, sign_simulator
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -123,7 +122,7 @@ def _count(values: list[bytes]) -> int:
 
 @pytest.fixture
 async def settings(
-    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str
+    base_settings: CommonSettings, pg_dsn: str, topic_prefix: str, test_topics: TestTopics
 ) -> AsyncIterator[CommonSettings]:
     """Like the root fixture, but only the topics this service writes (email.events and its
     dead-letter topic), one partition each, deleted afterwards: a single test broker cannot
@@ -131,14 +130,9 @@ async def settings(
     common = base_settings.model_copy(update={"topic_prefix": topic_prefix, "database_url": pg_dsn})
     topic = topic_name(Topic.EMAIL_EVENTS, topic_prefix)
     topics = [topic, dead_letter_name(topic)]
-    await ensure_topics(common, [(name, 1) for name in topics])
+    await test_topics.create([(name, 1) for name in topics])
     yield common
-    admin = AIOKafkaAdminClient(bootstrap_servers=common.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics)
-    finally:
-        await admin.close()
+    await test_topics.retire(topics)
 
 
 @pytest.fixture(scope="session")

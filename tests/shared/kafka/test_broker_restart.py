@@ -1,17 +1,18 @@
 """A runner keeps consuming, and its work keeps producing, across broker restarts.
 
 A private single-node broker (its own ports and data) is stopped with SIGTERM
-and with SIGKILL mid-stream, kept down 12 s and started again, four times in
+and with SIGKILL mid-stream, kept down 6 s and started again, four times in
 one test: the hang seen in the fault suite showed in about one restart in four.
 The runner works like the sender: up to 32 records in flight, each one
 "calls out" and then publishes its result with the producer, retrying until
 Kafka acknowledges it. After every restart it must make progress again; at the
 end every record fed in must have been worked on and published.
 
-The work's producer waits at most 10 s for a record (as the outbox relay's
-does): records that waited through the outage are then expired by aiokafka if
-the restarting broker briefly reports no leader, which is the window in which
-an idempotent producer used to lose its sequence for good.
+The work's producer waits at most 5 s for a record (the outbox relay's waits
+10 s): the broker stays down longer than that, so records that waited through
+the outage are expired by aiokafka if the restarting broker briefly reports no
+leader, which is the window in which an idempotent producer used to lose its
+sequence for good.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import structlog
 from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
-from fanout_cli.stack.kafka import KafkaBroker
+from fanout_cli.stack.kafka import KafkaBroker, jvm_options
 from shared import metrics
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import Producer, open_producer
@@ -43,7 +44,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.timeout(1200)]
 
 SOURCE, RESULTS = "restart.source", "restart.results"
 RESTARTS = (signal.SIGTERM, signal.SIGKILL, signal.SIGTERM, signal.SIGKILL)
-DOWN_S = 12.0  # longer than the work producer's 10 s wait for a record (below)
+WAIT_MS = 5_000  # the work producer's longest wait for a record
+DOWN_S = WAIT_MS / 1000 + 1  # longer than that wait
 RECOVERY_S = 180.0  # far beyond a healthy recovery (seconds); only a hang exceeds it
 PROGRESS = 200  # records worked on after a restart that count as "consuming again"
 
@@ -59,13 +61,14 @@ def broker(tmp_path: Path, base_settings: CommonSettings) -> Iterator[KafkaBroke
         controller_port=port + 1,
         name="kafka-restarts",
         heap="384m",
+        jvm_options=jvm_options(os.environ),  # the suite's (fanout test sets them)
     )
     own.start([])
     try:
         own.wait_ready(120)
         yield own
     finally:
-        own.stop()
+        own.kill()  # its data goes with tmp_path: no controlled shutdown to wait for
 
 
 async def published(producer: Producer, topic: str, key: bytes) -> None:
@@ -130,7 +133,7 @@ async def test_runner_keeps_consuming_across_broker_restarts(
     fed: set[bytes] = set()
     async with (
         open_producer(common) as feeder,
-        open_producer(common, request_timeout_ms=10_000) as producer,
+        open_producer(common, request_timeout_ms=WAIT_MS) as producer,
     ):
         relay = Relay(producer)
         runner = Runner(
