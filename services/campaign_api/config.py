@@ -24,10 +24,18 @@ class Settings(ServiceSettings):
     )
     import_chunk_rows: int = Field(20_000, description="Rows per COPY into the staging table.")
     outbox_poll_seconds: float = Field(
-        0.2, description="Outbox poll interval; NOTIFY wakes the relay sooner."
+        5.0,
+        description="Fallback poll of the outbox: NOTIFY wakes the relay at once, and so does "
+        "every reconnect of its listener (a command waits this long only while the listener "
+        "cannot connect).",
     )
     outbox_batch_size: int = 100
-    scheduler_interval_seconds: float = Field(1.0, description="How often due schedules start.")
+    scheduler_interval_seconds: float = Field(
+        10.0,
+        description="Longest wait between looks for due schedules: the scheduler sleeps until "
+        "the next scheduled campaign is due, and a campaign's move (scheduled, rescheduled, "
+        "cancelled) wakes it at once.",
+    )
     stalled_after_seconds: Seconds = Field(
         600.0,
         description="Seconds without progress (updated_at) after which a running campaign "

@@ -44,12 +44,14 @@ from services.campaign_api.idempotency.openapi import declare_idempotency
 from services.campaign_api.idempotency.purge import purge_every, run_purge
 from services.campaign_api.providers.edits import reseal_stale
 from services.campaign_api.rendering import TemplateWorker
+from shared.campaigns.changes import CHANNEL as CAMPAIGN_STATE
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
 from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
 from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka
+from shared.notifications import Wakeup
 from shared.outbound.secrets import secret_box
 from shared.provider_configs.records import sealer
 from shared.service import Started, health_router, run_service
@@ -156,7 +158,12 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     pacing = RelayPacing(settings.outbox_batch_size, settings.outbox_poll_seconds)
     relay = OutboxRelay(pool, settings.common, pacing)
     topic = topic_name(Topic.CAMPAIGN_LAUNCHES, settings.common.topic_prefix)
-    scheduler = partial(run_scheduler, pool, topic, interval=settings.scheduler_interval_seconds)
+    schedules = Wakeup(
+        settings.common.database_url, [CAMPAIGN_STATE], application_name="fanout-scheduler"
+    )
+    scheduler = partial(
+        run_scheduler, pool, topic, schedules, longest=settings.scheduler_interval_seconds
+    )
     app = create_app(settings, pool)
     stalls = partial(watch_stalls, app.state.stalls, pool, interval_s=settings.stall_check_seconds)
     purge = partial(run_purge, pool, interval_s=settings.idempotency_purge_interval_seconds)

@@ -27,7 +27,12 @@ class Settings(ServiceSettings):
     page_batches: int = Field(
         20, ge=1, description="Most batches emitted per campaign per scheduler turn."
     )
-    idle_sleep_s: float = Field(0.2, gt=0, description="Pause when no campaign could progress.")
+    idle_sleep_s: float = Field(
+        1.0,
+        gt=0,
+        description="Longest pause when no campaign could progress: the sender's counting "
+        "flush (room under the window) and every command wake the resolver at once.",
+    )
     session_timeout_ms: int = Field(
         10_000,
         ge=6_000,

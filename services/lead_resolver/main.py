@@ -2,7 +2,9 @@
 
 Resources: the Postgres pool and the producer. Workers: the command consumer
 (a sequential strategy on `campaign.launches`, whose partitions decide which
-campaigns this instance owns) and the resolver's scheduler.
+campaigns this instance owns), the resolver's scheduler, and the listener of the
+sender's counting flushes, which wakes the scheduler when outcomes were counted (room
+under the window) instead of it polling.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from services.lead_resolver.commands import CommandHandler
 from services.lead_resolver.config import Settings
 from services.lead_resolver.resolver import Resolver
+from shared.campaigns.changes import PROGRESS_CHANNEL
 from shared.contracts import CampaignCommand
 from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.sequential import Sequential
+from shared.notifications import Listener
 from shared.service import Started, operations_app, run_service
 from shared.service.connections import open_connections
 from shared.topics import Topic, topic_name
@@ -64,9 +68,15 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     sends = topic_name(Topic.EMAIL_SENDS, common.topic_prefix)
     resolver = Resolver(settings, connections.pool, producer, sends)
     commands = command_consumer(settings, resolver, producer)
+    progress = Listener(
+        common.database_url,
+        {PROGRESS_CHANNEL: lambda _campaign: resolver.wake()},
+        reset=resolver.wake,
+        application_name="fanout-resolver-progress",
+    )
     checks = {**connections.checks(), "consumer": commands.check}
     app = operations_app("Fanout lead resolver", checks, ops_token=common.secret("ops_token"))
-    return Started(app, workers=[commands.run, resolver.run])
+    return Started(app, workers=[commands.run, resolver.run, progress.run])
 
 
 def main() -> None:

@@ -92,6 +92,10 @@ class Resolver:
             return False
         return campaign_partition(campaign_id, self._partitions) in self._owned
 
+    def wake(self) -> None:
+        """Something may let a campaign progress (outcomes counted): take a turn now."""
+        self._wake.set()
+
     def admit(self, campaign_id: UUID) -> None:
         """A command arrived for a campaign of ours: give it a turn soon.
 

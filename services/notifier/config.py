@@ -24,7 +24,11 @@ class Settings(ServiceSettings):
     events_per_delivery: int = Field(100, ge=1, le=1000, description="Lead events per webhook.")
     endpoint_concurrency: int = Field(4, ge=1, le=64, description="Attempts per endpoint.")
     max_in_flight: int = Field(64, ge=1, description="Attempts in flight from this instance.")
-    poll_interval_s: Seconds = Field(0.5, description="Looks for due work this often.")
+    poll_interval_s: Seconds = Field(
+        5.0,
+        description="Longest wait between looks for due work: queued deliveries and campaign "
+        "moves wake the notifier at once (NOTIFY), and a retry when it is due.",
+    )
     retention_days: int = Field(30, ge=1, description="Finished deliveries are kept this long.")
     db_pool_size: int = db_pool_size(5)
     delivery: DeliveryPolicy = Field(

@@ -30,6 +30,10 @@ from shared.outbound.secrets import SecretBox
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+NEXT_DUE = (
+    "SELECT min(next_attempt_at) FROM webhook_deliveries "
+    "WHERE status = 'pending' AND next_attempt_at > $1"
+)
 
 
 def utc_now() -> datetime:
@@ -75,6 +79,14 @@ class Dispatcher:
 
         await asyncio.gather(*(one(delivery) for delivery in claimed))
         return len(claimed)
+
+    async def next_due_in(self) -> float | None:
+        """Seconds until the next pending delivery is due (a retry's time), None when none
+        is. Past-due ones that were not claimed are waiting for their endpoint to be
+        enabled again: nothing to wake for."""
+        now = self._clock()
+        due = await self._pool.fetchval(NEXT_DUE, now)
+        return None if due is None else max(0.0, (due - now).total_seconds())
 
     async def _deliver(self, claimed: Claimed) -> None:
         now = self._clock()

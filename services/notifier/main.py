@@ -24,9 +24,12 @@ from services.notifier.config import Settings
 from services.notifier.consumer import LeadEventsConsumer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.loops import repeat
+from shared.campaigns.changes import CHANNEL as CAMPAIGN_STATE
 from shared.db import check_postgres, open_pool
 from shared.kafka.admin import check_kafka, require_topic
 from shared.kafka.producer import open_producer
+from shared.notifications import Wakeup
+from shared.outbound.queue import DELIVERIES_CHANNEL
 from shared.outbound.secrets import secret_box
 from shared.outbound.signing import USER_AGENT
 from shared.periodic import Every
@@ -68,8 +71,14 @@ def dispatch_worker(settings: Settings, dispatcher: Dispatcher) -> Worker:
             await dispatcher.purge()
         return await dispatcher.dispatch_once()
 
+    queued = Wakeup(
+        settings.common.database_url, [DELIVERIES_CHANNEL], application_name="fanout-dispatcher"
+    )
+
     async def run(stop: asyncio.Event) -> None:
-        await repeat("dispatch", step, stop, settings.poll_interval_s)
+        await repeat(
+            "dispatch", step, stop, queued, settings.poll_interval_s, dispatcher.next_due_in
+        )
 
     return run
 
@@ -86,8 +95,10 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     consumer = LeadEventsConsumer(settings, pool, producer)
     dispatcher = Dispatcher(settings, pool, secret_box(common), client)
 
+    moves = Wakeup(common.database_url, [CAMPAIGN_STATE], application_name="fanout-changes")
+
     async def changes(stop: asyncio.Event) -> None:
-        await repeat("changes", lambda: drain_once(pool), stop, settings.poll_interval_s)
+        await repeat("changes", lambda: drain_once(pool), stop, moves, settings.poll_interval_s)
 
     workers = [consumer.run, changes, dispatch_worker(settings, dispatcher)]
     return Started(create_app(settings, pool, consumer), workers=workers)

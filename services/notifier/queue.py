@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from shared import metrics
+from shared.outbound.queue import announce_deliveries
 
 
 @dataclass(frozen=True)
@@ -82,4 +83,5 @@ async def enqueue(conn: asyncpg.Connection, deliveries: Sequence[NewDelivery], s
         [d.events for d in deliveries],
         [d.body for d in deliveries],
     )
+    await announce_deliveries(conn)  # the dispatchers wake when the caller commits
     metrics.WEBHOOK_DELIVERIES_QUEUED.labels(source).inc(len(deliveries))

@@ -22,6 +22,7 @@ from uuid import UUID
 import asyncpg
 
 from shared.campaigns import complete_if_accounted
+from shared.campaigns.changes import PROGRESS_CHANNEL
 from shared.contracts import SendBatch
 
 COUNT = """
@@ -41,6 +42,7 @@ UPDATE campaigns c SET sent = c.sent + t.sent, failed = c.failed + t.failed,
     suppressed = c.suppressed + t.suppressed, cancelled = c.cancelled + t.cancelled,
     batches_counted = c.batches_counted + t.batches, updated_at = now()
 FROM totals t WHERE c.id = t.campaign_id
+RETURNING pg_notify($3, c.id::text)
 """
 
 
@@ -68,6 +70,8 @@ class Accounting:
         if not self._pending:
             return
         keys = sorted(self._pending)
-        await self._pool.execute(COUNT, [k[0] for k in keys], [k[1] for k in keys])
+        await self._pool.execute(
+            COUNT, [k[0] for k in keys], [k[1] for k in keys], PROGRESS_CHANNEL
+        )
         self._pending.difference_update(keys)
         await complete_if_accounted(self._pool, sorted({k[0] for k in keys}))

@@ -22,17 +22,20 @@ the notification only wakes it sooner.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from uuid import UUID
 
 import asyncpg
 import structlog
 
+from shared.notifications import Listener
+
 log = structlog.get_logger(__name__)
 
 CHANNEL = "fanout_campaign_state"
+# The sender's counting flush announces the campaigns it counted outcomes of: the lead
+# resolver, waiting for room under its window, looks again then instead of polling.
+PROGRESS_CHANNEL = "fanout_campaign_progress"
 APPLICATION_NAME = "fanout-campaign-changes"  # how the listener shows in pg_stat_activity
 ANNOUNCE = "SELECT pg_notify($1, $2)"
 
@@ -42,8 +45,9 @@ async def announce(conn: asyncpg.Connection, campaign_id: UUID) -> None:
     await conn.execute(ANNOUNCE, CHANNEL, str(campaign_id))
 
 
-class ChangeListener:
-    """Calls `changed(campaign_id)` for every announced move, `reset()` when some may be missed."""
+class ChangeListener(Listener):
+    """Calls `changed(campaign_id)` for every announced move, `reset()` when some may be missed
+    (`shared.notifications.Listener`: on every connect and reconnect)."""
 
     def __init__(
         self,
@@ -54,45 +58,17 @@ class ChangeListener:
         retry_s: float = 1.0,
         keepalive_s: float = 10.0,
     ) -> None:
-        self._dsn = dsn
-        self._changed = changed
-        self._reset = reset
-        self._retry_s = retry_s
-        self._keepalive_s = keepalive_s
-        self.listening = asyncio.Event()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Listen until `stop`, reconnecting whenever the connection is lost."""
-        while not stop.is_set():
-            try:
-                await self._listen(stop)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("campaign_changes.connection_lost", error=repr(exc))
-            finally:
-                self.listening.clear()
-                self._reset()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._retry_s)
-
-    async def _listen(self, stop: asyncio.Event) -> None:
-        conn = await asyncpg.connect(
-            self._dsn, timeout=10, server_settings={"application_name": APPLICATION_NAME}
+        super().__init__(
+            dsn,
+            {CHANNEL: self._announced},
+            reset=reset,
+            application_name=APPLICATION_NAME,
+            retry_s=retry_s,
+            keepalive_s=keepalive_s,
         )
-        lost = asyncio.Event()
-        conn.add_termination_listener(lambda _conn: lost.set())
-        try:
-            await conn.add_listener(CHANNEL, self._notified)
-            self._reset()  # whatever changed before LISTEN took effect
-            self.listening.set()
-            log.info("campaign_changes.listening", channel=CHANNEL)
-            while not stop.is_set() and not lost.is_set():
-                if not await _first_of(stop, lost, self._keepalive_s):
-                    await conn.fetchval("SELECT 1", timeout=self._keepalive_s)
-        finally:
-            with contextlib.suppress(Exception):
-                await conn.close(timeout=2)
+        self._changed = changed
 
-    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _announced(self, payload: str) -> None:
         try:
             campaign_id = UUID(payload)
         except ValueError:
@@ -100,14 +76,3 @@ class ChangeListener:
             self._reset()
             return
         self._changed(campaign_id)
-
-
-async def _first_of(stop: asyncio.Event, lost: asyncio.Event, timeout: float) -> bool:
-    """Wait until either event is set (True) or `timeout` passed (False)."""
-    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
-    try:
-        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in waits:
-            task.cancel()
-    return bool(done)

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.campaign_api.campaigns.commands import apply_action
-from services.campaign_api.campaigns.scheduler import start_due_campaigns
+from services.campaign_api.campaigns.scheduler import pause_until, start_due_campaigns
 from shared.campaigns import Action, State
 from shared.topics import Topic, topic_name
 from tests.campaign_api.conftest import Tenant
@@ -104,3 +104,19 @@ async def test_resume_campaign_paused_after_it_started_is_queued(scheduled: Sche
         ("pause", str(paused["run_id"])),
         ("resume", str(resumed["run_id"])),
     ]
+
+
+@pytest.mark.parametrize(
+    ("due_in_s", "longest", "expected"),
+    [
+        (None, 10.0, 10.0),  # nothing scheduled: the longest wait
+        (3.0, 10.0, 3.01),  # until the next campaign is due (a hair after)
+        (30.0, 10.0, 10.0),  # never longer than the longest wait
+        (-5.0, 10.0, 0.0),  # overdue: at once
+    ],
+)
+def test_scheduler_sleeps_until_the_next_due_campaign(
+    due_in_s: float | None, longest: float, expected: float
+) -> None:
+    due = None if due_in_s is None else AT + timedelta(seconds=due_in_s)
+    assert pause_until(due, AT, longest) == pytest.approx(expected)

@@ -82,10 +82,12 @@ async def test_500s_are_retried_on_the_schedule_with_the_same_id(
     await notifier.dispatcher.dispatch_once()
     row = await delivery_row(notifier, delivery)
     assert (row["status"], row["next_attempt_at"]) == ("pending", start + timedelta(seconds=5))
+    assert await notifier.dispatcher.next_due_in() == 5.0  # the dispatcher sleeps until then
 
     notifier.clock.advance(4)
     await notifier.dispatcher.dispatch_once()
     assert len(receiver.received) == 1  # not due yet
+    assert await notifier.dispatcher.next_due_in() == 1.0
 
     notifier.clock.advance(1)
     await notifier.dispatcher.dispatch_once()
@@ -96,6 +98,7 @@ async def test_500s_are_retried_on_the_schedule_with_the_same_id(
     await notifier.dispatcher.dispatch_once()
     row = await delivery_row(notifier, delivery)
     assert (row["status"], row["attempts"]) == ("succeeded", 3)
+    assert await notifier.dispatcher.next_due_in() is None  # nothing left to wake for
     assert {r.headers["webhook-id"] for r in receiver.received} == {str(delivery)}
     for got in receiver.received:
         got.verify(secret)

@@ -4,6 +4,7 @@ between recording and counting and with two instances counting the same batch.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,8 @@ import asyncpg
 import pytest
 
 from services.sender.providers.simulator import SimulatorProvider
+from shared.campaigns.changes import PROGRESS_CHANNEL
+from shared.notifications import Listener
 from shared.settings import CommonSettings
 from tests.send_path import campaign, seed_campaign, simulator_counters
 from tests.sender.harness import CrashingProducer, Killed, harness, resolved_batches
@@ -49,6 +52,16 @@ async def test_flush_counts_every_batch_once_across_a_crash_and_two_instances(
             await crashing.pipeline.process(first)
     row = await reconciled(pool, cid)
     assert (row["sent"], row["batches_counted"], row["not_counted"]) == (0, 0, 1)
+    progress: asyncio.Queue[str] = asyncio.Queue()
+    announced = Listener(
+        settings.database_url,
+        {PROGRESS_CHANNEL: progress.put_nowait},
+        reset=lambda: None,
+        application_name="test-progress",
+    )
+    stop = asyncio.Event()
+    listening = asyncio.create_task(announced.run(stop))
+    await asyncio.wait_for(announced.listening.wait(), timeout=10)
     async with harness(pool, settings, provider) as a, harness(pool, settings, provider) as b:
         for batch in (first, second):  # the restarted instance: a replay, then a new batch
             assert await a.pipeline.process(batch) == ""
@@ -57,9 +70,13 @@ async def test_flush_counts_every_batch_once_across_a_crash_and_two_instances(
         await a.accounting.flush()
         row = await reconciled(pool, cid)
         assert (row["sent"], row["batches_counted"], row["state"]) == (100, 2, "sending")
+        # the flush announced the campaign: the resolver waiting for room looks again
+        assert await asyncio.wait_for(progress.get(), timeout=10) == str(cid)
         await b.accounting.flush()  # batch 1 is counted already: only batch 2 adds
         assert await a.pipeline.process(second) == ""  # redelivered once counted: nothing
         await a.accounting.flush()
+    stop.set()
+    await listening
     row = await reconciled(pool, cid)
     assert (row["sent"], row["batches_counted"], row["not_counted"]) == (150, 3, 0)
     assert row["state"] == "completed"

@@ -30,6 +30,7 @@ from services.campaign_api.campaigns.outbox import NOTIFY_CHANNEL
 from shared import metrics
 from shared.db import fetch_if_first
 from shared.kafka.producer import make_producer
+from shared.notifications import Wakeup
 from shared.periodic import Clock, Every
 from shared.settings import CommonSettings
 
@@ -74,13 +75,15 @@ class RelayPacing:
     and how many days published rows are kept."""
 
     batch_size: int = 100
-    poll_seconds: float = 0.2
+    poll_seconds: float = 5.0  # a fallback: NOTIFY (and every reconnect of the listener) wakes it
     max_backoff: float = 5.0
     keep_days: int = 7
 
 
 class OutboxRelay:
-    """Runs `relay_once` until stopped, woken by NOTIFY or every `poll_seconds`."""
+    """Runs `relay_once` until stopped, woken by NOTIFY (`shared.notifications.Wakeup`: also
+    whenever its listener connects again, so a command is never left waiting for the
+    fallback poll, every `poll_seconds`, while the listener works)."""
 
     def __init__(
         self,
@@ -96,12 +99,17 @@ class OutboxRelay:
         self.pacing = pacing
         self._purges = Every(PURGE_EVERY_S, clock)
         self._factory = producer_factory or (lambda c: make_producer(c, request_timeout_ms=10_000))
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup(
+            common.database_url, [NOTIFY_CHANNEL], application_name="fanout-outbox-relay"
+        )
         self._producer: AIOKafkaProducer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """The worker: relay until `stop` is set (a `shared.service.Worker`)."""
-        listener = await self._listen()
+        async with self._wakeup.running(stop):
+            await self._relay(stop)
+
+    async def _relay(self, stop: asyncio.Event) -> None:
         backoff, pacing = 0.2, self.pacing
         try:
             while not stop.is_set():
@@ -112,15 +120,13 @@ class OutboxRelay:
                 except RETRYABLE as exc:
                     log.warning("outbox.relay_failed", error=repr(exc), retry_in=backoff)
                     await self._drop_producer()
-                    await self._sleep(stop, backoff)
+                    await self._wakeup.wait(stop, backoff)
                     backoff = min(backoff * 2, pacing.max_backoff)
                     continue
                 if published < pacing.batch_size:
-                    await self._sleep(stop, pacing.poll_seconds)
+                    await self._wakeup.wait(stop, pacing.poll_seconds)
         finally:
             await self._drop_producer()
-            if listener is not None:
-                await listener.close()
 
     async def _purge(self) -> None:
         """Published rows are kept `keep_days` for inspection, then deleted (at start, hourly)."""
@@ -143,19 +149,3 @@ class OutboxRelay:
         if producer is not None:
             with contextlib.suppress(*RETRYABLE):
                 await producer.stop()
-
-    async def _listen(self) -> asyncpg.Connection | None:
-        try:
-            conn = await asyncpg.connect(self.common.database_url, timeout=5)
-            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning("outbox.listen_unavailable", error=repr(exc))
-            return None
-        return conn
-
-    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
-        self._wake.clear()

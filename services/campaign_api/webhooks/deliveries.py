@@ -13,6 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.outbound.queue import announce_deliveries
+
 DELIVERY_COLUMNS = (
     "d.id, d.event_type, d.events, d.status, d.attempts, d.next_attempt_at, d.last_attempt_at, "
     "d.last_status_code, d.last_error, d.created_at, d.completed_at"
@@ -77,7 +79,10 @@ async def replay_delivery(
 ) -> bool:
     """Queue one delivery of the endpoint again; False if it has no such delivery."""
     done = await pool.execute(REPLAY_ONE, delivery, now, endpoint)
-    return bool(done != "UPDATE 0")
+    if done == "UPDATE 0":
+        return False
+    await announce_deliveries(pool)
+    return True
 
 
 async def replay_range(
@@ -111,5 +116,6 @@ async def replay_range(
         )
         chosen = rows[:limit]
         await conn.execute(REPLAY, [r["id"] for r in chosen], now)
+        await announce_deliveries(conn)
     more = rows[limit]["created_at"] if len(rows) > limit else None
     return len(chosen), more

@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 
 from services.campaign_api.owned import fetch_owned, list_owned
+from shared.outbound.queue import announce_deliveries
 from shared.outbound.secrets import SecretBox, new_signing_secret
 
 log = structlog.get_logger(__name__)
@@ -90,6 +91,8 @@ async def update_endpoint(
         """,
         *values,
     )
+    if row is not None and changes.get("enabled"):
+        await announce_deliveries(pool)  # its queue is due again
     if row is not None and "enabled" in changes:
         state = "enabled" if changes["enabled"] else "disabled"
         log.info(f"webhooks.endpoint_{state}", account_id=str(account), endpoint_id=str(endpoint))
