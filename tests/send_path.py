@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,12 +81,14 @@ async def seed_campaign(
     account_id: uuid.UUID | None = None,
     provider: str = "simulator",
     provider_config_id: uuid.UUID | None = None,
+    domains: Sequence[str] = ("example.com",),
 ) -> Seeded:
     """An account (or the given one) with leads and a launched (`queued`) campaign selecting
     country DE, made through the services' own functions (`tests.factories`).
 
     Beside `matching` leads the campaign matches `suppressed`, `unsubscribed` and `invalid`
     ones (an address the API refuses, as a row written around it holds), which it excludes.
+    Addresses take the receiving `domains` in turn.
     """
     if account_id is None:
         account_id = (await factories.account(pool, "send-path test")).id
@@ -104,7 +106,7 @@ async def seed_campaign(
         + [("s", "DE")] * suppressed
         + [("u", "DE")] * unsubscribed
     )
-    emails = [f"{k}{i}-{tag}@example.com" for i, (k, _) in enumerate(kinds)]
+    emails = [f"{k}{i}-{tag}@{domains[i % len(domains)]}" for i, (k, _) in enumerate(kinds)]
     rows = [
         {"email": e, "first_name": "Ada", "country": c}
         for e, (_, c) in zip(emails, kinds, strict=True)

@@ -17,6 +17,7 @@ from services.campaign_api.api.routes import (
     api_keys,
     campaigns,
     domains,
+    guard,
     lead_import,
     leads,
     providers,
@@ -24,6 +25,7 @@ from services.campaign_api.api.routes import (
     suppressions,
     templates,
     webhook_deliveries,
+    warmups,
     webhook_endpoints,
 )
 from services.campaign_api.campaigns.consumer_groups import ConsumerGroups
@@ -54,8 +56,8 @@ from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 DESCRIPTION = """
-Leads, segments, templates, campaigns, suppressions, sending domains and provider
-configurations of Fanout.
+Leads, segments, templates, campaigns, suppressions, sending domains, provider
+configurations, the guard's thresholds and warm-up schedules of Fanout.
 Every endpoint except the operations ones needs `Authorization: Bearer <API key>`
 (make an account and its first key with `fanout account create --name NAME`).
 Objects of another account answer 404, exactly like missing ones.
@@ -108,7 +110,7 @@ def create_app(
     app.state.stalls = stalls_of(settings, clock)
     app.state.secret_box = secret_box(settings.common)
     routers = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
-    for module in (*routers, providers, webhook_endpoints, webhook_deliveries):
+    for module in (*routers, providers, guard, warmups, webhook_endpoints, webhook_deliveries):
         app.include_router(module.router)
     app.include_router(
         health_router(

@@ -2,18 +2,24 @@
 
 Recipients are undecided when the campaign may not send now (paused through the
 API, scheduled again, cancelled: the gate before each ESP call refused) or when
-the provider stopped all sending (quota exhausted, account paused). They are
+the provider stopped all sending (quota exhausted, account paused); they are
+deferred when their receiving domain is over its rate (`domain_rates`). They are
 never failed and never lost: in one transaction holding the campaign's row
 (which the API's pause, resume and cancel hold too, so neither can slip in
 between), the batch is recorded according to the campaign's current state:
 
-- cancelled or finished: the undecided recipients become `cancelled` outcomes;
+- cancelled or finished: the undecided and deferred recipients become `cancelled`
+  outcomes;
 - paused or scheduled (or paused now, with the reason, when the provider
   stopped): they are parked in `send_batch_deferrals` beside the batch's outcome;
   on resume (or cancel) the lead resolver re-emits every parked batch under
   fresh batch numbers and deletes it, so each parked recipient gets exactly one
   outcome later;
-- working again (resumed meanwhile): nothing is written and the caller sends them.
+- working again (resumed meanwhile) with undecided recipients: nothing is written
+  and the caller sends them;
+- working, with only deferred recipients: they are parked until the time reserved for
+  them (`not_before`), and the lead resolver re-emits them then (`reserved`: their slot
+  is not charged again).
 
 A batch recorded before (a redelivery racing the first attempt) parks nothing twice:
 `recorded` is False and the caller re-emits the outcome that was recorded.
@@ -21,6 +27,7 @@ A batch recorded before (a redelivery racing the first attempt) parks nothing tw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,6 +41,7 @@ from shared.campaigns import WORKING, Action, State, move
 from shared.contracts import EventType, Recipient, SendBatch
 
 LOCK = "SELECT state FROM campaigns WHERE id = $1 FOR UPDATE"
+DOMAIN_RATE = "over its receiving domain's rate"
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,12 @@ async def settle(
     recorded_at: datetime,
     *,
     provider_stop: str = "",
+    deferred: Sequence[Recipient] = (),
+    not_before: datetime | None = None,
 ) -> Settled:
-    """Record `outcomes`, parking or cancelling `undecided` as the campaign's state says."""
-    if not undecided:
+    """Record `outcomes`, parking or cancelling `undecided` and `deferred` (due at
+    `not_before`) as the campaign's state says."""
+    if not undecided and not deferred:
         return Settled(outcomes, await ledger.record(pool, batch, outcomes, recorded_at))
     async with pool.acquire() as conn, conn.transaction():
         found = await conn.fetchval(LOCK, batch.campaign_id)
@@ -63,18 +74,27 @@ async def settle(
         if provider_stop and state in WORKING:
             await move(conn, batch.campaign_id, Action.PAUSE, reason=provider_stop)
             state = State.PAUSED
-        if state in WORKING:
+        if state in WORKING and undecided:
             return Settled(outcomes, False, resumed=undecided)
-        if state not in HELD:
-            closed = outcomes + [cancelled(r, f"campaign {state.value}") for r in undecided]
+        left = [*undecided, *deferred]
+        if state not in HELD and state not in WORKING:
+            closed = outcomes + [cancelled(r, f"campaign {state.value}") for r in left]
             return Settled(closed, await ledger.record(conn, batch, closed, recorded_at))
-        reason = provider_stop or f"campaign {state.value}"
+        working = state in WORKING  # only deferred ones: parked until their reserved time
+        reason = DOMAIN_RATE if working else provider_stop or f"campaign {state.value}"
         done = await ledger.record(
-            conn, batch, outcomes, recorded_at, parked=undecided, parked_reason=reason
+            conn,
+            batch,
+            outcomes,
+            recorded_at,
+            parked=left,
+            parked_reason=reason,
+            not_before=not_before if working else None,
+            reserved=working,
         )
     if done:
-        kind = "provider_stopped" if provider_stop else state.value
-        metrics.RECIPIENTS_PARKED.labels(kind).inc(len(undecided))
+        kind = "domain_rate" if working else "provider_stopped" if provider_stop else state.value
+        metrics.RECIPIENTS_PARKED.labels(kind).inc(len(left))
     return Settled(outcomes, done)
 
 

@@ -6,8 +6,9 @@ One row per send batch, never per email:
                          that may have been in flight when an earlier attempt died
     mark_in_flight(...)  before the batch's first ESP call: the leads the call carries
     record(conn, ...)    the outcome, with each recipient's detail, and (if given) the
-                         recipients parked for later, in one statement that also drops
-                         the in-flight row; False when another attempt recorded it first
+                         recipients parked for later (and from when), in one statement that
+                         also drops the in-flight row; False when another attempt recorded
+                         it first
 
 A batch is recorded before its outcome events are published and before its
 offset can be committed, so nothing that happens afterwards (a webhook that
@@ -51,8 +52,10 @@ WITH recorded AS (
     ON CONFLICT (campaign_id, batch_no) DO NOTHING
     RETURNING campaign_id, batch_no
 ), parked AS (
-    INSERT INTO send_batch_deferrals (campaign_id, batch_no, recipients, reason)
-    SELECT campaign_id, batch_no, $9::jsonb, $10 FROM recorded WHERE $9::jsonb IS NOT NULL
+    INSERT INTO send_batch_deferrals
+        (campaign_id, batch_no, recipients, reason, not_before, reserved)
+    SELECT campaign_id, batch_no, $9::jsonb, $10, $11, $12 FROM recorded
+    WHERE $9::jsonb IS NOT NULL
     ON CONFLICT DO NOTHING
 ), attempt AS (
     DELETE FROM send_batch_attempts WHERE campaign_id = $1 AND batch_no = $2
@@ -102,8 +105,11 @@ async def record(
     *,
     parked: list[Recipient] | None = None,
     parked_reason: str = "",
+    not_before: datetime | None = None,
+    reserved: bool = False,
 ) -> bool:
-    """Record the batch's outcome (and park `parked`); False if it was recorded before."""
+    """Record the batch's outcome (and park `parked`, re-emitted no earlier than `not_before`;
+    `reserved`: their receiving-domain slots are reserved); False if it was recorded before."""
     counts = outcome_counts(outcomes)
     recipients = None
     if parked:
@@ -117,6 +123,8 @@ async def record(
         recorded_at,
         recipients,
         parked_reason[:MAX_REASON],
+        not_before,
+        reserved,
     )
     return bool(inserted)
 
