@@ -69,7 +69,7 @@ def stack_up(
             "--only",
             help="Components to start (repeatable): infra, postgres, kafka, clickhouse, or a "
             "service name (esp-simulator, webhook-ingest, report-sink, campaign-api, "
-            "lead-resolver, sender). Default: everything.",
+            "lead-resolver, sender, notifier, guard). Default: everything.",
         ),
     ] = None,
     scale: Annotated[
