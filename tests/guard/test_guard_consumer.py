@@ -109,9 +109,8 @@ async def test_guard_counts_each_event_once_and_pauses_on_a_complaint_spike(
     await publish(producer, topic, clean + sent + clean[:2])  # two records published twice
     await until(lambda: _reached(pool, campaign, 300), "300 outcomes counted")
     await asyncio.sleep(0.5)  # what the guard reads after: nothing more is counted
-    assert await counted(pool, campaign) == {
-        "outcomes": 300, "delivered": 300, "bounced_hard": 0, "complained": 0
-    }  # fmt: skip
+    expected = {"outcomes": 300, "delivered": 300, "bounced_hard": 0, "complained": 0}
+    assert await counted(pool, campaign) == expected
 
     # a restarted guard handed every record again (its memory of ids empty) counts nothing
     group = Settings(common=settings).consumer_group

@@ -130,17 +130,15 @@ async def test_guard_pauses_a_bouncing_list_and_override_completes_it(
             assert refused.status_code == 409, refused.text
             assert "override_guard=true" in refused.json()["detail"]
             assert refused.json()["guard_reason"] == reason
-        code, output = await cli("show", str(seeded.campaign_id), "--api-key", account.key,
-                                 "--url", api)  # fmt: skip
+        who = ["--api-key", account.key, "--url", api]
+        code, output = await cli("show", str(seeded.campaign_id), *who)
         assert code == 0, output
         assert "paused by guard: hard-bounce rate" in output and "--override-guard" in output
-        code, output = await cli("resume", str(seeded.campaign_id), "--api-key", account.key,
-                                 "--url", api)  # fmt: skip
+        code, output = await cli("resume", str(seeded.campaign_id), *who)
         assert code == 1 and "override_guard=true" in " ".join(output.split())
         assert (await _state(pool, seeded.campaign_id))["state"] == "paused"  # nothing changed
 
-        code, output = await cli("resume", str(seeded.campaign_id), "--override-guard",
-                                 "--api-key", account.key, "--url", api)  # fmt: skip
+        code, output = await cli("resume", str(seeded.campaign_id), "--override-guard", *who)
         assert code == 0, output
         resumed = await _state(pool, seeded.campaign_id)
         assert resumed["guard_reason"] is None and resumed["guard_override_at"] is not None

@@ -106,9 +106,9 @@ class GuardPause(BaseModel):
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> GuardPause | None:
-        """The guard's hold on `row`, if it has one."""
+        """The guard's hold on `row`, while it is paused by it."""
         reason = row.get("guard_reason")
-        if reason is None:
+        if reason is None or row.get("state") != "paused":
             return None
         return cls(reason=reason, paused_at=row["guard_paused_at"])
 

@@ -81,8 +81,9 @@ class Warmup(BaseModel):
     domain: str | None
     provider_config_id: UUID | None
     starts_on: date
-    daily_limits: list[int] = Field(description="The limits in force (the standard ramp if none "
-                                    "were given).")  # fmt: skip
+    daily_limits: list[int] = Field(
+        description="The limits in force (the standard ramp if none were given)."
+    )
     ends_on: date = Field(description="The first day without a limit.")
     today: WarmupDay
     created_at: datetime
