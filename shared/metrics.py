@@ -139,7 +139,9 @@ WEBHOOK_ENDPOINTS_DISABLED = Counter(
 )
 # guard: campaigns it paused, by rule (campaign, window, account) and rate (hard-bounce,
 # complaint).
-GUARD_PAUSES = Counter("fanout_guard_pauses_total", "Campaigns paused by the guard", ["rule", "rate"])
+GUARD_PAUSES = Counter(
+    "fanout_guard_pauses_total", "Campaigns paused by the guard", ["rule", "rate"]
+)
 # guard: delivered, bounced and complained events counted, and copies of an event it had
 # counted already (a re-published webhook) that it dropped.
 GUARD_EVENTS = Counter("fanout_guard_events_total", "Events counted by the guard", ["kind"])
@@ -149,6 +151,8 @@ DOMAIN_DEFERRALS = Counter(
 )
 # sender: receiving-domain groups whose rate this instance lowered after deferrals (AIMD
 # factor below 1), per provider.
-DOMAINS_SLOWED = Gauge("fanout_domains_slowed", "Receiving domains slowed by deferrals", ["provider"])
+DOMAINS_SLOWED = Gauge(
+    "fanout_domains_slowed", "Receiving domains slowed by deferrals", ["provider"]
+)
 # lead_resolver: times a campaign was held until the next day by a warm-up allowance.
 WARMUP_HOLDS = Counter("fanout_warmup_holds_total", "Campaigns held by a warm-up allowance")

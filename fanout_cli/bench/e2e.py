@@ -32,8 +32,8 @@ from fanout_cli.stack.errors import StackError
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
 from shared.auth import create_account
-from shared.reputation import GuardThresholds, save_thresholds
 from shared.db import create_pool
+from shared.reputation import GuardThresholds, save_thresholds
 from shared.settings import CommonSettings
 
 ALL_LEADS = {"field": "email", "op": "exists", "value": True}

@@ -33,9 +33,9 @@ from rich.console import Console
 from fanout_cli.api_client import api_client, checked
 from fanout_cli.demo.api_calls import account_domain, verified_domain
 from fanout_cli.demo.run import TEMPLATE, new_account, upload_leads
-from shared.reputation import GuardThresholds
 from fanout_cli.stack.components import service_url
 from fanout_cli.stack.errors import StackError
+from shared.reputation import GuardThresholds
 from shared.settings import CommonSettings
 
 EVERY_LEAD = {"field": "email", "op": "exists", "value": True}

@@ -50,8 +50,8 @@ from fanout_cli.stack.errors import StackError
 from fanout_cli.stack.esp_dialects import DialectCredentials, dialect_configs
 from fanout_cli.stack.secrets import stack_secret
 from shared.auth import create_account
-from shared.reputation import GuardThresholds, save_thresholds
 from shared.db import create_pool
+from shared.reputation import GuardThresholds, save_thresholds
 from shared.settings import CommonSettings
 
 API = f"http://127.0.0.1:{service_named('campaign_api').port}"

@@ -24,8 +24,8 @@ from services.campaign_api.api.routes import (
     segments,
     suppressions,
     templates,
-    webhook_deliveries,
     warmups,
+    webhook_deliveries,
     webhook_endpoints,
 )
 from services.campaign_api.campaigns.consumer_groups import ConsumerGroups

@@ -41,7 +41,8 @@ ADD_BUCKETS = """
 INSERT INTO guard_campaign_buckets AS b (campaign_id, bucket, outcomes, bounced_hard, complained)
 SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
 ON CONFLICT (campaign_id, bucket) DO UPDATE SET
-    outcomes = b.outcomes + excluded.outcomes, bounced_hard = b.bounced_hard + excluded.bounced_hard,
+    outcomes = b.outcomes + excluded.outcomes,
+    bounced_hard = b.bounced_hard + excluded.bounced_hard,
     complained = b.complained + excluded.complained
 """
 DROP_BUCKETS = """
@@ -59,7 +60,8 @@ SELECT d.* FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::bigint[]
     AS d(account_id, hour, outcomes, bounced_hard, complained)
 WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.id = d.account_id)
 ON CONFLICT (account_id, hour) DO UPDATE SET
-    outcomes = h.outcomes + excluded.outcomes, bounced_hard = h.bounced_hard + excluded.bounced_hard,
+    outcomes = h.outcomes + excluded.outcomes,
+    bounced_hard = h.bounced_hard + excluded.bounced_hard,
     complained = h.complained + excluded.complained
 """
 ACCOUNT_SINCE = """

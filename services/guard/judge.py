@@ -92,4 +92,3 @@ async def _pause(conn: asyncpg.Connection, verdicts: dict[UUID, Verdict]) -> lis
             reason=verdict.reason,
         )
     return [Paused(c, verdicts[c]) for c in paused]
-

@@ -182,9 +182,7 @@ async def leads_page(
     )
 
 
-async def advance(
-    db: asyncpg.Pool | asyncpg.Connection, campaign: Campaign, page: Page
-) -> bool:
+async def advance(db: asyncpg.Pool | asyncpg.Connection, campaign: Campaign, page: Page) -> bool:
     """Move the checkpoint past a page Kafka acknowledged and count its leads and
     exclusions, in one statement (which also ends a warm-up wait); False when the campaign
     is not ours (moved meanwhile)."""
@@ -205,9 +203,7 @@ async def advance(
     return bool(status.endswith(" 1"))
 
 
-async def hold(
-    pool: asyncpg.Pool, campaign: Campaign, reason: str, until: datetime
-) -> None:
+async def hold(pool: asyncpg.Pool, campaign: Campaign, reason: str, until: datetime) -> None:
     """Show why the campaign waits and until when (its warm-up allowance is used up);
     the next page's advance clears it."""
     await pool.execute(
@@ -260,9 +256,7 @@ async def due_parked(
     return [(row["batch_no"], row["reserved"], row["size"]) for row in rows]
 
 
-async def claim(
-    pool: asyncpg.Pool, campaign: Campaign, plan: Sequence[Sequence[int]]
-) -> bool:
+async def claim(pool: asyncpg.Pool, campaign: Campaign, plan: Sequence[Sequence[int]]) -> bool:
     """Claim parked rows for new batches (each group of row numbers in `plan` becomes batch
     `batches_emitted + i`) and count the new batches, in one transaction: a crash after it
     re-emits exactly those batches (`claimed`). False when the campaign moved meanwhile."""

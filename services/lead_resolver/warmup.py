@@ -67,8 +67,10 @@ async def allowance(
             continue
         left = limit - row["used"]
         if found.remaining is None or left < found.remaining:
-            target = f"sending domain {row['domain']}" if row["domain"] else (
-                f"provider configuration {row['provider_config_id']}"
+            target = (
+                f"sending domain {row['domain']}"
+                if row["domain"]
+                else (f"provider configuration {row['provider_config_id']}")
             )
             found = Allowance(day, left, found.charged, f"{target} ({row['used']} of {limit})")
     return found

@@ -4,9 +4,9 @@ Each kind has a settings model (shown back by the API) and a credentials model
 (sealed at rest, never shown). Their fields are named as the sender's adapter
 configuration fields are (`services/sender/providers/*Config`), so the sender
 builds its adapter from `settings | credentials` as they are; `rate_per_s` is the
-configuration's own send budget and is the sender's, not the adapter's, and the
-`domain_limits` (receiving-domain throttles,
-`shared.reputation.domains`) are the sender's too, and the `WEBHOOK_FIELDS` are webhook_ingest's: the key that verifies the configuration's
+configuration's own send budget and is the sender's, not the adapter's, as are the
+`domain_limits` (receiving-domain throttles, `shared.reputation.domains`); the
+`WEBHOOK_FIELDS` are webhook_ingest's: the key that verifies the configuration's
 webhooks (`POST /webhooks/{kind}/{configuration id}`; empty: the stack's own). The
 models refuse unknown fields, so a misspelt name is a 422 naming it.
 """

@@ -85,7 +85,7 @@ def group_table(limits: Iterable[DomainLimit]) -> dict[str, str]:
     """Domain → group name: the configured limits' groups over the default groups."""
     table = {domain: group[0] for group in DEFAULT_GROUPS for domain in group}
     for limit in limits:
-        table.update({domain: limit.group for domain in limit.domains})
+        table.update(dict.fromkeys(limit.domains, limit.group))
     return table
 
 

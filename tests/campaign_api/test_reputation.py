@@ -121,7 +121,10 @@ async def test_warmups_of_the_accounts_domain_and_configuration(tenant: Tenant) 
     ("body", "field"),
     [
         ({"domain": "not-mine.example"}, ["body", "domain"]),
-        ({"provider_config_id": "6f1c7f7e-5b0a-4c1e-9a53-3b7a5d2f9c10"}, ["body", "provider_config_id"]),
+        (
+            {"provider_config_id": "6f1c7f7e-5b0a-4c1e-9a53-3b7a5d2f9c10"},
+            ["body", "provider_config_id"],
+        ),
         ({}, ["body"]),
         ({"domain": "a.example", "daily_limits": [0]}, ["body", "daily_limits", 0]),
     ],
@@ -135,9 +138,7 @@ async def test_warmup_refused_naming_the_field(
     assert (await tenant.client.get("/warmups")).json()["items"] == []
 
 
-async def test_warmups_of_another_account_are_not_found(
-    tenant: Tenant, make_tenant: Any
-) -> None:
+async def test_warmups_of_another_account_are_not_found(tenant: Tenant, make_tenant: Any) -> None:
     other = await make_tenant()
     mine = (await tenant.client.post("/warmups", json={"domain": tenant.domain})).json()
     assert (await other.client.get(f"/warmups/{mine['id']}")).status_code == 404

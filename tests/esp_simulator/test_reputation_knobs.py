@@ -28,10 +28,11 @@ async def _send(simulator: Simulator, domains: list[str]) -> list[MessageResult]
 
 async def test_a_domain_over_its_rate_defers_with_a_rate_limit_code_and_others_go_through() -> None:
     clock, wall = BootClock(), BootClock(start=1_700_000_000.0)
-    knobs = {"domain_rate_limits": {"gmail.com": 100}, "rate_burst_s": 0.5}
-    simulator = Simulator(Settings(webhook_url="", seed=3, **knobs), clock=clock, wall=wall)
+    limits = {"gmail.com": 100.0}
+    knobs = Settings(webhook_url="", seed=3, domain_rate_limits=limits, rate_burst_s=0.5)
+    simulator = Simulator(knobs, clock=clock, wall=wall)
     results = await _send(simulator, ["gmail.com"] * 80 + ["example.org"] * 20)
-    gmail = [r for r in results[:80]]
+    gmail = results[:80]
     assert [r.status for r in gmail].count(MessageStatus.ACCEPTED) == 50  # bucket of 0.5 s
     deferred = [r for r in gmail if r.status is MessageStatus.THROTTLED]
     assert len(deferred) == 30 and all("421 4.7.28 gmail.com" in r.reason for r in deferred)
@@ -47,8 +48,14 @@ async def test_a_domain_over_its_rate_defers_with_a_rate_limit_code_and_others_g
 
 
 async def test_complaints_spike_after_n_accepted_messages() -> None:
-    knobs = {"complaint_rate": 0.0, "complaint_spike_after": 100, "complaint_spike_rate": 1.0}
-    simulator = Simulator(Settings(webhook_url="", seed=5, **knobs), clock=BootClock())
+    knobs = Settings(
+        webhook_url="",
+        seed=5,
+        complaint_rate=0.0,
+        complaint_spike_after=100,
+        complaint_spike_rate=1.0,
+    )
+    simulator = Simulator(knobs, clock=BootClock())
     await _send(simulator, ["example.org"] * 50)
     await _send(simulator, ["example.org"] * 50)
     assert simulator.counters.outcomes.complained == 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,7 +54,10 @@ async def launched(pool: asyncpg.Pool, account_id: uuid.UUID, topic: str) -> uui
 
 
 def outcomes(
-    account: uuid.UUID, campaign: uuid.UUID, kinds: list[tuple[EventType, str | None]], at: datetime
+    account: uuid.UUID,
+    campaign: uuid.UUID,
+    kinds: Sequence[tuple[EventType, str | None]],
+    at: datetime,
 ) -> list[EventBatch]:
     """Records of at most 50 events: one event per (type, bounce type), each a new lead."""
     events = [
@@ -122,14 +125,17 @@ async def test_guard_counts_each_event_once_and_pauses_on_a_complaint_spike(
     await publish(producer, topic, outcomes(account.id, campaign, spike, NOW))
 
     async def paused() -> bool:
-        return await pool.fetchval("SELECT state FROM campaigns WHERE id = $1", campaign) == "paused"
+        state = await pool.fetchval("SELECT state FROM campaigns WHERE id = $1", campaign)
+        return bool(state == "paused")
 
     await until(paused, "the campaign paused")
     row = await pool.fetchrow("SELECT * FROM campaigns WHERE id = $1", campaign)
     total = await counted(pool, campaign)
     assert (total["outcomes"], total["complained"]) == (400, 5)  # 1.25 %: under the 2 % line
     assert row["guard_reason"] == row["state_reason"]
-    assert row["guard_reason"].startswith("paused by guard: complaint rate 2.78 % over the last 180")
+    assert row["guard_reason"].startswith(
+        "paused by guard: complaint rate 2.78 % over the last 180"
+    )
     assert row["guard_reason"].endswith("(limit 2 %)")
     change = await pool.fetchrow(
         "SELECT action, reason FROM campaign_changes WHERE campaign_id = $1 ORDER BY id DESC "
@@ -162,7 +168,7 @@ async def test_account_line_pauses_every_campaign_but_the_overridden_one(
         states = await pool.fetch(
             "SELECT id, state FROM campaigns WHERE account_id = $1", account.id
         )
-        return sum(r["state"] == "paused" for r in states) == 2
+        return sum(bool(r["state"] == "paused") for r in states) == 2
 
     await until(stopped, "the account's campaigns paused")
     rows = {
@@ -178,12 +184,10 @@ async def test_account_line_pauses_every_campaign_but_the_overridden_one(
 
 
 async def _reached(pool: asyncpg.Pool, campaign: uuid.UUID, outcomes_: int) -> bool:
-    return (await counted(pool, campaign))["outcomes"] >= outcomes_
+    return bool((await counted(pool, campaign))["outcomes"] >= outcomes_)
 
 
-async def _batch_of_topic(
-    settings: CommonSettings, topic: str, step: GuardStep
-) -> Batch[Any]:
+async def _batch_of_topic(settings: CommonSettings, topic: str, step: GuardStep) -> Batch[Any]:
     """Every record of `topic` so far, decoded by `step`, as one batch."""
     batch: Batch[Any] = Batch()
     async with from_start(settings.kafka_bootstrap_servers, topic) as consumer:

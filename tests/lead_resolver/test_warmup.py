@@ -10,6 +10,7 @@ and it completes with every lead sent once.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -38,10 +39,10 @@ from tests.send_path import (
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 
-async def steps_until_idle(resolver: Resolver, campaign_id: object, limit: int = 50) -> Step:
+async def steps_until_idle(resolver: Resolver, campaign_id: UUID, limit: int = 50) -> Step:
     """Step the campaign until a step is not progress; that step."""
     for _ in range(limit):
-        step = await resolver.step(campaign_id)  # type: ignore[arg-type]
+        step = await resolver.step(campaign_id)
         if step is not Step.PROGRESSED:
             return step
     raise AssertionError("the campaign kept progressing")

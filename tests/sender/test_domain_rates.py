@@ -64,11 +64,7 @@ def test_the_limit_is_split_by_the_instance_share_of_partitions() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    calls=st.lists(
-        st.tuples(st.floats(0, 0.5), st.integers(1, 50)), min_size=1, max_size=80
-    )
-)
+@given(calls=st.lists(st.tuples(st.floats(0, 0.5), st.integers(1, 50)), min_size=1, max_size=80))
 def test_what_is_sent_never_exceeds_the_rate_over_any_span(
     calls: list[tuple[float, int]],
 ) -> None:
@@ -126,6 +122,8 @@ def test_an_unlimited_domain_that_defers_gets_a_limit_from_its_recent_rate() -> 
 def test_rate_limit_deferrals_are_told_from_other_retries() -> None:
     assert is_rate_deferral("421 4.7.28 Gmail has detected an unusual rate of unsolicited mail")
     assert is_rate_deferral("421 4.7.0 [TSS04] Messages temporarily deferred")
-    assert is_rate_deferral("450 4.2.1 The user you are trying to contact is receiving mail at a rate")
+    assert is_rate_deferral(
+        "450 4.2.1 The user you are trying to contact is receiving mail at a rate"
+    )
     assert not is_rate_deferral("452 4.2.2 The email account is over quota")
     assert not is_rate_deferral("simulated transient failure")

@@ -4,9 +4,10 @@ Every progress write (the resolver's batches, the sender's counters, a state mov
 bumps `campaigns.updated_at`. A campaign queued, resolving or sending whose
 `updated_at` is older than the threshold at the injected clock's `now` is making no
 progress, unless it is held on purpose until a time still ahead (`wait_until`: its
-warm-up allowance of the day is used up; the API shows it as `held`). Its state names the stage it waits on (queued or resolving: lead_resolver
-on `campaign.launches`; sending: the sender on `email.sends`), and the likely reason
-is decided cheaply, in this order:
+warm-up allowance of the day is used up; the API shows it as `held`). Its state names
+the stage it waits on (queued or resolving: lead_resolver on `campaign.launches`;
+sending: the sender on `email.sends`), and the likely reason is decided cheaply, in
+this order:
 
 - `provider_stopped`: the sender's provider-wait lease holds (it is alive, retrying);
 - `unknown`: the broker could not be asked about the stage's group in time;

@@ -18,9 +18,9 @@ import structlog
 
 from services.sender.campaigns import CampaignSpec
 from services.sender.config import Settings
+from services.sender.domain_rates import DomainRates
 from services.sender.providers.adapters import ADAPTERS, ProviderUnavailable
 from services.sender.providers.base import EmailProvider
-from services.sender.domain_rates import DomainRates
 from services.sender.providers.configured import (
     Configured,
     ConfiguredProviders,

@@ -27,9 +27,7 @@ async def get_guard(account: CurrentAccount, pool: PoolDep) -> GuardSettings:
 
 
 @router.put("", response_model=GuardSettings, responses=answers.WITH_BODY)
-async def put_guard(
-    body: GuardThresholds, account: CurrentAccount, pool: PoolDep
-) -> GuardSettings:
+async def put_guard(body: GuardThresholds, account: CurrentAccount, pool: PoolDep) -> GuardSettings:
     """Replace the account's thresholds (every field; omitted ones take their defaults).
     A value out of range, or a window or account line below the campaign line, answers 422
     naming the field; nothing changes. Running campaigns are judged by them from the

@@ -69,7 +69,9 @@ async def create_warmup(body: WarmupCreate, account: CurrentAccount, pool: PoolD
         except store.UnknownTarget as exc:
             raise invalid(["body", exc.field], "not one of this account's") from exc
         except store.WarmupExists as exc:
-            raise ProblemError(409, "it has a warm-up schedule already; delete that one first") from exc
+            raise ProblemError(
+                409, "it has a warm-up schedule already; delete that one first"
+            ) from exc
     [view] = await _views(pool, [row])
     return view
 

@@ -95,7 +95,8 @@ def upgrade() -> None:
             "starts_on date NOT NULL",
             "daily_limits integer[] NOT NULL DEFAULT '{}'",
             CREATED_AT,
-            "CONSTRAINT warmups_one_target CHECK ((domain IS NULL) <> (provider_config_id IS NULL))",
+            "CONSTRAINT warmups_one_target "
+            "CHECK ((domain IS NULL) <> (provider_config_id IS NULL))",
         ),
         "CREATE UNIQUE INDEX warmups_domain ON warmups (account_id, domain) "
         "WHERE domain IS NOT NULL",
