@@ -68,7 +68,8 @@ async def test_guard_pause_shown_and_resume_needs_the_override(
     assert refused.status_code == 409, refused.text
     problem = refused.json()
     assert problem["detail"].startswith(REASON + "; resume with override_guard=true")
-    assert (problem["guard_reason"], problem["current_state"]) == (REASON, "paused")
+    facts = {"current_state": "paused", "guard_reason": REASON, "override": "override_guard"}
+    assert problem["extra"] == facts
     assert (await tenant.client.get(path)).json()["state"] == "paused"  # nothing changed
     assert len(await outbox_commands(pool, str(campaign["id"]))) == commands
 

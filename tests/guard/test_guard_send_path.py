@@ -129,7 +129,7 @@ async def test_guard_pauses_a_bouncing_list_and_override_completes_it(
             refused = await http.post(f"/campaigns/{seeded.campaign_id}/resume")
             assert refused.status_code == 409, refused.text
             assert "override_guard=true" in refused.json()["detail"]
-            assert refused.json()["guard_reason"] == reason
+            assert refused.json()["extra"]["guard_reason"] == reason
         who = ["--api-key", account.key, "--url", api]
         code, output = await cli("show", str(seeded.campaign_id), *who)
         assert code == 0, output
