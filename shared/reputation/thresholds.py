@@ -27,7 +27,17 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+import structlog
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+log = structlog.get_logger(__name__)
 
 Rate = float
 
@@ -39,7 +49,8 @@ def _rate(default: float, what: str) -> Rate:
 class GuardThresholds(BaseModel):
     """When the guard pauses a campaign, or every campaign of the account."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defaults are checked too: a campaign line raised above a default account line is refused
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     enabled: bool = Field(True, description="False: the guard never pauses this account's mail.")
     min_outcomes: int = Field(
@@ -95,7 +106,14 @@ async def load_thresholds(
         "WHERE account_id = ANY($1::uuid[])",
         ids,
     )
-    stored = {row["account_id"]: GuardThresholds.from_json(row["thresholds"]) for row in rows}
+    stored: dict[UUID, GuardThresholds] = {}
+    for row in rows:
+        try:
+            stored[row["account_id"]] = GuardThresholds.from_json(row["thresholds"])
+        except ValidationError as exc:  # written by an older model: never stop judging
+            log.warning(
+                "guard.thresholds_unreadable", account_id=str(row["account_id"]), error=str(exc)
+            )
     return {account: stored.get(account, GuardThresholds()) for account in ids}
 
 

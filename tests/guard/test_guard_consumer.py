@@ -103,7 +103,11 @@ async def test_guard_counts_each_event_once_and_pauses_on_a_complaint_spike(
     topic = topic_name(Topic.EMAIL_EVENTS, settings.topic_prefix)
     account = await factories.account(pool)
     lines = GuardThresholds(
-        min_outcomes=100, complaint_rate=0.02, window_outcomes=200, window_complaint_rate=0.02
+        min_outcomes=100,
+        complaint_rate=0.02,
+        window_outcomes=200,
+        window_complaint_rate=0.02,
+        account_complaint_rate=0.05,
     )
     await save_thresholds(pool, account.id, lines)
     campaign = await launched(pool, account.id, topic_name(Topic.CAMPAIGN_LAUNCHES))

@@ -25,6 +25,8 @@ def test_defaults_are_the_providers_lines() -> None:
         ({"complaint_rate": 1.5}, "complaint_rate"),
         ({"min_outcomes": 10}, "min_outcomes"),
         ({"surprise": 1}, "surprise"),
+        # a campaign line over a default account line names the account line
+        ({"complaint_rate": 0.02, "window_complaint_rate": 0.02}, "account_complaint_rate"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_field(values: dict[str, object], field: str) -> None:
