@@ -112,7 +112,7 @@ CAMPAIGNS_WAITING = Gauge("fanout_campaigns_waiting_on_provider", "Campaigns wai
 # sent; in_flight: the call that was in flight is repeated).
 SEND_REPLAYS = Counter("fanout_send_batch_replays_total", "Send batches replayed", ["kind"])
 # sender: recipients held back in send_batch_deferrals, by why (paused, provider_stopped,
-# domain_rate: over their receiving domain's rate, re-emitted at their reserved time).
+# domain_rate: over their receiving domain's rate, re-emitted when it has room).
 RECIPIENTS_PARKED = Counter("fanout_recipients_parked_total", "Recipients parked", ["reason"])
 # sender: campaign state announcements received (LISTEN), and listener reconnects.
 CAMPAIGN_CHANGES = Counter("fanout_campaign_changes_total", "Campaign changes seen", ["kind"])

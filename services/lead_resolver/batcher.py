@@ -119,20 +119,19 @@ def _batch(
     )
 
 
-def pack_parked(rows: Sequence[tuple[int, bool, int]], size: int = MAX_BATCH) -> list[list[int]]:
-    """Parked rows (batch number, reserved, recipients; each at most `size`) packed, in
-    order, into groups of at most `size` recipients whose rows are all reserved or all not:
-    each group is re-emitted as one batch, so parked recipients go out in full batches
-    rather than one small batch per parked row."""
+def pack_parked(rows: Sequence[tuple[int, int]], size: int = MAX_BATCH) -> list[list[int]]:
+    """Parked rows (batch number, recipients; each at most `size`) packed, in order, into
+    groups of at most `size` recipients: each group is re-emitted as one batch, so parked
+    recipients go out in full batches rather than one small batch per parked row."""
     groups: list[list[int]] = []
     current: list[int] = []
-    flag, total = False, 0
-    for batch_no, reserved, recipients in rows:
-        if current and (reserved != flag or total + recipients > size):
+    total = 0
+    for batch_no, recipients in rows:
+        if current and total + recipients > size:
             groups.append(current)
             current, total = [], 0
         current.append(batch_no)
-        flag, total = reserved, total + recipients
+        total += recipients
     if current:
         groups.append(current)
     return groups

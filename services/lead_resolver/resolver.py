@@ -330,7 +330,6 @@ class Resolver:
                 run_id=campaign.run_id,
                 batch_no=c.batch_no,
                 recipients=c.recipients,
-                reserved=c.reserved,
             )
             for c in claimed
         ]

@@ -114,12 +114,10 @@ class Campaign:
 @dataclass(frozen=True)
 class Parked:
     """Recipients the sender parked: its provider stopped, the campaign was paused, or their
-    receiving domain was over its rate (`reserved`: their send slot is reserved, they are
-    sent without charging that rate again)."""
+    receiving domain was over its rate."""
 
     batch_no: int
     recipients: list[Recipient]
-    reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,11 +131,6 @@ class Claimed:
     def recipients(self) -> list[Recipient]:
         """The recipients of its rows, in the rows' order."""
         return [r for row in self.rows for r in row.recipients]
-
-    @property
-    def reserved(self) -> bool:
-        """Every row's send slot was reserved when it was parked."""
-        return all(row.reserved for row in self.rows)
 
 
 async def load(pool: asyncpg.Pool, campaign_id: UUID) -> Campaign | None:
@@ -230,13 +223,13 @@ async def finish(conn: asyncpg.Connection | asyncpg.Pool, campaign: Campaign) ->
 
 
 DUE_PARKED = """
-SELECT batch_no, reserved, jsonb_array_length(recipients) AS size FROM send_batch_deferrals
+SELECT batch_no, jsonb_array_length(recipients) AS size FROM send_batch_deferrals
 WHERE campaign_id = $1 AND reemit_batch_no IS NULL
   AND ($2 OR not_before IS NULL OR not_before <= $3)
 ORDER BY batch_no LIMIT $4
 """
 CLAIMED = """
-SELECT batch_no, reemit_batch_no, reserved, recipients::text AS recipients
+SELECT batch_no, reemit_batch_no, recipients::text AS recipients
 FROM send_batch_deferrals WHERE campaign_id = $1 AND reemit_batch_no IS NOT NULL
 ORDER BY reemit_batch_no, batch_no
 """
@@ -249,11 +242,11 @@ WHERE d.campaign_id = $1 AND d.batch_no = k.batch_no AND d.reemit_batch_no IS NU
 
 async def due_parked(
     pool: asyncpg.Pool, campaign_id: UUID, now: datetime, limit: int, *, all_now: bool = False
-) -> list[tuple[int, bool, int]]:
+) -> list[tuple[int, int]]:
     """The oldest parked rows due at `now` (every row when `all_now`), not yet claimed:
-    (batch number, reserved, recipients)."""
+    (batch number, recipients)."""
     rows = await pool.fetch(DUE_PARKED, campaign_id, all_now, now, limit)
-    return [(row["batch_no"], row["reserved"], row["size"]) for row in rows]
+    return [(row["batch_no"], row["size"]) for row in rows]
 
 
 async def claim(pool: asyncpg.Pool, campaign: Campaign, plan: Sequence[Sequence[int]]) -> bool:
@@ -291,7 +284,7 @@ async def claimed(pool: asyncpg.Pool, campaign_id: UUID) -> list[Claimed]:
     groups: dict[int, list[Parked]] = {}
     for row in await pool.fetch(CLAIMED, campaign_id):
         recipients = [Recipient.model_validate(r) for r in orjson.loads(row["recipients"])]
-        parked = Parked(row["batch_no"], recipients, row["reserved"])
+        parked = Parked(row["batch_no"], recipients)
         groups.setdefault(row["reemit_batch_no"], []).append(parked)
     return [Claimed(number, rows) for number, rows in sorted(groups.items())]
 

@@ -7,7 +7,7 @@
 
 What it returns is decided outcomes plus the recipients still undecided (held
 back, or left by a pause, cancel or provider stop) and those deferred for their
-receiving domain's rate, with the time reserved for them; `deferrals.settle`
+receiving domain's rate, with the time they may come back; `deferrals.settle`
 records them. Postgres steps are retried until they succeed (`durable`).
 """
 
@@ -46,7 +46,7 @@ class Step:
     outcomes: list[Outcome] = field(default_factory=list)
     undecided: list[Recipient] = field(default_factory=list)
     deferred: list[Recipient] = field(default_factory=list)  # over their domain's rate
-    deferred_s: float = 0.0  # from now, the time reserved for the last of `deferred`
+    deferred_s: float = 0.0  # from now, when `deferred` may come back
     stopped_reason: str = ""  # the provider stopped all sending
     exhausted_reason: str = ""  # some recipients failed after the retry deadline
 
@@ -143,7 +143,7 @@ class Attempter:
         if new and result.stopped_reason:
             result.undecided += new
         elif new:
-            result.merge(await deliver(attempts, _request(spec, new), reserved=batch.reserved))
+            result.merge(await deliver(attempts, _request(spec, new)))
         if result.stopped_reason and chosen.config is not None:
             # the configuration as a whole is refused: every campaign naming it stops
             config = chosen.config

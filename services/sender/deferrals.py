@@ -17,9 +17,9 @@ between), the batch is recorded according to the campaign's current state:
   outcome later;
 - working again (resumed meanwhile) with undecided recipients: nothing is written
   and the caller sends them;
-- working, with only deferred recipients: they are parked until the time reserved for
-  them (`not_before`), and the lead resolver re-emits them then (`reserved`: their slot
-  is not charged again).
+- only deferred recipients: they are parked until their domain's rate has room for them
+  (`not_before`), without taking the campaign's lock (`park_deferred`), and the lead
+  resolver re-emits them then.
 
 A batch recorded before (a redelivery racing the first attempt) parks nothing twice:
 `recorded` is False and the caller re-emits the outcome that was recorded.
@@ -68,33 +68,54 @@ async def settle(
     `not_before`) as the campaign's state says."""
     if not undecided and not deferred:
         return Settled(outcomes, await ledger.record(pool, batch, outcomes, recorded_at))
+    if not undecided:  # parked whatever the state: see `park_deferred`
+        return await park_deferred(pool, batch, outcomes, deferred, recorded_at, not_before)
     async with pool.acquire() as conn, conn.transaction():
         found = await conn.fetchval(LOCK, batch.campaign_id)
         state = State(found) if found is not None else State.CANCELLED
         if provider_stop and state in WORKING:
             await move(conn, batch.campaign_id, Action.PAUSE, reason=provider_stop)
             state = State.PAUSED
-        if state in WORKING and undecided:
+        if state in WORKING:
             return Settled(outcomes, False, resumed=undecided)
         left = [*undecided, *deferred]
-        if state not in HELD and state not in WORKING:
+        if state not in HELD:
             closed = outcomes + [cancelled(r, f"campaign {state.value}") for r in left]
             return Settled(closed, await ledger.record(conn, batch, closed, recorded_at))
-        working = state in WORKING  # only deferred ones: parked until their reserved time
-        reason = DOMAIN_RATE if working else provider_stop or f"campaign {state.value}"
+        reason = provider_stop or f"campaign {state.value}"
         done = await ledger.record(
-            conn,
-            batch,
-            outcomes,
-            recorded_at,
-            parked=left,
-            parked_reason=reason,
-            not_before=not_before if working else None,
-            reserved=working,
+            conn, batch, outcomes, recorded_at, parked=left, parked_reason=reason
         )
     if done:
-        kind = "domain_rate" if working else "provider_stopped" if provider_stop else state.value
+        kind = "provider_stopped" if provider_stop else state.value
         metrics.RECIPIENTS_PARKED.labels(kind).inc(len(left))
+    return Settled(outcomes, done)
+
+
+async def park_deferred(
+    pool: asyncpg.Pool,
+    batch: SendBatch,
+    outcomes: list[Outcome],
+    deferred: Sequence[Recipient],
+    recorded_at: datetime,
+    not_before: datetime | None,
+) -> Settled:
+    """Record the batch with its deferred recipients parked until `not_before`, without the
+    campaign's lock: batches deferred by a busy domain are many, and whatever the campaign's
+    state, the lead resolver does the right thing with a parked row (re-emits it when due
+    while it works, on resume when paused, at once when cancelled, where the sender makes
+    them `cancelled`)."""
+    done = await ledger.record(
+        pool,
+        batch,
+        outcomes,
+        recorded_at,
+        parked=list(deferred),
+        parked_reason=DOMAIN_RATE,
+        not_before=not_before,
+    )
+    if done:
+        metrics.RECIPIENTS_PARKED.labels("domain_rate").inc(len(deferred))
     return Settled(outcomes, done)
 
 

@@ -9,8 +9,8 @@ recipients still pending fail, with the reason, and the batch is dead-lettered.
 `REJECTED` fails a recipient at once. `ProviderStopped` (and refused
 credentials) end the delivery with the pending recipients undecided: the
 campaign is paused and they are parked for the resume. Recipients over their
-receiving domain's rate leave the delivery as `deferred` (parked until the time
-reserved for them: `services.sender.domain_rates`).
+receiving domain's rate leave the delivery as `deferred` (parked until that rate has
+room for them: `services.sender.domain_rates`).
 
 Before every call the gate says whether the campaign may still send
 (`services.sender.esp_call`): a pause or cancel ends the delivery with the
@@ -45,11 +45,9 @@ async def deliver(
     request: SendRequest,
     *,
     repeat_in_flight: bool = False,
-    reserved: bool = False,
 ) -> Delivery:
     """Send `request`, retrying what needs it; every email ends sent, failed, deferred or
-    undecided. `reserved`: the emails' receiving-domain slots were reserved when they were
-    parked (the first call charges no domain rate)."""
+    undecided."""
     policy, provider, waits = attempts.policy, attempts.provider, attempts.waits
     result = Delivery()
     pending = {e.lead_id: e for e in request.emails}
@@ -69,10 +67,7 @@ async def deliver(
         async for attempt in retrying:
             with attempt:
                 gated = result.answered or not repeat_in_flight
-                first = attempt.retry_state.attempt_number == 1
-                await call_once(
-                    attempts, request, pending, result, gated=gated, reserved=reserved and first
-                )
+                await call_once(attempts, request, pending, result, gated=gated)
     except (ProviderRetryable, StillPending) as exc:
         waited = f"still asked to retry after {policy.hours_since(started):.1f} h"
         _fail_pending(result, pending, f"{waited}: {exc.reason}")

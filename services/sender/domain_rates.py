@@ -12,17 +12,20 @@ budget (`services.sender.rate`). A group without a configured limit has none unt
 defers: its first 4.7.x answer gives it one, the rate this instance was sending it at
 (measured over the last seconds), and it is dropped again once its factor is back to 1.
 
-A call's emails are planned before it is made (`plan`): each limited group reserves the
-slots for its emails (virtual scheduling: `next_free` moves by n / rate); a group whose
-slot is less than `hold_s` away is sent in this call after that wait, one whose slot is
-further away is *parked*: taken out of the call and out of the batch, recorded with the
-time of its slot, re-emitted by the lead resolver then and sent without reserving again
-(`SendBatch.reserved`). A batch of 50 stays one call for everything that may go now;
-only the recipients over their domain's rate leave it, so they never hold an in-flight
-slot while the other domains go at full speed.
+A call's emails are planned before it is made (`plan`): each limited group takes one
+burst's worth of slots (virtual scheduling: `next_free` moves by n / rate, charged for
+what is sent) if its next slot is at most `hold_s` away, and goes in this call after that
+wait, together with every unlimited group: a batch of 50 stays one call for everything
+that may go now. What is left of a limited group is *parked*: taken out of the call and out
+of the batch, recorded with the time its rate would have room for it, re-emitted by the
+lead resolver then, and planned again like any batch, so the sending rate is kept by what
+is actually sent; the recipients over their domain's rate never hold an in-flight slot
+while the other domains go at full speed.
 
 Per-recipient deferral answers of a group (4.7.x) halve its factor (at most once per
-cool-down); every call it is accepted in raises the factor by `increase` (AIMD).
+cool-down), and the deferred recipients are parked at once until the lowered rate would
+have room for them (`defer`); every call the group is accepted in raises the factor by
+`increase` (AIMD).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from shared.reputation.domains import DomainLimit, domain_of, group_of, group_ta
 # Yahoo 4.7.0 [TS..], Microsoft 4.7.500-699) and 4.2.1 ("receiving mail at a rate that
 # prevents additional messages").
 RATE_DEFERRAL = re.compile(r"\b4\.7\.\d{1,3}\b|\b4\.2\.1\b|\bTSS?\d\d\b")
-DOMAIN_AIMD = Aimd(min_factor=0.02, increase=0.01, decrease=0.5, cooldown_s=1.0)
+DOMAIN_AIMD = Aimd(min_factor=0.1, increase=0.02, decrease=0.5, cooldown_s=1.0)
 ADAPTIVE_GROUPS = 10_000  # groups without a configured limit that deferred (LRU)
 METERED_GROUPS = 10_000
 MIN_ADAPTIVE_RATE = 1.0
@@ -93,16 +96,26 @@ class Limiter:
     next_free: float = -math.inf
     last_decrease: float = -math.inf
 
+    def chunk(self, share: float, burst_s: float) -> int:
+        """Emails it may take in one call: one burst of its current rate (at least one)."""
+        return max(1, int(self.rate(share) * burst_s))
+
     def rate(self, share: float) -> float:
         scaled = self.base if self.adaptive else self.base * share
         return max(scaled * self.factor, 1e-3)
 
-    def reserve(self, emails: int, now: float, share: float, burst_s: float) -> float:
-        """Reserve slots for `emails`; seconds until the first may go."""
-        rate = self.rate(share)
-        start = max(now, self.next_free - burst_s)
-        self.next_free = max(self.next_free, now) + emails / rate
-        return start - now
+    def wait(self, now: float, burst_s: float) -> float:
+        """Seconds until its next slot (0: now), charging nothing."""
+        return max(0.0, self.next_free - burst_s - now)
+
+    def take(self, emails: int, now: float, share: float) -> None:
+        """Charge `emails` sent at its next slot."""
+        self.next_free = max(self.next_free, now) + emails / self.rate(share)
+
+    def room_in(self, emails: int, now: float, share: float, burst_s: float) -> float:
+        """Seconds until `emails` more could go if nobody else took a slot meanwhile: when
+        recipients parked now may come back."""
+        return self.wait(now, burst_s) + emails / self.rate(share)
 
     def deferred(self, now: float) -> bool:
         """Multiplicative decrease, once per cool-down; True when it decreased."""
@@ -165,26 +178,47 @@ class DomainRates:
         """The group's scheduler, if it is limited (configured, or slowed by deferrals)."""
         return self._limited.get(group) or self._adaptive.get(group)
 
-    def plan(self, emails: Sequence[OutgoingEmail], *, reserved: bool = False) -> Plan:
+    def plan(self, emails: Sequence[OutgoingEmail]) -> Plan:
         """Which of `emails` go in this call and after how long, and which are parked.
 
-        `reserved`: their slots were reserved when they were parked; they all go now."""
+        A limited group sends at most one burst's worth in a call (`Limiter.chunk`), after
+        waiting for its slot if that is at most `hold_s` away, and is charged for it; more at
+        once would exceed what the domain tolerates. The rest of the group is parked until
+        its rate would have room for it (charged when it is sent, after it comes back)."""
         now = self._clock()
         plan = Plan()
         for group, members in self._by_group(emails).items():
             self._meter(group).add(len(members), now)
-            limiter = None if reserved else self.limiter(group)
+            limiter = self.limiter(group)
             if limiter is None:
                 plan.send += members
                 continue
-            delay = limiter.reserve(len(members), now, self.share, self._burst_s)
-            if delay <= self._hold_s:
-                plan.send += members
-                plan.wait_s = max(plan.wait_s, delay)
-            else:
-                plan.park += members
-                plan.park_in_s = max(plan.park_in_s, delay)
+            rest = members
+            wait = limiter.wait(now, self._burst_s)
+            if wait <= self._hold_s:
+                chunk = members[: limiter.chunk(self.share, self._burst_s)]
+                limiter.take(len(chunk), now, self.share)
+                plan.send += chunk
+                plan.wait_s = max(plan.wait_s, wait)
+                rest = members[len(chunk) :]
+            if rest:
+                plan.park += rest
+                later = limiter.room_in(len(rest), now, self.share, self._burst_s)
+                plan.park_in_s = max(plan.park_in_s, later)
         return plan
+
+    def defer(self, emails: Sequence[OutgoingEmail]) -> float:
+        """`emails` were just deferred by their domains (after `answered` slowed those
+        domains): seconds until their rates would have room for them. They are parked until
+        then rather than retried at once: a retry would meet the same limit and hold its
+        batch's in-flight slot meanwhile."""
+        now = self._clock()
+        later = 0.0
+        for group, members in self._by_group(emails).items():
+            limiter = self.limiter(group)
+            if limiter is not None:
+                later = max(later, limiter.room_in(len(members), now, self.share, self._burst_s))
+        return later
 
     def answered(self, accepted: Iterable[str], deferred: Iterable[str]) -> None:
         """A call's answers: the addresses accepted and those deferred by their domain's

@@ -1,12 +1,13 @@
 """One ESP call of a delivery: receiving-domain plan, rate, gate, the call, the answers sorted.
 
 The pending emails are planned first (`services.sender.domain_rates`): those over their
-receiving domain's rate leave the delivery as `deferred` (parked by the caller until their
-reserved time), the rest wait at most the domain hold and go in one call. The gate runs
+receiving domain's rate leave the delivery as `deferred` (parked by the caller until that
+rate has room), the rest wait at most the domain hold and go in one call. The gate runs
 after the rate limiter let the call through and right before the request, so a pause or
 cancel is checked as late as possible. Call-level throttling slows the provider's rate
 (AIMD); an answered call speeds it up; per-recipient rate-limit deferrals (4.7.x) slow
-their receiving domain only.
+their receiving domain only, and those recipients are parked until slots at the lowered
+rate (`deferred`) instead of being retried in this delivery.
 """
 
 from __future__ import annotations
@@ -92,13 +93,10 @@ async def call_once(
     result: Delivery,
     *,
     gated: bool,
-    reserved: bool = False,
 ) -> None:
-    """One call for the `pending` recipients; decided and deferred ones leave `pending`.
-
-    `reserved`: the recipients' receiving-domain slots were reserved when they were parked."""
+    """One call for the `pending` recipients; decided and deferred ones leave `pending`."""
     provider, rate = attempts.provider, attempts.rate
-    plan = attempts.domains.plan(list(pending.values()), reserved=reserved)
+    plan = attempts.domains.plan(list(pending.values()))
     if plan.park:
         result.deferred += plan.park
         result.deferred_s = max(result.deferred_s, plan.park_in_s)
@@ -139,7 +137,7 @@ def _sort(
     """Take the decided recipients out of `pending`; raise if some must be retried."""
     retry_reason = ""
     accepted: list[str] = []
-    deferred: list[str] = []
+    deferred: list[OutgoingEmail] = []
     for answer in answers:
         email = pending.get(answer.lead_id)
         if email is None:
@@ -151,11 +149,14 @@ def _sort(
         elif answer.outcome is Outcome.REJECTED:
             result.failed[answer.lead_id] = answer.reason or "rejected by the provider"
             del pending[answer.lead_id]
+        elif is_rate_deferral(answer.reason):  # its domain says "slower": parked, not retried
+            deferred.append(pending.pop(answer.lead_id))
         else:
             retry_reason = answer.reason or "provider asked to retry"
-            if is_rate_deferral(retry_reason):
-                deferred.append(email.to)
-    domains.answered(accepted, deferred)
+    domains.answered(accepted, [e.to for e in deferred])
+    if deferred:
+        result.deferred += deferred
+        result.deferred_s = max(result.deferred_s, domains.defer(deferred))
     if pending:
         metrics.EMAILS.labels(provider, "retried").inc(len(pending))
         raise StillPending(retry_reason or "no answer for some recipients")

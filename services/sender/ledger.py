@@ -53,8 +53,8 @@ WITH recorded AS (
     RETURNING campaign_id, batch_no
 ), parked AS (
     INSERT INTO send_batch_deferrals
-        (campaign_id, batch_no, recipients, reason, not_before, reserved)
-    SELECT campaign_id, batch_no, $9::jsonb, $10, $11, $12 FROM recorded
+        (campaign_id, batch_no, recipients, reason, not_before)
+    SELECT campaign_id, batch_no, $9::jsonb, $10, $11 FROM recorded
     WHERE $9::jsonb IS NOT NULL
     ON CONFLICT DO NOTHING
 ), attempt AS (
@@ -106,10 +106,9 @@ async def record(
     parked: list[Recipient] | None = None,
     parked_reason: str = "",
     not_before: datetime | None = None,
-    reserved: bool = False,
 ) -> bool:
-    """Record the batch's outcome (and park `parked`, re-emitted no earlier than `not_before`;
-    `reserved`: their receiving-domain slots are reserved); False if it was recorded before."""
+    """Record the batch's outcome (and park `parked`, re-emitted no earlier than
+    `not_before`); False if it was recorded before."""
     counts = outcome_counts(outcomes)
     recipients = None
     if parked:
@@ -124,7 +123,6 @@ async def record(
         recipients,
         parked_reason[:MAX_REASON],
         not_before,
-        reserved,
     )
     return bool(inserted)
 

@@ -33,12 +33,6 @@ class SendBatch(Message):
     run_id: UUID
     batch_no: int = Field(ge=0)
     recipients: list[Recipient] = Field(min_length=1, max_length=MAX_BATCH)
-    reserved: bool = Field(
-        False,
-        description="Recipients the sender set aside because their receiving domain was over "
-        "its rate, re-emitted at the time it reserved for them: the first call sends them "
-        "without charging that domain's rate again (docs/deliverability.md).",
-    )
 
     def key(self) -> bytes:
         """Kafka key: campaign id and batch number (spreads a campaign over partitions)."""

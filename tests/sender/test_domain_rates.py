@@ -1,11 +1,12 @@
 """Receiving-domain rates on a pinned clock: slots at the limit's rate times the instance's
-share, recipients beyond the hold parked with the time reserved for them, AIMD on 4.7.x
-deferrals per domain group, and other domains never slowed."""
+share, one burst per call, recipients beyond the hold parked until the rate has room for
+them, AIMD on 4.7.x deferrals per domain group, and other domains never slowed."""
 
 from __future__ import annotations
 
 import uuid
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +38,7 @@ def test_gmail_and_googlemail_share_one_limit_and_other_domains_have_none() -> N
     assert len(plan.send) == 500 and plan.wait_s == 0 and plan.park == []
 
 
-def test_a_domain_over_its_rate_waits_then_is_parked_with_its_reserved_time() -> None:
+def test_a_domain_over_its_rate_waits_then_is_parked_until_it_has_room() -> None:
     clock = BootClock()
     domains = rates(clock, GMAIL)
     first = domains.plan(emails(50, "gmail.com") + emails(50, "example.org"))
@@ -47,20 +48,22 @@ def test_a_domain_over_its_rate_waits_then_is_parked_with_its_reserved_time() ->
     parked = domains.plan(emails(50, "gmail.com") + emails(50, "example.org"))
     assert [e.to.split("@")[1] for e in parked.send] == ["example.org"] * 50
     assert parked.wait_s == 0  # the other domain goes now
-    assert len(parked.park) == 50 and parked.park_in_s == 1.25  # beyond the 1 s hold
+    assert len(parked.park) == 50 and parked.park_in_s == 1.5  # beyond the 1 s hold
     again = domains.plan(emails(50, "gmail.com"))
-    assert again.park_in_s == 1.5  # the parked ones' slots stay reserved
-    assert len(domains.plan(emails(50, "gmail.com"), reserved=True).send) == 50
+    assert again.park_in_s == 1.5  # parking charges nothing: the rate is kept by what is sent
     clock.advance(10)
     assert domains.plan(emails(50, "gmail.com")).wait_s == 0
 
 
-def test_the_limit_is_split_by_the_instance_share_of_partitions() -> None:
+def test_a_call_takes_one_burst_of_a_slow_domain_and_parks_the_rest() -> None:
     clock = BootClock()
     domains = rates(clock, GMAIL)
-    domains.set_share(3, 12)  # 50/s here: one batch of 50 per second
-    waits = [domains.plan(emails(50, "gmail.com")).wait_s for _ in range(2)]
-    assert waits == [0.0, 0.75]  # one second per batch, less the 0.25 s burst
+    domains.set_share(3, 12)  # 50/s here: a burst of 0.25 s is 12 emails
+    plans = [domains.plan(emails(50, "gmail.com")) for _ in range(3)]
+    assert [len(p.send) for p in plans] == [12, 12, 12]
+    assert [p.wait_s for p in plans] == pytest.approx([0.0, 0.0, 0.23])
+    assert [len(p.park) for p in plans] == [38, 38, 38]
+    assert plans[0].park_in_s == pytest.approx(38 / 50)  # room for them in 0.76 s
 
 
 @settings(max_examples=60, deadline=None)
@@ -100,8 +103,17 @@ def test_deferrals_halve_the_domain_once_per_cooldown_and_acceptances_raise_it_s
     assert limiter.factor == 0.25 and domains.slowed() == 1
     for _ in range(10):
         domains.answered(["e@gmail.com"], [])
-    assert abs(limiter.factor - 0.35) < 1e-9  # +0.01 per accepted call
+    assert abs(limiter.factor - 0.45) < 1e-9  # +0.02 per accepted call
     assert domains.limiter("example.org") is None  # other domains untouched
+
+
+def test_deferred_recipients_are_parked_until_the_lowered_rate_has_room() -> None:
+    clock = BootClock()
+    domains = rates(clock, GMAIL)
+    assert domains.plan(emails(50, "gmail.com")).wait_s == 0
+    domains.answered([], ["a@gmail.com"])  # 200/s halved: 100/s from now
+    assert domains.defer(emails(20, "gmail.com")) == pytest.approx(0.2)
+    assert domains.defer(emails(50, "gmail.com")) == pytest.approx(0.5)
 
 
 def test_an_unlimited_domain_that_defers_gets_a_limit_from_its_recent_rate() -> None:

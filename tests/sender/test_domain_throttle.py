@@ -1,11 +1,15 @@
 """Receiving-domain throttling through the real send path: the simulator defers gmail.com
-above 200 emails/s (421 4.7.28), the sender's configured gmail limit is higher (400/s) so
-its AIMD has to find the domain's rate, and the other domains of the same campaign go at
-full speed. Nothing is lost to the deferrals: every lead ends with exactly one outcome,
-every email is accepted once.
+above its rate (421 4.7.28), the sender's configured gmail limit is twice that so its AIMD
+has to find the domain's rate, and the other domains of the same campaign go at full
+speed. Nothing is lost to the deferrals: every lead ends with exactly one outcome, every
+email is accepted once.
 
-The figures per domain (accepted, deferred, steady rate, busiest second) are printed: they
-are the measurement the issue asks for (docs/deliverability.md quotes a run).
+The issue's figure is gmail.com at 200/s; here the rate is 20/s, the same rule scaled down
+ten times, so that "the other domains go faster than gmail.com" holds on a shared CI
+machine whose whole send path may not reach 200/s (measured: 120 to 170 emails/s in all
+at a load average of 25 on 2 cores). The figures per domain (accepted, deferred, steady
+rate, busiest second) are printed (`-s`); docs/deliverability.md quotes runs, one with
+GMAIL_RATE = 200.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from tests.send_path import (
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
-GMAIL_RATE = 200
-DOMAINS = ("gmail.com", "example.org", "example.net")
-LEADS = 6_000  # 2,000 per domain
-BURST_S = 0.2  # the simulator's bucket: 40 emails of gmail.com on top of the rate
+GMAIL_RATE = 20
+# one lead in five at gmail.com: 300 of 1,500 (15 s at 20/s), 600 each at the others
+DOMAINS = ("gmail.com", "example.org", "example.net", "example.org", "example.net")
+LEADS = 1_500
+BURST_S = 0.5  # the simulator's bucket, half a second of the rate (the sender's bursts: 0.25 s)
 SENDER_LIMITS = [{"domains": ["gmail.com", "googlemail.com"], "rate_per_s": 2 * GMAIL_RATE}]
 
 
@@ -77,13 +82,13 @@ async def test_gmail_held_at_its_rate_while_other_domains_go_at_full_speed(
     ]
     print("domain throttle: " + "; ".join(lines))  # noqa: T201 - the measurement
     gmail = domains["gmail.com"]
-    assert gmail["accepted"] == LEADS // 3
+    assert gmail["accepted"] == LEADS // 5
     assert steady_rate(gmail) <= GMAIL_RATE * 1.05
-    assert gmail["peak_accepted_per_s"] <= GMAIL_RATE * (1 + BURST_S) + 1
+    assert gmail["peak_accepted_per_s"] <= GMAIL_RATE * (1 + BURST_S) + 1  # its bucket
     assert gmail["deferred"] > 0  # the sender's 400/s was too much: AIMD found the rate
     others = [domains[name] for name in DOMAINS[1:]]
     assert all(d["deferred"] == 0 for d in others)
-    # the other domains were not held back to gmail.com's pace: they finished their 2,000
-    # each at least twice as fast, long before gmail.com's last email
-    assert all(steady_rate(d) >= 2 * GMAIL_RATE for d in others)
-    assert all(d["last_accepted_at"] < gmail["last_accepted_at"] - 2 for d in others)
+    # the other domains were not held back to gmail.com's pace: each went at least three
+    # times as fast (twice its share of the list) and was done well before gmail.com
+    assert all(steady_rate(d) >= 3 * steady_rate(gmail) for d in others)
+    assert all(d["last_accepted_at"] < gmail["last_accepted_at"] - 3 for d in others)

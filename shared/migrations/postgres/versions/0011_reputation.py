@@ -15,9 +15,8 @@
   from then on; `wait_reason` / `wait_until`: held by the lead resolver until a time (its
   warm-up allowance of the day is used up).
 - `send_batch_deferrals.not_before`: recipients parked because their receiving domain was
-  over its rate are re-emitted no earlier than this; `reserved`: their send slot at that
-  rate was reserved when they were parked; `reemit_batch_no`: the batch they were claimed
-  for (set before it is emitted, so a crash re-emits the same batch).
+  over its rate are re-emitted no earlier than this; `reemit_batch_no`: the batch they were
+  claimed for (set before it is emitted, so a crash re-emits the same batch).
 - `warmups` / `warmup_days`: daily volume ramps of an account's sending domain or provider
   configuration, and what each day used.
 
@@ -87,7 +86,7 @@ def upgrade() -> None:
         "ADD COLUMN guard_paused_at timestamptz, ADD COLUMN guard_override_at timestamptz, "
         "ADD COLUMN wait_reason text, ADD COLUMN wait_until timestamptz",
         "ALTER TABLE send_batch_deferrals ADD COLUMN not_before timestamptz, "
-        "ADD COLUMN reserved boolean NOT NULL DEFAULT false, ADD COLUMN reemit_batch_no bigint",
+        "ADD COLUMN reemit_batch_no bigint",
         account_table(
             "warmups",
             "domain text",
@@ -116,7 +115,7 @@ def downgrade() -> None:
     drop_tables("warmup_days", "warmups")
     execute(
         "ALTER TABLE send_batch_deferrals DROP COLUMN IF EXISTS not_before, "
-        "DROP COLUMN IF EXISTS reserved, DROP COLUMN IF EXISTS reemit_batch_no",
+        "DROP COLUMN IF EXISTS reemit_batch_no",
         "ALTER TABLE campaigns DROP COLUMN IF EXISTS guard_reason, "
         "DROP COLUMN IF EXISTS guard_paused_at, DROP COLUMN IF EXISTS guard_override_at, "
         "DROP COLUMN IF EXISTS wait_reason, DROP COLUMN IF EXISTS wait_until",
