@@ -33,11 +33,12 @@ from shared.reputation import GuardThresholds, save_thresholds
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests import factories
-from tests.domains import LocalDns
+from tests.domains import LocalDns, verified_domain
 from tests.send_path import (
     StartService,
     assert_exactly_one_outcome,
     free_port,
+    healthy,
     publish_command,
     read_events,
     seed_campaign,
@@ -86,7 +87,7 @@ async def relay_command(pool: asyncpg.Pool, settings: CommonSettings, campaign: 
 
 
 async def test_guard_pauses_a_bouncing_list_and_override_completes_it(
-    pool: asyncpg.Pool, settings: CommonSettings, start: StartService, api: str
+    pool: asyncpg.Pool, settings: CommonSettings, start: StartService, api: str, local_dns: LocalDns
 ) -> None:
     ingest = free_port()
     knobs = posting_webhooks(
@@ -95,26 +96,35 @@ async def test_guard_pauses_a_bouncing_list_and_override_completes_it(
     account = await factories.account(pool)
     await save_thresholds(pool, account.id, GuardThresholds(min_outcomes=100))
     async with running_simulator(knobs) as simulator:
-        seeded = await seed_campaign(pool, matching=LEADS, account_id=account.id)
-        start(
-            "webhook_ingest",
-            FANOUT_WEBHOOK_INGEST_PORT=str(ingest),
-            FANOUT_WEBHOOK_INGEST_PROVIDERS='["simulator"]',
+        domain = await verified_domain(pool, account.id, local_dns)  # a resume checks it
+        seeded = await seed_campaign(
+            pool, matching=LEADS, account_id=account.id, from_email=f"news@{domain}"
         )
-        start("guard", FANOUT_GUARD_PORT=str(free_port()), FANOUT_GUARD_BATCH_MAX_SECONDS="0.2")
-        start(
-            "sender",
-            FANOUT_SENDER_SIMULATOR_URL=simulator,
-            FANOUT_SENDER_RATE_BUDGETS='{"simulator": 400}',
-        )
-        start("lead_resolver")
+        services = [
+            start(
+                "webhook_ingest",
+                FANOUT_WEBHOOK_INGEST_PORT=str(ingest),
+                FANOUT_WEBHOOK_INGEST_PROVIDERS='["simulator"]',
+            ),
+            start(
+                "guard", FANOUT_GUARD_PORT=str(free_port()), FANOUT_GUARD_BATCH_MAX_SECONDS="0.2"
+            ),
+            start(
+                "sender",
+                FANOUT_SENDER_SIMULATOR_URL=simulator,
+                FANOUT_SENDER_RATE_BUDGETS='{"simulator": 400}',
+            ),
+            start("lead_resolver"),
+        ]
+        for service in services:
+            await healthy(service)
         await publish_command(settings, seeded)
 
-        paused = await wait_for(pool, seeded.campaign_id, {"paused", "completed"}, timeout=90)
+        paused = await wait_for(pool, seeded.campaign_id, {"paused", "completed"}, timeout=120)
         counts = await _guard_counts(pool, seeded.campaign_id)
         print(  # noqa: T201 - the figures of the run, in the test's output
-            f"guard: paused after {counts['outcomes']} outcomes, "
-            f"{counts['bounced_hard']} hard bounces, {paused['sent']} sent of {LEADS}"
+            f"guard: paused after {counts['outcomes']} outcomes counted, "
+            f"{counts['bounced_hard']} of them hard bounces, of {LEADS} leads"
         )
         assert paused["state"] == "paused", paused
         assert counts["bounced_hard"] < 200  # the 2,000, scaled with min_outcomes
@@ -123,7 +133,7 @@ async def test_guard_pauses_a_bouncing_list_and_override_completes_it(
         assert reason.endswith("(limit 5 %)")
 
         headers = {"Authorization": f"Bearer {account.key}"}
-        async with httpx.AsyncClient(base_url=api, headers=headers) as http:
+        async with httpx.AsyncClient(base_url=api, headers=headers, timeout=60) as http:
             shown = (await http.get(f"/campaigns/{seeded.campaign_id}")).json()
             assert shown["state"] == "paused" and shown["guard"]["reason"] == reason
             refused = await http.post(f"/campaigns/{seeded.campaign_id}/resume")

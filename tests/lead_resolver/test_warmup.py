@@ -31,6 +31,7 @@ from tests.send_path import (
     StartService,
     assert_exactly_one_outcome,
     campaign,
+    healthy,
     read_events,
     seed_campaign,
     wait_for,
@@ -66,7 +67,7 @@ async def test_warmup_holds_a_campaign_at_its_allowance_and_continues_the_next_d
             starts_on=utc_day(today.now),
             daily_limits=[100, 300],
         )
-    start("sender")
+    await healthy(start("sender"))
     producer = make_producer(settings)
     await producer.start()
     try:

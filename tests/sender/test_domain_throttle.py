@@ -25,6 +25,7 @@ from shared.settings import CommonSettings
 from tests.send_path import (
     StartService,
     assert_exactly_one_outcome,
+    healthy,
     publish_command,
     read_events,
     seed_campaign,
@@ -59,12 +60,14 @@ async def test_gmail_held_at_its_rate_while_other_domains_go_at_full_speed(
     )
     async with running_simulator(knobs) as simulator:
         seeded = await seed_campaign(pool, matching=LEADS, domains=DOMAINS)
-        start(
+        sender = start(
             "sender",
             FANOUT_SENDER_SIMULATOR_URL=simulator,
             FANOUT_SENDER_DOMAIN_LIMITS=json.dumps(SENDER_LIMITS),
         )
-        start("lead_resolver")
+        resolver = start("lead_resolver")
+        for service in (sender, resolver):
+            await healthy(service)
         await publish_command(settings, seeded)
         row = await wait_for(pool, seeded.campaign_id, {"completed", "failed"}, timeout=120)
         counters = await simulator_counters(simulator)
