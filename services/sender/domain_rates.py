@@ -222,12 +222,19 @@ class DomainRates:
 
     def answered(self, accepted: Iterable[str], deferred: Iterable[str]) -> None:
         """A call's answers: the addresses accepted and those deferred by their domain's
-        rate (4.7.x). Deferrals slow their groups, acceptances raise them back."""
+        rate (4.7.x). Deferrals slow their limited groups, acceptances raise them back.
+
+        A group without a limit gets one only when the same call accepted another group:
+        a 4.7.x for every recipient of a call may be the provider's (an SMTP relay's own
+        throttling), not the receiving domain's, and is left to the retries and the
+        provider's rate."""
         now = self._clock()
         slowed = {self.group(email) for email in deferred}
+        answered_others = {self.group(email) for email in accepted} - slowed
         for group in slowed:
-            self._slow(group, now)
-        for group in {self.group(email) for email in accepted} - slowed:
+            if self.limiter(group) is not None or answered_others:
+                self._slow(group, now)
+        for group in answered_others:
             limiter = self.limiter(group)
             if limiter is None:
                 continue

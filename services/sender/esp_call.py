@@ -149,14 +149,18 @@ def _sort(
         elif answer.outcome is Outcome.REJECTED:
             result.failed[answer.lead_id] = answer.reason or "rejected by the provider"
             del pending[answer.lead_id]
-        elif is_rate_deferral(answer.reason):  # its domain says "slower": parked, not retried
-            deferred.append(pending.pop(answer.lead_id))
         else:
             retry_reason = answer.reason or "provider asked to retry"
+            if is_rate_deferral(retry_reason):
+                deferred.append(email)
     domains.answered(accepted, [e.to for e in deferred])
-    if deferred:
-        result.deferred += deferred
-        result.deferred_s = max(result.deferred_s, domains.defer(deferred))
+    # recipients of a limited domain that says "slower" are parked, not retried at once
+    parked = [e for e in deferred if domains.limiter(domains.group(e.to)) is not None]
+    if parked:
+        for email in parked:
+            del pending[email.lead_id]
+        result.deferred += parked
+        result.deferred_s = max(result.deferred_s, domains.defer(parked))
     if pending:
         metrics.EMAILS.labels(provider, "retried").inc(len(pending))
         raise StillPending(retry_reason or "no answer for some recipients")

@@ -122,7 +122,9 @@ def test_an_unlimited_domain_that_defers_gets_a_limit_from_its_recent_rate() -> 
     for _ in range(8):  # 400 in one second to yahoo.com, no limit
         assert len(domains.plan(emails(50, "yahoo.com")).send) == 50
     clock.advance(1.0)
-    domains.answered([], ["a@yahoo.com"])
+    domains.answered([], ["a@yahoo.com"])  # every recipient deferred: maybe the provider's own
+    assert domains.limiter("yahoo.com") is None
+    domains.answered(["b@example.org"], ["a@yahoo.com"])  # another domain went through
     limiter = domains.limiter("yahoo.com")
     assert limiter is not None and limiter.adaptive
     assert limiter.rate(1.0) == 200.0  # half of the ~400/s it was sent at
