@@ -10,6 +10,7 @@ import logging
 from enum import StrEnum
 from typing import Annotated
 
+import httpx
 import typer
 from rich.table import Table
 
@@ -17,7 +18,7 @@ from fanout_cli.bench.cli import bench_app
 from fanout_cli.campaign.cli import campaign_app
 from fanout_cli.chaos.cli import chaos_command
 from fanout_cli.clickhouse.cli import clickhouse_app
-from fanout_cli.demo.run import print_summary, run_demo
+from fanout_cli.demo.run import print_dashboard, print_summary, run_demo
 from fanout_cli.dlq.cli import dlq_app
 from fanout_cli.output import console, fail, say
 from fanout_cli.report.commands import report_app
@@ -183,8 +184,24 @@ def demo(
         outcome = run_demo(settings, leads, console, provider.value)
     except (StackError, DependencyUnavailable) as exc:
         raise fail(str(exc)) from None
+    except httpx.TransportError as exc:
+        where = exc.request.url if _has_request(exc) else "a service of the stack"
+        raise fail(
+            f"the demo lost the stack: {exc.__class__.__name__} at {where} "
+            "(was it stopped?). `fanout stack status` shows what runs; `fanout stack up` "
+            "starts what is missing, then run the demo again."
+        ) from None
     print_summary(outcome, console)
     console.print("[bold green]demo finished successfully[/]")
+    print_dashboard(outcome, console)  # last: where to look at it in a browser
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises RuntimeError when the error carries no request
+    except RuntimeError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

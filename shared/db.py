@@ -18,6 +18,17 @@ from shared.errors import DependencyUnavailable
 
 DROP_RETRY_S = 10.0  # how long a database drop waits out an autovacuum worker
 
+# How this process's connections show in `pg_stat_activity` (`fanout-<service>` once
+# `name_connections` ran): operators see which service holds which connection, and the
+# benchmark splits the server's CPU time by service (`fanout_cli/bench/pg_load.py`).
+_application_name = "fanout"
+
+
+def name_connections(name: str) -> None:
+    """Pools opened from now on by this process show as `name` (at most 63 characters)."""
+    global _application_name
+    _application_name = name[:63]
+
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
     """Release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL).
@@ -39,6 +50,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
             timeout=10,
             command_timeout=60,
             reset=_keep_session,
+            server_settings={"application_name": _application_name},
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise postgres_unreachable(dsn, exc) from exc

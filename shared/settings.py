@@ -39,6 +39,7 @@ SecretName = Literal[
     "dkim_key_secret",
     "webhook_secrets_key",
     "provider_key_secret",
+    "session_key",
 ]
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
@@ -107,6 +108,9 @@ class CommonSettings(BaseSettings):
     )
     provider_key_secret: SecretStr | None = _secret(
         "Seals accounts' provider credentials at rest (campaign_api seals, the sender opens)."
+    )
+    session_key: SecretStr | None = _secret(
+        "Seals the API key behind each dashboard session at rest (campaign_api)."
     )
     provider_key_secrets_previous: list[SecretStr] = Field(
         default_factory=list,

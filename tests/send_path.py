@@ -222,6 +222,34 @@ async def outcomes_recorded(pool: asyncpg.Pool, campaign_id: uuid.UUID) -> int:
     )
 
 
+COUNTED_BATCH = """
+WITH batch AS (
+    INSERT INTO send_batch_outcomes (campaign_id, batch_no, sent, failed, suppressed, cancelled)
+    VALUES ($1, $2, $3, $4, $5, $6) RETURNING *
+)
+UPDATE campaigns c SET sent = c.sent + b.sent, failed = c.failed + b.failed,
+    suppressed = c.suppressed + b.suppressed, cancelled = c.cancelled + b.cancelled,
+    batches_counted = c.batches_counted + 1
+FROM batch b WHERE c.id = b.campaign_id
+"""
+
+
+async def counted_batch(
+    pool: asyncpg.Pool,
+    campaign_id: uuid.UUID,
+    batch_no: int,
+    *,
+    sent: int = 0,
+    failed: int = 0,
+    suppressed: int = 0,
+    cancelled: int = 0,
+) -> None:
+    """A send batch as the sender leaves it once counted: its outcome row, counted, and its
+    counts in the campaign's counters (`services.sender.accounting` does both in one
+    statement)."""
+    await pool.execute(COUNTED_BATCH, campaign_id, batch_no, sent, failed, suppressed, cancelled)
+
+
 async def wait_for(
     pool: asyncpg.Pool, campaign_id: uuid.UUID, states: set[str], timeout: float = 60
 ) -> dict[str, Any]:

@@ -5,30 +5,38 @@ Without a subcommand it brings the stack up and runs everything (`make bench`);
 `import` and `conditions` time one component in isolation (see `isolated.py`);
 `templates` and `launch-check` measure the template render budget (`templates.py`);
 `providers` what a batch of 50 costs through each send adapter (`providers.py`);
-`scale` the shared ESP budget across senders and a kill -9 under load (`scale.py`),
-`scale-sweep` throughput against sender instances (`sweep.py`).
+`scale` the shared ESP budget across senders and a kill -9 under load (`scale.py`);
+throughput against instances (`sweep.py`): `scale-sweep` of senders (`sender_sweep.py`),
+`webhook-flood` of webhook_ingest (`webhook_flood.py`), `resolvers` of lead_resolver on
+concurrent campaigns (`resolvers.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
+import os
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import httpx
 import typer
+from rich.console import Console
 
 from fanout_cli.bench import isolated, providers, templates
-from fanout_cli.output import console, fail, say, table
+from fanout_cli.output import console, err, fail, say, table
 from fanout_cli.stack.errors import StackError
 from shared.errors import DependencyUnavailable
 from shared.settings import CommonSettings
 
+if TYPE_CHECKING:
+    from fanout_cli.bench.sweep import SweepPlan, SweepResult
+
 T = TypeVar("T")
+P = TypeVar("P", bound="SweepPlan")
 bench_app = typer.Typer(
     help="Benchmarks (docs/benchmarks.md): the full run, or one measurement.",
     invoke_without_command=True,
@@ -54,14 +62,21 @@ def full_run(
         int, typer.Option(help="Classic vs Fanout growth (default 10M for N ≥ 1M, else N).")
     ] = 0,
     skip_ingest: Annotated[bool, typer.Option(help="Only the end-to-end runs.")] = False,
+    latency_run: Annotated[
+        bool, typer.Option(help="Also the N-lead run with the realistic ESP latency.")
+    ] = True,
+    report_samples: Annotated[
+        int, typer.Option(min=1, help="Reports API latency: samples of each query.")
+    ] = 50,
     out: Annotated[Path, typer.Option(help="Where results are written.")] = Path("bench/results"),
 ) -> None:
     """Benchmark Fanout end to end and against the classic per-email table (docs/benchmarks.md).
 
     Without a subcommand: brings the stack up, runs campaigns of N/10 and N leads (no ESP
-    latency) and N leads with a realistic latency, then grows a classic per-email Postgres
-    table and Fanout's event log by the same workload slice by slice, with report queries
-    during the writes. Writes JSON, a Markdown table and PNG charts to --out.
+    latency) and N leads with a realistic latency (unless --no-latency-run), then grows a
+    classic per-email Postgres table and Fanout's event log by the same workload slice by
+    slice, with report queries during the writes. Writes JSON, a Markdown table and PNG
+    charts to --out.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -69,7 +84,12 @@ def full_run(
     from fanout_cli.bench.run import BenchPlan, run_bench
 
     plan = BenchPlan(
-        leads=leads, latency_ms=latency_ms, ingest_emails=ingest_emails, skip_ingest=skip_ingest
+        leads=leads,
+        latency_ms=latency_ms,
+        ingest_emails=ingest_emails,
+        report_samples=report_samples,
+        skip_ingest=skip_ingest,
+        latency_run=latency_run,
     )
     try:
         results = run_bench(CommonSettings(), plan, say)
@@ -77,6 +97,7 @@ def full_run(
         raise fail(str(exc)) from None
     for path in write_all(results, out):
         say(f"wrote {path}")
+    print_cpu_per_email([asdict(run) for run in results.e2e], console)
     if not all(run.every_lead_has_outcome for run in results.e2e):
         raise fail("a benchmark campaign ended without an outcome for every lead")
     console.print("[bold green]benchmark finished[/]")
@@ -119,6 +140,7 @@ def end_to_end(
         ) from None
     line = json.dumps({"machine": machine, **asdict(result)}, default=str)
     typer.echo(line)
+    print_cpu_per_email([asdict(result)], err)  # stdout keeps the one JSON line
     if out is not None:
         with out.open("a") as target:
             target.write(line + "\n")
@@ -155,7 +177,7 @@ def scale(
     common = CommonSettings()
     machine = machine_facts()
     plan = ScalePlan(senders, rate, leads, latency_ms, max_in_flight, session_timeout_ms)
-    result = _with_senders(common, run_scale(common, plan, say))
+    result = _restoring(common, "sender", run_scale(common, plan, say))
     verdict = result.rebalance
     rows = [
         ["R (simulator limit)", f"{rate:,.0f} emails/s"],
@@ -206,32 +228,137 @@ def scale_sweep(
     senders). Prints emails/s per count and the ratio to the fewest (target ≥ 2.5× at 3);
     writes `<stamp>-scale-sweep.json` and `.png` (throughput against instances) to --out.
     """
-    from datetime import UTC, datetime
+    from fanout_cli.bench.sender_sweep import SenderSweepPlan, run_sender_sweep
 
-    from fanout_cli.bench.machine import machine_facts
-    from fanout_cli.bench.sweep import SweepPlan, SweepResult, run_sweep, sweep_rows, write_sweep
+    plan = SenderSweepPlan(_counts(instances), rounds, leads, latency_ms, max_in_flight)
+    _sweep(plan, "sender", run_sender_sweep, out)
+
+
+@bench_app.command("webhook-flood")
+def webhook_flood(
+    instances: Annotated[
+        str, typer.Option(help="webhook_ingest instance counts, comma-separated.")
+    ] = "1,2,3",
+    rounds: Annotated[int, typer.Option(min=1, help="Runs of every count (median).")] = 3,
+    events: Annotated[int, typer.Option(min=1, help="Webhook events posted per run.")] = 24_000,
+    events_per_post: Annotated[
+        int, typer.Option(min=1, max=1000, help="E: events in each signed post.")
+    ] = 50,
+    in_flight: Annotated[
+        int, typer.Option(min=1, help="C: posts in flight per instance (a load balancer's).")
+    ] = 4,
+    linger_ms: Annotated[
+        int,
+        typer.Option(
+            min=1, max=1000, help="L: FANOUT_WEBHOOK_INGEST_KAFKA_LINGER_MS of every instance."
+        ),
+    ] = 500,
+    out: Annotated[Path, typer.Option(help="Where the JSON and the chart go.")] = Path(
+        "bench/results"
+    ),
+) -> None:
+    """Accepted webhook events/s with 1, 2, 3 … webhook_ingest instances under a flood.
+
+    Signed webhooks in the simulator's dialect (verified by webhook_ingest like the
+    simulator's own), E events each, posted round-robin to the instances' ports (instance
+    k on P + 10·(k − 1); in production a load balancer spreads them) with C posts in flight
+    per instance; every instance holds a request's events L ms before sending them to
+    Kafka and answers once Kafka acknowledged them, so one accepts at most C × E events
+    per L whatever the cores. Runs on the stack FANOUT_HOME and the FANOUT_* ports point
+    at (give it one of its own: it restarts webhook_ingest). Checks that every posted event
+    is on email.events and each instance took its share; writes
+    `<stamp>-webhook-flood.json` and `.png` to --out.
+    """
+    from fanout_cli.bench.webhook_flood import FloodPlan, run_flood
+
+    counts = _counts(instances)
+    plan = FloodPlan(counts, rounds, events, events_per_post, in_flight, linger_ms)
+    _sweep(plan, "webhook_ingest", run_flood, out)
+
+
+@bench_app.command("resolvers")
+def resolvers(
+    instances: Annotated[
+        str, typer.Option(help="lead_resolver instance counts, comma-separated.")
+    ] = "1,2",
+    rounds: Annotated[int, typer.Option(min=1, help="Runs of every count (median).")] = 3,
+    campaigns: Annotated[int, typer.Option(min=1, help="K: campaigns launched together.")] = 4,
+    leads: Annotated[int, typer.Option(min=1, help="N: leads of every campaign.")] = 5_000,
+    out: Annotated[Path, typer.Option(help="Where the JSON and the chart go.")] = Path(
+        "bench/results"
+    ),
+) -> None:
+    """K concurrent campaigns of N leads resolved by 1, 2 … lead_resolver instances.
+
+    Each run restarts the resolvers, makes K campaigns spread evenly over the partitions
+    the instances own, launches them together and follows them to `completed`. Prints
+    leads resolved onto email.sends per second per count and the ratio to the fewest;
+    checks that each instance resolved its campaigns, every lead is in exactly one batch
+    on email.sends and every campaign ends with one outcome per lead (row, reports,
+    simulator). Runs on the stack FANOUT_HOME and the FANOUT_* ports point at (give it one
+    of its own: it restarts lead_resolver); writes `<stamp>-resolvers.json` and `.png`.
+    """
+    from fanout_cli.bench.resolvers import ResolversPlan, run_resolvers
+
+    plan = ResolversPlan(_counts(instances), rounds, campaigns, leads)
+    _sweep(plan, "lead_resolver", run_resolvers, out)
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    from fanout_cli.bench.sweep import parse_counts
 
     try:
-        counts = tuple(sorted({int(n) for n in instances.split(",")}))
+        return parse_counts(text)
     except ValueError:
-        raise fail(f"--instances: comma-separated numbers, not {instances!r}") from None
-    plan = SweepPlan(counts, rounds, leads, latency_ms, max_in_flight)
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    result = SweepResult(plan, machine_facts(), started)
+        raise fail(f"--instances: comma-separated counts of 1 or more, not {text!r}") from None
+
+
+def _sweep(
+    plan: P,
+    module: str,
+    run: Callable[
+        [CommonSettings, P, SweepResult, Callable[[str], None]], Coroutine[Any, Any, Any]
+    ],
+    out: Path,
+) -> None:
+    """Run a sweep of `module`'s instances; write what it measured (even when it stopped
+    early), print the table, and fail if a step's reconciliation did not pass."""
+    from fanout_cli.bench.machine import machine_facts
+    from fanout_cli.bench.sweep import (
+        new_result,
+        sweep_header,
+        sweep_rows,
+        unreconciled,
+        write_sweep,
+    )
+
     common = CommonSettings()
+    result = new_result(plan, machine_facts())
     try:
-        _with_senders(common, run_sweep(common, result, say))
+        _restoring(common, module, run(common, plan, result, say))
     finally:
+        result.load_average_at_end = os.getloadavg()
         for path in write_sweep(result, out) if result.steps else []:
             say(f"wrote {path}")
-    header = ["senders", "runs (emails/s)", "median", "ratio", "10–90 %", "ratio", "ceiling"]
-    console.print(table("Throughput against sender instances", header, sweep_rows(result)))
+    title = f"Throughput against {result.measure.instance} instances"
+    console.print(table(title, sweep_header(result), sweep_rows(result)))
+    failed = unreconciled(result)
+    if failed:
+        raise fail("reconciliation failed: " + "; ".join(failed))
 
 
-def _with_senders(common: CommonSettings, work: Coroutine[Any, Any, T]) -> T:
-    """Run a benchmark that restarts, kills and adds the stack's senders; one sender with
-    the stack's own settings afterwards, whatever happened."""
-    from fanout_cli.bench.scale import restore_senders
+def print_cpu_per_email(runs: list[dict[str, Any]], to: Console) -> None:
+    """The table the next performance round starts from: CPU µs per email per process."""
+    from fanout_cli.bench.render import cpu_per_email
+
+    header, rows = cpu_per_email(runs)
+    to.print(table("CPU µs per email", header, rows))
+
+
+def _restoring(common: CommonSettings, module: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run a benchmark that restarts, kills and adds instances of `module`; one instance
+    with the stack's own settings afterwards, whatever happened."""
+    from fanout_cli.bench.group import restore
 
     try:
         return asyncio.run(work)
@@ -240,4 +367,4 @@ def _with_senders(common: CommonSettings, work: Coroutine[Any, Any, T]) -> T:
     except httpx.TransportError as exc:
         raise fail(f"the stack is not answering ({exc!r}); start it first") from None
     finally:
-        restore_senders(common, say)
+        restore(common, module, say)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from uuid import UUID
 
+import asyncpg
 import httpx
 from fanout_client import AuthenticatedClient
 from fanout_client.api.campaigns import create_campaign, get_campaign, launch_campaign
@@ -24,6 +25,7 @@ from fanout_client.api.templates import create_template
 from fanout_client.models import CampaignCreate, TemplateCreate
 
 from fanout_cli.api_client import api_client, checked
+from fanout_cli.bench import pg_load
 from fanout_cli.bench.sampler import ProcessFigures, Sampler
 from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
 from fanout_cli.demo.leads import jsonl_chunks
@@ -67,6 +69,8 @@ class E2EResult:
     emails_per_s: float | None = None
     stages: dict[str, StageFigures] = field(default_factory=dict)
     processes: dict[str, ProcessFigures] = field(default_factory=dict)
+    postgres_roles: dict[str, float] = field(default_factory=dict)  # CPU s by server role
+    statements: list[pg_load.StatementLoad] = field(default_factory=list)  # top by time
     simulator_duplicates: int = 0
     outcomes_reported: int = 0
     every_lead_has_outcome: bool = False
@@ -152,6 +156,7 @@ async def _run_campaign(
         duplicates_before = await _simulator_duplicates(client)
         campaign_id = await create_bench_campaign(api, result.leads, f"bench@{domain}")
         sampler = Sampler(common)
+        statements_before = await _statements(common)
         sampler.start()
         stop = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop))
@@ -163,7 +168,17 @@ async def _run_campaign(
             stop.set()
             await sampling
         result.processes = sampler.figures
+        result.postgres_roles = sampler.postgres_roles
+        result.statements = pg_load.difference(statements_before, await _statements(common))
         result.simulator_duplicates = await _simulator_duplicates(client) - duplicates_before
+
+
+async def _statements(common: CommonSettings) -> pg_load.Snapshot:
+    conn = await asyncpg.connect(common.database_url)
+    try:
+        return await pg_load.snapshot(conn)
+    finally:
+        await conn.close()
 
 
 async def _simulator_duplicates(client: httpx.AsyncClient) -> int:
@@ -194,37 +209,52 @@ async def _follow(
     deadline = launched + timeout_s
     while time.monotonic() < deadline:
         now = time.monotonic() - launched
-        answer = await get_campaign.asyncio_detailed(campaign_id, client=api)
-        state = checked(answer, "campaign").to_dict()
-        matched = state["matched"]
-        if state["state"] in ("failed", "cancelled", "paused"):
-            raise StackError(f"benchmark campaign ended {state['state']}: {state['state_reason']}")
-        if matched is not None:
-            result.matched = int(matched)
-            resolved = int(state["enqueued"]) + int(state["excluded"])
-            _mark(stages["resolve"], now, resolved >= matched, matched)
-            _mark(stages["send"], now, state["state"] == "completed", matched)
-            if state["state"] == "completed" and result.completed_s is None:
-                result.completed_s = now
-        reports = api.get_async_httpx_client()
-        funnel = checked_json(
-            await reports.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
-        )["counts"]
-        reported = sum(funnel[k] for k in ACCOUNTED)
-        result.outcomes_reported = reported
-        if matched is not None and reported >= matched:
-            _mark(stages["sink"], now, True, matched)
-            result.reported_s = result.reported_s or now
-            back = funnel["delivered"] + funnel["bounced"]
-            _mark(stages["webhooks"], now, back >= funnel["sent"], back)
-            if stages["webhooks"].done_s is not None:
-                break
+        try:
+            done = await _poll(api, campaign_id, now, result, stages)
+        except httpx.TransportError:  # a reused keep-alive connection the server closed
+            done = False  # (a stalled, loaded machine): a read, asked again next time
+        if done:
+            break
         await asyncio.sleep(0.25)
     if result.reported_s is not None:
         result.emails_per_s = result.matched / result.reported_s
     result.every_lead_has_outcome = (
         result.matched == result.leads and result.outcomes_reported == result.matched
     )
+
+
+async def _poll(
+    api: AuthenticatedClient,
+    campaign_id: UUID,
+    now: float,
+    result: E2EResult,
+    stages: dict[str, StageFigures],
+) -> bool:
+    """Read the campaign and its funnel once, marking the stages done; True once all are."""
+    answer = await get_campaign.asyncio_detailed(campaign_id, client=api)
+    state = checked(answer, "campaign").to_dict()
+    matched = state["matched"]
+    if state["state"] in ("failed", "cancelled", "paused"):
+        raise StackError(f"benchmark campaign ended {state['state']}: {state['state_reason']}")
+    if matched is not None:
+        result.matched = int(matched)
+        resolved = int(state["enqueued"]) + int(state["excluded"])
+        _mark(stages["resolve"], now, resolved >= matched, matched)
+        _mark(stages["send"], now, state["state"] == "completed", matched)
+        if state["state"] == "completed" and result.completed_s is None:
+            result.completed_s = now
+    reports = api.get_async_httpx_client()
+    funnel = checked_json(
+        await reports.get(f"{REPORTS}/reports/campaigns/{campaign_id}/funnel"), "funnel"
+    )["counts"]
+    reported = sum(funnel[k] for k in ACCOUNTED)
+    result.outcomes_reported = reported
+    if matched is not None and reported >= matched:
+        _mark(stages["sink"], now, True, matched)
+        result.reported_s = result.reported_s or now
+        back = funnel["delivered"] + funnel["bounced"]
+        _mark(stages["webhooks"], now, back >= funnel["sent"], back)
+    return stages["webhooks"].done_s is not None
 
 
 def _mark(stage: StageFigures, now: float, done: bool, count: int) -> None:

@@ -76,6 +76,9 @@ def markdown(data: dict[str, Any]) -> str:
             p = run["processes"].get(name)
             cells.append("—" if p is None else f"{p['cpu_s']:.1f} s / {p['peak_rss_mb']:.0f} MB")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "CPU µs per email (CPU seconds over matched emails) per process:", ""]
+    lines += _markdown_table(*cpu_per_email(data["e2e"]))
+    lines += _postgres_detail(data["e2e"])
     if data.get("classic") and data.get("fanout"):
         lines += _comparison(data)
     if data.get("reports"):
@@ -92,6 +95,71 @@ def markdown(data: dict[str, Any]) -> str:
                 f"{lat['p95_ms']:.1f} | {lat['max_ms']:.1f} |"
             )
     return "\n".join(lines) + "\n"
+
+
+SIMULATOR = "esp_simulator"  # a test double: not part of Fanout's own CPU per email
+
+
+def cpu_per_email(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: each process's CPU µs per email in each run, Fanout's total
+    (every process but the ESP simulator, Postgres and Kafka included) last."""
+    header = ["process", *(f"{r['leads']:,} @ {r['latency_ms']:.0f} ms" for r in runs)]
+    names = sorted({n for run in runs for n in run["processes"]})
+    rows: list[list[str]] = []
+
+    def per_email(run: dict[str, Any], names: list[str]) -> str:
+        if not run["matched"]:
+            return "—"
+        spent = sum(run["processes"][n]["cpu_s"] for n in names if n in run["processes"])
+        return f"{spent * 1e6 / run['matched']:,.1f}"
+
+    for name in names:
+        rows.append([name, *(per_email(run, [name]) for run in runs)])
+    fanout = [n for n in names if n != SIMULATOR]
+    rows.append(["all but the simulator", *(per_email(run, fanout) for run in runs)])
+    return header, rows
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _postgres_detail(runs: list[dict[str, Any]]) -> list[str]:
+    """PostgreSQL's CPU by server process role, and its costliest statements, per run."""
+    lines: list[str] = []
+    for run in runs:
+        title = f"{run['leads']:,} leads @ {run['latency_ms']:.0f} ms"
+        matched = run["matched"] or 1
+        roles = run.get("postgres_roles") or {}
+        if roles:
+            lines += ["", f"PostgreSQL CPU by server process, {title}:", ""]
+            lines += _markdown_table(
+                ["role", "CPU s", "µs per email"],
+                [
+                    [role, f"{cpu:.2f}", f"{cpu * 1e6 / matched:,.1f}"]
+                    for role, cpu in roles.items()
+                ],
+            )
+        statements = run.get("statements") or []
+        if statements:
+            lines += ["", f"PostgreSQL statements by time (pg_stat_statements), {title}:", ""]
+            lines += _markdown_table(
+                ["statement", "calls", "total ms", "mean ms", "rows", "WAL kB"],
+                [
+                    [
+                        "`" + st["query"].replace("|", "\\|") + "`",
+                        f"{st['calls']:,}",
+                        f"{st['total_ms']:,.0f}",
+                        f"{st['mean_ms']:.3f}",
+                        f"{st['rows']:,}",
+                        f"{st['wal_bytes'] / 1024:,.0f}",
+                    ]
+                    for st in statements
+                ],
+            )
+    return lines
 
 
 def _comparison(data: dict[str, Any]) -> list[str]:

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from fanout_cli.api_client import api_client
 from fanout_cli.bench.e2e import (
@@ -34,19 +31,14 @@ from fanout_cli.bench.e2e import (
     prepare_account,
     sending_domain,
 )
+from fanout_cli.bench.group import Instances
 from fanout_cli.bench.rebalance import reconcile
 from fanout_cli.chaos.driver import CampaignRun, Endpoints
 from fanout_cli.demo.api_calls import checked_json
 from fanout_cli.demo.run import API, SIMULATOR
-from fanout_cli.stack import orchestrate
-from fanout_cli.stack.components import service_named
 from fanout_cli.stack.errors import StackError
-from fanout_cli.stack.instances import Instance, known_instances
-from fanout_cli.stack.secrets import known_secret
 from shared.settings import CommonSettings
-from shared.topics import TOPIC_SPECS, Topic
 
-SENDS_PARTITIONS = next(s.partitions for s in TOPIC_SPECS if s.topic is Topic.EMAIL_SENDS)
 KILL_AT, JOIN_AT = 0.25, 0.55  # shares of the campaign accepted when an instance dies / joins
 
 
@@ -70,69 +62,6 @@ class ScaleResult:
     @property
     def throttled_share(self) -> float:
         return self.throttled_calls / self.calls if self.calls else 0.0
-
-
-class Run:
-    """The stack under test: its sender instances, the simulator's counters, the clock."""
-
-    def __init__(
-        self, common: CommonSettings, senders: int, env: dict[str, str], say: Callable[[str], None]
-    ) -> None:
-        self.common, self.say = common, say
-        self.sender = service_named("sender")
-        self.env = env
-        self.live = [Instance(self.sender, n) for n in range(1, senders + 1)]
-        self.group = f"{common.topic_prefix}fanout-sender"
-        self.auth = {"Authorization": f"Bearer {known_secret(common, 'ops_token') or ''}"}
-        self.started = time.monotonic()
-
-    def restart_senders(self) -> None:
-        """Every sender instance stopped, then the wanted ones started with the budget R."""
-        for instance in known_instances(self.sender, self.common.home):
-            instance.process(self.common.home).stop()
-        orchestrate.scale_service(self.common, self.sender, len(self.live), self.say, self.env)
-
-    def kill_last(self) -> None:
-        victim = self.live.pop()
-        pid = victim.process(self.common.home).pid()
-        if pid is None:
-            raise StackError(f"{victim.name} is not running")
-        os.kill(pid, signal.SIGKILL)
-        self.say(f"killed {victim.name} (pid {pid}, SIGKILL)")
-
-    def join(self) -> None:
-        newcomer = Instance(self.sender, max(i.number for i in self.live) + 1)
-        orchestrate.up_instance(self.common, newcomer, self.say, self.env)
-        self.live.append(newcomer)
-
-    async def partitions(self, client: httpx.AsyncClient) -> list[int]:
-        """Partitions of email.sends each live instance holds (-1: no answer)."""
-        return [await self._assigned(client, i) for i in self.live]
-
-    async def _assigned(self, client: httpx.AsyncClient, instance: Instance) -> int:
-        try:
-            text = (await client.get(f"{instance.url}/metrics", headers=self.auth)).text
-        except httpx.HTTPError:
-            return -1
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if (
-                    sample.name == "fanout_assigned_partitions"
-                    and sample.labels.get("group") == self.group
-                ):
-                    return int(sample.value)
-        return 0
-
-    async def resplit(
-        self, client: httpx.AsyncClient, since: float, timeout_s: float = 120
-    ) -> float | None:
-        """Seconds from `since` until the live instances hold every partition, each some."""
-        while time.monotonic() - since < timeout_s:
-            held = await self.partitions(client)
-            if sum(held) == SENDS_PARTITIONS and min(held) > 0:
-                return time.monotonic() - since
-            await asyncio.sleep(0.2)
-        return None
 
 
 async def counters(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -193,8 +122,8 @@ async def run_scale(
     """One campaign of `leads` through `senders` instances against the simulator's rate;
     once it completed, its three sources reconciled (`rebalance.reconcile`)."""
     result = ScaleResult(plan.senders, plan.rate, plan.leads)
-    run = Run(common, plan.senders, plan.env(), say)
-    await asyncio.to_thread(run.restart_senders)
+    run = Instances(common, "sender", plan.senders, plan.env(), say)
+    await asyncio.to_thread(run.restart)
     account, key, _ = await prepare_account(common, plan.leads, seed=plan.leads)
     domain = await asyncio.to_thread(sending_domain, account, key)
     async with api_client(API, key, timeout_s=60) as api:
@@ -228,7 +157,7 @@ async def run_scale(
 
 
 def _faults(
-    run: Run, client: httpx.AsyncClient, result: ScaleResult
+    run: Instances, client: httpx.AsyncClient, result: ScaleResult
 ) -> Callable[[int], Awaitable[None]]:
     """At KILL_AT of the campaign the last sender is killed, at JOIN_AT a new one joins;
     each time, how long the group takes to give every partition to a live instance."""
@@ -290,11 +219,3 @@ def steady_rate(timeline: list[tuple[float, int]], total: int, low: float = 0.1)
     if first is None or last is None or last[0] <= first[0]:
         return 0.0
     return (last[1] - first[1]) / (last[0] - first[0])
-
-
-def restore_senders(common: CommonSettings, say: Callable[[str], None]) -> None:
-    """One sender instance with the stack's own settings again."""
-    sender = service_named("sender")
-    for instance in known_instances(sender, common.home):
-        instance.process(common.home).stop()
-    orchestrate.scale_service(common, sender, 1, say)

@@ -1,98 +1,106 @@
-"""`fanout bench scale-sweep`: one campaign's throughput with 1, 2, 3 … sender instances.
+"""Throughput against instances: what every instance sweep of `fanout bench` shares.
 
-Bound by the ESP's latency, not by this machine's cores: the simulator answers every
-call after `latency_ms` and enforces no rate, and every sender runs with no rate budget
-and a fixed `FANOUT_SENDER_MAX_IN_FLIGHT` M, so one instance sends at most
-M × 50 emails per latency (M = 2 at 500 ms: 200 emails/s) and n instances n times that.
-Each step restarts the senders with that environment, waits until the group has given
-every partition of `email.sends` to them, launches a fresh campaign matching all the
-account's leads and times the simulator's first acceptances (`scale.accepted_rate`).
-Steps run in rounds (1, 2, 3, then again), so a slow patch of the machine lands on one
-round of every count, not on every repeat of one count.
+A sweep measures one stage with 1, 2, 3 … instances, in rounds (1, 2, 3, then again),
+so a slow patch of the shared machine lands on one round of every count rather than on
+every repeat of one count. Each step gives a rate (from its timeline of items counted)
+and the steady rate between 10 % and 90 % of its items; the sweep gives the median per
+count, its ratio to the fewest instances, the ceiling the plan allows (if it has one),
+a JSON file and a chart of throughput against instances. The stages measured this way:
+the sender (`sender_sweep.py`, `scale-sweep`), webhook_ingest (`webhook_flood.py`,
+`webhook-flood`) and lead_resolver (`resolvers.py`, `resolvers`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import statistics
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import httpx
-from fanout_client import AuthenticatedClient
-
-from fanout_cli.api_client import api_client
-from fanout_cli.bench.e2e import (
-    create_bench_campaign,
-    delete_account,
-    prepare_account,
-    sending_domain,
-)
-from fanout_cli.bench.scale import (
-    Run,
-    accepted_rate,
-    counters,
-    follow,
-    sender_env,
-    simulator_knobs,
-    steady_rate,
-)
-from fanout_cli.demo.api_calls import checked_json
-from fanout_cli.demo.run import API, SIMULATOR
-from shared.contracts.sends import MAX_BATCH
-from shared.settings import CommonSettings
+from typing import Any, ClassVar, Protocol
 
 Say = Callable[[str], None]
-TARGET_AT_3 = 2.5  # issue 14: three instances at least 2.5 times one
+Timeline = list[tuple[float, int]]  # (seconds since the step started, items counted)
+TIMELINE_EVERY_S = 0.5  # the timeline a step keeps in the JSON: a point every half second
+
+
+class SweepPlan(Protocol):
+    """What every sweep's plan says: the counts, the rounds, and the most a count allows."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # a dataclass: its fields go to the JSON
+
+    @property
+    def instances(self) -> tuple[int, ...]: ...
+
+    @property
+    def rounds(self) -> int: ...
+
+    def ceiling_per_s(self, instances: int) -> float | None:
+        """Most items/s `instances` instances can handle by the plan (None: no such bound)."""
+        ...
+
+    def measure(self) -> Measure:
+        """What the sweep counts, and the words of its table and chart."""
+        ...
 
 
 @dataclass(frozen=True)
-class SweepPlan:
-    """The sweep: instance counts, rounds, campaign size, ESP latency, batches in flight."""
+class Measure:
+    """What a sweep counts and the words of its table and chart."""
 
-    instances: tuple[int, ...] = (1, 2, 3)
-    rounds: int = 3
-    leads: int = 12_000
-    latency_ms: float = 500.0
-    max_in_flight: int = 2
-
-    def ceiling_per_s(self, instances: int) -> float:
-        """Most emails/s `instances` senders can send: M batches of 50 per latency each."""
-        return instances * self.max_in_flight * MAX_BATCH / (self.latency_ms / 1000)
+    benchmark: str  # the JSON's "benchmark" and the files' suffix: `<stamp>-<benchmark>.json`
+    noun: str  # "emails": figures in emails/s, JSON keys `median_emails_per_s`
+    instance: str  # "sender": "sender instances"
+    counted: str  # what the rate counts, for the chart's y axis
+    title: str  # the chart's title
+    ceiling: str = ""  # the ceiling's legend
+    target_at_3: float | None = None  # the ratio three instances should reach
 
 
 @dataclass
 class SweepStep:
-    """One campaign through `instances` senders."""
+    """One run with `instances` instances."""
 
     instances: int
     round: int
-    emails_per_s: float  # from the first acceptance to the last
+    per_s: float  # from the first item counted to the last
     seconds: float
-    steady_emails_per_s: float = 0.0  # between 10 % and 90 % of the campaign
-    timeline: list[tuple[float, int]] = field(default_factory=list)  # (s, accepted)
+    steady_per_s: float = 0.0  # between 10 % and 90 % of the items
+    timeline: Timeline = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # the benchmark's own (reconciliation)
+
+    def as_dict(self, noun: str) -> dict[str, Any]:
+        figures = {
+            "instances": self.instances,
+            "round": self.round,
+            f"{noun}_per_s": self.per_s,
+            "seconds": self.seconds,
+            f"steady_{noun}_per_s": self.steady_per_s,
+            "timeline": self.timeline,
+        }
+        return {**figures, **self.facts}
 
 
 @dataclass
 class SweepResult:
-    """Every step of a sweep, and the machine it ran on."""
+    """Every step of a sweep, the machine it ran on and its load at the start and the end."""
 
     plan: SweepPlan
     machine: dict[str, Any]
     started_at: str
     steps: list[SweepStep] = field(default_factory=list)
+    load_average_at_end: tuple[float, float, float] | None = None
+
+    @property
+    def measure(self) -> Measure:
+        return self.plan.measure()
 
     def medians(self, steady: bool = False) -> dict[int, float]:
-        """Median emails/s per instance count (whole campaigns, or their steady middle)."""
+        """Median items/s per instance count (whole runs, or their steady middle)."""
         return {
             n: statistics.median(
-                s.steady_emails_per_s if steady else s.emails_per_s
-                for s in self.steps
-                if s.instances == n
+                s.steady_per_s if steady else s.per_s for s in self.steps if s.instances == n
             )
             for n in self.plan.instances
             if any(s.instances == n for s in self.steps)
@@ -106,107 +114,119 @@ class SweepResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the plan, the machine, every step, medians, ratios and ceilings."""
-        return {
-            "benchmark": "scale-sweep",
+        noun, target = self.measure.noun, self.measure.target_at_3
+        data: dict[str, Any] = {
+            "benchmark": self.measure.benchmark,
             "started_at": self.started_at,
             "machine": self.machine,
+            "load_average_at_end": self.load_average_at_end,
             "plan": asdict(self.plan),
-            "steps": [asdict(s) for s in self.steps],
-            "median_emails_per_s": self.medians(),
+            "steps": [s.as_dict(noun) for s in self.steps],
+            f"median_{noun}_per_s": self.medians(),
             "ratio_to_fewest": self.ratios(),
-            "median_steady_emails_per_s": self.medians(steady=True),
+            f"median_steady_{noun}_per_s": self.medians(steady=True),
             "steady_ratio_to_fewest": self.ratios(steady=True),
-            "ceiling_emails_per_s": {n: self.plan.ceiling_per_s(n) for n in self.plan.instances},
-            "target_ratio_at_3": TARGET_AT_3,
         }
+        ceilings = {n: self.plan.ceiling_per_s(n) for n in self.plan.instances}
+        if None not in ceilings.values():
+            data[f"ceiling_{noun}_per_s"] = ceilings
+        if target is not None:
+            data["target_ratio_at_3"] = target
+        return data
 
 
-async def run_sweep(common: CommonSettings, result: SweepResult, say: Say) -> SweepResult:
-    """Every round of `result.plan`, its steps appended to `result` as they finish."""
-    plan = result.plan
-    account, key, _ = await prepare_account(common, plan.leads, seed=plan.leads)
-    domain = await asyncio.to_thread(sending_domain, account, key)
-    env = sender_env(0.0, plan.max_in_flight)  # no rate budget: the latency is the bound
-    async with api_client(API, key, timeout_s=60) as api:
-        client = api.get_async_httpx_client()
-        knobs = simulator_knobs(0.0, plan.latency_ms)
-        checked_json(await client.post(f"{SIMULATOR}/v1/config", json=knobs), "simulator knobs")
-        for round_ in range(1, plan.rounds + 1):
-            for instances in plan.instances:
-                run = Run(common, instances, env, say)
-                step = await _step(run, api, client, f"bench@{domain}", plan, round_)
-                say(f"round {round_}, {instances} sender(s): {step.emails_per_s:,.1f} emails/s")
-                result.steps.append(step)
-    await delete_account(common, account)
+def new_result(plan: SweepPlan, machine: dict[str, Any]) -> SweepResult:
+    """An empty sweep started now."""
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return SweepResult(plan, machine, started)
+
+
+async def sweep_rounds(
+    result: SweepResult, step: Callable[[int, int], Awaitable[SweepStep]], say: Say
+) -> SweepResult:
+    """Every round of the plan: `step(instances, round)` for each count in turn, appended
+    to `result` as it finishes."""
+    noun, instance = result.measure.noun, result.measure.instance
+    for round_ in range(1, result.plan.rounds + 1):
+        for instances in result.plan.instances:
+            done = await step(instances, round_)
+            say(f"round {round_}, {instances} {instance}(s): {done.per_s:,.1f} {noun}/s")
+            result.steps.append(done)
     return result
 
 
-async def _step(
-    run: Run,
-    api: AuthenticatedClient,
-    client: httpx.AsyncClient,
-    sender: str,
-    plan: SweepPlan,
-    round_: int,
-) -> SweepStep:
-    await asyncio.to_thread(run.restart_senders)
-    await run.resplit(client, time.monotonic())
-    campaign = await create_bench_campaign(api, plan.leads, sender)
-    before = await counters(client)
-    checked_json(await client.post(f"{API}/campaigns/{campaign}/launch"), "launch")
-    timeline: list[tuple[float, int]] = []
-    slowest = plan.leads / plan.ceiling_per_s(len(run.live))
-    await follow(client, f"{API}/campaigns/{campaign}", before, 4 * slowest + 120, timeline)
-    return SweepStep(
-        len(run.live),
-        round_,
-        accepted_rate(timeline),
-        timeline[-1][0],
-        steady_rate(timeline, plan.leads),
-        timeline,
-    )
+def thin(timeline: Timeline, every_s: float = TIMELINE_EVERY_S) -> Timeline:
+    """The first point, one every `every_s`, and the last: what the JSON keeps."""
+    kept: Timeline = []
+    for point in timeline:
+        if not kept or point[0] - kept[-1][0] >= every_s:
+            kept.append(point)
+    if timeline and kept[-1] != timeline[-1]:
+        kept.append(timeline[-1])
+    return kept
+
+
+def unreconciled(result: SweepResult) -> list[str]:
+    """The steps whose `reconciliation` (in their facts) did not pass, with its reasons."""
+    failed = []
+    for step in result.steps:
+        check = step.facts.get("reconciliation")
+        if check is not None and not check.get("passed"):
+            why = check.get("reasons") or {k: v for k, v in check.items() if k != "verdict"}
+            failed.append(f"round {step.round}, {step.instances} instance(s): {why}")
+    return failed
+
+
+def parse_counts(text: str) -> tuple[int, ...]:
+    """`1,2,3` as sorted distinct instance counts; ValueError for anything else."""
+    counts = tuple(sorted({int(n) for n in text.split(",")}))
+    if not counts or counts[0] < 1:
+        raise ValueError(text)
+    return counts
 
 
 def write_sweep(result: SweepResult, out_dir: Path) -> list[Path]:
-    """`<stamp>-scale-sweep.json` and the chart of throughput against instances."""
+    """`<stamp>-<benchmark>.json` and the chart of throughput against instances."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = result.started_at.replace(":", "").replace("-", "")
-    data = result.as_dict()
-    json_path = out_dir / f"{stamp}-scale-sweep.json"
-    json_path.write_text(json.dumps(data, indent=2) + "\n")
-    return [json_path, chart(result, out_dir / f"{stamp}-scale-sweep.png")]
+    name = f"{stamp}-{result.measure.benchmark}"
+    json_path = out_dir / f"{name}.json"
+    json_path.write_text(json.dumps(result.as_dict(), indent=2, default=str) + "\n")
+    return [json_path, chart(result, out_dir / f"{name}.png")]
 
 
 def chart(result: SweepResult, path: Path) -> Path:
-    """Emails/s against sender instances: every step, the medians, linear scaling from one
-    instance's median, and the ceiling the batches in flight and the latency allow."""
+    """Items/s against instances: every step, the medians (whole runs and steady middle),
+    linear scaling from the fewest instances' median, and the plan's ceiling if it has one."""
     from fanout_cli.bench.render import pyplot, save_chart
 
-    plan, medians, ratios = result.plan, result.medians(), result.ratios()
+    plan, measure = result.plan, result.measure
+    medians, ratios = result.medians(), result.ratios()
     counts = list(medians)
     fig, ax = pyplot().subplots(figsize=(7, 4.5))
     ax.scatter(
         [s.instances for s in result.steps],
-        [s.emails_per_s for s in result.steps],
+        [s.per_s for s in result.steps],
         color="grey",
         alpha=0.5,
         label="each run",
     )
-    ax.plot(counts, list(medians.values()), "o-", label="median, whole campaign")
+    ax.plot(counts, list(medians.values()), "o-", label="median, whole run")
     steady = result.medians(steady=True)
-    ax.plot(counts, list(steady.values()), "s-", label="median, 10–90 % of the campaign")
-    base = medians.get(min(counts), 0.0) if counts else 0.0
-    ax.plot(counts, [n * base for n in counts], "--", label="linear from one instance")
+    ax.plot(counts, list(steady.values()), "s-", label="median, 10–90 % of the run")
+    fewest = min(counts) if counts else 1
+    per_instance = medians.get(fewest, 0.0) / fewest
+    ax.plot(counts, [n * per_instance for n in counts], "--", label="linear from the fewest")
     ceilings = [plan.ceiling_per_s(n) for n in counts]
-    ax.plot(counts, ceilings, ":", label=f"ceiling: n × {plan.max_in_flight} × 50 / latency")
+    if counts and None not in ceilings:
+        ax.plot(counts, ceilings, ":", label=measure.ceiling or "ceiling")
     for n, value in medians.items():
         ax.annotate(f"{ratios[n]:.2f}×", (n, value), textcoords="offset points", xytext=(6, -12))
     ax.set_xticks(counts)
     ax.set(
-        xlabel="sender instances",
-        ylabel="emails/s (simulator's first acceptances)",
-        title=f"One campaign, ESP latency {plan.latency_ms:.0f} ms, "
-        f"{plan.max_in_flight} batches in flight per sender",
+        xlabel=f"{measure.instance} instances",
+        ylabel=f"{measure.noun}/s ({measure.counted})",
+        title=measure.title,
     )
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -214,20 +234,31 @@ def chart(result: SweepResult, path: Path) -> Path:
     return save_chart(fig, path)
 
 
+def sweep_header(result: SweepResult) -> list[str]:
+    """The table's columns (`sweep_rows`)."""
+    noun, plan = result.measure.noun, result.plan
+    header = [f"{result.measure.instance}s", f"runs ({noun}/s)", "median", "ratio"]
+    header += ["10–90 %", "ratio"]
+    return header + ([] if plan.ceiling_per_s(min(plan.instances)) is None else ["ceiling"])
+
+
 def sweep_rows(result: SweepResult) -> list[list[str]]:
-    """The table's rows: instances, runs, median emails/s and ratio to the fewest (whole
-    campaign, then its steady middle), ceiling."""
+    """The table's rows: instances, runs, median items/s and ratio to the fewest (whole
+    runs, then their steady middle), and the ceiling when the plan has one."""
     medians, ratios = result.medians(), result.ratios()
     steady, steady_ratios = result.medians(steady=True), result.ratios(steady=True)
-    return [
-        [
-            str(n),
-            ", ".join(f"{s.emails_per_s:,.0f}" for s in result.steps if s.instances == n),
-            f"{medians[n]:,.1f}",
-            f"{ratios[n]:.2f}×",
-            f"{steady[n]:,.1f}",
-            f"{steady_ratios[n]:.2f}×",
-            f"{result.plan.ceiling_per_s(n):,.0f}",
-        ]
-        for n in medians
-    ]
+    rows = []
+    for n in medians:
+        ceiling = result.plan.ceiling_per_s(n)
+        rows.append(
+            [
+                str(n),
+                ", ".join(f"{s.per_s:,.0f}" for s in result.steps if s.instances == n),
+                f"{medians[n]:,.1f}",
+                f"{ratios[n]:.2f}×",
+                f"{steady[n]:,.1f}",
+                f"{steady_ratios[n]:.2f}×",
+                *([] if ceiling is None else [f"{ceiling:,.0f}"]),
+            ]
+        )
+    return rows

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from fanout_cli.stack import orchestrate
-from fanout_cli.stack.components import service_named
 from shared.settings import CommonSettings
 
 Say = Callable[[str], None]
@@ -27,10 +26,8 @@ BENCH_ENV = {
 @contextmanager
 def tuned_for_throughput(common: CommonSettings, say: Say) -> Iterator[None]:
     """Restart the sender and resolver with `BENCH_ENV`; back to their defaults on exit."""
-    for name, env in BENCH_ENV.items():
-        orchestrate.restart_service(common, service_named(name), env, say)
+    orchestrate.restart_services(common, BENCH_ENV, say)
     try:
         yield
     finally:
-        for name in BENCH_ENV:
-            orchestrate.restart_service(common, service_named(name), {}, say)
+        orchestrate.restart_services(common, dict.fromkeys(BENCH_ENV, {}), say)

@@ -57,6 +57,7 @@ from shared.settings import CommonSettings
 API = f"http://127.0.0.1:{service_named('campaign_api').port}"
 REPORTS = f"http://127.0.0.1:{service_named('report_sink').port}"
 SIMULATOR = f"http://127.0.0.1:{service_named('esp_simulator').port}"
+DASHBOARD = f"{API}/app"  # the web dashboard campaign_api serves (docs/dashboard.md)
 
 SIMULATOR_REALISM = {
     "latency_p50_ms": 20.0,
@@ -405,4 +406,14 @@ def print_summary(outcome: DemoOutcome, console: Console) -> None:
         '  SQL (read-only): fanout sql "SELECT type, count() FROM email_events GROUP BY type" '
         f"--api-key {outcome.api_key}\n"
         "  stop the stack:  fanout stack down"
+    )
+
+
+def print_dashboard(outcome: DemoOutcome, console: Console) -> None:
+    """The demo's last lines: the web dashboard, where the campaign and its funnel are."""
+    console.print(
+        f"\nThe campaign's report (funnel, bounces, recipients) in the web dashboard:\n"
+        f"  {DASHBOARD}/campaigns/{outcome.campaign_id}/report\n"
+        f"  sign in with the API key {outcome.api_key}\n"
+        f"Dashboard: [bold]{DASHBOARD}[/]"
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from fanout_cli.topic_reading import ranges, records
 from shared.contracts.base import ContractError, decode
 from shared.contracts.deadletter import DeadLetter
 from shared.kafka.admin import check_kafka
@@ -68,22 +69,6 @@ async def resolve_topic(common: CommonSettings, name: str) -> str:
     raise UnknownTopic(f"{name!r} is not a dead-letter topic here (there are: {known})")
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    parts = consumer.partitions_for_topic(topic) or set()
-    if not parts:  # metadata not fetched for this topic yet
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public way
-        parts = consumer.partitions_for_topic(topic) or set()
-    return [TopicPartition(topic, p) for p in sorted(parts)]
-
-
-async def ranges(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, tuple[int, int]]:
-    """(first offset, end offset) of every partition of `topic`."""
-    tps = await _partitions(consumer, topic)
-    starts = await consumer.beginning_offsets(tps)
-    ends = await consumer.end_offsets(tps)
-    return {tp: (starts[tp], ends[tp]) for tp in tps}
-
-
 async def count_messages(common: CommonSettings, topics: Iterable[str]) -> dict[str, int]:
     """How many messages each topic holds now."""
     async with open_reader(common) as consumer:
@@ -99,20 +84,14 @@ async def read_letters(
     """Up to `limit` messages of `topic` from its beginning (only those at `only`, if given)."""
     found: list[Letter] = []
     async with open_reader(common) as consumer:
-        bounds = {tp: r for tp, r in (await ranges(consumer, topic)).items() if r[0] < r[1]}
-        if not bounds:
-            return found
-        consumer.assign(list(bounds))
-        for tp, (start, _) in bounds.items():
-            consumer.seek(tp, start)
-        while bounds and len(found) < limit:
-            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
-                for record in records:
-                    if only is None or (tp.partition, record.offset) in only:
-                        found.append(_letter(record))
-                if await consumer.position(tp) >= bounds[tp][1]:
-                    bounds.pop(tp, None)
-    return found[:limit]
+        reading = records(consumer, await ranges(consumer, topic))
+        async with aclosing(reading):
+            async for record in reading:
+                if only is None or (record.partition, record.offset) in only:
+                    found.append(_letter(record))
+                if len(found) >= limit:
+                    break
+    return found
 
 
 def top_reasons(letters: Iterable[Letter], count: int = 3) -> list[tuple[str, int]]:

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 import structlog
 from aiokafka.admin import RecordsToDelete
 
-from fanout_cli.dlq.reading import Letter, ranges
+from fanout_cli.dlq.reading import Letter
+from fanout_cli.topic_reading import ranges
 from shared.kafka.admin import open_admin
 from shared.kafka.consumer import open_reader
 from shared.kafka.producer import open_producer

@@ -65,6 +65,7 @@ class ServiceProcess:
         )
         simulator = f"http://127.0.0.1:{service_named('esp_simulator').port}"
         env.setdefault("FANOUT_SENDER_SIMULATOR_URL", simulator)
+        env.setdefault("FANOUT_DASHBOARD_REPORTS_URL", service_url("report_sink"))
         # every provider dialect of the simulator, for `fanout demo --provider X`
         # its SMTP server's port may be the stack's own (a test stack beside the demo's)
         secret = env[variable("simulator_webhook_secret")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,10 +20,16 @@ import httpx
 
 from fanout_cli.stack import kafka as kafka_mod
 from fanout_cli.stack import postgres as pg
-from fanout_cli.stack.components import SERVICES, ServiceProcess
+from fanout_cli.stack.components import SERVICES, ServiceProcess, service_named
 from fanout_cli.stack.errors import StackError
 from fanout_cli.stack.instances import Instance, check_count, known_instances
-from fanout_cli.stack.processes import port_open, require_free_port, wait_until
+from fanout_cli.stack.processes import (
+    ManagedProcess,
+    port_open,
+    require_free_port,
+    stop_all,
+    wait_until,
+)
 from fanout_cli.stack.secrets import ensure_secrets, known_secret, secrets_path
 from shared.clickhouse import connect
 from shared.db import redact_dsn
@@ -193,12 +199,45 @@ def up_instance(
     extra_env: dict[str, str] | None = None,
 ) -> None:
     """Start one instance of a service unless it runs; wait for its /healthz."""
+    up_instances(common, [instance], say, extra_env)
+
+
+def up_instances(
+    common: CommonSettings,
+    instances: Sequence[Instance],
+    say: Say,
+    extra_env: dict[str, str] | None = None,
+) -> None:
+    """Start every instance that is not running, all at once, then wait for each one's
+    /healthz. They start side by side (no service needs another to start): the start-up
+    of all of them takes about as long as the slowest, not the sum."""
+    started = [_launch(common, instance, say, extra_env) for instance in instances]
+    _await_started([s for s in started if s is not None], say)
+
+
+Launched = tuple[Instance, ManagedProcess, int]
+
+
+def _launch(
+    common: CommonSettings, instance: Instance, say: Say, extra_env: dict[str, str] | None
+) -> Launched | None:
+    """Start `instance` unless it runs, without waiting for it; None if it runs already."""
     proc = instance.process(common.home)
     if proc.pid() is not None:
         say(f"{instance.name}: already running (pid {proc.pid()})")
-        return
+        return None
     require_free_port(instance.name, "127.0.0.1", instance.port)
-    pid = proc.start(instance.service.argv(), env={**instance.env(common), **(extra_env or {})})
+    env = {**instance.env(common), **(extra_env or {})}
+    return instance, proc, proc.start(instance.service.argv(), env=env)
+
+
+def _await_started(started: Sequence[Launched], say: Say) -> None:
+    for instance, proc, pid in started:
+        _wait_healthy(instance, proc)
+        say(f"{instance.name}: started (pid {pid}) on {instance.url}")
+
+
+def _wait_healthy(instance: Instance, proc: ManagedProcess) -> None:
     health = f"{instance.url}/healthz"
     healthy = wait_until(lambda: _healthy(health) or proc.pid() is None, timeout=90)
     if not healthy or proc.pid() is None:
@@ -206,7 +245,6 @@ def up_instance(
             f"{instance.name} did not become healthy. Last log lines ({proc.log_file}):\n"
             f"{proc.log_tail(25)}"
         )
-    say(f"{instance.name}: started (pid {pid}) on {instance.url}")
 
 
 def restart_service(
@@ -244,11 +282,11 @@ def up(
         up_kafka(common, say)
     if "clickhouse" in selected:
         check_clickhouse(common, say)
+    wanted = [s for s in SERVICES if s.name in selected or s.module in selected]
+    up_instances(common, [Instance(s, 1) for s in wanted if s.module not in counts], say)
     for service in SERVICES:
         if service.module in counts:
             scale_service(common, service, counts[service.module], say)
-        elif service.name in selected or service.module in selected:
-            up_service(common, service, say)
 
 
 def scale_service(
@@ -261,8 +299,7 @@ def scale_service(
     """Run exactly `count` instances of `service`: start the missing ones (with `extra_env`
     added), stop (SIGTERM, the highest numbers first) those above `count`."""
     check_count(common, service, count)
-    for number in range(1, count + 1):
-        up_instance(common, Instance(service, number), say, extra_env)
+    up_instances(common, [Instance(service, n) for n in range(1, count + 1)], say, extra_env)
     for instance in reversed(known_instances(service, common.home)):
         if instance.number > count and instance.process(common.home).stop(STOP_GRACE_S):
             say(f"{instance.name}: stopped")
@@ -277,10 +314,7 @@ def infra_running(common: CommonSettings) -> bool:
 
 def down(common: CommonSettings, wipe: bool, say: Say) -> None:
     """Stop every process the stack started, services first; `wipe` deletes the data."""
-    for service in reversed(SERVICES):
-        for instance in reversed(known_instances(service, common.home)):
-            if instance.process(common.home).stop():
-                say(f"{instance.name}: stopped")
+    stop_services(common, SERVICES, say)
     if not _remote_kafka(common) and broker(common).stop():
         say("Kafka: stopped")
     if not _remote_postgres(common):
@@ -290,6 +324,31 @@ def down(common: CommonSettings, wipe: bool, say: Say) -> None:
     if wipe and common.home.exists():
         shutil.rmtree(common.home)
         say(f"wiped {common.home}")
+
+
+def stop_services(
+    common: CommonSettings, services: Sequence[ServiceProcess], say: Say, timeout: float = 20.0
+) -> None:
+    """Stop every instance of `services` side by side (SIGTERM: each drains, flushes and
+    commits), the ESP simulator after the others: a stopping sender still finishes its
+    calls in flight against it."""
+    instances = [i for s in services for i in known_instances(s, common.home)]
+    last = [i for i in instances if i.service.module == "esp_simulator"]
+    for wave in ([i for i in instances if i not in last], last):
+        processes = {i.process(common.home): i for i in wave}
+        for stopped in stop_all(list(processes), timeout):
+            say(f"{processes[stopped].name}: stopped")
+
+
+def restart_services(common: CommonSettings, envs: Mapping[str, dict[str, str]], say: Say) -> None:
+    """Stop the named services and start them again side by side, each with its
+    environment in `envs` added (benchmarks tune knobs)."""
+    wanted = [(service_named(name), env) for name, env in envs.items()]
+    stop_services(common, [service for service, _ in wanted], lambda _: None, STOP_GRACE_S)
+    started = [_launch(common, Instance(service, 1), say, env) for service, env in wanted]
+    _await_started([s for s in started if s is not None], say)
+    for service, env in wanted:
+        say(f"{service.name}: restarted with {', '.join(sorted(env)) or 'its defaults'}")
 
 
 def status(common: CommonSettings) -> list[ComponentStatus]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fanout_cli.stack.debian import apt_install
 from fanout_cli.stack.errors import StackError
 from fanout_cli.stack.processes import port_open
 
@@ -60,19 +61,7 @@ def ensure_installed(log: list[str]) -> Path:
     bindir = _bindir()
     if bindir is not None:
         return bindir
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise StackError(
-            "PostgreSQL server is not installed. Install it (`sudo apt-get install postgresql`) "
-            "or set FANOUT_DATABASE_URL to an existing server."
-        )
-    log.append("installing PostgreSQL from Debian packages (apt-get install postgresql)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
-        result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-        if result.returncode != 0:
-            raise StackError(
-                f"`{' '.join(argv)}` failed (exit {result.returncode}):\n{result.stderr[-1500:]}"
-            )
+    apt_install(["postgresql"], log, otherwise=" or set FANOUT_DATABASE_URL to an existing server")
     bindir = _bindir()
     if bindir is None:
         raise StackError("apt-get installed postgresql but no initdb was found")
@@ -101,6 +90,16 @@ def _prepare_dir(target: PostgresTarget) -> None:
         target.data_dir.parent.chmod(0o755)
         os.chown(target.data_dir, owner.pw_uid, owner.pw_gid)
     target.data_dir.chmod(0o700)
+
+
+# Per-statement calls and times (`fanout bench` reads them per run: docs/benchmarks.md).
+STATEMENT_STATS = "pg_stat_statements"
+
+
+def statement_stats_available(bindir: Path) -> bool:
+    """Whether this server has the contrib module `pg_stat_statements` (Debian's
+    `postgresql` package ships it; a server built without contrib does not)."""
+    return (bindir.parent / "lib" / f"{STATEMENT_STATS}.so").exists()
 
 
 def is_running(bindir: Path, target: PostgresTarget) -> bool:
@@ -141,6 +140,8 @@ def start(bindir: Path, target: PostgresTarget, log: list[str]) -> bool:
         f"-p {target.port} -k {target.data_dir} -c listen_addresses={target.host} "
         "-c max_connections=300 -c shared_buffers=256MB -c synchronous_commit=off"
     )
+    if statement_stats_available(bindir):
+        options += f" -c shared_preload_libraries={STATEMENT_STATS}"
     server_log = target.data_dir / "server.log"
     result = subprocess.run(  # noqa: S603
         _as_owner(
@@ -217,6 +218,26 @@ def ensure_database(target: PostgresTarget) -> None:
             capture_output=True,
             check=True,
         )
+    _enable_statement_stats(psql, target)
+
+
+def _enable_statement_stats(psql: list[str], target: PostgresTarget) -> None:
+    """`pg_stat_statements` in the application database, when the server preloads it (a
+    cluster started before it did takes it at its next start: `fanout stack down`, then
+    up). Reading it needs no privilege beyond the application role's own
+    statements, which are every statement of Fanout's services."""
+    preloaded = subprocess.run(  # noqa: S603
+        [*psql, "SHOW shared_preload_libraries"], capture_output=True, text=True, check=False
+    )
+    if STATEMENT_STATS not in preloaded.stdout:
+        return
+    at = psql.index("-d") + 1
+    in_database = [*psql[:at], target.database, *psql[at + 1 :]]
+    subprocess.run(  # noqa: S603
+        [*in_database, f"CREATE EXTENSION IF NOT EXISTS {STATEMENT_STATS}"],
+        capture_output=True,
+        check=True,
+    )
 
 
 def stop(bindir: Path, target: PostgresTarget) -> bool:

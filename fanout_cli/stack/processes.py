@@ -88,24 +88,31 @@ class ManagedProcess:
 
     def stop(self, timeout: float = 20.0) -> bool:
         """SIGTERM the process group, SIGKILL after `timeout`. True if something was stopped."""
-        pid = self.pid()
-        if pid is None:
-            return False
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and alive(pid):
-            time.sleep(0.1)
-        if alive(pid):
-            _signal_group(pid, signal.SIGKILL)
-            while alive(pid):
-                time.sleep(0.05)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        return bool(stop_all([self], timeout))
 
     def log_tail(self, lines: int = 15) -> str:
         """The last lines of the log (and of the console output, if apart), for errors."""
         files = dict.fromkeys((self.log_file, self.console_file))
         return "\n".join(filter(None, (_tail(path, lines) for path in files)))
+
+
+def stop_all(processes: Sequence[ManagedProcess], timeout: float = 20.0) -> list[ManagedProcess]:
+    """SIGTERM the process group of every running one at once, SIGKILL those still running
+    after `timeout`; the ones that were running. Stopping side by side takes as long as the
+    slowest to drain, not the sum."""
+    running = [(process, pid) for process in processes if (pid := process.pid()) is not None]
+    for _, pid in running:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(pid) for _, pid in running):
+        time.sleep(0.1)
+    for process, pid in running:
+        if alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+            while alive(pid):
+                time.sleep(0.05)
+        process.pid_file.unlink(missing_ok=True)
+    return [process for process, _ in running]
 
 
 def _tail(path: Path, lines: int) -> str:

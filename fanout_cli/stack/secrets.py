@@ -8,6 +8,7 @@
     FANOUT_DKIM_KEY_SECRET=...         seals sending domains' DKIM private keys (campaign_api)
     FANOUT_WEBHOOK_SECRETS_KEY=...     encrypts webhook endpoints' secrets (campaign_api, notifier)
     FANOUT_PROVIDER_KEY_SECRET=...     seals accounts' provider credentials (campaign_api, sender)
+    FANOUT_SESSION_KEY=...             seals the API keys behind dashboard sessions (campaign_api)
 
 The file is created with mode 0600 (only the stack's owner reads it) and never
 rewritten once complete, so restarting a service keeps every link and token it

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from fanout_cli.stack import orchestrate
 from fanout_cli.stack.errors import StackError
+from fanout_cli.testrun.browser import CHROMIUM_VARIABLE, ensure_chromium
 from fanout_cli.testrun.signals import Interrupted, handled_by, interrupt, keep_stopping
 from fanout_cli.testrun.stack import MARKER, SuiteStack, default_home
 from fanout_cli.testrun.steps import run_step
@@ -98,7 +99,26 @@ def _steps(stack: SuiteStack, options: RunOptions, say: Say) -> int:
                 return code
     say(f"test stack: PostgreSQL and Kafka in {stack.home}")
     orchestrate.up(stack.settings(), ["infra"], lambda line: say(f"test stack: {line}"))
+    chromium = _chromium(say)
+    if chromium is not None:
+        os.environ[CHROMIUM_VARIABLE] = str(chromium)  # the dashboard's browser tests
     return run_step([sys.executable, "-m", "pytest", *options.pytest_args])
+
+
+def _chromium(say: Say) -> Path | None:
+    """Debian's Chromium, installed if missing; None (the browser tests skip, saying so)
+    only where it cannot be installed: not root, and not installed by hand."""
+    log: list[str] = []
+    try:
+        return ensure_chromium(log)
+    except StackError as exc:
+        if os.geteuid() == 0:
+            raise
+        say(f"test stack: {exc}; the dashboard's browser tests will skip")
+        return None
+    finally:
+        for line in log:
+            say(f"test stack: {line}")
 
 
 @contextlib.contextmanager

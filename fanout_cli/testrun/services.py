@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from fanout_cli.stack import orchestrate
 from fanout_cli.stack.components import SERVICES
 from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.instances import Instance
 from fanout_cli.testrun.stack import SuiteStack
 from shared.settings import CommonSettings
 
@@ -22,15 +23,12 @@ def suite_services(stack: SuiteStack, names: Sequence[str] = ()) -> Iterator[Com
     """The stack's settings while `names` (every service if empty) run on it."""
     common = stack.settings()
     wanted = [s for s in SERVICES if not names or s.module in names or s.name in names]
-    started = []
+    for service in wanted:
+        if service.port != stack.service_ports[service.module]:
+            raise StackError(f"{service.name}: this process's port is not the suite's")
+    started = [s for s in wanted if s.process(stack.home).pid() is None]
     try:
-        for service in wanted:
-            if service.port != stack.service_ports[service.module]:
-                raise StackError(f"{service.name}: this process's port is not the suite's")
-            if service.process(stack.home).pid() is None:
-                started.append(service)
-                orchestrate.up_service(common, service, lambda _: None)
+        orchestrate.up_instances(common, [Instance(s, 1) for s in started], lambda _: None)
         yield common
     finally:
-        for service in reversed(started):
-            service.process(stack.home).stop()
+        orchestrate.stop_services(common, started, lambda _: None)

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fanout_cli.stack.components import SERVICES, STACK_SMTP_PORT_VARIABLE, dns_variables
+from fanout_cli.stack.instances import PORT_STEP
 from fanout_cli.stack.kafka import REPO_ROOT
 from fanout_cli.testrun.ports import free_port
 from shared.settings import DEFAULT_HOME, CommonSettings
@@ -26,6 +27,9 @@ MARKER = "FANOUT_TEST_STACK"
 STACK_FILE = "test-stack.json"
 DATABASE = "fanout_test"
 TOPIC_PREFIX = "test."
+# a second instance of a service listens PORT_STEP above the first (the scaling tests
+# run two): each service's port is picked with the ports up to that one free too
+INSTANCE_SPAN = PORT_STEP + 1
 # of the caller's FANOUT_* variables only these reach the suite: they say where downloads
 # are cached, not which stack to use
 KEPT = ("FANOUT_CACHE_DIR", "FANOUT_MAVEN_SETTINGS")
@@ -64,7 +68,7 @@ class SuiteStack:
             home=home,
             postgres_port=free_port(taken),
             kafka_port=free_port(taken, span=2),
-            service_ports={s.module: free_port(taken) for s in SERVICES},
+            service_ports={s.module: free_port(taken, span=INSTANCE_SPAN) for s in SERVICES},
             dns_port=free_port(taken),
             smtp_port=free_port(taken),
         )
@@ -115,6 +119,7 @@ class SuiteStack:
             "FANOUT_PUBLIC_BASE_URL": webhooks,
             "FANOUT_ESP_SIMULATOR_WEBHOOK_URL": f"{webhooks}/webhooks/simulator",
             "FANOUT_SENDER_SIMULATOR_URL": self.url("esp_simulator"),
+            "FANOUT_DASHBOARD_REPORTS_URL": self.url("report_sink"),
             **ports,
             **dns_variables({"FANOUT_ESP_SIMULATOR_DNS_PORT": str(self.dns_port or "")}),
             **({STACK_SMTP_PORT_VARIABLE: str(self.smtp_port)} if self.smtp_port else {}),

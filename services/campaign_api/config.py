@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.campaign_api.dashboard.settings import DashboardSettings
 from services.campaign_api.domains.settings import DomainSettings
 from shared.http.rate_limits import RateLimitSpec, rate_limit_setting
 from shared.settings import Seconds, SecretName, ServiceSettings, db_pool_size
@@ -67,8 +68,19 @@ class Settings(ServiceSettings):
         default_factory=DomainSettings,
         description="Sending domains: verification's DNS resolver, SPF include, DKIM keys.",
     )
+    dashboard: DashboardSettings = Field(
+        default_factory=DashboardSettings,
+        description="The web dashboard under /app (env FANOUT_DASHBOARD_*): the reports "
+        "API it reads, session lifetimes, cookie policy (docs/dashboard.md).",
+    )
 
     def required_secrets(self) -> tuple[SecretName, ...]:
-        """The operations token, and the keys that seal DKIM keys, webhook secrets and
-        provider credentials."""
-        return ("ops_token", "dkim_key_secret", "webhook_secrets_key", "provider_key_secret")
+        """The operations token, and the keys that seal DKIM keys, webhook secrets, provider
+        credentials and the API keys behind dashboard sessions."""
+        return (
+            "ops_token",
+            "dkim_key_secret",
+            "webhook_secrets_key",
+            "provider_key_secret",
+            "session_key",
+        )

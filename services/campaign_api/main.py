@@ -39,9 +39,11 @@ from services.campaign_api.campaigns.stalls import (
     watch_stalls,
 )
 from services.campaign_api.config import Settings
+from services.campaign_api.dashboard.app import create_dashboard, open_dashboard
+from services.campaign_api.dashboard.web import PREFIX as DASHBOARD_PREFIX
 from services.campaign_api.idempotency.middleware import IdempotencyKeys
 from services.campaign_api.idempotency.openapi import declare_idempotency
-from services.campaign_api.idempotency.purge import run_purge
+from services.campaign_api.idempotency.purge import purge_every, run_purge
 from services.campaign_api.providers.edits import reseal_stale
 from services.campaign_api.rendering import TemplateWorker
 from shared.db import check_postgres, open_pool
@@ -63,6 +65,7 @@ Every endpoint except the operations ones needs `Authorization: Bearer <API key>
 Objects of another account answer 404, exactly like missing ones.
 """
 IMPORT_PATH = "/leads/import"
+DASHBOARD_IMPORT_PATH = f"{DASHBOARD_PREFIX}{IMPORT_PATH}"
 
 
 def operation_id(route: APIRoute) -> str:
@@ -97,6 +100,9 @@ def create_app(
                 open_pool(settings.common.database_url, max_size=settings.db_pool_size)
             )
             app.state.settings = settings
+            app.state.sessions = await stack.enter_async_context(
+                open_dashboard(dashboard, app, app.state.pool, settings, clock)
+            )
             yield
 
     app = FastAPI(
@@ -112,6 +118,8 @@ def create_app(
     routers = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
     for module in (*routers, providers, guard, warmups, webhook_endpoints, webhook_deliveries):
         app.include_router(module.router)
+    dashboard = create_dashboard(settings)
+    app.mount(DASHBOARD_PREFIX, dashboard)
     app.include_router(
         health_router(
             {
@@ -129,7 +137,10 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        paths={IMPORT_PATH: settings.max_import_bytes},
+        paths={
+            IMPORT_PATH: settings.max_import_bytes,
+            DASHBOARD_IMPORT_PATH: settings.max_import_bytes,
+        },
     )
     install_rate_limits(app, settings.rate_limit)
     install_openapi(app, declare_idempotency)
@@ -151,7 +162,13 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     app = create_app(settings, pool)
     stalls = partial(watch_stalls, app.state.stalls, pool, interval_s=settings.stall_check_seconds)
     purge = partial(run_purge, pool, interval_s=settings.idempotency_purge_interval_seconds)
-    return Started(app, workers=[relay.run, scheduler, stalls, purge])
+    sessions = partial(
+        purge_every,
+        lambda: app.state.sessions.purge(),
+        "dashboard_sessions",
+        interval_s=settings.dashboard.purge_interval_seconds,
+    )
+    return Started(app, workers=[relay.run, scheduler, stalls, purge, sessions])
 
 
 def main() -> None:

@@ -2,24 +2,35 @@
 
 Every account-owned table has `id` and `account_id`; naming both in the WHERE clause
 is what keeps one account from reading another's rows, so the queries live here once.
-`table` and `columns` are constants of the caller, never input. List routes fetch
+Table and column names cannot be query parameters: `table` is one of `OwnedTable` (mypy
+refuses any other string at a call site) and `columns` a constant of the caller
+(`LiteralString`), never input. List routes fetch
 `limit + 1` rows and let `PageQuery.page` tell from the extra one whether more follow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import Literal, LiteralString, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 Db: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
 Missing: TypeAlias = Callable[[UUID], Exception]
+OwnedTable: TypeAlias = Literal[
+    "campaigns", "leads", "templates", "provider_configs", "sending_domains", "webhook_endpoints"
+]
 
 
 async def fetch_owned(
-    db: Db, table: str, columns: str, account: UUID, row_id: UUID, *, for_update: bool = False
+    db: Db,
+    table: OwnedTable,
+    columns: LiteralString,
+    account: UUID,
+    row_id: UUID,
+    *,
+    for_update: bool = False,
 ) -> asyncpg.Record | None:
     """Row `row_id` of `table` if `account` owns it; `for_update`: locked until the
     transaction ends."""
@@ -32,8 +43,8 @@ async def fetch_owned(
 
 async def require_owned(
     db: Db,
-    table: str,
-    columns: str,
+    table: OwnedTable,
+    columns: LiteralString,
     account: UUID,
     row_id: UUID,
     missing: Missing,
@@ -48,7 +59,13 @@ async def require_owned(
 
 
 async def list_owned(
-    db: Db, table: str, columns: str, account: UUID, *, after: UUID | None, limit: int
+    db: Db,
+    table: OwnedTable,
+    columns: LiteralString,
+    account: UUID,
+    *,
+    after: UUID | None,
+    limit: int,
 ) -> list[asyncpg.Record]:
     """Up to `limit` rows of `account` in `table`, in id order after id `after`."""
     rows: list[asyncpg.Record] = await db.fetch(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, FastAPI
 
@@ -32,14 +33,19 @@ DIALECT_ROUTERS: dict[str, APIRouter] = {
 }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The simulator app; its state is `app.state.simulator` (created here, not at import)."""
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], float] = time.monotonic
+) -> FastAPI:
+    """The simulator app; its state is `app.state.simulator` (created here, not at import).
+
+    `clock` (monotonic seconds) times its rate bucket and down window; tests pin it.
+    """
     settings = settings or Settings()
     unknown = set(settings.dialects) - set(DIALECT_ROUTERS)
     if unknown:
         raise ValueError(f"unknown dialects {sorted(unknown)}; known: {sorted(DIALECT_ROUTERS)}")
     dialects = Dialects.create(settings, settings.host, settings.port)
-    simulator = Simulator(settings, formats=dialects.formats())
+    simulator = Simulator(settings, clock=clock, formats=dialects.formats())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -65,7 +65,8 @@ class CallRefused:
 
 class Simulator:
     """State of one simulated provider: knobs, rate bucket, accepted ids, counters, outbox,
-    request log and down window. `clock` (monotonic) and `wall` (Unix time) are injectable."""
+    request log and down window. `clock` (monotonic: the rate bucket and the down window)
+    and `wall` (Unix time) are injectable."""
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class Simulator:
     ) -> None:
         self.knobs = settings.knobs()
         self._dialect_urls = dict(settings.dialect_webhook_urls)
+        self._clock = clock
         self._wall = wall
         self.outage = Outage(clock)
         self.requests = RequestLog(settings.request_log_max)
@@ -184,7 +186,7 @@ class Simulator:
         if reseed:
             self._rng = random.Random(knobs.seed)
         capacity = max(knobs.rate_limit_per_s * knobs.rate_burst_s, MAX_MESSAGES)
-        self._bucket = TokenBucket(knobs.rate_limit_per_s, capacity)
+        self._bucket = TokenBucket(knobs.rate_limit_per_s, capacity, self._clock)
         self.domains.limit(knobs.domain_rate_limits, knobs.rate_burst_s)
 
     def _latency_s(self) -> float:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import uvicorn
@@ -66,7 +67,10 @@ async def serving(
 
 
 @contextlib.asynccontextmanager
-async def running_simulator(settings: Settings | None = None) -> AsyncIterator[str]:
-    """The simulator with `settings`, served on a free port; yields its base URL."""
-    async with serving(create_app(settings or Settings())) as base_url:
+async def running_simulator(
+    settings: Settings | None = None, *, clock: Callable[[], float] = time.monotonic
+) -> AsyncIterator[str]:
+    """The simulator with `settings` (its rate bucket and down window on `clock`), served
+    on a free port; yields its base URL."""
+    async with serving(create_app(settings or Settings(), clock=clock)) as base_url:
         yield base_url

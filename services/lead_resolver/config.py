@@ -18,7 +18,11 @@ class Settings(ServiceSettings):
         "fanout-lead-resolver", description="Consumer group (the topic prefix is put in front)."
     )
     window: int = Field(
-        200, ge=1, description="W: most batches outstanding (emitted, no outcome) per campaign."
+        200,
+        ge=1,
+        description="W: most batches outstanding (emitted, outcome not yet counted by the "
+        "sender's flush, about once a second) per campaign; the resolver emits when a whole "
+        "page fits under it.",
     )
     page_batches: int = Field(
         20, ge=1, description="Most batches emitted per campaign per scheduler turn."

@@ -220,12 +220,9 @@ class Resolver:
             await complete_if_accounted(self._pool, [campaign.id])
         return Step.DONE
 
-    async def _room(self, campaign: store.Campaign) -> int:
-        """Batches that may still be emitted under the window W."""
-        return self._settings.window - await store.outstanding(self._pool, campaign.id)
-
     async def _page(self, campaign: store.Campaign) -> Step:
-        room = min(self._settings.page_batches, await self._room(campaign))
+        settings = self._settings
+        room = page_room(settings.window, settings.page_batches, campaign.outstanding)
         if room <= 0:
             return Step.WAITING
         allowed = await self._allowance(campaign)
@@ -310,6 +307,8 @@ class Resolver:
     async def _reemit_parked(self, campaign: store.Campaign) -> bool:
         """Re-emit the batches claimed before (after a crash), else claim the parked rows due
         now and re-emit them; False when none is due."""
+        if not campaign.parked:  # read with the campaign: no look-up while none is parked
+            return False
         claimed = await store.claimed(self._pool, campaign.id)
         if not claimed:
             everything = campaign.state is State.CANCELLED  # cancelled: nothing waits
@@ -346,6 +345,15 @@ class Resolver:
             first_param=store.FIRST_CONDITION_PARAM,
         )
         return compiled.sql, list(compiled.params)
+
+
+def page_room(window: int, page_batches: int, outstanding: int) -> int:
+    """Batches the next page may hold: the room under the window W, once it holds a whole
+    page (or all of W, when W is smaller), else 0. A page of one or two batches costs as
+    many statements as a full one, and a campaign whose sender keeps up would otherwise
+    be paged a batch or two at a time, the steps' statements paid per batch."""
+    room = min(page_batches, window - outstanding)
+    return room if room >= min(page_batches, window) else 0
 
 
 def _count(page: Page) -> None:

@@ -26,10 +26,16 @@ from shared.campaigns import WORKING, State
 from shared.contracts.events import ExclusionReason
 from shared.contracts.sends import Recipient
 
+# One statement per step, whatever the campaign's size: the batches outstanding come from
+# the campaign's own counters (`batches_counted` moves with the sender's counting flush),
+# never from counting the campaign's rows of `send_batch_outcomes` (that count grew with
+# every batch of the campaign and ran on every step).
 CAMPAIGN = """
 SELECT c.id, c.account_id, c.state, c.run_id, c.condition::text AS condition,
        c.checkpoint_lead_id, c.batches_emitted, c.enqueued, c.resolve_done, c.launched_at,
-       c.from_email, c.provider_config_id, t.subject, t.html_body, t.text_body
+       c.from_email, c.provider_config_id, t.subject, t.html_body, t.text_body,
+       c.batches_emitted - c.batches_counted AS outstanding,
+       EXISTS (SELECT 1 FROM send_batch_deferrals d WHERE d.campaign_id = c.id) AS parked
 FROM campaigns c JOIN templates t ON t.id = c.template_id AND t.account_id = c.account_id
 WHERE c.id = $1
 """
@@ -74,11 +80,6 @@ UPDATE campaigns SET checkpoint_lead_id = $3, batches_emitted = batches_emitted 
 WHERE id = $1 AND batches_emitted = $2 AND checkpoint_lead_id IS NOT DISTINCT FROM $10
 """
 
-OUTSTANDING = """
-SELECT c.batches_emitted - (SELECT count(*) FROM send_batch_outcomes o WHERE o.campaign_id = c.id)
-FROM campaigns c WHERE c.id = $1
-"""
-
 
 @dataclass(frozen=True)
 class Campaign:
@@ -99,6 +100,8 @@ class Campaign:
     subject: str
     html_body: str
     text_body: str
+    outstanding: int = 0  # batches emitted whose outcomes are not counted yet
+    parked: bool = False  # the sender parked batches of it (re-emitted on resume)
 
     @property
     def audience_at(self) -> datetime:
@@ -148,11 +151,6 @@ async def active_ids(pool: asyncpg.Pool) -> list[UUID]:
     """Every campaign the resolver may have work on."""
     working = [state.value for state in WORKING]
     return [row["id"] for row in await pool.fetch(SWEEP, working, State.CANCELLED.value)]
-
-
-async def outstanding(pool: asyncpg.Pool, campaign_id: UUID) -> int:
-    """Batches emitted whose outcomes are not yet accounted."""
-    return int(await pool.fetchval(OUTSTANDING, campaign_id) or 0)
 
 
 async def leads_page(

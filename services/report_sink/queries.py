@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from services.report_sink.api.models import (
+    ActivityMinute,
     Breakdown,
     FunnelCounts,
     LeadEvent,
@@ -257,3 +258,22 @@ async def timeline(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> list[M
     """Send outcomes per minute."""
     rows = await ch.dicts(TIMELINE_SQL, {"account": account, "campaign": campaign})
     return [Minute.model_validate(r) for r in rows]
+
+
+# What the provider reported back, in the order a lead goes through it.
+ACTIVITY_TYPES = ("delivered", "bounced", "complained", "opened", "clicked", "unsubscribed")
+ACTIVITY_SQL = f"""
+SELECT toStartOfMinute(occurred_at) AS minute,
+       {", ".join(f"uniqExactIf(lead_id, type = '{t}') AS {t}" for t in ACTIVITY_TYPES)}
+FROM email_events
+WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
+  AND type IN ({", ".join(f"'{t}'" for t in ACTIVITY_TYPES)})
+GROUP BY minute
+ORDER BY minute
+"""  # the types are the constants above, never input
+
+
+async def activity(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> list[ActivityMinute]:
+    """Provider-reported events per minute (distinct leads per type and minute)."""
+    rows = await ch.dicts(ACTIVITY_SQL, {"account": account, "campaign": campaign})
+    return [ActivityMinute.model_validate(r) for r in rows]

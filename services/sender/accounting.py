@@ -6,8 +6,10 @@ acknowledged by Kafka the batch is queued here; the flush, which runs before
 offsets are committed (the consumer's `before_commit`), is one statement: it
 flips `counted` on the queued rows that are not counted yet, drops their
 per-recipient detail (no replay needs it once the events are out), and adds the
-counts of exactly the rows it flipped to the campaigns' display counters, so a
-batch counts once however often it is redelivered or by however many instances.
+counts of exactly the rows it flipped to the campaigns' counters (and the number of
+rows to `batches_counted`, the lead resolver's window), so a batch counts once however
+often it is redelivered or by however many instances: the counters always equal the
+sums over the campaign's counted rows, which is what completion reads.
 Then the campaigns whose every matched lead has a counted outcome complete
 (`shared.campaigns.complete_if_accounted`). Offsets are committed only after the
 flush: the counters are never behind the committed offsets.
@@ -32,12 +34,12 @@ WITH batch AS (
     RETURNING o.campaign_id, o.sent, o.failed, o.suppressed, o.cancelled
 ), totals AS (
     SELECT campaign_id, sum(sent) AS sent, sum(failed) AS failed,
-           sum(suppressed) AS suppressed, sum(cancelled) AS cancelled
+           sum(suppressed) AS suppressed, sum(cancelled) AS cancelled, count(*) AS batches
     FROM counted GROUP BY campaign_id
 )
 UPDATE campaigns c SET sent = c.sent + t.sent, failed = c.failed + t.failed,
     suppressed = c.suppressed + t.suppressed, cancelled = c.cancelled + t.cancelled,
-    updated_at = now()
+    batches_counted = c.batches_counted + t.batches, updated_at = now()
 FROM totals t WHERE c.id = t.campaign_id
 """
 

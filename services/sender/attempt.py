@@ -20,18 +20,18 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from services.sender import ledger
 from services.sender.backoff import RetryPolicy
 from services.sender.campaigns import CampaignSpec, SpecCache
 from services.sender.delivery import Attempts, Delivery, deliver
 from services.sender.durable import durable
 from services.sender.esp_call import Gate
+from services.sender.ledger import Ledger
 from services.sender.outcomes import Outcome
 from services.sender.providers.base import OutgoingEmail, SendRequest
 from services.sender.providers.registry import ProviderPool, ProviderUnavailable
 from services.sender.render import LinkSigner, render_batch
 from services.sender.render_guard import RenderGuard
-from services.sender.screening import screen
+from services.sender.screening import Blocked, screen
 from services.sender.waiting import ProviderWaits
 from shared.campaigns import Action, move
 from shared.contracts import EventType, Recipient, SendBatch
@@ -56,6 +56,7 @@ class Attempter:
     """Everything an attempt needs."""
 
     pool: asyncpg.Pool
+    ledger: Ledger
     specs: SpecCache
     providers: ProviderPool
     signer: LinkSigner
@@ -70,15 +71,19 @@ class Attempter:
         spec: CampaignSpec,
         recipients: list[Recipient],
         in_flight: frozenset[UUID],
+        found: Blocked | None = None,
     ) -> Step:
-        """Decide what can be decided now for `recipients` of `batch`."""
+        """Decide what can be decided now for `recipients` of `batch`; `found` is what blocks
+        them as read with the batch's ledger look-up (None: read it now)."""
         step = Step()
         if spec.halt:
             to_send = [r for r in recipients if r.lead_id in in_flight]
             step.undecided = [r for r in recipients if r.lead_id not in in_flight]
         else:
-            find = partial(screen, self.pool, spec.account_id, recipients, in_flight)
-            step.outcomes, to_send = await durable(find)
+            if found is None:  # looked up again: the recipients left after a resume
+                again = batch.model_copy(update={"recipients": recipients})
+                found = (await durable(partial(self.ledger.find, again))).blocked
+            step.outcomes, to_send = screen(found, recipients, in_flight)
         emails = await self._render(spec, to_send, step.outcomes)
         if not emails:
             return step
@@ -126,11 +131,11 @@ class Attempter:
         in_flight: frozenset[UUID],
     ) -> Delivery:
         try:
-            chosen = await self.providers.for_campaign(self.pool, spec)
+            chosen = await durable(partial(self.providers.for_campaign, self.pool, spec))
         except ProviderUnavailable as exc:
             return Delivery(undecided=emails, stopped_reason=str(exc))
         leads = [e.lead_id for e in emails]
-        await durable(partial(ledger.mark_in_flight, self.pool, batch, leads))
+        await durable(partial(self.ledger.mark_in_flight, batch, leads))
         gate = self._gate(batch.campaign_id)
         attempts = Attempts(
             chosen.provider, chosen.rate, self.policy, gate, self.waits, chosen.domains

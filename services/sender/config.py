@@ -64,6 +64,12 @@ class Settings(ServiceSettings):
         0.25, le=5.0, description="Burst a receiving domain's rate allows, in seconds of it."
     )
     flush_interval_s: Seconds = Field(1.0, description="Progress flush and offset commit period.")
+    ledger_batches: int = Field(
+        64,
+        ge=1,
+        description="Most batches whose ledger step (look-up, call in flight, outcome) one "
+        "Postgres statement takes: the batches waiting for a step share its statement.",
+    )
     spec_ttl_s: Seconds = Field(
         1.0,
         le=1.0,

@@ -101,7 +101,7 @@ def sends_consumer(
 
     async def before_commit() -> None:
         await accounting.flush()
-        await waits.flush(pipeline.pool)
+        await waits.flush(pipeline.ledger.pool)
 
     return Runner(
         common=settings.common,

@@ -15,11 +15,13 @@ between), the batch is recorded according to the campaign's current state:
   on resume (or cancel) the lead resolver re-emits every parked batch under
   fresh batch numbers and deletes it, so each parked recipient gets exactly one
   outcome later;
-- working again (resumed meanwhile) with undecided recipients: nothing is written
-  and the caller sends them;
-- only deferred recipients: they are parked until their domain's rate has room for them
-  (`not_before`), without taking the campaign's lock (`park_deferred`), and the lead
-  resolver re-emits them then.
+- working again (resumed meanwhile): nothing is written and the caller sends them.
+
+A batch with only deferred recipients is recorded with them parked until their domain's
+rate has room (`not_before`), without the campaign's lock and in a statement shared with
+other batches (`Ledger.park`): whatever the campaign's state, the lead resolver does the
+right thing with a parked row (re-emits it when due while it works, on resume when
+paused, at once when cancelled, where the sender makes them `cancelled`).
 
 A batch recorded before (a redelivery racing the first attempt) parks nothing twice:
 `recorded` is False and the caller re-emits the outcome that was recorded.
@@ -31,10 +33,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import asyncpg
-
 from services.sender import ledger
 from services.sender.campaigns import HELD
+from services.sender.ledger import Ledger, Recording
 from services.sender.outcomes import Outcome
 from shared import metrics
 from shared.campaigns import WORKING, Action, State, move
@@ -54,7 +55,7 @@ class Settled:
 
 
 async def settle(
-    pool: asyncpg.Pool,
+    book: Ledger,
     batch: SendBatch,
     outcomes: list[Outcome],
     undecided: list[Recipient],
@@ -66,11 +67,17 @@ async def settle(
 ) -> Settled:
     """Record `outcomes`, parking or cancelling `undecided` and `deferred` (due at
     `not_before`) as the campaign's state says."""
-    if not undecided and not deferred:
-        return Settled(outcomes, await ledger.record(pool, batch, outcomes, recorded_at))
-    if not undecided:  # parked whatever the state: see `park_deferred`
-        return await park_deferred(pool, batch, outcomes, deferred, recorded_at, not_before)
-    async with pool.acquire() as conn, conn.transaction():
+    if not undecided and not deferred:  # the common case: in a statement shared with others
+        return Settled(outcomes, await book.record(batch, outcomes, recorded_at))
+    if not undecided:  # parked whatever the state (see the module's docstring)
+        parking = Recording(
+            batch, outcomes, recorded_at, list(deferred), DOMAIN_RATE, not_before
+        )
+        done = await book.park(parking)
+        if done:
+            metrics.RECIPIENTS_PARKED.labels("domain_rate").inc(len(deferred))
+        return Settled(outcomes, done)
+    async with book.pool.acquire() as conn, conn.transaction():
         found = await conn.fetchval(LOCK, batch.campaign_id)
         state = State(found) if found is not None else State.CANCELLED
         if provider_stop and state in WORKING:
@@ -89,33 +96,6 @@ async def settle(
     if done:
         kind = "provider_stopped" if provider_stop else state.value
         metrics.RECIPIENTS_PARKED.labels(kind).inc(len(left))
-    return Settled(outcomes, done)
-
-
-async def park_deferred(
-    pool: asyncpg.Pool,
-    batch: SendBatch,
-    outcomes: list[Outcome],
-    deferred: Sequence[Recipient],
-    recorded_at: datetime,
-    not_before: datetime | None,
-) -> Settled:
-    """Record the batch with its deferred recipients parked until `not_before`, without the
-    campaign's lock: batches deferred by a busy domain are many, and whatever the campaign's
-    state, the lead resolver does the right thing with a parked row (re-emits it when due
-    while it works, on resume when paused, at once when cancelled, where the sender makes
-    them `cancelled`)."""
-    done = await ledger.record(
-        pool,
-        batch,
-        outcomes,
-        recorded_at,
-        parked=list(deferred),
-        parked_reason=DOMAIN_RATE,
-        not_before=not_before,
-    )
-    if done:
-        metrics.RECIPIENTS_PARKED.labels("domain_rate").inc(len(deferred))
     return Settled(outcomes, done)
 
 

@@ -3,7 +3,8 @@
 One row per send batch, never per email:
 
     find(batch)          its recorded outcome (to re-emit), and the leads of an ESP call
-                         that may have been in flight when an earlier attempt died
+                         that may have been in flight when an earlier attempt died; with
+                         what blocks its recipients now (`screening`), in the same statement
     mark_in_flight(...)  before the batch's first ESP call: the leads the call carries
     record(conn, ...)    the outcome, with each recipient's detail, and (if given) the
                          recipients parked for later (and from when), in one statement that
@@ -16,52 +17,99 @@ suppresses one of its addresses, a pause) can change what it says. The detail
 lives until the counting flush (`services.sender.accounting`), which runs after
 the events were acknowledged by Kafka, and is then dropped: from that moment a
 replay has nothing to publish and nothing to send.
+
+Every statement takes many batches at once (`unnest` over their keys): `Ledger` runs
+one for all the batches of this instance waiting for the same step (`coalesce`), so
+Postgres sees a statement per handful of batches, not several per batch. A record
+that parks recipients the campaign holds runs alone, in the caller's transaction
+(`deferrals`); one that parks recipients over their receiving domain's rate is shared too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
 import orjson
 
-from services.sender.outcomes import Outcome, outcome_counts
+from services.sender.coalesce import Coalescer
+from services.sender.outcomes import COUNTED, Outcome, outcome_counts
+from services.sender.screening import Blocked
 from shared.campaigns import MAX_REASON
 from shared.contracts import EventType, Recipient, SendBatch
 
+# $1, $2: the batches' keys ($1 campaign, $2 batch number; i = position); $3–$5 their
+# recipients' lower-cased addresses (position, account, address) and $6–$7 their leads
+# (position, lead): what blocks them is looked up with the ledger rows, per batch.
 FIND = """
-SELECT o.batch_no IS NOT NULL AS recorded, o.recorded_at, o.detail::text AS detail, a.lead_ids
-FROM (SELECT $1::uuid AS campaign_id, $2::bigint AS batch_no) k
+WITH k AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS k(campaign_id, batch_no, i)
+), suppressed AS (
+    SELECT e.i, array_agg(s.email) AS found
+    FROM unnest($3::bigint[], $4::uuid[], $5::text[]) AS e(i, account_id, email)
+    JOIN suppressions s ON s.account_id = e.account_id AND s.email = e.email
+    GROUP BY e.i
+), unsubscribed AS (
+    SELECT u.i, array_agg(l.id) AS found
+    FROM unnest($6::bigint[], $7::uuid[]) AS u(i, lead_id)
+    JOIN leads l ON l.id = u.lead_id AND l.unsubscribed_at IS NOT NULL
+    GROUP BY u.i
+)
+SELECT k.i, o.batch_no IS NOT NULL AS recorded, o.recorded_at, o.detail::text AS detail,
+       a.lead_ids, s.found AS blocked_emails, u.found AS blocked_leads
+FROM k
 LEFT JOIN send_batch_outcomes o ON o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no
 LEFT JOIN send_batch_attempts a ON a.campaign_id = k.campaign_id AND a.batch_no = k.batch_no
+LEFT JOIN suppressed s ON s.i = k.i
+LEFT JOIN unsubscribed u ON u.i = k.i
+ORDER BY k.i
 """
+# one row per (campaign, batch number, lead): the leads of each batch's call, merged
 MARK_IN_FLIGHT = """
 INSERT INTO send_batch_attempts AS a (campaign_id, batch_no, lead_ids)
-SELECT $1, $2, $3::uuid[] WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = $1)
+SELECT f.campaign_id, f.batch_no, array_agg(f.lead_id)
+FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) AS f(campaign_id, batch_no, lead_id)
+WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = f.campaign_id)
+GROUP BY f.campaign_id, f.batch_no
+ORDER BY f.campaign_id, f.batch_no
 ON CONFLICT (campaign_id, batch_no) DO UPDATE
 SET lead_ids = ARRAY(SELECT DISTINCT unnest(a.lead_ids || EXCLUDED.lead_ids))
 """
 RECORD = """
-WITH recorded AS (
+WITH b AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::int[],
+                         $7::text[], $8::timestamptz[], $9::text[], $10::text[],
+                         $11::timestamptz[])
+        AS b(campaign_id, batch_no, sent, failed, suppressed, cancelled, detail, recorded_at,
+             parked, reason, not_before)
+), recorded AS (
     INSERT INTO send_batch_outcomes
         (campaign_id, batch_no, sent, failed, suppressed, cancelled, counted, detail, recorded_at)
-    SELECT $1, $2, $3, $4, $5, $6, false, $7::jsonb, $8
-    WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = $1)
+    SELECT campaign_id, batch_no, sent, failed, suppressed, cancelled, false, detail::jsonb,
+           recorded_at
+    FROM b WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = b.campaign_id)
+    ORDER BY campaign_id, batch_no
     ON CONFLICT (campaign_id, batch_no) DO NOTHING
     RETURNING campaign_id, batch_no
 ), parked AS (
-    INSERT INTO send_batch_deferrals
-        (campaign_id, batch_no, recipients, reason, not_before)
-    SELECT campaign_id, batch_no, $9::jsonb, $10, $11 FROM recorded
-    WHERE $9::jsonb IS NOT NULL
+    INSERT INTO send_batch_deferrals (campaign_id, batch_no, recipients, reason, not_before)
+    SELECT r.campaign_id, r.batch_no, b.parked::jsonb, b.reason, b.not_before
+    FROM recorded r JOIN b ON b.campaign_id = r.campaign_id AND b.batch_no = r.batch_no
+    WHERE b.parked IS NOT NULL
     ON CONFLICT DO NOTHING
 ), attempt AS (
-    DELETE FROM send_batch_attempts WHERE campaign_id = $1 AND batch_no = $2
+    DELETE FROM send_batch_attempts a USING b
+    WHERE a.campaign_id = b.campaign_id AND a.batch_no = b.batch_no
 )
-SELECT count(*) FROM recorded
+SELECT campaign_id, batch_no FROM recorded
 """
+
+Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
+Key = tuple[UUID, int]
 
 
 @dataclass(frozen=True)
@@ -74,31 +122,110 @@ class Recorded:
 
 @dataclass(frozen=True)
 class Found:
-    """What the ledger knows of a batch before it is worked on."""
+    """What the ledger knows of a batch before it is worked on, and what blocks its
+    recipients now (for the first attempt's screening)."""
 
     recorded: Recorded | None = None
     in_flight: frozenset[UUID] = frozenset()
+    blocked: Blocked = Blocked()
 
 
-async def find(pool: asyncpg.Pool, batch: SendBatch) -> Found:
-    """The batch's recorded outcome, or the leads of its possibly in-flight call."""
-    row = await pool.fetchrow(FIND, batch.campaign_id, batch.batch_no)
-    assert row is not None  # the LEFT JOINs always give one row
-    in_flight = frozenset(row["lead_ids"] or ())
+@dataclass(frozen=True)
+class Recording:
+    """One batch's outcome to record, and the recipients it parks (with the reason, and the
+    time they may come back)."""
+
+    batch: SendBatch
+    outcomes: list[Outcome]
+    recorded_at: datetime
+    parked: list[Recipient] | None = None
+    parked_reason: str = ""
+    not_before: datetime | None = None
+
+
+async def find_many(db: Db, batches: Sequence[SendBatch]) -> list[Found]:
+    """What `find` answers, for each of `batches` (one statement)."""
+    email_at: list[int] = []
+    accounts: list[UUID] = []
+    emails: list[str] = []
+    lead_at: list[int] = []
+    leads: list[UUID] = []
+    for i, batch in enumerate(batches, start=1):
+        for email in sorted({r.email.lower() for r in batch.recipients}):
+            email_at.append(i)
+            accounts.append(batch.account_id)
+            emails.append(email)
+        for recipient in batch.recipients:
+            lead_at.append(i)
+            leads.append(recipient.lead_id)
+    rows = await db.fetch(
+        FIND,
+        [b.campaign_id for b in batches],
+        [b.batch_no for b in batches],
+        email_at,
+        accounts,
+        emails,
+        lead_at,
+        leads,
+    )
+    return [_found(row) for row in rows]
+
+
+def _found(row: asyncpg.Record) -> Found:
+    in_flight, blocked = frozenset(row["lead_ids"] or ()), Blocked.of_row(row)
     if not row["recorded"]:
-        return Found(in_flight=in_flight)
+        return Found(in_flight=in_flight, blocked=blocked)
     detail = row["detail"]
     outcomes = decode_detail(detail) if detail is not None else None
-    return Found(Recorded(row["recorded_at"], outcomes), in_flight)
+    return Found(Recorded(row["recorded_at"], outcomes), in_flight, blocked)
 
 
-async def mark_in_flight(pool: asyncpg.Pool, batch: SendBatch, leads: list[UUID]) -> None:
+async def find(db: Db, batch: SendBatch) -> Found:
+    """The batch's recorded outcome, or the leads of its possibly in-flight call; with what
+    blocks its recipients now."""
+    return (await find_many(db, [batch]))[0]
+
+
+async def mark_in_flight_many(db: Db, calls: Sequence[tuple[SendBatch, list[UUID]]]) -> None:
+    """What `mark_in_flight` does, for every (batch, leads) of `calls` (one statement)."""
+    keys = [(batch.campaign_id, batch.batch_no, lead) for batch, leads in calls for lead in leads]
+    if not keys:
+        return
+    await db.execute(
+        MARK_IN_FLIGHT, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
+    )
+
+
+async def mark_in_flight(db: Db, batch: SendBatch, leads: list[UUID]) -> None:
     """Before the first ESP call: these leads may be sent from now on."""
-    await pool.execute(MARK_IN_FLIGHT, batch.campaign_id, batch.batch_no, leads)
+    await mark_in_flight_many(db, [(batch, leads)])
+
+
+async def record_many(db: Db, recordings: Sequence[Recording]) -> list[bool]:
+    """What `record` answers, for each of `recordings` (one statement). A batch given twice
+    is recorded by its first recording only."""
+    first: dict[Key, Recording] = {}
+    for recording in recordings:
+        first.setdefault(_key(recording.batch), recording)
+    chosen = list(first.values())
+    counts = [outcome_counts(r.outcomes) for r in chosen]
+    rows = await db.fetch(
+        RECORD,
+        [r.batch.campaign_id for r in chosen],
+        [r.batch.batch_no for r in chosen],
+        *([c[n] for c in counts] for n in range(len(COUNTED))),
+        [encode_detail(r.outcomes) for r in chosen],
+        [r.recorded_at for r in chosen],
+        [_parked(r.parked) for r in chosen],
+        [r.parked_reason[:MAX_REASON] for r in chosen],
+        [r.not_before for r in chosen],
+    )
+    inserted = {(row["campaign_id"], row["batch_no"]) for row in rows}
+    return [_key(r.batch) in inserted and first[_key(r.batch)] is r for r in recordings]
 
 
 async def record(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    db: Db,
     batch: SendBatch,
     outcomes: list[Outcome],
     recorded_at: datetime,
@@ -109,22 +236,18 @@ async def record(
 ) -> bool:
     """Record the batch's outcome (and park `parked`, re-emitted no earlier than
     `not_before`); False if it was recorded before."""
-    counts = outcome_counts(outcomes)
-    recipients = None
-    if parked:
-        recipients = orjson.dumps([r.model_dump(mode="json") for r in parked]).decode()
-    inserted = await conn.fetchval(
-        RECORD,
-        batch.campaign_id,
-        batch.batch_no,
-        *counts,
-        encode_detail(outcomes),
-        recorded_at,
-        recipients,
-        parked_reason[:MAX_REASON],
-        not_before,
-    )
-    return bool(inserted)
+    recording = Recording(batch, outcomes, recorded_at, parked, parked_reason, not_before)
+    return (await record_many(db, [recording]))[0]
+
+
+def _key(batch: SendBatch) -> Key:
+    return batch.campaign_id, batch.batch_no
+
+
+def _parked(parked: list[Recipient] | None) -> str | None:
+    if not parked:
+        return None
+    return orjson.dumps([r.model_dump(mode="json") for r in parked]).decode()
 
 
 def encode_detail(outcomes: list[Outcome]) -> str:
@@ -149,3 +272,44 @@ def decode_detail(text: str) -> list[Outcome]:
         Outcome(Recipient(lead_id=UUID(lead), email=email), EventType(kind), message, reason)
         for lead, email, kind, message, reason in orjson.loads(text)
     ]
+
+
+class Ledger:
+    """The ledger of one sender instance: each step's statement shared by the batches
+    waiting for it (`coalesce`)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, max_batches: int = 64) -> None:
+        self.pool = pool
+        self._find: Coalescer[SendBatch, Found] = Coalescer(
+            lambda batches: find_many(pool, batches), max_items=max_batches
+        )
+        self._mark = Coalescer(self._mark_all, max_items=max_batches)
+        self._record: Coalescer[Recording, bool] = Coalescer(
+            lambda recordings: record_many(pool, recordings), max_items=max_batches
+        )
+
+    async def find(self, batch: SendBatch) -> Found:
+        """`find`, in a statement shared with other batches."""
+        return await self._find.submit(batch)
+
+    async def mark_in_flight(self, batch: SendBatch, leads: list[UUID]) -> None:
+        """`mark_in_flight`, in a statement shared with other batches."""
+        await self._mark.submit((batch, leads))
+
+    async def record(self, batch: SendBatch, outcomes: list[Outcome], at: datetime) -> bool:
+        """`record` (nothing parked), in a statement shared with other batches."""
+        return await self._record.submit(Recording(batch, outcomes, at))
+
+    async def park(self, recording: Recording) -> bool:
+        """`record` with recipients parked whatever the campaign's state (over their
+        receiving domain's rate), in a statement shared with other batches."""
+        return await self._record.submit(recording)
+
+    @property
+    def statements(self) -> int:
+        """Statements run so far by this ledger."""
+        return self._find.statements + self._mark.statements + self._record.statements
+
+    async def _mark_all(self, calls: list[tuple[SendBatch, list[UUID]]]) -> list[None]:
+        await mark_in_flight_many(self.pool, calls)
+        return [None] * len(calls)

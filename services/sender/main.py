@@ -17,6 +17,7 @@ from services.sender.backoff import RetryPolicy
 from services.sender.campaigns import SpecCache
 from services.sender.config import Settings
 from services.sender.consumer import sends_consumer
+from services.sender.ledger import Ledger
 from services.sender.pipeline import SendPipeline
 from services.sender.providers.registry import ProviderPool
 from services.sender.render import LinkSigner
@@ -62,8 +63,10 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     specs = SpecCache.from_settings(pool, settings)
     waits = ProviderWaits()
     accounting = Accounting(pool)
+    book = Ledger(pool, max_batches=settings.ledger_batches)
     attempter = Attempter(
         pool=pool,
+        ledger=book,
         specs=specs,
         providers=providers,
         signer=LinkSigner(common.secret("link_secret"), common.public_base_url),
@@ -73,7 +76,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         guard=RenderGuard(settings.render_pause_ratio, settings.render_pause_min),
     )
     pipeline = SendPipeline(
-        pool=pool,
+        ledger=book,
         producer=producer,
         events_topic=topic_name(Topic.EMAIL_EVENTS, common.topic_prefix),
         specs=specs,

@@ -21,18 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from uuid import UUID
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from services.sender import ledger
 from services.sender.accounting import Accounting
 from services.sender.attempt import Attempter
 from services.sender.campaigns import CampaignSpec, SpecCache
 from services.sender.deferrals import Settled, settle
 from services.sender.durable import durable
+from services.sender.ledger import Found, Ledger, Recorded
 from services.sender.outcomes import Outcome, publish_outcomes
+from services.sender.screening import Blocked
 from shared import metrics
 from shared.contracts import Recipient, SendBatch
 
@@ -41,7 +40,7 @@ from shared.contracts import Recipient, SendBatch
 class SendPipeline:
     """Everything one batch needs; `process` is the whole pipeline."""
 
-    pool: asyncpg.Pool
+    ledger: Ledger
     producer: AIOKafkaProducer
     events_topic: str
     specs: SpecCache
@@ -51,16 +50,16 @@ class SendPipeline:
     async def process(self, batch: SendBatch) -> str:
         """Handle one batch; returns "" or the reason it belongs in the dead-letter topic."""
         spec = await durable(partial(self.specs.get, batch.campaign_id))
-        found = await durable(partial(ledger.find, self.pool, batch))
+        found = await durable(partial(self.ledger.find, batch))
         if found.recorded is not None:
             metrics.SEND_REPLAYS.labels("recorded").inc()
             await self._replay(batch, spec, found.recorded)
             return ""
         if found.in_flight:
             metrics.SEND_REPLAYS.labels("in_flight").inc()
-        settled, exhausted, recorded_at = await self._decide(batch, spec, found.in_flight)
+        settled, exhausted, recorded_at = await self._decide(batch, spec, found)
         if not settled.recorded:  # another attempt recorded it first: that is the outcome
-            again = await durable(partial(ledger.find, self.pool, batch))
+            again = await durable(partial(self.ledger.find, batch))
             if again.recorded is not None:
                 await self._replay(batch, spec, again.recorded)
             return ""
@@ -72,15 +71,17 @@ class SendPipeline:
         return exhausted
 
     async def _decide(
-        self, batch: SendBatch, spec: CampaignSpec, in_flight: frozenset[UUID]
+        self, batch: SendBatch, spec: CampaignSpec, found: Found
     ) -> tuple[Settled, str, datetime]:
         """Attempt until the batch is recorded (a resume meanwhile means: attempt again)."""
         outcomes: list[Outcome] = []
         recipients: list[Recipient] = list(batch.recipients)
         deferred: list[Recipient] = []
         deferred_s, exhausted = 0.0, ""
+        blocked: Blocked | None = found.blocked  # read with the look-up: the first attempt's
         while True:
-            step = await self.attempter.attempt(batch, spec, recipients, in_flight)
+            step = await self.attempter.attempt(batch, spec, recipients, found.in_flight, blocked)
+            blocked = None  # an attempt after a resume screens again
             outcomes += step.outcomes
             deferred += step.deferred
             deferred_s = max(deferred_s, step.deferred_s)
@@ -89,7 +90,7 @@ class SendPipeline:
             settled = await durable(
                 partial(
                     settle,
-                    self.pool,
+                    self.ledger,
                     batch,
                     outcomes,
                     step.undecided,
@@ -104,9 +105,7 @@ class SendPipeline:
             recipients = settled.resumed
             spec = await durable(partial(self.specs.get, batch.campaign_id, fresh=True))
 
-    async def _replay(
-        self, batch: SendBatch, spec: CampaignSpec, recorded: ledger.Recorded
-    ) -> None:
+    async def _replay(self, batch: SendBatch, spec: CampaignSpec, recorded: Recorded) -> None:
         """Re-emit a recorded outcome whose events may not be out yet; nothing is sent."""
         if recorded.outcomes is None:  # counted: its events were acknowledged long ago
             return

@@ -15,6 +15,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.kafka.producer import LINGER_MS
 from shared.settings import Seconds, SecretName, ServiceSettings, db_pool_size
 
 ProviderName = Literal["simulator", "ses", "sendgrid", "mailgun", "postmark"]
@@ -82,6 +83,14 @@ class Settings(ServiceSettings):
     postmark_password: SecretStr = Field(SecretStr(""), description="Basic-auth password.")
     kafka_send_timeout_s: Seconds = Field(
         15, description="Longest wait for Kafka to acknowledge a request's events."
+    )
+    kafka_linger_ms: int = Field(
+        LINGER_MS,
+        ge=0,
+        le=1000,
+        description="How long the producer holds a request's events to send them with other "
+        "requests' in one Kafka request (ms). Longer: fewer, larger Kafka requests under a "
+        "flood of webhooks; each webhook is answered about that much later.",
     )
     db_pool_size: int = db_pool_size(5)
     config_cache_size: int = Field(

@@ -43,7 +43,9 @@ def create_app(
             pool = await stack.enter_async_context(
                 open_pool(common.database_url, max_size=settings.db_pool_size)
             )
-            producer = await stack.enter_async_context(open_producer(common))
+            producer = await stack.enter_async_context(
+                open_producer(common, linger_ms=settings.kafka_linger_ms)
+            )
             app.state.settings = settings
             app.state.recorder = Recorder(
                 pool=pool,

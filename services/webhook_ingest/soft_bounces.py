@@ -36,6 +36,7 @@ WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.id = u.account_id)
 ON CONFLICT (account_id, email) DO UPDATE
 SET last_delivered_at = GREATEST(sb.last_delivered_at, EXCLUDED.last_delivered_at),
     updated_at = now()
+RETURNING account_id, email
 """
 COUNT_BOUNCES = """
 INSERT INTO soft_bounce_events (account_id, email, event_id, occurred_at)
@@ -93,15 +94,21 @@ async def apply_runs(conn: asyncpg.Connection, runs: dict[Address, Run], thresho
     if not runs:
         return
     ordered = sorted(runs.items(), key=lambda item: item[0])
-    accounts = [a[0] for a, _ in ordered]
-    emails = [a[1] for a, _ in ordered]
-    await conn.execute(
+    locked = await conn.fetch(
         LOCK_RUNS,
-        accounts,
-        emails,
+        [a[0] for a, _ in ordered],
+        [a[1] for a, _ in ordered],
         [r.delivered_at for _, r in ordered],
         [bool(r.bounces) for _, r in ordered],
     )
+    # Only addresses with a run go further: a delivery of one that never soft-bounced
+    # (almost every delivery) changes nothing, and is not looked up three more times.
+    with_runs = {(row["account_id"], row["email"]) for row in locked}
+    ordered = [(a, r) for a, r in ordered if a in with_runs]
+    if not ordered:
+        return
+    accounts = [a[0] for a, _ in ordered]
+    emails = [a[1] for a, _ in ordered]
     bounces = [(a, event, at) for a, r in ordered for event, at in sorted(r.bounces.items())]
     if bounces:
         await conn.execute(

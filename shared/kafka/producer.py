@@ -44,6 +44,8 @@ from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
 
+LINGER_MS = 5  # how long records wait to be sent with others, unless a service says otherwise
+
 # The broker's answers that mean "this producer session's sequence numbers are broken".
 SESSION_BROKEN = (
     OutOfOrderSequenceNumber,
@@ -118,7 +120,7 @@ def make_producer(common: CommonSettings, **overrides: Any) -> Producer:
         "enable_idempotence": True,
         "acks": "all",
         "compression_type": "lz4",
-        "linger_ms": 5,
+        "linger_ms": LINGER_MS,
         "max_batch_size": 512 * 1024,
         "max_request_size": 4 * 1024 * 1024,
         "request_timeout_ms": 30_000,

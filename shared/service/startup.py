@@ -30,6 +30,7 @@ from typing import NoReturn, TypeVar
 import structlog
 from fastapi import FastAPI
 
+from shared.db import name_connections
 from shared.errors import StartupRefused
 from shared.logging import configure_service_logging
 from shared.service.configuration import load_settings
@@ -61,6 +62,7 @@ def run_service(name: str, settings: type[S], start: Start[S]) -> None:
     except StartupRefused as exc:
         _refuse(name, exc)
     configure_service_logging(name, config.common)
+    name_connections(f"fanout-{name}")
     try:
         asyncio.run(_run(config, start))
     except StartupRefused as exc:

@@ -9,6 +9,7 @@ missing value, its path.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -100,6 +101,18 @@ def _render_part(part: str, template: Template, names: dict[str, Any], meter: Me
     return str(env.concat(chunks))
 
 
+def one_line(subject: str) -> str:
+    """A rendered subject as the one header line it must be: every line break lead data
+    put there (CR, LF or any other `str.splitlines` boundary) becomes one space, blank
+    lines and other control characters (Unicode category Cc, tab kept) go, so a merge
+    value can neither add a header nor end the header block in any provider's message;
+    ends are trimmed."""
+    if subject.isprintable():  # nearly every subject: no break, no control character
+        return subject.strip()
+    line = " ".join(filter(None, (part.strip() for part in subject.splitlines())))
+    return "".join(c for c in line if c == "\t" or unicodedata.category(c) != "Cc").strip()
+
+
 class CompiledTemplate:
     """A validated template, compiled once and rendered per lead."""
 
@@ -118,7 +131,7 @@ class CompiledTemplate:
         """Render for one lead under the budget; raises `RenderError` (part, line, kind)."""
         names = {**GLOBALS, **template_context(merge_vars, unsubscribe_url)}
         with metering(Meter(self.limits, clock)) as meter:
-            subject = _render_part("subject", self._subject, names, meter).strip()
+            subject = one_line(_render_part("subject", self._subject, names, meter))
             html = _render_part("html_body", self._html, names, meter) if self._html else ""
             text = _render_part("text_body", self._text, names, meter) if self._text else ""
         if html and not self._html_places_link:

@@ -25,6 +25,7 @@ from fanout_cli.stack.components import SERVICES, ServiceProcess
 from fanout_cli.stack.kafka import kafka_version
 from shared.secret_policy import check_secrets
 from shared.settings import SECRET_NAMES, CommonSettings, env_name
+from tests.deploy.settings_env import variables
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -61,6 +62,8 @@ def _fields(cls: type[BaseSettings], prefix: str) -> set[str]:
 
 
 def _field_for(var: str, service: ServiceProcess, cls: type[BaseSettings]) -> str | None:
+    if var in variables(cls):  # a field of a settings class it holds, under that one's
+        return var  # own prefix (campaign_api's dashboard: FANOUT_DASHBOARD_)
     if var.startswith(service.env_prefix):
         name = var[len(service.env_prefix) :].lower()
         return name if name in _fields(cls, service.env_prefix) else None

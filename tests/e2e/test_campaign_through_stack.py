@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 from fanout_cli.demo.run import ACCOUNTED, API, CONDITION, DemoOutcome, run_demo
 from shared.db import create_pool
 from shared.settings import CommonSettings
+from tests.dashboard import sign_in
 from tests.e2e.receiving import receiving
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse]
@@ -90,6 +92,25 @@ def test_bounced_and_complained_addresses_are_suppressed_for_next_campaign(
     assert event["type"] == "campaign.completed"
     summary = event["data"]["summary"]
     assert (summary["matched"], summary["sent"]) == (state["matched"], state["sent"])
+
+
+def test_demo_campaign_is_in_the_dashboard_with_its_funnel(campaign: DemoOutcome) -> None:
+    """What `make demo` ends by pointing at: the campaign's report in the web dashboard,
+    signed in with the key the demo printed."""
+    asyncio.run(_dashboard_report(campaign))
+
+
+async def _dashboard_report(campaign: DemoOutcome) -> None:
+    async with httpx.AsyncClient(base_url=API, timeout=60) as browser:
+        await sign_in(browser, campaign.api_key)
+        report = await browser.get(f"/app/campaigns/{campaign.campaign_id}/report")
+    assert report.status_code == 200, report.text
+    assert '<svg class="chart funnel"' in report.text
+    matched = re.search(
+        r'<tr data-step="matched"><td>matched</td><td class="num">([\d,]+)<', report.text
+    )
+    assert matched and int(matched.group(1).replace(",", "")) == campaign.matched
+    assert f"{campaign.funnel['counts']['delivered']:,}" in report.text
 
 
 async def _suppression_count(common: CommonSettings, account: UUID) -> int:

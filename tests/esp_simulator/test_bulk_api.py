@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ import httpx
 from services.esp_simulator.config import Settings
 from services.esp_simulator.testing import running_simulator
 from shared.settings import CommonSettings
+from tests.clock import BootClock
 from tests.esp_simulator.helpers import AUTH, bulk, message
 
 
@@ -76,23 +76,28 @@ async def test_send_bulk_malformed_message_id_bad_request(sim: httpx.AsyncClient
 
 
 async def test_send_bulk_over_rate_limit_throttled_with_retry_after() -> None:
+    clock = BootClock()  # the rate bucket's clock: no time passes unless the test moves it
     settings = Settings(webhook_url="", rate_limit_per_s=100)
     async with (
-        running_simulator(settings) as base_url,
+        running_simulator(settings, clock=clock) as base_url,
         httpx.AsyncClient(base_url=base_url) as sim,
     ):
+        # the bucket holds one second of rate: two calls of 50, then it is empty
         assert (await _send(sim, [message(i) for i in range(50)])).status_code == 200
         assert (await _send(sim, [message(i) for i in range(50)])).status_code == 200
         throttled = await _send(sim, [message(i) for i in range(50)])
         assert throttled.status_code == 429
-        assert int(throttled.headers["Retry-After"]) >= 1
-        wait_ms = throttled.json()["retry_after_ms"]
-        assert 0 < wait_ms <= 500
+        assert throttled.headers["Retry-After"] == "1"  # whole seconds, rounded up
+        assert throttled.json()["retry_after_ms"] == 500  # 50 tokens at 100/s
         counters = (await sim.get("/v1/counters")).json()
         assert counters["unique"] == 100
         assert counters["throttled_calls"] == 1
-        await asyncio.sleep(wait_ms / 1000 + 0.02)
+        clock.advance(0.25)  # refilled 25 of the 50: still refused, for what is left
+        again = await _send(sim, [message(i) for i in range(50)])
+        assert (again.status_code, again.json()["retry_after_ms"]) == (429, 250)
+        clock.advance(0.25)
         assert (await _send(sim, [message(i) for i in range(50)])).status_code == 200
+        assert (await sim.get("/v1/counters")).json()["unique"] == 150
 
 
 async def test_send_bulk_error_5xx_rate_answers_503(sim: httpx.AsyncClient) -> None:

@@ -57,15 +57,21 @@ def _sources(sent: int, logged: int, duplicates: int) -> Sources:
 
 
 def test_counters_agreeing_with_log_and_reports_give_no_reason() -> None:
-    assert counters_disagree(_sources(12_000, 12_000, 50), 12_000, 50) == []
+    assert counters_disagree([_sources(12_000, 12_000, 50)], 12_000, 50) == []
 
 
 def test_a_lead_counted_twice_shows() -> None:
-    reasons = counters_disagree(_sources(12_001, 12_000, 50), 12_000, 50)
+    reasons = counters_disagree([_sources(12_001, 12_000, 50)], 12_000, 50)
     assert reasons == [
         "first acceptances: simulator counters 12,000, its request log 12,000, reports 12,001 sent"
     ]
-    assert "duplicates" in counters_disagree(_sources(12_000, 12_000, 50), 12_000, 51)[0]
+    assert "duplicates" in counters_disagree([_sources(12_000, 12_000, 50)], 12_000, 51)[0]
+
+
+def test_counters_are_compared_with_every_campaign_of_the_run() -> None:
+    campaigns = [_sources(10_000, 10_000, 0), _sources(10_000, 10_000, 2)]
+    assert counters_disagree(campaigns, 20_000, 2) == []
+    assert counters_disagree(campaigns, 10_000, 2) != []  # one campaign's worth is not all
 
 
 def test_steady_rate_leaves_out_the_first_and_last_tenth() -> None:

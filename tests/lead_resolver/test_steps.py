@@ -13,7 +13,7 @@ import pytest
 
 from services.lead_resolver.resolver import Resolver, Step
 from shared.campaigns import Action, State
-from tests.send_path import campaign, seed_campaign, set_template_part
+from tests.send_path import campaign, counted_batch, seed_campaign, set_template_part
 from tests.shared.campaigns.helpers import transitions
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -63,13 +63,8 @@ async def test_resolve_campaign_from_queued_to_completed(
     resolved = await campaign(pool, cid)
     assert (resolved["state"], resolved["resolve_done"]) == (State.SENDING, True)
     assert (resolved["matched"], resolved["batches_emitted"]) == (60, 2)
-    for batch_no, sent in ((0, 50), (1, 10)):  # what the sender records for each batch
-        await pool.execute(
-            "INSERT INTO send_batch_outcomes (campaign_id, batch_no, sent) VALUES ($1, $2, $3)",
-            cid,
-            batch_no,
-            sent,
-        )
+    for batch_no, sent in ((0, 50), (1, 10)):  # what the sender records and counts
+        await counted_batch(pool, cid, batch_no, sent=sent)
     assert await resolver.step(cid) is Step.DONE
     assert (await campaign(pool, cid))["state"] == State.COMPLETED
     assert _counts() == _moved(before, Action.RESOLVE, Action.SEND, Action.COMPLETE)

@@ -207,6 +207,19 @@ async def test_get_bounces_exclusions_and_timeline(world: World) -> None:
     ]
 
 
+async def test_get_activity_per_minute(world: World) -> None:
+    client, a, _, _ = world
+    minutes = (await _report(client, a, "activity"))["minutes"]
+    got = {m["minute"][11:16]: {k: v for k, v in m.items() if k != "minute" and v} for m in minutes}
+    assert got == {  # from the data set: each event at its minute, a lead once per minute
+        "10:01": {"delivered": 3, "bounced": 2},
+        "10:03": {"opened": 1},
+        "10:04": {"clicked": 1},
+        "10:05": {"opened": 1},
+        "10:06": {"complained": 1},
+    }
+
+
 async def test_list_campaigns_with_headlines(world: World) -> None:
     client, a, _, other = world
     r = await client.get("/reports/campaigns", headers=a.headers)
@@ -249,7 +262,15 @@ async def test_read_other_accounts_reports_not_found(world: World) -> None:
     client, a, b, _ = world
     paths = [
         f"/reports/campaigns/{a.campaign_id}/{p}"
-        for p in ("funnel", "recipients", "recipients.csv", "bounces", "exclusions", "timeline")
+        for p in (
+            "funnel",
+            "recipients",
+            "recipients.csv",
+            "bounces",
+            "exclusions",
+            "timeline",
+            "activity",
+        )  # fmt: skip
     ] + [f"/reports/leads/{a.lead_ids[0]}/history"]
     for path in paths:
         theirs = await client.get(path, headers=b.headers)

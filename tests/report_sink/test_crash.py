@@ -22,6 +22,7 @@ from fanout_cli.report.commands import report_app
 from fanout_cli.report.sql import sql_command
 from shared.settings import CommonSettings
 from tests.report_sink.helpers import batches, make_tenant, publish, sends, wait_until
+from tests.waiting import wait_healthy
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse, pytest.mark.slow]
 
@@ -56,6 +57,10 @@ class SinkProcess:
         assert self.proc is not None and self.proc.stdout is not None
         async for line in self.proc.stdout:
             self.lines.append(line.decode(errors="replace"))
+
+    def output(self) -> str:
+        """The last lines it wrote, for failure messages."""
+        return "".join(self.lines[-30:])
 
     def logged(self, event: str) -> Callable[[], asyncio.Future[bool]]:
         async def check() -> bool:
@@ -106,14 +111,6 @@ async def _sql(url: str, query: str) -> list[list[object]]:
         return rows
 
 
-async def _answers(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=2) as client:
-            return (await client.get("/healthz")).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 async def test_sink_killed_mid_batch_counts_every_event_once(
     settings: CommonSettings, sink_process: tuple[SinkProcess, str], pool: asyncpg.Pool
 ) -> None:
@@ -122,13 +119,13 @@ async def test_sink_killed_mid_batch_counts_every_event_once(
     account, campaign = tenant.account_id, tenant.campaign_id
     messages = batches(sends(account, campaign, EVENTS), per_message=10)
     await process.start()
-    await wait_until(lambda: _answers(url), timeout=60)
+    await wait_healthy(url, details=process.output)
     await publish(settings, messages)
     await wait_until(process.logged('"sink.inserted"'), timeout=60)
     assert await process.signal(signal.SIGKILL) == -signal.SIGKILL  # mid-run: no shutdown
 
     await process.start()
-    await wait_until(lambda: _answers(url), timeout=60)
+    await wait_healthy(url, details=process.output)
 
     async def all_stored() -> bool:
         rows = await _sql(url, "SELECT uniqExact(event_id) FROM email_events")

@@ -22,6 +22,7 @@ from services.sender.attempt import Attempter
 from services.sender.backoff import RetryPolicy
 from services.sender.campaigns import SpecCache
 from services.sender.config import Settings as SenderSettings
+from services.sender.ledger import Ledger
 from services.sender.pipeline import SendPipeline
 from services.sender.providers.base import EmailProvider, RecipientResult, SendRequest
 from services.sender.providers.registry import ProviderPool
@@ -101,8 +102,10 @@ async def harness(
         providers.register("simulator", provider, SendRate(0))
         specs, waits = SpecCache(pool, ttl_s=spec_ttl_s), ProviderWaits()
         accounting = Accounting(pool)
+        book = Ledger(pool)
         attempter = Attempter(
             pool=pool,
+            ledger=book,
             specs=specs,
             providers=providers,
             signer=LinkSigner("secret", "https://unsub.example"),
@@ -112,7 +115,7 @@ async def harness(
             guard=guard or RenderGuard(0.5, 1_000_000),
         )
         pipeline = SendPipeline(
-            pool=pool,
+            ledger=book,
             producer=producer or real,
             events_topic=topic_name(Topic.EMAIL_EVENTS, common.topic_prefix),
             specs=specs,

@@ -14,7 +14,6 @@ events.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections import Counter
 from typing import Any
@@ -29,7 +28,6 @@ from shared.settings import CommonSettings
 from tests.dialects import ADAPTER_NAMES, CREDS, running_dialects
 from tests.send_path import (
     Seeded,
-    Service,
     StartService,
     assert_exactly_one_outcome,
     free_port,
@@ -38,6 +36,7 @@ from tests.send_path import (
     seed_campaign,
     wait_for,
 )
+from tests.waiting import wait_healthy
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 LEADS = 2_000  # per campaign: forty batches of 50 (issue 13: "a few thousand leads")
@@ -79,17 +78,6 @@ def _assert_campaign(events: list[EmailEvent], seeded: Seeded, provider: str) ->
     assert kinds[EventType.DELIVERED] > 0 and kinds[EventType.BOUNCED] > 0, (provider, kinds)
 
 
-async def _healthy(url: str, service: Service, timeout_s: float = 60) -> None:
-    """Wait until `service` answers its /healthz at `url`."""
-    async with httpx.AsyncClient(base_url=url, timeout=2) as client:
-        for _ in range(int(timeout_s * 5)):
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"{service.name} did not start: {service.log_tail()}")
-
-
 async def test_campaigns_through_every_dialect_one_outcome_per_lead_events_attributed(
     pool: asyncpg.Pool, settings: CommonSettings, start: StartService
 ) -> None:
@@ -108,7 +96,7 @@ async def test_campaigns_through_every_dialect_one_outcome_per_lead_events_attri
     )
     hooks = f"http://127.0.0.1:{ingest_port}/webhooks/simulator"
     async with running_dialects(settings, sim_port, webhook_url=hooks, **KNOBS) as sim:
-        await _healthy(f"http://127.0.0.1:{ingest_port}", ingest)
+        await wait_healthy(f"http://127.0.0.1:{ingest_port}", details=ingest.log_tail)
         adapters = sender_env(CREDS, sim.url, sim.smtp_port)
         adapters["FANOUT_SENDER_RATE_BUDGETS"] = json.dumps(dict.fromkeys(ADAPTER_NAMES, 0))
         sender = start("sender", **adapters)

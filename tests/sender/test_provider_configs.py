@@ -6,6 +6,7 @@ disables the configuration, and the parked batch is sent after new credentials a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -64,6 +65,32 @@ async def test_two_configurations_do_not_share_a_budget(pool: asyncpg.Pool) -> N
         assert (first.rate.budget_per_s, first.rate.share_per_s) == (100, 50)
         assert (second.rate.budget_per_s, second.rate.share_per_s) == (300, 150)
         assert (await configured.get(pool, slow)).rate is first.rate  # one per configuration
+    finally:
+        await configured.aclose()
+
+
+class CountingPool:
+    """The test's pool, counting the rows it was asked for (a configuration's reads)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.reads = 0
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        self.reads += 1
+        return await self._pool.fetchrow(query, *args)
+
+
+@pytest.mark.postgres
+async def test_batches_in_flight_read_an_expired_configuration_once(pool: asyncpg.Pool) -> None:
+    account = (await factories.account(pool)).id
+    config = await factories.provider_config(pool, account)
+    configured = ConfiguredProviders(SenderSettings())
+    counting = CountingPool(pool)
+    try:
+        got = await asyncio.gather(*(configured.get(counting, config) for _ in range(50)))
+        assert counting.reads == 1
+        assert len({id(made) for made in got}) == 1
     finally:
         await configured.aclose()
 

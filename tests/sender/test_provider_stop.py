@@ -70,7 +70,8 @@ async def test_provider_stop_parks_batch_pauses_campaign_and_resume_finishes(
         )
         assert parked == 40
         assert await h.pipeline.process(first) == ""  # redelivered: nothing parked twice
-        assert await pool.fetchval("SELECT count(*) FROM send_batch_deferrals") == 1
+        parked_batches = "SELECT count(*) FROM send_batch_deferrals WHERE campaign_id = $1"
+        assert await pool.fetchval(parked_batches, seeded.campaign_id) == 1
 
         # resume: the resolver re-emits the parked recipients as a new batch
         await pool.execute(
@@ -82,7 +83,7 @@ async def test_provider_stop_parks_batch_pauses_campaign_and_resume_finishes(
             await resolver.step(seeded.campaign_id)
         resumed = await campaign(pool, seeded.campaign_id)
         assert (resumed["state"], resumed["batches_emitted"]) == ("sending", 2)
-        assert await pool.fetchval("SELECT count(*) FROM send_batch_deferrals") == 0
+        assert await pool.fetchval(parked_batches, seeded.campaign_id) == 0
         [again] = await read_sends(settings)
         assert again.batch_no == 1 and len(again.recipients) == 40
 

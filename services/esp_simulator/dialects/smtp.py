@@ -16,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import email
 import hmac
-from email.message import EmailMessage
+from collections.abc import Callable
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
 from email.policy import default
+from functools import partial
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -40,7 +43,7 @@ REPLIES = {
 }
 
 
-def _part(message: EmailMessage, subtype: str) -> str:
+def _modern_part(message: EmailMessage, subtype: str) -> str:
     body = message.get_body(preferencelist=(subtype,))
     return (
         str(body.get_content())
@@ -49,20 +52,46 @@ def _part(message: EmailMessage, subtype: str) -> str:
     )
 
 
+def _legacy_part(message: Message, subtype: str) -> str:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}" and not part.get_filename():
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode(part.get_content_charset("us-ascii"), errors="replace")
+    return ""
+
+
+def _legacy_header(message: Message, name: str) -> str:
+    value = message.get(name)
+    return "" if value is None else str(make_header(decode_header(str(value))))
+
+
+def _parsed(content: bytes) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """A message's header and text-part readers. 7-bit messages (all but SMTPUTF8 ones) are
+    read with the compat32 parser and RFC 2047 decoding, about ten times cheaper per message
+    than the modern policy (the simulator parses every email of an SMTP campaign); 8-bit
+    ones (raw UTF-8 headers) need the modern policy."""
+    if content.isascii():
+        legacy = email.message_from_bytes(content)
+        return partial(_legacy_header, legacy), partial(_legacy_part, legacy)
+    modern = email.message_from_bytes(content, policy=default)
+    assert isinstance(modern, EmailMessage)
+    return (lambda name: str(modern.get(name, ""))), partial(_modern_part, modern)
+
+
 def message_fields(content: bytes, recipient: str) -> dict[str, Any]:
     """The engine's message of one received MIME message."""
-    message = email.message_from_bytes(content, policy=default)
-    assert isinstance(message, EmailMessage)
-    metadata = {name: str(message.get(header, "")) for name, header in ID_HEADERS.items()}
+    header, part = _parsed(content)
+    metadata = {name: header(field) for name, field in ID_HEADERS.items()}
     missing = [ID_HEADERS[n] for n, v in metadata.items() if not v]
     if missing:
         raise DialectError(missing[0], "header required by the simulator (Fanout's ids)")
     return {
-        "message_id": str(message.get("Message-ID", "")).strip(),
+        "message_id": header("Message-ID").strip(),
         "to": recipient,
-        "subject": str(message.get("Subject", "")),
-        "html": _part(message, "html"),
-        "text": _part(message, "plain"),
+        "subject": header("Subject"),
+        "html": part("html"),
+        "text": part("plain"),
         "headers": {},
         "metadata": metadata,
     }

@@ -189,6 +189,26 @@ class Timeline(BaseModel):
     minutes: list[Minute]
 
 
+class ActivityMinute(BaseModel):
+    """What the provider reported in one minute: distinct leads per event type (a lead
+    that opened twice in the minute counts once; in two minutes, once in each)."""
+
+    minute: UtcDatetime
+    delivered: Delivered
+    bounced: Bounced
+    complained: Complained
+    opened: Opened
+    clicked: Clicked
+    unsubscribed: Unsubscribed
+
+
+class Activity(BaseModel):
+    """A campaign's provider-reported events per minute, in time order."""
+
+    campaign_id: UUID = Field(examples=[_CAMPAIGN])
+    minutes: list[ActivityMinute]
+
+
 class SqlRequest(BaseModel):
     """A read-only query for analysts."""
 

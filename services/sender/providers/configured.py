@@ -100,6 +100,7 @@ class ConfiguredProviders:
         self._adapters = _Adapters(settings.provider_cache_size, self._retire)
         self._closing: dict[asyncio.Task[None], EmailProvider] = {}
         self._creating = asyncio.Lock()
+        self._loading: dict[UUID, asyncio.Future[StoredConfig | None]] = {}
         self.share = (1, 1)
 
     async def get(self, db: asyncpg.Pool, config_id: UUID) -> Configured:
@@ -151,9 +152,18 @@ class ConfiguredProviders:
         self._adapters.clear()
 
     async def _config(self, db: asyncpg.Pool, config_id: UUID) -> StoredConfig | None:
-        if config_id not in self._configs:
-            self._configs[config_id] = await records.load(db, config_id)
-        return self._configs.get(config_id)
+        if config_id in self._configs:
+            return self._configs.get(config_id)
+        # one read per configuration at a time: when the cached one expires, every batch in
+        # flight asks at once (up to max_in_flight reads, each wanting a connection)
+        loading = self._loading.get(config_id)
+        if loading is None:
+            loading = asyncio.ensure_future(records.load(db, config_id))
+            self._loading[config_id] = loading
+            loading.add_done_callback(lambda _done: self._loading.pop(config_id, None))
+        config = await asyncio.shield(loading)
+        self._configs[config_id] = config
+        return config
 
     async def _build(self, config: StoredConfig) -> Configured:
         settings = self._settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from services.sender.providers.base import (
 from services.sender.providers.errors import ProviderRequestError
 from services.sender.providers.simulator import SimulatorProvider, bulk_body
 from shared.settings import CommonSettings
+from tests.clock import BootClock
 from tests.sender.providers.emails import fresh_request
 
 KEY = CommonSettings(environment="test").secret("simulator_api_key")
@@ -98,20 +98,22 @@ async def test_send_batch_throttled_call_retryable_with_delay(
     assert "429" in caught.value.reason
 
 
-async def test_send_batch_over_rate_limit_retry_after_precise(
-    provider: SimulatorProvider, base_url: str
-) -> None:
-    await _configure(base_url, rate_limit_per_s=50)
-    started = time.monotonic()
-    await provider.send_batch(fresh_request(50))
-    with pytest.raises(ProviderRetryable) as caught:
-        await provider.send_batch(fresh_request(50))
-    elapsed = time.monotonic() - started
-    # The bucket refills 50 tokens in 1 s from the first batch: the wait left is 1 s less
-    # what has passed, to the millisecond (not a whole-second header), however loaded the machine.
-    assert caught.value.retry_after is not None
-    assert 1.0 - elapsed - 0.01 <= caught.value.retry_after <= 1.0
-    assert await provider.max_send_rate() == 50
+async def test_send_batch_over_rate_limit_retry_after_precise() -> None:
+    clock = BootClock()  # the simulator's rate bucket: time moves only when the test says
+    async with running_simulator(Settings(webhook_url="", seed=11), clock=clock) as base_url:
+        await _configure(base_url, rate_limit_per_s=50)
+        provider = SimulatorProvider(base_url, KEY)
+        try:
+            await provider.send_batch(fresh_request(50))
+            clock.advance(0.25)
+            with pytest.raises(ProviderRetryable) as caught:
+                await provider.send_batch(fresh_request(50))
+            # the bucket refills 50 tokens in 1 s from the first batch: 0.75 s are left, to
+            # the millisecond (not the whole-second Retry-After header)
+            assert caught.value.retry_after == 0.75
+            assert await provider.max_send_rate() == 50
+        finally:
+            await provider.aclose()
 
 
 async def test_send_batch_server_error_retryable(

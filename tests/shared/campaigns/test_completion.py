@@ -9,6 +9,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from shared.campaigns import Action, State, complete_if_accounted
+from tests.send_path import counted_batch
 from tests.shared.campaigns.helpers import campaign_in, row, transitions
 
 pytestmark = pytest.mark.postgres
@@ -26,13 +27,7 @@ async def _resolved(pool: asyncpg.Pool, state: State, matched: int, *, done: boo
 
 
 async def _outcomes(pool: asyncpg.Pool, campaign_id: UUID, batch_no: int, sent: int) -> None:
-    await pool.execute(
-        "INSERT INTO send_batch_outcomes (campaign_id, batch_no, sent, failed, suppressed, "
-        "cancelled) VALUES ($1, $2, $3, 1, 1, 1)",
-        campaign_id,
-        batch_no,
-        sent,
-    )
+    await counted_batch(pool, campaign_id, batch_no, sent=sent, failed=1, suppressed=1, cancelled=1)
 
 
 async def test_complete_campaign_once_every_matched_lead_is_accounted(pool: asyncpg.Pool) -> None:

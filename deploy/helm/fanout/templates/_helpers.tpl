@@ -113,6 +113,11 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 - name: FANOUT_SENDER_SIMULATOR_URL
   value: {{ printf "http://%s:%v" (include "fanout.serviceName" (list $root "esp_simulator")) $simulator.port | quote }}
 {{- end }}
+{{- $reports := $root.Values.services.report_sink -}}
+{{- if and $reports.enabled (eq $name "campaign_api") }}
+- name: FANOUT_DASHBOARD_REPORTS_URL
+  value: {{ printf "http://%s:%v" (include "fanout.serviceName" (list $root "report_sink")) $reports.port | quote }}
+{{- end }}
 {{- if eq $name "esp_simulator" }}
 {{- $hooks := $root.Values.services.webhook_ingest }}
 - name: FANOUT_ESP_SIMULATOR_WEBHOOK_URL

@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.campaign_api.api.models.conditions import WARNINGS_DOC, ConditionWarning
 from services.campaign_api.api.models.leads import Lead
 from services.campaign_api.api.routes.leads import lead_from
+from services.campaign_api.attribute_keys import attribute_catalogue
 from services.campaign_api.condition_warnings import warnings_for
 from services.campaign_api.segments import condition_or_422, preview_segment
 from shared.auth import CurrentAccount
+from shared.conditions.vocabulary import attribute_field, column_fields, value_shapes
 from shared.http import answers
 from shared.http.bounded_json import BoundedJsonRoute
 from shared.http.problems import problem_responses
@@ -76,3 +78,55 @@ async def preview(
     matched, rows = await preview_segment(pool, account, condition, datetime.now(UTC), 10)
     warnings = await warnings_for(pool, account, condition)
     return SegmentPreview(matched=matched, sample=[lead_from(r) for r in rows], warnings=warnings)
+
+
+class ConditionField(BaseModel):
+    """A field a condition may compare, with the operators that apply to it."""
+
+    field: str = Field(examples=["attributes.plan"])
+    kind: str = Field(
+        description="text, date or tags for a lead column; `attribute` for an attribute, "
+        "whose comparison takes its type from the value (docs/conditions.md).",
+        examples=["attribute"],
+    )
+    nullable: bool = Field(description="Whether a lead may lack a value (see `exists`).")
+    ops: list[str] = Field(examples=[["eq", "ne", "in", "exists"]])
+    json_types: list[str] = Field(
+        default_factory=list,
+        description="For an attribute: the JSON types the account's leads have held under "
+        "its key (`string`, `number`, `boolean`, ...).",
+        examples=[["string"]],
+    )
+
+
+class ConditionVocabulary(BaseModel):
+    """What a condition may say for this account: the lead columns, the attribute keys its
+    leads have held, and which operators take a list, a duration or true/false."""
+
+    fields: list[ConditionField]
+    value_shapes: dict[str, list[str]] = Field(
+        examples=[
+            {
+                "list": ["in", "not_in", "contains_any", "contains_all"],
+                "duration": ["within_last"],
+                "boolean": ["exists"],
+                "duration_units": ["weeks", "days", "hours", "minutes", "seconds"],
+            }
+        ]
+    )
+
+
+@router.get("/fields", response_model=ConditionVocabulary)
+async def condition_fields(account: CurrentAccount, pool: PoolDep) -> ConditionVocabulary:
+    """The fields, operators and value shapes of the condition language for this account,
+    for building conditions: every lead column, then `attributes.<key>` for each top-level
+    attribute key the account's leads have held (with its JSON types), in key order; keys
+    the language cannot name (other characters than letters, digits and `_`) are left out."""
+    catalogue = await attribute_catalogue(pool, account)
+    columns = [ConditionField(**vars(spec)) for spec in column_fields()]
+    attributes = [
+        ConditionField(**vars(spec), json_types=sorted(types))
+        for key, types in sorted(catalogue.items())
+        if (spec := attribute_field(key)) is not None
+    ]
+    return ConditionVocabulary(fields=columns + attributes, value_shapes=value_shapes())

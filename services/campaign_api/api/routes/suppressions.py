@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign_api.api.models.common import Email, Text
@@ -21,9 +21,12 @@ from shared.http.state import PoolDep
 router = APIRouter(prefix="/suppressions", tags=["suppressions"], responses=answers.AUTHENTICATED)
 
 MAX_BULK = 10_000
+# `prefix` is matched with starts_with, not LIKE (whose `%` and `_` would be wildcards) nor
+# a key range (not a prefix under every collation); addresses are stored lower-case.
 LIST = """
 SELECT email, reason, source, created_at FROM suppressions
 WHERE account_id = $1 AND ($2::text IS NULL OR email > $2)
+  AND ($4::text IS NULL OR starts_with(email, $4))
 ORDER BY email LIMIT $3
 """
 Reason = Annotated[Text, Field(min_length=1, max_length=200)]
@@ -84,10 +87,23 @@ class BulkResult(BaseModel):
 
 @router.get("", response_model=Page[Suppression], responses=problem_responses(422))
 async def list_suppressions(
-    account: CurrentAccount, pool: PoolDep, page: TextPage
+    account: CurrentAccount,
+    pool: PoolDep,
+    page: TextPage,
+    prefix: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=320,
+            description="Only addresses starting with this (case-insensitive), e.g. "
+            "`ada@` or `ada@example.`.",
+        ),
+    ] = None,
 ) -> Page[Suppression]:
-    """The account's suppressed addresses in address order (keyset pagination)."""
-    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1)
+    """The account's suppressed addresses in address order (keyset pagination), all or
+    those starting with `prefix`."""
+    wanted = prefix.lower() if prefix else None
+    rows = await pool.fetch(LIST, account, page.cursor, page.limit + 1, wanted)
     return page.page(rows, lambda r: Suppression(**dict(r)), key="email")
 
 

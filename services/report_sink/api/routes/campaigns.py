@@ -1,4 +1,5 @@
-"""Campaign reports: funnel, recipients (JSON and CSV), list, bounces, exclusions, timeline."""
+"""Campaign reports: funnel, recipients (JSON and CSV), list, bounces, exclusions, timeline,
+activity."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from services.report_sink import queries
 from services.report_sink.api.deps import OwnedCampaign, ReaderDep, SettingsDep
 from services.report_sink.api.models import (
+    Activity,
     Bounces,
     CampaignList,
     CampaignSummary,
@@ -200,3 +202,11 @@ async def campaign_timeline(campaign: OwnedCampaign, reader: ReaderDep) -> Timel
     """Send outcomes (sent, failed; distinct leads) per minute, in time order."""
     minutes = await queries.timeline(reader, campaign.account_id, campaign.id)
     return Timeline(campaign_id=campaign.id, minutes=minutes)
+
+
+@router.get("/{campaign_id}/activity", response_model=Activity, responses=answers.BY_ID)
+async def campaign_activity(campaign: OwnedCampaign, reader: ReaderDep) -> Activity:
+    """What the provider reported (delivered, bounced, complained, opened, clicked,
+    unsubscribed; distinct leads) per minute of the event's time, in time order."""
+    minutes = await queries.activity(reader, campaign.account_id, campaign.id)
+    return Activity(campaign_id=campaign.id, minutes=minutes)

@@ -20,8 +20,8 @@
 - `warmups` / `warmup_days`: daily volume ramps of an account's sending domain or provider
   configuration, and what each day used.
 
-Revision ID: 0011_reputation
-Revises: 0010_provider_configs
+Revision ID: 0013_reputation
+Revises: 0012_dashboard_sessions
 Create Date: 2026-12-02
 """
 
@@ -35,8 +35,8 @@ from shared.migrations.postgres.ddl import (
     execute,
 )
 
-revision = "0011_reputation"
-down_revision = "0010_provider_configs"
+revision = "0013_reputation"
+down_revision = "0012_dashboard_sessions"
 branch_labels = None
 depends_on = None
 
