@@ -70,9 +70,7 @@ async def settle(
     if not undecided and not deferred:  # the common case: in a statement shared with others
         return Settled(outcomes, await book.record(batch, outcomes, recorded_at))
     if not undecided:  # parked whatever the state (see the module's docstring)
-        parking = Recording(
-            batch, outcomes, recorded_at, list(deferred), DOMAIN_RATE, not_before
-        )
+        parking = Recording(batch, outcomes, recorded_at, list(deferred), DOMAIN_RATE, not_before)
         done = await book.park(parking)
         if done:
             metrics.RECIPIENTS_PARKED.labels("domain_rate").inc(len(deferred))
