@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from fanout_cli.bench.cli import bench_app
+from fanout_cli.campaign.cli import campaign_app
 from fanout_cli.chaos.cli import chaos_command
 from fanout_cli.clickhouse.cli import clickhouse_app
 from fanout_cli.demo.run import print_dashboard, print_summary, run_demo
@@ -51,6 +52,7 @@ def _quiet_logs() -> None:
 stack_app = typer.Typer(help="The local stack: PostgreSQL, Kafka, chDB and the services.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(account_app, name="account")
+app.add_typer(campaign_app, name="campaign")
 app.add_typer(report_app, name="report")
 app.add_typer(bench_app, name="bench")
 app.add_typer(clickhouse_app, name="clickhouse")
@@ -68,7 +70,7 @@ def stack_up(
             "--only",
             help="Components to start (repeatable): infra, postgres, kafka, clickhouse, or a "
             "service name (esp-simulator, webhook-ingest, report-sink, campaign-api, "
-            "lead-resolver, sender). Default: everything.",
+            "lead-resolver, sender, notifier, guard). Default: everything.",
         ),
     ] = None,
     scale: Annotated[

@@ -111,7 +111,8 @@ CAMPAIGNS_WAITING = Gauge("fanout_campaigns_waiting_on_provider", "Campaigns wai
 # sender: batches replayed after a redelivery, by kind (recorded: outcome re-emitted, nothing
 # sent; in_flight: the call that was in flight is repeated).
 SEND_REPLAYS = Counter("fanout_send_batch_replays_total", "Send batches replayed", ["kind"])
-# sender: recipients held back in send_batch_deferrals, by why (paused, provider_stopped).
+# sender: recipients held back in send_batch_deferrals, by why (paused, provider_stopped,
+# domain_rate: over their receiving domain's rate, re-emitted when it has room).
 RECIPIENTS_PARKED = Counter("fanout_recipients_parked_total", "Recipients parked", ["reason"])
 # sender: campaign state announcements received (LISTEN), and listener reconnects.
 CAMPAIGN_CHANGES = Counter("fanout_campaign_changes_total", "Campaign changes seen", ["kind"])
@@ -136,3 +137,22 @@ WEBHOOK_ATTEMPTS = Counter(
 WEBHOOK_ENDPOINTS_DISABLED = Counter(
     "fanout_webhook_endpoints_disabled_total", "Webhook endpoints disabled for failing"
 )
+# guard: campaigns it paused, by rule (campaign, window, account) and rate (hard-bounce,
+# complaint).
+GUARD_PAUSES = Counter(
+    "fanout_guard_pauses_total", "Campaigns paused by the guard", ["rule", "rate"]
+)
+# guard: delivered, bounced and complained events counted, and copies of an event it had
+# counted already (a re-published webhook) that it dropped.
+GUARD_EVENTS = Counter("fanout_guard_events_total", "Events counted by the guard", ["kind"])
+# sender: per-recipient rate-limit deferrals (4.7.x) answered by receiving domains, per provider.
+DOMAIN_DEFERRALS = Counter(
+    "fanout_domain_deferrals_total", "Receiving-domain rate-limit deferrals", ["provider"]
+)
+# sender: receiving-domain groups whose rate this instance lowered after deferrals (AIMD
+# factor below 1), per provider.
+DOMAINS_SLOWED = Gauge(
+    "fanout_domains_slowed", "Receiving domains slowed by deferrals", ["provider"]
+)
+# lead_resolver: times a campaign was held until the next day by a warm-up allowance.
+WARMUP_HOLDS = Counter("fanout_warmup_holds_total", "Campaigns held by a warm-up allowance")

@@ -58,7 +58,7 @@ TOPIC_SPECS: tuple[TopicSpec, ...] = (
         usage=Usage(
             "campaign id + lead id of the first event",
             producers=("lead_resolver", "sender", "webhook_ingest"),
-            consumers=("report_sink", "notifier"),
+            consumers=("report_sink", "notifier", "guard"),
         ),
     ),
 )

@@ -10,6 +10,7 @@ outcome events back from `email.events`. The fixtures `simulator`, `start` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,12 +82,15 @@ async def seed_campaign(
     account_id: uuid.UUID | None = None,
     provider: str = "simulator",
     provider_config_id: uuid.UUID | None = None,
+    domains: Sequence[str] = ("example.com",),
+    from_email: str = "news@acme.example",
 ) -> Seeded:
     """An account (or the given one) with leads and a launched (`queued`) campaign selecting
     country DE, made through the services' own functions (`tests.factories`).
 
     Beside `matching` leads the campaign matches `suppressed`, `unsubscribed` and `invalid`
     ones (an address the API refuses, as a row written around it holds), which it excludes.
+    Addresses take the receiving `domains` in turn; the campaign sends from `from_email`.
     """
     if account_id is None:
         account_id = (await factories.account(pool, "send-path test")).id
@@ -104,7 +108,7 @@ async def seed_campaign(
         + [("s", "DE")] * suppressed
         + [("u", "DE")] * unsubscribed
     )
-    emails = [f"{k}{i}-{tag}@example.com" for i, (k, _) in enumerate(kinds)]
+    emails = [f"{k}{i}-{tag}@{domains[i % len(domains)]}" for i, (k, _) in enumerate(kinds)]
     rows = [
         {"email": e, "first_name": "Ada", "country": c}
         for e, (_, c) in zip(emails, kinds, strict=True)
@@ -120,7 +124,7 @@ async def seed_campaign(
         pool,
         account_id,
         template_id,
-        from_email="news@acme.example",
+        from_email=from_email,
         from_name="Acme",
         condition=MATCHING,
         provider=provider,
@@ -344,6 +348,19 @@ class Service:
     def log_tail(self, lines: int = 30) -> str:
         """The end of the service's log, for failure messages."""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+async def healthy(service: Service, timeout_s: float = 180) -> None:
+    """Wait until `service` answers its /healthz (on the port its environment gives it)."""
+    port = service.env[f"FANOUT_{service.name.upper()}_PORT"]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"{service.name} did not start: {service.log_tail()}")
 
 
 def service_env(settings: CommonSettings, **extra: str) -> dict[str, str]:

@@ -104,6 +104,7 @@ SERVICES: tuple[ServiceProcess, ...] = (
     ServiceProcess("lead_resolver", 8703, "FANOUT_LEAD_RESOLVER_"),
     ServiceProcess("sender", 8704, "FANOUT_SENDER_"),
     ServiceProcess("notifier", 8706, "FANOUT_NOTIFIER_"),
+    ServiceProcess("guard", 8707, "FANOUT_GUARD_"),
 )
 
 

@@ -38,6 +38,7 @@ CONSUMED: dict[str, Topic] = {
     "sender": Topic.EMAIL_SENDS,
     "report_sink": Topic.EMAIL_EVENTS,
     "notifier": Topic.EMAIL_EVENTS,
+    "guard": Topic.EMAIL_EVENTS,
 }
 SINGLE = "esp_simulator"
 

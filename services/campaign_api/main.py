@@ -17,12 +17,14 @@ from services.campaign_api.api.routes import (
     api_keys,
     campaigns,
     domains,
+    guard,
     lead_import,
     leads,
     providers,
     segments,
     suppressions,
     templates,
+    warmups,
     webhook_deliveries,
     webhook_endpoints,
 )
@@ -58,8 +60,8 @@ from shared.service import Started, health_router, run_service
 from shared.topics import Topic, topic_name
 
 DESCRIPTION = """
-Leads, segments, templates, campaigns, suppressions, sending domains and provider
-configurations of Fanout.
+Leads, segments, templates, campaigns, suppressions, sending domains, provider
+configurations, the guard's thresholds and warm-up schedules of Fanout.
 Every endpoint except the operations ones needs `Authorization: Bearer <API key>`
 (make an account and its first key with `fanout account create --name NAME`).
 Objects of another account answer 404, exactly like missing ones.
@@ -116,7 +118,7 @@ def create_app(
     app.state.stalls = stalls_of(settings, clock)
     app.state.secret_box = secret_box(settings.common)
     routers = (api_keys, lead_import, leads, segments, templates, campaigns, suppressions, domains)
-    for module in (*routers, providers, webhook_endpoints, webhook_deliveries):
+    for module in (*routers, providers, guard, warmups, webhook_endpoints, webhook_deliveries):
         app.include_router(module.router)
     dashboard = create_dashboard(settings)
     app.mount(DASHBOARD_PREFIX, dashboard)

@@ -19,7 +19,13 @@ import asyncpg
 Db: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
 Missing: TypeAlias = Callable[[UUID], Exception]
 OwnedTable: TypeAlias = Literal[
-    "campaigns", "leads", "templates", "provider_configs", "sending_domains", "webhook_endpoints"
+    "campaigns",
+    "leads",
+    "templates",
+    "provider_configs",
+    "sending_domains",
+    "webhook_endpoints",
+    "warmups",
 ]
 
 

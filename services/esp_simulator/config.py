@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.esp_simulator.dialects.settings import DialectSettings
@@ -16,6 +16,8 @@ from shared.settings import Seconds, SecretName, ServiceSettings
 
 Share = Annotated[float, Field(ge=0, le=1)]  # of calls, recipients or emails
 NonNegative = Annotated[float, Field(ge=0)]
+Domain = Annotated[str, StringConstraints(to_lower=True, min_length=1, max_length=253)]
+EmailsPerSecond = Annotated[float, Field(gt=0, le=1_000_000)]
 
 
 class Knobs(BaseModel):
@@ -44,6 +46,19 @@ class Knobs(BaseModel):
     hard_bounce_rate: Share = Field(0.0, description="Accepted mail that hard-bounces.")
     soft_bounce_rate: Share = Field(0.0, description="Accepted mail that soft-bounces.")
     complaint_rate: Share = Field(0.0, description="Delivered mail complained about.")
+    complaint_spike_after: int = Field(
+        0,
+        ge=0,
+        description="After this many messages accepted (since start or reset), delivered mail "
+        "is complained about at `complaint_spike_rate` instead (a list that turns bad); 0: never.",
+    )
+    complaint_spike_rate: Share = Field(0.0, description="The complaint rate after the spike.")
+    domain_rate_limits: dict[Domain, EmailsPerSecond] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Receiving domain → emails per second it accepts (bucket of `rate_burst_s`); "
+        "recipients beyond are answered `throttled` with a 421 4.7.28 rate-limit deferral.",
+    )
     open_rate: Share = Field(0.0, description="Delivered mail opened.")
     click_rate: Share = Field(0.0, description="Opened mail clicked.")
     outcome_delay_ms: NonNegative = Field(

@@ -6,8 +6,11 @@ A call is refused whole (503 at once during a down window, 503 at
 recipient: a message id accepted before is answered `accepted` again with the
 same provider message id and counted as a duplicate, without new events;
 otherwise the recipient is rolled throttled, transient_error, rejected or
-accepted, and an accepted one gets its outcome events scheduled for the
-webhook. Every call is written to the request log, per campaign.
+accepted (a recipient of a receiving domain over its `domain_rate_limits` is answered
+`throttled` with that domain's 421 4.7.28 deferral: `domains`), and an accepted one gets
+its outcome events scheduled for the webhook (complained about at `complaint_spike_rate`
+once `complaint_spike_after` messages were accepted). Every call is written to the
+request log, per campaign.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from services.esp_simulator.config import Knobs, Settings
+from services.esp_simulator.domains import DomainTraffic, deferral_reason
 from services.esp_simulator.events import AcceptedMessage, OutcomeEvent
 from services.esp_simulator.outage import Outage
 from services.esp_simulator.outcomes import plan_outcomes, rejected_bounce
@@ -90,6 +94,7 @@ class Simulator:
         self.outbox = WebhookOutbox(policy, self.webhook_url, formats)
         self.counters = Counters()
         self._accepted: set[bytes] = set()
+        self.domains = DomainTraffic(clock, wall)
         self._apply(self.knobs)
 
     def webhook_url(self, dialect: str) -> str:
@@ -112,6 +117,7 @@ class Simulator:
         down window, refill the bucket."""
         self.counters = Counters()
         self._accepted.clear()
+        self.domains.reset()
         self.outbox.reset()
         self.requests.clear()
         self.outage.start(0)
@@ -123,7 +129,9 @@ class Simulator:
 
     def snapshot(self) -> Counters:
         """The counters with the webhook delivery progress."""
-        return self.counters.model_copy(update={"webhooks": self.outbox.snapshot()}, deep=True)
+        domains = {name: counts.model_copy() for name, counts in self.domains.counts.items()}
+        update = {"webhooks": self.outbox.snapshot(), "domains": domains}
+        return self.counters.model_copy(update=update, deep=True)
 
     async def send(
         self,
@@ -179,6 +187,7 @@ class Simulator:
             self._rng = random.Random(knobs.seed)
         capacity = max(knobs.rate_limit_per_s * knobs.rate_burst_s, MAX_MESSAGES)
         self._bucket = TokenBucket(knobs.rate_limit_per_s, capacity, self._clock)
+        self.domains.limit(knobs.domain_rate_limits, knobs.rate_burst_s)
 
     def _latency_s(self) -> float:
         p50, p99 = self.knobs.latency_p50_ms, self.knobs.latency_p99_ms
@@ -240,6 +249,7 @@ class Simulator:
             return MessageResult(message_id=message.message_id, status=status, reason=reason)
         self._accepted.add(digest)
         self.counters.unique += 1
+        self.domains.accepted(_domain(message.to))
         record.count(MessageStatus.ACCEPTED)
         accepted = AcceptedMessage(
             message.message_id, provider_message_id, message.to, message.metadata, dialect
@@ -256,6 +266,10 @@ class Simulator:
         if "@" not in message.to.strip("@"):
             self.counters.rejected += 1
             return MessageStatus.REJECTED, "invalid recipient address"
+        domain = _domain(message.to)
+        if not self.domains.admit(domain):
+            self.counters.throttled += 1
+            return MessageStatus.THROTTLED, deferral_reason(domain)
         roll = self._rng.random()
         if roll < knobs.recipient_throttle_rate:
             self.counters.throttled += 1
@@ -276,7 +290,10 @@ class Simulator:
         now = time.time()
         outcomes = self.counters.outcomes
         planned_outcomes = [rejected_bounce(self.knobs)] if bounce else None
-        for planned in planned_outcomes or plan_outcomes(self.knobs, self._rng):
+        knobs = self.knobs
+        spiked = 0 < knobs.complaint_spike_after < self.counters.unique  # after the Nth
+        complaints = knobs.complaint_spike_rate if spiked else None
+        for planned in planned_outcomes or plan_outcomes(knobs, self._rng, complaints):
             name = planned.type
             if name == "bounced":
                 name = f"bounced_{planned.bounce_type}"
@@ -307,6 +324,10 @@ def _whole_call_refusal(
     if MessageStatus.TRANSIENT_ERROR in statuses:
         return CallRefused(503, "simulated transient failure of a recipient")
     return None
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower()
 
 
 def _digest(message_id: str) -> bytes:

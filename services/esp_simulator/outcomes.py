@@ -28,8 +28,11 @@ def rejected_bounce(knobs: Knobs) -> PlannedOutcome:
     return PlannedOutcome("bounced", knobs.outcome_delay_ms / 1000, "hard", REJECTED_REASON)
 
 
-def plan_outcomes(knobs: Knobs, rng: random.Random) -> list[PlannedOutcome]:
-    """The events of one accepted message, in the order they happen."""
+def plan_outcomes(
+    knobs: Knobs, rng: random.Random, complaint_rate: float | None = None
+) -> list[PlannedOutcome]:
+    """The events of one accepted message, in the order they happen (complained about at
+    `complaint_rate` when given, else at the knob's)."""
     outcome_at = knobs.outcome_delay_ms / 1000
     roll = rng.random()
     if roll < knobs.hard_bounce_rate:
@@ -38,7 +41,8 @@ def plan_outcomes(knobs: Knobs, rng: random.Random) -> list[PlannedOutcome]:
         return [PlannedOutcome("bounced", outcome_at, "soft", SOFT_BOUNCE_REASON)]
     planned = [PlannedOutcome("delivered", outcome_at)]
     later = outcome_at + knobs.engagement_delay_ms / 1000
-    if rng.random() < knobs.complaint_rate:
+    complaints = knobs.complaint_rate if complaint_rate is None else complaint_rate
+    if rng.random() < complaints:
         planned.append(PlannedOutcome("complained", later, reason=COMPLAINT_REASON))
     if rng.random() < knobs.open_rate:
         planned.append(PlannedOutcome("opened", later))

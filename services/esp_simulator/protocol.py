@@ -129,6 +129,16 @@ class WebhookCounts(BaseModel):
     failed_attempts: int = 0
 
 
+class DomainCounts(BaseModel):
+    """One receiving domain's recipients: accepted, deferred for its rate, and when."""
+
+    accepted: int = 0
+    deferred: int = Field(0, description="Answered `throttled`: over the domain's rate.")
+    first_accepted_at: float | None = Field(None, description="Unix time of the first.")
+    last_accepted_at: float | None = Field(None, description="Unix time of the last.")
+    peak_accepted_per_s: int = Field(0, description="Most accepted in one wall-clock second.")
+
+
 class Counters(BaseModel):
     """`GET /v1/counters`: everything the simulator saw since start or the last reset."""
 
@@ -143,6 +153,9 @@ class Counters(BaseModel):
     throttled: int = 0
     outcomes: OutcomeCounts = Field(default_factory=OutcomeCounts)
     webhooks: WebhookCounts = Field(default_factory=WebhookCounts)
+    domains: dict[str, DomainCounts] = Field(
+        default_factory=dict, description="Per receiving domain (the first 1,000 seen)."
+    )
 
 
 class LoggedCall(BaseModel):

@@ -117,3 +117,21 @@ def _batch(
         batch_no=batch_no,
         recipients=items,
     )
+
+
+def pack_parked(rows: Sequence[tuple[int, int]], size: int = MAX_BATCH) -> list[list[int]]:
+    """Parked rows (batch number, recipients; each at most `size`) packed, in order, into
+    groups of at most `size` recipients: each group is re-emitted as one batch, so parked
+    recipients go out in full batches rather than one small batch per parked row."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for batch_no, recipients in rows:
+        if current and total + recipients > size:
+            groups.append(current)
+            current, total = [], 0
+        current.append(batch_no)
+        total += recipients
+    if current:
+        groups.append(current)
+    return groups

@@ -4,14 +4,21 @@ Each turn gives every active campaign one step, decided from its row in
 Postgres (the durable truth), so a step is safe to repeat after a crash:
 
     queued            → take it over (resolving), or fail it if its template is broken
-    resolving         → re-emit parked batches, else one page of leads (if W allows),
-                        else finish: matched = leads emitted + leads excluded,
-                        resolve_done, → sending
-    cancelled         → the same, so every matched lead still gets an outcome
-                        (`cancelled`, made by the sender); matched = 0 if nothing was
-                        ever emitted
-    sending           → complete it if every matched lead has an outcome
+    resolving         → re-emit parked batches that are due, else one page of leads (if W
+                        and today's warm-up allowance allow; held until the next UTC day
+                        when the allowance is used up), else finish: matched = leads
+                        emitted + leads excluded, resolve_done, → sending
+    cancelled         → the same, every parked batch at once, so every matched lead still
+                        gets an outcome (`cancelled`, made by the sender); matched = 0 if
+                        nothing was ever emitted
+    sending           → re-emit parked batches that are due (recipients the sender set
+                        aside for their receiving domain's rate), wait for those that are
+                        not, else complete it if every matched lead has an outcome
     paused, finished  → nothing (dropped until a command or sweep brings it back)
+
+Parked batches are re-emitted in two steps: the due rows are packed into full batches and
+claimed under new batch numbers (counted in `batches_emitted` in the same transaction),
+then emitted and dropped; a crash between the two re-emits exactly the claimed batches.
 
 A page is every lead the condition matched after the checkpoint (a multiple of 50):
 its send batches and the `excluded` events of the leads it leaves out
@@ -26,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import Enum
 from uuid import UUID
 
@@ -33,21 +42,29 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from services.lead_resolver import store
-from services.lead_resolver.batcher import Page, plan_page, send_batches
+from services.lead_resolver import store, warmup
+from services.lead_resolver.batcher import Page, pack_parked, plan_page
 from services.lead_resolver.config import Settings
 from services.lead_resolver.emitter import emit, emit_page
 from services.lead_resolver.ownership import campaign_partition
 from shared import metrics
 from shared.campaigns import Action, State, complete_if_accounted, move
 from shared.conditions import ConditionError, compile_condition, parse_condition
-from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
+from shared.contracts.sends import MAX_BATCH, SendBatch
 from shared.periodic import Clock, Every
+from shared.reputation import next_day_starts, utc_day
 from shared.retry import retryable
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
+
+WallClock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The production wall clock."""
+    return datetime.now(UTC)
 
 
 class Step(Enum):
@@ -68,6 +85,7 @@ class Resolver:
         producer: AIOKafkaProducer,
         sends_topic: str,
         clock: Clock = time.monotonic,
+        wall: WallClock = utc_now,
     ) -> None:
         self._settings = settings
         self._pool = pool
@@ -75,11 +93,13 @@ class Resolver:
         self._topic = sends_topic
         self._events_topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
         self._active: dict[UUID, None] = {}  # insertion-ordered set
+        self._holding: set[UUID] = set()  # campaigns held by a warm-up allowance (logged once)
         self._owned: set[int] = set()
         self._partitions = 0
         self._wake = asyncio.Event()
         self._step_lock = asyncio.Lock()
         self._sweeps = Every(settings.sweep_interval_s, clock)
+        self._wall = wall  # warm-up days and parked batches' due times
 
     @property
     def active(self) -> list[UUID]:
@@ -164,8 +184,7 @@ class Resolver:
         if state is State.QUEUED:
             return await self._take_over(campaign)
         if state is State.SENDING:
-            await complete_if_accounted(self._pool, [campaign.id])
-            return Step.DONE
+            return await self._sending(campaign)
         if state is State.CANCELLED and not campaign.resolve_done and not campaign.started:
             await store.finish(self._pool, campaign)  # cancelled before any lead: matched 0
             return Step.PROGRESSED
@@ -189,6 +208,15 @@ class Resolver:
             log.info("resolver.took_over", campaign_id=str(campaign.id))
         return Step.PROGRESSED
 
+    async def _sending(self, campaign: store.Campaign) -> Step:
+        """Every lead is emitted; parked recipients still go out when due, then it completes."""
+        if await self._reemit_parked(campaign):
+            return Step.PROGRESSED
+        if await store.has_parked(self._pool, campaign.id):
+            return Step.WAITING  # set aside for their receiving domain's rate: due later
+        await complete_if_accounted(self._pool, [campaign.id])
+        return Step.DONE
+
     async def _after_resolved(self, campaign: store.Campaign) -> Step:
         """Resumed after every lead was emitted: nothing to stream, only to finish."""
         if campaign.state is State.RESOLVING:
@@ -201,23 +229,56 @@ class Resolver:
         room = page_room(settings.window, settings.page_batches, campaign.outstanding)
         if room <= 0:
             return Step.WAITING
+        allowed = await self._allowance(campaign)
+        if allowed.used_up:
+            return await self._hold(campaign, allowed)
         try:
             sql, params = self._condition(campaign)
         except ConditionError as exc:
             await move(self._pool, campaign.id, Action.FAIL, reason=f"condition: {exc}")
             return Step.DONE
+        if allowed.remaining is not None:  # whole slices still: a day may pass it by < 50
+            room = min(room, -(-allowed.remaining // MAX_BATCH))
         limit = room * MAX_BATCH  # whole slices of 50: see `batcher`
         rows = await store.leads_page(self._pool, campaign, sql, params, limit)
         if rows:
             page = self._plan(campaign, rows)
             await emit_page(self._producer, self._topic, self._events_topic, page)
-            if not await store.advance(self._pool, campaign, page):
+            if not await self._advance(campaign, page, allowed):
                 log.warning("resolver.lost_campaign", campaign_id=str(campaign.id))
                 return Step.DONE
             _count(page)
         if len(rows) == limit:
             return Step.PROGRESSED
         return await self._finish(campaign, len(rows))
+
+    async def _allowance(self, campaign: store.Campaign) -> warmup.Allowance:
+        today = utc_day(self._wall())
+        return await warmup.allowance(
+            self._pool, campaign.account_id, campaign.from_email, campaign.provider_config_id, today
+        )
+
+    async def _advance(
+        self, campaign: store.Campaign, page: Page, allowed: warmup.Allowance
+    ) -> bool:
+        """The checkpoint moves and the warm-up schedules are charged together."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await store.advance(conn, campaign, page):
+                return False
+            await warmup.charge(conn, allowed, page.leads)
+        self._holding.discard(campaign.id)
+        return True
+
+    async def _hold(self, campaign: store.Campaign, allowed: warmup.Allowance) -> Step:
+        """Today's warm-up allowance is used up: wait for the next UTC day, and say so."""
+        until = next_day_starts(self._wall())
+        reason = f"warm-up allowance of {allowed.limited_by} used up for {allowed.day}"
+        if campaign.id not in self._holding:
+            self._holding.add(campaign.id)
+            metrics.WARMUP_HOLDS.inc()
+            log.info("resolver.warmup_hold", campaign_id=str(campaign.id), until=until.isoformat())
+        await store.hold(self._pool, campaign, reason, until)
+        return Step.WAITING
 
     def _plan(self, campaign: store.Campaign, rows: list[asyncpg.Record]) -> Page:
         assert campaign.run_id is not None
@@ -248,35 +309,38 @@ class Resolver:
         return Step.DONE
 
     async def _reemit_parked(self, campaign: store.Campaign) -> bool:
-        """Batches parked by a provider stop go out again, under fresh numbers."""
-        if not campaign.parked:
+        """Re-emit the batches claimed before (after a crash), else claim the parked rows due
+        now and re-emit them; False when none is due."""
+        if not campaign.parked:  # read with the campaign: no look-up while none is parked
             return False
-        parked = await store.parked(self._pool, campaign.id, self._settings.page_batches)
-        if not parked:
-            return False
+        claimed = await store.claimed(self._pool, campaign.id)
+        if not claimed:
+            everything = campaign.state is State.CANCELLED  # cancelled: nothing waits
+            limit = self._settings.page_batches * 2
+            due = await store.due_parked(
+                self._pool, campaign.id, self._wall(), limit, all_now=everything
+            )
+            if not due:
+                return False
+            if not await store.claim(self._pool, campaign, pack_parked(due)):
+                return True  # the campaign moved meanwhile: the next turn reads it again
+            claimed = await store.claimed(self._pool, campaign.id)
+        assert campaign.run_id is not None
         batches = [
-            self._batches(campaign, campaign.batches_emitted + i, p.recipients)[0]
-            for i, p in enumerate(parked)
+            SendBatch(
+                campaign_id=campaign.id,
+                account_id=campaign.account_id,
+                run_id=campaign.run_id,
+                batch_no=c.batch_no,
+                recipients=c.recipients,
+            )
+            for c in claimed
         ]
         await emit(self._producer, self._topic, batches)
-        if await store.unpark(self._pool, campaign, [p.batch_no for p in parked]):
-            metrics.BATCHES_REEMITTED.inc(len(batches))
-            log.info(
-                "resolver.reemitted_parked", campaign_id=str(campaign.id), batches=len(batches)
-            )
+        await store.reemitted(self._pool, campaign.id, [c.batch_no for c in claimed])
+        metrics.BATCHES_REEMITTED.inc(len(batches))
+        log.info("resolver.reemitted_parked", campaign_id=str(campaign.id), batches=len(batches))
         return True
-
-    def _batches(
-        self, campaign: store.Campaign, first: int, items: list[Recipient]
-    ) -> list[SendBatch]:
-        assert campaign.run_id is not None
-        return send_batches(
-            campaign_id=campaign.id,
-            account_id=campaign.account_id,
-            run_id=campaign.run_id,
-            first_batch_no=first,
-            items=items,
-        )
 
     def _condition(self, campaign: store.Campaign) -> tuple[str, list[object]]:
         compiled = compile_condition(

@@ -33,7 +33,7 @@ from shared.contracts.sends import Recipient
 CAMPAIGN = """
 SELECT c.id, c.account_id, c.state, c.run_id, c.condition::text AS condition,
        c.checkpoint_lead_id, c.batches_emitted, c.enqueued, c.resolve_done, c.launched_at,
-       t.subject, t.html_body, t.text_body,
+       c.from_email, c.provider_config_id, t.subject, t.html_body, t.text_body,
        c.batches_emitted - c.batches_counted AS outstanding,
        EXISTS (SELECT 1 FROM send_batch_deferrals d WHERE d.campaign_id = c.id) AS parked
 FROM campaigns c JOIN templates t ON t.id = c.template_id AND t.account_id = c.account_id
@@ -75,7 +75,8 @@ UPDATE campaigns SET checkpoint_lead_id = $3, batches_emitted = batches_emitted 
     excluded_suppressed = excluded_suppressed + $6,
     excluded_unsubscribed = excluded_unsubscribed + $7,
     excluded_invalid_email = excluded_invalid_email + $8,
-    excluded_duplicate = excluded_duplicate + $9, updated_at = now()
+    excluded_duplicate = excluded_duplicate + $9, wait_reason = NULL, wait_until = NULL,
+    updated_at = now()
 WHERE id = $1 AND batches_emitted = $2 AND checkpoint_lead_id IS NOT DISTINCT FROM $10
 """
 
@@ -94,6 +95,8 @@ class Campaign:
     enqueued: int
     resolve_done: bool
     launched_at: datetime | None  # relative conditions are read as of the launch
+    from_email: str
+    provider_config_id: UUID | None
     subject: str
     html_body: str
     text_body: str
@@ -113,10 +116,24 @@ class Campaign:
 
 @dataclass(frozen=True)
 class Parked:
-    """Recipients the sender parked when its provider stopped."""
+    """Recipients the sender parked: its provider stopped, the campaign was paused, or their
+    receiving domain was over its rate."""
 
     batch_no: int
     recipients: list[Recipient]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A batch claimed for re-emission: its number and the parked rows it holds."""
+
+    batch_no: int
+    rows: list[Parked]
+
+    @property
+    def recipients(self) -> list[Recipient]:
+        """The recipients of its rows, in the rows' order."""
+        return [r for row in self.rows for r in row.recipients]
 
 
 async def load(pool: asyncpg.Pool, campaign_id: UUID) -> Campaign | None:
@@ -156,11 +173,12 @@ async def leads_page(
     )
 
 
-async def advance(pool: asyncpg.Pool, campaign: Campaign, page: Page) -> bool:
+async def advance(db: asyncpg.Pool | asyncpg.Connection, campaign: Campaign, page: Page) -> bool:
     """Move the checkpoint past a page Kafka acknowledged and count its leads and
-    exclusions, in one statement; False when the campaign is not ours (moved meanwhile)."""
+    exclusions, in one statement (which also ends a warm-up wait); False when the campaign
+    is not ours (moved meanwhile)."""
     reasons = page.excluded_by_reason()
-    status = await pool.execute(
+    status = await db.execute(
         ADVANCE,
         campaign.id,
         campaign.batches_emitted,
@@ -174,6 +192,18 @@ async def advance(pool: asyncpg.Pool, campaign: Campaign, page: Page) -> bool:
         campaign.checkpoint_lead_id,
     )
     return bool(status.endswith(" 1"))
+
+
+async def hold(pool: asyncpg.Pool, campaign: Campaign, reason: str, until: datetime) -> None:
+    """Show why the campaign waits and until when (its warm-up allowance is used up);
+    the next page's advance clears it."""
+    await pool.execute(
+        "UPDATE campaigns SET wait_reason = $2, wait_until = $3 "
+        "WHERE id = $1 AND wait_until IS DISTINCT FROM $3",
+        campaign.id,
+        reason,
+        until,
+    )
 
 
 async def finish(conn: asyncpg.Connection | asyncpg.Pool, campaign: Campaign) -> bool:
@@ -190,38 +220,88 @@ async def finish(conn: asyncpg.Connection | asyncpg.Pool, campaign: Campaign) ->
     return bool(status.endswith(" 1"))
 
 
-async def parked(pool: asyncpg.Pool, campaign_id: UUID, limit: int) -> list[Parked]:
-    """The oldest batches the sender parked for this campaign."""
-    rows = await pool.fetch(
-        "SELECT batch_no, recipients::text AS recipients FROM send_batch_deferrals "
-        "WHERE campaign_id = $1 ORDER BY batch_no LIMIT $2",
-        campaign_id,
-        limit,
-    )
-    return [
-        Parked(
-            row["batch_no"],
-            [Recipient.model_validate(r) for r in orjson.loads(row["recipients"])],
-        )
-        for row in rows
-    ]
+DUE_PARKED = """
+SELECT batch_no, jsonb_array_length(recipients) AS size FROM send_batch_deferrals
+WHERE campaign_id = $1 AND reemit_batch_no IS NULL
+  AND ($2 OR not_before IS NULL OR not_before <= $3)
+ORDER BY batch_no LIMIT $4
+"""
+CLAIMED = """
+SELECT batch_no, reemit_batch_no, recipients::text AS recipients
+FROM send_batch_deferrals WHERE campaign_id = $1 AND reemit_batch_no IS NOT NULL
+ORDER BY reemit_batch_no, batch_no
+"""
+CLAIM = """
+UPDATE send_batch_deferrals d SET reemit_batch_no = k.reemit
+FROM unnest($2::bigint[], $3::bigint[]) AS k(batch_no, reemit)
+WHERE d.campaign_id = $1 AND d.batch_no = k.batch_no AND d.reemit_batch_no IS NULL
+"""
 
 
-async def unpark(pool: asyncpg.Pool, campaign: Campaign, batch_nos: list[int]) -> bool:
-    """Parked batches re-emitted as new batches: drop them and count the new batches."""
-    async with pool.acquire() as conn, conn.transaction():
-        status = await conn.execute(
-            "UPDATE campaigns SET batches_emitted = batches_emitted + $2, updated_at = now() "
-            "WHERE id = $1 AND batches_emitted = $3",
-            campaign.id,
-            len(batch_nos),
-            campaign.batches_emitted,
-        )
-        if not status.endswith(" 1"):
-            return False
-        await conn.execute(
-            "DELETE FROM send_batch_deferrals WHERE campaign_id = $1 AND batch_no = ANY($2)",
-            campaign.id,
-            batch_nos,
-        )
+async def due_parked(
+    pool: asyncpg.Pool, campaign_id: UUID, now: datetime, limit: int, *, all_now: bool = False
+) -> list[tuple[int, int]]:
+    """The oldest parked rows due at `now` (every row when `all_now`), not yet claimed:
+    (batch number, recipients)."""
+    rows = await pool.fetch(DUE_PARKED, campaign_id, all_now, now, limit)
+    return [(row["batch_no"], row["size"]) for row in rows]
+
+
+async def claim(pool: asyncpg.Pool, campaign: Campaign, plan: Sequence[Sequence[int]]) -> bool:
+    """Claim parked rows for new batches (each group of row numbers in `plan` becomes batch
+    `batches_emitted + i`) and count the new batches, in one transaction: a crash after it
+    re-emits exactly those batches (`claimed`). False when the campaign moved meanwhile."""
+    batch_nos = [row for group in plan for row in group]
+    reemit = [campaign.batches_emitted + i for i, group in enumerate(plan) for _ in group]
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(
+                "UPDATE campaigns SET batches_emitted = batches_emitted + $2, updated_at = now() "
+                "WHERE id = $1 AND batches_emitted = $3",
+                campaign.id,
+                len(plan),
+                campaign.batches_emitted,
+            )
+            if not status.endswith(" 1"):
+                return False
+            if await conn.execute(CLAIM, campaign.id, batch_nos, reemit) != (
+                f"UPDATE {len(batch_nos)}"
+            ):
+                raise _ClaimedMeanwhile  # rolls the count back
+    except _ClaimedMeanwhile:
+        return False
     return True
+
+
+class _ClaimedMeanwhile(Exception):  # noqa: N818 - never leaves this module
+    """Another resolver instance claimed some of the rows first."""
+
+
+async def claimed(pool: asyncpg.Pool, campaign_id: UUID) -> list[Claimed]:
+    """The batches claimed and not yet re-emitted (all of them, after a crash too)."""
+    groups: dict[int, list[Parked]] = {}
+    for row in await pool.fetch(CLAIMED, campaign_id):
+        recipients = [Recipient.model_validate(r) for r in orjson.loads(row["recipients"])]
+        parked = Parked(row["batch_no"], recipients)
+        groups.setdefault(row["reemit_batch_no"], []).append(parked)
+    return [Claimed(number, rows) for number, rows in sorted(groups.items())]
+
+
+async def reemitted(pool: asyncpg.Pool, campaign_id: UUID, batch_nos: list[int]) -> None:
+    """The claimed batches `batch_nos` are on Kafka: drop their parked rows."""
+    await pool.execute(
+        "DELETE FROM send_batch_deferrals WHERE campaign_id = $1 AND reemit_batch_no = ANY($2)",
+        campaign_id,
+        batch_nos,
+    )
+
+
+async def has_parked(pool: asyncpg.Pool, campaign_id: UUID) -> bool:
+    """Whether recipients of the campaign are parked and not yet claimed."""
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM send_batch_deferrals "
+            "WHERE campaign_id = $1 AND reemit_batch_no IS NULL)",
+            campaign_id,
+        )
+    )

@@ -2,7 +2,7 @@
 
 Batches of provider feedback are applied by `LeadEventsStep` (counted for campaign
 summaries, turned into deliveries) in one transaction each; the runner commits the
-offsets after that. A batch read twice is applied once (`offsets`).
+offsets after that. A batch read twice is applied once (`shared.kafka.applied`).
 """
 
 from __future__ import annotations

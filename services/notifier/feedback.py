@@ -2,7 +2,7 @@
 
 Reports (ClickHouse) are the exact record; this is a running tally in Postgres, one
 upsert per campaign per batch (campaign-level writes, whatever the number of leads),
-applied exactly once per Kafka record with the batch (`offsets`). An event the provider
+applied exactly once per Kafka record with the batch (`shared.kafka.applied`). An event the provider
 itself repeated (same event id, two records) is counted twice here, never in reports.
 """
 

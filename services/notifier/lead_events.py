@@ -4,7 +4,7 @@ The consumer is a batched strategy on the shared runner, readable top to bottom:
 
     poll → decode EventBatch (invalid → dead letter), keep provider feedback
          → accumulate (≤ batch_max_events events or batch_max_seconds)
-         → one transaction: skip records already applied (`offsets`), count feedback,
+         → one transaction: skip records already applied (`shared.kafka.applied`), count feedback,
            queue deliveries → commit offsets
 
 Millions of leads can bounce or be delivered, so a delivery carries up to
@@ -22,10 +22,10 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.notifier.feedback import count_feedback
-from services.notifier.offsets import unapplied
 from services.notifier.payloads import lead_body
 from services.notifier.queue import NewDelivery, Subscriber, enqueue, subscribers
 from shared.contracts import EmailEvent, EventBatch, decode
+from shared.kafka.applied import unapplied
 from shared.kafka.strategies.batch import Batch
 from shared.kafka.strategy import KafkaRecord
 from shared.outbound.event_types import LEAD_EVENTS, WebhookEventType

@@ -6,8 +6,9 @@
     mark the call in flight → ESP calls (a repeated in-flight call first, then the rest)
 
 What it returns is decided outcomes plus the recipients still undecided (held
-back, or left by a pause, cancel or provider stop); `deferrals.settle` records
-them. Postgres steps are retried until they succeed (`durable`).
+back, or left by a pause, cancel or provider stop) and those deferred for their
+receiving domain's rate, with the time they may come back; `deferrals.settle`
+records them. Postgres steps are retried until they succeed (`durable`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Step:
 
     outcomes: list[Outcome] = field(default_factory=list)
     undecided: list[Recipient] = field(default_factory=list)
+    deferred: list[Recipient] = field(default_factory=list)  # over their domain's rate
+    deferred_s: float = 0.0  # from now, when `deferred` may come back
     stopped_reason: str = ""  # the provider stopped all sending
     exhausted_reason: str = ""  # some recipients failed after the retry deadline
 
@@ -95,6 +98,8 @@ class Attempter:
             for lead, reason in delivery.failed.items()
         ]
         step.undecided += [by_lead[e.lead_id] for e in delivery.undecided]
+        step.deferred = [by_lead[e.lead_id] for e in delivery.deferred]
+        step.deferred_s = delivery.deferred_s
         step.stopped_reason = delivery.stopped_reason
         step.exhausted_reason = delivery.exhausted_reason
         return step
@@ -132,7 +137,9 @@ class Attempter:
         leads = [e.lead_id for e in emails]
         await durable(partial(self.ledger.mark_in_flight, batch, leads))
         gate = self._gate(batch.campaign_id)
-        attempts = Attempts(chosen.provider, chosen.rate, self.policy, gate, self.waits)
+        attempts = Attempts(
+            chosen.provider, chosen.rate, self.policy, gate, self.waits, chosen.domains
+        )
         repeated = [e for e in emails if e.lead_id in in_flight]
         new = [e for e in emails if e.lead_id not in in_flight]
         result = Delivery()

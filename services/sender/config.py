@@ -8,7 +8,7 @@ provider refuses to start, naming the setting) until set.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.sender.campaigns import SPECS_MAX, TEMPLATES_MAX
@@ -17,6 +17,7 @@ from services.sender.providers.postmark import PostmarkConfig
 from services.sender.providers.sendgrid import SendGridConfig
 from services.sender.providers.ses import SesConfig
 from services.sender.providers.smtp_config import SmtpConfig
+from shared.reputation.domains import MAX_LIMITS, DomainLimit, check_distinct
 from shared.settings import Seconds, SecretName, ServiceSettings, db_pool_size
 
 
@@ -46,6 +47,21 @@ class Settings(ServiceSettings):
         default_factory=lambda: {"simulator": 2000.0, "ses": 14.0},
         description="Emails per second per provider kind, shared by every sender instance "
         "(0 = none); a provider configuration's own `rate_per_s` wins for its campaigns.",
+    )
+    domain_limits: list[DomainLimit] = Field(
+        default_factory=list,
+        max_length=MAX_LIMITS,
+        description="Rates per receiving domain group for providers and configurations "
+        "without `domain_limits` of their own (JSON list of {domains, rate_per_s}); shared by "
+        "every sender instance (docs/deliverability.md).",
+    )
+    domain_hold_s: Seconds = Field(
+        1.0,
+        description="Longest a call waits for its receiving domains' slots; recipients whose "
+        "slot is further away are parked until it and re-emitted then.",
+    )
+    domain_burst_s: Seconds = Field(
+        0.25, le=5.0, description="Burst a receiving domain's rate allows, in seconds of it."
     )
     flush_interval_s: Seconds = Field(1.0, description="Progress flush and offset commit period.")
     ledger_batches: int = Field(
@@ -105,6 +121,12 @@ class Settings(ServiceSettings):
     postmark: PostmarkConfig = Field(default_factory=PostmarkConfig, description="Postmark.")
     smtp: SmtpConfig = Field(default_factory=SmtpConfig, description="An SMTP relay.")
     ses: SesConfig = Field(default_factory=SesConfig, description="Amazon SES v2.")
+
+    @field_validator("domain_limits")
+    @classmethod
+    def _each_domain_once(cls, limits: list[DomainLimit]) -> list[DomainLimit]:
+        check_distinct(limits)
+        return limits
 
     def required_secrets(self) -> tuple[SecretName, ...]:
         """Links are signed, provider credentials opened; the simulator's API key is needed

@@ -8,7 +8,9 @@ policy's deadline (hours, `services.sender.backoff`); only then do the
 recipients still pending fail, with the reason, and the batch is dead-lettered.
 `REJECTED` fails a recipient at once. `ProviderStopped` (and refused
 credentials) end the delivery with the pending recipients undecided: the
-campaign is paused and they are parked for the resume.
+campaign is paused and they are parked for the resume. Recipients over their
+receiving domain's rate leave the delivery as `deferred` (parked until that rate has
+room for them: `services.sender.domain_rates`).
 
 Before every call the gate says whether the campaign may still send
 (`services.sender.esp_call`): a pause or cancel ends the delivery with the
@@ -39,9 +41,13 @@ __all__ = ["Attempts", "Delivery", "deliver"]
 
 
 async def deliver(
-    attempts: Attempts, request: SendRequest, *, repeat_in_flight: bool = False
+    attempts: Attempts,
+    request: SendRequest,
+    *,
+    repeat_in_flight: bool = False,
 ) -> Delivery:
-    """Send `request`, retrying what needs it; every email ends sent, failed or undecided."""
+    """Send `request`, retrying what needs it; every email ends sent, failed, deferred or
+    undecided."""
     policy, provider, waits = attempts.policy, attempts.provider, attempts.waits
     result = Delivery()
     pending = {e.lead_id: e for e in request.emails}

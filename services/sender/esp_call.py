@@ -1,8 +1,13 @@
-"""One ESP call of a delivery: rate, gate, the call itself, and the answers sorted.
+"""One ESP call of a delivery: receiving-domain plan, rate, gate, the call, the answers sorted.
 
-The gate runs after the rate limiter let the call through and right before the
-request, so a pause or cancel is checked as late as possible. Call-level
-throttling slows the provider's rate (AIMD); an answered call speeds it up.
+The pending emails are planned first (`services.sender.domain_rates`): those over their
+receiving domain's rate leave the delivery as `deferred` (parked by the caller until that
+rate has room), the rest wait at most the domain hold and go in one call. The gate runs
+after the rate limiter let the call through and right before the request, so a pause or
+cancel is checked as late as possible. Call-level throttling slows the provider's rate
+(AIMD); an answered call speeds it up; per-recipient rate-limit deferrals (4.7.x) slow
+their receiving domain only, and those recipients are parked until slots at the lowered
+rate (`deferred`) instead of being retried in this delivery.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 from services.sender.backoff import RetryPolicy
+from services.sender.domain_rates import DomainRates, is_rate_deferral
 from services.sender.providers.base import (
     EmailProvider,
     Outcome,
@@ -37,6 +43,7 @@ class Attempts:
     policy: RetryPolicy
     gate: Gate
     waits: ProviderWaits
+    domains: DomainRates = field(default_factory=lambda: DomainRates("unconfigured"))
 
 
 @dataclass
@@ -46,6 +53,8 @@ class Delivery:
     sent: dict[UUID, str] = field(default_factory=dict)  # lead → provider message id
     failed: dict[UUID, str] = field(default_factory=dict)  # lead → reason
     undecided: list[OutgoingEmail] = field(default_factory=list)  # stopped or halted
+    deferred: list[OutgoingEmail] = field(default_factory=list)  # over their domain's rate
+    deferred_s: float = 0.0  # when the last of `deferred` may go (seconds from the deferral)
     stopped_reason: str = ""  # the provider stopped all sending: pause the campaign
     halted_reason: str = ""  # the campaign may not send now (paused, cancelled)
     exhausted_reason: str = ""  # the deadline passed: the batch goes to the dead-letter topic
@@ -57,6 +66,8 @@ class Delivery:
         self.sent |= other.sent
         self.failed |= other.failed
         self.undecided += other.undecided
+        self.deferred += other.deferred
+        self.deferred_s = max(self.deferred_s, other.deferred_s)
         self.stopped_reason = self.stopped_reason or other.stopped_reason
         self.halted_reason = self.halted_reason or other.halted_reason
         self.exhausted_reason = self.exhausted_reason or other.exhausted_reason
@@ -83,9 +94,19 @@ async def call_once(
     *,
     gated: bool,
 ) -> None:
-    """One call for the `pending` recipients; decided ones leave `pending`."""
+    """One call for the `pending` recipients; decided and deferred ones leave `pending`."""
     provider, rate = attempts.provider, attempts.rate
-    emails = list(pending.values())
+    plan = attempts.domains.plan(list(pending.values()))
+    if plan.park:
+        result.deferred += plan.park
+        result.deferred_s = max(result.deferred_s, plan.park_in_s)
+        for email in plan.park:
+            del pending[email.lead_id]
+    emails = plan.send
+    if not emails:
+        return
+    if plan.wait_s > 0:
+        await attempts.policy.sleep(plan.wait_s)
     await rate.acquire(len(emails))
     if gated and (halt := await attempts.gate()):
         raise Halted(halt)
@@ -103,7 +124,7 @@ async def call_once(
     metrics.ESP_CALLS.labels(provider.name, "ok").inc()
     rate.on_accepted()
     result.answered = True
-    _sort(provider.name, answers, pending, result)
+    _sort(provider.name, answers, pending, result, attempts.domains)
 
 
 def _sort(
@@ -111,20 +132,35 @@ def _sort(
     answers: list[RecipientResult],
     pending: dict[UUID, OutgoingEmail],
     result: Delivery,
+    domains: DomainRates,
 ) -> None:
     """Take the decided recipients out of `pending`; raise if some must be retried."""
     retry_reason = ""
+    accepted: list[str] = []
+    deferred: list[OutgoingEmail] = []
     for answer in answers:
-        if answer.lead_id not in pending:
+        email = pending.get(answer.lead_id)
+        if email is None:
             continue
         if answer.outcome is Outcome.ACCEPTED:
             result.sent[answer.lead_id] = answer.provider_message_id
+            accepted.append(email.to)
             del pending[answer.lead_id]
         elif answer.outcome is Outcome.REJECTED:
             result.failed[answer.lead_id] = answer.reason or "rejected by the provider"
             del pending[answer.lead_id]
         else:
             retry_reason = answer.reason or "provider asked to retry"
+            if is_rate_deferral(retry_reason):
+                deferred.append(email)
+    domains.answered(accepted, [e.to for e in deferred])
+    # recipients of a limited domain that says "slower" are parked, not retried at once
+    parked = [e for e in deferred if domains.limiter(domains.group(e.to)) is not None]
+    if parked:
+        for email in parked:
+            del pending[email.lead_id]
+        result.deferred += parked
+        result.deferred_s = max(result.deferred_s, domains.defer(parked))
     if pending:
         metrics.EMAILS.labels(provider, "retried").inc(len(pending))
         raise StillPending(retry_reason or "no answer for some recipients")

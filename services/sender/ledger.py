@@ -7,8 +7,9 @@ One row per send batch, never per email:
                          what blocks its recipients now (`screening`), in the same statement
     mark_in_flight(...)  before the batch's first ESP call: the leads the call carries
     record(conn, ...)    the outcome, with each recipient's detail, and (if given) the
-                         recipients parked for later, in one statement that also drops
-                         the in-flight row; False when another attempt recorded it first
+                         recipients parked for later (and from when), in one statement that
+                         also drops the in-flight row; False when another attempt recorded
+                         it first
 
 A batch is recorded before its outcome events are published and before its
 offset can be committed, so nothing that happens afterwards (a webhook that
@@ -20,7 +21,8 @@ replay has nothing to publish and nothing to send.
 Every statement takes many batches at once (`unnest` over their keys): `Ledger` runs
 one for all the batches of this instance waiting for the same step (`coalesce`), so
 Postgres sees a statement per handful of batches, not several per batch. A record
-that parks recipients runs alone, in the caller's transaction (`deferrals`).
+that parks recipients the campaign holds runs alone, in the caller's transaction
+(`deferrals`); one that parks recipients over their receiving domain's rate is shared too.
 """
 
 from __future__ import annotations
@@ -80,9 +82,10 @@ SET lead_ids = ARRAY(SELECT DISTINCT unnest(a.lead_ids || EXCLUDED.lead_ids))
 RECORD = """
 WITH b AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::int[],
-                         $7::text[], $8::timestamptz[], $9::text[], $10::text[])
+                         $7::text[], $8::timestamptz[], $9::text[], $10::text[],
+                         $11::timestamptz[])
         AS b(campaign_id, batch_no, sent, failed, suppressed, cancelled, detail, recorded_at,
-             parked, reason)
+             parked, reason, not_before)
 ), recorded AS (
     INSERT INTO send_batch_outcomes
         (campaign_id, batch_no, sent, failed, suppressed, cancelled, counted, detail, recorded_at)
@@ -93,8 +96,8 @@ WITH b AS (
     ON CONFLICT (campaign_id, batch_no) DO NOTHING
     RETURNING campaign_id, batch_no
 ), parked AS (
-    INSERT INTO send_batch_deferrals (campaign_id, batch_no, recipients, reason)
-    SELECT r.campaign_id, r.batch_no, b.parked::jsonb, b.reason
+    INSERT INTO send_batch_deferrals (campaign_id, batch_no, recipients, reason, not_before)
+    SELECT r.campaign_id, r.batch_no, b.parked::jsonb, b.reason, b.not_before
     FROM recorded r JOIN b ON b.campaign_id = r.campaign_id AND b.batch_no = r.batch_no
     WHERE b.parked IS NOT NULL
     ON CONFLICT DO NOTHING
@@ -129,13 +132,15 @@ class Found:
 
 @dataclass(frozen=True)
 class Recording:
-    """One batch's outcome to record, and the recipients it parks (with the reason)."""
+    """One batch's outcome to record, and the recipients it parks (with the reason, and the
+    time they may come back)."""
 
     batch: SendBatch
     outcomes: list[Outcome]
     recorded_at: datetime
     parked: list[Recipient] | None = None
     parked_reason: str = ""
+    not_before: datetime | None = None
 
 
 async def find_many(db: Db, batches: Sequence[SendBatch]) -> list[Found]:
@@ -213,6 +218,7 @@ async def record_many(db: Db, recordings: Sequence[Recording]) -> list[bool]:
         [r.recorded_at for r in chosen],
         [_parked(r.parked) for r in chosen],
         [r.parked_reason[:MAX_REASON] for r in chosen],
+        [r.not_before for r in chosen],
     )
     inserted = {(row["campaign_id"], row["batch_no"]) for row in rows}
     return [_key(r.batch) in inserted and first[_key(r.batch)] is r for r in recordings]
@@ -226,9 +232,11 @@ async def record(
     *,
     parked: list[Recipient] | None = None,
     parked_reason: str = "",
+    not_before: datetime | None = None,
 ) -> bool:
-    """Record the batch's outcome (and park `parked`); False if it was recorded before."""
-    recording = Recording(batch, outcomes, recorded_at, parked, parked_reason)
+    """Record the batch's outcome (and park `parked`, re-emitted no earlier than
+    `not_before`); False if it was recorded before."""
+    recording = Recording(batch, outcomes, recorded_at, parked, parked_reason, not_before)
     return (await record_many(db, [recording]))[0]
 
 
@@ -291,6 +299,11 @@ class Ledger:
     async def record(self, batch: SendBatch, outcomes: list[Outcome], at: datetime) -> bool:
         """`record` (nothing parked), in a statement shared with other batches."""
         return await self._record.submit(Recording(batch, outcomes, at))
+
+    async def park(self, recording: Recording) -> bool:
+        """`record` with recipients parked whatever the campaign's state (over their
+        receiving domain's rate), in a statement shared with other batches."""
+        return await self._record.submit(recording)
 
     @property
     def statements(self) -> int:

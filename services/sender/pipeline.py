@@ -3,7 +3,8 @@
     spec (cached) → ledger: recorded already? → re-emit the recorded outcome, send nothing
                   → attempt (screen, render, ESP calls: `attempt`)
                   → record the outcome, parking or cancelling what could not be sent
-                    (`deferrals.settle`); a campaign resumed meanwhile: attempt again
+                    (`deferrals.settle`: held back, or over its receiving domain's rate);
+                    a campaign resumed meanwhile: attempt again
                   → outcome events published (acknowledged) → batch queued for counting
 
 The outcome is in Postgres before its events are published and before the
@@ -18,7 +19,7 @@ redelivered.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from aiokafka import AIOKafkaProducer
@@ -75,12 +76,15 @@ class SendPipeline:
         """Attempt until the batch is recorded (a resume meanwhile means: attempt again)."""
         outcomes: list[Outcome] = []
         recipients: list[Recipient] = list(batch.recipients)
-        exhausted = ""
+        deferred: list[Recipient] = []
+        deferred_s, exhausted = 0.0, ""
         blocked: Blocked | None = found.blocked  # read with the look-up: the first attempt's
         while True:
             step = await self.attempter.attempt(batch, spec, recipients, found.in_flight, blocked)
             blocked = None  # an attempt after a resume screens again
             outcomes += step.outcomes
+            deferred += step.deferred
+            deferred_s = max(deferred_s, step.deferred_s)
             exhausted = exhausted or step.exhausted_reason
             recorded_at = datetime.now(UTC)
             settled = await durable(
@@ -92,6 +96,8 @@ class SendPipeline:
                     step.undecided,
                     recorded_at,
                     provider_stop=step.stopped_reason,
+                    deferred=deferred,
+                    not_before=recorded_at + timedelta(seconds=deferred_s),
                 )
             )
             if not settled.resumed:

@@ -5,7 +5,7 @@ else (an architecture test refuses SQL that sets the state elsewhere), so the
 table is the whole truth about which moves exist, and every move is counted
 and logged the same way.
 
-    from shared.campaigns import Action, move, move_locked, complete_if_accounted
+    from shared.campaigns import Action, move, move_locked, complete_if_accounted, guard_pause
 
 Every move is announced on a Postgres channel in its own transaction;
 `ChangeListener` follows those announcements (`shared.campaigns.changes`).
@@ -13,6 +13,7 @@ Every move is announced on a Postgres channel in its own transaction;
 
 from shared.campaigns.changes import ChangeListener
 from shared.campaigns.completion import complete_if_accounted
+from shared.campaigns.guard import guard_pause, release_guard_hold
 from shared.campaigns.lifecycle import (
     API_ACTIONS,
     TERMINAL,
@@ -40,7 +41,9 @@ __all__ = [
     "State",
     "allowed_from",
     "complete_if_accounted",
+    "guard_pause",
     "move",
     "move_locked",
     "next_state",
+    "release_guard_hold",
 ]

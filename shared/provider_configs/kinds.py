@@ -4,7 +4,8 @@ Each kind has a settings model (shown back by the API) and a credentials model
 (sealed at rest, never shown). Their fields are named as the sender's adapter
 configuration fields are (`services/sender/providers/*Config`), so the sender
 builds its adapter from `settings | credentials` as they are; `rate_per_s` is the
-configuration's own send budget and is the sender's, not the adapter's, and the
+configuration's own send budget and is the sender's, not the adapter's, as are the
+`domain_limits` (receiving-domain throttles, `shared.reputation.domains`); the
 `WEBHOOK_FIELDS` are webhook_ingest's: the key that verifies the configuration's
 webhooks (`POST /webhooks/{kind}/{configuration id}`; empty: the stack's own). The
 models refuse unknown fields, so a misspelt name is a 422 naming it.
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from shared.reputation.domains import MAX_LIMITS, DomainLimit, check_distinct
 
 Kind = Literal["simulator", "ses", "sendgrid", "mailgun", "postmark", "smtp"]
 KINDS: tuple[Kind, ...] = ("simulator", "ses", "sendgrid", "mailgun", "postmark", "smtp")
@@ -34,6 +37,19 @@ class KindSettings(BaseModel):
         description="Emails per second through this configuration, shared by every sender "
         "instance; null: the sender's default for the kind.",
     )
+    domain_limits: list[DomainLimit] = Field(
+        default_factory=list,
+        max_length=MAX_LIMITS,
+        description="Rates per receiving domain group (e.g. gmail.com with googlemail.com), "
+        "shared by every sender instance; mail to other domains is not slowed by them "
+        "(docs/deliverability.md).",
+    )
+
+    @field_validator("domain_limits")
+    @classmethod
+    def _each_domain_once(cls, limits: list[DomainLimit]) -> list[DomainLimit]:
+        check_distinct(limits)
+        return limits
 
 
 class Credentials(BaseModel):
@@ -131,6 +147,8 @@ MODELS: dict[str, tuple[type[KindSettings], type[Credentials]]] = {
 }
 
 
+# the sender's own fields (never given to an adapter's configuration)
+SENDER_FIELDS = frozenset({"rate_per_s", "domain_limits"})
 # webhook_ingest's fields (the sender leaves them out of its adapters' configurations)
 WEBHOOK_FIELDS = frozenset(
     {
@@ -161,6 +179,7 @@ def checked_credentials(kind: str, values: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "KINDS",
+    "SENDER_FIELDS",
     "WEBHOOK_FIELDS",
     "Kind",
     "ValidationError",

@@ -27,7 +27,7 @@ def test_only_the_health_module_names_the_operations_routes() -> None:
 
 def test_every_service_includes_the_guarded_operations_routes() -> None:
     services = sorted(p for p in (ROOT / "services").iterdir() if (p / "__main__.py").exists())
-    assert len(services) == 7
+    assert len(services) == 8
     for service in services:
         text = "\n".join(Path(p).read_text() for p in python_files(str(service.relative_to(ROOT))))
         assert any(builder in text for builder in BUILDERS), service.name

@@ -62,7 +62,7 @@ def test_scaled_objects_watch_the_group_and_topic_the_service_consumes(
     manifests = variant.render()
     deployments = of_kind(manifests, "Deployment")
     scaled = of_kind(manifests, "ScaledObject")
-    consumers = {"sender", "lead_resolver", "notifier"}
+    consumers = {"sender", "lead_resolver", "notifier", "guard"}
     assert {_module(deployments[name]) for name in scaled} == consumers
     for name, scaled_object in scaled.items():
         deployment = deployments[scaled_object["spec"]["scaleTargetRef"]["name"]]
@@ -89,6 +89,7 @@ def test_prefixed_deployment_scales_on_prefixed_names() -> None:
         "prod.fanout-sender",
         "prod.fanout-lead-resolver",
         "prod.fanout-notifier",
+        "prod.fanout-guard",
     }
 
 

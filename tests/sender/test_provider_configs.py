@@ -19,7 +19,7 @@ from services.sender.config import Settings as SenderSettings
 from services.sender.providers.adapters import ProviderUnavailable
 from services.sender.providers.base import RecipientResult, SendRequest
 from services.sender.providers.configured import ConfiguredProviders
-from shared.provider_configs.kinds import MODELS, WEBHOOK_FIELDS, checked_settings
+from shared.provider_configs.kinds import MODELS, SENDER_FIELDS, WEBHOOK_FIELDS, checked_settings
 from shared.provider_configs.records import sealer
 from shared.settings import CommonSettings
 from tests import factories
@@ -49,7 +49,7 @@ def test_configuration_fields_are_the_adapters_own(kind: str) -> None:
     settings, credentials = MODELS[kind]
     adapter_fields = set(type(getattr(SenderSettings(), kind)).model_fields)
     stored = set(settings.model_fields) | set(credentials.model_fields)
-    assert stored - {"rate_per_s"} - WEBHOOK_FIELDS <= adapter_fields
+    assert stored - SENDER_FIELDS - WEBHOOK_FIELDS <= adapter_fields
 
 
 @pytest.mark.postgres

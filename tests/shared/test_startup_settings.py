@@ -32,6 +32,7 @@ SERVICES = [
     "webhook_ingest",
     "report_sink",
     "esp_simulator",
+    "guard",
 ]
 VARIABLES = {name: env_name(CommonSettings, name) for name in SECRET_NAMES}
 PRODUCTION = {

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.campaign_api.api.domain_errors import install_domain_error_handlers
 from services.campaign_api.api.provider_errors import install_provider_error_handlers
-from services.campaign_api.campaigns.commands import CampaignNotFound, ScheduleInPast
+from services.campaign_api.campaigns.commands import CampaignNotFound, GuardHold, ScheduleInPast
 from services.campaign_api.campaigns.launch_check import LaunchRefused, explain
 from services.campaign_api.leads.rows import ImportFormatError
 from shared.campaigns import IllegalTransition
@@ -27,6 +27,15 @@ def _illegal(exc: IllegalTransition) -> ProblemError:
 
 def _not_found(_: CampaignNotFound) -> ProblemError:
     return ProblemError(404, "campaign not found")
+
+
+def _guard_hold(exc: GuardHold) -> ProblemError:
+    detail = (
+        f"{exc.reason}; resume with override_guard=true to send it anyway "
+        "(POST /campaigns/{id}/resume?override_guard=true; docs/deliverability.md)"
+    )
+    facts = {"current_state": "paused", "guard_reason": exc.reason, "override": "override_guard"}
+    return ProblemError(409, detail, extra=facts)
 
 
 def _schedule_in_past(exc: ScheduleInPast) -> ProblemError:
@@ -89,6 +98,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register every domain error's problem answer."""
     problem_for(app, IllegalTransition, _illegal)
     problem_for(app, CampaignNotFound, _not_found)
+    problem_for(app, GuardHold, _guard_hold)
     problem_for(app, ScheduleInPast, _schedule_in_past)
     problem_for(app, ImportFormatError, _bad_file)
     problem_for(app, asyncpg.DataError, _bad_value)

@@ -7,6 +7,11 @@ schedule: a campaign paused before its scheduled time, resumed while that time i
 still ahead, is `scheduled` again (no command; the scheduler launches it when
 due). lead_resolver handles a command idempotently per (campaign, run_id, kind),
 so a command the relay publishes twice changes nothing the second time.
+
+A campaign the guard paused (`guard_reason`) resumes only with an explicit override
+(`override_guard`): without one the resume is refused (`GuardHold`, HTTP 409 naming the
+reason and the override) and nothing is written; with one the hold is lifted in the
+resume's transaction and the guard leaves the campaign alone (`shared.campaigns.guard`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import asyncpg
 
 from services.campaign_api.campaigns.outbox import enqueue_command, make_command
 from services.campaign_api.owned import fetch_owned
-from shared.campaigns import Action, State, move_locked, next_state
+from shared.campaigns import Action, State, move_locked, next_state, release_guard_hold
 from shared.contracts import CommandKind
 
 # Called with the locked campaign row before a run is started (launch, schedule, resume,
@@ -46,6 +51,14 @@ class CampaignNotFound(LookupError):
 
 class ScheduleInPast(ValueError):
     """Launching a campaign whose scheduled time has already passed."""
+
+
+class GuardHold(Exception):  # noqa: N818 - a refusal, named as the API says it
+    """Resuming a campaign the guard paused, without overriding the guard."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -98,8 +111,10 @@ async def apply_action(
     topic: str,
     now: datetime,
     launch_check: LaunchCheck | None = None,
+    override_guard: bool = False,
 ) -> dict[str, Any]:
-    """Apply an API action; raises `CampaignNotFound`, `IllegalTransition`, `ScheduleInPast`.
+    """Apply an API action; raises `CampaignNotFound`, `IllegalTransition`, `ScheduleInPast`,
+    `GuardHold` (a resume of a campaign the guard paused, without `override_guard`).
 
     A move that starts a run (launch, schedule, resume, reschedule) first runs
     `launch_check` (which may raise, e.g. `LaunchRefused`) on the locked row, so
@@ -111,9 +126,14 @@ async def apply_action(
             raise CampaignNotFound(campaign_id)
         current = State(row["state"])
         next_state(current, requested)  # the requested action must be legal
+        held = requested is Action.RESUME and row["guard_reason"] is not None
+        if held and not override_guard:
+            raise GuardHold(row["guard_reason"])
         change = _plan(requested, row, now)
         if launch_check is not None and change.action in STARTS_A_RUN:
             await launch_check(conn, row, now)
+        if held:
+            await release_guard_hold(conn, campaign_id, now)
         if change.command is not None and change.run_id is not None:
             command = make_command(change.command, campaign_id, account_id, change.run_id, now)
             await enqueue_command(conn, topic, command)

@@ -3,9 +3,11 @@
 Every progress write (the resolver's batches, the sender's counters, a state move)
 bumps `campaigns.updated_at`. A campaign queued, resolving or sending whose
 `updated_at` is older than the threshold at the injected clock's `now` is making no
-progress. Its state names the stage it waits on (queued or resolving: lead_resolver
-on `campaign.launches`; sending: the sender on `email.sends`), and the likely reason
-is decided cheaply, in this order:
+progress, unless it is held on purpose until a time still ahead (`wait_until`: its
+warm-up allowance of the day is used up; the API shows it as `held`). Its state names
+the stage it waits on (queued or resolving: lead_resolver on `campaign.launches`;
+sending: the sender on `email.sends`), and the likely reason is decided cheaply, in
+this order:
 
 - `provider_stopped`: the sender's provider-wait lease holds (it is alive, retrying);
 - `unknown`: the broker could not be asked about the stage's group in time;
@@ -45,7 +47,9 @@ RUNNING = (State.QUEUED, State.RESOLVING, State.SENDING)
 # One row per (state, waiting on the provider): bounded, whatever the campaign count.
 STALLED = """
 SELECT state, COALESCE(provider_wait_until > $3, false) AS waiting, count(*) AS n
-FROM campaigns WHERE state = ANY($1::text[]) AND updated_at < $2 GROUP BY 1, 2
+FROM campaigns WHERE state = ANY($1::text[]) AND updated_at < $2
+  AND NOT COALESCE(wait_until > $3, false)
+GROUP BY 1, 2
 """
 
 
@@ -123,6 +127,12 @@ def _provider_wait(row: Mapping[str, Any], now: datetime) -> str | None:
     return row.get("provider_wait_reason") or "" if until is not None and until > now else None
 
 
+def _held(row: Mapping[str, Any], now: datetime) -> bool:
+    """Held on purpose until a time still ahead (a warm-up allowance used up)."""
+    until = row.get("wait_until")
+    return until is not None and until > now
+
+
 @dataclass(frozen=True)
 class Stages:
     """The stages a running campaign can wait on."""
@@ -161,7 +171,9 @@ class Stalls:
         stuck = {
             i: (self.stages.of(row["state"]), _provider_wait(row, now))
             for i, row in enumerate(rows)
-            if row["state"] in RUNNING and row["updated_at"] < now - self._after
+            if row["state"] in RUNNING
+            and row["updated_at"] < now - self._after
+            and not _held(row, now)
         }
         looks = await self._looks(stage for stage, wait in stuck.values() if wait is None)
         stalls: list[Stalled | None] = [None] * len(rows)

@@ -14,6 +14,7 @@ call still using it finishes first.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -25,13 +26,15 @@ from cryptography.fernet import InvalidToken
 from pydantic import ValidationError
 
 from services.sender.config import Settings
+from services.sender.domain_rates import DomainRates
 from services.sender.providers.adapters import ADAPTERS, ProviderUnavailable
 from services.sender.providers.base import EmailProvider
 from services.sender.providers.simulator import SimulatorProvider
 from services.sender.rate import SendRate
 from shared.provider_configs import records
-from shared.provider_configs.kinds import WEBHOOK_FIELDS
+from shared.provider_configs.kinds import SENDER_FIELDS, WEBHOOK_FIELDS
 from shared.provider_configs.records import StoredConfig
+from shared.reputation.domains import DomainLimit
 from shared.sealing import UnknownSealingKey
 from shared.settings import MissingSecret
 
@@ -40,11 +43,24 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Configured:
-    """A configuration's adapter and rate, built from `config` (that version of it)."""
+    """A configuration's adapter, rate and receiving-domain rates, built from `config` (that
+    version of it)."""
 
     config: StoredConfig
     provider: EmailProvider
     rate: SendRate
+    domains: DomainRates
+
+
+def domain_rates(settings: Settings, name: str, limits: Sequence[DomainLimit]) -> DomainRates:
+    """The receiving-domain rates of a provider: its own limits, else the sender's default
+    `domain_limits` (`services.sender.domain_rates`)."""
+    return DomainRates(
+        name,
+        limits or settings.domain_limits,
+        hold_s=settings.domain_hold_s,
+        burst_s=settings.domain_burst_s,
+    )
 
 
 async def budgeted(
@@ -123,6 +139,7 @@ class ConfiguredProviders:
         self.share = (assigned, total)
         for made in self._adapters.values():
             made.rate.set_share(assigned, total)
+            made.domains.set_share(assigned, total)
 
     async def aclose(self) -> None:
         """Close every adapter, those waiting to be closed too."""
@@ -160,12 +177,18 @@ class ConfiguredProviders:
             ) from exc
         provider = self._adapter(config, credentials)
         budget = config.settings.get("rate_per_s") or settings.rate_budgets.get(config.kind, 0.0)
-        return Configured(config, provider, await budgeted(provider, budget, self.share))
+        rate = await budgeted(provider, budget, self.share)
+        limits = [DomainLimit.model_validate(v) for v in config.settings.get("domain_limits", [])]
+        domains = domain_rates(settings, config.kind, limits)
+        domains.set_share(*self.share)
+        return Configured(config, provider, rate, domains)
 
     def _adapter(self, config: StoredConfig, credentials: dict[str, Any]) -> EmailProvider:
         settings = self._settings
         values = {k: v for k, v in (config.settings | credentials).items() if v != ""}
-        values = {k: v for k, v in values.items() if k != "rate_per_s" and k not in WEBHOOK_FIELDS}
+        values = {
+            k: v for k, v in values.items() if k not in SENDER_FIELDS and k not in WEBHOOK_FIELDS
+        }
         if config.kind == "simulator":
             key = values.get("api_key") or self._stack_simulator_key(config, values)
             return SimulatorProvider(

@@ -18,9 +18,15 @@ import structlog
 
 from services.sender.campaigns import CampaignSpec
 from services.sender.config import Settings
+from services.sender.domain_rates import DomainRates
 from services.sender.providers.adapters import ADAPTERS, ProviderUnavailable
 from services.sender.providers.base import EmailProvider
-from services.sender.providers.configured import Configured, ConfiguredProviders, budgeted
+from services.sender.providers.configured import (
+    Configured,
+    ConfiguredProviders,
+    budgeted,
+    domain_rates,
+)
 from services.sender.providers.settings import ProviderConfig
 from services.sender.providers.simulator import SimulatorProvider
 from services.sender.rate import SendRate
@@ -31,10 +37,12 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Chosen:
-    """The stack's adapter of a kind and its rate (no configuration of an account)."""
+    """The stack's adapter of a kind, its rate and receiving-domain rates (no configuration
+    of an account)."""
 
     provider: EmailProvider
     rate: SendRate
+    domains: DomainRates
     config: None = None
 
 
@@ -45,41 +53,53 @@ class ProviderPool:
         self._settings = settings
         self._providers: dict[str, EmailProvider] = {}
         self._rates: dict[str, SendRate] = {}
+        self._domains: dict[str, DomainRates] = {}
         self._assigned = 1
         self._total = 1
         self._creating = asyncio.Lock()  # one adapter (and one rate bucket) per provider
         self.configured = ConfiguredProviders(settings)
 
-    async def get(self, name: str) -> tuple[EmailProvider, SendRate]:
-        """The adapter and rate of provider `name`; `ProviderUnavailable` if it has none."""
+    async def get(self, name: str) -> Chosen:
+        """The adapter and rates of provider `name`; `ProviderUnavailable` if it has none."""
         async with self._creating:
             if name not in self._providers:
                 await self._add(name)
-        return self._providers[name], self._rates[name]
+        return Chosen(self._providers[name], self._rates[name], self._domains[name])
 
     async def for_campaign(self, db: asyncpg.Pool, spec: CampaignSpec) -> Configured | Chosen:
         """The adapter and rate of `spec`'s provider configuration; a campaign saved before
         configurations existed uses the stack's adapter of its kind."""
         if spec.provider_config_id is not None:
             return await self.configured.get(db, spec.provider_config_id)
-        return Chosen(*await self.get(spec.provider))
+        return await self.get(spec.provider)
 
     async def _add(self, name: str) -> None:
         provider = self._create(name)
         budget = self._settings.rate_budgets.get(name, 0.0)
         rate = await budgeted(provider, budget, (self._assigned, self._total))
-        self._providers[name], self._rates[name] = provider, rate
+        self.register(name, provider, rate)
         log.info("sender.provider_ready", provider=name, budget_per_s=rate.budget_per_s)
 
-    def register(self, name: str, provider: EmailProvider, rate: SendRate) -> None:
-        """Use `provider` for campaigns of provider `name` (tests, custom adapters)."""
-        self._providers[name], self._rates[name] = provider, rate
+    def register(
+        self,
+        name: str,
+        provider: EmailProvider,
+        rate: SendRate,
+        domains: DomainRates | None = None,
+    ) -> None:
+        """Use `provider` for campaigns of provider `name` (tests, custom adapters); its
+        receiving-domain rates are the sender's defaults unless given."""
+        domains = domains or domain_rates(self._settings, name, ())
+        domains.set_share(self._assigned, self._total)
+        self._providers[name], self._rates[name], self._domains[name] = provider, rate, domains
 
     def set_share(self, assigned: int, total: int) -> None:
         """Every provider's rate follows this instance's share of the partitions."""
         self._assigned, self._total = assigned, total
         for rate in self._rates.values():
             rate.set_share(assigned, total)
+        for domains in self._domains.values():
+            domains.set_share(assigned, total)
         self.configured.set_share(assigned, total)
 
     def rates(self) -> dict[str, SendRate]:

@@ -93,7 +93,7 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 
 {{/* The topic a service consumes as a group (shared/topics.py), or nothing. */}}
 {{- define "fanout.consumedTopic" -}}
-{{- $consumed := dict "lead_resolver" "campaign.launches" "sender" "email.sends" "report_sink" "email.events" "notifier" "email.events" -}}
+{{- $consumed := dict "lead_resolver" "campaign.launches" "sender" "email.sends" "report_sink" "email.events" "notifier" "email.events" "guard" "email.events" -}}
 {{- index $consumed . | default "" -}}
 {{- end -}}
 

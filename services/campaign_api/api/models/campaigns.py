@@ -94,6 +94,44 @@ class ProviderWait(BaseModel):
         return cls(reason=row.get("provider_wait_reason") or "", since=row["provider_wait_since"])
 
 
+class GuardPause(BaseModel):
+    """The guard paused the campaign: its bounces or complaints crossed the account's
+    thresholds (docs/deliverability.md). It resumes only with `override_guard=true`."""
+
+    reason: str = Field(
+        description="Why, as people read it, e.g. `paused by guard: complaint rate 0.4 % over "
+        "the last 2,000 outcomes (limit 0.3 %)`."
+    )
+    paused_at: datetime
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> GuardPause | None:
+        """The guard's hold on `row`, while it is paused by it."""
+        reason = row.get("guard_reason")
+        if reason is None or row.get("state") != "paused":
+            return None
+        return cls(reason=reason, paused_at=row["guard_paused_at"])
+
+
+class Held(BaseModel):
+    """The campaign waits until a time on purpose: its warm-up allowance of the day is used
+    up (docs/deliverability.md). It continues by itself at `until`; nothing is lost."""
+
+    reason: str = Field(
+        description="E.g. `warm-up allowance of sending domain news.example.com (100 of 100) "
+        "used up for 2026-12-02`."
+    )
+    until: datetime = Field(description="When it continues (the next UTC day).")
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any], now: datetime) -> Held | None:
+        """The resolver's hold on `row` at `now`, if it has not passed."""
+        until = row.get("wait_until")
+        if until is None or until <= now or row.get("wait_reason") is None:
+            return None
+        return cls(reason=row["wait_reason"], until=until)
+
+
 class Campaign(BaseModel):
     """A campaign with its state and progress counters (updated by the workers).
 
@@ -130,6 +168,9 @@ class Campaign(BaseModel):
                 "reason": "simulated throttling",
                 "since": "2026-11-23T09:04:12Z",
             },
+            "guard": None,
+            "guard_overridden_at": None,
+            "held": None,
             "stalled": {
                 "since": "2026-11-23T09:05:00Z",
                 "reason": "provider_stopped",
@@ -176,6 +217,19 @@ class Campaign(BaseModel):
     completed_at: datetime | None
     provider_wait: ProviderWait | None = Field(
         None, description="Set while sending waits on the provider (throttling, transient errors)."
+    )
+    guard: GuardPause | None = Field(
+        None,
+        description="Set while the guard holds it paused for its bounces or complaints "
+        "(resume with `override_guard=true`); null otherwise.",
+    )
+    guard_overridden_at: datetime | None = Field(
+        None,
+        description="When its owner resumed it over the guard, which leaves it alone since.",
+    )
+    held: Held | None = Field(
+        None,
+        description="Set while it waits for the next day's warm-up allowance; null otherwise.",
     )
     stalled: Stalled | None = Field(
         None,

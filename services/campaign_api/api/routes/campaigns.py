@@ -16,6 +16,8 @@ from services.campaign_api.api.models.campaigns import (
     Campaign,
     CampaignCreate,
     CampaignUpdate,
+    GuardPause,
+    Held,
     ProviderWait,
 )
 from services.campaign_api.api.models.conditions import ConditionWarning
@@ -77,7 +79,11 @@ def campaign_from(
 ) -> Campaign:
     values = dict(row, warnings=warnings or [])
     values["condition"] = orjson.loads(values["condition"])
-    values["provider_wait"] = ProviderWait.of(values, datetime.now(UTC))
+    now = datetime.now(UTC)
+    values["provider_wait"] = ProviderWait.of(values, now)
+    values["guard"] = GuardPause.of(values)
+    values["guard_overridden_at"] = values.get("guard_override_at")
+    values["held"] = Held.of(values, now)
     values["stalled"] = stall
     return Campaign.model_validate(values)
 
@@ -254,13 +260,20 @@ async def _act(
     pool: asyncpg.Pool,
     topic: str,
     launch_check: LaunchCheck | None = None,
+    override_guard: bool = False,
 ) -> Campaign:
     now = datetime.now(UTC)
-    return campaign_from(
-        await apply_action(
-            pool, account, campaign_id, action, topic=topic, now=now, launch_check=launch_check
-        )
+    row = await apply_action(
+        pool,
+        account,
+        campaign_id,
+        action,
+        topic=topic,
+        now=now,
+        launch_check=launch_check,
+        override_guard=override_guard,
     )
+    return campaign_from(row)
 
 
 @router.post("/{campaign_id}/launch", status_code=202, response_model=Campaign, responses=ACTION)
@@ -303,14 +316,27 @@ async def pause_campaign(
 
 @router.post("/{campaign_id}/resume", status_code=202, response_model=Campaign, responses=ACTION)
 async def resume_campaign(
-    campaign_id: UUID, account: CurrentAccount, pool: PoolDep, topic: CommandsTopic
+    campaign_id: UUID,
+    account: CurrentAccount,
+    pool: PoolDep,
+    topic: CommandsTopic,
+    override_guard: Annotated[
+        bool,
+        Query(
+            description="Resume a campaign the guard paused (its `guard` is set) anyway: the "
+            "guard then leaves it alone until it ends. Without it such a resume answers 409 "
+            "with the guard's reason (docs/deliverability.md)."
+        ),
+    ] = False,
 ) -> Campaign:
     """Resume a paused campaign: `queued`, a new run continuing where the last one stopped;
     or `scheduled` again if it was paused before its `scheduled_at`, which is still ahead.
     Its sending domains must still be verified (422 naming the field otherwise), and its
-    provider configuration active (409 with the reason otherwise)."""
+    provider configuration active (409 with the reason otherwise). A campaign the guard
+    paused for its bounces or complaints needs `override_guard=true` (409 naming the
+    reason otherwise; nothing changes)."""
     checks = all_checks(check_senders, check_provider)
-    return await _act(Action.RESUME, campaign_id, account, pool, topic, checks)
+    return await _act(Action.RESUME, campaign_id, account, pool, topic, checks, override_guard)
 
 
 @router.post("/{campaign_id}/cancel", status_code=202, response_model=Campaign, responses=ACTION)

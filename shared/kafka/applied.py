@@ -1,11 +1,12 @@
-"""The notifier's own record of which `email.events` records it has applied, per partition.
+"""Exactly-once application to Postgres: a consumer group's own record of the offsets it applied.
 
 Kafka delivers at least once: after a crash or a rebalance, records already applied come
-again. Applying one means queueing deliveries and counting feedback, so applying it twice
-would send a second webhook with a new `webhook-id` and count a bounce twice. Instead,
-the transaction that applies a batch first locks its partitions' rows here, drops the
-records below each `next_offset`, and moves `next_offset` past the batch: the records of
-a batch are applied exactly once whichever instance reads them, and Kafka's own commit
+again. A consumer whose effects live in Postgres (the notifier queues deliveries and counts
+feedback, the guard counts bounces and complaints) would apply such a record twice. Instead,
+the transaction that applies a batch first locks its partitions' rows in `consumer_offsets`,
+drops the records below each `next_offset`, and moves `next_offset` past the batch: the
+records of a batch are applied exactly once whichever instance reads them (a second owner
+during a rebalance waits on the row locks, then finds them applied), and Kafka's own commit
 only saves re-reading.
 """
 
@@ -20,18 +21,18 @@ from shared.kafka.strategies.batch import Batch
 T = TypeVar("T")
 
 ENSURE = """
-INSERT INTO notifier_offsets (group_id, topic, partition, next_offset)
+INSERT INTO consumer_offsets (group_id, topic, partition, next_offset)
 SELECT $1, topic, partition, 0 FROM unnest($2::text[], $3::int[]) AS w(topic, partition)
 ON CONFLICT DO NOTHING
 """
 LOCK = """
 SELECT o.topic, o.partition, o.next_offset
-FROM notifier_offsets o JOIN unnest($2::text[], $3::int[]) AS w(topic, partition)
+FROM consumer_offsets o JOIN unnest($2::text[], $3::int[]) AS w(topic, partition)
     ON o.topic = w.topic AND o.partition = w.partition
 WHERE o.group_id = $1 ORDER BY o.topic, o.partition FOR UPDATE OF o
 """
 ADVANCE = """
-UPDATE notifier_offsets o SET next_offset = greatest(o.next_offset, x.next_offset)
+UPDATE consumer_offsets o SET next_offset = greatest(o.next_offset, x.next_offset)
 FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(topic, partition, next_offset)
 WHERE o.group_id = $1 AND o.topic = x.topic AND o.partition = x.partition
 """

@@ -1,0 +1,1 @@
+"""`fanout campaign show|resume`: a campaign's state and why, and resuming it."""

@@ -1,0 +1,3 @@
+from services.guard.main import main
+
+main()
