@@ -10,11 +10,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from services.campaign_api.dashboard.web import CSRF_FIELD, CSRF_HEADER, PREFIX
+from shared.campaigns import guard_pause
 from tests.campaign_api.conftest import Tenant
 from tests.campaign_api.helpers import make_campaign, make_lead, make_template
 from tests.dashboard import sign_in
@@ -141,6 +143,34 @@ async def test_lifecycle_through_confirmation_pages(dash: Dashboard) -> None:
     assert stored["state"] == "cancelled"
     page = await dash.get(f"/campaigns/{campaign_id}")
     assert "/confirm/" not in page.text  # nothing left to do with a cancelled campaign
+
+
+async def test_guard_pause_shown_and_resumed_only_over_the_guard(
+    dash: Dashboard, pool: asyncpg.Pool
+) -> None:
+    campaign = await make_campaign(dash.tenant.client)
+    campaign_id = uuid.UUID(campaign["id"])
+    assert (await dash.post(f"/campaigns/{campaign_id}/launch")).status_code == 303
+    reason = "paused by guard: complaint rate 0.4 % over 1,000 outcomes (limit 0.1 %)"
+    assert await guard_pause(pool, {campaign_id: reason}) == [campaign_id]
+
+    shown = await dash.get(f"/campaigns/{campaign_id}")
+    assert 'id="guard-reason"' in shown.text and reason in shown.text
+    confirm = await dash.get(f"/campaigns/{campaign_id}/confirm/resume")
+    assert reason in confirm.text and "Yes, resume anyway" in confirm.text
+    assert 'name="override_guard" value="true"' in confirm.text
+    # a resume posted without the page's override is the API's 409, shown with its reason
+    refused = await dash.post(f"/campaigns/{campaign_id}/resume")
+    assert refused.status_code == 409 and "override_guard=true" in refused.text
+    stored = (await dash.tenant.client.get(f"/campaigns/{campaign_id}")).json()
+    assert stored["state"] == "paused" and stored["guard"]["reason"] == reason
+
+    done = await dash.post(f"/campaigns/{campaign_id}/resume", override_guard="true")
+    assert done.status_code == 303, done.text
+    stored = (await dash.tenant.client.get(f"/campaigns/{campaign_id}")).json()
+    assert stored["state"] == "queued" and stored["guard"] is None
+    assert stored["guard_overridden_at"] is not None
+    assert 'id="guard-reason"' not in (await dash.get(f"/campaigns/{campaign_id}")).text
 
 
 async def test_progress_numbers_with_rate_and_eta(dash: Dashboard) -> None:

@@ -218,6 +218,7 @@ def _launch_pause_resume(steps: Steps, simulator: httpx.Client) -> None:
     simulator.post(f"{SIMULATOR}/v1/config", json={"rate_limit_per_s": 0})  # faster now
     page.get_by_role("link", name="Resume").click()
     page.get_by_role("button", name="Yes, resume").click()
+    steps.shot("resumed")  # the API's answer: the campaign page, or the refusal's reason
     expect(page.locator("#campaign-state")).to_have_text("completed", timeout=120_000)
     assert _counter(page, "sent") + _counter(page, "failed") == _counter(page, "matched")
     steps.shot("completed")

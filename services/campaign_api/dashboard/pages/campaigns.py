@@ -290,6 +290,7 @@ def _confirm_page(
         campaign=campaign,
         action=action.value,
         question=CONFIRM[action],
+        override_guard=action is Action.RESUME and bool(campaign.get("guard")),
         error=error,
         errors=errors or [],
     )
@@ -303,8 +304,11 @@ async def act(
     confirmation again with the API's reason if it refuses (a template that fails for
     some leads names the part, line and variable)."""
     chosen = _action(action)
+    # a resume of a campaign the guard paused, confirmed on the page that named the reason
+    override = chosen is Action.RESUME and (await form_data(request)).get("override_guard")
+    params = {"override_guard": "true"} if override == "true" else None
     try:
-        await calls.api("POST", f"/campaigns/{campaign_id}/{chosen.value}")
+        await calls.api("POST", f"/campaigns/{campaign_id}/{chosen.value}", params=params)
     except ApiProblem as problem:
         if problem.status not in (409, 422):
             raise
