@@ -96,6 +96,7 @@ async def bench_campaign_list(
             "events": float(total[0]),
             "generate_s": generated,
             "summarise_all_s": summarised,
+            "summarised": float(summaries.recomputed),
             "recompute_one_ms": await _timed(lambda: summaries.recompute([one])),
         }
         return setup, await _latencies(ch, account, samples)

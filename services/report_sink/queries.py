@@ -156,23 +156,32 @@ GROUP BY campaign_id
 _NEWEST_FIRST = "ORDER BY last_event_hour DESC, campaign_id\nLIMIT {limit:UInt32}"
 CAMPAIGNS_EXACT_SQL = _EXACT_SELECT.replace("{campaigns}", "1") + _NEWEST_FIRST
 
-# The list from campaign_summary: a campaign whose events all lie in the window takes its
-# summary's numbers (every number of the summary is the window's); one the window cuts
-# (events on both sides of a bound) is counted exactly over the window's hours, alone.
-# Without since/until every campaign lies in the window.
+# The list from campaign_summary. A campaign whose events all lie in the window takes its
+# summary's numbers (every number of the summary is then the window's); the first query
+# answers alone when no campaign is cut by the window (events on both sides of a bound:
+# `cut` counts them before the LIMIT). Without since/until no campaign is. Otherwise the
+# second query counts the cut campaigns exactly over the window's hours, alone, and
+# merges them in.
 _INSIDE = f"first_hour >= {_SINCE_HOUR} AND last_hour < {_UNTIL}"
-CAMPAIGNS_SQL = f"""
-WITH summary AS (
+_SUMMARY = f"""
     SELECT campaign_id, min(first_event_hour) AS first_hour, max(last_event_hour) AS last_hour,
            {", ".join(f"max({h}) AS total_{h}" for h in HEADLINES)}
     FROM campaign_summary
     WHERE account_id = {{account:UUID}}
     GROUP BY campaign_id
     HAVING last_hour >= {_SINCE_HOUR} AND first_hour < {_UNTIL}
-)
+"""
+_SUMMARY_COLUMNS = f"""campaign_id, first_hour AS first_event_hour, last_hour AS last_event_hour,
+       {", ".join(f"total_{h} AS {h}" for h in HEADLINES)}"""
+CAMPAIGNS_SQL = f"""
+SELECT {_SUMMARY_COLUMNS}, countIf(NOT ({_INSIDE})) OVER () AS cut
+FROM ({_SUMMARY})
+{_NEWEST_FIRST}
+"""
+CAMPAIGNS_CUT_SQL = f"""
+WITH summary AS ({_SUMMARY})
 SELECT * FROM (
-    SELECT campaign_id, first_hour AS first_event_hour, last_hour AS last_event_hour,
-           {", ".join(f"total_{h} AS {h}" for h in HEADLINES)}
+    SELECT {_SUMMARY_COLUMNS}
     FROM summary
     WHERE {_INSIDE}
     UNION ALL
@@ -192,7 +201,10 @@ async def campaigns(
     """Campaigns with events in [since, until) (hour granularity) and their numbers in it,
     from campaign_summary (as fresh as its last recompute: docs/reports.md)."""
     params = {"account": account, "since": since, "until": until, "limit": limit}
-    return await ch.dicts(CAMPAIGNS_SQL, params)
+    rows = await ch.dicts(CAMPAIGNS_SQL, params)
+    if rows and rows[0]["cut"]:
+        return await ch.dicts(CAMPAIGNS_CUT_SQL, params)
+    return [{k: v for k, v in row.items() if k != "cut"} for row in rows]
 
 
 async def campaigns_exact(
