@@ -178,6 +178,7 @@ SELECT {_SUMMARY_COLUMNS}, countIf(NOT ({_INSIDE})) OVER () AS cut
 FROM ({_SUMMARY})
 {_NEWEST_FIRST}
 """
+_CUT = f"campaign_id IN (SELECT campaign_id FROM summary WHERE NOT ({_INSIDE}))"
 CAMPAIGNS_CUT_SQL = f"""
 WITH summary AS ({_SUMMARY})
 SELECT * FROM (
@@ -185,11 +186,7 @@ SELECT * FROM (
     FROM summary
     WHERE {_INSIDE}
     UNION ALL
-    {
-    _EXACT_SELECT.replace(
-        "{campaigns}", f"campaign_id IN (SELECT campaign_id FROM summary WHERE NOT ({_INSIDE}))"
-    )
-}
+    {_EXACT_SELECT.replace("{campaigns}", _CUT)}
 )
 {_NEWEST_FIRST}
 """  # the step names are the constants above, never input
