@@ -2,7 +2,8 @@
 
 Without a subcommand it brings the stack up and runs everything (`make bench`);
 `fanout bench e2e` times one campaign on the running stack; `sink`, `decode`, `queries`,
-`import` and `conditions` time one component in isolation (see `isolated.py`);
+`campaign-list`, `import` and `conditions` time one component in isolation (see
+`isolated.py`);
 `templates` and `launch-check` measure the template render budget (`templates.py`);
 `providers` what a batch of 50 costs through each send adapter (`providers.py`);
 `scale` the shared ESP budget across senders and a kill -9 under load (`scale.py`);
@@ -44,6 +45,7 @@ bench_app = typer.Typer(
 bench_app.command("sink")(isolated.sink)
 bench_app.command("decode")(isolated.decode)
 bench_app.command("queries")(isolated.queries)
+bench_app.command("campaign-list")(isolated.campaign_list)
 bench_app.command("import")(isolated.lead_import)
 bench_app.command("conditions")(isolated.conditions)
 bench_app.command("templates")(templates.templates)

@@ -1,4 +1,5 @@
-"""`fanout bench sink|decode|queries|import|conditions`: one component, in isolation.
+"""`fanout bench sink|decode|queries|campaign-list|import|conditions`: one component, in
+isolation.
 
 None of these needs the stack's services: the sink and query benchmarks open their own
 chDB folder (`sink --kafka` also uses the broker, on topics of its own), the import and
@@ -61,6 +62,34 @@ def queries(leads: Leads = 1_000_000) -> None:
         timings = asyncio.run(bench_queries(Path(tmp) / "chdb", leads))
     rows = [[name, f"{seconds * 1000:,.1f}"] for name, seconds in timings]
     console.print(table(f"report queries, {leads:,} leads", ["query", "ms"], rows))
+
+
+def campaign_list(
+    events: Annotated[
+        int, typer.Option(help="Sends in the account (+2 % bounces), as the full run's 10M.")
+    ] = 10_000_000,
+    samples: Annotated[int, typer.Option(min=1, help="Timed runs of each way.")] = 50,
+) -> None:
+    """The campaign list of an account of 1,000 campaigns: exact (before) against the
+    campaign summary (after), p50/p95 side by side, in chDB."""
+    from fanout_cli.bench.campaign_list import bench_campaign_list
+    from fanout_cli.bench.machine import machine_facts
+
+    load = machine_facts()["load_average_at_start"]
+    with tempfile.TemporaryDirectory(prefix="fanout-bench-") as tmp:
+        setup, latencies = asyncio.run(bench_campaign_list(Path(tmp) / "chdb", events, samples))
+    console.print(
+        f"{setup['events']:,.0f} events in 1,000 campaigns generated in "
+        f"{setup['generate_s']:.1f} s; {setup['summarised']:,.0f} summaries computed in "
+        f"{setup['summarise_all_s']:.2f} s; one campaign recomputed in "
+        f"{setup['recompute_one_ms']:.1f} ms; load average at start {load[0]:.2f}"
+    )
+    rows = [
+        [name, f"{f.p50_ms:,.1f}", f"{f.p95_ms:,.1f}", f"{f.max_ms:,.1f}"]
+        for name, f in latencies.items()
+    ]
+    title = f"campaign list (limit 100), {samples} samples each"
+    console.print(table(title, ["query", "p50 ms", "p95 ms", "max ms"], rows))
 
 
 def lead_import(

@@ -27,6 +27,11 @@ class Settings(ServiceSettings):
     query_max_memory_bytes: int = Field(
         1024**3, description="Memory cap of one report or analyst query (max_memory_usage)."
     )
+    summary_interval_s: Seconds = Field(
+        5.0,
+        description="Shortest time between two recomputes of one campaign's numbers in the "
+        "campaign list (campaign_summary): how stale the list may be, plus one recompute.",
+    )
     csv_chunk_rows: int = Field(50_000, ge=1, description="Rows per keyset read of a CSV export.")
     rate_limit: RateLimitSpec = rate_limit_setting()
     max_body_bytes: int = Field(

@@ -2,6 +2,7 @@
 
     poll → decode (invalid → dead-letter) → accumulate (≤ N events or T seconds)
          → one insert → commit
+                      ↘ the campaigns it touched → the summary worker (`summary.py`)
 
 A batched strategy on the shared runner: polls accumulate into one batch until
 it holds `batch_max_events` events or its first record waited
@@ -24,8 +25,9 @@ import structlog
 from aiokafka import AIOKafkaProducer, TopicPartition
 
 from services.report_sink.config import Settings
-from services.report_sink.decode import event_rows, strict_rows
+from services.report_sink.decode import Rows, event_rows, strict_rows
 from services.report_sink.sink import EventWriter
+from services.report_sink.summary import CampaignSummaries
 from shared import metrics
 from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.runner import Runner, RunnerOptions
@@ -40,36 +42,49 @@ EVENTS_PER_RECORD_HINT = 50  # sizes the first poll before events per record are
 
 
 class EventsStep:
-    """The sink's part of the batched strategy: records to JSONEachRow rows, one insert."""
+    """The sink's part of the batched strategy: records to JSONEachRow rows, one insert,
+    then the campaigns it touched handed to the summary worker (which only notes them)."""
 
-    def __init__(self, writer: EventWriter) -> None:
+    def __init__(self, writer: EventWriter, summaries: CampaignSummaries | None) -> None:
         self._writer = writer
+        self._summaries = summaries
         self.inserted_events = 0  # since start, duplicates included (tests, benchmarks)
 
-    def decode(self, record: KafkaRecord) -> tuple[bytes, int]:
+    def decode(self, record: KafkaRecord) -> tuple[Rows, int]:
         """The record's rows (fast path) and how many events they hold."""
-        return event_rows(record.value)
+        rows = event_rows(record.value)
+        return rows, rows.events
 
-    def recheck(self, record: KafkaRecord) -> tuple[bytes, int]:
+    def recheck(self, record: KafkaRecord) -> tuple[Rows, int]:
         """The record's rows through the full contract (after a refused insert)."""
-        return strict_rows(record.value)
+        rows = strict_rows(record.value)
+        return rows, rows.events
 
-    async def write(self, batch: Batch[bytes]) -> None:
+    async def write(self, batch: Batch[Rows]) -> None:
         """One insert, deduplicated by the batch's token."""
-        await self._writer.insert(b"\n".join(batch.values()), batch.token())
+        await self._writer.insert(b"\n".join(rows.body for rows in batch.values()), batch.token())
         metrics.SINK_EVENTS.inc(batch.weight)
         self.inserted_events += batch.weight
+        if self._summaries is not None:
+            self._summaries.touched({pair for rows in batch.values() for pair in rows.campaigns})
         log.info("sink.inserted", events=batch.weight, records=batch.count)
 
 
 class SinkConsumer:
     """Consumes `email.events` into ClickHouse as the `report_sink` group."""
 
-    def __init__(self, settings: Settings, writer: EventWriter, producer: AIOKafkaProducer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        writer: EventWriter,
+        producer: AIOKafkaProducer,
+        summaries: CampaignSummaries | None = None,
+    ) -> None:
         self.group = settings.consumer_group
         self.topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
         self.assigned = asyncio.Event()  # set once the group gave this consumer partitions
-        self._step = EventsStep(writer)
+        self._summaries = summaries
+        self._step = EventsStep(writer, summaries)
         self._runner = Runner(
             common=settings.common,
             group=self.group,
@@ -99,8 +114,18 @@ class SinkConsumer:
         return self._step.inserted_events
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; the last batch is inserted and committed then."""
-        await self._runner.run(stop)
+        """Consume until `stop` is set; the last batch is inserted and committed then, and
+        the summaries it touched are recomputed after it."""
+        if self._summaries is None:
+            await self._runner.run(stop)
+            return
+        summaries_stop = asyncio.Event()
+        summaries = asyncio.create_task(self._summaries.run(summaries_stop))
+        try:
+            await self._runner.run(stop)
+        finally:
+            summaries_stop.set()
+            await summaries
 
     async def check(self) -> str:
         """Readiness: the consumer is consuming (`Runner.check`)."""
@@ -108,3 +133,5 @@ class SinkConsumer:
 
     async def _on_assign(self, _: set[TopicPartition]) -> None:
         self.assigned.set()
+        if self._summaries is not None:  # an instance that left may owe recomputes
+            self._summaries.sweep_soon()

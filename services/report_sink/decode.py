@@ -14,6 +14,7 @@ retry, so a value whose bytes and parse disagree (duplicate keys) cannot block t
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
@@ -30,15 +31,21 @@ _BOUNCE_TYPES = frozenset({None, "hard", "soft"})
 _FIRST_YEAR, _LAST_YEAR = "1970", "2199"
 
 
+_CAMPAIGN = itemgetter("account_id", "campaign_id")
 _PREFIX = b'{"schema_version":1,"events":['
 _SUFFIX = b"]}"
 
 
+Campaigns = frozenset[tuple[str, str]]
+"""The (account id, campaign id) pairs of a value's events, as they were written."""
+
+
 class Rows(NamedTuple):
-    """The JSONEachRow rows of one value and how many events they hold."""
+    """The JSONEachRow rows of one value, how many events they hold, and their campaigns."""
 
     body: bytes
     events: int
+    campaigns: Campaigns
 
 
 class _LooksOff(Exception):
@@ -72,10 +79,11 @@ def _fast_rows(raw: bytes) -> Rows:
         raise _LooksOff
     for event in events:
         _check_event(event)
+    campaigns = frozenset(map(_CAMPAIGN, events))
     if raw.startswith(_PREFIX) and raw.endswith(_SUFFIX):
         # exactly two keys, schema_version first: the rest up to `]}` is the events array
-        return Rows(raw[len(_PREFIX) : -len(_SUFFIX)], len(events))
-    return Rows(b",".join(orjson.dumps(event) for event in events), len(events))
+        return Rows(raw[len(_PREFIX) : -len(_SUFFIX)], len(events), campaigns)
+    return Rows(b",".join(orjson.dumps(event) for event in events), len(events), campaigns)
 
 
 def _check_event(event: Any) -> None:
@@ -105,4 +113,5 @@ def _validated_rows(raw: bytes | None) -> Rows:
         if not int(_FIRST_YEAR) <= year <= int(_LAST_YEAR):
             raise ContractError(f"EventBatch: events.occurred_at: year {year} out of range")
         rows.append(orjson.dumps(event.model_dump(mode="json")))
-    return Rows(b",".join(rows), len(rows))
+    campaigns = frozenset((str(e.account_id), str(e.campaign_id)) for e in batch.events)
+    return Rows(b",".join(rows), len(rows), campaigns)

@@ -2,9 +2,10 @@
 
 Start-up opens Postgres, ClickHouse (and applies its migrations) and Kafka, failing
 fast with a clear message; then serves HTTP on port 8702 while the consumer runs.
-Three ClickHouse clients, each on its own thread: the writer (inserts), the reader
-(reports) and the analyst client (the read-only, limited session of the analysts' SQL:
-`POST /reports/sql` and `POST /internal/sql`).
+Four ClickHouse clients, each on its own thread: the writer (inserts), the reader
+(reports), the analyst client (the read-only, limited session of the analysts' SQL:
+`POST /reports/sql` and `POST /internal/sql`) and the summary client (the campaign
+list's recomputes, `summary.py`), so none waits on another's queries.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
 from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
+from services.report_sink.summary import CampaignSummaries
 from shared.clickhouse import AsyncClickHouse, connect
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
@@ -110,13 +112,18 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     writer, reader, analyst = open_clickhouse(settings)
     for client in (writer, reader, analyst):
         stack.callback(client.close)
+    summary_client = AsyncClickHouse(
+        connect(common, settings={"max_memory_usage": settings.query_max_memory_bytes})
+    )
+    stack.callback(summary_client.close)
     await writer.ping()
     log.info("clickhouse.ready", applied=await migrate(writer))
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
     await require_topic(common, topic)
     producer = await stack.enter_async_context(open_producer(common))
     token = common.secret("admin_token")
-    sink = SinkConsumer(settings, EventWriter(writer), producer)
+    summaries = CampaignSummaries(summary_client, settings.summary_interval_s)
+    sink = SinkConsumer(settings, EventWriter(writer), producer, summaries)
     app = create_app(
         settings, reader=reader, analyst=analyst, pool=pool, admin_token=token, consumer=sink.check
     )

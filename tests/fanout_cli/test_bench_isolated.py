@@ -41,6 +41,14 @@ def test_bench_queries_times_every_report_query() -> None:
         assert query in output
 
 
+@pytest.mark.clickhouse
+def test_bench_campaign_list_times_exact_and_summary() -> None:
+    output = _bench("campaign-list", "--events", "3000", "--samples", "2")
+    assert "events in 1,000 campaigns generated" in output  # 3,000 sends and their bounces
+    for way in ("exact (before)", "summary (after)", "window cutting every campaign"):
+        assert way in output
+
+
 async def _scratch_databases(database_url: str) -> list[str]:
     conn = await asyncpg.connect(database_url)
     try:

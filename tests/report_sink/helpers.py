@@ -11,6 +11,8 @@ from uuid import UUID
 
 import asyncpg
 
+from services.report_sink.summary import CampaignSummaries
+from shared.clickhouse import AsyncClickHouse
 from shared.contracts.base import encode
 from shared.contracts.events import EmailEvent, EventBatch, EventType
 from shared.kafka.producer import make_producer
@@ -94,3 +96,10 @@ async def wait_until(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(every)
+
+
+async def summarise(ch: AsyncClickHouse) -> None:
+    """What the sink's summary worker does after inserts, at once: every campaign touched
+    since its last recompute recomputed (the campaign list reads them)."""
+    summaries = CampaignSummaries(ch, interval_s=1.0)
+    await summaries.recompute(await summaries.stale())

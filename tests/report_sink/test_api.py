@@ -25,7 +25,7 @@ from shared.contracts.events import EmailEvent, EventType
 from shared.settings import CommonSettings
 from tests import factories
 from tests.events import event
-from tests.report_sink.helpers import T0, Tenant, make_tenant
+from tests.report_sink.helpers import T0, Tenant, make_tenant, summarise
 
 pytestmark = [pytest.mark.postgres, pytest.mark.clickhouse]
 
@@ -79,6 +79,7 @@ async def world(
         body = b"\n".join(orjson.dumps(e.model_dump(mode="json")) for e in events)
         await EventWriter(writer).insert(body, "first")
         await EventWriter(writer).insert(body, "second")  # a redelivered copy, another token
+        await summarise(writer)
         app = create_app(settings, reader=reader, analyst=analyst, pool=pool, admin_token=ADMIN)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

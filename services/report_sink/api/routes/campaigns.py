@@ -69,7 +69,10 @@ async def list_campaigns(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CampaignList:
     """The account's campaigns with events in `[since, until)` (hour granularity), most
-    recently active first, with their headline numbers (distinct leads) in that window."""
+    recently active first, with their headline numbers (distinct leads) in that window.
+    The numbers come from a per-campaign summary recomputed a few seconds after events
+    arrive (`FANOUT_REPORT_SINK_SUMMARY_INTERVAL_S`, default 5 s): a campaign receiving
+    events may show numbers that much behind; the funnel is exact at once."""
     start, end = _aware(since, "since") or _EPOCH, _aware(until, "until") or _FAR
     rows = await queries.campaigns(reader, account, start, end, limit)
     names = await pool.fetch(
