@@ -4,20 +4,30 @@ The same shape as `classic.py`: 100 users with 10 campaigns each, one `sent`
 event per email written in batches of 50, and 2 % of emails bouncing later
 (an appended `bounced` event instead of an UPDATE). Events go onto the
 stack's `email.events` topic; the running report_sink appends them to
-ClickHouse. Each slice records how fast events became visible in ClickHouse
-and the latency of the same two reports, answered by the reports API.
+ClickHouse.
+
+Each slice is measured at the sink's own limit, so the load generator cannot be
+the bottleneck: with report_sink stopped, several producer processes put the
+slice's events on the topic; then report_sink starts and the slice's rate is
+events over the time from the first of them visible in ClickHouse to the last
+(its start-up and group join excluded), with the reports API read meanwhile.
+Then a paced part of the slice goes on at `PACED_RATE` events/s (the event rate
+of a 10k emails/s campaign with its webhooks) with the same reports read: the
+report latency while the sink ingests at a campaign's pace.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -25,7 +35,7 @@ import httpx
 import orjson
 
 from fanout_cli.bench.classic import BATCH, BOUNCE_RATE, CAMPAIGNS_PER_USER, USERS, campaign_of
-from fanout_cli.bench.stats import SliceFigures, latency_summary
+from fanout_cli.bench.stats import Latency, SliceFigures, latency_summary
 from fanout_cli.demo.run import REPORTS
 from shared.contracts.base import decode
 from shared.contracts.events import EventBatch, outcome_event_id, provider_event_id
@@ -43,12 +53,24 @@ class BenchAccount:
     campaigns: list[UUID]
 
 
+_T = TypeVar("_T")
+
+PACED_RATE = 15_000.0
+"""Events/s of the paced part of each slice: a 10k emails/s campaign with its webhooks."""
+PACED_S = 20.0
+"""Seconds of the paced part (at most half the slice)."""
+
+
 @dataclass
 class IngestResult:
-    """Per-slice figures of Fanout's path."""
+    """Per-slice figures of Fanout's path: at the sink's limit (`slices`, with the rate of
+    the producer processes that filled the topic beforehand) and at `paced_rate`."""
 
+    producers: int = 1
+    paced_rate: float = PACED_RATE
     produce_per_s: list[float] = field(default_factory=list)
     slices: list[SliceFigures] = field(default_factory=list)
+    paced: list[SliceFigures] = field(default_factory=list)
 
 
 async def make_bench_account(pool: asyncpg.Pool, account_id: UUID) -> list[UUID]:
@@ -92,49 +114,58 @@ def _value(events: list[dict[str, Any]]) -> bytes:
     return orjson.dumps({"schema_version": 1, "events": events})
 
 
-async def _produce_slice(
-    common: CommonSettings, bench: BenchAccount, count: int, rng: random.Random
-) -> int:
-    """Produce `count` sent events (+ bounces) as Fanout's services do; returns events produced.
+def _values(
+    account: str, campaigns: list[UUID], count: int, rng: random.Random
+) -> Iterator[tuple[bytes, bytes, int]]:
+    """(key, value, events) of `count` sent events and their bounces, as Fanout's services
+    write them: like the sender, one value per batch of 50 outcome events; like
+    webhook_ingest, one value per bounce."""
+    for first in range(0, count, BATCH):
+        _, index = campaign_of(rng)
+        campaign = campaigns[index]
+        when = datetime.now(UTC).isoformat()
+        size = min(BATCH, count - first)
+        leads = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(size)]
+        sent = [
+            _event(account, campaign, lead, "sent", when, outcome_event_id(campaign, lead))
+            for lead in leads
+        ]
+        yield f"{campaign}:{leads[0]}".encode(), _value(sent), len(sent)
+        for lead in leads:
+            if rng.random() < BOUNCE_RATE:
+                bounce = _event(
+                    account,
+                    campaign,
+                    lead,
+                    "bounced",
+                    when,
+                    provider_event_id("simulator", f"bounce:{lead}"),
+                )
+                yield f"{campaign}:{lead}".encode(), _value([bounce]), 1
 
-    Like the sender, one value per batch of 50 outcome events; like webhook_ingest, one
-    value per bounce.
-    """
+
+async def _produce(
+    common: CommonSettings,
+    bench: BenchAccount,
+    count: int,
+    seed: int,
+    rate: float | None = None,
+) -> int:
+    """Produce `count` sent events (+ bounces); at most `rate` events/s when given.
+    Returns the events produced."""
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
-    account = str(bench.account_id)
     producer = make_producer(common, linger_ms=20, max_batch_size=1024 * 1024)
     await producer.start()
     produced = 0
+    began = time.perf_counter()
     try:
         pending: list[asyncio.Future[Any]] = []
-        for _ in range(0, count, BATCH):
-            _, index = campaign_of(rng)
-            campaign = bench.campaigns[index]
-            when = datetime.now(UTC).isoformat()
-            leads = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(BATCH)]
-            sent = [
-                _event(account, campaign, lead, "sent", when, outcome_event_id(campaign, lead))
-                for lead in leads
-            ]
-            key = f"{campaign}:{leads[0]}".encode()
-            pending.append(await producer.send(topic, _value(sent), key=key))
-            produced += len(sent)
-            for lead in leads:
-                if rng.random() < BOUNCE_RATE:
-                    bounce = _event(
-                        account,
-                        campaign,
-                        lead,
-                        "bounced",
-                        when,
-                        provider_event_id("simulator", f"bounce:{lead}"),
-                    )
-                    pending.append(
-                        await producer.send(
-                            topic, _value([bounce]), key=f"{campaign}:{lead}".encode()
-                        )
-                    )
-                    produced += 1
+        rng = random.Random(seed)
+        for key, value, events in _values(str(bench.account_id), bench.campaigns, count, rng):
+            pending.append(await producer.send(topic, value, key=key))
+            produced += events
+            if rate is not None and (ahead := produced / rate - (time.perf_counter() - began)) > 0:
+                await asyncio.sleep(ahead)
             if len(pending) >= 2_000:
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -142,6 +173,41 @@ async def _produce_slice(
     finally:
         await producer.stop()
     return produced
+
+
+def _produce_in_process(common: CommonSettings, bench: BenchAccount, count: int, seed: int) -> int:
+    """One producer process's share (a spawned worker's entry point)."""
+    return asyncio.run(_produce(common, bench, count, seed))
+
+
+def produce_in_parallel(
+    common: CommonSettings, bench: BenchAccount, count: int, seed: int, processes: int
+) -> int:
+    """`count` sent events (+ bounces) from `processes` producer processes side by side,
+    each with its own share and seed; the events produced."""
+    shares = [count // processes + (1 if n < count % processes else 0) for n in range(processes)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        futures = [
+            pool.submit(_produce_in_process, common, bench, share, seed * 1_000 + n)
+            for n, share in enumerate(shares)
+            if share
+        ]
+        return sum(future.result() for future in futures)
+
+
+def drain_rate(visible: list[tuple[float, int]], target: int) -> float:
+    """Events/s from the first event visible to the last, from (seconds, count) samples
+    of what is visible, the count starting at 0 and ending at `target`: start-up before
+    the first event is not the sink's ingest rate, so it is left out. The first event
+    became visible between the last sample at 0 and the first above it: the midpoint."""
+    firsts = [i for i, (_, n) in enumerate(visible) if n > 0]
+    if not firsts or visible[-1][1] < target:
+        raise ValueError("the samples do not reach the target")
+    first = firsts[0]
+    began = visible[first][0] if first == 0 else (visible[first - 1][0] + visible[first][0]) / 2
+    ended = next(t for t, n in visible if n >= target)
+    return target / max(ended - began, 1e-9)
 
 
 class Reports:
@@ -190,44 +256,96 @@ async def _report_reader(
         await asyncio.sleep(0.2)
 
 
+class SinkControl(Protocol):
+    """Stops and starts the stack's report_sink (blocking calls)."""
+
+    def stop(self) -> None: ...
+
+    def start(self) -> None: ...
+
+
+async def _until_visible(
+    reports: Reports, account: UUID, base: int, target: int
+) -> list[tuple[float, int]]:
+    """(seconds, events visible above `base`) every 0.1 s until `target` are visible."""
+    began = time.perf_counter()
+    samples: list[tuple[float, int]] = []
+    while True:
+        visible = await reports.count(account) - base
+        samples.append((time.perf_counter() - began, visible))
+        if visible >= target:
+            return samples
+        await asyncio.sleep(0.1)
+
+
 async def run_fanout_ingest(
     common: CommonSettings,
     bench: BenchAccount,
     reports: Reports,
+    sink: SinkControl,
     total_emails: int,
     slice_emails: int,
+    producers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Grow the event log by `total_emails` sends (+ bounces), measuring each slice."""
-    result = IngestResult()
-    rng = random.Random(11)
-    visible_before = await reports.count(bench.account_id)
-    produced_total = 0
-    for start in range(0, total_emails, slice_emails):
+    """Grow the event log by `total_emails` sends (+ bounces), measuring each slice at the
+    sink's limit, then at `PACED_RATE`."""
+    result = IngestResult(producers=producers, paced_rate=PACED_RATE)
+    visible = await reports.count(bench.account_id)
+    for number, start in enumerate(range(0, total_emails, slice_emails)):
         count = min(slice_emails, total_emails - start)
-        samples: dict[str, list[float]] = {"recipients": [], "funnel": []}
-        stop = asyncio.Event()
-        reader = asyncio.create_task(_report_reader(reports, bench, stop, samples))
+        paced = min(int(PACED_RATE * PACED_S), count // 2)
+        await asyncio.to_thread(sink.stop)
         began = time.perf_counter()
-        produced = await _produce_slice(common, bench, count, rng)
+        produced = await asyncio.to_thread(
+            produce_in_parallel, common, bench, count - paced, 2 * number + 1, producers
+        )
         result.produce_per_s.append(produced / (time.perf_counter() - began))
-        produced_total += produced
-        while await reports.count(bench.account_id) - visible_before < produced_total:
-            await asyncio.sleep(0.2)
-        elapsed = time.perf_counter() - began
-        stop.set()
-        await reader
+        await asyncio.to_thread(sink.start)
+        drained, reads = await _with_reads(
+            reports, bench, _until_visible(reports, bench.account_id, visible, produced)
+        )
         result.slices.append(
             SliceFigures(
-                rows_before=produced_total - produced,
-                rows_after=produced_total,
-                rows_per_s=produced / elapsed,
-                queries={name: latency_summary(values) for name, values in samples.items()},
+                rows_before=visible,
+                rows_after=visible + produced,
+                rows_per_s=drain_rate(drained, produced),
+                queries=reads,
             )
         )
+        visible += produced
+        began = time.perf_counter()
+        paced_events, reads = await _with_reads(
+            reports, bench, _produce(common, bench, paced, 2 * number + 2, rate=PACED_RATE)
+        )
+        await _until_visible(reports, bench.account_id, visible, paced_events)
+        result.paced.append(
+            SliceFigures(
+                rows_before=visible,
+                rows_after=visible + paced_events,
+                rows_per_s=paced_events / (time.perf_counter() - began),
+                queries=reads,
+            )
+        )
+        visible += paced_events
         if progress is not None:
             progress(start + count)
     return result
+
+
+async def _with_reads(
+    reports: Reports, bench: BenchAccount, work: Coroutine[Any, Any, _T]
+) -> tuple[_T, dict[str, Latency]]:
+    """`work`'s result and the reports' latencies sampled while it ran."""
+    samples: dict[str, list[float]] = {"recipients": [], "funnel": []}
+    stop = asyncio.Event()
+    reader = asyncio.create_task(_report_reader(reports, bench, stop, samples))
+    try:
+        done = await work
+    finally:
+        stop.set()
+        await reader
+    return done, {name: latency_summary(values) for name, values in samples.items()}
 
 
 def check_event_encoding() -> None:

@@ -23,6 +23,7 @@ from fanout_cli.bench.machine import machine_facts
 from fanout_cli.bench.stats import Latency, latency_summary
 from fanout_cli.bench.tuning import Say, tuned_for_throughput
 from fanout_cli.stack import orchestrate
+from fanout_cli.stack.components import service_named
 from fanout_cli.stack.secrets import stack_secret
 from shared.auth import create_account
 from shared.db import create_pool
@@ -38,6 +39,7 @@ class BenchPlan:
     ingest_emails: int = 0
     slice_emails: int = 0
     report_samples: int = 50
+    ingest_producers: int = 2
     skip_ingest: bool = False
     latency_run: bool = True  # also N leads with the realistic latency
 
@@ -80,6 +82,19 @@ async def _e2e_runs(common: CommonSettings, plan: BenchPlan, say: Say) -> list[e
     return runs
 
 
+@dataclass
+class StackSink:
+    """The stack's report_sink, stopped while a slice fills the topic and started after."""
+
+    common: CommonSettings
+
+    def stop(self) -> None:
+        service_named("report_sink").process(self.common.home).stop()
+
+    def start(self) -> None:
+        orchestrate.up_service(self.common, service_named("report_sink"), lambda _: None)
+
+
 async def _ingest_runs(
     common: CommonSettings, plan: BenchPlan, results: BenchResults, say: Say
 ) -> None:
@@ -104,8 +119,10 @@ async def _ingest_runs(
             common,
             bench,
             reports,
+            StackSink(common),
             plan.ingest_emails,
             plan.slice_emails,
+            plan.ingest_producers,
             progress=lambda n: say(f"  fanout: {n:,} emails"),
         )
         say(f"reports API latency over {plan.report_samples} samples per query")

@@ -1,0 +1,79 @@
+"""`fanout bench`'s ingest load: producer processes that are not the bottleneck, and the
+sink's rate taken from the first event visible to the last.
+
+The producers run against the suite's real broker (spawned processes, each with its own
+share and seed); what they put on `email.events` is read back and checked as the sink
+would see it. The rate rule is a property over sampled drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fanout_cli.bench.classic import CAMPAIGNS_PER_USER, USERS
+from fanout_cli.bench.ingest import BenchAccount, drain_rate, produce_in_parallel
+from fanout_cli.topic_reading import records_since
+from shared.contracts.base import decode
+from shared.contracts.events import EventBatch, EventType
+from shared.settings import CommonSettings
+from shared.topics import Topic, topic_name
+
+
+async def test_producer_processes_put_every_event_once(settings: CommonSettings) -> None:
+    campaigns = [uuid.uuid4() for _ in range(USERS * CAMPAIGNS_PER_USER)]
+    bench = BenchAccount(uuid.uuid4(), "unused", campaigns)
+
+    produced = await asyncio.to_thread(produce_in_parallel, settings, bench, 2_051, 5, 2)
+
+    topic = topic_name(Topic.EMAIL_EVENTS, settings.topic_prefix)
+    events = [
+        event
+        async for record in records_since(settings, topic, {})
+        for event in decode(EventBatch, record.value).events
+    ]
+    assert len(events) == produced
+    sent = [e for e in events if e.type is EventType.SENT]
+    bounced = [e for e in events if e.type is EventType.BOUNCED]
+    # two shares, 1,026 and 1,025 sends, each in batches of 50 with a short last one
+    assert len(sent) == 2_051
+    assert len(sent) + len(bounced) == produced
+    assert len({e.event_id for e in events}) == produced  # no event twice, none shared
+    assert {e.lead_id for e in bounced} <= {e.lead_id for e in sent}
+    assert {e.account_id for e in events} == {bench.account_id}
+    assert {e.campaign_id for e in events} <= set(campaigns)
+
+
+@given(
+    startup=st.floats(0.0, 30.0),
+    rate=st.floats(1_000.0, 500_000.0),
+    target=st.integers(1_000, 2_000_000),
+)
+def test_the_rate_leaves_start_up_out_and_is_within_a_sample_of_the_drain(
+    startup: float, rate: float, target: int
+) -> None:
+    step = 0.1
+    drain = target / rate
+    samples: list[tuple[float, int]] = []
+    t = 0.0
+    while True:
+        visible = 0 if t < startup else min(target, int((t - startup) * rate))
+        samples.append((t, visible))
+        if visible >= target:
+            break
+        t += step
+    measured = drain_rate(samples, target)
+    # the drain is known to a sample either side (its start is taken at a midpoint)
+    assert target / (drain + 2 * step) <= measured * (1 + 1e-9)
+    assert measured <= target / max(drain - 2 * step, step / 2) * (1 + 1e-9)
+
+
+def test_the_rate_refuses_samples_that_never_reach_the_target() -> None:
+    with pytest.raises(ValueError, match="do not reach"):
+        drain_rate([(0.0, 0), (0.1, 10), (0.2, 20)], 30)
+    with pytest.raises(ValueError, match="do not reach"):
+        drain_rate([(0.0, 0), (0.1, 0)], 30)
