@@ -27,7 +27,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -59,6 +59,20 @@ PACED_RATE = 15_000.0
 """Events/s of the paced part of each slice: a 10k emails/s campaign with its webhooks."""
 PACED_S = 20.0
 """Seconds of the paced part (at most half the slice)."""
+
+
+class Produced(NamedTuple):
+    """Events produced, and the wall-clock times (epoch seconds) of the first send and of
+    the last acknowledgement."""
+
+    events: int
+    began: float
+    ended: float
+
+    @property
+    def rate(self) -> float:
+        """Events per second over that span."""
+        return self.events / max(self.ended - self.began, 1e-9)
 
 
 @dataclass
@@ -150,14 +164,13 @@ async def _produce(
     count: int,
     seed: int,
     rate: float | None = None,
-) -> int:
-    """Produce `count` sent events (+ bounces); at most `rate` events/s when given.
-    Returns the events produced."""
+) -> Produced:
+    """Produce `count` sent events (+ bounces); at most `rate` events/s when given."""
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
     producer = make_producer(common, linger_ms=20, max_batch_size=1024 * 1024)
     await producer.start()
     produced = 0
-    began = time.perf_counter()
+    began, stamp = time.perf_counter(), time.time()
     try:
         pending: list[asyncio.Future[Any]] = []
         rng = random.Random(seed)
@@ -172,19 +185,22 @@ async def _produce(
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
-    return produced
+    return Produced(produced, stamp, time.time())
 
 
-def _produce_in_process(common: CommonSettings, bench: BenchAccount, count: int, seed: int) -> int:
+def _produce_in_process(
+    common: CommonSettings, bench: BenchAccount, count: int, seed: int
+) -> Produced:
     """One producer process's share (a spawned worker's entry point)."""
     return asyncio.run(_produce(common, bench, count, seed))
 
 
 def produce_in_parallel(
     common: CommonSettings, bench: BenchAccount, count: int, seed: int, processes: int
-) -> int:
+) -> Produced:
     """`count` sent events (+ bounces) from `processes` producer processes side by side,
-    each with its own share and seed; the events produced."""
+    each with its own share and seed: all the events, from the first process's first
+    send to the last one's last acknowledgement (the processes' start-up left out)."""
     shares = [count // processes + (1 if n < count % processes else 0) for n in range(processes)]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
@@ -193,7 +209,10 @@ def produce_in_parallel(
             for n, share in enumerate(shares)
             if share
         ]
-        return sum(future.result() for future in futures)
+        parts = [future.result() for future in futures]
+    return Produced(
+        sum(p.events for p in parts), min(p.began for p in parts), max(p.ended for p in parts)
+    )
 
 
 def drain_rate(visible: list[tuple[float, int]], target: int) -> float:
@@ -296,11 +315,11 @@ async def run_fanout_ingest(
         count = min(slice_emails, total_emails - start)
         paced = min(int(PACED_RATE * PACED_S), count // 2)
         await asyncio.to_thread(sink.stop)
-        began = time.perf_counter()
-        produced = await asyncio.to_thread(
+        filled = await asyncio.to_thread(
             produce_in_parallel, common, bench, count - paced, 2 * number + 1, producers
         )
-        result.produce_per_s.append(produced / (time.perf_counter() - began))
+        result.produce_per_s.append(filled.rate)
+        produced = filled.events
         await asyncio.to_thread(sink.start)
         drained, reads = await _with_reads(
             reports, bench, _until_visible(reports, bench.account_id, visible, produced)
@@ -315,9 +334,10 @@ async def run_fanout_ingest(
         )
         visible += produced
         began = time.perf_counter()
-        paced_events, reads = await _with_reads(
+        done, reads = await _with_reads(
             reports, bench, _produce(common, bench, paced, 2 * number + 2, rate=PACED_RATE)
         )
+        paced_events = done.events
         await _until_visible(reports, bench.account_id, visible, paced_events)
         result.paced.append(
             SliceFigures(

@@ -28,7 +28,9 @@ async def test_producer_processes_put_every_event_once(settings: CommonSettings)
     campaigns = [uuid.uuid4() for _ in range(USERS * CAMPAIGNS_PER_USER)]
     bench = BenchAccount(uuid.uuid4(), "unused", campaigns)
 
-    produced = await asyncio.to_thread(produce_in_parallel, settings, bench, 2_051, 5, 2)
+    filled = await asyncio.to_thread(produce_in_parallel, settings, bench, 2_051, 5, 2)
+    produced = filled.events
+    assert filled.began < filled.ended
 
     topic = topic_name(Topic.EMAIL_EVENTS, settings.topic_prefix)
     events = [
