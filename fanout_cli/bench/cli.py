@@ -69,6 +69,9 @@ def full_run(
             min=1, help="Producer processes that fill the topic before each slice is drained."
         ),
     ] = 2,
+    ingest_slices: Annotated[
+        int, typer.Option(min=1, help="Slices the growth is measured in (each one a row).")
+    ] = 10,
     skip_ingest: Annotated[bool, typer.Option(help="Only the end-to-end runs.")] = False,
     latency_run: Annotated[
         bool, typer.Option(help="Also the N-lead run with the realistic ESP latency.")
@@ -99,6 +102,7 @@ def full_run(
         ingest_emails=ingest_emails,
         report_samples=report_samples,
         ingest_producers=ingest_producers,
+        ingest_slices=ingest_slices,
         skip_ingest=skip_ingest,
         latency_run=latency_run,
     )

@@ -40,6 +40,7 @@ class BenchPlan:
     slice_emails: int = 0
     report_samples: int = 50
     ingest_producers: int = 2
+    ingest_slices: int = 10
     skip_ingest: bool = False
     latency_run: bool = True  # also N leads with the realistic latency
 
@@ -47,7 +48,7 @@ class BenchPlan:
         if not self.ingest_emails:  # the full run (N = 1M) grows both stores to 10M rows
             self.ingest_emails = 10_000_000 if self.leads >= 1_000_000 else self.leads
         if not self.slice_emails:
-            self.slice_emails = max(self.ingest_emails // 10, 1)
+            self.slice_emails = max(-(-self.ingest_emails // self.ingest_slices), 1)
 
 
 @dataclass
