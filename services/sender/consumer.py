@@ -1,7 +1,6 @@
 """The sender's consumer: `email.sends` through the shared runner, many batches at once.
 
-    record → decode SendBatch (`decode`) → pipeline (outcome recorded, events published,
-        count queued)
+    record → decode SendBatch → pipeline (outcome recorded, events published, count queued)
     every flush interval: watermarks → counts flushed, provider waits renewed → offsets committed
 
 A concurrent strategy runs up to `max_in_flight` batches; a batch's offset is
@@ -23,11 +22,11 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from services.sender.accounting import Accounting
 from services.sender.campaigns import UnknownCampaign
 from services.sender.config import Settings
-from services.sender.decode import decode_sends
 from services.sender.pipeline import SendPipeline
 from services.sender.providers.registry import ProviderPool
 from services.sender.waiting import ProviderWaits
 from shared import metrics
+from shared.contracts import SendBatch, decode
 from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.concurrent import Concurrent
@@ -47,7 +46,7 @@ class SendWork:
 
     async def __call__(self, record: KafkaRecord) -> None:
         """Send one batch; a batch that can never be sent is dead-lettered."""
-        batch = decode_sends(record.value)
+        batch = decode(SendBatch, record.value)
         with metrics.SEND_BATCHES_IN_FLIGHT.track_inprogress():
             try:
                 error = await self._pipeline.process(batch)
