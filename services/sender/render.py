@@ -38,7 +38,7 @@ from shared.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 # CPU time a batch may render on the event loop before the rest goes to a worker thread
-INLINE_RENDER_S = 0.005
+INLINE_RENDER_S = 0.02
 # templates that once went past it: rendered in a worker thread from then on
 _OFF_LOOP: weakref.WeakSet[CompiledTemplate] = weakref.WeakSet()
 
