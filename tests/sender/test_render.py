@@ -82,7 +82,7 @@ async def test_render_batch_past_its_inline_slice_goes_to_a_thread_with_its_temp
         handed.append(len(rest))
         return await to_thread(func, renderer, rest, done)
 
-    monkeypatch.setattr(render.asyncio, "to_thread", spy)
+    monkeypatch.setattr(asyncio, "to_thread", spy)
     cheap = _spec("<p>{{ attributes.company }}</p>")
     batch = [_recipient(attributes={"company": f"c{i}"}) for i in range(6)] + [_recipient()]
     emails, failed = await render_batch(cheap, batch, SIGNER, "acme.example")
