@@ -77,6 +77,11 @@ class CommonSettings(BaseSettings):
         description="PostgreSQL DSN (asyncpg form).",
     )
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    event_loop: Literal["asyncio", "uvloop"] = Field(
+        "asyncio",
+        description="The event loop of every service process: asyncio's own, or uvloop "
+        "(libuv; less CPU per socket read, write and callback).",
+    )
     kafka_consumer_stall_s: Seconds = Field(
         60.0,
         description="A consumer that fetched nothing for this long while the broker answers "

@@ -64,10 +64,20 @@ def run_service(name: str, settings: type[S], start: Start[S]) -> None:
     configure_service_logging(name, config.common)
     name_connections(f"fanout-{name}")
     try:
-        asyncio.run(_run(config, start))
+        with asyncio.Runner(loop_factory=_loop_factory(config.common.event_loop)) as runner:
+            runner.run(_run(config, start))
     except StartupRefused as exc:
         log.error("service.dependency_unavailable", error=str(exc), setting=exc.setting)
         _refuse(name, exc)
+
+
+def _loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """`FANOUT_EVENT_LOOP`: None for asyncio's own loop, else uvloop's."""
+    if kind != "uvloop":
+        return None
+    import uvloop  # noqa: PLC0415 - only where it is asked for
+
+    return uvloop.new_event_loop
 
 
 def _refuse(name: str, exc: StartupRefused) -> NoReturn:

@@ -1,0 +1,48 @@
+"""The sender's deterministic ids, as text, at a fraction of `uuid.uuid5`'s cost.
+
+`shared.contracts.events` defines them (`outcome_event_id`, `message_id`): a UUID 5 of the
+event namespace and a name holding the campaign and lead ids. The sender needs two per
+email, as text, and `uuid5` + `str` cost ~10 µs each (a `UUID` built, its int formatted
+back). Here the SHA-1 state of the name's campaign prefix is computed once per campaign
+and copied per lead, and the 16 bytes are formatted directly: the same ids (tests compare
+them with the shared functions), about a third of the cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from uuid import UUID
+
+from shared.contracts.events import EVENT_NAMESPACE
+
+
+def _prefix(kind: str, campaign_id: UUID) -> hashlib._Hash:
+    return hashlib.sha1(
+        EVENT_NAMESPACE.bytes + f"{kind}:{campaign_id}:".encode(), usedforsecurity=False
+    )
+
+
+def _uuid5_text(state: hashlib._Hash, lead_id: str) -> str:
+    h = state.copy()
+    h.update(lead_id.encode())
+    d = h.digest()
+    x = (d[:6] + bytes(((d[6] & 0x0F) | 0x50, d[7], (d[8] & 0x3F) | 0x80)) + d[9:16]).hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
+class CampaignIds:
+    """The outcome event ids and Message-IDs of one campaign's leads (lead ids as text)."""
+
+    __slots__ = ("_message", "_outcome")
+
+    def __init__(self, campaign_id: UUID) -> None:
+        self._outcome = _prefix("outcome", campaign_id)
+        self._message = _prefix("msg", campaign_id)
+
+    def outcome_event_id(self, lead_id: str) -> str:
+        """`str(outcome_event_id(campaign_id, UUID(lead_id)))`."""
+        return _uuid5_text(self._outcome, lead_id)
+
+    def message_id(self, lead_id: str, domain: str) -> str:
+        """`message_id(campaign_id, UUID(lead_id), domain)`."""
+        return f"<{_uuid5_text(self._message, lead_id)}@{domain}>"
