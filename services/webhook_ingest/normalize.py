@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent, Rejected
 from shared.contracts.events import EmailEvent, provider_event_id
 
-ID_FIELDS = ("account_id", "campaign_id", "lead_id")
 MAX_EMAIL_LENGTH = 320
 WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
 
@@ -39,14 +38,17 @@ def _ids(
 ) -> tuple[UUID, UUID, UUID] | None:
     """The three Fanout ids, or None when none is present. `parsed` remembers the strings
     already read: a provider's request holds many events of one account and campaign."""
-    raws = [metadata.get(name) for name in ID_FIELDS]
-    if all(raw in (None, "") for raw in raws):
+    account = metadata.get("account_id")
+    campaign = metadata.get("campaign_id")
+    lead = metadata.get("lead_id")
+    if account in (None, "") and campaign in (None, "") and lead in (None, ""):
         return None
     cache = {} if parsed is None else parsed
-    account_id, campaign_id, lead_id = (
-        _uuid(raw, name, where, cache) for name, raw in zip(ID_FIELDS, raws, strict=True)
+    return (
+        _uuid(account, "account_id", where, cache),
+        _uuid(campaign, "campaign_id", where, cache),
+        _uuid(lead, "lead_id", where, cache),
     )
-    return account_id, campaign_id, lead_id
 
 
 def _uuid(raw: Any, name: str, where: str, parsed: dict[str, UUID]) -> UUID:
