@@ -53,20 +53,27 @@ WHERE state = ANY($1::text[])
 # event time, which may be older than when it was written, so the row's last write must be
 # older than the launch too (a lead unsubscribed or edited since is screened by the sender).
 # Suppressions are stored normalised (lower case); a lead written around the API may not be.
+# Two statements, the first page's and the next pages': with `($2 IS NULL OR l.id > $2)` in
+# one, a cached generic plan cannot seek the index to the checkpoint and reads every lead
+# before it (a page's cost grew with the campaign), and each custom plan is planned again.
+# The suppression look-up names the account as the parameter ($1), so when Postgres hashes
+# the look-up it reads the account's suppressions only, never every account's.
 LEADS_PAGE = """
 SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags, l.attributes::text
        AS attributes,
        coalesce(l.unsubscribed_at <= $4 AND l.updated_at <= $4, false) AS unsubscribed,
        EXISTS (
            SELECT 1 FROM suppressions s
-           WHERE s.account_id = l.account_id AND s.email = lower(l.email) AND s.created_at <= $4
+           WHERE s.account_id = $1 AND s.email = lower(l.email) AND s.created_at <= $4
        ) AS suppressed
 FROM leads l
-WHERE l.account_id = $1 AND ($2::uuid IS NULL OR l.id > $2)
+WHERE l.account_id = $1 AND {after}
   AND ({condition})
 ORDER BY l.id
 LIMIT $3
 """
+FROM_START = "$2::uuid IS NULL"  # the first page ($2 is NULL: no checkpoint yet)
+AFTER_CHECKPOINT = "l.id > $2"
 FIRST_CONDITION_PARAM = 5
 
 ADVANCE = """
@@ -160,7 +167,8 @@ async def leads_page(
 
     `sql` is the compiled condition, its parameters numbered from `FIRST_CONDITION_PARAM`.
     """
-    query = LEADS_PAGE.format(condition=sql)
+    after = FROM_START if campaign.checkpoint_lead_id is None else AFTER_CHECKPOINT
+    query = LEADS_PAGE.format(after=after, condition=sql)
     return list(
         await pool.fetch(
             query,

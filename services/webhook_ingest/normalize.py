@@ -9,6 +9,7 @@ whose recipient is not an address, is rejected (dead-lettered) alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,8 @@ from pydantic import ValidationError
 from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent, Rejected
 from shared.contracts.events import EmailEvent, provider_event_id
 
-ID_FIELDS = ("account_id", "campaign_id", "lead_id")
 MAX_EMAIL_LENGTH = 320
+WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
 
 
 @dataclass
@@ -32,20 +33,38 @@ class Normalised:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def _ids(metadata: Mapping[str, Any], where: str) -> tuple[UUID, UUID, UUID] | None:
-    present = [name for name in ID_FIELDS if metadata.get(name) not in (None, "")]
-    if not present:
+def _ids(
+    metadata: Mapping[str, Any], where: str, parsed: dict[str, UUID] | None = None
+) -> tuple[UUID, UUID, UUID] | None:
+    """The three Fanout ids, or None when none is present. `parsed` remembers the strings
+    already read: a provider's request holds many events of one account and campaign."""
+    account = metadata.get("account_id")
+    campaign = metadata.get("campaign_id")
+    lead = metadata.get("lead_id")
+    if account in (None, "") and campaign in (None, "") and lead in (None, ""):
         return None
-    values: list[UUID] = []
-    for name in ID_FIELDS:
-        raw = metadata.get(name)
-        if isinstance(raw, list) and len(raw) == 1:  # SES tags are lists of one string
-            raw = raw[0]
-        try:
-            values.append(UUID(str(raw)) if raw not in (None, "") else _missing(name, where))
-        except ValueError as exc:
-            raise MalformedPayload(f"{where}.{name}: not a UUID: {str(raw)[:64]!r}") from exc
-    return values[0], values[1], values[2]
+    cache = {} if parsed is None else parsed
+    return (
+        _uuid(account, "account_id", where, cache),
+        _uuid(campaign, "campaign_id", where, cache),
+        _uuid(lead, "lead_id", where, cache),
+    )
+
+
+def _uuid(raw: Any, name: str, where: str, parsed: dict[str, UUID]) -> UUID:
+    if isinstance(raw, str) and (known := parsed.get(raw)) is not None:
+        return known
+    if isinstance(raw, list) and len(raw) == 1:  # SES tags are lists of one string
+        raw = raw[0]
+    if raw in (None, ""):
+        _missing(name, where)
+    try:
+        value = UUID(str(raw))
+    except ValueError as exc:
+        raise MalformedPayload(f"{where}.{name}: not a UUID: {str(raw)[:64]!r}") from exc
+    if isinstance(raw, str):
+        parsed[raw] = value
+    return value
 
 
 def _missing(name: str, where: str) -> UUID:
@@ -57,15 +76,18 @@ def _address(raw: str, where: str) -> str:
     email = raw.strip().lower()
     if not 3 <= len(email) <= MAX_EMAIL_LENGTH or "@" not in email or not email.isprintable():
         raise MalformedPayload(f"{where}: recipient {raw[:64]!r} is not an email address")
-    if any(c.isspace() for c in email):
+    if WHITESPACE.search(email):
         raise MalformedPayload(f"{where}: recipient {raw[:64]!r} is not an email address")
     return email
 
 
-def to_email_event(event: ProviderEvent) -> EmailEvent | None:
-    """The contract event of `event`, or None when the mail was not sent by Fanout."""
+def to_email_event(
+    event: ProviderEvent, parsed_ids: dict[str, UUID] | None = None
+) -> EmailEvent | None:
+    """The contract event of `event`, or None when the mail was not sent by Fanout
+    (`parsed_ids`: ids already read in the same request)."""
     where = event.where or event.provider
-    ids = _ids(event.metadata, where)
+    ids = _ids(event.metadata, where, parsed_ids)
     if ids is None:
         return None
     account_id, campaign_id, lead_id = ids
@@ -91,9 +113,10 @@ def to_email_event(event: ProviderEvent) -> EmailEvent | None:
 def normalise(events: Iterable[ProviderEvent]) -> Normalised:
     """Every event normalised; a malformed one is rejected, the others go on."""
     result = Normalised()
+    parsed_ids: dict[str, UUID] = {}
     for event in events:
         try:
-            email_event = to_email_event(event)
+            email_event = to_email_event(event, parsed_ids)
         except MalformedPayload as exc:
             result.rejected.append(Rejected(event.raw, str(exc)))
             continue

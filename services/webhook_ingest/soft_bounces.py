@@ -38,12 +38,15 @@ SET last_delivered_at = GREATEST(sb.last_delivered_at, EXCLUDED.last_delivered_a
     updated_at = now()
 RETURNING account_id, email
 """
+# A bounce at or before the latest delivery never counts: it is not written (rather than
+# written, then dropped by DROP_ENDED), so DROP_ENDED runs only where a delivery moved.
 COUNT_BOUNCES = """
 INSERT INTO soft_bounce_events (account_id, email, event_id, occurred_at)
 SELECT u.account_id, u.email, u.event_id, u.occurred_at
 FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[])
      AS u(account_id, email, event_id, occurred_at)
 JOIN soft_bounces sb ON sb.account_id = u.account_id AND sb.email = u.email
+WHERE u.occurred_at > coalesce(sb.last_delivered_at, '-infinity')
 ON CONFLICT DO NOTHING
 """
 DROP_ENDED = """
@@ -53,22 +56,24 @@ WHERE sb.account_id = u.account_id AND sb.email = u.email
   AND e.account_id = sb.account_id AND e.email = sb.email
   AND e.occurred_at <= sb.last_delivered_at
 """
-RECOUNT = """
-UPDATE soft_bounces sb
-SET consecutive = (
-    SELECT count(*) FROM soft_bounce_events e
-    WHERE e.account_id = sb.account_id AND e.email = sb.email
-      AND e.occurred_at > coalesce(sb.last_delivered_at, '-infinity')
+# Recount the runs, and suppress the addresses bounced in this request ($3: their source;
+# NULL for an address only delivered) whose run reached the threshold, in one statement.
+RECOUNT_AND_SUPPRESS = """
+WITH counted AS (
+    UPDATE soft_bounces sb
+    SET consecutive = (
+        SELECT count(*) FROM soft_bounce_events e
+        WHERE e.account_id = sb.account_id AND e.email = sb.email
+          AND e.occurred_at > coalesce(sb.last_delivered_at, '-infinity')
+    )
+    FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(account_id, email, source)
+    WHERE sb.account_id = u.account_id AND sb.email = u.email
+    RETURNING sb.account_id, sb.email, sb.consecutive, u.source
 )
-FROM unnest($1::uuid[], $2::text[]) AS u(account_id, email)
-WHERE sb.account_id = u.account_id AND sb.email = u.email
-"""
-SUPPRESS_LONG_RUNS = """
 INSERT INTO suppressions (account_id, email, reason, source)
-SELECT sb.account_id, sb.email, 'soft_bounce', u.source
-FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(account_id, email, source)
-JOIN soft_bounces sb ON sb.account_id = u.account_id AND sb.email = u.email
-WHERE sb.consecutive >= $4
+SELECT account_id, email, 'soft_bounce', source FROM counted
+WHERE source IS NOT NULL AND consecutive >= $4
+ORDER BY account_id, email
 ON CONFLICT (account_id, email) DO NOTHING
 """
 
@@ -118,14 +123,13 @@ async def apply_runs(conn: asyncpg.Connection, runs: dict[Address, Run], thresho
             [event for _, event, _ in bounces],
             [at for _, _, at in bounces],
         )
-    await conn.execute(DROP_ENDED, accounts, emails)
-    await conn.execute(RECOUNT, accounts, emails)
-    bounced = [(a, r) for a, r in ordered if r.bounces]
-    if bounced:
-        await conn.execute(
-            SUPPRESS_LONG_RUNS,
-            [a[0] for a, _ in bounced],
-            [a[1] for a, _ in bounced],
-            [r.source for _, r in bounced],
-            threshold,
-        )
+    ended = [(a, r) for a, r in ordered if r.delivered_at is not None]
+    if ended:  # a delivery moved: the bounces at or before it no longer count
+        await conn.execute(DROP_ENDED, [a[0] for a, _ in ended], [a[1] for a, _ in ended])
+    await conn.execute(
+        RECOUNT_AND_SUPPRESS,
+        accounts,
+        emails,
+        [r.source if r.bounces else None for _, r in ordered],
+        threshold,
+    )

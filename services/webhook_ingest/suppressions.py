@@ -22,6 +22,8 @@ from shared.contracts.events import EmailEvent, EventType
 
 LINK_PROVIDER = "fanout"  # provider of events from Fanout's own unsubscribe link
 REASONS = {EventType.COMPLAINED: "complaint", EventType.UNSUBSCRIBED: "unsubscribe"}
+# the event types that change anything here
+CHANGING = frozenset({EventType.BOUNCED, EventType.DELIVERED, *REASONS})
 
 INSERT_SUPPRESSIONS = """
 INSERT INTO suppressions (account_id, email, reason, source)
@@ -53,19 +55,22 @@ class Changes:
         return changes
 
     def _add(self, event: EmailEvent) -> None:
+        kind = event.type
+        if kind not in CHANGING:  # opens and clicks (most events but deliveries) change nothing
+            return
         address = (event.account_id, event.email)
         source = (
             "unsubscribe_link" if event.provider == LINK_PROVIDER else f"webhook:{event.provider}"
         )
-        if event.type == EventType.BOUNCED and event.bounce_type == "hard":
+        if kind == EventType.BOUNCED and event.bounce_type == "hard":
             self.suppress.setdefault(address, ("hard_bounce", source))
-        elif event.type in REASONS:
-            self.suppress.setdefault(address, (REASONS[event.type], source))
-        if event.type == EventType.UNSUBSCRIBED:
+        elif kind in REASONS:
+            self.suppress.setdefault(address, (REASONS[kind], source))
+        if kind == EventType.UNSUBSCRIBED:
             self.unsubscribed.setdefault((event.account_id, event.lead_id), event.occurred_at)
-        if event.type == EventType.BOUNCED and event.bounce_type == "soft":
+        if kind == EventType.BOUNCED and event.bounce_type == "soft":
             self.runs.setdefault(address, Run(source)).bounce(event.event_id, event.occurred_at)
-        elif event.type == EventType.DELIVERED:
+        elif kind == EventType.DELIVERED:
             self.runs.setdefault(address, Run(source)).delivered(event.occurred_at)
 
 

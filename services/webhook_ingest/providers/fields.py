@@ -6,9 +6,11 @@ parser stays a readable list of the fields it needs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -29,6 +31,20 @@ def require(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise MalformedPayload(f"{where}.{key}: expected {kind.__name__}")
     return value
+
+
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+def uuid_text(value: str, where: str) -> str:
+    """`value` as a UUID's canonical text (lower case, hyphenated), or `MalformedPayload`
+    naming `where`. Text already canonical is returned as it is, without building a UUID."""
+    if CANONICAL_UUID.match(value):
+        return value
+    try:
+        return str(UUID(value))
+    except ValueError as exc:
+        raise MalformedPayload(f"{where}: not a UUID") from exc
 
 
 def as_object(value: Any, where: str) -> Mapping[str, Any]:

@@ -13,10 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, get_args
-from uuid import UUID
 
 from services.webhook_ingest.providers.base import MalformedPayload, Parsed, ProviderEvent, Verified
-from services.webhook_ingest.providers.fields import as_object, load_json, parse_iso, require
+from services.webhook_ingest.providers.fields import (
+    as_object,
+    load_json,
+    parse_iso,
+    require,
+    uuid_text,
+)
 from services.webhook_ingest.providers.signed import TimestampedSignature
 from shared import webhook_signature
 from shared.contracts.events import BounceType, EventType
@@ -84,10 +89,7 @@ def _event(raw: Any, where: str) -> ProviderEvent:
     if kind == "bounced" and bounce_type not in get_args(BounceType):
         raise MalformedPayload(f"{where}.bounce_type: expected 'hard' or 'soft' for a bounce")
     metadata = obj.get("metadata") or {}
-    try:
-        key = str(UUID(require(obj, "id", str, where)))
-    except ValueError as exc:
-        raise MalformedPayload(f"{where}.id: not a UUID") from exc
+    key = uuid_text(require(obj, "id", str, where), f"{where}.id")
     return ProviderEvent(
         provider=SimulatorProvider.name,
         key=key,

@@ -1,0 +1,124 @@
+"""The shortcuts of webhook_ingest's per-event path give what the plain code gives.
+
+Ids already canonical are kept as text, the Fanout ids of a request are parsed once,
+`provider_event_id` is uuid5 with the namespace's bytes made once, and
+`ProviderEvent.with_raw` copies every field: each is checked against the plain
+computation (`str(UUID(...))`, `uuid5`, `dataclasses.replace`), on any input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4, uuid5
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.webhook_ingest.normalize import normalise
+from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent
+from services.webhook_ingest.providers.fields import uuid_text
+from shared.contracts.events import EVENT_NAMESPACE, EventType, provider_event_id
+
+
+@given(
+    st.uuids(), st.sampled_from([str, lambda u: str(u).upper(), lambda u: u.hex, "{{{}}}".format])
+)
+def test_uuid_text_is_the_canonical_text(value: UUID, spell: Any) -> None:
+    assert uuid_text(spell(value), "events[0].id") == str(value)
+
+
+@given(st.text(max_size=40))
+def test_uuid_text_refuses_what_is_not_a_uuid(text: str) -> None:
+    try:
+        expected: str | None = str(UUID(text))
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(MalformedPayload, match=r"events\[0\]\.id: not a UUID"):
+            uuid_text(text, "events[0].id")
+    else:
+        assert uuid_text(text, "events[0].id") == expected
+
+
+@given(st.text(max_size=20), st.text(max_size=80))
+def test_provider_event_id_is_uuid5(provider: str, key: str) -> None:
+    expected = uuid5(EVENT_NAMESPACE, f"provider:{provider}:{key}")
+    assert provider_event_id(provider, key) == expected
+    assert str(provider_event_id(provider, key)) == str(expected)
+
+
+def test_with_raw_copies_every_field() -> None:
+    event = ProviderEvent(
+        provider="simulator",
+        key="k",
+        type=EventType.BOUNCED,
+        email="a@example.com",
+        occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
+        metadata={"account_id": "x"},
+        provider_message_id="pm",
+        reason="mailbox full",
+        bounce_type="soft",
+        where="events[3]",
+    )
+    # every field set to a value other than its default, so a field left out shows
+    defaults = {f.name: f.default for f in dataclasses.fields(ProviderEvent)}
+    assert all(getattr(event, n) != d for n, d in defaults.items() if n != "raw")
+    raw = {"id": "k"}
+    copied = event.with_raw(raw)
+    assert copied.raw is raw
+    assert dataclasses.asdict(copied) == dataclasses.asdict(dataclasses.replace(event, raw=raw))
+
+
+def _event(i: int, metadata: dict[str, Any]) -> ProviderEvent:
+    return ProviderEvent(
+        provider="simulator",
+        key=str(uuid4()),
+        type=EventType.DELIVERED,
+        email=f"Lead{i}@Example.com ",
+        occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
+        metadata=metadata,
+        where=f"events[{i}]",
+    )
+
+
+def test_ids_read_once_per_request_decide_each_event_alone() -> None:
+    account, campaign = uuid4(), uuid4()
+    good = {"account_id": str(account), "campaign_id": str(campaign)}
+    events = [
+        _event(0, good | {"lead_id": str(uuid4())}),
+        _event(1, good | {"lead_id": "not-a-uuid"}),
+        _event(2, good | {"lead_id": ""}),
+        _event(
+            3,
+            {
+                "account_id": [str(account)],
+                "campaign_id": [str(campaign).upper()],
+                "lead_id": [str(uuid4())],
+            },
+        ),  # SES tags: lists of one string
+        _event(4, {}),
+        _event(5, good | {"lead_id": str(uuid4())}),
+    ]
+    result = normalise(events)
+    assert [e.email for e in result.events] == [
+        "lead0@example.com",
+        "lead3@example.com",
+        "lead5@example.com",
+    ]
+    assert {(e.account_id, e.campaign_id) for e in result.events} == {(account, campaign)}
+    assert [r.reason for r in result.rejected] == [
+        "events[1].lead_id: not a UUID: 'not-a-uuid'",
+        "events[2].lead_id: missing while the other Fanout ids are present",
+    ]
+    assert result.unattributed == 1
+
+
+@pytest.mark.parametrize("address", ["a b@example.com", "a@example.com\u2003x", "ab"])
+def test_an_address_with_whitespace_or_too_short_is_rejected(address: str) -> None:
+    metadata = {"account_id": str(uuid4()), "campaign_id": str(uuid4()), "lead_id": str(uuid4())}
+    event = dataclasses.replace(_event(0, metadata), email=address)
+    result = normalise([event])
+    assert not result.events and "is not an email address" in result.rejected[0].reason
