@@ -13,12 +13,8 @@ from aiokafka import AIOKafkaProducer
 from services.guard.config import Settings
 from services.guard.recent import RecentIds
 from services.guard.step import GuardStep, utc_now
-from shared.kafka.runner import Runner
-from shared.kafka.strategies.batched import Batched
-from shared.kafka.strategy import Backoff
+from shared.kafka.strategies.batched_runner import batched_runner
 from shared.topics import Topic, topic_name
-
-EVENTS_PER_RECORD_HINT = 50  # sizes the first poll before events per record are measured
 
 
 class GuardConsumer:
@@ -31,23 +27,11 @@ class GuardConsumer:
         producer: AIOKafkaProducer,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        group = settings.consumer_group
         self.topic = topic_name(Topic.EMAIL_EVENTS, settings.common.topic_prefix)
-        self.step = GuardStep(pool, group, RecentIds(settings.recent_event_ids), clock)
-        self._runner = Runner(
-            common=settings.common,
-            group=group,
-            topics=[self.topic],
-            strategy=lambda ctx: Batched(
-                ctx,
-                step=self.step,
-                max_weight=settings.batch_max_events,
-                max_seconds=settings.batch_max_seconds,
-                backoff=Backoff(settings.retry_backoff_s, settings.max_retry_backoff_s),
-                weight_hint=EVENTS_PER_RECORD_HINT,
-            ),
-            producer=producer,
+        self.step = GuardStep(
+            pool, settings.consumer_group, RecentIds(settings.recent_event_ids), clock
         )
+        self._runner = batched_runner(settings, [self.topic], self.step, producer)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; the last batch is counted and committed then."""

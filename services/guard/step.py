@@ -1,7 +1,7 @@
 """The guard's part of the batched strategy over `email.events`, readable top to bottom:
 
-    record → EventBatch (invalid → dead letter) → the facts it counts (delivered, bounced,
-    complained) → accumulate (≤ batch_max_events or batch_max_seconds)
+    record → its events (`decode_events`; invalid → dead letter) → the facts it counts
+    (delivered, bounced, complained) → accumulate (≤ batch_max_events or batch_max_seconds)
     → one transaction: drop records already applied (`shared.kafka.applied`) and events
       already counted (`RecentIds`) → count, judge, pause (`judge`) → commit offsets
 
@@ -23,7 +23,7 @@ from services.guard.judge import Paused, judge
 from services.guard.recent import RecentIds
 from services.guard.tally import Fact, Tally, facts_of
 from shared import metrics
-from shared.contracts import EventBatch, decode
+from shared.contracts.fast_events import decode_events
 from shared.kafka.applied import unapplied
 from shared.kafka.strategies.batch import Batch
 from shared.kafka.strategy import KafkaRecord
@@ -54,8 +54,8 @@ class GuardStep:
 
     def decode(self, record: KafkaRecord) -> tuple[Facts, int]:
         """The record's counted facts (weight: every event it holds)."""
-        batch = decode(EventBatch, record.value)
-        return facts_of(batch.events), len(batch.events)
+        events = decode_events(record.value)
+        return facts_of(events), len(events)
 
     def recheck(self, record: KafkaRecord) -> tuple[Facts, int]:
         """The same full contract check (decoding is already strict)."""

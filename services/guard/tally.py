@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from shared.contracts import EmailEvent, EventType
+from shared.contracts import EventType
+from shared.contracts.fast_events import EventFields
 
 COUNTED = frozenset({EventType.DELIVERED, EventType.BOUNCED, EventType.COMPLAINED})
 
@@ -76,12 +77,12 @@ class Tally:
         self.events += 1
 
 
-def facts_of(events: Iterable[EmailEvent]) -> list[Fact]:
+def facts_of(events: Iterable[EventFields]) -> list[Fact]:
     """The counted events among `events`."""
     return [fact_of(event) for event in events if event.type in COUNTED]
 
 
-def fact_of(event: EmailEvent) -> Fact:
+def fact_of(event: EventFields) -> Fact:
     """What the guard keeps of a delivered, bounced or complained event."""
     kind = event.type
     bounced = kind is EventType.BOUNCED

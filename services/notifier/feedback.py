@@ -14,7 +14,8 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.contracts.events import EmailEvent, EventType
+from shared.contracts.events import EventType
+from shared.contracts.fast_events import EventFields
 from shared.outbound.event_types import FEEDBACK
 
 COLUMNS = tuple(t.value for t in FEEDBACK)
@@ -26,7 +27,7 @@ ON CONFLICT (campaign_id) DO UPDATE SET
 """
 
 
-async def count_feedback(conn: asyncpg.Connection, events: Sequence[EmailEvent]) -> None:
+async def count_feedback(conn: asyncpg.Connection, events: Sequence[EventFields]) -> None:
     """Add `events` (provider feedback only) to their campaigns' tallies."""
     tally: Counter[tuple[UUID, EventType]] = Counter(
         (e.campaign_id, e.type) for e in events if e.type in FEEDBACK

@@ -2,7 +2,7 @@
 
 The consumer is a batched strategy on the shared runner, readable top to bottom:
 
-    poll → decode EventBatch (invalid → dead letter), keep provider feedback
+    poll → decode the events (`decode_events`; invalid → dead letter), keep provider feedback
          → accumulate (≤ batch_max_events events or batch_max_seconds)
          → one transaction: skip records already applied (`shared.kafka.applied`), count feedback,
            queue deliveries → commit offsets
@@ -24,17 +24,17 @@ import asyncpg
 from services.notifier.feedback import count_feedback
 from services.notifier.payloads import lead_body
 from services.notifier.queue import NewDelivery, Subscriber, enqueue, subscribers
-from shared.contracts import EmailEvent, EventBatch, decode
+from shared.contracts.fast_events import EventFields, decode_events
 from shared.kafka.applied import unapplied
 from shared.kafka.strategies.batch import Batch
 from shared.kafka.strategy import KafkaRecord
 from shared.outbound.event_types import LEAD_EVENTS, WebhookEventType
 
-Events = list[EmailEvent]
+Events = list[EventFields]
 
 
 def lead_deliveries(
-    events: Iterable[EmailEvent],
+    events: Iterable[EventFields],
     wanted: Mapping[UUID, Sequence[Subscriber]],
     per_delivery: int,
 ) -> list[NewDelivery]:
@@ -69,8 +69,8 @@ class LeadEventsStep:
 
     def decode(self, record: KafkaRecord) -> tuple[Events, int]:
         """The record's provider feedback (weight: every event it holds)."""
-        batch = decode(EventBatch, record.value)
-        return [e for e in batch.events if e.type in LEAD_EVENTS], len(batch.events)
+        events = decode_events(record.value)
+        return [e for e in events if e.type in LEAD_EVENTS], len(events)
 
     def recheck(self, record: KafkaRecord) -> tuple[Events, int]:
         """The same full contract check (decoding is already strict)."""

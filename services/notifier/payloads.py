@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from shared.contracts.events import EmailEvent
+from shared.contracts.fast_events import EventFields
 from shared.outbound.event_types import WebhookEventType
 
 SEND_COUNTERS = ("matched", "excluded", "sent", "failed", "suppressed", "cancelled")
@@ -60,7 +60,7 @@ def campaign_body(
     return envelope(event_type, change["occurred_at"], data)
 
 
-def lead_event(event: EmailEvent) -> dict[str, Any]:
+def lead_event(event: EventFields) -> dict[str, Any]:
     """One event as a lead webhook lists it."""
     return {
         "event_id": event.event_id,
@@ -74,7 +74,7 @@ def lead_event(event: EmailEvent) -> dict[str, Any]:
     }
 
 
-def lead_body(event_type: WebhookEventType, events: Sequence[EmailEvent]) -> str:
+def lead_body(event_type: WebhookEventType, events: Sequence[EventFields]) -> str:
     """The body carrying `events` (all of `event_type`); stamped with the latest one's time."""
     latest = max(event.occurred_at for event in events)
     return envelope(event_type, latest, {"events": [lead_event(e) for e in events]})

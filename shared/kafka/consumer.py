@@ -35,6 +35,11 @@ class ConsumerOptions:
     max_poll_interval_ms: int = 300_000
     fetch_max_bytes: int = 50 * 1024 * 1024
     max_partition_fetch_bytes: int = 1024 * 1024
+    # The broker answers a fetch once this many bytes are there, or after the wait: a
+    # larger minimum means fewer fetches (broker CPU) on a busy topic, at most the wait's
+    # delay on a quiet one.
+    fetch_min_bytes: int = 1
+    fetch_max_wait_ms: int = 500
     # How long the broker waits for every member to rejoin a rebalance (after its revoke
     # callback). None: aiokafka's default, the session timeout.
     rebalance_timeout_ms: int | None = None
@@ -79,6 +84,8 @@ def make_consumer(common: CommonSettings, group: str, options: ConsumerOptions) 
         max_poll_interval_ms=options.max_poll_interval_ms,
         fetch_max_bytes=options.fetch_max_bytes,
         max_partition_fetch_bytes=options.max_partition_fetch_bytes,
+        fetch_min_bytes=options.fetch_min_bytes,
+        fetch_max_wait_ms=options.fetch_max_wait_ms,
     )
     return consumer
 

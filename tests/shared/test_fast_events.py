@@ -1,0 +1,152 @@
+"""`decode_events` (msgspec, pydantic when unsure) reads `email.events` exactly as the
+contract does: what msgspec accepts pydantic accepts with the same values, and a value the
+contract refuses is refused (`ContractError`), whatever field breaks it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.contracts.base import ContractError, decode
+from shared.contracts.events import EmailEvent, EventBatch, EventType
+from shared.contracts.fast_events import FastBatch, FastEvent, decode_events
+
+ID = "9b2d4e6a-1c3f-4a5b-8d7e-0f1a2b3c4d5e"
+UUIDS = st.sampled_from(
+    [
+        ID,
+        ID.upper(),
+        ID.replace("-", ""),  # hex: both read it
+        "{" + ID + "}",
+        "urn:uuid:" + ID,
+        "z" * 8 + ID[8:],  # not hex
+        ID[:-1],
+        ID[:8] + ID[9:13] + "-" + ID[13:],  # hyphen misplaced
+        "",
+        12,
+        None,
+    ]
+)
+TIMES = st.sampled_from(
+    [
+        "2026-12-02T11:29:14.123456Z",
+        "2026-12-02T11:29:14Z",
+        "2026-12-02T11:29:14+02:00",
+        "2026-12-02T11:29:14.5-05:30",
+        "2026-12-02T11:29:14",  # naive
+        "2026-12-02t11:29:14z",
+        "2026-12-02 11:29:14Z",
+        "2026-12-02T11:29:14.1234567Z",
+        "2026-12-02",
+        "2026-12-02T24:00:00Z",
+        "2026-02-30T10:00:00Z",
+        "2026-12-02T11:29:60Z",
+        "20261202T112914Z",
+        "1764674954",
+        1764674954,
+        "",
+    ]
+)
+TYPES = st.sampled_from([t.value for t in EventType] + ["Delivered", "exploded", "", 3])
+TEXT = st.one_of(st.text(max_size=40), st.integers(-(2**40), 2**40), st.none())
+BOUNCES = st.sampled_from([None, "hard", "soft", "HARD", "", 1])
+MISSING = object()
+
+
+@st.composite
+def events(draw: st.DrawFn) -> dict[str, Any]:
+    valid = st.just
+    event: dict[str, Any] = {
+        "event_id": draw(st.one_of(valid(str(uuid.uuid4())), UUIDS)),
+        "account_id": draw(st.one_of(valid(ID), UUIDS)),
+        "campaign_id": draw(st.one_of(valid(ID), UUIDS)),
+        "lead_id": draw(st.one_of(valid(str(uuid.uuid4())), UUIDS)),
+        "email": draw(st.one_of(valid("a@example.com"), TEXT)),
+        "type": draw(st.one_of(valid("delivered"), TYPES)),
+        "provider": draw(st.one_of(valid("ses"), TEXT)),
+        "provider_message_id": draw(st.one_of(valid("<m@x>"), TEXT, st.just(MISSING))),
+        "reason": draw(st.one_of(valid(""), TEXT, st.just(MISSING))),
+        "bounce_type": draw(st.one_of(valid(None), BOUNCES, st.just(MISSING))),
+        "occurred_at": draw(st.one_of(valid("2026-12-02T11:29:14.123Z"), TIMES)),
+    }
+    if draw(st.booleans()) and draw(st.booleans()):
+        event["extra"] = 1
+    return {k: v for k, v in event.items() if v is not MISSING}
+
+
+VALUES = st.fixed_dictionaries(
+    {
+        "schema_version": st.sampled_from([1, 1, 1, 2, 1.0, True, "1"]),
+        "events": st.lists(events(), min_size=0, max_size=3),
+    }
+)
+
+
+def _same(fast: FastEvent, slow: EmailEvent) -> None:
+    for name in FastEvent.__struct_fields__:
+        assert getattr(fast, name) == getattr(slow, name), name
+    if fast.occurred_at.tzinfo is not None:  # the hour the guard counts in is the same
+        assert fast.occurred_at.utcoffset() == slow.occurred_at.utcoffset()
+    else:
+        assert slow.occurred_at.tzinfo is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(VALUES)
+def test_fast_path_accepts_a_subset_of_the_contract_with_the_same_values(
+    value: dict[str, Any],
+) -> None:
+    raw = orjson.dumps(value)
+    try:
+        slow = decode(EventBatch, raw)
+    except ContractError:
+        slow = None
+    try:
+        fast = msgspec.json.decode(raw, type=FastBatch)
+    except msgspec.DecodeError:
+        fast = None
+    if fast is not None:  # msgspec accepted: so does the contract, with the same values
+        assert slow is not None, raw
+        assert fast.schema_version == slow.schema_version
+        assert len(fast.events) == len(slow.events)
+        for f, s in zip(fast.events, slow.events, strict=True):
+            _same(f, s)
+    if slow is None:  # the contract refuses: so does the decoder (dead letter)
+        with pytest.raises(ContractError):
+            decode_events(raw)
+    else:
+        decoded = decode_events(raw)
+        assert len(decoded) == len(slow.events)
+        for f, s in zip(decoded, slow.events, strict=True):
+            _same(f, s)
+
+
+def test_compact_values_take_the_fast_path() -> None:
+    sent = [
+        EmailEvent(
+            event_id=uuid.uuid4(),
+            account_id=uuid.uuid4(),
+            campaign_id=uuid.uuid4(),
+            lead_id=uuid.uuid4(),
+            email="a@example.com",
+            type=EventType.SENT,
+            provider="ses",
+            occurred_at=datetime(2026, 12, 2, 11, 29, 14, 123000, tzinfo=UTC),
+        )
+        for _ in range(3)
+    ]
+    raw = EventBatch(events=sent).model_dump_json().encode()
+    fast = msgspec.json.decode(raw, type=FastBatch)  # no fallback needed
+    assert [FastEvent.of(e) for e in sent] == fast.events == decode_events(raw)
+
+
+def test_empty_value_is_refused() -> None:
+    with pytest.raises(ContractError, match="empty"):
+        decode_events(None)
