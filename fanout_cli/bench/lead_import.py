@@ -61,6 +61,7 @@ class ImportFigures:
 
     format: str
     seconds: float
+    cpu_seconds: float  # this process's CPU time: generating the file, parsing, COPY
     accepted: int
     created: int
     rejected: int
@@ -70,6 +71,10 @@ class ImportFigures:
     def rows_per_s(self) -> float:
         return self.accepted / self.seconds if self.seconds else 0.0
 
+    @property
+    def cpu_us_per_row(self) -> float:
+        return self.cpu_seconds / self.accepted * 1e6 if self.accepted else 0.0
+
 
 async def run_import(
     database_url: str, n: int, fmt: ImportFormat, chunk_rows: int, keep: bool = False
@@ -77,10 +82,12 @@ async def run_import(
     """Import `n` synthetic leads into a scratch database, timed."""
     async with scratch_database(database_url, keep=keep) as scratch:
         account_id, _ = await create_account(scratch.pool, "bench")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = await import_leads(
             scratch.pool, account_id, synthetic_file(n, fmt), fmt, chunk_rows=chunk_rows
         )
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     kept = scratch.name if keep else None
-    return ImportFigures(fmt.value, elapsed, report.accepted, report.created, report.rejected, kept)
+    return ImportFigures(
+        fmt.value, elapsed, cpu, report.accepted, report.created, report.rejected, kept
+    )

@@ -7,7 +7,6 @@ so they can hold no quote. Values never appear here; they travel as parameters.
 from __future__ import annotations
 
 from shared.conditions.ast import Attribute, Column, Kind, Target
-from shared.conditions.dates import DATE_PATTERN, OFFSET_PATTERN
 from shared.conditions.fields import ATTRIBUTE_KEY, COLUMNS
 
 
@@ -44,21 +43,49 @@ def typed(target: Target, kind: Kind) -> tuple[str, bool]:
     raise ValueError(f"attributes cannot be read as {kind.value}")
 
 
+# What DATE_PATTERN admits, written with every digit as 0: a bare date, or a date and time
+# with up to 6 decimals and an optional Z or ±HH:MM.
+DATE_SHAPES = ("0000-00-00",) + tuple(
+    "0000-00-00T00:00:00" + decimals + offset
+    for decimals in ("", *("." + "0" * n for n in range(1, 7)))
+    for offset in ("", "Z", "+00:00", "-00:00")
+)
+
+
 def _attribute_date(j: str, t: str) -> str:
     """A string attribute in the one date format (dates.py) as timestamptz, else NULL.
 
-    The regex admits only well-formed fields; the inner CASE rejects days the month lacks
-    (2023-02-29) before the cast could raise. No offset means UTC, a bare date midnight UTC.
+    Exactly what DATE_PATTERN and a days-in-month check admit, tested without a regular
+    expression (which cost ~4 µs a row, most of a million-lead date condition): the
+    string's shape with digits mapped to 0 must be one of DATE_SHAPES, then each field is
+    range-checked as two-digit text. Each CASE guards the next step, so the casts never
+    raise. No offset means UTC, a bare date midnight UTC.
     """
+    c = ' COLLATE "C"'
+    shapes = ", ".join(f"'{shape}'" for shape in DATE_SHAPES)
+    year = f"substr({t}, 1, 4)::int"
+    leap = f"({year} % 4 = 0 AND ({year} % 100 <> 0 OR {year} % 400 = 0))"
+    month = f"substr({t}, 6, 2){c}"
     last_day = (
-        f"date_part('day', make_date(substr({t}, 1, 4)::int, substr({t}, 6, 2)::int, 1)"
-        " + interval '1 month - 1 day')"
+        f"CASE {month} WHEN '02' THEN CASE WHEN {leap} THEN '29' ELSE '28' END "
+        f"WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' "
+        "ELSE '31' END"
+    )
+    offset = f"substr({t}, length({t}) - 5, 1) IN ('+', '-')"
+    fields_ok = (
+        f"{t}{c} >= '1' AND {month} BETWEEN '01' AND '12' "
+        f"AND substr({t}, 9, 2){c} BETWEEN '01' AND {last_day} "
+        f"AND (length({t}) = 10 OR (substr({t}, 12, 2){c} <= '23' "
+        f"AND substr({t}, 15, 2){c} <= '59' AND substr({t}, 18, 2){c} <= '59' "
+        f"AND (NOT {offset} OR (substr({t}, length({t}) - 4, 2){c} <= '14' "
+        f"AND right({t}, 2){c} <= '59'))))"
     )
     normalised = (
         f"(CASE WHEN length({t}) = 10 THEN {t} || 'T00:00:00Z' "
-        f"WHEN {t} ~ '{OFFSET_PATTERN}$' THEN {t} ELSE {t} || 'Z' END)::timestamptz"
+        f"WHEN right({t}, 1) = 'Z' OR {offset} THEN {t} ELSE {t} || 'Z' END)::timestamptz"
     )
     return (
-        f"(CASE WHEN jsonb_typeof({j}) = 'string' AND {t} ~ '^{DATE_PATTERN}$' THEN "
-        f"CASE WHEN substr({t}, 9, 2)::int <= {last_day} THEN {normalised} END END)"
+        f"(CASE WHEN jsonb_typeof({j}) = 'string' "
+        f"AND translate({t}, '123456789', '000000000') IN ({shapes}) THEN "
+        f"CASE WHEN {fields_ok} THEN {normalised} END END)"
     )

@@ -12,17 +12,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from services.campaign_api.leads.fields import ATTRIBUTE_KEY, LeadFieldError, clean_lead
-from services.campaign_api.leads.rows import ImportFormatError, ParsedRow
+from services.campaign_api.leads.fields import (
+    ATTRIBUTE_KEY,
+    LeadFieldError,
+    LeadRecord,
+    clean_country,
+    clean_email,
+    clean_name,
+    clean_tags,
+    encode_attributes,
+)
+from services.campaign_api.leads.rows import ImportFormatError, RowBatch
 
 SCALAR_COLUMNS = ("email", "first_name", "last_name", "country")
 TAG_SEPARATOR = ";"
 
 
+@lru_cache(maxsize=65_536)  # attribute cells repeat (plans, ages, flags): parse each once
 def typed_cell(text: str) -> Any:
     """An attribute cell's JSON value: boolean, canonical number or string."""
     if text in ("true", "false"):
@@ -40,6 +51,12 @@ def typed_cell(text: str) -> Any:
     except ValueError:
         pass
     return text
+
+
+@lru_cache(maxsize=4096)  # a file holds a few tag combinations, each on many rows
+def _cell_tags(cell: str) -> tuple[str, ...] | None:
+    tags = clean_tags([t for t in cell.split(TAG_SEPARATOR) if t.strip()] or None)
+    return tuple(tags) if tags is not None else None
 
 
 @dataclass(frozen=True)
@@ -86,20 +103,19 @@ class CsvHeader:
                 attributes.append((index, key))
         return cls(len(cleaned), tuple(scalars), tags, attributes_json, tuple(attributes))
 
-    def row(self, line: int, cells: list[str]) -> ParsedRow:
+    def add_row(self, batch: RowBatch, line: int, cells: list[str]) -> None:
+        """Validate one data line into `batch`: a record, or its line and the reason."""
         if len(cells) != self.width:
-            return ParsedRow(line, None, f"expected {self.width} fields, got {len(cells)}")
+            batch.rejected.append((line, f"expected {self.width} fields, got {len(cells)}"))
+            return
         try:
-            return ParsedRow(line, clean_lead(self._raw(cells)))
+            batch.records.append(self._record(cells))
         except LeadFieldError as exc:
-            return ParsedRow(line, None, str(exc))
+            batch.rejected.append((line, str(exc)))
 
-    def _raw(self, cells: list[str]) -> dict[str, Any]:
-        raw: dict[str, Any] = {name: cells[i] or None for i, name in self.scalars}
-        if self.tags is not None and cells[self.tags]:
-            tags = [t for t in cells[self.tags].split(TAG_SEPARATOR) if t.strip()]
-            raw["tags"] = tags or None
-        attributes: dict[str, Any] = {}
+    def _record(self, cells: list[str]) -> LeadRecord:
+        # the checks run in the order of `fields.clean_lead` so a row reports the same error
+        attributes: dict[str, Any] | None = None
         if self.attributes_json is not None and cells[self.attributes_json]:
             try:
                 attributes = orjson.loads(cells[self.attributes_json])
@@ -109,7 +125,20 @@ class CsvHeader:
                 raise LeadFieldError("attributes", "expected a JSON object")
         for index, key in self.attributes:
             if cells[index]:
+                if attributes is None:
+                    attributes = {}
                 attributes[key] = typed_cell(cells[index])
+        scalars = {name: cells[i] or None for i, name in self.scalars}
+        email = clean_email(scalars["email"])
+        first_name = clean_name("first_name", scalars.get("first_name"))
+        last_name = clean_name("last_name", scalars.get("last_name"))
+        country = clean_country(scalars.get("country"))
+        tags = None
+        if self.tags is not None and cells[self.tags]:
+            cell_tags = _cell_tags(cells[self.tags])
+            tags = list(cell_tags) if cell_tags is not None else None
+        text = None
         if attributes:
-            raw["attributes"] = attributes
-        return raw
+            # keys of attribute columns were checked with the header; JSON ones are not yet
+            text = encode_attributes(attributes, keys_checked=self.attributes_json is None)
+        return email, first_name, last_name, country, tags, text

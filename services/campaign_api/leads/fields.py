@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -33,16 +33,9 @@ class LeadFieldError(ValueError):
         self.message = message
 
 
-@dataclass(slots=True)
-class LeadRow:
-    """A validated lead; None means "not given" (an import never erases with it)."""
-
-    email: str
-    first_name: str | None = None
-    last_name: str | None = None
-    country: str | None = None
-    tags: list[str] | None = None
-    attributes: dict[str, Any] | None = None
+# A validated lead as the importer COPYs it: email, first_name, last_name, country, tags,
+# attributes (JSON text). None means "not given" (an import never erases with it).
+LeadRecord = tuple[str, str | None, str | None, str | None, list[str] | None, str | None]
 
 
 def clean_email(value: object) -> str:
@@ -70,7 +63,14 @@ def clean_name(field: str, value: object) -> str | None:
 def clean_country(value: object) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not COUNTRY.match(value.strip()):
+    if not isinstance(value, str):
+        raise LeadFieldError("country", "expected a 2-letter ISO 3166-1 code such as 'DE'")
+    return _country(value)
+
+
+@lru_cache(maxsize=4096)  # an import repeats a few dozen codes a million times
+def _country(value: str) -> str:
+    if not COUNTRY.match(value.strip()):
         raise LeadFieldError("country", "expected a 2-letter ISO 3166-1 code such as 'DE'")
     return value.strip().upper()
 
@@ -100,11 +100,26 @@ def clean_attributes(value: object) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise LeadFieldError("attributes", "expected a JSON object")
-    for key in value:
-        if not isinstance(key, str) or not ATTRIBUTE_KEY.match(key):
-            raise LeadFieldError(
-                "attributes", f"key {key!r} must match {ATTRIBUTE_KEY.pattern} (letters, _)"
-            )
+    encode_attributes(value)
+    return value
+
+
+@lru_cache(maxsize=4096)  # keys repeat on every row of an import
+def _valid_key(key: str) -> bool:
+    return ATTRIBUTE_KEY.match(key) is not None
+
+
+def encode_attributes(value: dict[Any, Any], *, keys_checked: bool = False) -> str:
+    """`value` (a dict) as the JSON text stored, after the attribute rules.
+
+    `keys_checked`: the keys were validated already (a CSV header's attribute columns).
+    """
+    if not keys_checked:
+        for key in value:
+            if not isinstance(key, str) or not _valid_key(key):
+                raise LeadFieldError(
+                    "attributes", f"key {key!r} must match {ATTRIBUTE_KEY.pattern} (letters, _)"
+                )
     try:
         encoded = orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError) as exc:
@@ -113,11 +128,11 @@ def clean_attributes(value: object) -> dict[str, Any] | None:
         raise LeadFieldError("attributes", f"larger than {MAX_ATTRIBUTES_BYTES} bytes as JSON")
     if b"\\u0000" in encoded:
         raise LeadFieldError("attributes", "NUL characters are not allowed")
-    return value
+    return encoded.decode()
 
 
-def clean_lead(raw: Mapping[str, Any]) -> LeadRow:
-    """A validated `LeadRow` from a mapping of field names; unknown fields are errors."""
+def clean_lead(raw: Mapping[str, Any]) -> LeadRecord:
+    """A validated `LeadRecord` from a mapping of field names; unknown fields are errors."""
     unknown = raw.keys() - FIELDS
     if unknown:
         raise LeadFieldError(
@@ -125,11 +140,13 @@ def clean_lead(raw: Mapping[str, Any]) -> LeadRow:
         )
     if "email" not in raw:
         raise LeadFieldError("email", "required")
-    return LeadRow(
-        email=clean_email(raw["email"]),
-        first_name=clean_name("first_name", raw.get("first_name")),
-        last_name=clean_name("last_name", raw.get("last_name")),
-        country=clean_country(raw.get("country")),
-        tags=clean_tags(raw.get("tags")),
-        attributes=clean_attributes(raw.get("attributes")),
-    )
+    email = clean_email(raw["email"])
+    first_name = clean_name("first_name", raw.get("first_name"))
+    last_name = clean_name("last_name", raw.get("last_name"))
+    country = clean_country(raw.get("country"))
+    tags = clean_tags(raw.get("tags"))
+    attributes = raw.get("attributes")
+    if attributes is not None and not isinstance(attributes, dict):
+        raise LeadFieldError("attributes", "expected a JSON object")
+    text = encode_attributes(attributes) if attributes is not None else None
+    return email, first_name, last_name, country, tags, text

@@ -1,8 +1,8 @@
 """Streaming parsers for lead files: CSV and JSON Lines, a chunk of bytes at a time.
 
-Each parser turns an async stream of byte chunks (any sizes) into batches of
-`ParsedRow`: a validated lead or the reason its line was rejected, with the
-1-based line number in the file. A row-level problem rejects that row only; a
+Each parser turns an async stream of byte chunks (any sizes) into `RowBatch`es:
+the validated leads as COPY records, and for each rejected line its 1-based line
+number in the file and the reason. A row-level problem rejects that row only; a
 problem with the file's structure (bad CSV header, not UTF-8, an unterminated
 quote, an absurdly long line) raises `ImportFormatError`, and nothing is imported.
 """
@@ -19,7 +19,7 @@ import orjson
 
 from services.campaign_api.leads.csv_columns import CsvHeader
 from services.campaign_api.leads.fields import LeadFieldError, clean_lead
-from services.campaign_api.leads.rows import ImportFormatError, ParsedRow
+from services.campaign_api.leads.rows import ImportFormatError, RowBatch
 
 MAX_LINE_BYTES = 1024 * 1024
 # `curl -d @file` strips a file's line breaks: its records run into the header, which
@@ -37,27 +37,29 @@ class ImportFormat(StrEnum):
     JSONL = "jsonl"
 
 
-def parse_rows(fmt: ImportFormat, chunks: AsyncIterable[bytes]) -> AsyncIterator[list[ParsedRow]]:
+def parse_rows(fmt: ImportFormat, chunks: AsyncIterable[bytes]) -> AsyncIterator[RowBatch]:
     """Batches of parsed rows of a `fmt` file arriving as `chunks`."""
     return _csv_rows(chunks) if fmt is ImportFormat.CSV else _jsonl_rows(chunks)
 
 
-def _jsonl_row(line_no: int, line: bytes) -> ParsedRow | None:
+def _jsonl_row(batch: RowBatch, line_no: int, line: bytes) -> None:
     if not line.strip():
-        return None
+        return
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        return ParsedRow(line_no, None, f"invalid JSON: {exc}")
+        batch.rejected.append((line_no, f"invalid JSON: {exc}"))
+        return
     if not isinstance(value, dict):
-        return ParsedRow(line_no, None, "expected a JSON object")
+        batch.rejected.append((line_no, "expected a JSON object"))
+        return
     try:
-        return ParsedRow(line_no, clean_lead(value))
+        batch.records.append(clean_lead(value))
     except LeadFieldError as exc:
-        return ParsedRow(line_no, None, str(exc))
+        batch.rejected.append((line_no, str(exc)))
 
 
-async def _jsonl_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[ParsedRow]]:
+async def _jsonl_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[RowBatch]:
     pending = b""
     line_no = 0
     async for chunk in chunks:
@@ -65,16 +67,14 @@ async def _jsonl_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[Parsed
         pending = lines.pop()
         if len(pending) > MAX_LINE_BYTES:
             raise ImportFormatError(f"longer than {MAX_LINE_BYTES} bytes", line_no + 1)
-        batch: list[ParsedRow] = []
+        batch = RowBatch()
         for line in lines:
             line_no += 1
-            row = _jsonl_row(line_no, line)
-            if row is not None:
-                batch.append(row)
+            _jsonl_row(batch, line_no, line)
         yield batch
-    last = _jsonl_row(line_no + 1, pending)
-    if last is not None:
-        yield [last]
+    last = RowBatch()
+    _jsonl_row(last, line_no + 1, pending)
+    yield last
 
 
 class _RecordSplitter:
@@ -133,12 +133,12 @@ def _header(fields: list[str], piece: str) -> CsvHeader:
         raise ImportFormatError(exc.message + NO_LINE_BREAKS, exc.line) from exc
 
 
-async def _csv_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[ParsedRow]]:
+async def _csv_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[RowBatch]:
     header: CsvHeader | None = None
     lines_before = 0
     async for piece in _csv_pieces(chunks):
         reader = csv.reader(io.StringIO(piece), strict=True)
-        batch: list[ParsedRow] = []
+        batch = RowBatch()
         while True:
             line_no = lines_before + reader.line_num + 1
             try:
@@ -152,7 +152,7 @@ async def _csv_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[ParsedRo
             if header is None:
                 header = _header(fields, piece)
                 continue
-            batch.append(header.row(line_no, fields))
+            header.add_row(batch, line_no, fields)
         lines_before += reader.line_num
         yield batch
     if header is None:

@@ -1,10 +1,10 @@
-"""What a parser yields per data line, and the error for a file with a broken structure."""
+"""What a parser yields per batch of lines, and the error for a file with a broken structure."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from services.campaign_api.leads.fields import LeadRow
+from services.campaign_api.leads.fields import LeadRecord
 
 
 class ImportFormatError(ValueError):
@@ -17,9 +17,12 @@ class ImportFormatError(ValueError):
 
 
 @dataclass(slots=True)
-class ParsedRow:
-    """One data line (1-based `line`): a lead, or why it was rejected."""
+class RowBatch:
+    """Parsed data lines: the valid leads in file order, and (1-based line, reason) of the rest."""
 
-    line: int
-    lead: LeadRow | None
-    error: str | None = None
+    records: list[LeadRecord] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.records) + len(self.rejected)

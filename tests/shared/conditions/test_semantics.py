@@ -191,3 +191,43 @@ async def test_select_leads_by_attribute_date_with_extreme_offsets(
         if evaluate(cond, {"attributes": {"renewal": renewal}}, now)
     }
     assert by_python == expected
+
+
+# Strings at every edge of the one date format: field ranges, leap years, shapes, offsets.
+DATE_EDGES = [
+    "2024-02-29", "2023-02-29", "1900-02-29", "2000-02-29", "2100-02-28", "2100-02-29",
+    "2025-04-30", "2025-04-31", "2025-12-31", "2025-13-01", "2025-00-10", "2025-06-00",
+    "1000-01-01", "0999-12-31", "9999-12-31", "2025-6-15", "20250615", " 2025-06-15",
+    "2025-06-15\n", "２０２５-06-15", "2025-06-15T23:59:59", "2025-06-15T24:00:00",
+    "2025-06-15T23:60:00", "2025-06-15T23:59:60", "2025-06-15t12:00:00", "2025-06-15 12:00:00",
+    "2025-06-15T12:00", "2025-06-15T12:00:00Z", "2025-06-15T12:00:00z", "2025-06-15T12:00:00.",
+    "2025-06-15T12:00:00.123456", "2025-06-15T12:00:00.1234567", "2025-06-15T12:00:00.5+01:00",
+    "2025-06-15T12:00:00+14:59", "2025-06-15T12:00:00-14:59", "2025-06-15T12:00:00+15:00",
+    "2025-06-15T12:00:00+14:60", "2025-06-15T12:00:00+0100", "2025-06-15T12:00:00+01",
+    "2025-06-15T12:00:00-00:00", "2025-06-15T12:00:00Z+01:00", "2025-06-15-01:00", "", "x",
+]  # fmt: skip
+
+
+async def test_attribute_date_sql_accepts_exactly_what_python_parses(pool: asyncpg.Pool) -> None:
+    """The SQL date test (no regex: shape, then field ranges) agrees with `parse_date`.
+
+    A session time zone far from UTC checks that no offset means UTC on both sides.
+    """
+    cond = parse_condition(_cmp("attributes.d", "after", "1000-01-01"))
+    compiled = compile_condition(cond, now=NOW, first_param=2)
+    async with pool.acquire() as conn:
+        await conn.execute("SET TIME ZONE 'Pacific/Kiritimati'")
+        try:
+            rows = await conn.fetch(
+                "SELECT s FROM unnest($1::text[]) s, "
+                "LATERAL (SELECT jsonb_build_object('d', s) AS attributes) l "
+                f"WHERE {compiled.sql}",
+                DATE_EDGES,
+                *compiled.params,
+            )
+        finally:
+            await conn.execute("RESET TIME ZONE")
+    by_python = {s for s in DATE_EDGES if evaluate(cond, {"attributes": {"d": s}}, NOW)}
+    assert {row["s"] for row in rows} == by_python
+    assert {"2024-02-29", "2025-06-15T12:00:00+14:59", "9999-12-31"} <= by_python
+    assert not {"2023-02-29", "2025-06-15T24:00:00", "0999-12-31"} & by_python
