@@ -125,8 +125,15 @@ class WebhookOutbox:
 
     def add(self, event: OutcomeEvent, delay_s: float) -> None:
         """Queue `event` to be posted `delay_s` from now."""
-        heapq.heappush(self._delayed, (time.monotonic() + delay_s, next(self._seq), event))
-        self._wake.set()
+        self.add_all([(delay_s, event)], time.monotonic())
+
+    def add_all(self, events: list[tuple[float, OutcomeEvent]], now: float) -> None:
+        """Queue each `(delay_s, event)` to be posted `delay_s` after `now` (monotonic)."""
+        delayed, seq = self._delayed, self._seq
+        for delay_s, event in events:
+            heapq.heappush(delayed, (now + delay_s, next(seq), event))
+        if events and not self._wake.is_set():
+            self._wake.set()
 
     def reset(self) -> None:
         """Forget every waiting event and the counts (batches in flight are dropped)."""
