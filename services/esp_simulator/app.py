@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, FastAPI
 
+from services.esp_simulator.api.fastpath import BulkFastPath
 from services.esp_simulator.api.routes import control, messages
 from services.esp_simulator.config import Settings
 from services.esp_simulator.dialects import mailgun, postmark, sendgrid, ses
@@ -73,6 +74,7 @@ def create_app(
     app.state.dialects = dialects
     app.state.api_key = settings.common.secret("simulator_api_key")
     install_problem_handlers(app)  # the control API; the send APIs keep their ESP dialects
+    app.add_middleware(BulkFastPath)  # the common bulk call without FastAPI (api/fastpath.py)
     app.include_router(messages.router)
     app.include_router(control.router)
     for name in settings.dialects:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from services.esp_simulator.protocol import DomainCounts
 from services.esp_simulator.ratelimit import TokenBucket
@@ -27,6 +28,20 @@ def deferral_reason(domain: str) -> str:
     )
 
 
+@dataclass(slots=True)
+class _Counts:
+    """`DomainCounts` as kept while counting (a plain object: recipients are counted per
+    call, and pydantic's attribute assignment was most of that cost)."""
+
+    accepted: int = 0
+    deferred: int = 0
+    first_accepted_at: float | None = None
+    last_accepted_at: float | None = None
+    peak_accepted_per_s: int = 0
+    second: int = -1  # the wall-clock second of the last acceptance
+    in_second: int = 0  # accepted in it
+
+
 class DomainTraffic:
     """Per receiving domain: its bucket (if limited) and its counts."""
 
@@ -36,8 +51,7 @@ class DomainTraffic:
         self._clock = clock
         self._wall = wall
         self._buckets: dict[str, TokenBucket] = {}
-        self.counts: dict[str, DomainCounts] = {}
-        self._second: dict[str, tuple[int, int]] = {}  # domain → (wall second, accepted in it)
+        self._counts: dict[str, _Counts] = {}
 
     def limit(self, limits: Mapping[str, float], burst_s: float) -> None:
         """Rate-limit these domains from now (full buckets); the others are not."""
@@ -48,35 +62,49 @@ class DomainTraffic:
 
     def reset(self) -> None:
         """Forget the counts."""
-        self.counts.clear()
-        self._second.clear()
+        self._counts.clear()
+
+    def snapshot(self) -> dict[str, DomainCounts]:
+        """The counts of every domain counted (the first `MAX_DOMAINS` seen)."""
+        return {
+            domain: DomainCounts(
+                accepted=c.accepted,
+                deferred=c.deferred,
+                first_accepted_at=c.first_accepted_at,
+                last_accepted_at=c.last_accepted_at,
+                peak_accepted_per_s=c.peak_accepted_per_s,
+            )
+            for domain, c in self._counts.items()
+        }
 
     def admit(self, domain: str) -> bool:
         """Whether one more recipient of `domain` is within its rate (taking a token)."""
         bucket = self._buckets.get(domain)
         if bucket is None or bucket.try_take(1) == 0:
             return True
-        self._count(domain, deferred=True)
+        counts = self._counted(domain)
+        if counts is not None:
+            counts.deferred += 1
         return False
 
-    def accepted(self, domain: str) -> None:
-        """A recipient of `domain` was accepted."""
-        self._count(domain, deferred=False)
-
-    def _count(self, domain: str, *, deferred: bool) -> None:
-        counts = self.counts.get(domain)
+    def accepted(self, domain: str, recipients: int = 1) -> None:
+        """`recipients` of `domain` were accepted now (those of one call are counted at once)."""
+        counts = self._counted(domain)
         if counts is None:
-            if len(self.counts) >= MAX_DOMAINS:
-                return
-            counts = self.counts[domain] = DomainCounts()
-        if deferred:
-            counts.deferred += 1
             return
         now = self._wall()
-        counts.accepted += 1
+        counts.accepted += recipients
         counts.first_accepted_at = counts.first_accepted_at or now
         counts.last_accepted_at = now
-        second, in_it = self._second.get(domain, (-1, 0))
-        in_it = in_it + 1 if int(now) == second else 1
-        self._second[domain] = (int(now), in_it)
-        counts.peak_accepted_per_s = max(counts.peak_accepted_per_s, in_it)
+        second = int(now)
+        counts.in_second = counts.in_second + recipients if second == counts.second else recipients
+        counts.second = second
+        counts.peak_accepted_per_s = max(counts.peak_accepted_per_s, counts.in_second)
+
+    def _counted(self, domain: str) -> _Counts | None:
+        counts = self._counts.get(domain)
+        if counts is None:
+            if len(self._counts) >= MAX_DOMAINS:
+                return None
+            counts = self._counts[domain] = _Counts()
+        return counts

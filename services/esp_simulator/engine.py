@@ -20,20 +20,18 @@ import hashlib
 import math
 import random
 import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from services.esp_simulator.config import Knobs, Settings
 from services.esp_simulator.domains import DomainTraffic, deferral_reason
-from services.esp_simulator.events import AcceptedMessage, OutcomeEvent
+from services.esp_simulator.events import AcceptedMessage, Email, MessageIds, OutcomeEvent
 from services.esp_simulator.outage import Outage
-from services.esp_simulator.outcomes import plan_outcomes, rejected_bounce
+from services.esp_simulator.outcomes import OutcomePlanner, PlannedOutcome
 from services.esp_simulator.protocol import (
     MAX_MESSAGES,
-    BulkMessage,
     BulkRequest,
     Counters,
     MessageResult,
@@ -45,13 +43,37 @@ from shared.metrics import SIMULATOR_CALLS, SIMULATOR_RECIPIENTS
 from shared.simulator_status import MessageStatus
 
 # the metric children of each recipient status, looked up once (`labels()` per recipient
-# was 5% of the simulator's CPU)
+# was 5% of the simulator's CPU); they are incremented once per call and status
 _RECIPIENT_COUNTERS = {
     name: SIMULATOR_RECIPIENTS.labels(name) for name in [*MessageStatus, "duplicate"]
 }
+_CALLS_OK = SIMULATOR_CALLS.labels("ok")
 EVERY_STATUS = frozenset(MessageStatus)
 Z_99 = 2.3263478740408408  # standard normal quantile of 0.99
 MAX_EVENTS_PER_MESSAGE = 3
+DUPLICATE_REASON = "duplicate message id; already accepted"
+_ACCEPTED = MessageStatus.ACCEPTED
+_REJECTED = MessageStatus.REJECTED
+_UUID_V4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
+
+# One recipient's answer: (message_id, status, provider_message_id, reason), in the bulk
+# API's order of fields
+Answer = tuple[str, MessageStatus, str, str]
+# A recipient's roll: (status, reason, receiving domain), or None for an id accepted before
+Roll = tuple[MessageStatus, str, str] | None
+
+
+def emails_of(request: BulkRequest) -> list[Email]:
+    """The emails of a validated bulk request, as the engine reads them."""
+    return [
+        Email(
+            m.message_id,
+            m.to,
+            MessageIds(m.metadata.account_id, m.metadata.campaign_id, m.metadata.lead_id),
+        )
+        for m in request.messages
+    ]
 
 
 @dataclass(frozen=True)
@@ -129,8 +151,7 @@ class Simulator:
 
     def snapshot(self) -> Counters:
         """The counters with the webhook delivery progress."""
-        domains = {name: counts.model_copy() for name, counts in self.domains.counts.items()}
-        update = {"webhooks": self.outbox.snapshot(), "domains": domains}
+        update = {"webhooks": self.outbox.snapshot(), "domains": self.domains.snapshot()}
         return self.counters.model_copy(update=update, deep=True)
 
     async def send(
@@ -147,24 +168,46 @@ class Simulator:
         whole call (429 or 503, nothing accepted) and a rejected one is accepted and then
         hard-bounces. Accepted messages' events are posted in `dialect`'s webhook format.
         """
-        records = call_records(request, self._wall())
+        answer = await self.send_emails(emails_of(request), dialect=dialect, answers=answers)
+        if isinstance(answer, CallRefused):
+            return answer
+        return [
+            MessageResult.model_construct(
+                message_id=message_id, status=status, provider_message_id=provider_id, reason=why
+            )
+            for message_id, status, provider_id, why in answer
+        ]
+
+    async def send_emails(
+        self,
+        emails: Sequence[Email],
+        *,
+        dialect: str = "simulator",
+        answers: frozenset[MessageStatus] = EVERY_STATUS,
+    ) -> list[Answer] | CallRefused:
+        """`send` of emails validated upstream: one answer per email, in order."""
+        records = call_records(emails, self._wall())
         if self.outage.down:
             return self._refuse(records, CallRefused(503, "simulated outage"), "down")
         await asyncio.sleep(self._latency_s())
-        refusal = self._refusal(len(request.messages))
-        rolls = [self._roll(m) for m in request.messages] if refusal is None else []
+        refusal = self._refusal(len(emails))
+        digests: list[bytes] = []
+        rolls: list[Roll] = []
         if refusal is None:
+            accepted = self._accepted
+            digests = [_digest(email.message_id) for email in emails]
+            rolls = [
+                None if digest in accepted else self._roll_recipient(email)
+                for email, digest in zip(emails, digests, strict=True)
+            ]
             refusal = _whole_call_refusal(rolls, answers, self.knobs.throttle_retry_after_s)
         if refusal is not None:
             result = "throttled" if refusal.status_code == 429 else "unavailable"
             return self._refuse(records, refusal, result)
         self.counters.calls += 1
-        SIMULATOR_CALLS.labels("ok").inc()
-        self.counters.received += len(request.messages)
-        results = [
-            self._answer(m, roll, records[m.metadata.campaign_id], dialect, answers)
-            for m, roll in zip(request.messages, rolls, strict=True)
-        ]
+        _CALLS_OK.inc()
+        self.counters.received += len(emails)
+        results = self._answer(emails, digests, rolls, records, dialect, answers)
         for record in records.values():
             self.requests.add(record)
         return results
@@ -187,6 +230,7 @@ class Simulator:
             self._rng = random.Random(knobs.seed)
         capacity = max(knobs.rate_limit_per_s * knobs.rate_burst_s, MAX_MESSAGES)
         self._bucket = TokenBucket(knobs.rate_limit_per_s, capacity, self._clock)
+        self._planner = OutcomePlanner(knobs)
         self.domains.limit(knobs.domain_rate_limits, knobs.rate_burst_s)
 
     def _latency_s(self) -> float:
@@ -215,105 +259,117 @@ class Simulator:
             return CallRefused(429, f"rate limit of {knobs.rate_limit_per_s:g}/s exceeded", wait_s)
         return None
 
-    def _roll(self, message: BulkMessage) -> tuple[MessageStatus, str] | None:
-        """The recipient's answer, or None for a message id accepted before."""
-        if _digest(message.message_id) in self._accepted:
-            return None
-        return self._roll_recipient(message)
-
     def _answer(
         self,
-        message: BulkMessage,
-        roll: tuple[MessageStatus, str] | None,
-        record: CallRecord,
+        emails: Sequence[Email],
+        digests: list[bytes],
+        rolls: list[Roll],
+        records: dict[UUID, CallRecord],
         dialect: str,
         answers: frozenset[MessageStatus],
-    ) -> MessageResult:
-        digest = _digest(message.message_id)
-        provider_message_id = f"sim-{digest.hex()}"
-        if roll is None:
-            self.counters.duplicates += 1
-            record.duplicates += 1
-            _RECIPIENT_COUNTERS["duplicate"].inc()
-            return MessageResult(
-                message_id=message.message_id,
-                status=MessageStatus.ACCEPTED,
-                provider_message_id=provider_message_id,
-                reason="duplicate message id; already accepted",
-            )
-        status, reason = roll
-        _RECIPIENT_COUNTERS[status].inc()
-        bounce = status is MessageStatus.REJECTED and status not in answers
-        if status is not MessageStatus.ACCEPTED and not bounce:
-            record.count(status)
-            return MessageResult(message_id=message.message_id, status=status, reason=reason)
-        self._accepted.add(digest)
-        self.counters.unique += 1
-        self.domains.accepted(_domain(message.to))
-        record.count(MessageStatus.ACCEPTED)
-        accepted = AcceptedMessage(
-            message.message_id, provider_message_id, message.to, message.metadata, dialect
-        )
-        self._schedule_outcomes(accepted, record, bounce)
-        return MessageResult(
-            message_id=message.message_id,
-            status=MessageStatus.ACCEPTED,
-            provider_message_id=provider_message_id,
-        )
-
-    def _roll_recipient(self, message: BulkMessage) -> tuple[MessageStatus, str]:
+    ) -> list[Answer]:
+        """Answer each recipient of a call let through and schedule the accepted ones'
+        events. The hot loop of the simulator: counters, metrics and domain counts are
+        tallied per call and applied once at the end."""
+        counters = self.counters
         knobs = self.knobs
-        if "@" not in message.to.strip("@"):
+        accepted_ids = self._accepted
+        rng = self._rng
+        plan = self._planner.plan
+        rejected = self._planner.rejected
+        posting = bool(knobs.webhook_url)
+        spike_after, spike_rate = knobs.complaint_spike_after, knobs.complaint_spike_rate
+        wall_now = time.time()
+        unique = counters.unique
+        duplicates = 0
+        statuses: dict[str, int] = {}
+        domains: dict[str, int] = {}
+        outcomes: dict[str, int] = {}
+        events: list[tuple[float, OutcomeEvent]] = []
+        results: list[Answer] = []
+        for email, digest, roll in zip(emails, digests, rolls, strict=True):
+            provider_message_id = f"sim-{digest.hex()}"
+            record = records[email.ids.campaign_id]
+            if roll is None:
+                duplicates += 1
+                record.duplicates += 1
+                statuses["duplicate"] = statuses.get("duplicate", 0) + 1
+                results.append((email.message_id, _ACCEPTED, provider_message_id, DUPLICATE_REASON))
+                continue
+            status, reason, domain = roll
+            statuses[status] = statuses.get(status, 0) + 1
+            bounce = status is _REJECTED and status not in answers
+            if status is not _ACCEPTED and not bounce:
+                record.count(status)
+                results.append((email.message_id, status, "", reason))
+                continue
+            accepted_ids.add(digest)
+            unique += 1
+            domains[domain] = domains.get(domain, 0) + 1
+            record.accepted += 1
+            message = AcceptedMessage(
+                email.message_id, provider_message_id, email.to, email.ids, dialect
+            )
+            if bounce:
+                planned: Sequence[PlannedOutcome] = rejected
+            else:  # complained about at the spike's rate after the Nth accepted
+                planned = plan(rng, spike_rate if 0 < spike_after < unique else None)
+            for outcome in planned:
+                counter = outcome.counter
+                outcomes[counter] = outcomes.get(counter, 0) + 1
+                record.count_outcome(counter)
+                if posting:  # a version-4 UUID's integer, as uuid.UUID(version=4) sets it
+                    key = rng.getrandbits(128) & _UUID_V4_MASK | _UUID_V4_BITS
+                    delay_s = outcome.delay_s
+                    event = OutcomeEvent(
+                        key,
+                        outcome.type,
+                        message,
+                        wall_now + delay_s,
+                        outcome.bounce_type,
+                        outcome.reason,
+                    )
+                    events.append((delay_s, event))
+            results.append((email.message_id, _ACCEPTED, provider_message_id, ""))
+        self.outbox.add_all(events, time.monotonic())
+        counters.unique = unique
+        counters.duplicates += duplicates
+        for name, count in statuses.items():
+            _RECIPIENT_COUNTERS[name].inc(count)
+        for domain, count in domains.items():
+            self.domains.accepted(domain, count)
+        counted = counters.outcomes
+        for name, count in outcomes.items():
+            setattr(counted, name, getattr(counted, name) + count)
+        return results
+
+    def _roll_recipient(self, email: Email) -> tuple[MessageStatus, str, str]:
+        """The answer to a recipient not accepted before, with its receiving domain."""
+        knobs = self.knobs
+        domain = _domain(email.to)
+        if "@" not in email.to.strip("@"):
             self.counters.rejected += 1
-            return MessageStatus.REJECTED, "invalid recipient address"
-        domain = _domain(message.to)
+            return MessageStatus.REJECTED, "invalid recipient address", domain
         if not self.domains.admit(domain):
             self.counters.throttled += 1
-            return MessageStatus.THROTTLED, deferral_reason(domain)
+            return MessageStatus.THROTTLED, deferral_reason(domain), domain
         roll = self._rng.random()
         if roll < knobs.recipient_throttle_rate:
             self.counters.throttled += 1
-            return MessageStatus.THROTTLED, "simulated per-recipient throttling"
+            return MessageStatus.THROTTLED, "simulated per-recipient throttling", domain
         roll -= knobs.recipient_throttle_rate
         if roll < knobs.transient_rate:
             self.counters.transient += 1
-            return MessageStatus.TRANSIENT_ERROR, "simulated transient failure"
+            return MessageStatus.TRANSIENT_ERROR, "simulated transient failure", domain
         roll -= knobs.transient_rate
         if roll < knobs.reject_rate:
             self.counters.rejected += 1
-            return MessageStatus.REJECTED, "simulated rejection: recipient refused"
-        return MessageStatus.ACCEPTED, ""
-
-    def _schedule_outcomes(
-        self, accepted: AcceptedMessage, record: CallRecord, bounce: bool
-    ) -> None:
-        now = time.time()
-        outcomes = self.counters.outcomes
-        planned_outcomes = [rejected_bounce(self.knobs)] if bounce else None
-        knobs = self.knobs
-        spiked = 0 < knobs.complaint_spike_after < self.counters.unique  # after the Nth
-        complaints = knobs.complaint_spike_rate if spiked else None
-        for planned in planned_outcomes or plan_outcomes(knobs, self._rng, complaints):
-            name = planned.type
-            if name == "bounced":
-                name = f"bounced_{planned.bounce_type}"
-            setattr(outcomes, name, getattr(outcomes, name) + 1)
-            record.count_outcome(name)
-            if self.knobs.webhook_url:
-                event_id = uuid.UUID(int=self._rng.getrandbits(128), version=4)
-                event = OutcomeEvent(
-                    event_id,
-                    planned.type,
-                    accepted,
-                    now + planned.delay_s,
-                    planned.bounce_type,
-                    planned.reason,
-                )
-                self.outbox.add(event, planned.delay_s)
+            return MessageStatus.REJECTED, "simulated rejection: recipient refused", domain
+        return _ACCEPTED, "", domain
 
 
 def _whole_call_refusal(
-    rolls: list[tuple[MessageStatus, str] | None],
+    rolls: list[Roll],
     answers: frozenset[MessageStatus],
     retry_after_s: float,
 ) -> CallRefused | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from services.esp_simulator.config import Knobs
 
@@ -21,6 +22,11 @@ class PlannedOutcome:
     delay_s: float
     bounce_type: str | None = None
     reason: str = ""
+    counter: str = field(init=False)  # its name among the outcome counters (bounced_hard...)
+
+    def __post_init__(self) -> None:
+        counter = f"bounced_{self.bounce_type}" if self.type == "bounced" else self.type
+        object.__setattr__(self, "counter", counter)
 
 
 def rejected_bounce(knobs: Knobs) -> PlannedOutcome:
@@ -28,24 +34,47 @@ def rejected_bounce(knobs: Knobs) -> PlannedOutcome:
     return PlannedOutcome("bounced", knobs.outcome_delay_ms / 1000, "hard", REJECTED_REASON)
 
 
+class OutcomePlanner:
+    """Rolls the events of accepted messages under one set of knobs; the events it can
+    plan are made once, as the knobs are set, not per message."""
+
+    def __init__(self, knobs: Knobs) -> None:
+        self.knobs = knobs
+        outcome_at = knobs.outcome_delay_ms / 1000
+        later = outcome_at + knobs.engagement_delay_ms / 1000
+        self._hard = (PlannedOutcome("bounced", outcome_at, "hard", HARD_BOUNCE_REASON),)
+        self._soft = (PlannedOutcome("bounced", outcome_at, "soft", SOFT_BOUNCE_REASON),)
+        self._delivered = PlannedOutcome("delivered", outcome_at)
+        self._complained = PlannedOutcome("complained", later, reason=COMPLAINT_REASON)
+        self._opened = PlannedOutcome("opened", later)
+        self._clicked = PlannedOutcome("clicked", later + knobs.engagement_delay_ms / 1000)
+        self.rejected = (rejected_bounce(knobs),)
+
+    def plan(
+        self, rng: random.Random, complaint_rate: float | None = None
+    ) -> Sequence[PlannedOutcome]:
+        """The events of one accepted message, in the order they happen (complained about
+        at `complaint_rate` when given, else at the knob's)."""
+        knobs = self.knobs
+        roll = rng.random()
+        if roll < knobs.hard_bounce_rate:
+            return self._hard
+        if roll < knobs.hard_bounce_rate + knobs.soft_bounce_rate:
+            return self._soft
+        planned = [self._delivered]
+        complaints = knobs.complaint_rate if complaint_rate is None else complaint_rate
+        if rng.random() < complaints:
+            planned.append(self._complained)
+        if rng.random() < knobs.open_rate:
+            planned.append(self._opened)
+            if rng.random() < knobs.click_rate:
+                planned.append(self._clicked)
+        return planned
+
+
 def plan_outcomes(
     knobs: Knobs, rng: random.Random, complaint_rate: float | None = None
-) -> list[PlannedOutcome]:
+) -> Sequence[PlannedOutcome]:
     """The events of one accepted message, in the order they happen (complained about at
     `complaint_rate` when given, else at the knob's)."""
-    outcome_at = knobs.outcome_delay_ms / 1000
-    roll = rng.random()
-    if roll < knobs.hard_bounce_rate:
-        return [PlannedOutcome("bounced", outcome_at, "hard", HARD_BOUNCE_REASON)]
-    if roll < knobs.hard_bounce_rate + knobs.soft_bounce_rate:
-        return [PlannedOutcome("bounced", outcome_at, "soft", SOFT_BOUNCE_REASON)]
-    planned = [PlannedOutcome("delivered", outcome_at)]
-    later = outcome_at + knobs.engagement_delay_ms / 1000
-    complaints = knobs.complaint_rate if complaint_rate is None else complaint_rate
-    if rng.random() < complaints:
-        planned.append(PlannedOutcome("complained", later, reason=COMPLAINT_REASON))
-    if rng.random() < knobs.open_rate:
-        planned.append(PlannedOutcome("opened", later))
-        if rng.random() < knobs.click_rate:
-            planned.append(PlannedOutcome("clicked", later + knobs.engagement_delay_ms / 1000))
-    return planned
+    return OutcomePlanner(knobs).plan(rng, complaint_rate)

@@ -13,10 +13,11 @@ a complete answer from a truncated one.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from services.esp_simulator.protocol import BulkRequest
+from services.esp_simulator.events import Email
 from shared.simulator_status import MessageStatus
 
 _STATUS_FIELDS = {
@@ -57,11 +58,11 @@ class CallRecord:
             setattr(self, name, getattr(self, name) + 1)
 
 
-def call_records(request: BulkRequest, started_at: float) -> dict[UUID, CallRecord]:
+def call_records(emails: Sequence[Email], started_at: float) -> dict[UUID, CallRecord]:
     """One empty record per campaign of the call, with its recipient count."""
     records: dict[UUID, CallRecord] = {}
-    for message in request.messages:
-        campaign = message.metadata.campaign_id
+    for email in emails:
+        campaign = email.ids.campaign_id
         record = records.get(campaign)
         if record is None:
             record = records[campaign] = CallRecord(campaign, started_at)

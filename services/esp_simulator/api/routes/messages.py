@@ -58,7 +58,8 @@ router = APIRouter(
 )
 
 
-def _refusal_response(refusal: CallRefused) -> JSONResponse:
+def refusal_response(refusal: CallRefused) -> JSONResponse:
+    """A refused call's answer: `detail`, and when to retry (`retry_after_ms`, Retry-After)."""
     body: dict[str, object] = {"detail": refusal.reason}
     headers: dict[str, str] = {}
     if refusal.retry_after_s is not None:
@@ -87,5 +88,5 @@ async def send_bulk(body: BulkRequest, simulator: SimulatorDep) -> BulkResponse 
     """
     answer = await simulator.send(body)
     if isinstance(answer, CallRefused):
-        return _refusal_response(answer)
+        return refusal_response(answer)
     return BulkResponse(results=answer)

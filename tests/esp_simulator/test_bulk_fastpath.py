@@ -1,0 +1,130 @@
+"""The bulk API's fast path (`api/fastpath.py`) takes only what `BulkRequest` accepts,
+and reads it the same: any body it parses, pydantic validates to the same emails."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from services.esp_simulator.api.fastpath import parse_bulk
+from services.esp_simulator.engine import emails_of
+from services.esp_simulator.protocol import BulkRequest
+
+_ID = uuid.UUID("7d1d2c1e-93a4-4b7e-9a57-1b1f1a0e0001")
+MESSAGE_IDS = st.sampled_from(
+    ["<c1.l1@fanout.local>", "no-brackets", "<a@b>\n", "<é@b>", "<a@@b>", "<a b@c>", "<>", 7]
+)
+IDS = st.sampled_from(
+    [str(_ID), str(_ID).upper(), _ID.hex, f"{{{_ID}}}", "nope", "", None, 12, str(uuid.uuid4())]
+)
+TEXTS: st.SearchStrategy[Any] = st.one_of(
+    st.text(max_size=4), st.sampled_from(["x" * 321, "y" * 999, None, 3, []])
+)
+MISSING = object()
+TAGS = ["ok"] * 4 + ["off"]  # most fields right, some changed: bodies of both kinds
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> dict[str, Any]:
+    """A message of the sender's, some fields changed or left out."""
+    changes = {
+        ("metadata", "account_id"): IDS,
+        ("metadata", "campaign_id"): IDS,
+        ("metadata", "lead_id"): IDS,
+        ("metadata", "extra"): st.just("ignored"),
+        ("message_id",): MESSAGE_IDS,
+        ("to",): TEXTS,
+        ("subject",): TEXTS,
+        ("html",): TEXTS,
+        ("text",): TEXTS,
+        ("headers",): st.sampled_from([{}, {"A": 1}, None, []]),
+        ("metadata",): TEXTS,
+        ("other",): st.just(1),
+    }
+    message: dict[str, Any] = {
+        "message_id": f"<c1.l{draw(st.integers(0, 9))}@fanout.local>",
+        "to": "ada@example.com",
+        "subject": "Hello Ada",
+        "html": "<p>Hello Ada</p>",
+        "text": "Hello Ada",
+        "headers": {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        "metadata": {"account_id": str(_ID), "campaign_id": str(_ID), "lead_id": str(_ID)},
+    }
+    for path, values in changes.items():
+        if draw(st.sampled_from(TAGS)) == "ok":
+            continue
+        *parents, name = path
+        target = message
+        for parent in parents:
+            if not isinstance(target.get(parent), dict):
+                break
+            target = target[parent]
+        else:
+            value = draw(st.one_of(values, st.just(MISSING)))
+            if value is MISSING:
+                target.pop(name, None)
+            else:
+                target[name] = value
+    return message
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> bytes:
+    body: dict[str, Any] = {
+        "from": "Acme <news@acme.example>",
+        "reply_to": None,
+        "messages": draw(st.lists(messages(), min_size=1, max_size=3)),
+    }
+    changes = {
+        "from": st.sampled_from(["ab", None, 1]),
+        "from_": st.just("Acme <news@acme.example>"),
+        "reply_to": st.sampled_from(["r@acme.example", 5]),
+        "messages": st.one_of(
+            st.integers(50, 51).map(lambda n: [body["messages"][0]] * n),
+            st.sampled_from([[], None]),
+        ),
+    }
+    for name, values in changes.items():
+        if draw(st.sampled_from(TAGS)) == "off":
+            value = draw(st.one_of(values, st.just(MISSING)))
+            if value is MISSING:
+                body.pop(name, None)
+            else:
+                body[name] = value
+    return orjson.dumps(draw(st.sampled_from([body, body, [body]])))
+
+
+@settings(max_examples=150, deadline=None)
+@given(bodies())
+def test_fast_path_takes_only_what_bulk_request_accepts_and_reads_it_the_same(body: bytes) -> None:
+    emails = parse_bulk(body)
+    if emails is None:
+        return  # the route judges it: accepted or refused as before
+    try:
+        request = BulkRequest.model_validate_json(body)
+    except ValidationError as exc:  # pragma: no cover - the failure this test looks for
+        raise AssertionError(f"fast path took a body BulkRequest refuses: {exc}") from exc
+    assert emails == emails_of(request)
+
+
+def test_fast_path_takes_the_senders_body() -> None:
+    message = {
+        "message_id": "<c1.l1@fanout.local>",
+        "to": "ada@example.com",
+        "subject": "Hello Ada",
+        "html": "<p>Hello Ada</p>",
+        "text": "Hello Ada",
+        "headers": {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        "metadata": {"account_id": str(_ID), "campaign_id": str(_ID), "lead_id": str(_ID)},
+    }
+    body = orjson.dumps(
+        {"from": "Acme <news@acme.example>", "reply_to": None, "messages": [message]}
+    )
+    emails = parse_bulk(body)
+    assert emails is not None
+    assert emails == emails_of(BulkRequest.model_validate_json(body))
