@@ -40,11 +40,14 @@ def connect(
     *,
     settings: dict[str, Any] | None = None,
     max_server_memory_bytes: int | None = None,
+    engine_options: dict[str, Any] | None = None,
 ) -> Client:
     """A client for the configured ClickHouse (server URL) or the embedded chDB folder.
 
     `settings` are session settings of this client (e.g. `readonly`, `max_memory_usage`);
-    `max_server_memory_bytes` caps the embedded engine's memory (ignored for a server).
+    `max_server_memory_bytes` caps the embedded engine's memory and `engine_options` are
+    further server settings of the embedded engine (cache sizes, pools); both are ignored
+    for a server, which has its own configuration.
     """
     if common.clickhouse_url:
         server = common.clickhouse_url.split("@")[-1]
@@ -54,7 +57,10 @@ def connect(
                 dsn=common.clickhouse_url, settings=dict(settings or {})
             )
     return connect_embedded(
-        common.chdb_path, settings=settings, max_server_memory_bytes=max_server_memory_bytes
+        common.chdb_path,
+        settings=settings,
+        max_server_memory_bytes=max_server_memory_bytes,
+        engine_options=engine_options,
     )
 
 
@@ -63,10 +69,15 @@ def connect_embedded(
     *,
     settings: dict[str, Any] | None = None,
     max_server_memory_bytes: int | None = None,
+    engine_options: dict[str, Any] | None = None,
 ) -> Client:
-    """A chDB client on `path`; fails clearly when another process holds the folder."""
+    """A chDB client on `path`; fails clearly when another process holds the folder.
+
+    `engine_options` are server settings of the engine (e.g. `mark_cache_size`): like
+    the memory cap, only the first client opening the folder in this process sets them.
+    """
     path.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = dict(engine_options or {})
     if max_server_memory_bytes:
         # an engine-wide cap: the first client opening the folder in this process sets it
         options["max_server_memory_usage"] = max_server_memory_bytes

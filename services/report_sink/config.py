@@ -27,6 +27,27 @@ class Settings(ServiceSettings):
     query_max_memory_bytes: int = Field(
         1024**3, description="Memory cap of one report or analyst query (max_memory_usage)."
     )
+    chdb_cache_bytes: int = Field(
+        32 * 1024**2,
+        ge=0,
+        description="Size of each of the embedded engine's caches (marks, primary index, "
+        "skip-index marks, query conditions, compiled expressions); the engine's own "
+        "default is 5 GiB each, which it fills and keeps.",
+    )
+    chdb_background_pool_size: int = Field(
+        2, ge=1, description="Threads of the embedded engine's merges (background_pool_size)."
+    )
+    chdb_release_code: bool = Field(
+        True,
+        description="After start-up, hand back the resident pages of chDB's library that "
+        "start-up touched (services/report_sink/memory.py): about 270 MB of RSS.",
+    )
+    malloc_arena_max: int = Field(
+        2,
+        ge=0,
+        description="Cap on glibc's malloc arenas (M_ARENA_MAX) for the embedded engine's "
+        "threads; 0 leaves glibc's default (8 per core).",
+    )
     summary_interval_s: Seconds = Field(
         5.0,
         description="Shortest time between two recomputes of one campaign's numbers in the "
@@ -45,6 +66,18 @@ class Settings(ServiceSettings):
         16 * 1024**2, ge=1, description="Bytes one analyst query may return (more: refused)."
     )
     db_pool_size: int = db_pool_size(5)
+
+    def engine_options(self) -> dict[str, int]:
+        """Server settings of the embedded engine, set when report_sink opens it."""
+        cache = self.chdb_cache_bytes
+        return {
+            "mark_cache_size": cache,
+            "index_mark_cache_size": cache,
+            "primary_index_cache_size": cache,
+            "query_condition_cache_size": cache,
+            "compiled_expression_cache_size": cache,
+            "background_pool_size": self.chdb_background_pool_size,
+        }
 
     @property
     def consumer_group(self) -> str:

@@ -21,6 +21,7 @@ from services.report_sink.analyst import AnalystSql
 from services.report_sink.api.routes import campaigns, leads, sql
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
+from services.report_sink.memory import limit_malloc_arenas, release_engine_code
 from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from services.report_sink.summary import CampaignSummaries
@@ -95,8 +96,13 @@ def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHous
         def client(**options: Any) -> AsyncClickHouse:
             return opened.enter_context(closing(AsyncClickHouse(connect(common, **options))))
 
-        memory = settings.chdb_max_memory_bytes
-        writer = client(settings=cap, max_server_memory_bytes=memory)
+        if settings.malloc_arena_max and not common.clickhouse_url:
+            limit_malloc_arenas(settings.malloc_arena_max)  # before the engine's threads
+        writer = client(  # the first client: it starts the engine with these settings
+            settings=cap,
+            max_server_memory_bytes=settings.chdb_max_memory_bytes,
+            engine_options=settings.engine_options(),
+        )
         reader = client(settings={**cap, "max_execution_time": 60})
         analyst = client(settings=analyst_settings)
         opened.pop_all()
@@ -118,6 +124,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     stack.callback(summary_client.close)
     await writer.ping()
     log.info("clickhouse.ready", applied=await migrate(writer))
+    if settings.chdb_release_code and not common.clickhouse_url:
+        release_engine_code()  # start-up is done: what it touched need not stay resident
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
     await require_topic(common, topic)
     producer = await stack.enter_async_context(open_producer(common))
