@@ -86,7 +86,9 @@ class SimulatorFormat:
             if at is None:
                 at = times[event.occurred_at] = datetime.fromtimestamp(event.occurred_at, UTC)
             items.append(event.as_json(at))
-        body = orjson.dumps({"events": items})
+        # `default=str`: ids that are UUID subclasses (asyncpg's, from a caller's rows) are
+        # written as `str()` writes them; orjson takes only exact UUIDs
+        body = orjson.dumps({"events": items}, default=str)
         return [Post(len(events), lambda: (body, self._headers(body)))]
 
     def _headers(self, body: bytes) -> dict[str, str]:

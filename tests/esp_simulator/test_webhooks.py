@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -185,3 +186,20 @@ async def test_post_webhooks_after_outcome_delay() -> None:
 
         await eventually(all_posted, what="delayed events")
     assert (pending, early) == (50, 0)
+
+
+def test_simulator_format_writes_uuid_subclasses_as_their_text() -> None:
+    """Ids read from Postgres are asyncpg's UUID subclass (the webhook flood bench builds
+    events from such rows); orjson alone writes only exact UUIDs."""
+    from asyncpg.pgproto.pgproto import UUID as PgUUID
+
+    from fanout_cli.bench.webhook_flood import flood_events
+    from services.esp_simulator.webhooks import SimulatorFormat
+
+    account, campaign = uuid.uuid4(), uuid.uuid4()
+    events = flood_events(PgUUID(str(account)), PgUUID(str(campaign)), 3)
+    [post] = SimulatorFormat("secret").posts(events)
+    body, _ = post.make()
+    batch = WebhookBatch.model_validate_json(body)
+    assert [e.metadata["account_id"] for e in batch.events] == [str(account)] * 3
+    assert {e.metadata["campaign_id"] for e in batch.events} == {str(campaign)}
