@@ -7,10 +7,12 @@ disables the configuration, and the parked batch is sent after new credentials a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 
 import asyncpg
 import pytest
+from cachetools import TTLCache
 
 from services.campaign_api.providers.edits import update_config
 from services.campaign_api.providers.store import create_config
@@ -155,3 +157,23 @@ async def test_simulator_401_pauses_campaign_fails_no_lead_and_resume_sends(
         await h.accounting.flush()
     done = await campaign(pool, seeded.campaign_id)
     assert (done["state"], done["sent"], done["failed"]) == ("completed", 20, 0)
+
+
+@pytest.mark.postgres
+async def test_a_configuration_expiring_as_it_is_read_is_not_taken_for_deleted(
+    pool: asyncpg.Pool,
+) -> None:
+    """A cached configuration read in the instant its entry expires (every `spec_ttl_s`)
+    is either the cached one or read again, never None ("deleted", which pauses the
+    campaign): the cache's clock moves on at every look, so a second look at the entry
+    finds it expired."""
+    account = (await factories.account(pool)).id
+    config = await factories.provider_config(pool, account)
+    configured = ConfiguredProviders(SenderSettings())
+    ticks = itertools.count()
+    configured._configs = TTLCache(16, 1.0, timer=lambda: next(ticks) * 0.6)  # noqa: SLF001
+    try:
+        for _ in range(5):
+            assert (await configured.get(pool, config)).config.id == config
+    finally:
+        await configured.aclose()

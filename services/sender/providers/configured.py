@@ -152,8 +152,11 @@ class ConfiguredProviders:
         self._adapters.clear()
 
     async def _config(self, db: asyncpg.Pool, config_id: UUID) -> StoredConfig | None:
-        if config_id in self._configs:
-            return self._configs.get(config_id)
+        try:  # one look-up: `in` then `get` could straddle the entry's expiry (every
+            # second) and read None, "deleted", pausing a campaign whose configuration exists
+            return self._configs[config_id]
+        except KeyError:
+            pass
         # one read per configuration at a time: when the cached one expires, every batch in
         # flight asks at once (up to max_in_flight reads, each wanting a connection)
         loading = self._loading.get(config_id)

@@ -65,13 +65,16 @@ class ConfiguredWebhooks:
     ) -> tuple[WebhookProvider, UUID] | None:
         """The provider verifying configuration `config_id`'s webhooks, and its account."""
         key = (kind, config_id)
-        if key not in self._cache:
-            config = await records.load(pool, config_id)
-            found = None
-            if config is not None and config.kind == kind and kind in self._stack:
-                found = (self._provider(config), config.account_id)
-            self._cache[key] = found
-        return self._cache.get(key)
+        try:  # one look-up: `in` then `get` could straddle the entry's expiry and read None
+            return self._cache[key]
+        except KeyError:
+            pass
+        config = await records.load(pool, config_id)
+        found = None
+        if config is not None and config.kind == kind and kind in self._stack:
+            found = (self._provider(config), config.account_id)
+        self._cache[key] = found
+        return found
 
     def _provider(self, config: StoredConfig) -> WebhookProvider:
         try:
