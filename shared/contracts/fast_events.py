@@ -16,13 +16,13 @@ the slow path: the whole `EventBatch` validated by pydantic, which either normal
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Protocol
 from uuid import UUID
 
 import msgspec
 
 from shared.contracts.base import ContractError, decode
-from shared.contracts.events import EmailEvent, EventBatch, EventType
+from shared.contracts.events import BounceType, EmailEvent, EventBatch, EventType
 
 
 class EventFields(Protocol):
@@ -47,7 +47,7 @@ class EventFields(Protocol):
     @property
     def reason(self) -> str: ...
     @property
-    def bounce_type(self) -> Literal["hard", "soft"] | None: ...
+    def bounce_type(self) -> BounceType | None: ...
     @property
     def occurred_at(self) -> datetime: ...
 
@@ -65,7 +65,7 @@ class FastEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     occurred_at: datetime
     provider_message_id: str = ""
     reason: str = ""
-    bounce_type: Literal["hard", "soft"] | None = None
+    bounce_type: BounceType | None = None
 
     @classmethod
     def of(cls, event: EmailEvent) -> FastEvent:
