@@ -6,14 +6,13 @@ In a child process: one chDB engine per process, and RSS must be the engine's al
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.child_python import run_python
+
 pytestmark = pytest.mark.clickhouse
-REPO = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import json, sys
@@ -45,16 +44,7 @@ print(json.dumps({"server": server, "before": before, "after": after, "released"
 
 
 def test_engine_options_apply_and_code_release_shrinks_rss(tmp_path: Path) -> None:
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", PROBE, str(tmp_path / "chdb")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = json.loads(run_python(PROBE, tmp_path / "chdb"))
     assert seen["server"] == {
         "mark_cache_size": str(3 * 1024**2),
         "primary_index_cache_size": str(3 * 1024**2),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.child_python import run_python
+
 pytestmark = pytest.mark.clickhouse
-REPO = Path(__file__).resolve().parents[2]
 
 WRITE = """
 import sys
@@ -33,20 +32,7 @@ print(*rows[0])
 """
 
 
-def _python(code: str, folder: Path) -> str:
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code, str(folder)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.strip().splitlines()[-1]
-
-
 def test_chdb_table_survives_process_restart(tmp_path: Path) -> None:
     folder = tmp_path / "chdb"
-    assert _python(WRITE, folder) == "1000"
-    assert _python(READ, folder) == f"1000 {sum(range(1000))} 1"
+    assert run_python(WRITE, folder) == "1000"
+    assert run_python(READ, folder) == f"1000 {sum(range(1000))} 1"
