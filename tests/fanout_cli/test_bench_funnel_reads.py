@@ -1,0 +1,67 @@
+"""The benchmark reads the funnel (an exact count over the whole campaign) sparingly while
+the campaign's own counters are far from done, and at every poll once they are close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fanout_cli.bench.e2e import FunnelReads
+
+
+def row(matched: int | None, sent: int, state: str = "sending") -> dict[str, Any]:
+    return {"matched": matched, "sent": sent, "failed": 0, "suppressed": 0,
+            "cancelled": 0, "excluded": 0, "state": state}  # fmt: skip
+
+
+def test_far_from_done_the_funnel_is_read_every_two_seconds() -> None:
+    reads = FunnelReads()
+    polls = [i * 0.25 for i in range(17)]  # 0 .. 4 s
+    read = [t for t in polls if reads.due(t, row(1000, 10))]
+    assert read == [0.0, 2.0, 4.0]
+
+
+def test_close_to_done_every_poll_reads() -> None:
+    reads = FunnelReads()
+    assert reads.due(0.0, row(1000, 10))
+    assert not reads.due(0.25, row(1000, 949))
+    assert reads.due(0.5, row(1000, 950))  # 95 % accounted for
+    assert reads.due(0.75, row(1000, 950))
+    assert reads.due(1.0, row(1000, 1000, "completed"))
+
+
+def test_excluded_and_every_outcome_count_towards_done() -> None:
+    reads = FunnelReads()
+    reads.due(0.0, row(100, 0))
+    state = {**row(100, 40), "failed": 20, "suppressed": 10, "cancelled": 5, "excluded": 20}
+    assert reads.due(0.25, state)
+
+
+def test_a_completed_campaign_is_read_even_if_its_counters_lag() -> None:
+    reads = FunnelReads()
+    reads.due(0.0, row(None, 0))
+    assert reads.due(0.25, row(1000, 0, "completed"))
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=200),
+    st.integers(min_value=1, max_value=10_000),
+)
+def test_reads_are_at_most_every_two_seconds_until_close_then_every_poll(
+    steps: list[int], matched: int
+) -> None:
+    reads = FunnelReads()
+    sent, last_read = 0, None
+    for i, step in enumerate(steps):
+        now = i * 0.25
+        sent = min(matched, sent + step * matched // 100)
+        due = reads.due(now, row(matched, sent))
+        close = sent >= 0.95 * matched
+        if close or last_read is None or now - last_read >= 2.0:
+            assert due
+        else:
+            assert not due
+        if due:
+            last_read = now
