@@ -8,7 +8,7 @@ from a query that is wrong (do not).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -40,8 +40,27 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """Open a pool, failing fast with a clear message when Postgres is unreachable."""
+# Planner settings a service may give its sessions (`create_pool(planner=...)`):
+# - CUSTOM_PLANS: every execution planned with its parameters and the tables' sizes of
+#   the moment. A generic plan is kept for the life of the connection once made: one
+#   made while a table was empty or small (a new database; a table emptied since its
+#   last ANALYZE) keeps a sequential scan of it for every key looked up, per row, as
+#   the table grows (the lead resolver's page took 614 ms for 1,000 leads on a fresh
+#   stack: its suppression check scanned every suppression per lead). Worth its
+#   planning time where a statement reads many rows (a page of 1,000 leads).
+# - INDEX_PROBES: sequential scans only where no index applies. For services whose
+#   statements all look rows up by key (many keys per statement), so a cached generic
+#   plan probes the index whatever size the table had when it was planned.
+CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
+INDEX_PROBES = {"enable_seqscan": "off"}
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, planner: Mapping[str, str] | None = None
+) -> asyncpg.Pool:
+    """Open a pool, failing fast with a clear message when Postgres is unreachable.
+
+    `planner`: settings of every session (`CUSTOM_PLANS`, `INDEX_PROBES`)."""
     try:
         pool = await asyncpg.create_pool(
             dsn,
@@ -50,7 +69,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
             timeout=10,
             command_timeout=60,
             reset=_keep_session,
-            server_settings={"application_name": _application_name},
+            server_settings={**(planner or {}), "application_name": _application_name},
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise postgres_unreachable(dsn, exc) from exc
@@ -90,9 +109,11 @@ def postgres_unreachable(dsn: str, exc: BaseException) -> DependencyUnavailable:
 
 
 @asynccontextmanager
-async def open_pool(dsn: str, *, max_size: int) -> AsyncIterator[asyncpg.Pool]:
+async def open_pool(
+    dsn: str, *, max_size: int, planner: Mapping[str, str] | None = None
+) -> AsyncIterator[asyncpg.Pool]:
     """A pool for the length of the block (for a service's exit stack or lifespan)."""
-    pool = await create_pool(dsn, max_size=max_size)
+    pool = await create_pool(dsn, max_size=max_size, planner=planner)
     try:
         yield pool
     finally:

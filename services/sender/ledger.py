@@ -44,26 +44,41 @@ from shared.contracts import EventType, Recipient, SendBatch
 
 # $1, $2: the batches' keys ($1 campaign, $2 batch number; i = position); $3–$5 their
 # recipients' lower-cased addresses (position, account, address) and $6–$7 their leads
-# (position, lead): what blocks them is looked up with the ledger rows, per batch.
+# (position, lead): what blocks them is looked up with the ledger rows, per batch. Every
+# look-up is one index probe per key (`LIMIT 1` keeps each a nested loop: a join here let
+# the planner hash every row of `suppressions`, every account's, on each call; the
+# sender's sessions prefer indexes to sequential scans, `shared.db.INDEX_PROBES`, so a
+# generic plan made while a table was small still probes).
 FIND = """
 WITH k AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS k(campaign_id, batch_no, i)
 ), suppressed AS (
     SELECT e.i, array_agg(s.email) AS found
     FROM unnest($3::bigint[], $4::uuid[], $5::text[]) AS e(i, account_id, email)
-    JOIN suppressions s ON s.account_id = e.account_id AND s.email = e.email
+    CROSS JOIN LATERAL (
+        SELECT s.email FROM suppressions s
+        WHERE s.account_id = e.account_id AND s.email = e.email LIMIT 1
+    ) s
     GROUP BY e.i
 ), unsubscribed AS (
     SELECT u.i, array_agg(l.id) AS found
     FROM unnest($6::bigint[], $7::uuid[]) AS u(i, lead_id)
-    JOIN leads l ON l.id = u.lead_id AND l.unsubscribed_at IS NOT NULL
+    CROSS JOIN LATERAL (
+        SELECT l.id FROM leads l WHERE l.id = u.lead_id AND l.unsubscribed_at IS NOT NULL LIMIT 1
+    ) l
     GROUP BY u.i
 )
-SELECT k.i, o.batch_no IS NOT NULL AS recorded, o.recorded_at, o.detail::text AS detail,
-       a.lead_ids, s.found AS blocked_emails, u.found AS blocked_leads
+SELECT k.i, o.recorded, o.recorded_at, o.detail, a.lead_ids,
+       s.found AS blocked_emails, u.found AS blocked_leads
 FROM k
-LEFT JOIN send_batch_outcomes o ON o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no
-LEFT JOIN send_batch_attempts a ON a.campaign_id = k.campaign_id AND a.batch_no = k.batch_no
+LEFT JOIN LATERAL (
+    SELECT true AS recorded, o.recorded_at, o.detail::text AS detail FROM send_batch_outcomes o
+    WHERE o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no LIMIT 1
+) o ON true
+LEFT JOIN LATERAL (
+    SELECT a.lead_ids FROM send_batch_attempts a
+    WHERE a.campaign_id = k.campaign_id AND a.batch_no = k.batch_no LIMIT 1
+) a ON true
 LEFT JOIN suppressed s ON s.i = k.i
 LEFT JOIN unsubscribed u ON u.i = k.i
 ORDER BY k.i
