@@ -83,13 +83,13 @@ LEFT JOIN suppressed s ON s.i = k.i
 LEFT JOIN unsubscribed u ON u.i = k.i
 ORDER BY k.i
 """
-# one row per (campaign, batch number, lead): the leads of each batch's call, merged
+# one row per batch: its leads are the slice [lo:hi] of one array of every call's leads
+# (merged client-side when a batch comes twice), rather than a row per lead grouped again
 MARK_IN_FLIGHT = """
 INSERT INTO send_batch_attempts AS a (campaign_id, batch_no, lead_ids)
-SELECT f.campaign_id, f.batch_no, array_agg(f.lead_id)
-FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) AS f(campaign_id, batch_no, lead_id)
+SELECT f.campaign_id, f.batch_no, ($3::uuid[])[f.lo:f.hi]
+FROM unnest($1::uuid[], $2::bigint[], $4::int[], $5::int[]) AS f(campaign_id, batch_no, lo, hi)
 WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = f.campaign_id)
-GROUP BY f.campaign_id, f.batch_no
 ORDER BY f.campaign_id, f.batch_no
 ON CONFLICT (campaign_id, batch_no) DO UPDATE
 SET lead_ids = ARRAY(SELECT DISTINCT unnest(a.lead_ids || EXCLUDED.lead_ids))
@@ -203,12 +203,20 @@ async def find(db: Db, batch: SendBatch) -> Found:
 
 async def mark_in_flight_many(db: Db, calls: Sequence[tuple[SendBatch, list[UUID]]]) -> None:
     """What `mark_in_flight` does, for every (batch, leads) of `calls` (one statement)."""
-    keys = [(batch.campaign_id, batch.batch_no, lead) for batch, leads in calls for lead in leads]
+    merged: dict[Key, dict[UUID, None]] = {}
+    for batch, leads in calls:
+        merged.setdefault(_key(batch), {}).update(dict.fromkeys(leads))
+    keys = [(key, list(leads)) for key, leads in merged.items() if leads]
     if not keys:
         return
-    await db.execute(
-        MARK_IN_FLIGHT, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
-    )
+    flat: list[UUID] = []
+    lo: list[int] = []
+    hi: list[int] = []
+    for _, leads in keys:
+        lo.append(len(flat) + 1)
+        flat.extend(leads)
+        hi.append(len(flat))
+    await db.execute(MARK_IN_FLIGHT, [k[0][0] for k in keys], [k[0][1] for k in keys], flat, lo, hi)
 
 
 async def mark_in_flight(db: Db, batch: SendBatch, leads: list[UUID]) -> None:
