@@ -37,9 +37,18 @@ async def generic_plan_scans(conn: asyncpg.Connection, sql: str, types: list[str
     return scans
 
 
+async def custom_plan_scans(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[Scan]:
+    """The table reads of `sql`'s plan for these `args` (planned with their values: how
+    many keys each array holds, as the first executions of a pooled statement are)."""
+    text = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args)
+    scans: list[Scan] = []
+    _walk(orjson.loads(text)[0]["Plan"], False, scans)
+    return scans
+
+
 def _walk(node: dict[str, Any], hashed: bool, out: list[Scan]) -> None:
     hashed = hashed or node["Node Type"] == "Hash" or "hashed" in node.get("Subplan Name", "")
-    if "Relation Name" in node:
+    if "Relation Name" in node and node["Node Type"] != "ModifyTable":  # a read, not the write
         out.append(Scan(node["Relation Name"], node["Node Type"], hashed))
     for child in node.get("Plans", []):
         _walk(child, hashed, out)

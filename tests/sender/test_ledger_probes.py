@@ -17,11 +17,11 @@ from services.sender.screening import Blocked
 from shared.contracts import EventType, Recipient, SendBatch
 from shared.db import INDEX_PROBES, create_pool
 from tests import factories
-from tests.plans import generic_plan_scans
+from tests.plans import custom_plan_scans, generic_plan_scans
 
 FIND_TYPES = ["uuid[]", "bigint[]", "bigint[]", "uuid[]", "text[]", "bigint[]", "uuid[]"]
 MARK_TYPES = ["uuid[]", "bigint[]", "uuid[]", "int[]", "int[]"]
-PROBES = {"Index Scan", "Index Only Scan"}
+PROBES = {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}  # each by its key
 
 
 async def test_find_mark_and_record_on_index_probes(pg_dsn: str, pool: asyncpg.Pool) -> None:
@@ -78,13 +78,25 @@ async def test_find_mark_and_record_on_index_probes(pg_dsn: str, pool: asyncpg.P
         await probes.close()
 
 
-async def test_ledger_look_ups_are_index_probes(pg_dsn: str) -> None:
+async def test_ledger_look_ups_are_index_probes(pg_dsn: str, pool: asyncpg.Pool) -> None:
+    # a look-up of 500 addresses and leads against 3,000 analysed suppressions: planned with
+    # its keys, a join here hashed a whole table (every account's unsubscribed leads)
+    acc = await factories.account(pool)
+    emails = [f"s{i}@example.com" for i in range(3000)]
+    await factories.suppress(pool, acc.id, emails)
+    await pool.execute("ANALYZE suppressions")
+    many = 500
+    at = [i % 10 + 1 for i in range(many)]
+    keys = [[uuid.uuid4()] * 10, list(range(10))]
+    probed = [*keys, at, [acc.id] * many, emails[:many], at, [uuid.uuid4() for _ in at]]
     conn = await asyncpg.connect(pg_dsn, server_settings=INDEX_PROBES)
     try:
         find = await generic_plan_scans(conn, ledger.FIND, FIND_TYPES)
+        find += await custom_plan_scans(conn, ledger.FIND, probed)
         mark = await generic_plan_scans(conn, ledger.MARK_IN_FLIGHT, MARK_TYPES)
     finally:
         await conn.close()
+        await pool.execute("DELETE FROM accounts WHERE id = $1", acc.id)
     assert {s.relation for s in find} == {
         "suppressions",
         "leads",
