@@ -40,18 +40,16 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     """
 
 
-# Planner settings a service may give its sessions (`create_pool(planner=...)`):
-# - CUSTOM_PLANS: every execution planned with its parameters and the tables' sizes of
-#   the moment. A generic plan is kept for the life of the connection once made: one
-#   made while a table was empty or small (a new database; a table emptied since its
-#   last ANALYZE) keeps a sequential scan of it for every key looked up, per row, as
-#   the table grows (the lead resolver's page took 614 ms for 1,000 leads on a fresh
-#   stack: its suppression check scanned every suppression per lead). Worth its
-#   planning time where a statement reads many rows (a page of 1,000 leads).
-# - INDEX_PROBES: sequential scans only where no index applies. For services whose
-#   statements all look rows up by key (many keys per statement), so a cached generic
-#   plan probes the index whatever size the table had when it was planned.
-CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
+# Planner settings a service may give its sessions (`create_pool(planner=...)`).
+# INDEX_PROBES: sequential scans only where no index applies, for services whose
+# statements all look rows up by key (many keys per statement). A pooled connection keeps
+# a statement's generic plan for its life; one made while a table was empty or small (a
+# new database, a table emptied since its last ANALYZE) scanned that table for every key
+# looked up as it grew (the lead resolver's page took 614 ms for 1,000 leads on a fresh
+# stack, its suppression check scanning `suppressions` per lead). With this setting the
+# plan probes the index whatever size the table had when it was planned. (Custom plans,
+# `plan_cache_mode = force_custom_plan`, were tried for the resolver's page: 284 ms per
+# page in a 200k run, worse.)
 INDEX_PROBES = {"enable_seqscan": "off"}
 
 
@@ -60,7 +58,7 @@ async def create_pool(
 ) -> asyncpg.Pool:
     """Open a pool, failing fast with a clear message when Postgres is unreachable.
 
-    `planner`: settings of every session (`CUSTOM_PLANS`, `INDEX_PROBES`)."""
+    `planner`: settings of every session (`INDEX_PROBES`)."""
     try:
         pool = await asyncpg.create_pool(
             dsn,
