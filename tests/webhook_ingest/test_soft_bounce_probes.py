@@ -40,6 +40,7 @@ async def test_run_look_up_is_an_index_probe_per_address(pg_dsn: str, pool: asyn
     finally:
         await conn.close()
         await pool.execute("DELETE FROM accounts WHERE id = $1", acc.id)
-    assert {s.relation for s in scans} == {"soft_bounces", "accounts"}
-    for scan in scans:
+    runs = [s for s in scans if s.relation == "soft_bounces"]
+    assert len(runs) == 2  # the generic plan's and the custom plan's
+    for scan in runs:
         assert scan.node in {"Index Scan", "Index Only Scan"} and not scan.hashed, scan
