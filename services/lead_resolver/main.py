@@ -19,7 +19,6 @@ from services.lead_resolver.config import Settings
 from services.lead_resolver.resolver import Resolver
 from shared.campaigns.changes import PROGRESS_CHANNEL
 from shared.contracts import CampaignCommand
-from shared.db import INDEX_PROBES
 from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.sequential import Sequential
@@ -64,12 +63,7 @@ def command_consumer(settings: Settings, resolver: Resolver, producer: AIOKafkaP
 async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     """Open Postgres and Kafka; the command consumer and the scheduler run beside /healthz."""
     common = settings.common
-    # A page's suppression check probes the index per lead whatever size `suppressions`
-    # had when the page's generic plan was made (one made while it was small scanned it
-    # for every lead as it grew: `shared.db.INDEX_PROBES`)
-    connections = await open_connections(
-        stack, common, pool_size=settings.db_pool_size, planner=INDEX_PROBES
-    )
+    connections = await open_connections(stack, common, pool_size=settings.db_pool_size)
     producer = connections.producer
     sends = topic_name(Topic.EMAIL_SENDS, common.topic_prefix)
     resolver = Resolver(settings, connections.pool, producer, sends)
