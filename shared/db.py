@@ -45,10 +45,11 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
 # statements all look rows up by key (many keys per statement). A pooled connection keeps
 # a statement's generic plan for its life; one made while a table was empty or small (a
 # new database, a table emptied since its last ANALYZE) scanned that table for every key
-# looked up as it grew (webhook_ingest's soft-bounce look-up: 7.8 ms per request on average over a
-# 200k campaign). With this setting the plan probes the index whatever size the table had
-# when it was planned. Only for sessions that never need a scan: the lead resolver's sweep
-# of campaigns took 379 ms per call with it (its page alone sets it: `SET LOCAL`).
+# looked up as it grew (webhook_ingest's soft-bounce look-up: 7.8 ms per request on
+# average over a 200k campaign). With this setting the plan probes the index whatever
+# size the table had when it was planned. Only for sessions that never need a scan: the
+# lead resolver's sweep of campaigns took 379 ms per call with it (its page alone sets
+# it: `SET LOCAL`).
 INDEX_PROBES = {"enable_seqscan": "off"}
 
 
