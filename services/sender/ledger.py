@@ -44,37 +44,52 @@ from shared.contracts import EventType, Recipient, SendBatch
 
 # $1, $2: the batches' keys ($1 campaign, $2 batch number; i = position); $3–$5 their
 # recipients' lower-cased addresses (position, account, address) and $6–$7 their leads
-# (position, lead): what blocks them is looked up with the ledger rows, per batch.
+# (position, lead): what blocks them is looked up with the ledger rows, per batch. Every
+# look-up is one index probe per key (`LIMIT 1` keeps each a nested loop: a join here let
+# the planner hash every row of `suppressions`, every account's, on each call; the
+# sender's sessions prefer indexes to sequential scans, `shared.db.INDEX_PROBES`, so a
+# generic plan made while a table was small still probes).
 FIND = """
 WITH k AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS k(campaign_id, batch_no, i)
 ), suppressed AS (
     SELECT e.i, array_agg(s.email) AS found
     FROM unnest($3::bigint[], $4::uuid[], $5::text[]) AS e(i, account_id, email)
-    JOIN suppressions s ON s.account_id = e.account_id AND s.email = e.email
+    CROSS JOIN LATERAL (
+        SELECT s.email FROM suppressions s
+        WHERE s.account_id = e.account_id AND s.email = e.email LIMIT 1
+    ) s
     GROUP BY e.i
 ), unsubscribed AS (
     SELECT u.i, array_agg(l.id) AS found
     FROM unnest($6::bigint[], $7::uuid[]) AS u(i, lead_id)
-    JOIN leads l ON l.id = u.lead_id AND l.unsubscribed_at IS NOT NULL
+    CROSS JOIN LATERAL (
+        SELECT l.id FROM leads l WHERE l.id = u.lead_id AND l.unsubscribed_at IS NOT NULL LIMIT 1
+    ) l
     GROUP BY u.i
 )
-SELECT k.i, o.batch_no IS NOT NULL AS recorded, o.recorded_at, o.detail::text AS detail,
-       a.lead_ids, s.found AS blocked_emails, u.found AS blocked_leads
+SELECT k.i, o.recorded, o.recorded_at, o.detail, a.lead_ids,
+       s.found AS blocked_emails, u.found AS blocked_leads
 FROM k
-LEFT JOIN send_batch_outcomes o ON o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no
-LEFT JOIN send_batch_attempts a ON a.campaign_id = k.campaign_id AND a.batch_no = k.batch_no
+LEFT JOIN LATERAL (
+    SELECT true AS recorded, o.recorded_at, o.detail::text AS detail FROM send_batch_outcomes o
+    WHERE o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no LIMIT 1
+) o ON true
+LEFT JOIN LATERAL (
+    SELECT a.lead_ids FROM send_batch_attempts a
+    WHERE a.campaign_id = k.campaign_id AND a.batch_no = k.batch_no LIMIT 1
+) a ON true
 LEFT JOIN suppressed s ON s.i = k.i
 LEFT JOIN unsubscribed u ON u.i = k.i
 ORDER BY k.i
 """
-# one row per (campaign, batch number, lead): the leads of each batch's call, merged
+# one row per batch: its leads are the slice [lo:hi] of one array of every call's leads
+# (merged client-side when a batch comes twice), rather than a row per lead grouped again
 MARK_IN_FLIGHT = """
 INSERT INTO send_batch_attempts AS a (campaign_id, batch_no, lead_ids)
-SELECT f.campaign_id, f.batch_no, array_agg(f.lead_id)
-FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) AS f(campaign_id, batch_no, lead_id)
+SELECT f.campaign_id, f.batch_no, ($3::uuid[])[f.lo:f.hi]
+FROM unnest($1::uuid[], $2::bigint[], $4::int[], $5::int[]) AS f(campaign_id, batch_no, lo, hi)
 WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = f.campaign_id)
-GROUP BY f.campaign_id, f.batch_no
 ORDER BY f.campaign_id, f.batch_no
 ON CONFLICT (campaign_id, batch_no) DO UPDATE
 SET lead_ids = ARRAY(SELECT DISTINCT unnest(a.lead_ids || EXCLUDED.lead_ids))
@@ -188,12 +203,20 @@ async def find(db: Db, batch: SendBatch) -> Found:
 
 async def mark_in_flight_many(db: Db, calls: Sequence[tuple[SendBatch, list[UUID]]]) -> None:
     """What `mark_in_flight` does, for every (batch, leads) of `calls` (one statement)."""
-    keys = [(batch.campaign_id, batch.batch_no, lead) for batch, leads in calls for lead in leads]
+    merged: dict[Key, dict[UUID, None]] = {}
+    for batch, leads in calls:
+        merged.setdefault(_key(batch), {}).update(dict.fromkeys(leads))
+    keys = [(key, list(leads)) for key, leads in merged.items() if leads]
     if not keys:
         return
-    await db.execute(
-        MARK_IN_FLIGHT, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
-    )
+    flat: list[UUID] = []
+    lo: list[int] = []
+    hi: list[int] = []
+    for _, leads in keys:
+        lo.append(len(flat) + 1)
+        flat.extend(leads)
+        hi.append(len(flat))
+    await db.execute(MARK_IN_FLIGHT, [k[0][0] for k in keys], [k[0][1] for k in keys], flat, lo, hi)
 
 
 async def mark_in_flight(db: Db, batch: SendBatch, leads: list[UUID]) -> None:

@@ -25,14 +25,21 @@ import asyncpg
 
 Address = tuple[UUID, str]
 
+# Whether a delivered address has a run is one index probe per address: the LIMIT keeps the
+# look-up a nested loop (an `OR EXISTS` here let the planner hash every row of
+# `soft_bounces` on each request), and the service's sessions prefer indexes to
+# sequential scans (`shared.db.INDEX_PROBES`) whatever size the table had when planned.
 LOCK_RUNS = """
 INSERT INTO soft_bounces AS sb (account_id, email, last_delivered_at)
 SELECT u.account_id, u.email, u.delivered_at
 FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bool[])
      AS u(account_id, email, delivered_at, bounced)
+LEFT JOIN LATERAL (
+    SELECT true AS found FROM soft_bounces x
+    WHERE x.account_id = u.account_id AND x.email = u.email LIMIT 1
+) run ON true
 WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.id = u.account_id)
-  AND (u.bounced OR EXISTS (
-        SELECT 1 FROM soft_bounces x WHERE x.account_id = u.account_id AND x.email = u.email))
+  AND (u.bounced OR run.found)
 ON CONFLICT (account_id, email) DO UPDATE
 SET last_delivered_at = GREATEST(sb.last_delivered_at, EXCLUDED.last_delivered_at),
     updated_at = now()

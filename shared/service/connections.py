@@ -6,6 +6,7 @@ Opened on the service's exit stack in that order, each failing fast with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -36,10 +37,17 @@ class Connections:
 
 
 async def open_connections(
-    stack: AsyncExitStack, common: CommonSettings, *, pool_size: int
+    stack: AsyncExitStack,
+    common: CommonSettings,
+    *,
+    pool_size: int,
+    planner: Mapping[str, str] | None = None,
 ) -> Connections:
-    """Open Postgres and Kafka on `stack` (creating missing topics) for a worker service."""
-    pool = await stack.enter_async_context(open_pool(common.database_url, max_size=pool_size))
+    """Open Postgres and Kafka on `stack` (creating missing topics) for a worker service
+    (`planner`: its sessions' planner settings, `shared.db.create_pool`)."""
+    pool = await stack.enter_async_context(
+        open_pool(common.database_url, max_size=pool_size, planner=planner)
+    )
     await check_kafka(common)
     await ensure_topics(common)
     producer = await stack.enter_async_context(open_producer(common))

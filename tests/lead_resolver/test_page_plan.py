@@ -18,6 +18,7 @@ import pytest
 from services.lead_resolver import store
 from shared.conditions import compile_condition, parse_condition
 from tests import factories
+from tests.plans import generic_plan_scans
 from tests.send_path import seed_campaign
 
 pytestmark = pytest.mark.postgres
@@ -92,3 +93,19 @@ async def test_first_page_reads_from_the_start(pool: asyncpg.Pool) -> None:
         campaign.account_id,
     )
     assert [r["id"] for r in first] == [r["id"] for r in expected]
+
+
+async def test_page_probes_suppressions_whatever_the_tables_size(pg_dsn: str) -> None:
+    # planned as the resolver plans it (`store.PAGE_PLANNER`): a generic plan made while
+    # `suppressions` was small scanned it for every lead as it grew; now an index probe
+    query = store.LEADS_PAGE.format(after=store.AFTER_CHECKPOINT, condition="l.email IS NOT NULL")
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute(store.PAGE_PLANNER)
+            scans = await generic_plan_scans(conn, query, ["uuid", "uuid", "int", "timestamptz"])
+    finally:
+        await conn.close()
+    assert {s.relation for s in scans} == {"leads", "suppressions"}
+    for scan in scans:
+        assert scan.node in {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}, scan

@@ -1,0 +1,54 @@
+"""What Postgres plans for a statement: the tables it reads, and how (for tests that
+keep per-key look-ups index probes whatever size the tables are)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One read of a table in a plan: the node type (`Index Only Scan`...), whether a
+    hash node is built above it (the whole table read into a hash), and whether it sits in
+    a hashed subplan."""
+
+    relation: str
+    node: str
+    hashed: bool
+
+
+async def generic_plan_scans(conn: asyncpg.Connection, sql: str, types: list[str]) -> list[Scan]:
+    """The table reads of `sql`'s generic plan (the plan a pooled connection keeps), its
+    parameters of `types`, made on `conn` with that session's planner settings."""
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        await conn.execute(f"PREPARE probe_plan({', '.join(types)}) AS {sql}")
+        nulls = ", ".join("NULL" for _ in types)
+        text = await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE probe_plan({nulls})")
+    finally:
+        await conn.execute("DEALLOCATE ALL")
+        await conn.execute("RESET plan_cache_mode")
+    scans: list[Scan] = []
+    _walk(orjson.loads(text)[0]["Plan"], False, scans)
+    return scans
+
+
+async def custom_plan_scans(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[Scan]:
+    """The table reads of `sql`'s plan for these `args` (planned with their values: how
+    many keys each array holds, as the first executions of a pooled statement are)."""
+    text = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args)
+    scans: list[Scan] = []
+    _walk(orjson.loads(text)[0]["Plan"], False, scans)
+    return scans
+
+
+def _walk(node: dict[str, Any], hashed: bool, out: list[Scan]) -> None:
+    hashed = hashed or node["Node Type"] == "Hash" or "hashed" in node.get("Subplan Name", "")
+    if "Relation Name" in node and node["Node Type"] != "ModifyTable":  # a read, not the write
+        out.append(Scan(node["Relation Name"], node["Node Type"], hashed))
+    for child in node.get("Plans", []):
+        _walk(child, hashed, out)

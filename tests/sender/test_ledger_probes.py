@@ -1,0 +1,108 @@
+"""The ledger's look-ups on a session like the sender's (`shared.db.INDEX_PROBES`): what
+blocks a batch is exactly the account's suppressions and unsubscribed leads (Guarantee 5,
+checked per batch at send time), in-flight leads merge, a record is once; and every
+per-key look-up is an index probe, never a scan or a hash of a whole table, whatever
+size the tables had when the plan was made."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from services.sender import ledger
+from services.sender.outcomes import Outcome
+from services.sender.screening import Blocked
+from shared.contracts import EventType, Recipient, SendBatch
+from shared.db import INDEX_PROBES, create_pool
+from tests import factories
+from tests.plans import custom_plan_scans, generic_plan_scans
+
+FIND_TYPES = ["uuid[]", "bigint[]", "bigint[]", "uuid[]", "text[]", "bigint[]", "uuid[]"]
+MARK_TYPES = ["uuid[]", "bigint[]", "uuid[]", "int[]", "int[]"]
+PROBES = {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}  # each by its key
+
+
+async def test_find_mark_and_record_on_index_probes(pg_dsn: str, pool: asyncpg.Pool) -> None:
+    probes = await create_pool(pg_dsn, max_size=2, planner=INDEX_PROBES)
+    try:
+        acc, other = await factories.account(pool), await factories.account(pool)
+        campaign = await factories.campaign(pool, acc.id)
+        emails = [f"p{i}-{uuid.uuid4().hex[:8]}@example.com" for i in range(6)]
+        leads = [await factories.lead(pool, acc.id, email) for email in emails]
+        # the first recipient's address in upper case: suppressions are stored lower case
+        recipients = [
+            Recipient(lead_id=lead, email=email.upper() if i == 0 else email)
+            for i, (lead, email) in enumerate(zip(leads, emails, strict=True))
+        ]
+        await factories.suppress(pool, acc.id, emails[:2])
+        await factories.suppress(pool, other.id, [emails[2], emails[4]])  # never blocks acc
+        await factories.unsubscribe(pool, acc.id, [leads[3]])
+        run = uuid.uuid4()
+        first, second = (
+            SendBatch(
+                campaign_id=campaign, account_id=acc.id, run_id=run, batch_no=n, recipients=part
+            )
+            for n, part in ((0, recipients[:4]), (1, recipients[4:]))
+        )
+
+        found = await ledger.find_many(probes, [first, second])
+        assert found[0] == ledger.Found(
+            blocked=Blocked(frozenset(emails[:2]), frozenset({leads[3]}))
+        )
+        assert found[1] == ledger.Found()
+
+        # one batch twice in one statement, then again: its in-flight leads are the union
+        await ledger.mark_in_flight_many(
+            probes, [(first, leads[:2]), (first, leads[1:3]), (second, [leads[4]])]
+        )
+        await ledger.mark_in_flight(probes, second, [leads[5], leads[4]])
+        found = await ledger.find_many(probes, [first, second])
+        assert [f.in_flight for f in found] == [frozenset(leads[:3]), frozenset(leads[4:])]
+        stored = await pool.fetchval(
+            "SELECT lead_ids FROM send_batch_attempts WHERE campaign_id = $1 AND batch_no = 1",
+            campaign,
+        )
+        assert sorted(stored) == sorted(leads[4:])  # no lead twice
+
+        outcomes = [Outcome(r, EventType.SENT, f"<{r.lead_id}@fanout>") for r in second.recipients]
+        at = datetime.now(UTC)
+        assert await ledger.record(probes, second, outcomes, at) is True
+        assert await ledger.record(probes, second, outcomes, at) is False
+        found = await ledger.find_many(probes, [first, second])
+        assert found[1].recorded == ledger.Recorded(at, outcomes)
+        assert found[1].in_flight == frozenset()  # the record dropped the in-flight row
+        assert found[0].recorded is None and found[0].in_flight == frozenset(leads[:3])
+    finally:
+        await probes.close()
+
+
+async def test_ledger_look_ups_are_index_probes(pg_dsn: str, pool: asyncpg.Pool) -> None:
+    # a look-up of 500 addresses and leads against 3,000 analysed suppressions: planned with
+    # its keys, a join here hashed a whole table (every account's unsubscribed leads)
+    acc = await factories.account(pool)
+    emails = [f"s{i}@example.com" for i in range(3000)]
+    await factories.suppress(pool, acc.id, emails)
+    await pool.execute("ANALYZE suppressions")
+    many = 500
+    at = [i % 10 + 1 for i in range(many)]
+    keys = [[uuid.uuid4()] * 10, list(range(10))]
+    probed = [*keys, at, [acc.id] * many, emails[:many], at, [uuid.uuid4() for _ in at]]
+    conn = await asyncpg.connect(pg_dsn, server_settings=INDEX_PROBES)
+    try:
+        find = await generic_plan_scans(conn, ledger.FIND, FIND_TYPES)
+        find += await custom_plan_scans(conn, ledger.FIND, probed)
+        mark = await generic_plan_scans(conn, ledger.MARK_IN_FLIGHT, MARK_TYPES)
+    finally:
+        await conn.close()
+        await pool.execute("DELETE FROM accounts WHERE id = $1", acc.id)
+    assert {s.relation for s in find} == {
+        "suppressions",
+        "leads",
+        "send_batch_outcomes",
+        "send_batch_attempts",
+    }
+    assert {s.relation for s in mark} == {"campaigns"}
+    for scan in find + mark:
+        assert scan.node in PROBES and not scan.hashed, scan
