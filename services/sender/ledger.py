@@ -206,17 +206,20 @@ async def mark_in_flight_many(db: Db, calls: Sequence[tuple[SendBatch, list[UUID
     merged: dict[Key, dict[UUID, None]] = {}
     for batch, leads in calls:
         merged.setdefault(_key(batch), {}).update(dict.fromkeys(leads))
-    keys = [(key, list(leads)) for key, leads in merged.items() if leads]
-    if not keys:
-        return
-    flat: list[UUID] = []
+    campaigns: list[UUID] = []
+    batch_nos: list[int] = []
+    flat: list[UUID] = []  # every batch's leads, batch i's the slice [lo[i]:hi[i]] (1-based)
     lo: list[int] = []
     hi: list[int] = []
-    for _, leads in keys:
-        lo.append(len(flat) + 1)
-        flat.extend(leads)
-        hi.append(len(flat))
-    await db.execute(MARK_IN_FLIGHT, [k[0][0] for k in keys], [k[0][1] for k in keys], flat, lo, hi)
+    for (campaign_id, batch_no), batch_leads in merged.items():
+        if batch_leads:
+            campaigns.append(campaign_id)
+            batch_nos.append(batch_no)
+            lo.append(len(flat) + 1)
+            flat.extend(batch_leads)
+            hi.append(len(flat))
+    if campaigns:
+        await db.execute(MARK_IN_FLIGHT, campaigns, batch_nos, flat, lo, hi)
 
 
 async def mark_in_flight(db: Db, batch: SendBatch, leads: list[UUID]) -> None:
