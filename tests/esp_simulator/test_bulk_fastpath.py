@@ -3,6 +3,7 @@ and reads it the same: any body it parses, pydantic validates to the same emails
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -26,6 +27,15 @@ TEXTS: st.SearchStrategy[Any] = st.one_of(
     st.text(max_size=4), st.sampled_from(["x" * 321, "y" * 999, None, 3, []])
 )
 MISSING = object()
+SENDERS_MESSAGE: dict[str, Any] = {  # one message as the sender writes it
+    "message_id": "<c1.l1@fanout.local>",
+    "to": "ada@example.com",
+    "subject": "Hello Ada",
+    "html": "<p>Hello Ada</p>",
+    "text": "Hello Ada",
+    "headers": {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    "metadata": {"account_id": str(_ID), "campaign_id": str(_ID), "lead_id": str(_ID)},
+}
 TAGS = ["ok"] * 4 + ["off"]  # most fields right, some changed: bodies of both kinds
 
 
@@ -46,15 +56,8 @@ def messages(draw: st.DrawFn) -> dict[str, Any]:
         ("metadata",): TEXTS,
         ("other",): st.just(1),
     }
-    message: dict[str, Any] = {
-        "message_id": f"<c1.l{draw(st.integers(0, 9))}@fanout.local>",
-        "to": "ada@example.com",
-        "subject": "Hello Ada",
-        "html": "<p>Hello Ada</p>",
-        "text": "Hello Ada",
-        "headers": {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        "metadata": {"account_id": str(_ID), "campaign_id": str(_ID), "lead_id": str(_ID)},
-    }
+    message = copy.deepcopy(SENDERS_MESSAGE)
+    message["message_id"] = f"<c1.l{draw(st.integers(0, 9))}@fanout.local>"
     for path, values in changes.items():
         if draw(st.sampled_from(TAGS)) == "ok":
             continue
@@ -113,17 +116,8 @@ def test_fast_path_takes_only_what_bulk_request_accepts_and_reads_it_the_same(bo
 
 
 def test_fast_path_takes_the_senders_body() -> None:
-    message = {
-        "message_id": "<c1.l1@fanout.local>",
-        "to": "ada@example.com",
-        "subject": "Hello Ada",
-        "html": "<p>Hello Ada</p>",
-        "text": "Hello Ada",
-        "headers": {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        "metadata": {"account_id": str(_ID), "campaign_id": str(_ID), "lead_id": str(_ID)},
-    }
     body = orjson.dumps(
-        {"from": "Acme <news@acme.example>", "reply_to": None, "messages": [message]}
+        {"from": "Acme <news@acme.example>", "reply_to": None, "messages": [SENDERS_MESSAGE]}
     )
     emails = parse_bulk(body)
     assert emails is not None
