@@ -32,17 +32,19 @@ async def generic_plan_scans(conn: asyncpg.Connection, sql: str, types: list[str
     finally:
         await conn.execute("DEALLOCATE ALL")
         await conn.execute("RESET plan_cache_mode")
-    scans: list[Scan] = []
-    _walk(orjson.loads(text)[0]["Plan"], False, scans)
-    return scans
+    return _scans(text)
 
 
 async def custom_plan_scans(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[Scan]:
     """The table reads of `sql`'s plan for these `args` (planned with their values: how
     many keys each array holds, as the first executions of a pooled statement are)."""
-    text = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args)
+    return _scans(await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args))
+
+
+def _scans(explained: str) -> list[Scan]:
+    """The table reads of an EXPLAIN (FORMAT JSON) answer."""
     scans: list[Scan] = []
-    _walk(orjson.loads(text)[0]["Plan"], False, scans)
+    _walk(orjson.loads(explained)[0]["Plan"], False, scans)
     return scans
 
 
