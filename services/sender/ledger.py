@@ -72,7 +72,7 @@ SELECT k.i, o.recorded, o.recorded_at, o.detail, a.lead_ids,
        s.found AS blocked_emails, u.found AS blocked_leads
 FROM k
 LEFT JOIN LATERAL (
-    SELECT true AS recorded, o.recorded_at, o.detail::text AS detail FROM send_batch_outcomes o
+    SELECT true AS recorded, o.recorded_at, o.detail FROM send_batch_outcomes o
     WHERE o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no LIMIT 1
 ) o ON true
 LEFT JOIN LATERAL (
@@ -104,7 +104,7 @@ WITH b AS (
 ), recorded AS (
     INSERT INTO send_batch_outcomes
         (campaign_id, batch_no, sent, failed, suppressed, cancelled, counted, detail, recorded_at)
-    SELECT campaign_id, batch_no, sent, failed, suppressed, cancelled, false, detail::jsonb,
+    SELECT campaign_id, batch_no, sent, failed, suppressed, cancelled, false, detail,
            recorded_at
     FROM b WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = b.campaign_id)
     ORDER BY campaign_id, batch_no

@@ -106,3 +106,35 @@ async def test_ledger_look_ups_are_index_probes(pg_dsn: str, pool: asyncpg.Pool)
     assert {s.relation for s in mark} == {"campaigns"}
     for scan in find + mark:
         assert scan.node in PROBES and not scan.hashed, scan
+
+
+async def test_detail_is_kept_as_the_text_the_sender_wrote(pool: asyncpg.Pool) -> None:
+    # migration 0014: `detail` is text, so Postgres neither parses nor re-serialises it; a
+    # replay reads back exactly what was recorded, awkward reasons and addresses included
+    acc = await factories.account(pool)
+    campaign = await factories.campaign(pool, acc.id)
+    recipients = [
+        Recipient(lead_id=uuid.uuid4(), email=email)
+        for email in ("zoë@exämple.com", 'quote"d@example.com', "plain@example.com")
+    ]
+    batch = SendBatch(
+        campaign_id=campaign, account_id=acc.id, run_id=uuid.uuid4(), batch_no=7,
+        recipients=recipients,
+    )  # fmt: skip
+    outcomes = [
+        Outcome(recipients[0], EventType.SENT, "<m-0@fanout>"),
+        Outcome(recipients[1], EventType.FAILED, reason='550 "no such user"\nline two \u2028 ✉'),
+        Outcome(recipients[2], EventType.SUPPRESSED, reason="suppressed: bounced"),
+    ]
+    at = datetime.now(UTC)
+    assert await ledger.record(pool, batch, outcomes, at) is True
+    stored = await pool.fetchrow(
+        "SELECT pg_typeof(detail)::text AS type, detail FROM send_batch_outcomes "
+        "WHERE campaign_id = $1 AND batch_no = 7",
+        campaign,
+    )
+    assert stored is not None
+    assert stored["type"] == "text"
+    assert stored["detail"] == ledger.encode_detail(outcomes)
+    found = await ledger.find(pool, batch)
+    assert found.recorded == ledger.Recorded(at, outcomes)
