@@ -10,12 +10,14 @@ failed send renews the session and the caller's retry is delivered.
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import OutOfOrderSequenceNumber
 
+from fanout_cli.testrun.stack import SuiteStack
 from shared import metrics
 from shared.kafka.admin import delete_topics, ensure_topics
 from shared.kafka.producer import Producer, ProducerStopped, make_producer, open_producer
@@ -90,3 +92,32 @@ async def test_send_after_sender_ended_refuses_instead_of_waiting_forever(
     await producer.stop()
     with pytest.raises(ProducerStopped, match="producer stopped"):
         await producer.send(topic, b"late")
+
+
+SNAPPY, LZ4 = 2, 3  # a record batch's codec: the low three bits of its attributes
+
+
+def _codecs_on_disk(stack: SuiteStack, topic: str) -> list[int]:
+    """The codec of each record batch the broker wrote to partition 0's first segment
+    (v2 batch header: base offset 8 bytes, length 4, leader epoch 4, magic 1, crc 4,
+    attributes 2)."""
+    data = (stack.home / "kafka" / "data" / f"{topic}-0" / f"{0:020d}.log").read_bytes()
+    codecs, at = [], 0
+    while at + 23 <= len(data):
+        (length,) = struct.unpack_from(">i", data, at + 8)
+        (attributes,) = struct.unpack_from(">h", data, at + 21)
+        codecs.append(attributes & 0x7)
+        at += 12 + length
+    return codecs
+
+
+async def test_records_are_snappy_on_the_broker_and_lz4_ones_still_read(
+    base_settings: CommonSettings, suite_stack: SuiteStack, topic: str, producer: Producer
+) -> None:
+    # the producers compress with snappy (aiokafka's lz4 is level 9 only); a topic written
+    # before with lz4 keeps its records, and a consumer reads both, in order
+    async with open_producer(base_settings, compression_type="lz4") as earlier:
+        await earlier.send_and_wait(topic, b"lz4 " * 200)
+    await producer.send_and_wait(topic, b"snappy " * 200)
+    assert _codecs_on_disk(suite_stack, topic) == [LZ4, SNAPPY]
+    assert await read_all(base_settings, topic, expected=2) == [b"lz4 " * 200, b"snappy " * 200]
