@@ -10,31 +10,42 @@ Postgres; copies come seconds to minutes after the original, so the guard rememb
 newest ids in a bounded FIFO. It starts empty: a copy whose original was counted before a
 restart of the guard is counted again (the reports, which dedupe every id, stay exact;
 the guard's rates may then read one event high).
+
+An `OrderedDict` kept in insertion order, not cachetools' `FIFOCache`: the guard remembers
+every event it counts, and the cache's size bookkeeping cost 1.71 µs per id against
+0.36 here (200,000 ids into 100,000 places, best of 5; bench/results/20261202T1825Z-guard-
+recent-ids). An id counted again moves to the newest end, as in `FIFOCache`.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from uuid import UUID
-
-from cachetools import FIFOCache
 
 
 class RecentIds:
     """The newest `capacity` counted event ids (0: remember none)."""
 
     def __init__(self, capacity: int) -> None:
-        self._ids: FIFOCache[UUID, None] | None = FIFOCache(capacity) if capacity else None
+        self._capacity = capacity
+        self._ids: OrderedDict[UUID, None] = OrderedDict()
 
     def __contains__(self, event_id: object) -> bool:
-        return self._ids is not None and event_id in self._ids
+        return event_id in self._ids
 
     def __len__(self) -> int:
-        return 0 if self._ids is None else len(self._ids)
+        return len(self._ids)
 
     def remember(self, event_ids: Iterable[UUID]) -> None:
         """These ids were counted (the oldest are forgotten beyond the capacity)."""
-        if self._ids is None:
+        if not self._capacity:
             return
+        ids, capacity = self._ids, self._capacity
         for event_id in event_ids:
-            self._ids[event_id] = None
+            if event_id in ids:
+                ids.move_to_end(event_id)
+                continue
+            ids[event_id] = None
+            if len(ids) > capacity:
+                ids.popitem(last=False)
