@@ -6,8 +6,8 @@ tiny requests. Here: idempotence (implies acks=all), snappy compression, a short
 linger and large batches.
 
 Snappy, not lz4: aiokafka (0.14) compresses lz4 at level 9 (LZ4 HC) with no way to ask
-for less, which cost 1,296 µs per resolver request of 20 send batches (219 KB) and
-51 µs per value of 50 events; snappy 90 and 12 µs, for 23 % and 10 % more bytes
+for less, which cost 1,232 µs per resolver request of 20 send batches (219 KB) and
+76 µs per value of 50 events; snappy 94 and 16 µs, for 22 % and 11 % more bytes
 (bench/results/20261202T1815Z-kafka-codec). Records already written with lz4 are still
 read: the consumers decode every codec aiokafka knows.
 
