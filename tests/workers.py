@@ -26,7 +26,7 @@ def scope_of(nodeid: str) -> str:
     return SUITE_STACK_UNIT if module.startswith(SUITE_STACK) else module
 
 
-class ModuleScheduling(LoadScopeScheduling):
+class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
     """`loadscope` by module (not by class), with the suite stack's modules as one unit."""
 
     def __init__(self, config: pytest.Config, log: object = None) -> None:
