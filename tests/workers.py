@@ -8,16 +8,34 @@ Modules with a `slow` test are handed out first, so that the last units are shor
 and neither worker sits idle while the other finishes a long module.
 
 Loaded with `-p tests.workers` by `fanout test` only when it runs workers.
+
+A worker starts with COLUMNS=80 and LINES=24 in its environment. rich's consoles, made
+when `fanout_cli.output` is imported, would keep that width for good, and the CLI tests
+that set COLUMNS for one command (to keep a message on one line) would see it wrapped
+at 80; without them, a worker's consoles follow COLUMNS as a run without workers does.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-# the modules that start services on the suite's stack (`suite_stack`, `suite_services`)
-SUITE_STACK = ("tests/e2e/", "tests/bench/", "tests/testrun/probe/")
+# the modules that start services on the suite's stack (`suite_stack`, `suite_services`),
+# and those that count the benchmark's scratch databases (fanout_bench_*) on its PostgreSQL
+SUITE_STACK = (
+    "tests/e2e/",
+    "tests/bench/",
+    "tests/testrun/probe/",
+    "tests/fanout_cli/test_bench_isolated.py",
+    "tests/fanout_cli/test_bench_templates.py",
+)
 SUITE_STACK_UNIT = "suite-stack"
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # imported before the suite's modules (-p)
+    for variable in ("COLUMNS", "LINES"):
+        os.environ.pop(variable, None)
 
 
 def scope_of(nodeid: str) -> str:
