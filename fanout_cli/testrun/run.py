@@ -29,6 +29,9 @@ from fanout_cli.testrun.steps import run_step
 from fanout_cli.testrun.sweep import stop_marked
 
 LINT = (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",))
+# two pytest-xdist workers: most of the suite's time is spent waiting on Kafka, Postgres
+# and services, not computing, so two share the machine's two cores (tests/workers.py)
+DEFAULT_WORKERS = 2
 Say = Callable[[str], None]
 
 
@@ -39,6 +42,14 @@ class RunOptions:
     pytest_args: tuple[str, ...] = ()
     lint: bool = True
     keep: bool = False
+    workers: int = 1
+
+    def pytest_argv(self) -> list[str]:
+        """pytest's arguments: with workers, xdist and the suite's way of sharing modules."""
+        if self.workers == 1:
+            return list(self.pytest_args)
+        sharing = ["-p", "tests.workers", "-n", str(self.workers), "--dist", "loadscope"]
+        return [*sharing, *self.pytest_args]
 
 
 def run(options: RunOptions, say: Say) -> int:
@@ -102,7 +113,7 @@ def _steps(stack: SuiteStack, options: RunOptions, say: Say) -> int:
     chromium = _chromium(say)
     if chromium is not None:
         os.environ[CHROMIUM_VARIABLE] = str(chromium)  # the dashboard's browser tests
-    return run_step([sys.executable, "-m", "pytest", *options.pytest_args])
+    return run_step([sys.executable, "-m", "pytest", *options.pytest_argv()])
 
 
 def _chromium(say: Say) -> Path | None:

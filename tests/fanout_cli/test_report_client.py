@@ -37,7 +37,8 @@ def test_sql_command_admin_without_token(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("FANOUT_HOME", str(tmp_path))
     monkeypatch.setenv("FANOUT_ENVIRONMENT", "development")  # no secret filled in for tests
     monkeypatch.delenv("FANOUT_ADMIN_TOKEN", raising=False)
-    result = CliRunner().invoke(app, ["sql", "SELECT 1", "--admin"])
+    # wide: the message names a folder of pytest's, which a narrow console wraps anywhere
+    result = CliRunner().invoke(app, ["sql", "SELECT 1", "--admin"], env={"COLUMNS": "1000"})
     assert result.exit_code == 1
     assert "no FANOUT_ADMIN_TOKEN" in result.output and "secrets.env" in result.output
 

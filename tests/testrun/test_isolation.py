@@ -128,7 +128,16 @@ def test_fanout_test_beside_another_stack_leaves_it_and_nothing_behind(
     env = {**other_stack.env, "FANOUT_TEST_HOME": str(suite_home), "TESTRUN_PROBE": str(report)}
     if ending != "completes":
         env["TESTRUN_PROBE_HOLD"] = "1"
-    argv = ["test", "--no-lint", "--", "tests/testrun/probe", "-q", "-p", "no:cacheprovider"]
+    argv = [
+        "test",
+        "--no-lint",
+        "--workers=1",
+        "--",
+        "tests/testrun/probe",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     with log.open("wb") as output:
         run = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
             [sys.executable, "-m", "fanout_cli.main", *argv],
