@@ -84,12 +84,14 @@ LEFT JOIN unsubscribed u ON u.i = k.i
 ORDER BY k.i
 """
 # one row per batch: its leads are the slice [lo:hi] of one array of every call's leads
-# (merged client-side when a batch comes twice), rather than a row per lead grouped again
+# (merged client-side when a batch comes twice), rather than a row per lead grouped again.
+# The campaign's row is probed per batch (`LIMIT 1` in a lateral): as `EXISTS`, a generic
+# plan made while `campaigns` held few rows hashed the whole table on every call.
 MARK_IN_FLIGHT = """
 INSERT INTO send_batch_attempts AS a (campaign_id, batch_no, lead_ids)
 SELECT f.campaign_id, f.batch_no, ($3::uuid[])[f.lo:f.hi]
 FROM unnest($1::uuid[], $2::bigint[], $4::int[], $5::int[]) AS f(campaign_id, batch_no, lo, hi)
-WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = f.campaign_id)
+CROSS JOIN LATERAL (SELECT 1 FROM campaigns c WHERE c.id = f.campaign_id LIMIT 1) c
 ORDER BY f.campaign_id, f.batch_no
 ON CONFLICT (campaign_id, batch_no) DO UPDATE
 SET lead_ids = ARRAY(SELECT DISTINCT unnest(a.lead_ids || EXCLUDED.lead_ids))

@@ -16,7 +16,9 @@ from services.sender.outcomes import Outcome
 from services.sender.screening import Blocked
 from shared.contracts import EventType, Recipient, SendBatch
 from shared.db import INDEX_PROBES, create_pool
+from shared.settings import CommonSettings
 from tests import factories
+from tests.databases import scratch_database
 from tests.plans import custom_plan_scans, generic_plan_scans
 
 FIND_TYPES = ["uuid[]", "bigint[]", "bigint[]", "uuid[]", "text[]", "bigint[]", "uuid[]"]
@@ -105,6 +107,24 @@ async def test_ledger_look_ups_are_index_probes(pg_dsn: str, pool: asyncpg.Pool)
     }
     assert {s.relation for s in mark} == {"campaigns"}
     for scan in find + mark:
+        assert scan.node in PROBES and not scan.hashed, scan
+
+
+async def test_marking_in_flight_probes_campaigns_even_when_the_table_was_empty(
+    base_settings: CommonSettings,
+) -> None:
+    # planned while `campaigns` held no row (a fresh database, as a new deployment's), an
+    # `EXISTS` here became a hash join reading every campaign on each call; the lateral
+    # `LIMIT 1` is one probe per batch whatever the table's size at planning time
+    async with scratch_database(base_settings.database_url, prefix="fanout_plans") as dsn:
+        conn = await asyncpg.connect(dsn, server_settings=INDEX_PROBES)
+        try:
+            await conn.execute("ANALYZE campaigns")
+            mark = await generic_plan_scans(conn, ledger.MARK_IN_FLIGHT, MARK_TYPES)
+        finally:
+            await conn.close()
+    assert [s.relation for s in mark] == ["campaigns"]
+    for scan in mark:
         assert scan.node in PROBES and not scan.hashed, scan
 
 
