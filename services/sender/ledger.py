@@ -85,8 +85,9 @@ ORDER BY k.i
 """
 # one row per batch: its leads are the slice [lo:hi] of one array of every call's leads
 # (merged client-side when a batch comes twice), rather than a row per lead grouped again.
-# The campaign's row is probed per batch (`LIMIT 1` in a lateral): as `EXISTS`, a generic
-# plan made while `campaigns` held few rows hashed the whole table on every call.
+# The campaign's row is probed per batch (`LIMIT 1` in a lateral; so in RECORD): as
+# `EXISTS`, a generic plan made while `campaigns` held few rows hashed the whole table on
+# every call, for as long as the pooled connection kept that plan.
 MARK_IN_FLIGHT = """
 INSERT INTO send_batch_attempts AS a (campaign_id, batch_no, lead_ids)
 SELECT f.campaign_id, f.batch_no, ($3::uuid[])[f.lo:f.hi]
@@ -106,10 +107,10 @@ WITH b AS (
 ), recorded AS (
     INSERT INTO send_batch_outcomes
         (campaign_id, batch_no, sent, failed, suppressed, cancelled, counted, detail, recorded_at)
-    SELECT campaign_id, batch_no, sent, failed, suppressed, cancelled, false, detail,
+    SELECT b.campaign_id, b.batch_no, sent, failed, suppressed, cancelled, false, detail,
            recorded_at
-    FROM b WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = b.campaign_id)
-    ORDER BY campaign_id, batch_no
+    FROM b CROSS JOIN LATERAL (SELECT 1 FROM campaigns c WHERE c.id = b.campaign_id LIMIT 1) c
+    ORDER BY b.campaign_id, b.batch_no
     ON CONFLICT (campaign_id, batch_no) DO NOTHING
     RETURNING campaign_id, batch_no
 ), parked AS (

@@ -23,6 +23,10 @@ from tests.plans import custom_plan_scans, generic_plan_scans
 
 FIND_TYPES = ["uuid[]", "bigint[]", "bigint[]", "uuid[]", "text[]", "bigint[]", "uuid[]"]
 MARK_TYPES = ["uuid[]", "bigint[]", "uuid[]", "int[]", "int[]"]
+RECORD_TYPES = [
+    "uuid[]", "bigint[]", "int[]", "int[]", "int[]", "int[]", "text[]", "timestamptz[]",
+    "text[]", "text[]", "timestamptz[]",
+]  # fmt: skip
 PROBES = {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}  # each by its key
 
 
@@ -110,7 +114,7 @@ async def test_ledger_look_ups_are_index_probes(pg_dsn: str, pool: asyncpg.Pool)
         assert scan.node in PROBES and not scan.hashed, scan
 
 
-async def test_marking_in_flight_probes_campaigns_even_when_the_table_was_empty(
+async def test_mark_and_record_probe_campaigns_even_when_the_table_was_empty(
     base_settings: CommonSettings,
 ) -> None:
     # planned while `campaigns` held no row (a fresh database, as a new deployment's), an
@@ -121,10 +125,12 @@ async def test_marking_in_flight_probes_campaigns_even_when_the_table_was_empty(
         try:
             await conn.execute("ANALYZE campaigns")
             mark = await generic_plan_scans(conn, ledger.MARK_IN_FLIGHT, MARK_TYPES)
+            record = await generic_plan_scans(conn, ledger.RECORD, RECORD_TYPES)
         finally:
             await conn.close()
     assert [s.relation for s in mark] == ["campaigns"]
-    for scan in mark:
+    assert {s.relation for s in record} == {"campaigns", "send_batch_attempts"}
+    for scan in mark + record:
         assert scan.node in PROBES and not scan.hashed, scan
 
 
