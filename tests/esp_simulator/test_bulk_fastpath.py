@@ -27,15 +27,8 @@ TEXTS: st.SearchStrategy[Any] = st.one_of(
     st.text(max_size=4), st.sampled_from(["x" * 321, "y" * 999, None, 3, []])
 )
 MISSING = object()
-SENDERS_MESSAGE: dict[str, Any] = {  # one message as the sender writes it
-    "message_id": "<c1.l1@fanout.local>",
-    "to": "ada@example.com",
-    "subject": "Hello Ada",
-    "html": "<p>Hello Ada</p>",
-    "text": "Hello Ada",
-    "headers": {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-    "metadata": {"account_id": str(_ID), "campaign_id": str(_ID), "lead_id": str(_ID)},
-}
+# the bulk API's published example (its OpenAPI schema): a body as the sender writes it
+EXAMPLE: dict[str, Any] = BulkRequest.model_json_schema()["examples"][0]
 TAGS = ["ok"] * 4 + ["off"]  # most fields right, some changed: bodies of both kinds
 
 
@@ -56,7 +49,7 @@ def messages(draw: st.DrawFn) -> dict[str, Any]:
         ("metadata",): TEXTS,
         ("other",): st.just(1),
     }
-    message = copy.deepcopy(SENDERS_MESSAGE)
+    message: dict[str, Any] = copy.deepcopy(EXAMPLE["messages"][0])
     message["message_id"] = f"<c1.l{draw(st.integers(0, 9))}@fanout.local>"
     for path, values in changes.items():
         if draw(st.sampled_from(TAGS)) == "ok":
@@ -116,9 +109,7 @@ def test_fast_path_takes_only_what_bulk_request_accepts_and_reads_it_the_same(bo
 
 
 def test_fast_path_takes_the_senders_body() -> None:
-    body = orjson.dumps(
-        {"from": "Acme <news@acme.example>", "reply_to": None, "messages": [SENDERS_MESSAGE]}
-    )
+    body = orjson.dumps(EXAMPLE)
     emails = parse_bulk(body)
     assert emails is not None
     assert emails == emails_of(BulkRequest.model_validate_json(body))
