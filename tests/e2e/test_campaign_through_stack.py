@@ -83,8 +83,8 @@ def test_bounced_and_complained_addresses_are_suppressed_for_next_campaign(
         while state["state"] != "completed" and time.monotonic() < deadline:
             time.sleep(0.5)
             state = client.get(f"{API}/campaigns/{second['id']}").json()
+        assert state["state"] == "completed", state  # with the guard's reason, if it paused
         completed = received.wait_for(second["id"], deadline=time.monotonic() + 60)
-    assert state["state"] == "completed"
     assert state["matched"] == campaign.matched  # the same audience, more of it excluded
     assert state["excluded"] == campaign.campaign["excluded"] + bounced_or_complained
     headers, body = completed

@@ -7,7 +7,8 @@ the default lines (hard-bounce rate above 5 % after 1,000 outcomes). The list ha
 leads, so unguarded it would hard-bounce about 2,400 times: the guard must pause it before
 2,000 hard bounces, counting every hard bounce of what was sent before the pause took
 hold, not only those the guard had counted when it decided. The reason is shown by
-`GET /campaigns/{id}` and `fanout campaign show`; a resume without the override is refused
+`GET /campaigns/{id}` and `fanout campaign show` (and stops `make demo`'s progress
+bar with it); a resume without the override is refused
 (409, nothing changes); with `--override-guard` the campaign completes and every lead ends
 with exactly one terminal outcome.
 """
@@ -21,10 +22,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from rich.console import Console
 from typer import Typer
 from typer.testing import CliRunner
 
+from fanout_cli.api_client import api_client
 from fanout_cli.campaign.cli import campaign_app
+from fanout_cli.demo.run import follow_campaign
+from fanout_cli.stack.errors import StackError
 from services.campaign_api.config import Settings as ApiSettings
 from services.campaign_api.main import create_app
 from services.esp_simulator.testing import posting_webhooks, running_simulator, serving
@@ -147,6 +152,14 @@ async def test_guard_pauses_a_bouncing_list_and_override_completes_it(
             assert refused.status_code == 409, refused.text
             assert "override_guard=true" in refused.json()["detail"]
             assert refused.json()["extra"]["guard_reason"] == reason
+        # `make demo` following a campaign the guard paused stops, naming the reason and the fix
+        with pytest.raises(StackError) as stopped:
+            follow = api_client(api, account.key)
+            await asyncio.to_thread(follow_campaign, follow, seeded.campaign_id, Console())
+        assert str(stopped.value) == (
+            f"campaign {seeded.campaign_id} {reason}; to send it anyway: fanout campaign resume "
+            f"{seeded.campaign_id} --override-guard (docs/deliverability.md)"
+        )
         who = ["--api-key", account.key, "--url", api]
         code, output = await cli("show", str(seeded.campaign_id), *who)
         assert code == 0, output
