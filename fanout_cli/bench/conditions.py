@@ -1,9 +1,10 @@
 """`fanout bench conditions`: every operator of the condition language on N leads, with their plans.
 
 Loads N synthetic leads with COPY into a scratch database beside FANOUT_DATABASE_URL's
-(all migrations applied, so the real indexes), ANALYZEs, then times `SELECT count(*)`
-for each condition (median of --runs) and shows which indexes the plan uses (EXPLAIN
-ANALYZE). The database is dropped afterwards.
+(all migrations applied, so the real indexes), ANALYZEs, then times each condition's
+preview as `POST /segments/preview` runs it (its count, a sample and its warnings; median
+of --runs) and shows which indexes its count's plan uses and the parallel workers it
+launched (EXPLAIN ANALYZE). The database is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from typing import Any
 import asyncpg
 
 from fanout_cli.bench.scratch import scratch_database
+from services.campaign_api.condition_warnings import warnings_for
+from services.campaign_api.segments import preview_segment
 from shared.conditions import compile_condition, parse_condition
 
 NOW = datetime.now(UTC)
+SAMPLE = 10  # leads a preview returns (POST /segments/preview)
 COUNTRIES = ["US", "US", "US", "DE", "FR", "GB", "ES", "IT", "NL", "SE", "PL", "BR"]
 TAGS = ["vip", "newsletter", "trial", "churned", "beta", "partner"]
 PLANS = ["free", "free", "free", "pro", "team"]
@@ -113,11 +117,16 @@ def synthetic_leads(account_id: uuid.UUID, n: int, seed: int = 7) -> Iterator[tu
 
 
 def plan_summary(node: dict[str, Any]) -> list[str]:
-    """Scan nodes of an EXPLAIN (FORMAT JSON) plan, with their index names."""
+    """Scan nodes of an EXPLAIN (FORMAT JSON) plan, with their index names, and the
+    parallel workers a Gather launched."""
     found = []
-    if "Scan" in node["Node Type"]:
+    kind = node["Node Type"]
+    if kind.startswith("Gather"):
+        found.append(f"{kind}({node.get('Workers Launched', 0)} workers)")
+    if "Scan" in kind:
+        kind = f"Parallel {kind}" if node.get("Parallel Aware") else kind
         index = node.get("Index Name")
-        found.append(f"{node['Node Type']}({index})" if index else node["Node Type"])
+        found.append(f"{kind}({index})" if index else kind)
     for child in node.get("Plans", []):
         found.extend(plan_summary(child))
     return found
@@ -126,15 +135,21 @@ def plan_summary(node: dict[str, Any]) -> list[str]:
 async def measure(
     pool: asyncpg.Pool, account_id: uuid.UUID, raw: Any, runs: int
 ) -> tuple[int, float, str]:
-    """(matched, median seconds of the count query, scans used by the plan)."""
-    compiled = compile_condition(parse_condition(raw), now=NOW, first_param=2)
+    """(matched, median seconds of the preview, scans used by its count's plan).
+
+    The preview is what `POST /segments/preview` runs against PostgreSQL: the count and a
+    sample of SAMPLE leads (`preview_segment`, in its read-only transaction), then the
+    condition's warnings (`warnings_for`)."""
+    condition = parse_condition(raw)
+    compiled = compile_condition(condition, now=NOW, first_param=2)
     query = f"SELECT count(*) FROM leads l WHERE l.account_id = $1 AND {compiled.sql}"
     timings, matched = [], 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        matched, _sample = await preview_segment(pool, account_id, condition, NOW, SAMPLE)
+        await warnings_for(pool, account_id, condition)
+        timings.append(time.perf_counter() - started)
     async with pool.acquire() as conn:
-        for _ in range(runs):
-            started = time.perf_counter()
-            matched = await conn.fetchval(query, account_id, *compiled.params)
-            timings.append(time.perf_counter() - started)
         plan = await conn.fetchval(
             f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", account_id, *compiled.params
         )
@@ -144,7 +159,7 @@ async def measure(
 
 @dataclass(frozen=True)
 class ConditionFigures:
-    """One condition: leads matched, median time of its count query, scans of its plan."""
+    """One condition: leads matched, median time of its preview, scans of its count's plan."""
 
     operator: str
     label: str

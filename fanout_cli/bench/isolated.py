@@ -121,7 +121,7 @@ def conditions(
     leads: Leads = 1_000_000,
     runs: Annotated[int, typer.Option(help="Timed runs per condition.")] = 5,
 ) -> None:
-    """Every condition operator on N leads: matched, median time, the plan's scans."""
+    """Every condition operator on N leads: matched, median preview time, the plan's scans."""
     from fanout_cli.bench.conditions import run_conditions
 
     try:
@@ -133,5 +133,5 @@ def conditions(
         [f.operator, f.label, f"{f.matched:,}", f"{f.median_s * 1000:,.0f}", f.scans]
         for f in figures
     ]
-    headers = ["operator", "condition", "matched", "median ms", "plan's scans"]
+    headers = ["operator", "condition", "matched", "preview median ms", "plan's scans"]
     console.print(table("conditions", headers, rows))

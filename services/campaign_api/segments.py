@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from shared.conditions import Condition, ConditionError, compile_condition, parse_condition
+from shared.db import fetch_whole_value
 from shared.http.problems import invalid
 
 PREVIEW_TIMEOUT_MS = 20_000
@@ -45,8 +46,8 @@ async def preview_segment(
     limit_param = len(compiled.params) + 2
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         await conn.execute(f"SET LOCAL statement_timeout = {PREVIEW_TIMEOUT_MS}")
-        matched: int = await conn.fetchval(
-            f"SELECT count(*) FROM leads l WHERE {where}", account_id, *compiled.params
+        matched: int = await fetch_whole_value(  # in parallel where the plan says so
+            conn, f"SELECT count(*) FROM leads l WHERE {where}", account_id, *compiled.params
         )
         rows = await conn.fetch(
             f"SELECT {LEAD_COLUMNS} FROM leads l WHERE {where} LIMIT ${limit_param}",
