@@ -53,6 +53,14 @@ class Settings(ServiceSettings):
         description="Shortest time between two recomputes of one campaign's numbers in the "
         "campaign list (campaign_summary): how stale the list may be, plus one recompute.",
     )
+    summary_busy_share: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="Largest share of time the summary worker spends recomputing: after a "
+        "recompute of t seconds the campaigns wait t / share before the next (never less than "
+        "summary_interval_s), so large campaigns cost the sink a bounded share of a core.",
+    )
     csv_chunk_rows: int = Field(50_000, ge=1, description="Rows per keyset read of a CSV export.")
     rate_limit: RateLimitSpec = rate_limit_setting()
     max_body_bytes: int = Field(

@@ -130,7 +130,9 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     await require_topic(common, topic)
     producer = await stack.enter_async_context(open_producer(common))
     token = common.secret("admin_token")
-    summaries = CampaignSummaries(summary_client, settings.summary_interval_s)
+    summaries = CampaignSummaries(
+        summary_client, settings.summary_interval_s, busy_share=settings.summary_busy_share
+    )
     sink = SinkConsumer(settings, EventWriter(writer), producer, summaries)
     app = create_app(
         settings, reader=reader, analyst=analyst, pool=pool, admin_token=token, consumer=sink.check
