@@ -80,7 +80,9 @@ async def main(emails: int) -> None:
     await migrate(writer)
     release_engine_code()
     summaries = CampaignSummaries(
-        AsyncClickHouse(connect(settings.common, settings=SUMMARY_SETTINGS)), interval_s=2.0
+        AsyncClickHouse(connect(settings.common, settings=SUMMARY_SETTINGS)),
+        interval_s=float(os.environ.get("SINK_SUMMARY_INTERVAL_S", "2.0")),
+        busy_share=float(os.environ.get("SINK_SUMMARY_BUSY_SHARE", "1.0")),
     )
     stop = asyncio.Event()
     # SINK_SUMMARY=0 leaves the summary worker out (which part of the peak is its)
@@ -115,7 +117,7 @@ async def main(emails: int) -> None:
     elapsed = time.perf_counter() - started
     sys.stdout.write(
         f"emails={emails} seconds={elapsed:.1f} VmHWM_MB={status('VmHWM'):.0f} "
-        f"VmRSS_MB={status('VmRSS'):.0f}\n"
+        f"VmRSS_MB={status('VmRSS'):.0f} recomputes={summaries.recomputed}\n"
     )
 
 
