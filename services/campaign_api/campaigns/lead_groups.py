@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.campaign_api.segments import PREVIEW_TIMEOUT_MS
+from services.campaign_api.segments import PREVIEW_SETTINGS
 from shared.conditions import Condition, compile_condition
 from shared.templating.usage import Usage
 
@@ -75,7 +75,7 @@ async def lead_groups(
     compiled = compile_condition(condition, now=now, first_param=2)
     exprs, params = _group_by(usage, 2 + len(compiled.params))
     limit_param = 2 + len(compiled.params) + len(params)
-    await conn.execute(f"SET LOCAL statement_timeout = {PREVIEW_TIMEOUT_MS}")
+    await conn.execute(PREVIEW_SETTINGS)
     rows = await conn.fetch(
         f"""
         SELECT count(*) AS size, min(l.ctid) AS rep, sum(count(*)) OVER () AS matched
