@@ -116,6 +116,18 @@ def synthetic_leads(account_id: uuid.UUID, n: int, seed: int = 7) -> Iterator[tu
         )  # fmt: skip
 
 
+async def load_leads(pool: asyncpg.Pool, n: int, name: str) -> uuid.UUID:
+    """A new account named `name` holding `n` synthetic leads (COPY), the table analysed."""
+    account_id: uuid.UUID = await pool.fetchval(
+        "INSERT INTO accounts (name) VALUES ($1) RETURNING id", name
+    )
+    async with pool.acquire() as conn:
+        leads = synthetic_leads(account_id, n)
+        await conn.copy_records_to_table("leads", records=leads, columns=COLUMNS)
+        await conn.execute("VACUUM ANALYZE leads")
+    return account_id
+
+
 def plan_summary(node: dict[str, Any]) -> list[str]:
     """Scan nodes of an EXPLAIN (FORMAT JSON) plan, with their index names, and the
     parallel workers a Gather launched."""
@@ -174,15 +186,8 @@ async def run_conditions(
     """Load `n` leads into a scratch database; (load seconds, figures of every condition)."""
     async with scratch_database(database_url) as scratch:
         pool = scratch.pool
-        account_id = await pool.fetchval(
-            "INSERT INTO accounts (name) VALUES ('conditions bench') RETURNING id"
-        )
         started = time.perf_counter()
-        async with pool.acquire() as conn:
-            await conn.copy_records_to_table(
-                "leads", records=synthetic_leads(account_id, n), columns=COLUMNS
-            )
-            await conn.execute("VACUUM ANALYZE leads")
+        account_id = await load_leads(pool, n, "conditions bench")
         loaded = time.perf_counter() - started
         figures = [
             ConditionFigures(op, label, *await measure(pool, account_id, raw, runs))

@@ -13,7 +13,7 @@ import statistics
 import sys
 import time
 
-from fanout_cli.bench.conditions import COLUMNS, CONDITIONS, NOW, synthetic_leads
+from fanout_cli.bench.conditions import CONDITIONS, NOW, load_leads
 from fanout_cli.bench.scratch import scratch_database
 from shared.conditions import compile_condition, parse_condition
 from shared.db import fetch_whole_value
@@ -25,11 +25,8 @@ LEADS = 1_000_000
 async def main(rounds: int) -> None:
     async with scratch_database(CommonSettings().database_url) as scratch:
         pool = scratch.pool
-        account = await pool.fetchval("INSERT INTO accounts (name) VALUES ('ab') RETURNING id")
+        account = await load_leads(pool, LEADS, "ab")
         async with pool.acquire() as conn:
-            leads = synthetic_leads(account, LEADS)
-            await conn.copy_records_to_table("leads", records=leads, columns=COLUMNS)
-            await conn.execute("VACUUM ANALYZE leads")
             sys.stdout.write(
                 "| condition | matched | fetchval ms | fetch_whole_value ms | ratio |\n"
                 "|---|---:|---:|---:|---:|\n"

@@ -18,7 +18,7 @@ import time
 
 import asyncpg
 
-from fanout_cli.bench.conditions import COLUMNS, CONDITIONS, NOW, synthetic_leads
+from fanout_cli.bench.conditions import CONDITIONS, NOW, load_leads
 from fanout_cli.bench.scratch import scratch_database
 from services.campaign_api.segments import PREVIEW_SETTINGS
 from shared.conditions import compile_condition, parse_condition
@@ -51,11 +51,8 @@ async def timed(
 async def main() -> None:
     async with scratch_database(CommonSettings().database_url) as scratch:
         pool = scratch.pool
-        account = await pool.fetchval("INSERT INTO accounts (name) VALUES ('jit') RETURNING id")
+        account = await load_leads(pool, LEADS, "jit")
         async with pool.acquire() as conn:
-            leads = synthetic_leads(account, LEADS)
-            await conn.copy_records_to_table("leads", records=leads, columns=COLUMNS)
-            await conn.execute("VACUUM ANALYZE leads")
             names = list(SETTINGS)
             sys.stdout.write(
                 "| condition | " + " | ".join(f"{n} ms" for n in names) + " |\n"
