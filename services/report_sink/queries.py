@@ -1,10 +1,10 @@
 """The report queries: ClickHouse SQL with bound parameters, never interpolated values.
 
 Every query filters on the caller's account first (the leading key of every table).
-Exactness before merges: `lead_status` and `send_outcomes` are read with FINAL; counts
-are distinct leads (uniqExact of lead ids, or merged uniqExact states, or one
-`send_outcomes` row per lead), so redelivered events and parts not merged yet never
-count twice. Terminal send outcomes (sent, failed, suppressed, cancelled) are read
+Exactness before merges: `lead_status`, `lead_steps` and `send_outcomes` are read with
+FINAL; counts are distinct leads (uniqExact of lead ids, merged uniqExact states, or one
+row per lead of `lead_steps` or `send_outcomes`), so redelivered events and parts not
+merged yet never count twice. Terminal send outcomes (sent, failed, suppressed, cancelled) are read
 from `send_outcomes`, where each lead has one by precedence (an accepted send wins).
 """
 
@@ -23,23 +23,22 @@ from services.report_sink.api.models import (
     Minute,
     Recipient,
 )
+from services.report_sink.steps import STEP_BITS, count_steps
 from shared.clickhouse import AsyncClickHouse
 from shared.contracts.events import EventType, ExclusionReason
 
 NIL = UUID(int=0)
-_FUNNEL_STEPS = ("sent", "failed", "suppressed", "cancelled", "excluded", "delivered",
-                 "bounced", "complained", "opened", "clicked", "unsubscribed")  # fmt: skip
 
 
 def _merge_if(step: str) -> str:
     return f"uniqExactMergeIf(leads, type = '{step}') AS {step}"  # constants only
 
 
+# Leads per step: one ordered pass over the campaign's lead_steps rows (services/report_sink/
+# steps.py); merging campaign_hourly's lead sets gave the same numbers about ten times slower.
 FUNNEL_SQL = f"""
-SELECT {", ".join(_merge_if(s) for s in _FUNNEL_STEPS)},
-       uniqExactMergeIf(leads, type = 'bounced' AND bounce_type = 'hard') AS bounced_hard,
-       uniqExactMergeIf(leads, type = 'bounced' AND bounce_type = 'soft') AS bounced_soft
-FROM campaign_hourly
+SELECT {count_steps(STEP_BITS)}
+FROM lead_steps FINAL
 WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
 """
 
