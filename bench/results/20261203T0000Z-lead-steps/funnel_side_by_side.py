@@ -62,6 +62,11 @@ async def timed(call) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started
 
 
+def say(*parts: object) -> None:
+    """One line of the script's report on standard output."""
+    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
+
+
 async def main(campaigns: int, rounds: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="lead-steps-"))
     writer = AsyncClickHouse(connect_embedded(folder))
@@ -73,18 +78,19 @@ async def main(campaigns: int, rounds: int) -> None:
         for start in range(0, LEADS, SLICE):
             params = {"account": account, "campaign": campaign, "start": start, "leads": SLICE}
             await writer.command(SLICE_SQL, params)
-    print(f"generated {campaigns} x {LEADS:,} leads in {time.perf_counter() - started:.0f} s")
+    say(f"generated {campaigns} x {LEADS:,} leads in {time.perf_counter() - started:.0f} s")
     reader = AsyncClickHouse(connect_embedded(folder))
     parts = await reader.rows(
         "SELECT table, count(), sum(rows) FROM system.parts WHERE active "
-        "AND table IN ('email_events', 'campaign_hourly', 'lead_steps') GROUP BY table ORDER BY table"
+        "AND table IN ('email_events', 'campaign_hourly', 'lead_steps') "
+        "GROUP BY table ORDER BY table"
     )
-    print("active parts, rows:", parts)
+    say("active parts, rows:", parts)
     p = {"account": account, "campaign": ids[0]}
     old = (await reader.dicts(OLD_FUNNEL, p))[0]
     new = (await reader.dicts(queries.FUNNEL_SQL, p))[0]
     assert old == new, (old, new)
-    print("funnel steps (both forms):", new)
+    say("funnel steps (both forms):", new)
 
     async def old_funnel() -> None:  # the endpoint's three queries as they were
         await reader.dicts(OLD_FUNNEL, p)
@@ -109,7 +115,7 @@ async def main(campaigns: int, rounds: int) -> None:
         for name, call in forms.items():
             times[name].append(await timed(call))
     for name, values in times.items():
-        print(f"{name:45s} {ms(values)}")
+        say(f"{name:45s} {ms(values)}")
 
 
 if __name__ == "__main__":

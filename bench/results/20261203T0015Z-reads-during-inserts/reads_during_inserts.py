@@ -31,6 +31,11 @@ SLICE_SQL = GENERATE_SQL.replace(
 )
 
 
+def say(*parts: object) -> None:
+    """One line of the script's report on standard output."""
+    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
+
+
 async def main(priority: int, seconds: float, rate: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="reads-during-inserts-"))
     setup = AsyncClickHouse(connect_embedded(folder))
@@ -77,19 +82,22 @@ async def main(priority: int, seconds: float, rate: int) -> None:
 
     await asyncio.gather(write(), read())
     behind = stop - time.perf_counter()
-    print(f"os_thread_priority={priority}: {inserted:,} leads inserted "
+    say(f"os_thread_priority={priority}: {inserted:,} leads inserted "
           f"({inserted * EVENTS_PER_LEAD / seconds:,.0f} events/s) in {seconds:.0f} s "
           f"(+{-behind:.1f} s to finish)")  # fmt: skip
     for name, values in times.items():
         values.sort()
         p95 = values[max(0, round(len(values) * 0.95) - 1)]
-        print(f"  {name:16s} n={len(values):4d} p50 {statistics.median(values) * 1000:7.1f} ms"
+        say(f"  {name:16s} n={len(values):4d} p50 {statistics.median(values) * 1000:7.1f} ms"
               f"  p95 {p95 * 1000:7.1f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     asyncio.run(
-        main(int(args[0]), float(args[1]) if len(args) > 1 else 60.0,
-             int(args[2]) if len(args) > 2 else 15_000)  # fmt: skip
+        main(
+            int(args[0]),
+            float(args[1]) if len(args) > 1 else 60.0,
+            int(args[2]) if len(args) > 2 else 15_000,
+        )  # fmt: skip
     )
