@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 import asyncpg
 
+from services.report_sink.schema import MIGRATIONS_DIR, migrate
 from services.report_sink.summary import CampaignSummaries
-from shared.clickhouse import AsyncClickHouse
+from shared.clickhouse import AsyncClickHouse, connect_embedded
 from shared.contracts.base import encode
 from shared.contracts.events import EmailEvent, EventBatch, EventType
 from shared.kafka.producer import make_producer
@@ -49,6 +53,23 @@ async def make_tenant(pool: asyncpg.Pool, leads: int = 0, matched: int | None = 
         for n in range(leads)
     ]
     return Tenant(account.id, account.key, campaign_id, tuple(lead_ids))
+
+
+@asynccontextmanager
+async def store_migrated_before(tmp_path: Path, migration: str) -> AsyncIterator[AsyncClickHouse]:
+    """A chDB store in `tmp_path` with only the migrations before `migration` (its file
+    name) applied, as a store of an older release; closed afterwards."""
+    older = tmp_path / "older"
+    older.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if path.name < migration:
+            shutil.copy(path, older / path.name)
+    ch = AsyncClickHouse(connect_embedded(tmp_path / "chdb"))
+    try:
+        await migrate(ch, older)
+        yield ch
+    finally:
+        ch.close()
 
 
 def sends(account: UUID, campaign: UUID, count: int, start: int = 0) -> list[EmailEvent]:

@@ -4,7 +4,6 @@ parts not merged yet; events stored before the migration are counted too."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -17,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.report_sink import queries
-from services.report_sink.schema import MIGRATIONS_DIR, migrate
+from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from services.report_sink.steps import STEP_BITS
-from shared.clickhouse import AsyncClickHouse, connect_embedded
+from shared.clickhouse import AsyncClickHouse
 from shared.contracts.events import EmailEvent, EventType
 from tests.events import event
-from tests.report_sink.helpers import T0
+from tests.report_sink.helpers import T0, store_migrated_before
 
 pytestmark = pytest.mark.clickhouse
 
@@ -120,14 +119,7 @@ async def test_funnel_counts_distinct_leads_per_step(
 
 
 async def test_migration_counts_events_stored_before_it(tmp_path: Path) -> None:
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if path.name < "0007_lead_steps.sql":
-            shutil.copy(path, older / path.name)
-    ch = AsyncClickHouse(connect_embedded(tmp_path / "chdb"))
-    try:
-        await migrate(ch, older)
+    async with store_migrated_before(tmp_path, "0007_lead_steps.sql") as ch:
         account, campaign = uuid.uuid4(), uuid.uuid4()
         a, b = uuid.uuid4(), uuid.uuid4()
         stored = [
@@ -144,5 +136,3 @@ async def test_migration_counts_events_stored_before_it(tmp_path: Path) -> None:
         )[0]
         assert funnel == _expected_steps(stored)
         assert (funnel["sent"], funnel["bounced_hard"], funnel["opened"]) == (2, 1, 1)
-    finally:
-        ch.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +14,9 @@ from services.report_sink import queries
 from services.report_sink.precedence import OUTCOME_PRECEDENCE
 from services.report_sink.schema import MIGRATIONS_DIR, migrate
 from services.report_sink.sink import EventWriter
-from shared.clickhouse import AsyncClickHouse, connect_embedded
+from shared.clickhouse import AsyncClickHouse
 from shared.contracts.events import EmailEvent, EventType, outcome_event_id
-from tests.report_sink.helpers import T0
+from tests.report_sink.helpers import T0, store_migrated_before
 
 pytestmark = pytest.mark.clickhouse
 
@@ -78,21 +77,12 @@ async def test_conflicting_outcomes_resolve_to_the_accepted_send(ch: AsyncClickH
 
 
 async def test_migration_backfills_outcomes_stored_before_it(tmp_path: Path) -> None:
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if path.name < "0005_send_outcomes.sql":
-            shutil.copy(path, older / path.name)
-    ch = AsyncClickHouse(connect_embedded(tmp_path / "chdb"))
-    try:
-        await migrate(ch, older)
+    async with store_migrated_before(tmp_path, "0005_send_outcomes.sql") as ch:
         campaign, lead = uuid.uuid4(), uuid.uuid4()
         await insert(ch, [outcome(campaign, lead, EventType.SENT, 1)], "before")
         await migrate(ch)
         counts = await queries.funnel(ch, ACCOUNT, campaign)
         assert (counts.sent, counts.failed) == (1, 0)
-    finally:
-        ch.close()
 
 
 def test_outcome_precedence_matches_send_outcomes_view() -> None:

@@ -4,7 +4,6 @@ restart leaves no campaign stale."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,14 +18,14 @@ from hypothesis import strategies as st
 from services.report_sink import queries
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
-from services.report_sink.schema import MIGRATIONS_DIR, migrate
+from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from services.report_sink.summary import CampaignKey, CampaignSummaries
 from shared.clickhouse import AsyncClickHouse, connect_embedded
 from shared.contracts.events import EmailEvent, EventType
 from tests.events import event
 from tests.report_sink.conftest import RunningSink
-from tests.report_sink.helpers import T0, batches, publish, wait_until
+from tests.report_sink.helpers import T0, batches, publish, store_migrated_before, wait_until
 
 pytestmark = pytest.mark.clickhouse
 
@@ -110,14 +109,7 @@ async def test_list_from_summary_equals_exact_numbers_in_any_window(
 
 
 async def test_migration_summarises_campaigns_stored_before_it(tmp_path: Path) -> None:
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if path.name < "0006_campaign_summary.sql":
-            shutil.copy(path, older / path.name)
-    ch = AsyncClickHouse(connect_embedded(tmp_path / "chdb"))
-    try:
-        await migrate(ch, older)
+    async with store_migrated_before(tmp_path, "0006_campaign_summary.sql") as ch:
         account, campaign, lead = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         stored = [event(account, campaign, lead, k, T0) for k in (EventType.SENT, EventType.OPENED)]
         await _insert(ch, stored, "before")
@@ -126,8 +118,6 @@ async def test_migration_summarises_campaigns_stored_before_it(tmp_path: Path) -
         listed = await queries.campaigns(ch, account, EPOCH, FAR, 10)
         assert listed == await queries.campaigns_exact(ch, account, EPOCH, FAR, 10)
         assert (listed[0]["sent"], listed[0]["opened"]) == (1, 1)
-    finally:
-        ch.close()
 
 
 def _burst(account: uuid.UUID, campaigns: list[uuid.UUID], leads: int) -> list[EmailEvent]:
