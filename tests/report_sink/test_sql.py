@@ -190,6 +190,9 @@ async def test_run_account_sql_reads_own_rows_only(analysts: Analysts) -> None:
         f"'{a.account_id}') SELECT DISTINCT account_id FROM x UNION ALL SELECT '{a.account_id}'",
         "SELECT DISTINCT account_id FROM email_events FINAL",
         "SELECT DISTINCT account_id FROM lead_status FINAL",
+        "SELECT DISTINCT account_id FROM lead_steps FINAL",
+        "SELECT DISTINCT s.account_id FROM lead_steps AS s JOIN send_outcomes AS o "
+        "ON s.lead_id = o.lead_id",
         "SELECT DISTINCT email_events.account_id FROM email_events "
         f"WHERE account_id = '{b.account_id}' OR 1 = 1",
         "SELECT DISTINCT account_id FROM email_events WHERE lead_id IN "
@@ -204,6 +207,9 @@ async def test_run_account_sql_reads_own_rows_only(analysts: Analysts) -> None:
         assert values <= mine, (query, rows)
     leads = await analysts.rows(a, "SELECT DISTINCT lead_id FROM email_events")
     assert {r[0] for r in leads} == {str(lead) for lead in a.lead_ids}
+    steps = await analysts.rows(a, "SELECT lead_id, steps FROM lead_steps FINAL")
+    assert {r[0] for r in steps} == {str(lead) for lead in a.lead_ids}
+    assert all(r[1] > 0 for r in steps)  # each lead has an event that sets a step
 
 
 SCOPE_REFUSED = [

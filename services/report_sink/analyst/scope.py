@@ -26,7 +26,7 @@ from uuid import UUID
 from services.report_sink.analyst.errors import QueryRefused
 from services.report_sink.analyst.tree import Tree, function_name, nodes, of_type
 
-READABLE = ("email_events", "lead_status", "campaign_hourly", "send_outcomes")
+READABLE = ("email_events", "lead_status", "campaign_hourly", "send_outcomes", "lead_steps")
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 IN_FUNCTIONS = {"in", "notin", "globalin", "globalnotin", "nullin", "notnullin"}
 IN_FUNCTIONS |= {"globalnullin", "globalnotnullin"}

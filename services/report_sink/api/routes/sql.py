@@ -62,7 +62,8 @@ async def run_account_sql(account: CurrentAccount, body: SqlBody, analyst: Analy
     """Run one read-only statement on your account's events (API key).
 
     SELECT (WITH, JOIN, UNION, subqueries) over `email_events`, `lead_status`,
-    `campaign_hourly` and `send_outcomes`, each holding only your account's rows, or
+    `campaign_hourly`, `send_outcomes` and `lead_steps`, each holding only your account's
+    rows, or
     DESCRIBE of one of them; limits on time, memory, rows and bytes (docs/reports.md,
     "Analysts' access").
     """
