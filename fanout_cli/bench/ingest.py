@@ -19,6 +19,7 @@ report latency while the sink ingests at a campaign's pace.
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import random
 import time
@@ -189,23 +190,40 @@ async def _produce(
 
 
 def _produce_in_process(
-    common: CommonSettings, bench: BenchAccount, count: int, seed: int
+    common: CommonSettings,
+    bench: BenchAccount,
+    count: int,
+    seed: int,
+    rate: float | None = None,
 ) -> Produced:
     """One producer process's share (a spawned worker's entry point)."""
-    return asyncio.run(_produce(common, bench, count, seed))
+    return asyncio.run(_produce(common, bench, count, seed, rate))
 
 
 def produce_in_parallel(
-    common: CommonSettings, bench: BenchAccount, count: int, seed: int, processes: int
+    common: CommonSettings,
+    bench: BenchAccount,
+    count: int,
+    seed: int,
+    processes: int,
+    rate: float | None = None,
 ) -> Produced:
     """`count` sent events (+ bounces) from `processes` producer processes side by side,
-    each with its own share and seed: all the events, from the first process's first
-    send to the last one's last acknowledgement (the processes' start-up left out)."""
+    each with its own share and seed (and its share of `rate` events/s when given): all
+    the events, from the first process's first send to the last one's last
+    acknowledgement (the processes' start-up left out)."""
     shares = [count // processes + (1 if n < count % processes else 0) for n in range(processes)]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
         futures = [
-            pool.submit(_produce_in_process, common, bench, share, seed * 1_000 + n)
+            pool.submit(
+                _produce_in_process,
+                common,
+                bench,
+                share,
+                seed * 1_000 + n,
+                None if rate is None else rate * share / count,
+            )
             for n, share in enumerate(shares)
             if share
         ]
@@ -232,10 +250,14 @@ def drain_rate(visible: list[tuple[float, int]], target: int) -> float:
 class Reports:
     """The reports API and the read-only SQL endpoint of the running report_sink."""
 
-    def __init__(self, api_key: str, admin_token: str) -> None:
-        self.client = httpx.AsyncClient(base_url=REPORTS, timeout=120)
+    def __init__(
+        self, api_key: str, admin_token: str, client: httpx.AsyncClient | None = None
+    ) -> None:
+        self.client = client or httpx.AsyncClient(base_url=REPORTS, timeout=120)
         self.auth = {"Authorization": f"Bearer {api_key}"}
         self.admin = {"X-Fanout-Admin-Token": admin_token}
+        self.waited = 0
+        """Requests answered 429 (the key's rate limit) and made again after Retry-After."""
 
     async def count(self, account: UUID) -> int:
         """Events of `account` visible in ClickHouse."""
@@ -249,30 +271,53 @@ class Reports:
         return int(rows[0][0])
 
     async def timed(self, path: str) -> float:
-        """Milliseconds to fetch `path` whole (CSV exports are read to the end)."""
-        started = time.perf_counter()
-        async with self.client.stream("GET", path, headers=self.auth) as response:
-            response.raise_for_status()
-            async for _ in response.aiter_bytes():
-                pass
-        return (time.perf_counter() - started) * 1000
+        """Milliseconds to fetch `path` whole (CSV exports are read to the end). A 429 of
+        the API key's rate limit is waited out as its Retry-After says and the request
+        made again, as a well-behaved client would: only the answered request is timed."""
+        while True:
+            started = time.perf_counter()
+            async with self.client.stream("GET", path, headers=self.auth) as response:
+                if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+                    wait = float(response.headers.get("Retry-After", "1"))
+                else:
+                    response.raise_for_status()
+                    async for _ in response.aiter_bytes():
+                        pass
+                    return (time.perf_counter() - started) * 1000
+            self.waited += 1
+            await asyncio.sleep(wait)
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
+Reads = dict[str, list[tuple[float, float]]]
+"""Per report, (wall-clock second the read began, its milliseconds) of each read."""
+
+
 async def _report_reader(
-    reports: Reports, bench: BenchAccount, stop: asyncio.Event, samples: dict[str, list[float]]
+    reports: Reports, bench: BenchAccount, stop: asyncio.Event, samples: Reads
 ) -> None:
     rng = random.Random(7)
     while not stop.is_set():
         _, index = campaign_of(rng)
         campaign = bench.campaigns[index]
-        samples["recipients"].append(
-            await reports.timed(f"/reports/campaigns/{campaign}/recipients.csv")
-        )
-        samples["funnel"].append(await reports.timed(f"/reports/campaigns/{campaign}/funnel"))
+        for name, path in (("recipients", "recipients.csv"), ("funnel", "funnel")):
+            began = time.time()
+            samples[name].append(
+                (began, await reports.timed(f"/reports/campaigns/{campaign}/{path}"))
+            )
         await asyncio.sleep(0.2)
+
+
+def reads_within(reads: Reads, began: float, ended: float) -> dict[str, Latency]:
+    """Each report's latencies of the reads that began in [began, ended] (wall clock):
+    while the paced producer was sending, its process's start-up and the drain after it
+    left out."""
+    return {
+        name: latency_summary([ms for at, ms in samples if began <= at <= ended])
+        for name, samples in reads.items()
+    }
 
 
 class SinkControl(Protocol):
@@ -329,13 +374,18 @@ async def run_fanout_ingest(
                 rows_before=visible,
                 rows_after=visible + produced,
                 rows_per_s=drain_rate(drained, produced),
-                queries=reads,
+                queries=reads_within(reads, -math.inf, math.inf),
             )
         )
         visible += produced
-        began = time.perf_counter()
+        # The paced producer is a process of its own: in this event loop, its work would
+        # delay the reads it is there to load (and count in their latencies).
         done, reads = await _with_reads(
-            reports, bench, _produce(common, bench, paced, 2 * number + 2, rate=PACED_RATE)
+            reports,
+            bench,
+            asyncio.to_thread(
+                produce_in_parallel, common, bench, paced, 2 * number + 2, 1, PACED_RATE
+            ),
         )
         paced_events = done.events
         await _until_visible(reports, bench.account_id, visible, paced_events)
@@ -343,8 +393,8 @@ async def run_fanout_ingest(
             SliceFigures(
                 rows_before=visible,
                 rows_after=visible + paced_events,
-                rows_per_s=paced_events / (time.perf_counter() - began),
-                queries=reads,
+                rows_per_s=paced_events / (time.time() - done.began),
+                queries=reads_within(reads, done.began, done.ended),
             )
         )
         visible += paced_events
@@ -355,9 +405,9 @@ async def run_fanout_ingest(
 
 async def _with_reads(
     reports: Reports, bench: BenchAccount, work: Coroutine[Any, Any, _T]
-) -> tuple[_T, dict[str, Latency]]:
-    """`work`'s result and the reports' latencies sampled while it ran."""
-    samples: dict[str, list[float]] = {"recipients": [], "funnel": []}
+) -> tuple[_T, Reads]:
+    """`work`'s result and the reports' reads sampled while it ran."""
+    samples: Reads = {"recipients": [], "funnel": []}
     stop = asyncio.Event()
     reader = asyncio.create_task(_report_reader(reports, bench, stop, samples))
     try:
@@ -365,7 +415,7 @@ async def _with_reads(
     finally:
         stop.set()
         await reader
-    return done, {name: latency_summary(values) for name, values in samples.items()}
+    return done, samples
 
 
 def check_event_encoding() -> None:

@@ -128,6 +128,8 @@ async def _ingest_runs(
         )
         say(f"reports API latency over {plan.report_samples} samples per query")
         results.reports = await _report_latency(reports, bench, plan.report_samples)
+        if reports.waited:
+            say(f"  {reports.waited} reads waited out the API key's rate limit (429), untimed")
     finally:
         await reports.aclose()
 
