@@ -38,8 +38,10 @@ import orjson
 from fanout_cli.bench.classic import BATCH, BOUNCE_RATE, CAMPAIGNS_PER_USER, USERS, campaign_of
 from fanout_cli.bench.stats import Latency, SliceFigures, latency_summary
 from fanout_cli.demo.run import REPORTS
+from shared.auth import create_account
 from shared.contracts.base import decode
 from shared.contracts.events import EventBatch, outcome_event_id, provider_event_id
+from shared.db import create_pool
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
@@ -86,6 +88,17 @@ class IngestResult:
     produce_per_s: list[float] = field(default_factory=list)
     slices: list[SliceFigures] = field(default_factory=list)
     paced: list[SliceFigures] = field(default_factory=list)
+
+
+async def create_bench_account(common: CommonSettings) -> BenchAccount:
+    """A new account named "bench ingest" (the full run deletes those at its end) with
+    its API key and the workload's campaign rows."""
+    pool = await create_pool(common.database_url, max_size=2)
+    try:
+        account, key = await create_account(pool, "bench ingest")
+        return BenchAccount(account, key, await make_bench_account(pool, account))
+    finally:
+        await pool.close()
 
 
 async def make_bench_account(pool: asyncpg.Pool, account_id: UUID) -> list[UUID]:

@@ -25,8 +25,6 @@ from fanout_cli.bench.tuning import Say, tuned_for_throughput
 from fanout_cli.stack import orchestrate
 from fanout_cli.stack.components import service_named
 from fanout_cli.stack.secrets import stack_secret
-from shared.auth import create_account
-from shared.db import create_pool
 from shared.settings import CommonSettings
 
 
@@ -106,14 +104,8 @@ async def _ingest_runs(
         plan.slice_emails,
         progress=lambda n: say(f"  classic: {n:,} rows"),
     )
-    pool = await create_pool(common.database_url, max_size=2)
-    try:
-        account, key = await create_account(pool, "bench ingest")
-        campaigns = await ingest.make_bench_account(pool, account)
-    finally:
-        await pool.close()
-    bench = ingest.BenchAccount(account, key, campaigns)
-    reports = ingest.Reports(key, stack_secret(common, "admin_token"))
+    bench = await ingest.create_bench_account(common)
+    reports = ingest.Reports(bench.api_key, stack_secret(common, "admin_token"))
     try:
         say(f"Fanout's path: the same workload as events, {plan.ingest_emails:,} emails")
         results.fanout = await ingest.run_fanout_ingest(

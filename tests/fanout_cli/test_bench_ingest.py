@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI, Request
@@ -24,12 +25,14 @@ from fanout_cli.bench.classic import CAMPAIGNS_PER_USER, USERS
 from fanout_cli.bench.ingest import (
     BenchAccount,
     Reports,
+    create_bench_account,
     drain_rate,
     produce_in_parallel,
     reads_within,
 )
 from fanout_cli.bench.stats import latency_summary
 from fanout_cli.topic_reading import records_since
+from shared.auth import check_key
 from shared.contracts.base import decode
 from shared.contracts.events import EventBatch, EventType
 from shared.http.problems import install_problem_handlers
@@ -147,3 +150,22 @@ async def test_reads_over_the_keys_rate_limit_wait_it_out_untimed() -> None:
     assert answered == [f"r{n}" for n in range(5)]
     assert reports.waited == 2
     assert all(ms < 900 for ms in timings)  # the second waited out is not in any timing
+
+
+@pytest.mark.postgres
+async def test_a_bench_account_has_its_key_and_campaign_rows(settings: CommonSettings) -> None:
+    bench = await create_bench_account(settings)
+
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        assert (await check_key(pool, bench.api_key)).account_id == bench.account_id
+        rows = await pool.fetch(
+            "SELECT id, name FROM campaigns WHERE account_id = $1", bench.account_id
+        )
+        name = await pool.fetchval("SELECT name FROM accounts WHERE id = $1", bench.account_id)
+        await pool.execute("DELETE FROM accounts WHERE id = $1", bench.account_id)
+    finally:
+        await pool.close()
+    assert name == "bench ingest"  # what the full run deletes at its end
+    assert len(bench.campaigns) == USERS * CAMPAIGNS_PER_USER
+    assert {r["id"] for r in rows} == set(bench.campaigns)

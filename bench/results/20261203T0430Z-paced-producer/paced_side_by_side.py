@@ -24,8 +24,6 @@ import asyncpg
 
 from fanout_cli.bench import ingest
 from fanout_cli.stack.secrets import stack_secret
-from shared.auth import create_account
-from shared.db import create_pool
 from shared.settings import CommonSettings
 
 
@@ -68,14 +66,9 @@ async def _one(
 
 async def main(rounds: int, count: int, fill: int) -> None:
     common = CommonSettings()
-    pool = await create_pool(common.database_url, max_size=2)
-    try:
-        account, key = await create_account(pool, "bench ingest")
-        campaigns = await ingest.make_bench_account(pool, account)
-    finally:
-        await pool.close()
-    bench = ingest.BenchAccount(account, key, campaigns)
-    reports = ingest.Reports(key, stack_secret(common, "admin_token"))
+    bench = await ingest.create_bench_account(common)
+    account = bench.account_id
+    reports = ingest.Reports(bench.api_key, stack_secret(common, "admin_token"))
     try:
         if fill:
             filled = await asyncio.to_thread(ingest.produce_in_parallel, common, bench, fill, 1, 2)

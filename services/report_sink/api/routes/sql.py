@@ -63,9 +63,8 @@ async def run_account_sql(account: CurrentAccount, body: SqlBody, analyst: Analy
 
     SELECT (WITH, JOIN, UNION, subqueries) over `email_events`, `lead_status`,
     `campaign_hourly`, `send_outcomes` and `lead_steps`, each holding only your account's
-    rows, or
-    DESCRIBE of one of them; limits on time, memory, rows and bytes (docs/reports.md,
-    "Analysts' access").
+    rows, or DESCRIBE of one of them; limits on time, memory, rows and bytes
+    (docs/reports.md, "Analysts' access").
     """
     try:
         return _result(await analyst.run_for_account(body.query, account))
