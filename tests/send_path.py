@@ -45,6 +45,7 @@ from shared.contracts import (
     encode,
 )
 from shared.contracts.base import M
+from shared.contracts.fast_sends import FastSendBatch
 from shared.kafka.producer import make_producer
 from shared.settings import SECRET_NAMES, CommonSettings, env_name
 from shared.topics import Topic, topic_name
@@ -296,9 +297,11 @@ async def read_events(settings: CommonSettings) -> list[EmailEvent]:
     return [event for value in values for event in value.events]
 
 
-async def read_sends(settings: CommonSettings) -> list[SendBatch]:
-    """Every batch on `email.sends` up to its current end."""
-    return await read_topic(settings, Topic.EMAIL_SENDS, SendBatch)
+async def read_sends(settings: CommonSettings) -> list[FastSendBatch]:
+    """Every batch on `email.sends` up to its current end, each read by the contract's
+    pydantic model (what the resolver wrote must satisfy it) and handed over as the
+    struct the sender works on."""
+    return [FastSendBatch.of(b) for b in await read_topic(settings, Topic.EMAIL_SENDS, SendBatch)]
 
 
 def free_port() -> int:

@@ -19,7 +19,8 @@ from uuid import UUID
 
 from services.lead_resolver.exclusions import Excluded, exclusion
 from shared.contracts.events import ExclusionReason
-from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
+from shared.contracts.sends import MAX_BATCH
 from shared.templating import lead_merge_vars
 
 # The template variables of one lead: the same function a preview and a launch check use.
@@ -41,7 +42,7 @@ class Page:
 
     campaign_id: UUID
     account_id: UUID
-    batches: list[SendBatch]
+    batches: list[FastSendBatch]
     excluded: list[Excluded]
     last_lead: UUID
 
@@ -65,7 +66,7 @@ def plan_page(
 ) -> Page:
     """`rows` (matched leads in id order, at least one) as batches numbered from
     `first_batch_no` on, one per slice of 50 rows with a sendable lead, and exclusions."""
-    batches: list[SendBatch] = []
+    batches: list[FastSendBatch] = []
     excluded: list[Excluded] = []
     for group in chunks(rows):
         items, left_out = _split(group)
@@ -76,16 +77,16 @@ def plan_page(
     return Page(campaign_id, account_id, batches, excluded, rows[-1]["id"])
 
 
-def _split(group: Sequence[Mapping[str, Any]]) -> tuple[list[Recipient], list[Excluded]]:
+def _split(group: Sequence[Mapping[str, Any]]) -> tuple[list[FastRecipient], list[Excluded]]:
     """One slice's leads: those to send to, and those left out."""
     seen: set[str] = set()
-    items: list[Recipient] = []
+    items: list[FastRecipient] = []
     excluded: list[Excluded] = []
     for row in group:
         reason = exclusion(row, seen)
         if reason is None:
             items.append(
-                Recipient(lead_id=row["id"], email=row["email"], merge_vars=merge_vars(row))
+                FastRecipient(lead_id=row["id"], email=row["email"], merge_vars=merge_vars(row))
             )
         else:
             excluded.append(Excluded(row["id"], row["email"], reason))
@@ -98,8 +99,8 @@ def send_batches(
     account_id: UUID,
     run_id: UUID,
     first_batch_no: int,
-    items: Sequence[Recipient],
-) -> list[SendBatch]:
+    items: Sequence[FastRecipient],
+) -> list[FastSendBatch]:
     """`items` as batches of at most 50 numbered from `first_batch_no` on."""
     return [
         _batch(campaign_id, account_id, run_id, first_batch_no + i, group)
@@ -108,9 +109,9 @@ def send_batches(
 
 
 def _batch(
-    campaign_id: UUID, account_id: UUID, run_id: UUID, batch_no: int, items: list[Recipient]
-) -> SendBatch:
-    return SendBatch(
+    campaign_id: UUID, account_id: UUID, run_id: UUID, batch_no: int, items: list[FastRecipient]
+) -> FastSendBatch:
+    return FastSendBatch(
         campaign_id=campaign_id,
         account_id=account_id,
         run_id=run_id,

@@ -16,12 +16,13 @@ from aiokafka import AIOKafkaProducer
 from services.lead_resolver.batcher import Page
 from services.lead_resolver.exclusions import excluded_events
 from shared import metrics
-from shared.contracts import SendBatch, encode
+from shared.contracts import encode
+from shared.contracts.fast_sends import FastSendBatch, encode_sends
 
 
-async def emit(producer: AIOKafkaProducer, topic: str, batches: Sequence[SendBatch]) -> None:
+async def emit(producer: AIOKafkaProducer, topic: str, batches: Sequence[FastSendBatch]) -> None:
     """Send every batch (keyed campaign id + batch number) and await every acknowledgement."""
-    acks = [await producer.send(topic, encode(b), key=b.key()) for b in batches]
+    acks = [await producer.send(topic, encode_sends(b), key=b.key()) for b in batches]
     await asyncio.gather(*acks)
     metrics.BATCHES_EMITTED.inc(len(batches))
 

@@ -50,6 +50,7 @@ from services.lead_resolver.ownership import campaign_partition
 from shared import metrics
 from shared.campaigns import Action, State, complete_if_accounted, move
 from shared.conditions import ConditionError, compile_condition, parse_condition
+from shared.contracts.fast_sends import FastSendBatch
 from shared.contracts.sends import MAX_BATCH, SendBatch
 from shared.periodic import Clock, Every
 from shared.reputation import next_day_starts, utc_day
@@ -327,12 +328,14 @@ class Resolver:
             claimed = await store.claimed(self._pool, campaign.id)
         assert campaign.run_id is not None
         batches = [
-            SendBatch(
-                campaign_id=campaign.id,
-                account_id=campaign.account_id,
-                run_id=campaign.run_id,
-                batch_no=c.batch_no,
-                recipients=c.recipients,
+            FastSendBatch.of(
+                SendBatch(
+                    campaign_id=campaign.id,
+                    account_id=campaign.account_id,
+                    run_id=campaign.run_id,
+                    batch_no=c.batch_no,
+                    recipients=c.recipients,
+                )
             )
             for c in claimed
         ]

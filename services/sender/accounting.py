@@ -23,7 +23,7 @@ import asyncpg
 
 from shared.campaigns import complete_if_accounted
 from shared.campaigns.changes import PROGRESS_CHANNEL
-from shared.contracts import SendBatch
+from shared.contracts.fast_sends import FastSendBatch
 
 COUNT = """
 WITH batch AS (
@@ -58,7 +58,7 @@ class Accounting:
         """Batches not yet counted by this instance."""
         return len(self._pending)
 
-    def record(self, batch: SendBatch) -> None:
+    def record(self, batch: FastSendBatch) -> None:
         """Queue a recorded batch whose outcome events Kafka acknowledged."""
         self._pending.add((batch.campaign_id, batch.batch_no))
 

@@ -34,7 +34,8 @@ from services.sender.render_guard import RenderGuard
 from services.sender.screening import Blocked, screen
 from services.sender.waiting import ProviderWaits
 from shared.campaigns import Action, move
-from shared.contracts import EventType, Recipient, SendBatch
+from shared.contracts import EventType
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 
 log = structlog.get_logger(__name__)
 
@@ -44,8 +45,8 @@ class Step:
     """What one attempt decided, and what it could not."""
 
     outcomes: list[Outcome] = field(default_factory=list)
-    undecided: list[Recipient] = field(default_factory=list)
-    deferred: list[Recipient] = field(default_factory=list)  # over their domain's rate
+    undecided: list[FastRecipient] = field(default_factory=list)
+    deferred: list[FastRecipient] = field(default_factory=list)  # over their domain's rate
     deferred_s: float = 0.0  # from now, when `deferred` may come back
     stopped_reason: str = ""  # the provider stopped all sending
     exhausted_reason: str = ""  # some recipients failed after the retry deadline
@@ -67,9 +68,9 @@ class Attempter:
 
     async def attempt(
         self,
-        batch: SendBatch,
+        batch: FastSendBatch,
         spec: CampaignSpec,
-        recipients: list[Recipient],
+        recipients: list[FastRecipient],
         in_flight: frozenset[UUID],
         found: Blocked | None = None,
     ) -> Step:
@@ -81,7 +82,7 @@ class Attempter:
             step.undecided = [r for r in recipients if r.lead_id not in in_flight]
         else:
             if found is None:  # looked up again: the recipients left after a resume
-                again = batch.model_copy(update={"recipients": recipients})
+                again = batch.with_recipients(recipients)
                 found = (await durable(partial(self.ledger.find, again))).blocked
             step.outcomes, to_send = screen(found, recipients, in_flight)
         emails = await self._render(spec, to_send, step.outcomes)
@@ -105,7 +106,7 @@ class Attempter:
         return step
 
     async def _render(
-        self, spec: CampaignSpec, recipients: list[Recipient], outcomes: list[Outcome]
+        self, spec: CampaignSpec, recipients: list[FastRecipient], outcomes: list[Outcome]
     ) -> list[OutgoingEmail]:
         emails, unrendered = await render_batch(spec, recipients, self.signer, self.domain)
         outcomes += [Outcome(r, EventType.FAILED, reason=str(exc)) for r, exc in unrendered]
@@ -125,7 +126,7 @@ class Attempter:
 
     async def _send(
         self,
-        batch: SendBatch,
+        batch: FastSendBatch,
         spec: CampaignSpec,
         emails: list[OutgoingEmail],
         in_flight: frozenset[UUID],

@@ -26,7 +26,7 @@ from services.sender.pipeline import SendPipeline
 from services.sender.providers.registry import ProviderPool
 from services.sender.waiting import ProviderWaits
 from shared import metrics
-from shared.contracts import SendBatch, decode
+from shared.contracts.fast_sends import decode_sends
 from shared.kafka.consumer import ConsumerOptions
 from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.concurrent import Concurrent
@@ -46,7 +46,7 @@ class SendWork:
 
     async def __call__(self, record: KafkaRecord) -> None:
         """Send one batch; a batch that can never be sent is dead-lettered."""
-        batch = decode(SendBatch, record.value)
+        batch = decode_sends(record.value)
         with metrics.SEND_BATCHES_IN_FLIGHT.track_inprogress():
             try:
                 error = await self._pipeline.process(batch)

@@ -39,7 +39,8 @@ from services.sender.ledger import Ledger, Recording
 from services.sender.outcomes import Outcome
 from shared import metrics
 from shared.campaigns import WORKING, Action, State, move
-from shared.contracts import EventType, Recipient, SendBatch
+from shared.contracts import EventType
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 
 LOCK = "SELECT state FROM campaigns WHERE id = $1 FOR UPDATE"
 DOMAIN_RATE = "over its receiving domain's rate"
@@ -51,18 +52,18 @@ class Settled:
 
     outcomes: list[Outcome]
     recorded: bool  # False: recorded before, or resumed (nothing written)
-    resumed: list[Recipient] = field(default_factory=list)
+    resumed: list[FastRecipient] = field(default_factory=list)
 
 
 async def settle(
     book: Ledger,
-    batch: SendBatch,
+    batch: FastSendBatch,
     outcomes: list[Outcome],
-    undecided: list[Recipient],
+    undecided: list[FastRecipient],
     recorded_at: datetime,
     *,
     provider_stop: str = "",
-    deferred: Sequence[Recipient] = (),
+    deferred: Sequence[FastRecipient] = (),
     not_before: datetime | None = None,
 ) -> Settled:
     """Record `outcomes`, parking or cancelling `undecided` and `deferred` (due at
@@ -97,6 +98,6 @@ async def settle(
     return Settled(outcomes, done)
 
 
-def cancelled(recipient: Recipient, reason: str = "campaign cancelled") -> Outcome:
+def cancelled(recipient: FastRecipient, reason: str = "campaign cancelled") -> Outcome:
     """The `cancelled` outcome of a recipient that will not be sent."""
     return Outcome(recipient, EventType.CANCELLED, reason=reason)

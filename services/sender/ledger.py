@@ -34,13 +34,15 @@ from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
+import msgspec
 import orjson
 
 from services.sender.coalesce import Coalescer
 from services.sender.outcomes import COUNTED, Outcome, outcome_counts
 from services.sender.screening import Blocked
 from shared.campaigns import MAX_REASON
-from shared.contracts import EventType, Recipient, SendBatch
+from shared.contracts import EventType
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 
 # $1, $2: the batches' keys ($1 campaign, $2 batch number; i = position); $3–$5 their
 # recipients' lower-cased addresses (position, account, address) and $6–$7 their leads
@@ -153,15 +155,15 @@ class Recording:
     """One batch's outcome to record, and the recipients it parks (with the reason, and the
     time they may come back)."""
 
-    batch: SendBatch
+    batch: FastSendBatch
     outcomes: list[Outcome]
     recorded_at: datetime
-    parked: list[Recipient] | None = None
+    parked: list[FastRecipient] | None = None
     parked_reason: str = ""
     not_before: datetime | None = None
 
 
-async def find_many(db: Db, batches: Sequence[SendBatch]) -> list[Found]:
+async def find_many(db: Db, batches: Sequence[FastSendBatch]) -> list[Found]:
     """What `find` answers, for each of `batches` (one statement)."""
     email_at: list[int] = []
     accounts: list[UUID] = []
@@ -198,13 +200,13 @@ def _found(row: asyncpg.Record) -> Found:
     return Found(Recorded(row["recorded_at"], outcomes), in_flight, blocked)
 
 
-async def find(db: Db, batch: SendBatch) -> Found:
+async def find(db: Db, batch: FastSendBatch) -> Found:
     """The batch's recorded outcome, or the leads of its possibly in-flight call; with what
     blocks its recipients now."""
     return (await find_many(db, [batch]))[0]
 
 
-async def mark_in_flight_many(db: Db, calls: Sequence[tuple[SendBatch, list[UUID]]]) -> None:
+async def mark_in_flight_many(db: Db, calls: Sequence[tuple[FastSendBatch, list[UUID]]]) -> None:
     """What `mark_in_flight` does, for every (batch, leads) of `calls` (one statement)."""
     merged: dict[Key, dict[UUID, None]] = {}
     for batch, leads in calls:
@@ -225,7 +227,7 @@ async def mark_in_flight_many(db: Db, calls: Sequence[tuple[SendBatch, list[UUID
         await db.execute(MARK_IN_FLIGHT, campaigns, batch_nos, flat, lo, hi)
 
 
-async def mark_in_flight(db: Db, batch: SendBatch, leads: list[UUID]) -> None:
+async def mark_in_flight(db: Db, batch: FastSendBatch, leads: list[UUID]) -> None:
     """Before the first ESP call: these leads may be sent from now on."""
     await mark_in_flight_many(db, [(batch, leads)])
 
@@ -255,11 +257,11 @@ async def record_many(db: Db, recordings: Sequence[Recording]) -> list[bool]:
 
 async def record(
     db: Db,
-    batch: SendBatch,
+    batch: FastSendBatch,
     outcomes: list[Outcome],
     recorded_at: datetime,
     *,
-    parked: list[Recipient] | None = None,
+    parked: list[FastRecipient] | None = None,
     parked_reason: str = "",
     not_before: datetime | None = None,
 ) -> bool:
@@ -269,14 +271,14 @@ async def record(
     return (await record_many(db, [recording]))[0]
 
 
-def _key(batch: SendBatch) -> Key:
+def _key(batch: FastSendBatch) -> Key:
     return batch.campaign_id, batch.batch_no
 
 
-def _parked(parked: list[Recipient] | None) -> str | None:
+def _parked(parked: list[FastRecipient] | None) -> str | None:
     if not parked:
         return None
-    return orjson.dumps([r.model_dump(mode="json") for r in parked]).decode()
+    return msgspec.json.encode(parked).decode()
 
 
 def encode_detail(outcomes: list[Outcome]) -> str:
@@ -298,7 +300,7 @@ def encode_detail(outcomes: list[Outcome]) -> str:
 def decode_detail(text: str) -> list[Outcome]:
     """The outcomes `encode_detail` wrote (recipients without merge variables)."""
     return [
-        Outcome(Recipient(lead_id=UUID(lead), email=email), EventType(kind), message, reason)
+        Outcome(FastRecipient(UUID(lead), email), EventType(kind), message, reason)
         for lead, email, kind, message, reason in orjson.loads(text)
     ]
 
@@ -309,7 +311,7 @@ class Ledger:
 
     def __init__(self, pool: asyncpg.Pool, *, max_batches: int = 64) -> None:
         self.pool = pool
-        self._find: Coalescer[SendBatch, Found] = Coalescer(
+        self._find: Coalescer[FastSendBatch, Found] = Coalescer(
             lambda batches: find_many(pool, batches), max_items=max_batches
         )
         self._mark = Coalescer(self._mark_all, max_items=max_batches)
@@ -317,15 +319,15 @@ class Ledger:
             lambda recordings: record_many(pool, recordings), max_items=max_batches
         )
 
-    async def find(self, batch: SendBatch) -> Found:
+    async def find(self, batch: FastSendBatch) -> Found:
         """`find`, in a statement shared with other batches."""
         return await self._find.submit(batch)
 
-    async def mark_in_flight(self, batch: SendBatch, leads: list[UUID]) -> None:
+    async def mark_in_flight(self, batch: FastSendBatch, leads: list[UUID]) -> None:
         """`mark_in_flight`, in a statement shared with other batches."""
         await self._mark.submit((batch, leads))
 
-    async def record(self, batch: SendBatch, outcomes: list[Outcome], at: datetime) -> bool:
+    async def record(self, batch: FastSendBatch, outcomes: list[Outcome], at: datetime) -> bool:
         """`record` (nothing parked), in a statement shared with other batches."""
         return await self._record.submit(Recording(batch, outcomes, at))
 
@@ -339,6 +341,6 @@ class Ledger:
         """Statements run so far by this ledger."""
         return self._find.statements + self._mark.statements + self._record.statements
 
-    async def _mark_all(self, calls: list[tuple[SendBatch, list[UUID]]]) -> list[None]:
+    async def _mark_all(self, calls: list[tuple[FastSendBatch, list[UUID]]]) -> list[None]:
         await mark_in_flight_many(self.pool, calls)
         return [None] * len(calls)

@@ -21,7 +21,7 @@ from pydantic import TypeAdapter
 from services.sender.ids import CampaignIds
 from shared.contracts import EmailEvent, EventBatch, EventType, encode
 from shared.contracts.events import outcome_event_id
-from shared.contracts.sends import Recipient
+from shared.contracts.fast_sends import FastRecipient
 
 _TIME = TypeAdapter(datetime)
 
@@ -30,7 +30,7 @@ _TIME = TypeAdapter(datetime)
 class Outcome:
     """The terminal send outcome of one recipient."""
 
-    recipient: Recipient
+    recipient: FastRecipient
     type: EventType
     provider_message_id: str = ""
     reason: str = ""

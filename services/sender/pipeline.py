@@ -33,7 +33,7 @@ from services.sender.ledger import Found, Ledger, Recorded
 from services.sender.outcomes import Outcome, publish_outcomes
 from services.sender.screening import Blocked
 from shared import metrics
-from shared.contracts import Recipient, SendBatch
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 
 
 @dataclass
@@ -47,7 +47,7 @@ class SendPipeline:
     accounting: Accounting
     attempter: Attempter
 
-    async def process(self, batch: SendBatch) -> str:
+    async def process(self, batch: FastSendBatch) -> str:
         """Handle one batch; returns "" or the reason it belongs in the dead-letter topic."""
         spec = await durable(partial(self.specs.get, batch.campaign_id))
         found = await durable(partial(self.ledger.find, batch))
@@ -71,12 +71,12 @@ class SendPipeline:
         return exhausted
 
     async def _decide(
-        self, batch: SendBatch, spec: CampaignSpec, found: Found
+        self, batch: FastSendBatch, spec: CampaignSpec, found: Found
     ) -> tuple[Settled, str, datetime]:
         """Attempt until the batch is recorded (a resume meanwhile means: attempt again)."""
         outcomes: list[Outcome] = []
-        recipients: list[Recipient] = list(batch.recipients)
-        deferred: list[Recipient] = []
+        recipients: list[FastRecipient] = list(batch.recipients)
+        deferred: list[FastRecipient] = []
         deferred_s, exhausted = 0.0, ""
         blocked: Blocked | None = found.blocked  # read with the look-up: the first attempt's
         while True:
@@ -105,7 +105,7 @@ class SendPipeline:
             recipients = settled.resumed
             spec = await durable(partial(self.specs.get, batch.campaign_id, fresh=True))
 
-    async def _replay(self, batch: SendBatch, spec: CampaignSpec, recorded: Recorded) -> None:
+    async def _replay(self, batch: FastSendBatch, spec: CampaignSpec, recorded: Recorded) -> None:
         """Re-emit a recorded outcome whose events may not be out yet; nothing is sent."""
         if recorded.outcomes is None:  # counted: its events were acknowledged long ago
             return
@@ -113,7 +113,7 @@ class SendPipeline:
         self.accounting.record(batch)
 
     async def _publish(
-        self, batch: SendBatch, spec: CampaignSpec, outcomes: list[Outcome], at: datetime
+        self, batch: FastSendBatch, spec: CampaignSpec, outcomes: list[Outcome], at: datetime
     ) -> None:
         if not outcomes:
             return

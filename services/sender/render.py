@@ -34,7 +34,7 @@ import structlog
 from services.sender.campaigns import CampaignSpec
 from services.sender.ids import CampaignIds
 from services.sender.providers.base import OutgoingEmail
-from shared.contracts.sends import Recipient
+from shared.contracts.fast_sends import FastRecipient
 from shared.templating import CompiledTemplate, RenderError, RenderErrorKind
 from shared.templating.cputime import render_clock
 from shared.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
@@ -115,7 +115,7 @@ class _BatchRenderer:
         self.account = str(spec.account_id)
         self.campaign = str(spec.campaign_id)
 
-    def email(self, recipient: Recipient) -> OutgoingEmail:
+    def email(self, recipient: FastRecipient) -> OutgoingEmail:
         """The email to `recipient`; raises `RenderFailed` with the reason."""
         if self.template is None:
             reason = self.spec.template_error or "template unavailable"
@@ -139,17 +139,17 @@ class _BatchRenderer:
 
 
 def render_email(
-    spec: CampaignSpec, recipient: Recipient, signer: LinkSigner, domain: str
+    spec: CampaignSpec, recipient: FastRecipient, signer: LinkSigner, domain: str
 ) -> OutgoingEmail:
     """The email to `recipient`; raises `RenderFailed` with the reason."""
     return _BatchRenderer(spec, signer, domain).email(recipient)
 
 
-RenderedBatch = tuple[list[OutgoingEmail], list[tuple[Recipient, RenderFailed]]]
+RenderedBatch = tuple[list[OutgoingEmail], list[tuple[FastRecipient, RenderFailed]]]
 
 
 def _render_into(
-    renderer: _BatchRenderer, recipients: list[Recipient], done: RenderedBatch
+    renderer: _BatchRenderer, recipients: list[FastRecipient], done: RenderedBatch
 ) -> RenderedBatch:
     emails, failures = done
     for recipient in recipients:
@@ -161,7 +161,7 @@ def _render_into(
 
 
 async def render_batch(
-    spec: CampaignSpec, recipients: list[Recipient], signer: LinkSigner, domain: str
+    spec: CampaignSpec, recipients: list[FastRecipient], signer: LinkSigner, domain: str
 ) -> RenderedBatch:
     """The emails of `recipients`, and the recipients that failed with why: on the event
     loop up to `INLINE_RENDER_S` of CPU time, the rest (and later batches of a template

@@ -23,7 +23,8 @@ from uuid import UUID
 import asyncpg
 
 from services.sender.outcomes import Outcome
-from shared.contracts import EventType, Recipient
+from shared.contracts import EventType
+from shared.contracts.fast_sends import FastRecipient
 
 REASON = "suppressed since the campaign was resolved"
 
@@ -42,8 +43,8 @@ class Blocked:
 
 
 def screen(
-    found: Blocked, recipients: list[Recipient], keep: Collection[UUID]
-) -> tuple[list[Outcome], list[Recipient]]:
+    found: Blocked, recipients: list[FastRecipient], keep: Collection[UUID]
+) -> tuple[list[Outcome], list[FastRecipient]]:
     """`suppressed` outcomes for the blocked recipients, and the recipients to send to."""
     outcomes = [
         Outcome(r, EventType.SUPPRESSED, reason=REASON)

@@ -13,7 +13,8 @@ from services.lead_resolver.config import Settings as ResolverSettings
 from services.lead_resolver.resolver import Resolver, Step, page_room
 from services.sender import ledger
 from services.sender.outcomes import Outcome
-from shared.contracts import EventType, Recipient, SendBatch
+from shared.contracts import EventType
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
@@ -53,12 +54,12 @@ async def test_resolve_campaign_waits_until_counted_outcomes_free_a_whole_page(
         assert await resolver.step(cid) is Step.WAITING  # room for 1 of a page of 2
         # batch 0 recorded by the sender, not yet counted: still outstanding
         lead = min(seeded.matching)
-        batch = SendBatch(
+        batch = FastSendBatch(
             campaign_id=cid,
             account_id=seeded.account_id,
             run_id=seeded.run_id,
             batch_no=0,
-            recipients=[Recipient(lead_id=lead, email="a@example.com")],
+            recipients=[FastRecipient(lead_id=lead, email="a@example.com")],
         )
         sent = [Outcome(batch.recipients[0], EventType.SENT, provider_message_id="m")]
         assert await ledger.record(pool, batch, sent, datetime.now(UTC))

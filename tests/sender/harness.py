@@ -31,7 +31,8 @@ from services.sender.render import LinkSigner
 from services.sender.render_guard import RenderGuard
 from services.sender.waiting import ProviderWaits
 from services.webhook_ingest import suppressions
-from shared.contracts import EmailEvent, EventType, Recipient, SendBatch
+from shared.contracts import EmailEvent, EventType
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
@@ -127,14 +128,16 @@ async def harness(
         await real.stop()
 
 
-async def resolved_batches(pool: asyncpg.Pool, seeded: Seeded, size: int = 50) -> list[SendBatch]:
+async def resolved_batches(
+    pool: asyncpg.Pool, seeded: Seeded, size: int = 50
+) -> list[FastSendBatch]:
     """The campaign's matching leads as the resolver would emit them; the campaign `sending`."""
     leads = await pool.fetch(
         "SELECT id, email, first_name, country FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id",
         list(seeded.matching),
     )
     recipients = [
-        Recipient(
+        FastRecipient(
             lead_id=r["id"],
             email=r["email"],
             merge_vars={"first_name": r["first_name"], "country": r["country"]},
@@ -142,7 +145,7 @@ async def resolved_batches(pool: asyncpg.Pool, seeded: Seeded, size: int = 50) -
         for r in leads
     ]
     batches = [
-        SendBatch(
+        FastSendBatch(
             campaign_id=seeded.campaign_id,
             account_id=seeded.account_id,
             run_id=seeded.run_id,

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from services.sender.ids import CampaignIds
 from services.sender.outcomes import Outcome, encode_outcome_events, outcome_events
 from services.sender.render import LinkSigner
-from shared.contracts import EventType, Recipient, decode, encode
+from shared.contracts import EventType, decode, encode
 from shared.contracts.events import EventBatch, message_id, outcome_event_id
+from shared.contracts.fast_sends import FastRecipient
 from shared.unsubscribe import verify_token
 
 TEXT = st.text(max_size=60)
@@ -62,7 +63,7 @@ def test_outcome_events_bytes_are_the_contracts_bytes(
     """Key and value byte for byte what `encode` makes of the pydantic batch (long reasons
     and providers cut as there; quotes, controls and non-ASCII text escaped as there)."""
     outcomes = [
-        Outcome(Recipient(lead_id=uuid.uuid4(), email=email), kind, message, reason)
+        Outcome(FastRecipient(lead_id=uuid.uuid4(), email=email), kind, message, reason)
         for email, kind, message, reason in rows
     ]
     where = {"account_id": uuid.uuid4(), "campaign_id": uuid.uuid4()}

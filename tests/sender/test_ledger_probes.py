@@ -14,7 +14,8 @@ import asyncpg
 from services.sender import ledger
 from services.sender.outcomes import Outcome
 from services.sender.screening import Blocked
-from shared.contracts import EventType, Recipient, SendBatch
+from shared.contracts import EventType
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 from shared.db import INDEX_PROBES, create_pool
 from shared.settings import CommonSettings
 from tests import factories
@@ -39,7 +40,7 @@ async def test_find_mark_and_record_on_index_probes(pg_dsn: str, pool: asyncpg.P
         leads = [await factories.lead(pool, acc.id, email) for email in emails]
         # the first recipient's address in upper case: suppressions are stored lower case
         recipients = [
-            Recipient(lead_id=lead, email=email.upper() if i == 0 else email)
+            FastRecipient(lead_id=lead, email=email.upper() if i == 0 else email)
             for i, (lead, email) in enumerate(zip(leads, emails, strict=True))
         ]
         await factories.suppress(pool, acc.id, emails[:2])
@@ -47,7 +48,7 @@ async def test_find_mark_and_record_on_index_probes(pg_dsn: str, pool: asyncpg.P
         await factories.unsubscribe(pool, acc.id, [leads[3]])
         run = uuid.uuid4()
         first, second = (
-            SendBatch(
+            FastSendBatch(
                 campaign_id=campaign, account_id=acc.id, run_id=run, batch_no=n, recipients=part
             )
             for n, part in ((0, recipients[:4]), (1, recipients[4:]))
@@ -140,10 +141,10 @@ async def test_detail_is_kept_as_the_text_the_sender_wrote(pool: asyncpg.Pool) -
     acc = await factories.account(pool)
     campaign = await factories.campaign(pool, acc.id)
     recipients = [
-        Recipient(lead_id=uuid.uuid4(), email=email)
+        FastRecipient(lead_id=uuid.uuid4(), email=email)
         for email in ("zoë@exämple.com", 'quote"d@example.com', "plain@example.com")
     ]
-    batch = SendBatch(
+    batch = FastSendBatch(
         campaign_id=campaign, account_id=acc.id, run_id=uuid.uuid4(), batch_no=7,
         recipients=recipients,
     )  # fmt: skip

@@ -13,8 +13,8 @@ from services.sender import render
 from services.sender.campaigns import CampaignSpec
 from services.sender.render import LinkSigner, render_batch, render_email
 from shared.campaigns import State
-from shared.contracts import Recipient
 from shared.contracts.events import message_id
+from shared.contracts.fast_sends import FastRecipient
 from shared.templating import CompiledTemplate, RenderErrorKind, TemplateSource
 
 SIGNER = LinkSigner(secret="s" * 32, base_url="https://u.example.test")
@@ -35,9 +35,11 @@ def _spec(html: str) -> CampaignSpec:
     )
 
 
-def _recipient(**merge_vars: object) -> Recipient:
+def _recipient(**merge_vars: object) -> FastRecipient:
     fields = {"first_name": "Ada", "attributes": {}, **merge_vars}
-    return Recipient(lead_id=uuid.uuid4(), email=f"{uuid.uuid4().hex}@x.test", merge_vars=fields)
+    return FastRecipient(
+        lead_id=uuid.uuid4(), email=f"{uuid.uuid4().hex}@x.test", merge_vars=fields
+    )
 
 
 async def test_render_batch_reasons_name_part_line_and_variable() -> None:
@@ -78,7 +80,7 @@ async def test_render_batch_past_its_inline_slice_goes_to_a_thread_with_its_temp
     handed: list[int] = []
     to_thread = asyncio.to_thread
 
-    async def spy(func: Any, renderer: Any, rest: list[Recipient], done: Any) -> Any:
+    async def spy(func: Any, renderer: Any, rest: list[FastRecipient], done: Any) -> Any:
         handed.append(len(rest))
         return await to_thread(func, renderer, rest, done)
 

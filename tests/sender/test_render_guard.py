@@ -9,7 +9,7 @@ import pytest
 
 from services.sender.providers.simulator import SimulatorProvider
 from services.sender.render_guard import RenderGuard
-from shared.contracts import Recipient, SendBatch
+from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 from shared.settings import CommonSettings
 from tests.send_path import campaign, read_events, seed_campaign, simulator_counters
 from tests.sender.harness import harness, resolved_batches
@@ -40,12 +40,14 @@ async def test_pause_campaign_whose_template_fails_for_most_recipients(
     )
     first, second = await resolved_batches(pool, seeded)
 
-    def with_parts(batch: SendBatch, parts: int) -> SendBatch:
+    def with_parts(batch: FastSendBatch, parts: int) -> FastSendBatch:
         recipients = [
-            Recipient(lead_id=r.lead_id, email=r.email, merge_vars={"attributes": {"parts": parts}})
+            FastRecipient(
+                lead_id=r.lead_id, email=r.email, merge_vars={"attributes": {"parts": parts}}
+            )
             for r in batch.recipients
         ]
-        return batch.model_copy(update={"recipients": recipients})
+        return batch.with_recipients(recipients)
 
     provider = SimulatorProvider(simulator, settings.secret("simulator_api_key"))
     async with harness(pool, settings, provider, guard=RenderGuard(0.1, 20)) as h:

@@ -8,15 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.sender.screening import REASON, Blocked, screen
-from shared.contracts import EventType, Recipient
+from shared.contracts import EventType
+from shared.contracts.fast_sends import FastRecipient
 
 ADDRESSES = ["ada@example.com", "Bob@Example.com", "cy@example.org", "dee@example.net"]
 
 
 @st.composite
-def recipients(draw: st.DrawFn) -> list[Recipient]:
+def recipients(draw: st.DrawFn) -> list[FastRecipient]:
     emails = draw(st.lists(st.sampled_from(ADDRESSES), min_size=0, max_size=8))
-    return [Recipient(lead_id=uuid.UUID(int=i + 1), email=e) for i, e in enumerate(emails)]
+    return [FastRecipient(lead_id=uuid.UUID(int=i + 1), email=e) for i, e in enumerate(emails)]
 
 
 @given(
@@ -26,7 +27,7 @@ def recipients(draw: st.DrawFn) -> list[Recipient]:
     kept=st.sets(st.integers(min_value=1, max_value=8)),
 )
 def test_screen_suppresses_exactly_the_blocked_recipients_not_kept(
-    batch: list[Recipient], suppressed: set[str], unsubscribed: set[int], kept: set[int]
+    batch: list[FastRecipient], suppressed: set[str], unsubscribed: set[int], kept: set[int]
 ) -> None:
     found = Blocked(frozenset(suppressed), frozenset(uuid.UUID(int=n) for n in unsubscribed))
     keep = {uuid.UUID(int=n) for n in kept}
