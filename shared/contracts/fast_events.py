@@ -6,11 +6,13 @@ was half of their CPU. Hot path: msgspec decodes and validates the value against
 `FastBatch`, a mirror of the contract (same fields, types, defaults and limits; unknown
 fields refused), into plain structs, three times faster. msgspec accepts a subset of
 what pydantic does (canonical or hex UUIDs, RFC 3339 times, exact integers), so a value
-it accepts is one the contract accepts, with the same values. Anything it refuses takes
+it accepts is one the contract accepts, with the same values (but for a time written with
+more than six decimals, which msgspec rounds to the microsecond where pydantic truncates:
+at most 1 µs apart; no Fanout producer writes one). Anything it refuses takes
 the slow path: the whole `EventBatch` validated by pydantic, which either normalises it
 (other spellings pydantic also reads) or refuses it with the field named
 (`ContractError`: the dead-letter topic), exactly as before. The contract stays
-`shared.contracts.events`; `tests/contracts/test_fast_events.py` checks that both agree.
+`shared.contracts.events`; `tests/shared/test_fast_events.py` checks that both agree.
 """
 
 from __future__ import annotations

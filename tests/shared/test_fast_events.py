@@ -5,7 +5,7 @@ contract refuses is refused (`ContractError`), whatever field breaks it."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.contracts.base import ContractError, decode
+from shared.contracts.base import ContractError
 from shared.contracts.events import EmailEvent, EventBatch, EventType
 from shared.contracts.fast_events import FastBatch, FastEvent, decode_events
+from tests.shared.both_ways import decoded_both_ways
 
 ID = "9b2d4e6a-1c3f-4a5b-8d7e-0f1a2b3c4d5e"
 UUIDS = st.sampled_from(
@@ -60,60 +61,76 @@ BOUNCES = st.sampled_from([None, "hard", "soft", "HARD", "", 1])
 MISSING = object()
 
 
+GOOD_EVENT: dict[str, Any] = {
+    "account_id": ID,
+    "campaign_id": ID,
+    "email": "a@example.com",
+    "type": "delivered",
+    "provider": "ses",
+    "provider_message_id": "<m@x>",
+    "reason": "",
+    "bounce_type": None,
+    "occurred_at": "2026-12-02T11:29:14.123Z",
+}
+EVENT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "event_id": UUIDS,
+    "account_id": UUIDS,
+    "campaign_id": UUIDS,
+    "lead_id": UUIDS,
+    "email": TEXT,
+    "type": TYPES,
+    "provider": st.one_of(TEXT, st.sampled_from(["x" * 32, "x" * 33])),
+    "provider_message_id": TEXT,
+    "reason": TEXT,
+    "bounce_type": BOUNCES,
+    "occurred_at": TIMES,
+    "extra": st.just(1),
+}
+
+
 @st.composite
 def events(draw: st.DrawFn) -> dict[str, Any]:
-    valid = st.just
-    event: dict[str, Any] = {
-        "event_id": draw(st.one_of(valid(str(uuid.uuid4())), UUIDS)),
-        "account_id": draw(st.one_of(valid(ID), UUIDS)),
-        "campaign_id": draw(st.one_of(valid(ID), UUIDS)),
-        "lead_id": draw(st.one_of(valid(str(uuid.uuid4())), UUIDS)),
-        "email": draw(st.one_of(valid("a@example.com"), TEXT)),
-        "type": draw(st.one_of(valid("delivered"), TYPES)),
-        "provider": draw(st.one_of(valid("ses"), TEXT)),
-        "provider_message_id": draw(st.one_of(valid("<m@x>"), TEXT, st.just(MISSING))),
-        "reason": draw(st.one_of(valid(""), TEXT, st.just(MISSING))),
-        "bounce_type": draw(st.one_of(valid(None), BOUNCES, st.just(MISSING))),
-        "occurred_at": draw(st.one_of(valid("2026-12-02T11:29:14.123Z"), TIMES)),
-    }
-    if draw(st.booleans()) and draw(st.booleans()):
-        event["extra"] = 1
+    """A valid event, or one with one field changed (or dropped) to another spelling or a
+    value out of the contract's bounds: so a mirror looser than the contract on any one
+    field is found."""
+    event = dict(GOOD_EVENT, event_id=str(uuid.uuid4()), lead_id=str(uuid.uuid4()))
+    if draw(st.booleans()):
+        name = draw(st.sampled_from(sorted(EVENT_FIELDS)))
+        event[name] = draw(st.one_of(EVENT_FIELDS[name], st.just(MISSING)))
     return {k: v for k, v in event.items() if v is not MISSING}
 
 
 VALUES = st.fixed_dictionaries(
     {
         "schema_version": st.sampled_from([1, 1, 1, 2, 1.0, True, "1"]),
-        "events": st.lists(events(), min_size=0, max_size=3),
+        "events": st.one_of(
+            st.lists(events(), min_size=0, max_size=3),
+            st.just([GOOD_EVENT | {"event_id": ID, "lead_id": ID}] * 1001),
+        ),
     }
 )
 
 
 def _same(fast: FastEvent, slow: EmailEvent) -> None:
     for name in FastEvent.__struct_fields__:
-        assert getattr(fast, name) == getattr(slow, name), name
+        if name != "occurred_at":
+            assert getattr(fast, name) == getattr(slow, name), name
+    # more than six decimals: msgspec rounds to the microsecond, pydantic truncates
+    assert abs(fast.occurred_at - slow.occurred_at) <= timedelta(microseconds=1)
     if fast.occurred_at.tzinfo is not None:  # the hour the guard counts in is the same
         assert fast.occurred_at.utcoffset() == slow.occurred_at.utcoffset()
     else:
         assert slow.occurred_at.tzinfo is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(VALUES)
 def test_fast_path_accepts_a_subset_of_the_contract_with_the_same_values(
     value: dict[str, Any],
 ) -> None:
     raw = orjson.dumps(value)
-    try:
-        slow = decode(EventBatch, raw)
-    except ContractError:
-        slow = None
-    try:
-        fast = msgspec.json.decode(raw, type=FastBatch)
-    except msgspec.DecodeError:
-        fast = None
-    if fast is not None:  # msgspec accepted: so does the contract, with the same values
-        assert slow is not None, raw
+    slow, fast = decoded_both_ways(EventBatch, FastBatch, raw)
+    if fast is not None and slow is not None:  # msgspec accepted: the same values
         assert fast.schema_version == slow.schema_version
         assert len(fast.events) == len(slow.events)
         for f, s in zip(fast.events, slow.events, strict=True):
