@@ -1,11 +1,13 @@
 """A value decoded by a contract's pydantic model and by its msgspec mirror, for the tests
-that check the mirror accepts a subset of the contract with the same values."""
+that check the mirror accepts a subset of the contract with the same values, and the UUID
+spellings both are tried on."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
 import msgspec
+from hypothesis import strategies as st
 
 from shared.contracts.base import ContractError, Message, decode
 
@@ -28,3 +30,21 @@ def decoded_both_ways(model: type[M], mirror: type[S], raw: bytes) -> tuple[M | 
         f"the mirror accepts what the contract refuses: {raw!r}"
     )
     return slow, fast
+
+
+ID = "9b2d4e6a-1c3f-4a5b-8d7e-0f1a2b3c4d5e"
+UUIDS = st.sampled_from(
+    [
+        ID,
+        ID.upper(),
+        ID.replace("-", ""),  # hex: both read it
+        "{" + ID + "}",
+        "urn:uuid:" + ID,
+        "z" * 8 + ID[8:],  # not hex
+        ID[:-1],
+        ID[:8] + ID[9:13] + "-" + ID[13:],  # hyphen misplaced
+        "",
+        12,
+        None,
+    ]
+)

@@ -17,24 +17,8 @@ from hypothesis import strategies as st
 from shared.contracts.base import ContractError
 from shared.contracts.events import EmailEvent, EventBatch, EventType
 from shared.contracts.fast_events import FastBatch, FastEvent, decode_events
-from tests.shared.both_ways import decoded_both_ways
+from tests.shared.both_ways import ID, UUIDS, decoded_both_ways
 
-ID = "9b2d4e6a-1c3f-4a5b-8d7e-0f1a2b3c4d5e"
-UUIDS = st.sampled_from(
-    [
-        ID,
-        ID.upper(),
-        ID.replace("-", ""),  # hex: both read it
-        "{" + ID + "}",
-        "urn:uuid:" + ID,
-        "z" * 8 + ID[8:],  # not hex
-        ID[:-1],
-        ID[:8] + ID[9:13] + "-" + ID[13:],  # hyphen misplaced
-        "",
-        12,
-        None,
-    ]
-)
 TIMES = st.sampled_from(
     [
         "2026-12-02T11:29:14.123456Z",

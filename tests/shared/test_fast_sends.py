@@ -17,23 +17,8 @@ from hypothesis import strategies as st
 from shared.contracts.base import ContractError, decode
 from shared.contracts.fast_sends import FastRecipient, FastSendBatch, decode_sends, encode_sends
 from shared.contracts.sends import Recipient, SendBatch
-from tests.shared.both_ways import decoded_both_ways
+from tests.shared.both_ways import ID, UUIDS, decoded_both_ways
 
-ID = "9b2d4e6a-1c3f-4a5b-8d7e-0f1a2b3c4d5e"
-UUIDS = st.sampled_from(
-    [
-        ID,
-        ID.upper(),
-        ID.replace("-", ""),  # hex: both read it
-        "{" + ID + "}",
-        "urn:uuid:" + ID,
-        "z" * 8 + ID[8:],  # not hex
-        ID[:-1],
-        "",
-        12,
-        None,
-    ]
-)
 EMAILS = st.one_of(
     st.just("a@example.com"),
     st.text(max_size=5),  # below the 3 characters the contract asks for, or just above
