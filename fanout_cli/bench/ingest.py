@@ -90,19 +90,22 @@ class IngestResult:
     paced: list[SliceFigures] = field(default_factory=list)
 
 
-async def create_bench_account(common: CommonSettings) -> BenchAccount:
+async def create_bench_account(common: CommonSettings, emails: int) -> BenchAccount:
     """A new account named "bench ingest" (the full run deletes those at its end) with
-    its API key and the workload's campaign rows."""
+    its API key and the workload's campaign rows, for a workload of `emails` emails."""
     pool = await create_pool(common.database_url, max_size=2)
     try:
         account, key = await create_account(pool, "bench ingest")
-        return BenchAccount(account, key, await make_bench_account(pool, account))
+        return BenchAccount(account, key, await make_bench_account(pool, account, emails))
     finally:
         await pool.close()
 
 
-async def make_bench_account(pool: asyncpg.Pool, account_id: UUID) -> list[UUID]:
-    """Campaign rows (campaign state only) so the reports API can scope them."""
+async def make_bench_account(pool: asyncpg.Pool, account_id: UUID, emails: int) -> list[UUID]:
+    """Campaign rows (campaign state only) so the reports API can scope them: completed,
+    each with the leads it gets of `emails` spread evenly (the workload picks campaigns
+    uniformly) as its `matched`, as a resolved campaign has (reports read a campaign
+    known to be small grouped by lead)."""
     template = await pool.fetchval(
         "INSERT INTO templates (account_id, name, subject) VALUES ($1, 'bench', 'bench') "
         "RETURNING id",
@@ -110,12 +113,14 @@ async def make_bench_account(pool: asyncpg.Pool, account_id: UUID) -> list[UUID]
     )
     ids = [uuid.uuid4() for _ in range(USERS * CAMPAIGNS_PER_USER)]
     await pool.execute(
-        "INSERT INTO campaigns (id, account_id, name, from_email, template_id, condition, state) "
-        "SELECT c, $1, 'bench ' || c, 'bench@fanout.example', $2, '{}'::jsonb, 'completed' "
+        "INSERT INTO campaigns "
+        "(id, account_id, name, from_email, template_id, condition, state, matched) "
+        "SELECT c, $1, 'bench ' || c, 'bench@fanout.example', $2, '{}'::jsonb, 'completed', $4 "
         "FROM unnest($3::uuid[]) AS c",
         account_id,
         template,
         ids,
+        round(emails / len(ids)),
     )
     return ids
 

@@ -104,7 +104,7 @@ async def _ingest_runs(
         plan.slice_emails,
         progress=lambda n: say(f"  classic: {n:,} rows"),
     )
-    bench = await ingest.create_bench_account(common)
+    bench = await ingest.create_bench_account(common, plan.ingest_emails)
     reports = ingest.Reports(bench.api_key, stack_secret(common, "admin_token"))
     try:
         say(f"Fanout's path: the same workload as events, {plan.ingest_emails:,} emails")

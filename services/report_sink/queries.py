@@ -2,7 +2,8 @@
 
 Every query filters on the caller's account first (the leading key of every table).
 Exactness before merges: `lead_status` is read with FINAL, `lead_steps` and
-`send_outcomes` grouped by lead (the row FINAL would make); counts are distinct leads
+`send_outcomes` with FINAL or, for a small campaign, grouped by lead (the row FINAL would
+make); counts are distinct leads
 (uniqExact of lead ids, merged uniqExact states, or one row per lead of `lead_steps` or
 `send_outcomes`), so redelivered events and parts not merged yet never count twice.
 Terminal send outcomes (sent, failed, suppressed, cancelled) are read from
@@ -37,10 +38,16 @@ def _merge_if(step: str) -> str:
 
 # Leads per step from the campaign's lead_steps rows (services/report_sink/steps.py); merging
 # campaign_hourly's lead sets gave the same numbers about ten times slower. A lead's rows in
-# parts not merged yet are OR-ed by GROUP BY rather than FINAL: the same numbers, and on a
-# live store (about ten parts per table at 10M events, each holding rows of every campaign)
-# a third faster for a campaign of 10,000 leads, since FINAL merges the parts' rows in key
-# order while GROUP BY reads them in parallel (docs/benchmarks.md, "Round 6 of issue 17").
+# parts not merged yet are combined by OR: with FINAL (an ordered merge of the parts,
+# streaming, so its memory does not grow with the campaign) or by grouping them per lead
+# (a hash of the campaign's leads: about 40-60 MB per million leads for the steps and 60-100
+# for the outcomes). On a live store (about ten parts per table at 10M events, each holding
+# rows of every campaign) grouping took a third less time for a campaign of 10,000 leads,
+# since FINAL pays for every part's rows of the campaign in key order (docs/benchmarks.md,
+# "Round 6 of issue 17"). So a campaign known to be small is grouped, any other read with
+# FINAL: a report's memory stays bounded whatever the campaign's size.
+GROUPED_MAX_LEADS = 200_000
+
 FUNNEL_SQL = f"""
 SELECT {count_steps(STEP_BITS)}
 FROM (
@@ -50,38 +57,60 @@ FROM (
     GROUP BY lead_id
 )
 """
+FUNNEL_FINAL_SQL = f"""
+SELECT {count_steps(STEP_BITS)}
+FROM lead_steps FINAL
+WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
+"""
 
 
-async def funnel(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> FunnelCounts:
+def grouped(leads: int | None) -> bool:
+    """Whether a campaign of `leads` matched leads (None: not known yet) is read grouped."""
+    return leads is not None and leads <= GROUPED_MAX_LEADS
+
+
+async def funnel(
+    ch: AsyncClickHouse, account: UUID, campaign: UUID, leads: int | None = None
+) -> FunnelCounts:
     """Distinct leads per funnel step of one campaign, one terminal send outcome per lead;
-    the excluded ones also per reason."""
+    the excluded ones also per reason. `leads`: the campaign's matched leads, if known."""
     params: dict[str, Any] = {"account": account, "campaign": campaign}
-    steps = (await ch.dicts(FUNNEL_SQL, params))[0]
+    steps = (await ch.dicts(FUNNEL_SQL if grouped(leads) else FUNNEL_FINAL_SQL, params))[0]
     excluded = {"type": EventType.EXCLUDED.value, "dimension": "reason"}
     rows = await ch.dicts(BREAKDOWN_SQL, {**params, **excluded})
     reasons = {row["value"]: row["leads"] for row in rows}
     per_reason = {f"excluded_{r.value}": reasons.get(r.value, 0) for r in ExclusionReason}
-    outcomes = await send_outcomes(ch, account, campaign)
+    outcomes = await send_outcomes(ch, account, campaign, leads)
     return FunnelCounts.model_validate({**steps, **per_reason, **outcomes})
 
 
-# Each lead's row of the highest version, which FINAL would keep (GROUP BY, as above); rows of
-# equal versions have the same status, since the version's top bits are the precedence.
-SEND_OUTCOMES_SQL = """
+_OUTCOME_COUNTS = """
 SELECT countIf(status = 'sent') AS sent, countIf(status = 'failed') AS failed,
        countIf(status = 'suppressed') AS suppressed, countIf(status = 'cancelled') AS cancelled
+"""
+# Grouped: each lead's row of the highest version, the one FINAL keeps; rows of equal
+# versions have the same status, since the version's top bits are the precedence.
+SEND_OUTCOMES_SQL = f"""{_OUTCOME_COUNTS}
 FROM (
     SELECT argMax(status, version) AS status
     FROM send_outcomes
-    WHERE account_id = {account:UUID} AND campaign_id = {campaign:UUID}
+    WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
     GROUP BY lead_id
 )
 """
+SEND_OUTCOMES_FINAL_SQL = f"""{_OUTCOME_COUNTS}
+FROM send_outcomes FINAL
+WHERE account_id = {{account:UUID}} AND campaign_id = {{campaign:UUID}}
+"""
 
 
-async def send_outcomes(ch: AsyncClickHouse, account: UUID, campaign: UUID) -> dict[str, int]:
-    """Leads per terminal send outcome, each lead once (`send_outcomes`: an accepted send wins)."""
-    rows = await ch.dicts(SEND_OUTCOMES_SQL, {"account": account, "campaign": campaign})
+async def send_outcomes(
+    ch: AsyncClickHouse, account: UUID, campaign: UUID, leads: int | None = None
+) -> dict[str, int]:
+    """Leads per terminal send outcome, each lead once (`send_outcomes`: an accepted send
+    wins); `leads` as for `funnel`."""
+    sql = SEND_OUTCOMES_SQL if grouped(leads) else SEND_OUTCOMES_FINAL_SQL
+    rows = await ch.dicts(sql, {"account": account, "campaign": campaign})
     return {step: int(count) for step, count in rows[0].items()}
 
 

@@ -154,13 +154,14 @@ async def test_reads_over_the_keys_rate_limit_wait_it_out_untimed() -> None:
 
 @pytest.mark.postgres
 async def test_a_bench_account_has_its_key_and_campaign_rows(settings: CommonSettings) -> None:
-    bench = await create_bench_account(settings)
+    bench = await create_bench_account(settings, 10_000_000)
 
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
     try:
         assert (await check_key(pool, bench.api_key)).account_id == bench.account_id
         rows = await pool.fetch(
-            "SELECT id, name FROM campaigns WHERE account_id = $1", bench.account_id
+            "SELECT id, name, state, matched FROM campaigns WHERE account_id = $1",
+            bench.account_id,
         )
         name = await pool.fetchval("SELECT name FROM accounts WHERE id = $1", bench.account_id)
         await pool.execute("DELETE FROM accounts WHERE id = $1", bench.account_id)
@@ -169,3 +170,5 @@ async def test_a_bench_account_has_its_key_and_campaign_rows(settings: CommonSet
     assert name == "bench ingest"  # what the full run deletes at its end
     assert len(bench.campaigns) == USERS * CAMPAIGNS_PER_USER
     assert {r["id"] for r in rows} == set(bench.campaigns)
+    # completed, each with its share of the workload's emails as a resolved campaign has
+    assert {(r["state"], r["matched"]) for r in rows} == {("completed", 10_000)}

@@ -63,9 +63,10 @@ async def test_conflicting_outcomes_resolve_to_the_accepted_send(ch: AsyncClickH
     await insert(ch, later, "three")  # redelivered
 
     for merged in (False, True):
-        counts = await queries.funnel(ch, ACCOUNT, campaign)
-        terminal = (counts.sent, counts.failed, counts.suppressed, counts.cancelled)
-        assert terminal == (2, 0, 0, 1), f"merged={merged}"
+        for leads in (None, 3, queries.GROUPED_MAX_LEADS + 1):  # FINAL, grouped, FINAL
+            counts = await queries.funnel(ch, ACCOUNT, campaign, leads)
+            terminal = (counts.sent, counts.failed, counts.suppressed, counts.cancelled)
+            assert terminal == (2, 0, 0, 1), f"merged={merged}, leads={leads}"
         rows = await queries.recipients(ch, ACCOUNT, campaign, "", queries.NIL, 10)
         assert {r.lead_id: r.status for r in rows} == {a: "sent", b: "sent", c: "cancelled"}
         history = await queries.lead_history(ch, ACCOUNT, a, 10)
@@ -91,3 +92,10 @@ def test_outcome_precedence_matches_send_outcomes_view() -> None:
     types = re.search(r"transform\(type, \[(.*?)\]", view, re.DOTALL)
     assert types is not None
     assert re.findall(r"'(\w+)'", types.group(1)) == [t.value for t in OUTCOME_PRECEDENCE]
+
+
+def test_only_campaigns_known_to_be_small_are_read_grouped() -> None:
+    """Grouping by lead holds a hash of the campaign's leads; FINAL streams."""
+    assert queries.grouped(0) and queries.grouped(queries.GROUPED_MAX_LEADS)
+    assert not queries.grouped(queries.GROUPED_MAX_LEADS + 1)
+    assert not queries.grouped(None)  # not resolved yet: its size is unknown

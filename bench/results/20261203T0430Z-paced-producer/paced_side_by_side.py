@@ -66,7 +66,7 @@ async def _one(
 
 async def main(rounds: int, count: int, fill: int) -> None:
     common = CommonSettings()
-    bench = await ingest.create_bench_account(common)
+    bench = await ingest.create_bench_account(common, fill)
     account = bench.account_id
     reports = ingest.Reports(bench.api_key, stack_secret(common, "admin_token"))
     try:

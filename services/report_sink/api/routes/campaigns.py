@@ -104,7 +104,7 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 async def campaign_funnel(campaign: OwnedCampaign, reader: ReaderDep) -> Funnel:
     """The campaign's funnel: distinct leads per step, with rates. `matched` comes from the
     campaign's state; every other number from ClickHouse, exact under redelivery."""
-    counts = await queries.funnel(reader, campaign.account_id, campaign.id)
+    counts = await queries.funnel(reader, campaign.account_id, campaign.id, campaign.matched)
     return Funnel(
         campaign_id=campaign.id, matched=campaign.matched, counts=counts, rates=_rates(counts)
     )
