@@ -16,7 +16,14 @@ import tempfile
 import time
 from typing import Any
 
-from funnel_parts import ACCOUNT, CAMPAIGNS, GENERATE_SQL, PARTS_SQL, campaign
+from funnel_parts import (
+    ACCOUNT,
+    CAMPAIGNS,
+    PARTS_SQL,
+    campaign,
+    fill_store,
+    merges_done,
+)
 
 from services.report_sink import queries
 from services.report_sink.config import Settings
@@ -71,11 +78,8 @@ async def main(events: int, per_insert: int, samples: int) -> None:
     rng = random.Random(5)
     try:
         await migrate(writer)
-        for first in range(0, events, per_insert):
-            count = min(per_insert, events - first)
-            await writer.command(GENERATE_SQL, {"account": ACCOUNT, "first": first, "count": count})
-        while (await reader.rows("SELECT count() FROM system.merges"))[0][0]:
-            await asyncio.sleep(2)
+        await fill_store(writer, events, per_insert)
+        await merges_done(reader)
         await phase("merges done", reader, samples, rng)
         await writer.command("OPTIMIZE TABLE lead_status FINAL")
         await phase("one part", reader, samples, rng)

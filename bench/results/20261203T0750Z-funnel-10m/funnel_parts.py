@@ -71,6 +71,19 @@ GROUP BY table ORDER BY table
 """
 
 
+async def fill_store(writer: AsyncClickHouse, events: int, per_insert: int) -> None:
+    """`events` sends (and their bounces) inserted `per_insert` at a time."""
+    for first in range(0, events, per_insert):
+        count = min(per_insert, events - first)
+        await writer.command(GENERATE_SQL, {"account": ACCOUNT, "first": first, "count": count})
+
+
+async def merges_done(reader: AsyncClickHouse) -> None:
+    """Return once the engine runs no merge."""
+    while (await reader.rows("SELECT count() FROM system.merges"))[0][0]:
+        await asyncio.sleep(2)
+
+
 def campaign(index: int) -> uuid.UUID:
     """The id GENERATE_SQL gives campaign `index` (0-based)."""
     return uuid.UUID(f"00000000-0000-4000-8000-{index + 1:012d}")
@@ -209,9 +222,7 @@ async def main(events: int, per_insert: int, samples: int) -> None:
     try:
         await migrate(writer)
         started = time.perf_counter()
-        for first in range(0, events, per_insert):
-            params = {"account": ACCOUNT, "first": first, "count": min(per_insert, events - first)}
-            await writer.command(GENERATE_SQL, params)
+        await fill_store(writer, events, per_insert)
         sys.stdout.write(f"inserted {events:,} sends in {time.perf_counter() - started:.1f} s\n")
         counts = await funnel_with_final(reader, {"account": ACCOUNT, "campaign": campaign(0)})
         assert counts.sent == events // CAMPAIGNS and counts.bounced > 0, counts  # real rows read
@@ -221,8 +232,7 @@ async def main(events: int, per_insert: int, samples: int) -> None:
             await sample(reader, samples, rng),
             await reader.rows(PARTS_SQL),
         )
-        while (await reader.rows("SELECT count() FROM system.merges"))[0][0]:
-            await asyncio.sleep(2)
+        await merges_done(reader)
         await asyncio.sleep(5)
         report("merges settled", await sample(reader, samples, rng), await reader.rows(PARTS_SQL))
         for reader_priority, summary_priority in ((0, 0), (1, 2), (0, 0), (1, 2)):
