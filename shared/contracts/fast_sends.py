@@ -23,7 +23,7 @@ from uuid import UUID
 import msgspec
 
 from shared.contracts.base import ContractError, decode
-from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch
+from shared.contracts.sends import MAX_BATCH, Recipient, SendBatch, batch_key
 
 
 class FastRecipient(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -63,7 +63,7 @@ class FastSendBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     def key(self) -> bytes:
         """Kafka key: campaign id and batch number (as `SendBatch.key`)."""
-        return f"{self.campaign_id}:{self.batch_no}".encode()
+        return batch_key(self.campaign_id, self.batch_no)
 
     def with_recipients(self, recipients: Sequence[FastRecipient]) -> FastSendBatch:
         """The same batch holding `recipients` (at least one) instead."""

@@ -36,4 +36,9 @@ class SendBatch(Message):
 
     def key(self) -> bytes:
         """Kafka key: campaign id and batch number (spreads a campaign over partitions)."""
-        return f"{self.campaign_id}:{self.batch_no}".encode()
+        return batch_key(self.campaign_id, self.batch_no)
+
+
+def batch_key(campaign_id: UUID, batch_no: int) -> bytes:
+    """The Kafka key of batch `batch_no` of a campaign on `email.sends`."""
+    return f"{campaign_id}:{batch_no}".encode()
