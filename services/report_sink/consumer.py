@@ -103,6 +103,8 @@ class SinkConsumer:
                     max_poll_records=settings.poll_max_records,
                     fetch_max_bytes=64 * 1024 * 1024,
                     max_partition_fetch_bytes=8 * 1024 * 1024,
+                    fetch_min_bytes=settings.fetch_min_bytes,
+                    fetch_max_wait_ms=settings.fetch_max_wait_ms,
                 )
             ),
             on_assign=self._on_assign,

@@ -11,6 +11,7 @@ list's recomputes, `summary.py`), so none waits on another's queries.
 from __future__ import annotations
 
 from contextlib import AsyncExitStack, ExitStack, closing
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -25,6 +26,7 @@ from services.report_sink.memory import limit_malloc_arenas, release_engine_code
 from services.report_sink.schema import migrate
 from services.report_sink.sink import EventWriter
 from services.report_sink.summary import CampaignSummaries
+from services.report_sink.threads import keep_merges_niced
 from shared.clickhouse import AsyncClickHouse, connect
 from shared.db import check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
@@ -33,7 +35,7 @@ from shared.http.problems import install_problem_handlers
 from shared.http.rate_limits import install_rate_limits
 from shared.kafka.admin import check_kafka, require_topic
 from shared.kafka.producer import open_producer
-from shared.service import ReadinessCheck, Started, health_router, run_service
+from shared.service import ReadinessCheck, Started, Worker, health_router, run_service
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
@@ -152,7 +154,10 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     app = create_app(
         settings, reader=reader, analyst=analyst, pool=pool, admin_token=token, consumer=sink.check
     )
-    return Started(app, workers=[sink.run])
+    workers: list[Worker] = [sink.run]
+    if settings.chdb_merge_nice and not common.clickhouse_url:
+        workers.append(partial(keep_merges_niced, settings.chdb_merge_nice))
+    return Started(app, workers=workers)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """A runner of the batched strategy over a topic of event batches, built one way for every
 consumer of `email.events` that writes in batches (the guard, the notifier; report_sink's
-`SinkConsumer` builds the same and can adopt this).
+`SinkConsumer` builds the same, with a larger fetch minimum of its own setting).
 
 Five settings of the service size it (`BatchedSettings`). Its consumer fetches in bulk:
 the broker answers a fetch once `EVENTS_FETCH_MIN_BYTES` are there or after
