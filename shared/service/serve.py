@@ -61,6 +61,8 @@ def bound_socket(host: str, port: int, setting: str) -> Iterator[socket.socket]:
 
 
 GC_YOUNG_THRESHOLD = 50_000
+GC_EVERY_S = 1.0
+GC_FULL_EVERY = 10  # every tenth timed collection is a full one
 
 
 def tune_gc() -> None:
@@ -72,12 +74,39 @@ def tune_gc() -> None:
     700. Measured: decoding a 50-recipient SendBatch next to a large live heap took
     443 µs with the default collector against 153 µs without collections; py-spy put
     pydantic decoding at 11% of the sender although it costs ~2 µs per recipient alone.
-    Reference counting still frees almost everything at once; cycles are still collected.
+    Reference counting still frees almost everything at once; cycles are collected on a
+    clock (`collect_cycles`), not only when allocations reach the threshold.
     """
     gc.collect()
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, gen1, gen2)
+
+
+async def collect_cycles(
+    stop: asyncio.Event, every_s: float = GC_EVERY_S, full_every: int = GC_FULL_EVERY
+) -> None:
+    """Collect reference cycles every `every_s` seconds (a full collection every
+    `full_every`th time) until `stop`.
+
+    With young collections only every 50,000 *net* allocations (`tune_gc`), a service whose
+    objects are freed by reference counting almost never reaches the threshold, and what
+    lives in cycles stays: aiokafka keeps each fetched partition's records in one (the
+    records object and the generator that unpacks them refer to each other; it is broken
+    only when the generator is run to its end, and a poll with `max_records` stops it
+    early), with the fetched bytes. The notifier grew by about 560 MB per million events
+    consumed (6.4 GB after a day of benchmarks); a consumer holding the same fetches
+    with these timed collections kept none of them (0 MB traced after 300,000 events,
+    against 222 MB without). A young and middle collection costs about 1.5 ms, a full one
+    8 ms, in such a consumer.
+    """
+    ticks = 0
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+            return
+        ticks += 1
+        gc.collect(2 if ticks % full_every == 0 else 1)
 
 
 async def serve(
@@ -92,7 +121,8 @@ async def serve(
     server = _Server(config)
     server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     worker_tasks: list[asyncio.Task[None]] = [
-        asyncio.create_task(w(stop), name=getattr(w, "__name__", "worker")) for w in workers
+        asyncio.create_task(w(stop), name=getattr(w, "__name__", "worker"))
+        for w in [*workers, collect_cycles]
     ]
     stop_task = asyncio.create_task(stop.wait(), name="stop")
     pending = {server_task, stop_task, *worker_tasks}
