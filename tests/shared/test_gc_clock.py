@@ -59,7 +59,7 @@ async def test_a_dropped_cycle_is_freed_by_the_clock_not_before() -> None:
     stop = asyncio.Event()
     collector = asyncio.create_task(collect_cycles(stop, every_s=0.05, full_every=3))
     try:
-        assert await _freed_within(freed, 2.0)
+        assert await _freed_within(freed, 20.0)  # however slow the machine
     finally:
         stop.set()
         await asyncio.wait_for(collector, 1.0)
@@ -68,12 +68,18 @@ async def test_a_dropped_cycle_is_freed_by_the_clock_not_before() -> None:
 @pytest.mark.usefixtures("no_automatic_gc")
 async def test_full_collections_come_every_nth_time() -> None:
     before = [s["collections"] for s in gc.get_stats()]
+
+    def since(generation: int) -> int:
+        return int(gc.get_stats()[generation]["collections"]) - int(before[generation])
+
     stop = asyncio.Event()
     collector = asyncio.create_task(collect_cycles(stop, every_s=0.01, full_every=4))
-    await asyncio.sleep(0.3)
+    async with asyncio.timeout(20):  # however slow the machine: until two full ones ran
+        while since(2) < 2:
+            await asyncio.sleep(0.005)
     stop.set()
     await asyncio.wait_for(collector, 1.0)
-    after = [s["collections"] for s in gc.get_stats()]
-    middle, full = after[1] - before[1], after[2] - before[2]
-    assert middle >= 6 and full >= 2
-    assert 2 <= middle / full <= 4  # three middle collections to one full (timing slack)
+    middle, full = since(1), since(2)
+    # tick n is a full collection when n is a multiple of 4, a middle one otherwise
+    assert full >= 2
+    assert 3 * full <= middle <= 3 * full + 3
