@@ -25,6 +25,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 import asyncpg
 import structlog
 
+from shared.periodic import stopped_within
+
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[str], None]
@@ -62,8 +64,7 @@ class Listener:
             finally:
                 self.listening.clear()
                 self._reset()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._retry_s)
+            await stopped_within(stop, self._retry_s)
 
     async def _listen(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(

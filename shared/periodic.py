@@ -10,6 +10,7 @@ freshly booted machine.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -39,3 +40,13 @@ class Every:
             return False
         self.mark()
         return True
+
+
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait until `stop` is set or `seconds` have passed; whether `stop` is set (the wait
+    between two runs of a worker's loop, cut short by a shutdown)."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

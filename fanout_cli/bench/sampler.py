@@ -21,6 +21,7 @@ from fanout_cli.bench import pg_load
 from fanout_cli.stack.components import SERVICES
 from fanout_cli.stack.instances import known_instances
 from fanout_cli.stack.orchestrate import broker
+from shared.periodic import stopped_within
 from shared.settings import CommonSettings
 
 
@@ -125,8 +126,7 @@ class Sampler:
         try:
             while not stop.is_set():
                 await self._sample_all(conn)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.interval)
+                await stopped_within(stop, self.interval)
             await self._sample_all(conn)
         finally:
             await conn.close()

@@ -8,7 +8,6 @@ message (docs/deliverability.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +21,7 @@ from services.guard.counts import purge_hours
 from shared.db import check_postgres, open_pool
 from shared.kafka.admin import check_kafka, require_topic
 from shared.kafka.producer import open_producer
+from shared.periodic import stopped_within
 from shared.retry import retryable
 from shared.service import Started, Worker, health_router, run_service
 from shared.topics import Topic, topic_name
@@ -55,8 +55,7 @@ def purge_worker(settings: Settings, pool: asyncpg.Pool) -> Worker:
                 if not retryable(exc):
                     raise
                 log.warning("guard.purge_failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), PURGE_EVERY_S)
+            await stopped_within(stop, PURGE_EVERY_S)
 
     return run
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import structlog
 
+from shared.periodic import stopped_within
+
 log = structlog.get_logger(__name__)
 
 MERGE_THREADS = "MergeMutate"  # ClickHouse's name for its merge (and mutation) threads
@@ -56,6 +58,5 @@ async def keep_merges_niced(nice: int, stop: asyncio.Event) -> None:
         changed = renice_merges(nice)
         if changed:
             log.info("clickhouse.merges_niced", threads=changed, nice=nice)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), CHECK_EVERY_S)
+        if await stopped_within(stop, CHECK_EVERY_S):
             return

@@ -12,13 +12,13 @@ the consumer gets the full time to recover by itself before being replaced.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 from shared import metrics
 from shared.kafka.liveness import Liveness
+from shared.periodic import stopped_within
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +52,5 @@ class Watchdog:
     async def before_retry(self, stop: asyncio.Event, error: str) -> None:
         """A new consumer did not start: wait (doubling, until `stop`) before the next one."""
         log.warning("consumer.restart_failed", group=self._group, error=error, retry_in=self._delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), self._delay)
+        await stopped_within(stop, self._delay)
         self._delay = min(self._delay * 2, RESTART_BACKOFF_S[1])

@@ -21,6 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.errors import DependencyUnavailable
+from shared.periodic import stopped_within
 
 log = structlog.get_logger(__name__)
 
@@ -102,8 +103,7 @@ async def collect_cycles(
     """
     ticks = 0
     while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)
+        if await stopped_within(stop, every_s):
             return
         ticks += 1
         gc.collect(2 if ticks % full_every == 0 else 1)

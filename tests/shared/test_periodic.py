@@ -1,8 +1,11 @@
-"""`Every` on a clock pinned near zero: a job runs at once after boot, then once per interval."""
+"""`Every` on a clock pinned near zero: a job runs at once after boot, then once per interval;
+`stopped_within`, the wait between two runs of a worker's loop."""
 
 from __future__ import annotations
 
-from shared.periodic import Every
+import asyncio
+
+from shared.periodic import Every, stopped_within
 from tests.clock import BootClock
 
 
@@ -32,3 +35,14 @@ def test_every_mark_restarts_the_interval() -> None:
     assert every.due() is False
     clock.advance(1.0)
     assert every.due() is True
+
+
+async def test_stopped_within_answers_false_when_the_time_passes() -> None:
+    assert await stopped_within(asyncio.Event(), 0.01) is False
+
+
+async def test_stopped_within_answers_true_as_soon_as_stop_is_set() -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.01, stop.set)
+    async with asyncio.timeout(30):  # far below the wait asked for: cut short by the stop
+        assert await stopped_within(stop, 3600.0) is True

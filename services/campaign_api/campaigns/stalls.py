@@ -23,7 +23,6 @@ caches and bounds each look). The count by reason is exported on /metrics every
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.campaign_api.campaigns.consumer_groups import ConsumerGroups, GroupLook
 from shared import metrics
 from shared.campaigns import State
+from shared.periodic import stopped_within
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
@@ -214,5 +214,4 @@ async def watch_stalls(
                 metrics.CAMPAIGNS_STALLED_BY_REASON.labels(reason.value).set(n)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             log.warning("stalls.count_failed", error=repr(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        await stopped_within(stop, interval_s)

@@ -8,7 +8,6 @@ idempotency keys' and the dashboard sessions' purges share the loop (`purge_ever
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -16,6 +15,7 @@ import asyncpg
 import structlog
 
 from services.campaign_api.idempotency.store import purge_expired
+from shared.periodic import stopped_within
 
 log = structlog.get_logger(__name__)
 
@@ -32,8 +32,7 @@ async def purge_every(
                 log.info(f"{what}.purged", rows=purged)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             log.warning(f"{what}.purge_failed", error=repr(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        await stopped_within(stop, interval_s)
 
 
 async def run_purge(pool: asyncpg.Pool, stop: asyncio.Event, *, interval_s: float) -> None:
