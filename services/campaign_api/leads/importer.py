@@ -27,17 +27,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
 import asyncpg
+import structlog
 
 from services.campaign_api.leads.fields import LeadRecord
 from services.campaign_api.leads.parsing import ImportFormat, parse_rows
 from services.campaign_api.leads.rows import RowBatch
 from shared import metrics
+
+log = structlog.get_logger(__name__)
 
 STAGING = "lead_import_staging"
 COLUMNS = ("email", "first_name", "last_name", "country", "tags", "attributes")
@@ -71,6 +75,21 @@ SELECT count(*) FILTER (WHERE created) AS created,
        $3::bigint - count(*) AS skipped
 FROM upserted
 """
+
+# After a bulk load the planner still has the statistics of before it until autovacuum's
+# ANALYZE comes round (up to a minute or more): an account whose million leads were just
+# imported is estimated at the few hundred it had, and the resolver's pages (a campaign is
+# often launched straight after its import) were planned as a scan of all its leads plus a
+# sort, about a second each instead of a few milliseconds (bench/results/
+# 20261203T1305Z-resolver-page-plans). So an import that wrote as many rows as autovacuum
+# waits for (a tenth of the table) refreshes them itself once committed. ANALYZE reads a
+# fixed-size sample, so its cost does not grow with the table. It gives way (after
+# `ANALYZE_LOCK_TIMEOUT`) to another import's ANALYZE or a VACUUM of the table, which leaves
+# statistics as fresh.
+ANALYZE_SHARE = 0.1  # of the table's rows as last counted (autovacuum's default factor)
+ANALYZE_MIN_ROWS = 1_000
+ANALYZE_LOCK_TIMEOUT = "2s"
+TABLE_ROWS = "SELECT reltuples FROM pg_class WHERE oid = 'leads'::regclass"
 
 
 class OnConflict(StrEnum):
@@ -201,4 +220,32 @@ async def import_leads(
             with contextlib.suppress(asyncio.CancelledError):
                 await parser
     metrics.LEADS_IMPORTED.inc(report.accepted)
+    await refresh_statistics(pool, report.created + report.updated)
     return report
+
+
+async def refresh_statistics(pool: asyncpg.Pool, written: int) -> bool:
+    """ANALYZE `leads` when `written` rows are a large share of it; True when it ran.
+
+    Best effort: the import is committed already, so a lock wait that times out or a failed
+    ANALYZE is logged and autovacuum's later one is left to do it.
+    """
+    async with pool.acquire() as conn:
+        rows = max(await conn.fetchval(TABLE_ROWS), 0.0)  # -1: never counted
+        if written < max(ANALYZE_MIN_ROWS, ANALYZE_SHARE * rows):
+            return False
+        started = time.perf_counter()
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL lock_timeout = '{ANALYZE_LOCK_TIMEOUT}'")
+                await conn.execute("ANALYZE leads")
+        except asyncpg.PostgresError as exc:
+            log.warning("leads_analyze_skipped", written=written, error=type(exc).__name__)
+            return False
+        log.info(
+            "leads_analyzed",
+            written=written,
+            rows_before=int(rows),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return True
