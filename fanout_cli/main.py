@@ -129,7 +129,7 @@ def stack_status() -> None:
     for row in orchestrate.status(CommonSettings()):
         colour = (
             "green"
-            if row.health in ("ok", "ready") or row.health.startswith(("embedded", "server"))
+            if row.health == "ready" or row.health.startswith(("ok", "embedded", "server"))
             else "red"
         )
         table.add_row(row.name, row.address, str(row.pid or "-"), f"[{colour}]{row.health}[/]")

@@ -14,6 +14,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -57,6 +58,33 @@ class ComponentStatus:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+# Below either, the disk under FANOUT_HOME is reported low: Kafka's log segments (1 GiB
+# each), PostgreSQL's WAL and chDB's merges need room to grow, and a broker whose disk
+# fills takes its log directory offline (KafkaStorageError) until it is restarted.
+LOW_DISK_BYTES = 5 * 2**30
+LOW_DISK_SHARE = 0.05
+GIB = 2**30
+
+
+def disk_health(path: Path) -> str:
+    """How much room the disk holding `path` (or its nearest existing parent) has left:
+    "ok (… GiB free, …%)" or "low: …" with what to do."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    usage = shutil.disk_usage(existing)
+    return disk_verdict(usage.total, usage.free)
+
+
+def disk_verdict(total: int, free: int) -> str:
+    """`disk_health`'s words for a disk of `total` bytes with `free` left."""
+    share = free / total if total else 0.0
+    room = f"{free / GIB:.1f} GiB free, {share:.0%}"
+    if free >= LOW_DISK_BYTES and share >= LOW_DISK_SHARE:
+        return f"ok ({room})"
+    return (
+        f"low: {room}; Kafka takes its log directory offline when the disk fills. Free "
+        "space (old benchmark output, /tmp) or set FANOUT_HOME on a larger disk"
+    )
 
 
 def _remote_postgres(common: CommonSettings) -> bool:
@@ -276,6 +304,9 @@ def up(
     if "infra" in selected:
         selected |= set(INFRA)
     common.home.mkdir(parents=True, exist_ok=True)
+    disk = disk_health(common.home)
+    if not disk.startswith("ok"):
+        say(f"disk under {common.home}: {disk}")
     if ensure_secrets(common.home):
         say(f"secrets: generated into {secrets_path(common.home)} (mode 0600)")
     if "postgres" in selected:
@@ -383,6 +414,7 @@ def status(common: CommonSettings) -> list[ComponentStatus]:
             "server" if common.clickhouse_url else "embedded (in report-sink)",
         )
     )
+    rows.append(ComponentStatus("disk", str(common.home), None, disk_health(common.home)))
     ops_token = known_secret(common, "ops_token") or ""
     for service in SERVICES:
         for instance in known_instances(service, common.home):
