@@ -234,7 +234,8 @@ async def _poll(
     reads: FunnelReads,
 ) -> bool:
     """Read the campaign, and its funnel when `reads` says so, marking the stages done;
-    True once all are."""
+    True once all are: every outcome in the reports and the campaign completed (the reports
+    may show the last outcome before the campaign's own counters reach it)."""
     answer = await get_campaign.asyncio_detailed(campaign_id, client=api)
     state = checked(answer, "campaign").to_dict()
     matched = state["matched"]
@@ -247,6 +248,8 @@ async def _poll(
         _mark(stages["send"], now, state["state"] == "completed", matched)
         if state["state"] == "completed" and result.completed_s is None:
             result.completed_s = now
+    if stages["webhooks"].done_s is not None:  # the reports have it all: not read again
+        return stages["send"].done_s is not None
     if not reads.due(now, state):
         return False
     reports = api.get_async_httpx_client()
@@ -260,7 +263,7 @@ async def _poll(
         result.reported_s = result.reported_s or now
         back = funnel["delivered"] + funnel["bounced"]
         _mark(stages["webhooks"], now, back >= funnel["sent"], back)
-    return stages["webhooks"].done_s is not None
+    return stages["webhooks"].done_s is not None and stages["send"].done_s is not None
 
 
 @dataclass

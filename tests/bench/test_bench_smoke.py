@@ -73,6 +73,7 @@ def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: Suit
         assert run["matched"] == run["leads"]
         assert run["outcomes_reported"] == run["matched"]
         assert run["every_lead_has_outcome"] is True
+        assert run["completed_s"] is not None  # seen completed, not only reported
     fanout = data["fanout"]
     assert len(data["classic"]["slices"]) == len(fanout["slices"]) == len(fanout["paced"]) == 2
     assert fanout["producers"] == 2 and len(fanout["produce_per_s"]) == 2
