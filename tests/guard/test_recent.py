@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+import gc
+from uuid import UUID, uuid4
 
 from cachetools import FIFOCache
 from hypothesis import given
@@ -37,3 +38,17 @@ def test_an_id_counted_again_is_the_newest() -> None:
     recent.remember([first, second, first])  # `first` again: `second` is now the oldest
     recent.remember([third])
     assert first in recent and third in recent and second not in recent
+
+
+def test_remembered_ids_add_nothing_for_the_garbage_collector_to_walk() -> None:
+    """A full collection walks every tracked object: 10,000 remembered ids must not be
+    10,000 more of them (the guard remembers 500,000 by default)."""
+    recent = RecentIds(20_000)
+    gc.collect()
+    tracked_before = len(gc.get_objects())
+    ids = [uuid4() for _ in range(10_000)]
+    recent.remember(ids)
+    del ids
+    gc.collect()
+    assert len(recent) == 10_000
+    assert len(gc.get_objects()) - tracked_before < 100
