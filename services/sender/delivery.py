@@ -52,6 +52,10 @@ async def deliver(
     result = Delivery()
     pending = {e.lead_id: e for e in request.emails}
     started, token = policy.clock(), object()
+    campaign_id = request.campaign_id
+    # tenacity's retry loop is a reference cycle (the loop and its call state refer to each
+    # other), freed only by the garbage collector: its hooks must not hold the request, or
+    # every batch's emails would wait for the next collection (`shared.service.serve`).
     retrying = AsyncRetrying(
         stop=lambda _state: policy.expired(started),
         wait=retry_wait(policy, started),
@@ -59,7 +63,7 @@ async def deliver(
         sleep=policy.sleep,
         before=lambda _state: waits.end(token),
         before_sleep=lambda state: waits.start(
-            token, Wait(request.campaign_id, provider.name, failure_reason(state))
+            token, Wait(campaign_id, provider.name, failure_reason(state))
         ),
         reraise=True,
     )

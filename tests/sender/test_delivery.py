@@ -5,6 +5,8 @@ The clock moves only when the delivery sleeps, so hours of backoff take no time.
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable
 from uuid import UUID, uuid4
 
@@ -179,3 +181,23 @@ async def test_deliver_repeats_an_in_flight_call_before_checking_the_gate(
     assert len(provider.calls) == refused_calls + 1
     assert len(result.sent) == 1 and len(result.undecided) == 1
     assert result.halted_reason == "campaign paused"
+
+
+async def test_a_delivered_request_is_freed_without_waiting_for_the_collector() -> None:
+    """tenacity's retry loop is a reference cycle; the request (the batch's rendered emails)
+    must not hang off it, or every batch's emails would wait for the next collection."""
+    clock = Clock()
+    provider = ScriptedProvider(clock, refuse_until=1.0, answer=lambda _: Outcome.ACCEPTED)
+    attempts, _ = _attempts(provider, clock)  # one refused call, then a retry: both hooks ran
+    request = _request(5)
+    gone: list[weakref.ref[object]] = [weakref.ref(request)]
+    gone += [weakref.ref(e) for e in request.emails]
+    gc.disable()
+    try:
+        result = await deliver(attempts, request)
+        del request
+        alive = [r for r in gone if r() is not None]
+    finally:
+        gc.enable()
+    assert len(result.sent) == 5 and len(provider.calls) == 2
+    assert alive == []
