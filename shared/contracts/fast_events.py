@@ -13,6 +13,10 @@ the slow path: the whole `EventBatch` validated by pydantic, which either normal
 (other spellings pydantic also reads) or refuses it with the field named
 (`ContractError`: the dead-letter topic), exactly as before. The contract stays
 `shared.contracts.events`; `tests/shared/test_fast_events.py` checks that both agree.
+
+The structs are not tracked by the cyclic garbage collector (`gc=False`): they hold ids,
+times and text, never a reference back to themselves, so the collector has no reason to
+walk the events a consumer holds between two polls.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ class EventFields(Protocol):
     def occurred_at(self) -> datetime: ...
 
 
-class FastEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class FastEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     """`EmailEvent`, as msgspec decodes it (required fields first, as msgspec wants)."""
 
     event_id: UUID
@@ -75,7 +79,7 @@ class FastEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         return cls(**{name: getattr(event, name) for name in cls.__struct_fields__})
 
 
-class FastBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class FastBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     """`EventBatch`, as msgspec decodes it."""
 
     events: Annotated[list[FastEvent], msgspec.Meta(min_length=1, max_length=1000)]

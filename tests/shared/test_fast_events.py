@@ -4,6 +4,7 @@ contract refuses is refused (`ContractError`), whatever field breaks it."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -151,3 +152,18 @@ def test_compact_values_take_the_fast_path() -> None:
 def test_empty_value_is_refused() -> None:
     with pytest.raises(ContractError, match="empty"):
         decode_events(None)
+
+
+def test_decoded_events_are_not_tracked_by_the_garbage_collector() -> None:
+    event = EmailEvent(
+        event_id=uuid.uuid4(),
+        account_id=uuid.uuid4(),
+        campaign_id=uuid.uuid4(),
+        lead_id=uuid.uuid4(),
+        email="a@example.com",
+        type=EventType.BOUNCED,
+        provider="ses",
+        occurred_at=datetime(2026, 12, 2, 11, 29, 14, tzinfo=UTC),
+    )
+    [decoded] = decode_events(EventBatch(events=[event]).model_dump_json().encode())
+    assert not gc.is_tracked(decoded)

@@ -5,6 +5,7 @@ refuses is refused (`ContractError`), whatever field breaks it."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from typing import Any
 
@@ -170,3 +171,21 @@ def test_a_smaller_batch_keeps_everything_but_its_recipients() -> None:
 def test_empty_value_is_refused() -> None:
     with pytest.raises(ContractError, match="empty"):
         decode_sends(None)
+
+
+def test_decoded_batches_are_not_tracked_by_the_garbage_collector() -> None:
+    """The sender holds about a hundred batches in flight: their recipients are not objects
+    the collector walks at every collection (their ids and merge variables still are)."""
+    raw = encode_sends(
+        FastSendBatch(
+            uuid.uuid4(),
+            uuid.uuid4(),
+            uuid.uuid4(),
+            0,
+            [FastRecipient(uuid.uuid4(), "a@example.com", {"tags": ["x"]})],
+        )
+    )
+    batch = decode_sends(raw)
+    assert not gc.is_tracked(batch)
+    assert not any(gc.is_tracked(r) for r in batch.recipients)
+    assert gc.is_tracked(batch.recipients[0].merge_vars)  # what it holds still is
