@@ -130,20 +130,21 @@ def test_fast_path_accepts_a_subset_of_the_contract_with_the_same_values(
             _same(f, s)
 
 
+def _event(kind: EventType) -> EmailEvent:
+    return EmailEvent(
+        event_id=uuid.uuid4(),
+        account_id=uuid.uuid4(),
+        campaign_id=uuid.uuid4(),
+        lead_id=uuid.uuid4(),
+        email="a@example.com",
+        type=kind,
+        provider="ses",
+        occurred_at=datetime(2026, 12, 2, 11, 29, 14, 123000, tzinfo=UTC),
+    )
+
+
 def test_compact_values_take_the_fast_path() -> None:
-    sent = [
-        EmailEvent(
-            event_id=uuid.uuid4(),
-            account_id=uuid.uuid4(),
-            campaign_id=uuid.uuid4(),
-            lead_id=uuid.uuid4(),
-            email="a@example.com",
-            type=EventType.SENT,
-            provider="ses",
-            occurred_at=datetime(2026, 12, 2, 11, 29, 14, 123000, tzinfo=UTC),
-        )
-        for _ in range(3)
-    ]
+    sent = [_event(EventType.SENT) for _ in range(3)]
     raw = EventBatch(events=sent).model_dump_json().encode()
     fast = msgspec.json.decode(raw, type=FastBatch)  # no fallback needed
     assert [FastEvent.of(e) for e in sent] == fast.events == decode_events(raw)
@@ -155,15 +156,6 @@ def test_empty_value_is_refused() -> None:
 
 
 def test_decoded_events_are_not_tracked_by_the_garbage_collector() -> None:
-    event = EmailEvent(
-        event_id=uuid.uuid4(),
-        account_id=uuid.uuid4(),
-        campaign_id=uuid.uuid4(),
-        lead_id=uuid.uuid4(),
-        email="a@example.com",
-        type=EventType.BOUNCED,
-        provider="ses",
-        occurred_at=datetime(2026, 12, 2, 11, 29, 14, tzinfo=UTC),
-    )
-    [decoded] = decode_events(EventBatch(events=[event]).model_dump_json().encode())
+    raw = EventBatch(events=[_event(EventType.BOUNCED)]).model_dump_json().encode()
+    [decoded] = decode_events(raw)
     assert not gc.is_tracked(decoded)
