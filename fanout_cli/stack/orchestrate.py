@@ -62,9 +62,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 # Below either, the disk under FANOUT_HOME is reported low: Kafka's log segments (1 GiB
 # each), PostgreSQL's WAL and chDB's merges need room to grow, and a broker whose disk
 # fills takes its log directory offline (KafkaStorageError) until it is restarted.
-LOW_DISK_BYTES = 5 * 2**30
-LOW_DISK_SHARE = 0.05
 GIB = 2**30
+LOW_DISK_BYTES = 5 * GIB
+LOW_DISK_SHARE = 0.05
 
 
 def disk_health(path: Path) -> str:
