@@ -213,7 +213,7 @@ class Simulator:
         return results
 
     def _refuse(
-        self, records: dict[UUID, CallRecord], refusal: CallRefused, result: str
+        self, records: dict[UUID | str, CallRecord], refusal: CallRefused, result: str
     ) -> CallRefused:
         self.counters.calls += 1
         if result == "down":
@@ -264,7 +264,7 @@ class Simulator:
         emails: Sequence[Email],
         digests: list[bytes],
         rolls: list[Roll],
-        records: dict[UUID, CallRecord],
+        records: dict[UUID | str, CallRecord],
         dialect: str,
         answers: frozenset[MessageStatus],
     ) -> list[Answer]:

@@ -58,14 +58,16 @@ class CallRecord:
             setattr(self, name, getattr(self, name) + 1)
 
 
-def call_records(emails: Sequence[Email], started_at: float) -> dict[UUID, CallRecord]:
-    """One empty record per campaign of the call, with its recipient count."""
-    records: dict[UUID, CallRecord] = {}
+def call_records(emails: Sequence[Email], started_at: float) -> dict[UUID | str, CallRecord]:
+    """One empty record per campaign of the call, with its recipient count, by the campaign
+    id as the emails carry it (a UUID or its canonical text)."""
+    records: dict[UUID | str, CallRecord] = {}
     for email in emails:
         campaign = email.ids.campaign_id
         record = records.get(campaign)
         if record is None:
-            record = records[campaign] = CallRecord(campaign, started_at)
+            campaign_id = UUID(campaign) if isinstance(campaign, str) else campaign
+            record = records[campaign] = CallRecord(campaign_id, started_at)
         record.recipients += 1
     return records
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import operator
 import random
 import time
 from collections import defaultdict, deque
@@ -26,10 +27,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
-import orjson
+import msgspec
 import structlog
 
-from services.esp_simulator.events import OutcomeEvent
+from services.esp_simulator.events import OutcomeEvent, WireEvent
 from services.esp_simulator.protocol import WebhookCounts
 from shared.metrics import SIMULATOR_WEBHOOK_PENDING, SIMULATOR_WEBHOOK_POSTS
 from shared.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -71,6 +72,17 @@ class WebhookFormat(Protocol):
         ...
 
 
+class _WireBatch(msgspec.Struct, gc=False):
+    """`protocol.WebhookBatch`."""
+
+    events: list[WireEvent]
+
+
+# `enc_hook=str`: ids of another type than UUID or str (a UUID subclass, asyncpg's, from a
+# caller's rows) are written as `str()` writes them
+_encode_batch = msgspec.json.Encoder(enc_hook=str).encode
+
+
 class SimulatorFormat:
     """The simulator's own webhooks: `{"events": [...]}`, HMAC-signed, one post per batch."""
 
@@ -79,16 +91,15 @@ class SimulatorFormat:
 
     def posts(self, events: list[OutcomeEvent]) -> list[Post]:
         """One post of every event."""
-        times: dict[float, datetime] = {}  # the events of one call share their times
-        items = []
+        times: dict[float, str] = {}  # the events of one call share their times
+        wires = []
         for event in events:
             at = times.get(event.occurred_at)
             if at is None:
-                at = times[event.occurred_at] = datetime.fromtimestamp(event.occurred_at, UTC)
-            items.append(event.as_json(at))
-        # `default=str`: ids that are UUID subclasses (asyncpg's, from a caller's rows) are
-        # written as `str()` writes them; orjson takes only exact UUIDs
-        body = orjson.dumps({"events": items}, default=str)
+                at = datetime.fromtimestamp(event.occurred_at, UTC).isoformat()
+                times[event.occurred_at] = at
+            wires.append(event.wire(at))
+        body = _encode_batch(_WireBatch(wires))
         return [Post(len(events), lambda: (body, self._headers(body)))]
 
     def _headers(self, body: bytes) -> dict[str, str]:
@@ -100,8 +111,7 @@ class SimulatorFormat:
         }
 
 
-def _due_and_seq(entry: tuple[float, int, OutcomeEvent]) -> tuple[float, int]:
-    return entry[0], entry[1]
+_due_and_seq = operator.attrgetter("due", "seq")
 
 
 class WebhookOutbox:
@@ -120,10 +130,10 @@ class WebhookOutbox:
         self._posting = asyncio.Semaphore(POSTS_IN_FLIGHT)
         # Waiting events, one FIFO per delay: events of one delay are added in the order
         # they fall due, so each queue stays sorted without a heap (a heap push and pop per
-        # event was a tenth of the simulator's CPU). Entries: (due, seq, event).
-        self._delayed: dict[float, deque[tuple[float, int, OutcomeEvent]]] = {}
+        # event was a tenth of the simulator's CPU); then the ready ones, in order.
+        self._delayed: dict[float, deque[OutcomeEvent]] = {}
         self._delayed_count = 0
-        self._ready: deque[tuple[float, OutcomeEvent]] = deque()
+        self._ready: deque[OutcomeEvent] = deque()
         self._in_flight = 0
         self._seq = itertools.count()
         self._wake = asyncio.Event()
@@ -151,7 +161,9 @@ class WebhookOutbox:
             queue = delayed.get(delay_s)
             if queue is None:
                 queue = delayed[delay_s] = deque()
-            queue.append((now + delay_s, next(seq), event))
+            event.due = now + delay_s
+            event.seq = next(seq)
+            queue.append(event)
         self._delayed_count += len(events)
         if events and not self._wake.is_set():
             self._wake.set()
@@ -200,19 +212,19 @@ class WebhookOutbox:
             self._release_due(now)
             size = self.policy.batch_size
             if len(self._ready) >= size or (
-                self._ready and now - self._ready[0][0] >= self.policy.flush_s
+                self._ready and now - self._ready[0].due >= self.policy.flush_s
             ):
-                return [self._ready.popleft()[1] for _ in range(min(size, len(self._ready)))]
+                return [self._ready.popleft() for _ in range(min(size, len(self._ready)))]
             await self._sleep_until_next(now)
 
     def _release_due(self, now: float) -> None:
         """Move the events due by `now` to the ready queue, in the order they fall due (and
         were added, for the same time)."""
-        released: list[tuple[float, int, OutcomeEvent]] = []
+        released: list[OutcomeEvent] = []
         runs = 0
         for delay_s, queue in list(self._delayed.items()):
             start = len(released)
-            while queue and queue[0][0] <= now:
+            while queue and queue[0].due <= now:
                 released.append(queue.popleft())
             runs += len(released) > start
             if not queue:
@@ -220,13 +232,13 @@ class WebhookOutbox:
         if runs > 1:  # sorted runs: merged by timsort in linear time
             released.sort(key=_due_and_seq)
         self._delayed_count -= len(released)
-        self._ready.extend((due, event) for due, _, event in released)
+        self._ready.extend(released)
 
     async def _sleep_until_next(self, now: float) -> None:
         deadlines = []
         if self._ready:
-            deadlines.append(self._ready[0][0] + self.policy.flush_s)
-        deadlines.extend(queue[0][0] for queue in self._delayed.values() if queue)
+            deadlines.append(self._ready[0].due + self.policy.flush_s)
+        deadlines.extend(queue[0].due for queue in self._delayed.values() if queue)
         timeout = max(0.001, min(deadlines) - now) if deadlines else None
         self._wake.clear()
         with contextlib.suppress(TimeoutError):

@@ -8,20 +8,47 @@ import uuid
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.esp_simulator.api.fastpath import parse_bulk
 from services.esp_simulator.engine import emails_of
+from services.esp_simulator.events import Email
 from services.esp_simulator.protocol import BulkRequest
 
 _ID = uuid.UUID("7d1d2c1e-93a4-4b7e-9a57-1b1f1a0e0001")
+# "…\n…": two values that each pass, in one field (the fast path checks a call's ids joined
+# by newlines)
 MESSAGE_IDS = st.sampled_from(
-    ["<c1.l1@fanout.local>", "no-brackets", "<a@b>\n", "<é@b>", "<a@@b>", "<a b@c>", "<>", 7]
+    [
+        "<c1.l1@fanout.local>",
+        "no-brackets",
+        "<a@b>\n",
+        "<é@b>",
+        "<a@@b>",
+        "<a b@c>",
+        "<>",
+        7,
+        "<c1.l1@fanout.local>\n<c1.l2@fanout.local>",
+        "<" + "x" * 994 + "@b>",
+    ]
 )
 IDS = st.sampled_from(
-    [str(_ID), str(_ID).upper(), _ID.hex, f"{{{_ID}}}", "nope", "", None, 12, str(uuid.uuid4())]
+    [
+        str(_ID),
+        str(_ID).upper(),
+        _ID.hex,
+        f"{{{_ID}}}",
+        "nope",
+        "",
+        None,
+        12,
+        str(uuid.uuid4()),
+        f"{_ID}\n{_ID}",
+        f"{_ID}\n",
+    ]
 )
 TEXTS: st.SearchStrategy[Any] = st.one_of(
     st.text(max_size=4), st.sampled_from(["x" * 321, "y" * 999, None, 3, []])
@@ -105,11 +132,47 @@ def test_fast_path_takes_only_what_bulk_request_accepts_and_reads_it_the_same(bo
         request = BulkRequest.model_validate_json(body)
     except ValidationError as exc:  # pragma: no cover - the failure this test looks for
         raise AssertionError(f"fast path took a body BulkRequest refuses: {exc}") from exc
-    assert emails == emails_of(request)
+    assert _read(emails) == _read(emails_of(request))
+    for email in emails:  # kept as the text that came, which is `str()` of the UUID read
+        ids = email.ids
+        assert all(isinstance(i, str) for i in (ids.account_id, ids.campaign_id, ids.lead_id))
 
 
 def test_fast_path_takes_the_senders_body() -> None:
     body = orjson.dumps(EXAMPLE)
     emails = parse_bulk(body)
     assert emails is not None
-    assert emails == emails_of(BulkRequest.model_validate_json(body))
+    assert _read(emails) == _read(emails_of(BulkRequest.model_validate_json(body)))
+
+
+def _read(emails: list[Email]) -> list[tuple[str, ...]]:
+    """What the engine reads of each email: its message id, recipient and ids as text."""
+    return [
+        (e.message_id, e.to, str(e.ids.account_id), str(e.ids.campaign_id), str(e.ids.lead_id))
+        for e in emails
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("message_id",), "<c1.l1@fanout.local>\n<c1.l2@fanout.local>"),
+        (("message_id",), "<c1.l1@fanout.local>\n"),
+        (("message_id",), "<" + "x" * 995 + "@b>"),  # 999 characters
+        (("metadata", "lead_id"), f"{_ID}\n{_ID}"),
+        (("metadata", "account_id"), f"{_ID}\n"),
+        (("metadata", "campaign_id"), str(_ID).upper()),  # pydantic's to judge, not ours
+    ],
+)
+def test_fast_path_leaves_values_it_cannot_vouch_for_to_the_route(
+    path: tuple[str, ...], value: str
+) -> None:
+    """Each of a call's message ids (and ids) is checked in one match over all of them
+    joined by newlines: a value holding a newline must not pass as two."""
+    body: dict[str, Any] = copy.deepcopy(EXAMPLE)
+    target = body["messages"][0]
+    *parents, name = path
+    for parent in parents:
+        target = target[parent]
+    target[name] = value
+    assert parse_bulk(orjson.dumps(body)) is None
