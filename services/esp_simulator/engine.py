@@ -189,7 +189,9 @@ class Simulator:
         records = call_records(emails, self._wall())
         if self.outage.down:
             return self._refuse(records, CallRefused(503, "simulated outage"), "down")
-        await asyncio.sleep(self._latency_s())
+        latency_s = self._latency_s()
+        if latency_s > 0:  # none: answered at once, without a turn of the event loop
+            await asyncio.sleep(latency_s)
         refusal = self._refusal(len(emails))
         digests: list[bytes] = []
         rolls: list[Roll] = []
