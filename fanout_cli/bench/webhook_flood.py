@@ -54,7 +54,9 @@ from fanout_cli.bench.sweep import (
     sweep_rounds,
     thin,
 )
+from fanout_cli.demo.api_calls import checked_json
 from fanout_cli.demo.run import new_account
+from fanout_cli.stack.components import service_url
 from fanout_cli.stack.errors import StackError
 from fanout_cli.stack.secrets import stack_secret
 from fanout_cli.topic_reading import end_offsets, records_since
@@ -222,6 +224,26 @@ async def events_on_topic(
     }
 
 
+async def simulator_quiet(http: httpx.AsyncClient, timeout_s: float = 60.0) -> None:
+    """Wait until the stack's simulator has posted every webhook event it holds: each
+    instance's count of emitted events is read before and after the flood, and the
+    simulator's own posts (the outcomes of a campaign run just before) go to the first
+    instance too (a CI run once counted 69 of them in a flood of 200 per instance)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = await http.get(f"{service_url('esp_simulator')}/v1/counters")
+        counters = checked_json(answer, "simulator counters")
+        pending = int(counters["webhooks"]["events_pending"])
+        if pending == 0:
+            return
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"the ESP simulator still holds {pending} webhook events after {timeout_s:g} s; "
+                "check webhook_ingest (`fanout stack status`) and run the flood again"
+            )
+        await asyncio.sleep(0.2)
+
+
 async def run_flood(
     common: CommonSettings, plan: FloodPlan, result: SweepResult, say: Say
 ) -> SweepResult:
@@ -255,6 +277,7 @@ async def _step(
     events = flood_events(account, campaign, plan.events)
     posts = flood_posts(secret, events, plan.events_per_post)
     urls = [(i.name, f"{i.url}/webhooks/{PROVIDER}") for i in group.live]
+    await simulator_quiet(http)
     before = [await group.metric(http, i, EMITTED) for i in group.live]
     since = await end_offsets(common, topic_name(Topic.EMAIL_EVENTS, common.topic_prefix))
     sampler = Sampler(common)
