@@ -11,9 +11,24 @@ them with the shared functions), about a third of the cost.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from uuid import UUID
 
+import msgspec
+
 from shared.contracts.events import EVENT_NAMESPACE
+
+# `enc_hook=str`: a UUID subclass (asyncpg's) is written as `str()` writes it
+_ENCODE_IDS = msgspec.json.Encoder(enc_hook=str).encode
+_DECODE_TEXTS = msgspec.json.Decoder(list[str]).decode
+
+
+def uuid_texts(ids: Iterable[UUID]) -> list[str]:
+    """`[str(i) for i in ids]`, written by msgspec in C: `UUID.__str__` is Python (about
+    0.6 µs an id here, 0.08 this way), and the sender writes each lead id as text four
+    times per email (its Message-ID and metadata, the provider call, the outcome event,
+    the ledger's detail)."""
+    return _DECODE_TEXTS(_ENCODE_IDS(list(ids)))
 
 
 def _prefix(kind: str, campaign_id: UUID) -> hashlib._Hash:

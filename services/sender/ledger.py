@@ -38,6 +38,7 @@ import msgspec
 import orjson
 
 from services.sender.coalesce import Coalescer
+from services.sender.ids import uuid_texts
 from services.sender.outcomes import COUNTED, Outcome, outcome_counts
 from services.sender.screening import Blocked
 from shared.campaigns import MAX_REASON
@@ -283,16 +284,17 @@ def _parked(parked: list[FastRecipient] | None) -> str | None:
 
 def encode_detail(outcomes: list[Outcome]) -> str:
     """Each recipient's outcome as the JSON kept in `send_batch_outcomes.detail`."""
+    leads = uuid_texts(o.recipient.lead_id for o in outcomes)
     return orjson.dumps(
         [
             [
-                str(o.recipient.lead_id),
+                lead,
                 o.recipient.email,
                 o.type.value,
                 o.provider_message_id,
                 o.reason,
             ]  # fmt: skip
-            for o in outcomes
+            for o, lead in zip(outcomes, leads, strict=True)
         ]
     ).decode()
 

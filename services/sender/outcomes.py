@@ -18,7 +18,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from pydantic import TypeAdapter
 
-from services.sender.ids import CampaignIds
+from services.sender.ids import CampaignIds, uuid_texts
 from shared.contracts import EmailEvent, EventBatch, EventType, encode
 from shared.contracts.events import outcome_event_id
 from shared.contracts.fast_sends import FastRecipient
@@ -91,7 +91,7 @@ def encode_outcome_events(
     account, campaign = str(account_id), str(campaign_id)
     at = orjson.Fragment(_TIME.dump_json(occurred_at))
     ids = CampaignIds(campaign_id)
-    leads = [str(o.recipient.lead_id) for o in outcomes]
+    leads = uuid_texts(o.recipient.lead_id for o in outcomes)
     value = {
         "schema_version": 1,
         "events": [

@@ -32,7 +32,7 @@ from uuid import UUID
 import structlog
 
 from services.sender.campaigns import CampaignSpec
-from services.sender.ids import CampaignIds
+from services.sender.ids import CampaignIds, uuid_texts
 from services.sender.providers.base import OutgoingEmail
 from shared.contracts.fast_sends import FastRecipient
 from shared.templating import CompiledTemplate, RenderError, RenderErrorKind
@@ -115,12 +115,13 @@ class _BatchRenderer:
         self.account = str(spec.account_id)
         self.campaign = str(spec.campaign_id)
 
-    def email(self, recipient: FastRecipient) -> OutgoingEmail:
-        """The email to `recipient`; raises `RenderFailed` with the reason."""
+    def email(self, recipient: FastRecipient, lead: str | None = None) -> OutgoingEmail:
+        """The email to `recipient` (`lead`: its lead id as text, when the caller has it);
+        raises `RenderFailed` with the reason."""
         if self.template is None:
             reason = self.spec.template_error or "template unavailable"
             raise RenderFailed(reason, RenderErrorKind.TEMPLATE)
-        lead = str(recipient.lead_id)
+        lead = lead or str(recipient.lead_id)
         link = self.links.url(lead, recipient.email)
         try:
             rendered = self.template.render(recipient.merge_vars, link)
@@ -152,9 +153,10 @@ def _render_into(
     renderer: _BatchRenderer, recipients: list[FastRecipient], done: RenderedBatch
 ) -> RenderedBatch:
     emails, failures = done
-    for recipient in recipients:
+    leads = uuid_texts(r.lead_id for r in recipients)
+    for recipient, lead in zip(recipients, leads, strict=True):
         try:
-            emails.append(renderer.email(recipient))
+            emails.append(renderer.email(recipient, lead))
         except RenderFailed as exc:
             failures.append((recipient, exc))
     return done
@@ -178,9 +180,10 @@ async def render_batch(
     # the garbage collections that ran meanwhile, as the render budget counts it
     wall, cpu = time.perf_counter(), render_clock()
     emails, failures = done
+    leads = uuid_texts(r.lead_id for r in recipients)
     for i, recipient in enumerate(recipients):
         try:
-            emails.append(renderer.email(recipient))
+            emails.append(renderer.email(recipient, leads[i]))
         except RenderFailed as exc:
             failures.append((recipient, exc))
         if (

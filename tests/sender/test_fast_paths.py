@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+from asyncpg.pgproto.pgproto import UUID as asyncpg_uuid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.sender.ids import CampaignIds
+from services.sender.ids import CampaignIds, uuid_texts
 from services.sender.outcomes import Outcome, encode_outcome_events, outcome_events
 from services.sender.render import LinkSigner
 from shared.contracts import EventType, decode, encode
@@ -30,6 +31,13 @@ def test_campaign_ids_are_the_shared_ids(
     for lead in leads:
         assert ids.outcome_event_id(str(lead)) == str(outcome_event_id(campaign, lead))
         assert ids.message_id(str(lead), domain) == message_id(campaign, lead, domain)
+
+
+@given(st.lists(st.uuids(), max_size=60), st.booleans())
+def test_uuid_texts_are_str_of_each(ids: list[uuid.UUID], as_asyncpg: bool) -> None:
+    """The lead ids' text, written by msgspec, is `str()` of each, asyncpg's UUIDs too."""
+    given_ids = [asyncpg_uuid(str(i)) for i in ids] if as_asyncpg else ids
+    assert uuid_texts(iter(given_ids)) == [str(i) for i in ids]
 
 
 @given(st.text(min_size=1, max_size=100), st.uuids(), st.uuids(), st.uuids(), EMAILS)

@@ -15,6 +15,7 @@ import httpx
 import orjson
 import structlog
 
+from services.sender.ids import uuid_texts
 from services.sender.providers.base import (
     Outcome,
     ProviderRetryable,
@@ -38,6 +39,7 @@ STATUS_OUTCOMES = {
 
 def bulk_body(request: SendRequest) -> dict[str, Any]:
     """The JSON body of one bulk call; metadata carries the account, campaign and lead ids."""
+    leads = uuid_texts(e.lead_id for e in request.emails)
     return {
         "from": email.utils.formataddr((request.from_name, request.from_email)),
         "reply_to": request.reply_to,
@@ -53,10 +55,10 @@ def bulk_body(request: SendRequest) -> dict[str, Any]:
                     **e.metadata,
                     "account_id": str(request.account_id),
                     "campaign_id": str(request.campaign_id),
-                    "lead_id": str(e.lead_id),
+                    "lead_id": lead,
                 },
             }
-            for e in request.emails
+            for e, lead in zip(request.emails, leads, strict=True)
         ],
     }
 
