@@ -363,11 +363,17 @@ def _sweep(
 
 
 def print_cpu_per_email(runs: list[dict[str, Any]], to: Console) -> None:
-    """The table the next performance round starts from: CPU µs per email per process."""
-    from fanout_cli.bench.render import cpu_per_email
+    """The tables the next performance round starts from: CPU µs per email per process,
+    and the broker's bytes and requests per topic."""
+    from fanout_cli.bench.render import broker_per_topic, cpu_per_email
 
     header, rows = cpu_per_email(runs)
     to.print(table("CPU µs per email", header, rows))
+    for run in runs:
+        topics = broker_per_topic(run)
+        if topics is not None:
+            title = f"Kafka broker per topic, {run['leads']:,} @ {run['latency_ms']:.0f} ms"
+            to.print(table(title, *topics))
 
 
 def _restoring(common: CommonSettings, module: str, work: Coroutine[Any, Any, T]) -> T:

@@ -26,12 +26,13 @@ from fanout_client.api.templates import create_template
 from fanout_client.models import CampaignCreate, TemplateCreate
 
 from fanout_cli.api_client import api_client, checked
-from fanout_cli.bench import pg_load
+from fanout_cli.bench import kafka_load, pg_load
 from fanout_cli.bench.sampler import ProcessFigures, Sampler
 from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
 from fanout_cli.demo.leads import jsonl_chunks
 from fanout_cli.demo.run import ACCOUNTED, API, REPORTS, SIMULATOR
 from fanout_cli.stack.errors import StackError
+from fanout_cli.stack.orchestrate import broker
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
 from shared.auth import create_account
@@ -72,6 +73,7 @@ class E2EResult:
     processes: dict[str, ProcessFigures] = field(default_factory=dict)
     postgres_roles: dict[str, float] = field(default_factory=dict)  # CPU s by server role
     statements: list[pg_load.StatementLoad] = field(default_factory=list)  # top by time
+    broker: kafka_load.BrokerLoad = field(default_factory=kafka_load.BrokerLoad)
     simulator_duplicates: int = 0
     outcomes_reported: int = 0
     every_lead_has_outcome: bool = False
@@ -158,6 +160,8 @@ async def _run_campaign(
         campaign_id = await create_bench_campaign(api, result.leads, f"bench@{domain}")
         sampler = Sampler(common)
         statements_before = await _statements(common)
+        broker_pid = broker(common).process.pid()
+        broker_before = await kafka_load.snapshot(broker_pid)
         sampler.start()
         stop = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop))
@@ -171,6 +175,7 @@ async def _run_campaign(
         result.processes = sampler.figures
         result.postgres_roles = sampler.postgres_roles
         result.statements = pg_load.difference(statements_before, await _statements(common))
+        result.broker = kafka_load.difference(broker_before, await kafka_load.snapshot(broker_pid))
         result.simulator_duplicates = await _simulator_duplicates(client) - duplicates_before
 
 

@@ -79,6 +79,7 @@ def markdown(data: dict[str, Any]) -> str:
     lines += ["", "CPU µs per email (CPU seconds over matched emails) per process:", ""]
     lines += _markdown_table(*cpu_per_email(data["e2e"]))
     lines += _postgres_detail(data["e2e"])
+    lines += _broker_detail(data["e2e"])
     if data.get("classic") and data.get("fanout"):
         lines += _comparison(data)
     if data.get("reports"):
@@ -159,6 +160,56 @@ def _postgres_detail(runs: list[dict[str, Any]]) -> list[str]:
                     for st in statements
                 ],
             )
+    return lines
+
+
+def broker_per_topic(run: dict[str, Any]) -> tuple[list[str], list[list[str]]] | None:
+    """Header and rows: each topic's bytes in and out (out over in: how many times each
+    byte was fetched, which is its consumer groups unless records are fetched again),
+    records, and produce and fetch requests per 1,000 emails; None without figures."""
+    broker = run.get("broker") or {}
+    if not broker.get("topics"):
+        return None
+    per_k = 1000 / (run["matched"] or 1)
+    header = ["topic", "MB in", "MB out", "out / in", "records in", "produce / 1k emails"]
+    header.append("fetch / 1k emails")
+    rows = []
+    for topic, m in broker["topics"].items():
+        bytes_in, bytes_out = m.get("bytes_in", 0), m.get("bytes_out", 0)
+        rows.append(
+            [
+                topic,
+                f"{bytes_in / 2**20:,.1f}",
+                f"{bytes_out / 2**20:,.1f}",
+                f"{bytes_out / bytes_in:.1f}" if bytes_in else "—",
+                f"{m.get('records_in', 0):,}",
+                f"{m.get('produce_requests', 0) * per_k:,.1f}",
+                f"{m.get('fetch_requests', 0) * per_k:,.1f}",
+            ]
+        )
+    return header, rows
+
+
+def _broker_detail(runs: list[dict[str, Any]]) -> list[str]:
+    """The broker's work per run: topics (bytes, records, requests), requests by kind."""
+    lines: list[str] = []
+    for run in runs:
+        title = f"{run['leads']:,} leads @ {run['latency_ms']:.0f} ms"
+        broker = run.get("broker") or {}
+        if broker.get("unavailable"):
+            lines += ["", f"Kafka broker counters, {title}: {broker['unavailable']}."]
+            continue
+        topics = broker_per_topic(run)
+        if topics is None:
+            continue
+        lines += ["", f"Kafka broker per topic (JMX counters), {title}:", ""]
+        lines += _markdown_table(*topics)
+        per_k = 1000 / (run["matched"] or 1)
+        kinds = ", ".join(
+            f"{kind} {count:,} ({count * per_k:,.1f} per 1k emails)"
+            for kind, count in broker["requests"].items()
+        )
+        lines += ["", f"Requests by kind: {kinds}."]
     return lines
 
 

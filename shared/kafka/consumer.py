@@ -136,8 +136,10 @@ async def stop_consumer(consumer: ConsumerPort, timeout_s: float) -> None:
 def apply_backpressure(consumer: ConsumerPort, room: int) -> int:
     """Pause every assigned partition while the strategy is full; resume once it has room.
 
-    A paused consumer keeps polling (so it stays in its group) but fetches nothing;
-    nothing is re-read, unlike seeking back.
+    A paused consumer keeps polling (so it stays in its group) but fetches nothing. The
+    position does not move back, but aiokafka drops the records it had fetched for a
+    paused partition, so the broker sends them again after the resume: the runner
+    pauses only after a long wait (`RunnerOptions.pause_after_s`).
     """
     if room <= 0:
         running = consumer.assignment() - consumer.paused()

@@ -5,8 +5,9 @@ A consumer makes progress when any of these holds, looked at after every poll:
 - a partition it fetches (assigned, not paused) got a fetch response: aiokafka's
   `last_poll_timestamp` moves with every response, records or not, so a quiet
   topic is progress too;
-- every assigned partition is paused: the strategy is full and its work is the
-  progress (backpressure is not the consumer's to judge);
+- every assigned partition is paused, or the runner waits for a full strategy
+  without polling: its work is the progress (backpressure is not the consumer's
+  to judge);
 - the group gave this member no partitions (an idle member of a healthy group).
 
 No progress: the partitions were revoked and not yet reassigned (a rebalance),
@@ -102,6 +103,12 @@ class Liveness:
         if polled or (latest is not None and latest != self._last_fetch):
             self._progress()
         self._last_fetch = latest
+
+    def backpressure(self) -> None:
+        """The strategy is full and waited for without polling: its work is the progress."""
+        if self._state not in (ConsumerState.STARTING, ConsumerState.REBALANCING):
+            self._state = ConsumerState.BACKPRESSURE
+            self._progress()
 
     def excuse(self) -> None:
         """The broker does not answer: restart the clock (the outage is not a stall)."""

@@ -2,18 +2,26 @@
 
 One step, readable top to bottom:
 
-    strategy.poll() → full? pause partitions : resume them → getmany(≤ capacity)
+    strategy.poll() → full? wait for room (a long wait: pause partitions)
+                    : resume them → getmany(≤ capacity)
       → strategy.submit(record) for each record → every commit interval:
         strategy.committable() → dead letters flushed → commit (owned partitions only)
       → no progress for `stall_after_s` and the broker answers? rebuild the consumer
 
 The runner owns everything that is the same for every consumer: building the
 consumer, the rebalance listener, commits (manual, last, throttled, bounded in
-time), the dead-letter queue and backpressure (aiokafka's pause/resume: a full
-strategy pauses fetching but the consumer keeps polling, so it stays in its
-group). On revocation it joins the strategy's work on the revoked partitions
-(bounded), commits it, then forgets them; on stop (an `asyncio.Event`, set by
-the signal handler) it joins everything, commits and leaves the group.
+time), the dead-letter queue and backpressure. A full strategy is first waited
+for without polling: aiokafka keeps at most one fetched response per partition
+buffered and fetches no more for it until it is consumed, so nothing is read
+twice. Pausing is for a long wait only (`pause_after_s`): the consumer must poll
+within `max_poll_interval_ms` to stay in its group and a paused one keeps
+polling, but aiokafka drops what it had fetched for a paused partition and the
+broker sends it again on resume. Pausing at every full moment had the sender's
+consumer read `email.sends` 33 times over (1,046 MB fetched for 31 MB written in
+a 300k run, bench/results/20261203T1930Z-kafka-refetch). On revocation it joins
+the strategy's work on the revoked partitions (bounded), commits it, then forgets
+them; on stop (an `asyncio.Event`, set by the signal handler) it joins everything,
+commits and leaves the group.
 
 Recovery: the runner watches its consumer (`shared.kafka.liveness`, also what
 `/readyz` reports). When it made no progress for `stall_after_s` while the
@@ -69,6 +77,14 @@ class RunnerOptions:
     commit_timeout_s: float = 30.0  # a commit still waiting then is dropped, retried next time
     drain_timeout_s: float = 20.0  # longest join on revocation and on stop
     stall_after_s: float | None = None  # None: the common setting kafka_consumer_stall_s
+    # How long a full strategy is waited for before its partitions are paused (see the
+    # module docstring); at most half the consumer's max_poll_interval_ms.
+    pause_after_s: float = 30.0
+
+    @property
+    def hold_full_s(self) -> float:
+        """`pause_after_s`, bounded so the waiting consumer keeps its group membership."""
+        return min(self.pause_after_s, self.consumer.max_poll_interval_ms / 2000)
 
 
 class ConsumerNotConsuming(Exception):  # noqa: N818 - a readiness verdict, named as /readyz says it
@@ -121,6 +137,8 @@ class Runner:
         self._on_assign = on_assign
         self._on_revoke = on_revoke
         self._liveness = Liveness(opts.stall_after_s or common.kafka_consumer_stall_s, clock)
+        self._clock = clock
+        self._full_since: float | None = None  # when the strategy last became full
         self._watchdog = Watchdog(
             group, self._liveness, broker_probe or (lambda: broker_answers(common))
         )
@@ -167,7 +185,17 @@ class Runner:
     async def _step(self, consumer: ConsumerPort) -> None:
         async with self._lock:
             await self._strategy.poll()
-            room = apply_backpressure(consumer, self._strategy.capacity())
+            room = self._strategy.capacity()
+            holding = self._holding(room)
+            if holding:
+                self._liveness.backpressure()
+                if self._committer.due():
+                    await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
+            else:
+                room = apply_backpressure(consumer, room)
+        if holding:  # until a slot frees, at most a poll's time (commits, the pause)
+            await self._strategy.room(self._opts.poll_timeout_ms / 1000)
+            return
         limit = max(1, min(room, self._opts.consumer.max_poll_records))
         try:
             polled = await consumer.getmany(
@@ -182,6 +210,16 @@ class Runner:
             self._liveness.observe(consumer, sum(map(len, polled.values())))
             if self._committer.due():
                 await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
+
+    def _holding(self, room: int) -> bool:
+        """True while the strategy is full and has been for less than `hold_full_s`."""
+        if room > 0:
+            self._full_since = None
+            return False
+        now = self._clock()
+        if self._full_since is None:
+            self._full_since = now
+        return now - self._full_since < self._opts.hold_full_s
 
     def _submit(self, polled: dict[TopicPartition, list[Any]]) -> None:
         for tp, records in polled.items():

@@ -4,7 +4,9 @@ The runner (`shared.kafka.runner`) owns the consumer, the rebalance, the commits
 dead-letter topic and backpressure; a strategy owns the work and says which offsets
 are safe to commit. The runner drives it like this:
 
-    capacity()          how many more records it takes now; 0 pauses the partitions
+    capacity()          how many more records it takes now; 0: the runner waits (`room`),
+                        and pauses the partitions if the wait is long
+    room(t)             return once capacity may have come back, or after `t` seconds
     submit(record)      take one record (per partition in offset order); never blocks
     poll()              do what is due (handle buffered records, start a due write);
                         raises only when the work failed in a way retrying cannot fix
@@ -88,6 +90,7 @@ class Strategy(Protocol):
     """One consumer's work, as the runner drives it (see the module docstring)."""
 
     def capacity(self) -> int: ...
+    async def room(self, timeout: float) -> None: ...
     def submit(self, record: KafkaRecord) -> None: ...
     async def poll(self) -> None: ...
     async def committable(self) -> dict[TopicPartition, int]: ...

@@ -74,6 +74,11 @@ def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: Suit
         assert run["outcomes_reported"] == run["matched"]
         assert run["every_lead_has_outcome"] is True
         assert run["completed_s"] is not None  # seen completed, not only reported
+    # the broker's counters were read (JMX) and each byte of the sends was fetched once:
+    # the sender's consumer had read them 5-33 times over (bench/results/...-kafka-refetch)
+    sends = data["e2e"][-1]["broker"]["topics"]["bench.email.sends"]
+    assert sends["records_in"] >= 100_000 / 50
+    assert sends["bytes_out"] <= 1.25 * sends["bytes_in"], sends
     fanout = data["fanout"]
     assert len(data["classic"]["slices"]) == len(fanout["slices"]) == len(fanout["paced"]) == 2
     assert fanout["producers"] == 2 and len(fanout["produce_per_s"]) == 2

@@ -77,6 +77,12 @@ class Batched(Generic[T]):
         if self._writing is None and self._pending and (self._full() or self._old()):
             self._start_write()
 
+    async def room(self, timeout: float) -> None:
+        """Return once the running write is over (the next batch may start), or after
+        `timeout` seconds."""
+        if self._writing is not None and not self._writing.done():
+            await asyncio.wait({self._writing}, timeout=timeout)
+
     async def committable(self) -> dict[TopicPartition, int]:
         """One past the last record of every batch written."""
         self._collect()

@@ -14,6 +14,7 @@ is a bug: the partition would be stuck, so the runner stops instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Collection
 
 import structlog
@@ -45,6 +46,7 @@ class Concurrent:
         self._tracker = WatermarkTracker()
         self._tasks: dict[TopicPartition, set[asyncio.Task[None]]] = {}
         self._failure: BaseException | None = None
+        self._freed: asyncio.Future[None] | None = None  # what `room` waits on
 
     @property
     def in_flight(self) -> int:
@@ -64,6 +66,8 @@ class Concurrent:
 
         def finished(done: asyncio.Task[None]) -> None:
             self._tasks.get(tp, set()).discard(done)
+            if self._freed is not None and not self._freed.done():
+                self._freed.set_result(None)
             if done.cancelled():
                 return
             if done.exception() is None:
@@ -72,6 +76,15 @@ class Concurrent:
                 self._failure = done.exception()
 
         task.add_done_callback(finished)
+
+    async def room(self, timeout: float) -> None:
+        """Return once a slot is free (or a record's work ended), or after `timeout` s."""
+        if self.capacity() > 0:
+            return
+        self._freed = freed = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await freed
 
     async def _run(self, record: KafkaRecord) -> None:
         try:

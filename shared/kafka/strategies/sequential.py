@@ -68,7 +68,7 @@ class Sequential(Generic[M]):
         self._retry_at = 0.0
 
     def capacity(self) -> int:
-        """0 while records wait for their retry (the runner pauses); otherwise any number."""
+        """0 while records wait to be handled or retried (the runner waits); otherwise any."""
         return 0 if self._waiting else sys.maxsize
 
     def submit(self, record: KafkaRecord) -> None:
@@ -101,6 +101,11 @@ class Sequential(Generic[M]):
         self._buffer.clear()
         self._waiting.clear()
         self._delay = self._backoff.initial_s
+
+    async def room(self, timeout: float) -> None:
+        """Return once the buffered records' retry is due, or after `timeout` seconds."""
+        if self._waiting:
+            await asyncio.sleep(min(timeout, max(0.0, self._retry_at - self._clock())))
 
     async def committable(self) -> dict[TopicPartition, int]:
         """One past the last handled record of every partition."""

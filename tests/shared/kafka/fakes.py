@@ -221,6 +221,7 @@ class Running:
     """A runner as a task; `stop()` sets its event and returns what `run` raised, if anything."""
 
     def __init__(self, run: Runner) -> None:
+        self.runner = run
         self.stop_event = asyncio.Event()
         self.task = asyncio.create_task(run.run(self.stop_event))
 

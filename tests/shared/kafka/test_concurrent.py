@@ -7,6 +7,8 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from shared.kafka.deadletter import DeadLetterQueue
+from shared.kafka.liveness import ConsumerState
 from shared.kafka.strategies.concurrent import Concurrent
 from shared.kafka.strategy import Context, InvalidMessage, KafkaRecord, StrategyFactory
 from tests.shared.kafka.fakes import (
@@ -16,6 +18,7 @@ from tests.shared.kafka.fakes import (
     FakeRecord,
     Harness,
     Journal,
+    LetterBox,
     Running,
     eventually,
     polled_again,
@@ -98,9 +101,30 @@ async def test_tallies_flushed_before_offsets_committed() -> None:
     assert ("flush", None) in work.journal[:first_commit]
 
 
-async def test_full_strategy_pauses_partitions_until_a_slot_frees() -> None:
+async def test_full_strategy_is_waited_for_without_polling_until_a_slot_frees() -> None:
+    """Neither paused nor polled: aiokafka would drop what it fetched for a paused partition."""
     feed = records(P0, [b"a"] * 3) + records(P1, [b"a"] * 3)
     work, consumer, running = start(feed, initial=frozenset({P0, P1}), max_in_flight=2)
+    await eventually(lambda: len(work.started) == 2)
+    polls = consumer.polls
+    await asyncio.sleep(0.05)  # ten looks at the full strategy
+    assert consumer.polls <= polls + 1, "at most the poll under way when it filled up"
+    assert len(work.started) == 2 and consumer.pauses == 0
+    assert running.runner.health().state is ConsumerState.BACKPRESSURE
+    work.open(0, 0)
+    await eventually(lambda: len(work.started) == 3)
+    for partition in (0, 1):
+        work.open(partition, 0, 1, 2)
+    await eventually(lambda: consumer.latest() == {P0: 3, P1: 3})
+    assert await running.stop() is None
+    assert consumer.pauses == 0 and len(work.started) == 6
+
+
+async def test_strategy_full_past_pause_after_is_paused_and_polled_until_a_slot_frees() -> None:
+    feed = records(P0, [b"a"] * 3) + records(P1, [b"a"] * 3)
+    work, consumer, running = start(
+        feed, initial=frozenset({P0, P1}), max_in_flight=2, pause_after_s=0.02
+    )
     await eventually(lambda: len(work.started) == 2 and consumer.paused() == {P0, P1})
     await polled_again(consumer)
     assert len(work.started) == 2, "nothing more is taken while the slots are full"
@@ -151,3 +175,24 @@ async def test_crashed_work_stops_the_runner_without_committing_it() -> None:
     await eventually(running.task.done)
     assert isinstance(await running.stop(), RuntimeError)
     assert consumer.commits() == []
+
+
+async def test_room_returns_when_a_slot_frees_not_after_its_timeout() -> None:
+    work = Gates()
+    strategy = concurrent(work, max_in_flight=1)(
+        Context("g-room", DeadLetterQueue(LetterBox([]), "g"))
+    )
+    (record,) = records(P0, [b"a"])
+    strategy.submit(record)
+    await eventually(lambda: work.started == [(0, 0)])
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await strategy.room(0.05)
+    assert loop.time() - started >= 0.05 and strategy.capacity() == 0, "full: the timeout"
+    waiting = asyncio.create_task(strategy.room(60))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    work.open(0, 0)
+    await asyncio.wait_for(waiting, 1)  # woken by the finished work, not the 60 s
+    assert strategy.capacity() == 1
+    await strategy.room(60)  # room already: no wait

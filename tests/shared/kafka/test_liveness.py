@@ -63,6 +63,20 @@ def test_paused_partitions_are_backpressure_not_stall() -> None:
     assert liveness.stalled(), "once resumed, fetches must answer again"
 
 
+def test_a_full_strategy_waited_for_is_backpressure_but_not_during_a_rebalance() -> None:
+    liveness, consumer, clock = _fetching()
+    for _ in range(5):
+        clock.now += STALL_S
+        liveness.backpressure()
+    assert liveness.health().state is ConsumerState.BACKPRESSURE
+    assert not liveness.stalled()
+    liveness.revoked()
+    clock.now += STALL_S + 1
+    liveness.backpressure()
+    assert liveness.health().state is ConsumerState.REBALANCING
+    assert liveness.stalled(), "a rebalance that never ends is a stall, full strategy or not"
+
+
 def test_member_without_partitions_is_idle_not_stalled() -> None:
     clock = PinnedClock()
     liveness = Liveness(STALL_S, clock)

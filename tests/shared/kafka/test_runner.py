@@ -12,7 +12,8 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from shared import metrics
 from shared.errors import DependencyUnavailable
 from shared.kafka.commits import Committer
-from shared.kafka.runner import ConsumerNotConsuming
+from shared.kafka.consumer import ConsumerOptions
+from shared.kafka.runner import ConsumerNotConsuming, RunnerOptions
 from shared.kafka.strategy import Context, KafkaRecord
 from tests.shared.kafka.fakes import (
     P0,
@@ -35,6 +36,9 @@ class Claims:
 
     def capacity(self) -> int:
         return 1
+
+    async def room(self, timeout: float) -> None:
+        raise AssertionError(f"never full: never waited for ({timeout} s)")
 
     def submit(self, record: KafkaRecord) -> None:
         raise AssertionError(f"no record expected, got {record}")
@@ -186,3 +190,11 @@ async def test_poll_error_is_survived_and_left_to_watchdog() -> None:
     await eventually(lambda: consumer.polls >= 2, steps=5000)
     assert not running.task.done()
     assert await running.stop() is None
+
+
+def test_a_full_strategy_is_paused_in_time_to_keep_its_group_membership() -> None:
+    """Waiting for room does not poll; it must end well before max_poll_interval_ms."""
+    assert RunnerOptions().hold_full_s == 30.0
+    short = RunnerOptions(pause_after_s=600, consumer=ConsumerOptions(max_poll_interval_ms=60_000))
+    assert short.hold_full_s == 30.0
+    assert RunnerOptions(pause_after_s=0).hold_full_s == 0

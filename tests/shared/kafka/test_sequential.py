@@ -63,7 +63,7 @@ async def test_handle_records_in_order_then_commit_after() -> None:
 
 async def test_handler_failure_pauses_partitions_and_retries_same_records() -> None:
     handler, clock = Handler(failures=2), PinnedClock()
-    kafka = Harness(sequential(handler, clock))
+    kafka = Harness(sequential(handler, clock), pause_after_s=0)  # paused at once, still polled
     consumer = kafka.consumer
     consumer.feed(records(P0, values(1, 2)))
     running = kafka.start()
