@@ -171,8 +171,15 @@ def broker_per_topic(run: dict[str, Any]) -> tuple[list[str], list[list[str]]] |
     if not broker.get("topics"):
         return None
     per_k = 1000 / (run["matched"] or 1)
-    header = ["topic", "MB in", "MB out", "out / in", "records in", "produce / 1k emails"]
-    header.append("fetch / 1k emails")
+    header = [
+        "topic",
+        "MB in",
+        "MB out",
+        "out / in",
+        "records in",
+        "produce / 1k emails",
+        "fetch / 1k emails",
+    ]
     rows = []
     for topic, m in broker["topics"].items():
         bytes_in, bytes_out = m.get("bytes_in", 0), m.get("bytes_out", 0)

@@ -189,8 +189,7 @@ class Runner:
             holding = self._holding(room)
             if holding:
                 self._liveness.backpressure()
-                if self._committer.due():
-                    await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
+                await self._commit_if_due(consumer)
             else:
                 room = apply_backpressure(consumer, room)
         if holding:  # until a slot frees, at most a poll's time (commits, the pause)
@@ -208,8 +207,12 @@ class Runner:
         async with self._lock:
             self._submit(polled)
             self._liveness.observe(consumer, sum(map(len, polled.values())))
-            if self._committer.due():
-                await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
+            await self._commit_if_due(consumer)
+
+    async def _commit_if_due(self, consumer: ConsumerPort) -> None:
+        """Commit what the strategy finished, once the commit interval has passed."""
+        if self._committer.due():
+            await self._committer.commit_done(consumer, self._strategy, self._dead_letters)
 
     def _holding(self, room: int) -> bool:
         """True while the strategy is full and has been for less than `hold_full_s`."""
