@@ -23,11 +23,10 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError, retry_after_seconds
+from services.sender.providers.http import client as esp_client
 from shared.simulator_status import MessageStatus
 
 log = structlog.get_logger(__name__)
-
-POOL_SIZE = 8  # connections per httpx pool
 
 STATUS_OUTCOMES = {
     MessageStatus.ACCEPTED: Outcome.ACCEPTED,
@@ -101,29 +100,7 @@ class SimulatorProvider:
         self._headers = {"Authorization": f"Bearer {api_key}"}
         self._post_headers = {**self._headers, "Content-Type": "application/json"}
         self._owns_http = http is None
-        if http is not None:
-            self._pools = [http]
-        else:
-            # several small pools rather than one: httpcore scans every connection of a
-            # pool (a readability check each) twice per request, so the cost of a call
-            # grew with the batches in flight (py-spy: has_expired ~10% of the sender).
-            # Each pool keeps all its connections alive (httpx keeps 20 by default and
-            # closed the rest after every call).
-            # Their TLS context is one: each of its own loads the CA bundle (~20 ms of CPU
-            # each, 16 pools for 128 batches in flight: a third of a second per adapter).
-            sizes = [POOL_SIZE] * (connections // POOL_SIZE) + [connections % POOL_SIZE]
-            tls = httpx.create_ssl_context()
-            self._pools = [
-                httpx.AsyncClient(
-                    timeout=timeout_s,
-                    limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-                    verify=tls,
-                )
-                for n in sizes
-                if n
-            ]
-        self._busy = [0] * len(self._pools)
-        self._http = self._pools[0]
+        self._http = http if http is not None else esp_client(timeout_s, connections)
 
     async def send_batch(self, request: SendRequest) -> list[RecipientResult]:
         """One bulk call; one result per email, in order."""
@@ -144,14 +121,13 @@ class SimulatorProvider:
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
         if self._owns_http:
-            for pool in self._pools:
-                await pool.aclose()
+            await self._http.aclose()
 
     async def _post_bulk(self, body: dict[str, Any]) -> httpx.Response:
         url = f"{self._base_url}/v1/messages/bulk"
         try:
             content = orjson.dumps(body)  # ~15x cheaper than httpx's json= (stdlib json)
-            response = await self._post_on_least_busy(url, content)
+            response = await self._http.post(url, content=content, headers=self._post_headers)
         except httpx.TimeoutException as exc:
             raise ProviderRetryable(f"simulator timeout: {exc.__class__.__name__}") from exc
         except httpx.TransportError as exc:
@@ -163,14 +139,6 @@ class SimulatorProvider:
         if status != 200:
             raise ProviderRequestError(self.name, status, _reason(response))
         return response
-
-    async def _post_on_least_busy(self, url: str, content: bytes) -> httpx.Response:
-        i = min(range(len(self._pools)), key=self._busy.__getitem__)
-        self._busy[i] += 1
-        try:
-            return await self._pools[i].post(url, content=content, headers=self._post_headers)
-        finally:
-            self._busy[i] -= 1
 
     def _results(self, request: SendRequest, response: httpx.Response) -> list[RecipientResult]:
         try:

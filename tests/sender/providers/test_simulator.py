@@ -153,6 +153,19 @@ async def test_send_batch_timeout_retryable(base_url: str) -> None:
         assert not http.is_closed
 
 
+async def test_send_batch_timeout_retryable_on_own_client(base_url: str) -> None:
+    await _configure(base_url, latency_p50_ms=500)
+    adapter = SimulatorProvider(base_url, KEY, timeout_s=0.1)
+    try:
+        with pytest.raises(ProviderRetryable, match="timeout: ReadTimeout"):
+            await adapter.send_batch(fresh_request(1))
+        await _configure(base_url, latency_p50_ms=0)
+        results = await adapter.send_batch(fresh_request(2))  # a new connection, not the late one
+        assert [r.outcome for r in results] == [Outcome.ACCEPTED, Outcome.ACCEPTED]
+    finally:
+        await adapter.aclose()
+
+
 async def test_send_batch_unreachable_retryable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

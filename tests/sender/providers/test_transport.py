@@ -1,0 +1,272 @@
+"""The ESP calls' HTTP/1.1 transport against real sockets: a scripted asyncio server
+answering each request with bytes the test chose (keep-alive, chunks, closes, delays, TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import gzip
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from services.sender.providers.transport import Http11Transport
+
+
+@dataclass
+class Answer:
+    """What the server does with one request: wait, write `data`, maybe close."""
+
+    data: bytes
+    close: bool = False
+    delay_s: float = 0.0
+
+
+def ok(body: bytes, *headers: str) -> Answer:
+    head = "".join(f"{h}\r\n" for h in headers)
+    status = b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n" % (head.encode(), len(body))
+    return Answer(status + body)
+
+
+@dataclass
+class Server:
+    """A scripted HTTP/1.1 server: answers requests in order from `answers`."""
+
+    answers: list[Answer]
+    requests: list[tuple[bytes, bytes]] = field(default_factory=list)
+    connections: int = 0
+    port: int = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                body = await reader.readexactly(length)
+                self.requests.append((head, body))
+                answer = self.answers.pop(0)
+                await asyncio.sleep(answer.delay_s)
+                writer.write(answer.data)
+                await writer.drain()
+                if answer.close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+Start = Callable[..., Awaitable[Server]]  # (answers, tls=None): a server listening
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Start]:
+    servers: list[asyncio.Server] = []
+
+    async def start(answers: list[Answer], tls: ssl.SSLContext | None = None) -> Server:
+        server = Server(answers)
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
+        servers.append(listening)
+        server.port = listening.sockets[0].getsockname()[1]
+        return server
+
+    yield start
+    for listening in servers:
+        listening.close()
+
+
+def client(**options: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=Http11Transport(**options), timeout=2.0)
+
+
+async def test_post_reuses_the_connection_and_sends_the_request_whole(serve: Start) -> None:
+    server = await serve([ok(b'{"a":1}', "Content-Type: application/json"), ok(b"second")])
+    async with client() as http:
+        first = await http.post(
+            f"http://127.0.0.1:{server.port}/v1/messages/bulk?x=1",
+            content=b'{"messages":[]}',
+            headers={"Authorization": "Bearer k"},
+        )
+        second = await http.get(f"http://127.0.0.1:{server.port}/v1/config")
+    assert first.status_code == 200 and first.json() == {"a": 1}
+    assert first.headers["content-type"] == "application/json"
+    assert second.text == "second"
+    assert server.connections == 1
+    (head, body), (head2, body2) = server.requests
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /v1/messages/bulk?x=1 HTTP/1.1"
+    assert f"Host: 127.0.0.1:{server.port}".encode() in lines
+    assert b"Authorization: Bearer k" in lines and b"Content-Length: 15" in lines
+    assert body == b'{"messages":[]}'
+    assert head2.startswith(b"GET /v1/config HTTP/1.1\r\n") and body2 == b""
+
+
+async def test_chunked_and_gzip_answers_are_decoded(serve: Start) -> None:
+    packed = gzip.compress(b"hello " * 100)
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
+        + b"%x\r\n%s\r\n" % (20, packed[:20])
+        + b"%x\r\n%s\r\n" % (len(packed) - 20, packed[20:])
+        + b"0\r\n\r\n"
+    )
+    server = await serve([Answer(chunked), ok(b"after")])
+    async with client() as http:
+        response = await http.get(f"http://127.0.0.1:{server.port}/")
+        after = await http.get(f"http://127.0.0.1:{server.port}/")
+    assert response.text == "hello " * 100
+    assert after.text == "after" and server.connections == 1
+
+
+async def test_body_up_to_the_close_when_no_length_is_given(serve: Start) -> None:
+    server = await serve([Answer(b"HTTP/1.1 200 OK\r\n\r\nto the end", close=True), ok(b"next")])
+    async with client() as http:
+        response = await http.get(f"http://127.0.0.1:{server.port}/")
+        following = await http.get(f"http://127.0.0.1:{server.port}/")
+    assert response.text == "to the end"
+    assert following.text == "next" and server.connections == 2
+
+
+async def test_connection_close_and_a_server_closing_idle_connections_open_new_ones(
+    serve: Start,
+) -> None:
+    server = await serve(
+        [ok(b"1", "Connection: close"), Answer(ok(b"2").data, close=True), ok(b"3")]
+    )
+    async with client() as http:
+        texts = []
+        for _ in range(3):
+            texts.append((await http.get(f"http://127.0.0.1:{server.port}/")).text)
+            await asyncio.sleep(0.05)  # the server's close reaches the idle connection
+    assert texts == ["1", "2", "3"]
+    assert server.connections == 3
+
+
+async def test_idle_connections_expire(serve: Start) -> None:
+    server = await serve([ok(b"1"), ok(b"2")])
+    async with client(keepalive_expiry_s=0.0) as http:
+        await http.get(f"http://127.0.0.1:{server.port}/")
+        await http.get(f"http://127.0.0.1:{server.port}/")
+    assert server.connections == 2
+
+
+async def test_read_timeout_closes_the_connection_so_a_late_answer_is_not_taken(
+    serve: Start,
+) -> None:
+    server = await serve([Answer(ok(b"late").data, delay_s=0.3), ok(b"fresh")])
+    async with client() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"http://127.0.0.1:{server.port}/", timeout=0.1)
+        response = await http.get(f"http://127.0.0.1:{server.port}/")
+    assert response.text == "fresh" and server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", close=True), "mid-response"),
+        (Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n" + b"x" * 20), "longer than 10"),
+        (Answer(b"NOT HTTP AT ALL\r\n\r\n"), "malformed response"),
+        (Answer(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"), "switched"),
+    ],
+    ids=["cut-short", "too-long", "malformed", "upgrade"],
+)
+async def test_broken_answers_are_protocol_errors(serve: Start, answer: Answer, error: str) -> None:
+    server = await serve([answer])
+    async with client(max_response_bytes=10) as http:
+        with pytest.raises(httpx.RemoteProtocolError, match=error):
+            await http.get(f"http://127.0.0.1:{server.port}/")
+
+
+async def test_interim_answer_and_head(serve: Start) -> None:
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b"final").data
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"
+    server = await serve([Answer(interim), Answer(head), ok(b"after head")])
+    async with client() as http:
+        assert (await http.post(f"http://127.0.0.1:{server.port}/", content=b"x")).text == "final"
+        answered = await http.head(f"http://127.0.0.1:{server.port}/")
+        assert answered.status_code == 200 and answered.content == b""
+        assert (await http.get(f"http://127.0.0.1:{server.port}/")).text == "after head"
+
+
+async def test_unreachable_is_a_connect_error() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_calls_beyond_the_connections_wait_for_the_pool(serve: Start) -> None:
+    server = await serve([Answer(ok(b"slow").data, delay_s=0.5), ok(b"then")])
+    async with client(connections=1) as http:
+        slow = asyncio.create_task(http.get(f"http://127.0.0.1:{server.port}/"))
+        await asyncio.sleep(0.05)
+        timeout = httpx.Timeout(2.0, pool=0.1)
+        with pytest.raises(httpx.PoolTimeout):
+            await http.get(f"http://127.0.0.1:{server.port}/", timeout=timeout)
+        assert (await slow).text == "slow"
+        assert (await http.get(f"http://127.0.0.1:{server.port}/")).text == "then"
+    assert server.connections == 1
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_https_verifies_the_server_certificate(serve: Start, tmp_path: Path) -> None:
+    cert, key = _certificate(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    server = await serve([ok(b"secret"), ok(b"again")], tls=server_tls)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    async with client(ssl_context=trusting) as http:
+        assert (await http.get(f"https://127.0.0.1:{server.port}/")).text == "secret"
+        assert (await http.get(f"https://127.0.0.1:{server.port}/")).text == "again"
+    assert server.connections == 1
+    async with client() as http:  # the default context does not know the test's certificate
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.get(f"https://127.0.0.1:{server.port}/")
