@@ -24,8 +24,7 @@ from aiokafka.errors import KafkaError
 from services.webhook_ingest import suppressions
 from services.webhook_ingest.deadletters import send_rejected
 from services.webhook_ingest.providers.base import MalformedPayload, Rejected
-from shared.contracts.base import encode
-from shared.contracts.events import EmailEvent, EventBatch
+from shared.contracts.events import EmailEvent, EventBatch, encode_batch
 
 MAX_EVENTS_PER_BATCH = 1000
 PG_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -100,7 +99,7 @@ class Recorder:
         try:
             async with asyncio.timeout(self.send_timeout_s):
                 futures = [
-                    await self.producer.send(self.topic, encode(batch), key=batch.key())
+                    await self.producer.send(self.topic, encode_batch(batch), key=batch.key())
                     for batch in batches(events)
                 ]
                 await asyncio.gather(*futures)
