@@ -23,7 +23,7 @@ from services.report_sink.api.routes import campaigns, leads, sql
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
 from services.report_sink.memory import limit_malloc_arenas, release_engine_code
-from services.report_sink.schema import migrate
+from services.report_sink.schema import migrate, tune_event_merges
 from services.report_sink.sink import EventWriter
 from services.report_sink.summary import CampaignSummaries
 from services.report_sink.threads import keep_merges_niced
@@ -141,6 +141,8 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     stack.callback(summary_client.close)
     await writer.ping()
     log.info("clickhouse.ready", applied=await migrate(writer))
+    if not common.clickhouse_url:
+        await tune_event_merges(writer, settings.chdb_events_merge_selector_base)
     if settings.chdb_release_code and not common.clickhouse_url:
         release_engine_code()  # start-up is done: what it touched need not stay resident
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)

@@ -11,8 +11,15 @@ import orjson
 import pytest
 
 from services.report_sink.cluster import cluster_migrations
+from services.report_sink.config import Settings
 from services.report_sink.precedence import PRECEDENCE, rank
-from services.report_sink.schema import MIGRATIONS_DIR, load_migrations, migrate, split_statements
+from services.report_sink.schema import (
+    MIGRATIONS_DIR,
+    load_migrations,
+    migrate,
+    split_statements,
+    tune_event_merges,
+)
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect_embedded
 from shared.contracts.events import EventType
@@ -39,6 +46,22 @@ async def test_apply_migrations_twice_and_after_reopen(chdb_path: Path) -> None:
         assert [v for (v,) in versions] == first
     finally:
         reopened.close()
+
+
+async def _create(ch: AsyncClickHouse, table: str) -> str:
+    return str((await ch.rows(f"SHOW CREATE TABLE {table}"))[0][0])
+
+
+async def test_event_merges_tuned_on_the_event_log_only(ch: AsyncClickHouse) -> None:
+    base = Settings().chdb_events_merge_selector_base
+    await tune_event_merges(ch, base)
+    assert f"merge_selector_base = {base}" in await _create(ch, "email_events")
+    for table in ("lead_status", "send_outcomes", "lead_steps", "campaign_summary"):
+        assert "merge_selector_base" not in await _create(ch, table)
+    await tune_event_merges(ch, 7)  # applied at every start: the latest value holds
+    assert "merge_selector_base = 7" in await _create(ch, "email_events")
+    with pytest.raises(ValueError, match="2..1000"):
+        await tune_event_merges(ch, 1)
 
 
 async def test_apply_migrations_reruns_a_half_applied_file(ch: AsyncClickHouse) -> None:
