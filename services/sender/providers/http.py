@@ -10,6 +10,7 @@ names the recipients at fault, say).
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -22,7 +23,11 @@ from services.sender.providers.transport import Http11Transport
 
 def client(timeout_s: float, connections: int = 16) -> httpx.AsyncClient:
     """A client keeping up to `connections` alive, for one adapter, on the ESP transport
-    (`transport.py`: a third of httpx's default CPU per call)."""
+    (`transport.py`: a third of httpx's default CPU per call); on httpx's own when the
+    environment names a proxy (`HTTPS_PROXY` and the like), which only httpx's follows."""
+    if urllib.request.getproxies_environment():
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return httpx.AsyncClient(timeout=timeout_s, limits=limits)
     return httpx.AsyncClient(timeout=timeout_s, transport=Http11Transport(connections=connections))
 
 
