@@ -11,6 +11,7 @@ Rows of unknown accounts are skipped (no foreign-key error).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -18,7 +19,8 @@ from uuid import UUID
 import asyncpg
 
 from services.webhook_ingest.soft_bounces import Address, Run, apply_runs
-from shared.contracts.events import EmailEvent, EventType
+from shared.contracts.events import EventType
+from shared.contracts.fast_events import EventFields
 
 LINK_PROVIDER = "fanout"  # provider of events from Fanout's own unsubscribe link
 REASONS = {EventType.COMPLAINED: "complaint", EventType.UNSUBSCRIBED: "unsubscribe"}
@@ -48,13 +50,13 @@ class Changes:
     unsubscribed: dict[tuple[UUID, UUID], datetime] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, events: list[EmailEvent]) -> Changes:
+    def of(cls, events: Sequence[EventFields]) -> Changes:
         changes = cls()
         for event in events:
             changes._add(event)
         return changes
 
-    def _add(self, event: EmailEvent) -> None:
+    def _add(self, event: EventFields) -> None:
         kind = event.type
         if kind not in CHANGING:  # opens and clicks (most events but deliveries) change nothing
             return

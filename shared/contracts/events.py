@@ -27,10 +27,9 @@ from hashlib import sha1
 from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.base import Message, encode
+from shared.contracts.base import Message
 
 EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://fanout.dev/events")
 
@@ -99,20 +98,6 @@ class EventBatch(Message):
         """Kafka key: campaign id + lead id of the first event."""
         first = self.events[0]
         return f"{first.campaign_id}:{first.lead_id}".encode()
-
-
-def encode_batch(batch: EventBatch) -> bytes:
-    """`encode(batch)`, byte for byte (tests compare them), without pydantic's serialiser:
-    orjson writes each event's validated fields as they are (UUIDs, the type's value, times
-    in RFC 3339 with `Z` for UTC, as pydantic writes them). A value orjson cannot write
-    (text that is not valid Unicode) goes through pydantic."""
-    try:
-        return orjson.dumps(
-            {"schema_version": batch.schema_version, "events": [e.__dict__ for e in batch.events]},
-            option=orjson.OPT_UTC_Z,
-        )
-    except orjson.JSONEncodeError:
-        return encode(batch)
 
 
 def outcome_event_id(campaign_id: UUID, lead_id: UUID) -> UUID:

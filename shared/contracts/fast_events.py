@@ -86,7 +86,29 @@ class FastBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=Fals
     schema_version: int = 1
 
 
+class _Value(msgspec.Struct, gc=False):
+    """A value as `encode_events` writes it: `schema_version` first, as pydantic writes the
+    contract's, so report_sink's fast path takes the events array as it is."""
+
+    schema_version: int
+    events: list[FastEvent]
+
+
 _DECODER = msgspec.json.Decoder(FastBatch)
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode_events(events: list[FastEvent]) -> bytes:
+    """One value of `email.events` holding `events` (1 to 1,000, as the contract says).
+
+    The structs are not validated again: their maker checked each field against the
+    contract (webhook_ingest's `to_email_event`). msgspec writes what pydantic writes but
+    for the order of an event's keys (`occurred_at` before the fields with defaults):
+    UUIDs as canonical text, times in RFC 3339 with `Z` for UTC, the type's value.
+    """
+    if not 1 <= len(events) <= 1000:
+        raise ValueError(f"a value holds 1 to 1,000 events, not {len(events)}")
+    return _ENCODER.encode(_Value(1, events))
 
 
 def decode_events(raw: bytes | None) -> list[FastEvent]:

@@ -19,7 +19,7 @@ from fanout_cli.stack.instances import Instance
 from services.webhook_ingest.normalize import normalise
 from services.webhook_ingest.providers.base import Unauthorized
 from services.webhook_ingest.providers.simulator import SimulatorProvider
-from shared.contracts.events import EmailEvent
+from shared.contracts.fast_events import FastEvent
 
 
 async def test_flood_posts_pass_webhook_ingests_own_verification() -> None:
@@ -28,7 +28,7 @@ async def test_flood_posts_pass_webhook_ingests_own_verification() -> None:
     posts = flood_posts("flood-secret", events, 100)
     assert [p.events for p in posts] == [100, 100, 50]
     provider = SimulatorProvider("flood-secret", tolerance_s=300)
-    emitted: list[EmailEvent] = []
+    emitted: list[FastEvent] = []
     for post in posts:
         body, headers = post.make()
         normalised = normalise(provider.parse(await provider.verify(headers, body)).events)

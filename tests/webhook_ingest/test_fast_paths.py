@@ -122,3 +122,26 @@ def test_an_address_with_whitespace_or_too_short_is_rejected(address: str) -> No
     event = dataclasses.replace(_event(0, metadata), email=address)
     result = normalise([event])
     assert not result.events and "is not an email address" in result.rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"bounce_type": "HARD"}, "events[0].bounce_type: expected 'hard' or 'soft'"),
+        ({"type": "delivered"}, "events[0].type: not an event type: 'delivered'"),
+        ({"provider": "p" * 33}, "events[0]: not an event of a known provider at a known time"),
+        ({"occurred_at": "2026-01-02"}, "events[0]: not an event of a known provider at a"),
+        ({"reason": None}, "events[0]: the provider's message id and reason must be text"),
+    ],
+)
+def test_fields_the_contract_refuses_are_rejected_with_the_event(
+    change: dict[str, Any], reason: str
+) -> None:
+    """What the pydantic `EmailEvent` refused, the struct's maker refuses the same way: the
+    event alone is rejected (dead-lettered), the request's others go on."""
+    metadata = {"account_id": str(uuid4()), "campaign_id": str(uuid4()), "lead_id": str(uuid4())}
+    bad = dataclasses.replace(_event(0, metadata), **change)
+    good = _event(1, metadata | {"lead_id": str(uuid4())})
+    result = normalise([bad, good])
+    assert len(result.rejected) == 1 and result.rejected[0].reason.startswith(reason)
+    assert [e.email for e in result.events] == ["lead1@example.com"]

@@ -23,6 +23,7 @@ from services.webhook_ingest.api.deps import RecorderDep, SettingsDep
 from services.webhook_ingest.recorder import RecordingFailed
 from services.webhook_ingest.suppressions import LINK_PROVIDER
 from shared.contracts.events import EmailEvent, EventType, provider_event_id
+from shared.contracts.fast_events import FastEvent
 from shared.metrics import WEBHOOKS
 from shared.unsubscribe import InvalidToken, UnsubscribeClaim, verify_token
 
@@ -100,7 +101,7 @@ async def unsubscribe_one_click(
     try:
         if not await recorder.account_exists(claim.account_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "this unsubscribe link is not valid")
-        await recorder.record([event])
+        await recorder.record([FastEvent.of(event)])
     except RecordingFailed as exc:
         WEBHOOKS.labels(LINK_PROVIDER, "unavailable").inc()
         raise HTTPException(

@@ -18,6 +18,7 @@ what each posts and the headers that authenticate it.
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from fastapi import APIRouter, Path, Request
 
 from services.webhook_ingest.api.deps import RawBody, RecorderDep
@@ -90,7 +91,7 @@ async def _record(
         foreign = [e for e in normalised.events if e.account_id != account]
         normalised.events = [e for e in normalised.events if e.account_id == account]
         reason = "event of another account than the provider configuration's"
-        normalised.rejected += [Rejected(e.model_dump(mode="json"), reason) for e in foreign]
+        normalised.rejected += [Rejected(msgspec.to_builtins(e), reason) for e in foreign]
     await recorder.record(normalised.events)
     await recorder.dead_letter(provider.name, parsed.rejected + normalised.rejected)
     return receipt(provider.name, parsed, normalised)
