@@ -57,6 +57,16 @@ async def pg_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
         yield dsn
 
 
+@pytest.fixture
+async def empty_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
+    """A database of the test's own with no migration applied (for tests of the
+    migrations themselves), dropped afterwards."""
+    async with scratch_database(
+        base_settings.database_url, migrated=False, prefix="fanout_migration"
+    ) as dsn:
+        yield dsn
+
+
 @pytest.fixture(scope="session")
 async def local_dns() -> AsyncIterator[LocalDns]:
     """The ESP simulator's zone and its real UDP DNS server, in-process on a free port:

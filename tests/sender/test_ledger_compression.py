@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -17,19 +16,9 @@ from services.sender.outcomes import Outcome
 from shared.contracts import EventType
 from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 from shared.migrations.postgres import alembic_config, upgrade_async
-from shared.settings import CommonSettings
 from tests import factories
-from tests.databases import scratch_database
 
 pytestmark = [pytest.mark.postgres]
-
-
-@pytest.fixture
-async def empty_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
-    """A database of its own, dropped afterwards."""
-    admin = base_settings.database_url
-    async with scratch_database(admin, migrated=False, prefix="fanout_lz4") as dsn:
-        yield dsn
 
 
 def _batch(account: uuid.UUID, campaign: uuid.UUID, batch_no: int) -> FastSendBatch:

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from alembic import command
 
 from shared.migrations.postgres import alembic_config, upgrade_async
-from shared.settings import CommonSettings
-from tests.databases import scratch_database
 
 pytestmark = [pytest.mark.postgres]
-
-
-@pytest.fixture
-async def empty_dsn(base_settings: CommonSettings) -> AsyncIterator[str]:
-    """A database of its own, dropped afterwards."""
-    admin = base_settings.database_url
-    async with scratch_database(admin, migrated=False, prefix="fanout_migration") as dsn:
-        yield dsn
 
 
 async def test_upgrade_carries_soft_bounce_runs_over(empty_dsn: str) -> None:
