@@ -169,9 +169,12 @@ class _Connection(asyncio.Protocol):
             self._request = None
 
     def close(self) -> None:
-        """Close the connection (and fail the call in progress, if any)."""
+        """Close the connection; a call still waiting for its answer (timed out or
+        cancelled: its caller has gone) gets none."""
         self.reusable = False
         self.closed = True
+        if self._answer is not None and not self._answer.done():
+            self._answer.cancel()  # else its failure at the close is never retrieved
         if self._transport is not None:
             self._transport.close()
 
