@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from shared.contracts.base import ContractError, decode
-from shared.contracts.events import EmailEvent, EventBatch, EventType
+from shared.contracts.events import MAX_PROVIDER_LENGTH, EmailEvent, EventBatch, EventType
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(EmailEvent.model_fields)
 _EVENT_KEYS = frozenset(EVENT_COLUMNS)
@@ -101,7 +101,7 @@ def _check_event(event: Any) -> None:
     provider, when = event["provider"], event["occurred_at"]
     if not (type(email) is type(pmid) is type(reason) is type(provider) is type(when) is str):
         raise _LooksOff
-    if len(provider) > 32 or not _FIRST_YEAR <= when[:4] <= _LAST_YEAR:
+    if len(provider) > MAX_PROVIDER_LENGTH or not _FIRST_YEAR <= when[:4] <= _LAST_YEAR:
         raise _LooksOff
 
 

@@ -141,10 +141,10 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     stack.callback(summary_client.close)
     await writer.ping()
     log.info("clickhouse.ready", applied=await migrate(writer))
-    if not common.clickhouse_url:
+    if not common.clickhouse_url:  # the embedded engine's own tuning
         await tune_event_merges(writer, settings.chdb_events_merge_selector_base)
-    if settings.chdb_release_code and not common.clickhouse_url:
-        release_engine_code()  # start-up is done: what it touched need not stay resident
+        if settings.chdb_release_code:
+            release_engine_code()  # start-up is done: what it touched need not stay resident
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)
     await require_topic(common, topic)
     producer = await stack.enter_async_context(open_producer(common))

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 
 from services.sender.ids import CampaignIds, uuid_texts
 from shared.contracts import EmailEvent, EventBatch, EventType, encode
-from shared.contracts.events import outcome_event_id
+from shared.contracts.events import MAX_PROVIDER_LENGTH, outcome_event_id
 from shared.contracts.fast_sends import FastRecipient
 
 _TIME = TypeAdapter(datetime)
@@ -55,7 +55,7 @@ def outcome_events(
     occurred_at: datetime,
 ) -> EventBatch:
     """The `email.events` value of a batch's outcomes: one event per recipient."""
-    provider = provider[:32]
+    provider = provider[:MAX_PROVIDER_LENGTH]
     return EventBatch(
         events=[
             EmailEvent(
@@ -87,7 +87,7 @@ def encode_outcome_events(
     it (tests compare them), without building and validating a pydantic model per event:
     every value comes from a validated batch or is one of this module's own. A value orjson
     cannot write (text that is not valid Unicode) goes through pydantic."""
-    provider = provider[:32]
+    provider = provider[:MAX_PROVIDER_LENGTH]
     account, campaign = str(account_id), str(campaign_id)
     at = orjson.Fragment(_TIME.dump_json(occurred_at))
     ids = CampaignIds(campaign_id)

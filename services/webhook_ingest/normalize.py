@@ -13,16 +13,20 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 
 from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent, Rejected
-from shared.contracts.events import EventType, provider_event_id
+from shared.contracts.events import (
+    MAX_PROVIDER_LENGTH,
+    BounceType,
+    EventType,
+    provider_event_id,
+)
 from shared.contracts.fast_events import FastEvent
 
 MAX_EMAIL_LENGTH = 320
-MAX_PROVIDER_LENGTH = 32  # `EmailEvent.provider`'s limit
-BOUNCE_TYPES = (None, "hard", "soft")
+BOUNCE_TYPES = (None, *get_args(BounceType))
 WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
 
 

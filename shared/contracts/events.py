@@ -65,6 +65,7 @@ TERMINAL_SEND_OUTCOMES = frozenset(
 )
 
 BounceType = Literal["hard", "soft"]
+MAX_PROVIDER_LENGTH = 32  # characters of `EmailEvent.provider`
 
 
 class EmailEvent(BaseModel):
@@ -78,7 +79,7 @@ class EmailEvent(BaseModel):
     lead_id: UUID
     email: str
     type: EventType
-    provider: str = Field(max_length=32)
+    provider: str = Field(max_length=MAX_PROVIDER_LENGTH)
     provider_message_id: str = ""
     reason: str = Field(
         "",

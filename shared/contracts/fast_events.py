@@ -28,7 +28,13 @@ from uuid import UUID
 import msgspec
 
 from shared.contracts.base import ContractError, decode
-from shared.contracts.events import BounceType, EmailEvent, EventBatch, EventType
+from shared.contracts.events import (
+    MAX_PROVIDER_LENGTH,
+    BounceType,
+    EmailEvent,
+    EventBatch,
+    EventType,
+)
 
 
 class EventFields(Protocol):
@@ -67,7 +73,7 @@ class FastEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=Fals
     lead_id: UUID
     email: str
     type: EventType
-    provider: Annotated[str, msgspec.Meta(max_length=32)]
+    provider: Annotated[str, msgspec.Meta(max_length=MAX_PROVIDER_LENGTH)]
     occurred_at: datetime
     provider_message_id: str = ""
     reason: str = ""

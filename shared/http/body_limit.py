@@ -95,9 +95,9 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return counting_receive
 
 
-async def drain(receive: Receive) -> int:
+async def drain(receive: Receive) -> None:
     """Read and drop what is left of a request body, up to `DRAIN_BYTES` in `DRAIN_SECONDS`
-    (the module's docstring says why); the bytes dropped."""
+    (the module's docstring says why)."""
     dropped = 0
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(DRAIN_SECONDS):
@@ -108,4 +108,3 @@ async def drain(receive: Receive) -> int:
                 dropped += len(message.get("body", b""))
                 if not message.get("more_body", False):
                     break
-    return dropped

@@ -23,7 +23,7 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError, retry_after_seconds
-from services.sender.providers.http import client as esp_client
+from services.sender.providers.http import AdapterClient, client
 from shared.simulator_status import MessageStatus
 
 log = structlog.get_logger(__name__)
@@ -99,8 +99,8 @@ class SimulatorProvider:
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}"}
         self._post_headers = {**self._headers, "Content-Type": "application/json"}
-        self._owns_http = http is None
-        self._http = http if http is not None else esp_client(timeout_s, connections)
+        self._client = AdapterClient(http, lambda: client(timeout_s, connections))
+        self._http = self._client.http
 
     async def send_batch(self, request: SendRequest) -> list[RecipientResult]:
         """One bulk call; one result per email, in order."""
@@ -120,8 +120,7 @@ class SimulatorProvider:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
-        if self._owns_http:
-            await self._http.aclose()
+        await self._client.aclose()
 
     async def _post_bulk(self, body: dict[str, Any]) -> httpx.Response:
         url = f"{self._base_url}/v1/messages/bulk"
