@@ -28,7 +28,8 @@ from shared.templating.errors import (
 from shared.templating.lead import template_context
 from shared.templating.limits import TemplateLimits, default_limits
 from shared.templating.meter import CPU_TIME, Clock, Meter, metering
-from shared.templating.parts import TEXT_ENV, compile_part, optional_part
+from shared.templating.parts import TEXT_ENV, compile_part, optional_part, plain_part
+from shared.templating.plain import PlainPart
 
 GLOBALS = dict(TEXT_ENV.globals)  # the same in both environments
 
@@ -124,18 +125,56 @@ class CompiledTemplate:
         self._text = optional_part("text_body", source.text_body, False, self.limits)
         self._html_places_link = "unsubscribe_url" in source.html_body
         self._text_places_link = "unsubscribe_url" in source.text_body
+        # every part text and merge fields: rendered without Jinja when the lead's values allow
+        self._plain = self._plain_parts(source)
+
+    @staticmethod
+    def _plain_parts(source: TemplateSource) -> tuple[PlainPart, ...] | None:
+        parts = [
+            plain_part(source.subject, False),
+            plain_part(source.html_body, True) if source.html_body else PlainPart((), html=True),
+            plain_part(source.text_body, False) if source.text_body else PlainPart((), html=False),
+        ]
+        return None if None in parts else tuple(p for p in parts if p is not None)
+
+    def _render_plain(
+        self, merge_vars: Mapping[str, Any], unsubscribe_url: str
+    ) -> tuple[str, str, str] | None:
+        """The parts without Jinja (`plain.py`), within the output budget; None: use Jinja."""
+        if self._plain is None:
+            return None
+        subject_part, html_part, text_part = self._plain
+        room = self.limits.max_output_chars
+        subject = subject_part.render(merge_vars, unsubscribe_url, room)
+        if subject is None:
+            return None
+        html = html_part.render(merge_vars, unsubscribe_url, room - len(subject))
+        if html is None:
+            return None
+        text = text_part.render(merge_vars, unsubscribe_url, room - len(subject) - len(html))
+        return None if text is None else (one_line(subject), html, text)
 
     def render(
         self, merge_vars: Mapping[str, Any], unsubscribe_url: str, *, clock: Clock = CPU_TIME
     ) -> RenderedEmail:
         """Render for one lead under the budget; raises `RenderError` (part, line, kind)."""
-        names = {**GLOBALS, **template_context(merge_vars, unsubscribe_url)}
-        with metering(Meter(self.limits, clock)) as meter:
-            subject = one_line(_render_part("subject", self._subject, names, meter))
-            html = _render_part("html_body", self._html, names, meter) if self._html else ""
-            text = _render_part("text_body", self._text, names, meter) if self._text else ""
+        plain = self._render_plain(merge_vars, unsubscribe_url)
+        if plain is not None:
+            subject, html, text = plain
+        else:
+            subject, html, text = self._render_jinja(merge_vars, unsubscribe_url, clock)
         if html and not self._html_places_link:
             html += f'\n<p style="font-size:12px"><a href="{unsubscribe_url}">Unsubscribe</a></p>'
         if not self._text_places_link:
             text += f"\n\nUnsubscribe: {unsubscribe_url}\n"
         return RenderedEmail(subject=subject, html=html, text=text)
+
+    def _render_jinja(
+        self, merge_vars: Mapping[str, Any], unsubscribe_url: str, clock: Clock
+    ) -> tuple[str, str, str]:
+        names = {**GLOBALS, **template_context(merge_vars, unsubscribe_url)}
+        with metering(Meter(self.limits, clock)) as meter:
+            subject = one_line(_render_part("subject", self._subject, names, meter))
+            html = _render_part("html_body", self._html, names, meter) if self._html else ""
+            text = _render_part("text_body", self._text, names, meter) if self._text else ""
+        return subject, html, text

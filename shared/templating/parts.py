@@ -14,6 +14,7 @@ from jinja2 import Template, TemplateSyntaxError, nodes
 from shared.templating.environment import BudgetedEnvironment
 from shared.templating.errors import TemplateError
 from shared.templating.limits import TemplateLimits
+from shared.templating.plain import PlainPart
 from shared.templating.rewrite import budgeted
 from shared.templating.static import check_source, check_variables
 
@@ -60,3 +61,9 @@ def compile_part(part: str, source: str, html: bool, limits: TemplateLimits) -> 
 def optional_part(part: str, source: str, html: bool, limits: TemplateLimits) -> Template | None:
     """An empty body needs no template (nothing to check, nothing to render)."""
     return compile_part(part, source, html, limits) if source else None
+
+
+def plain_part(source: str, html: bool) -> PlainPart | None:
+    """The part as text and merge fields (`plain.py`), for a source `compile_part` took;
+    None when it holds anything else."""
+    return PlainPart.of(_parse("plain", source, HTML_ENV if html else TEXT_ENV), html=html)
