@@ -201,3 +201,22 @@ async def test_a_delivered_request_is_freed_without_waiting_for_the_collector() 
         gc.enable()
     assert len(result.sent) == 5 and len(provider.calls) == 2
     assert alive == []
+
+
+async def test_a_first_call_that_succeeds_leaves_no_garbage_for_the_collector() -> None:
+    """Only retries run in tenacity's loop (a reference cycle per loop): a batch whose first
+    call is answered leaves nothing for the collector, which ran ~24 ms a second in the
+    sender while every batch made one."""
+    clock = Clock()
+    provider = ScriptedProvider(clock, refuse_until=0, answer=lambda _: Outcome.ACCEPTED)
+    attempts, _ = _attempts(provider, clock)
+    request = _request(5)
+    gc.collect()
+    gc.disable()
+    try:
+        result = await deliver(attempts, request)
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert len(result.sent) == 5 and len(provider.calls) == 1
+    assert unreachable == 0
