@@ -141,8 +141,8 @@ class Attempter:
         attempts = Attempts(
             chosen.provider, chosen.rate, self.policy, gate, self.waits, chosen.domains
         )
-        repeated = [e for e in emails if e.lead_id in in_flight]
-        new = [e for e in emails if e.lead_id not in in_flight]
+        repeated = [e for e in emails if e.lead_id in in_flight] if in_flight else []
+        new = [e for e in emails if e.lead_id not in in_flight] if in_flight else emails
         result = Delivery()
         if repeated:
             result.merge(await deliver(attempts, _request(spec, repeated), repeat_in_flight=True))

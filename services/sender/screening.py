@@ -46,6 +46,8 @@ def screen(
     found: Blocked, recipients: list[FastRecipient], keep: Collection[UUID]
 ) -> tuple[list[Outcome], list[FastRecipient]]:
     """`suppressed` outcomes for the blocked recipients, and the recipients to send to."""
+    if not found.emails and not found.leads:  # nearly every batch: nothing to look up
+        return [], list(recipients)
     outcomes = [
         Outcome(r, EventType.SUPPRESSED, reason=REASON)
         for r in recipients

@@ -39,6 +39,7 @@ STATUS_OUTCOMES = {
 def bulk_body(request: SendRequest) -> dict[str, Any]:
     """The JSON body of one bulk call; metadata carries the account, campaign and lead ids."""
     leads = uuid_texts(e.lead_id for e in request.emails)
+    account, campaign = str(request.account_id), str(request.campaign_id)
     return {
         "from": email.utils.formataddr((request.from_name, request.from_email)),
         "reply_to": request.reply_to,
@@ -52,8 +53,8 @@ def bulk_body(request: SendRequest) -> dict[str, Any]:
                 "headers": e.headers,
                 "metadata": {
                     **e.metadata,
-                    "account_id": str(request.account_id),
-                    "campaign_id": str(request.campaign_id),
+                    "account_id": account,
+                    "campaign_id": campaign,
                     "lead_id": lead,
                 },
             }
