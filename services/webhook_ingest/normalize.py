@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any, get_args
 from uuid import UUID
 
+import msgspec
+
 from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent, Rejected
 from shared.contracts.events import (
     MAX_PROVIDER_LENGTH,
@@ -65,12 +67,22 @@ def _uuid(raw: Any, name: str, where: str, parsed: dict[str, UUID]) -> UUID:
     if raw in (None, ""):
         _missing(name, where)
     try:
-        value = UUID(str(raw))
+        value = _canonical_uuid(raw) if type(raw) is str else UUID(str(raw))
     except ValueError as exc:
         raise MalformedPayload(f"{where}.{name}: not a UUID: {str(raw)[:64]!r}") from exc
     if isinstance(raw, str):
         parsed[raw] = value
     return value
+
+
+def _canonical_uuid(raw: str) -> UUID:
+    """`UUID(raw)`: msgspec reads the forms Fanout writes (36 or 32 hex digits) in C, a
+    quarter of `UUID.__init__`'s cost (one lead id per event); `UUID` reads the rest
+    (braces, a `urn:uuid:` prefix, hyphens elsewhere) or raises `ValueError`."""
+    try:
+        return msgspec.convert(raw, UUID)
+    except msgspec.ValidationError:
+        return UUID(raw)
 
 
 def _missing(name: str, where: str) -> UUID:

@@ -50,6 +50,34 @@ def test_provider_event_id_is_uuid5(provider: str, key: str) -> None:
     assert str(provider_event_id(provider, key)) == str(expected)
 
 
+@given(
+    st.one_of(
+        st.uuids().map(str),
+        st.uuids().map(lambda u: str(u).upper()),
+        st.uuids().map(lambda u: u.hex),
+        st.uuids().map("{{{}}}".format),
+        st.uuids().map("urn:uuid:{}".format),
+        st.uuids().map(lambda u: u.hex[:12] + "-" + u.hex[12:]),
+        st.text(alphabet="0123456789abcdefABCDEF-{}", max_size=40),
+        st.text(max_size=40),
+    )
+)
+def test_a_lead_id_reads_as_uuid_reads_it(text: str) -> None:
+    """Its msgspec shortcut gives `UUID(text)`, or the same refusal."""
+    account, campaign = str(uuid4()), str(uuid4())
+    metadata = {"account_id": account, "campaign_id": campaign, "lead_id": text}
+    result = normalise([_event(0, metadata)])
+    try:
+        expected: UUID | None = UUID(text) if text else None
+    except ValueError:
+        expected = None
+    if expected is None:
+        assert not result.events and "events[0].lead_id" in result.rejected[0].reason
+    else:
+        assert [e.lead_id for e in result.events] == [expected]
+        assert type(result.events[0].lead_id) is UUID
+
+
 def test_with_raw_copies_every_field() -> None:
     event = ProviderEvent(
         provider="simulator",
