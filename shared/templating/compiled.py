@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+import msgspec
 from jinja2 import Template
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaError
@@ -47,9 +48,8 @@ class TemplateSource:
     text_body: str
 
 
-@dataclass(frozen=True)
-class RenderedEmail:
-    """One email's subject and bodies, ready to send."""
+class RenderedEmail(msgspec.Struct, frozen=True, gc=False):
+    """One email's subject and bodies, ready to send (a struct: one per email, made in C)."""
 
     subject: str
     html: str
