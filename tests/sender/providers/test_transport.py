@@ -4,6 +4,7 @@ answering each request with bytes the test chose (keep-alive, chunks, closes, de
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import socket
 import ssl
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.sender.providers.http import EspClient
 from services.sender.providers.transport import Http11Transport
 from tests.sender.providers.smtp_server import make_certificate
 
@@ -234,3 +236,26 @@ async def test_https_verifies_the_server_certificate(serve: Start, tmp_path: Pat
     async with client() as http:  # the default context does not know the test's certificate
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             await http.get(f"https://127.0.0.1:{server.port}/")
+
+
+@pytest.mark.parametrize("esp_client", [True, False])
+async def test_a_read_response_leaves_no_garbage_for_the_collector(
+    serve: Start, esp_client: bool
+) -> None:
+    """httpx binds a response's stream to the response (a cycle); the adapters' client
+    (`EspClient`) hands back responses that reference counting frees."""
+    server = await serve([ok(b'{"ok":true}'), ok(b'{"ok":true}')])
+    url = f"http://127.0.0.1:{server.port}/v1/messages/bulk"
+    make = EspClient if esp_client else httpx.AsyncClient
+    async with make(transport=Http11Transport(), timeout=2.0) as http:
+        await http.post(url, content=b"{}")  # the connection is open before counting
+        gc.collect()
+        gc.disable()
+        try:
+            response = await http.post(url, content=b"{}")
+            assert response.json() == {"ok": True} and response.elapsed.total_seconds() >= 0
+            del response
+            unreachable = gc.collect()
+        finally:
+            gc.enable()
+    assert (unreachable == 0) is esp_client
