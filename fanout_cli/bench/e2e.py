@@ -264,6 +264,7 @@ async def _poll(
     reported = sum(funnel[k] for k in ACCOUNTED)
     result.outcomes_reported = reported
     if matched is not None and reported >= matched:
+        reads.reported = True
         _mark(stages["sink"], now, True, matched)
         result.reported_s = result.reported_s or now
         back = funnel["delivered"] + funnel["bounced"]
@@ -281,20 +282,26 @@ class FunnelReads:
     read every `early_s` while the campaign's own counters (Postgres, about a second
     behind) account for less than `near` of the matched leads, then every poll (0.25 s),
     so the moment the last outcome is visible in the reports is still caught to within
-    a poll.
+    a poll. Once it is (`reported`), what is left is the provider's webhooks, whose last
+    ones may come tens of seconds after the campaign completed: read every `early_s`
+    again, so "webhooks back" is caught to within `early_s`. Read at every poll
+    meanwhile, the funnel had cost report_sink a tenth more CPU in a 300k run
+    (`bench/results/20261204T0430Z-funnel-reads`).
     """
 
     early_s: float = 2.0
     near: float = 0.95
     last_s: float | None = None
+    reported: bool = False  # every outcome is in the reports: the webhooks are awaited
 
     def due(self, now: float, state: dict[str, Any]) -> bool:
         """Whether to read the funnel now (`state`: the campaign as campaign_api shows it);
         a True answer counts as the read."""
         matched = state.get("matched")
         accounted = sum(int(state.get(k) or 0) for k in ACCOUNTED)
-        close = state.get("state") == "completed" or (
-            matched is not None and accounted >= self.near * int(matched)
+        close = not self.reported and (
+            state.get("state") == "completed"
+            or (matched is not None and accounted >= self.near * int(matched))
         )
         if close or self.last_s is None or now - self.last_s >= self.early_s:
             self.last_s = now

@@ -65,3 +65,14 @@ def test_reads_are_at_most_every_two_seconds_until_close_then_every_poll(
             assert not due
         if due:
             last_read = now
+
+
+def test_once_every_outcome_is_reported_the_webhooks_are_awaited_every_two_seconds() -> None:
+    """The provider's last webhooks may come long after the campaign completed; reading
+    the funnel at every poll meanwhile was charged to report_sink's CPU."""
+    reads = FunnelReads()
+    done = row(1000, 1000, "completed")
+    assert reads.due(0.0, done)
+    reads.reported = True
+    polls = [i * 0.25 for i in range(1, 17)]  # 0.25 .. 4 s
+    assert [t for t in polls if reads.due(t, done)] == [2.0, 4.0]
