@@ -255,7 +255,7 @@ async def _poll(
             result.completed_s = now
     if stages["webhooks"].done_s is not None:  # the reports have it all: not read again
         return stages["send"].done_s is not None
-    if not reads.due(now, state):
+    if not reads.due(now, state, reported=stages["sink"].done_s is not None):
         return False
     reports = api.get_async_httpx_client()
     funnel = checked_json(
@@ -264,7 +264,6 @@ async def _poll(
     reported = sum(funnel[k] for k in ACCOUNTED)
     result.outcomes_reported = reported
     if matched is not None and reported >= matched:
-        reads.reported = True
         _mark(stages["sink"], now, True, matched)
         result.reported_s = result.reported_s or now
         back = funnel["delivered"] + funnel["bounced"]
@@ -282,24 +281,24 @@ class FunnelReads:
     read every `early_s` while the campaign's own counters (Postgres, about a second
     behind) account for less than `near` of the matched leads, then every poll (0.25 s),
     so the moment the last outcome is visible in the reports is still caught to within
-    a poll. Once it is (`reported`), what is left is the provider's webhooks, whose last
-    ones may come tens of seconds after the campaign completed: read every `early_s`
-    again, so "webhooks back" is caught to within `early_s`. Read at every poll
-    meanwhile, the funnel had cost report_sink a tenth more CPU in a 300k run
-    (`bench/results/20261204T0430Z-funnel-reads`).
+    a poll. Once it is (`reported`: the sink's stage is done), what is left is the
+    provider's webhooks, whose last ones may come tens of seconds after the campaign
+    completed: read every `early_s` again, so "webhooks back" is caught to within
+    `early_s`. Read at every poll meanwhile, the funnel had cost report_sink a tenth more
+    CPU in a 300k run (`bench/results/20261204T0430Z-funnel-reads`).
     """
 
     early_s: float = 2.0
     near: float = 0.95
     last_s: float | None = None
-    reported: bool = False  # every outcome is in the reports: the webhooks are awaited
 
-    def due(self, now: float, state: dict[str, Any]) -> bool:
-        """Whether to read the funnel now (`state`: the campaign as campaign_api shows it);
-        a True answer counts as the read."""
+    def due(self, now: float, state: dict[str, Any], *, reported: bool = False) -> bool:
+        """Whether to read the funnel now (`state`: the campaign as campaign_api shows it;
+        `reported`: every outcome is in the reports, the webhooks are awaited); a True
+        answer counts as the read."""
         matched = state.get("matched")
         accounted = sum(int(state.get(k) or 0) for k in ACCOUNTED)
-        close = not self.reported and (
+        close = not reported and (
             state.get("state") == "completed"
             or (matched is not None and accounted >= self.near * int(matched))
         )

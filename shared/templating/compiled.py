@@ -129,13 +129,13 @@ class CompiledTemplate:
         self._plain = self._plain_parts(source)
 
     @staticmethod
-    def _plain_parts(source: TemplateSource) -> tuple[PlainPart, ...] | None:
-        parts = [
-            plain_part(source.subject, False),
-            plain_part(source.html_body, True) if source.html_body else PlainPart((), html=True),
-            plain_part(source.text_body, False) if source.text_body else PlainPart((), html=False),
-        ]
-        return None if None in parts else tuple(p for p in parts if p is not None)
+    def _plain_parts(source: TemplateSource) -> tuple[PlainPart, PlainPart, PlainPart] | None:
+        subject = plain_part(source.subject, False)
+        html = plain_part(source.html_body, True)  # an empty body: a part of no pieces
+        text = plain_part(source.text_body, False)
+        if subject is None or html is None or text is None:
+            return None
+        return subject, html, text
 
     def _render_plain(
         self, merge_vars: Mapping[str, Any], unsubscribe_url: str
