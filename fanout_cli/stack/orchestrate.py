@@ -36,7 +36,7 @@ from fanout_cli.stack.secrets import ensure_secrets, known_secret, secrets_path
 from shared.clickhouse import connect
 from shared.db import redact_dsn
 from shared.errors import DependencyUnavailable
-from shared.kafka.admin import check_kafka, ensure_topics
+from shared.kafka.admin import check_kafka, ensure_topics, wait_for_group_coordinator
 from shared.migrations.postgres import upgrade
 from shared.settings import CommonSettings
 
@@ -186,6 +186,14 @@ def up_kafka(common: CommonSettings, say: Say) -> None:
 
 
 async def _wait_for_kafka(common: CommonSettings, attempts: int) -> list[str]:
+    """The topics created, once the broker answers and coordinates consumer groups (a
+    new broker's offsets topic is made and loaded on the first group look-up)."""
+    created = await _topics_when_answering(common, attempts)
+    await wait_for_group_coordinator(common)
+    return created
+
+
+async def _topics_when_answering(common: CommonSettings, attempts: int) -> list[str]:
     last: DependencyUnavailable | None = None
     for _ in range(attempts):
         try:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError, for_code
 
 from shared.errors import DependencyUnavailable
 from shared.kafka import kafka_unreachable
@@ -107,3 +107,35 @@ async def delete_topics(common: CommonSettings, names: list[str]) -> None:
             await admin.delete_topics(doomed)
     finally:
         await admin.close()
+
+
+READINESS_GROUP = "fanout-readiness-probe"
+
+
+async def wait_for_group_coordinator(common: CommonSettings, timeout_s: float = 60.0) -> float:
+    """Until the broker coordinates consumer groups; the seconds it took.
+
+    A new broker has no offsets topic: the first group look-up creates it, and until its
+    partitions are loaded every group request answers "coordinator not available" (a
+    consumer retries; a one-off look such as the stalled-campaign check gives up). So a
+    stack is ready once a probe group can be described. `DependencyUnavailable` after
+    `timeout_s`, with the broker's last answer."""
+    started = asyncio.get_running_loop().time()
+    deadline = started + timeout_s
+    last = "no answer"
+    async with open_admin(common, request_timeout_ms=5_000) as admin:
+        while True:
+            try:
+                [answer] = await admin.describe_consumer_groups([READINESS_GROUP])
+                [described] = answer.to_object()["groups"]
+                if not described["error_code"]:
+                    return asyncio.get_running_loop().time() - started
+                last = for_code(described["error_code"]).__name__
+            except KafkaError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if asyncio.get_running_loop().time() >= deadline:
+                raise kafka_unreachable(
+                    common.kafka_bootstrap_servers,
+                    f"no group coordinator after {timeout_s:g} s ({last})",
+                )
+            await asyncio.sleep(0.2)

@@ -21,15 +21,13 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import structlog
 from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
-from fanout_cli.stack.kafka import KafkaBroker, jvm_options
+from fanout_cli.stack.kafka import KafkaBroker
 from shared import metrics
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import Producer, open_producer
@@ -37,7 +35,6 @@ from shared.kafka.runner import Runner, RunnerOptions
 from shared.kafka.strategies.concurrent import Concurrent
 from shared.kafka.strategy import KafkaRecord
 from shared.settings import CommonSettings
-from tests.chaos.private_stack import free_ports
 
 log = structlog.get_logger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.timeout(1200)]
@@ -48,27 +45,6 @@ WAIT_MS = 5_000  # the work producer's longest wait for a record
 DOWN_S = WAIT_MS / 1000 + 1  # longer than that wait
 RECOVERY_S = 180.0  # far beyond a healthy recovery (seconds); only a hang exceeds it
 PROGRESS = 200  # records worked on after a restart that count as "consuming again"
-
-
-@pytest.fixture
-def broker(tmp_path: Path, base_settings: CommonSettings) -> Iterator[KafkaBroker]:
-    """A broker of the test's own, stopped at the end whatever happened."""
-    (port,) = free_ports(1, consecutive=2)
-    own = KafkaBroker(
-        home=tmp_path,
-        cache_dir=base_settings.cache_dir,
-        port=port,
-        controller_port=port + 1,
-        name="kafka-restarts",
-        heap="384m",
-        jvm_options=jvm_options(os.environ),  # the suite's (fanout test sets them)
-    )
-    own.start([])
-    try:
-        own.wait_ready(120)
-        yield own
-    finally:
-        own.kill()  # its data goes with tmp_path: no controlled shutdown to wait for
 
 
 async def published(producer: Producer, topic: str, key: bytes) -> None:
