@@ -259,3 +259,40 @@ async def test_a_read_response_leaves_no_garbage_for_the_collector(
         finally:
             gc.enable()
     assert (unreachable == 0) is esp_client
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_calls_go_through_on_uvloop(tmp_path: Path, tls: bool) -> None:
+    """`FANOUT_EVENT_LOOP=uvloop` runs the sender on uvloop, whose transports do not derive
+    from asyncio's classes. The transport's first version asserted that they did: on uvloop
+    every ESP call failed inside `connection_made` and the sender stalled with its batches
+    in flight. Two calls on one kept-alive connection, over HTTP and over TLS."""
+    import uvloop  # noqa: PLC0415 - this test alone runs on uvloop
+
+    server_tls: ssl.SSLContext | None = None
+    options: dict[str, Any] = {}
+    if tls:
+        cert, key = make_certificate(tmp_path)
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(cert, key)
+        options["ssl_context"] = ssl.create_default_context(cafile=str(cert))
+    scheme = "https" if tls else "http"
+
+    async def two_calls() -> tuple[str, list[str], Server]:
+        loop_name = type(asyncio.get_running_loop()).__module__
+        server = Server([ok(b'{"n":1}'), ok(b'{"n":2}')])
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=server_tls)
+        server.port = listening.sockets[0].getsockname()[1]
+        try:
+            async with client(**options) as http:
+                url = f"{scheme}://127.0.0.1:{server.port}/v1/messages/bulk"
+                texts = [(await http.post(url, content=b"{}")).text for _ in range(2)]
+        finally:
+            listening.close()
+        return loop_name, texts, server
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        loop_name, texts, server = runner.run(two_calls())
+    assert loop_name.startswith("uvloop")
+    assert texts == ['{"n":1}', '{"n":2}']
+    assert server.connections == 1 and len(server.requests) == 2
