@@ -296,3 +296,84 @@ def test_calls_go_through_on_uvloop(tmp_path: Path, tls: bool) -> None:
     assert loop_name.startswith("uvloop")
     assert texts == ['{"n":1}', '{"n":2}']
     assert server.connections == 1 and len(server.requests) == 2
+
+
+def redirect(location: str) -> Answer:
+    return Answer(
+        b"HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % location.encode()
+    )
+
+
+@pytest.fixture
+def full_sends(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
+    """The requests that went through httpx's own `send` (the client layer)."""
+    seen: list[httpx.Request] = []
+    original = httpx.AsyncClient.send
+
+    async def counting(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> Any:
+        seen.append(request)
+        return await original(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", counting)
+    return seen
+
+
+async def test_a_plain_call_skips_the_client_layer_and_sends_the_same_request(
+    serve: Start, full_sends: list[httpx.Request]
+) -> None:
+    """What the adapters do (`post`/`request` with content and headers) goes straight to
+    the transport, with the request httpx would have sent: the same bytes on the wire."""
+    server = await serve([ok(b'{"n":1}'), ok(b'{"n":2}')])
+    url = f"http://127.0.0.1:{server.port}/v1/messages/bulk?x=1"
+    kwargs: dict[str, Any] = {"content": b'{"m":[]}', "headers": {"Authorization": "Bearer k"}}
+    async with EspClient(transport=Http11Transport(), timeout=2.0) as lean:
+        mine = await lean.post(url, **kwargs)
+        assert full_sends == []  # httpx's send was not involved
+    async with httpx.AsyncClient(transport=Http11Transport(), timeout=2.0) as plain:
+        theirs = await plain.post(url, **kwargs)
+    assert (mine.status_code, mine.json(), theirs.json()) == (200, {"n": 1}, {"n": 2})
+    assert mine.request.url == url and mine.headers["content-length"] == "7"
+    (head, body), (head2, body2) = server.requests
+    assert head == head2 and body == body2 == b'{"m":[]}'
+
+
+async def test_calls_with_auth_redirects_hooks_or_streams_go_through_httpx(
+    serve: Start, full_sends: list[httpx.Request]
+) -> None:
+    """Anything but a plain call keeps httpx's whole `send`: basic auth is added, a redirect
+    followed when asked, event hooks run, a stream is left open to read."""
+    server = await serve([ok(b"a"), redirect("/there"), ok(b"b"), ok(b"c"), ok(b"d")])
+    base = f"http://127.0.0.1:{server.port}"
+    hooked: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        hooked.append(request.url.path)
+
+    async with EspClient(transport=Http11Transport(), timeout=2.0) as http:
+        assert (await http.post(f"{base}/auth", content=b"x", auth=("api", "k"))).text == "a"
+        followed = await http.get(f"{base}/here", follow_redirects=True)
+        assert (followed.text, followed.url.path) == ("b", "/there")
+        http.event_hooks = {"request": [hook], "response": []}
+        assert (await http.get(f"{base}/hooked")).text == "c"
+        http.event_hooks = {"request": [], "response": []}
+        async with http.stream("GET", f"{base}/streamed") as streamed:
+            assert await streamed.aread() == b"d"
+    assert [r.url.path for r in full_sends] == ["/auth", "/here", "/hooked", "/streamed"]
+    assert hooked == ["/hooked"]
+    auth_head = server.requests[0][0]
+    assert b"Authorization: Basic YXBpOms=" in auth_head.split(b"\r\n")
+
+
+async def test_a_plain_call_keeps_httpx_errors_timeouts_and_statuses(serve: Start) -> None:
+    server = await serve([Answer(ok(b"late").data, delay_s=1.0), ok(b"no", "X: y")])
+    url = f"http://127.0.0.1:{server.port}/v1"
+    http = EspClient(transport=Http11Transport(), timeout=0.2)
+    with pytest.raises(httpx.ReadTimeout):
+        await http.post(url, content=b"{}")
+    failing = await serve([Answer(b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nno")])
+    answered = await http.post(f"http://127.0.0.1:{failing.port}/v1", content=b"{}")
+    with pytest.raises(httpx.HTTPStatusError, match="500"):
+        answered.raise_for_status()  # needs the response's request
+    await http.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await http.post(url, content=b"{}")
