@@ -112,16 +112,15 @@ async def delete_topics(common: CommonSettings, names: list[str]) -> None:
 READINESS_GROUP = "fanout-readiness-probe"
 
 
-async def wait_for_group_coordinator(common: CommonSettings, timeout_s: float = 60.0) -> float:
-    """Until the broker coordinates consumer groups; the seconds it took.
+async def wait_for_group_coordinator(common: CommonSettings, timeout_s: float = 60.0) -> None:
+    """Return once the broker coordinates consumer groups.
 
     A new broker has no offsets topic: the first group look-up creates it, and until its
     partitions are loaded every group request answers "coordinator not available" (a
     consumer retries; a one-off look such as the stalled-campaign check gives up). So a
     stack is ready once a probe group can be described. `DependencyUnavailable` after
     `timeout_s`, with the broker's last answer."""
-    started = asyncio.get_running_loop().time()
-    deadline = started + timeout_s
+    deadline = asyncio.get_running_loop().time() + timeout_s
     last = "no answer"
     async with open_admin(common, request_timeout_ms=5_000) as admin:
         while True:
@@ -129,7 +128,7 @@ async def wait_for_group_coordinator(common: CommonSettings, timeout_s: float = 
                 [answer] = await admin.describe_consumer_groups([READINESS_GROUP])
                 [described] = answer.to_object()["groups"]
                 if not described["error_code"]:
-                    return asyncio.get_running_loop().time() - started
+                    return
                 last = for_code(described["error_code"]).__name__
             except KafkaError as exc:
                 last = f"{type(exc).__name__}: {exc}"

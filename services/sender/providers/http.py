@@ -32,10 +32,10 @@ class EspClient(httpx.AsyncClient):
     client's own `Http11Transport` (no proxy mounts). `request`/`post` still build the
     request (the client's headers, timeouts and parameters merged as httpx merges them);
     only `send`'s machinery around the transport is skipped: the auth and redirect flows,
-    the stream bound to the response and cookie extraction (no ESP API keeps state in cookies; a
-    `Set-Cookie` is not sent back). That machinery was 89 µs of CPU per call of 253
-    (`bench/results/20261204T0645Z-httpx-client-layer/`), 1.8 µs per email. Anything else
-    goes through httpx's `send` unchanged.
+    the stream bound to the response and cookie extraction (no ESP API keeps state in
+    cookies; a `Set-Cookie` is not sent back). That machinery was 89 µs of CPU per call
+    of 253 (`bench/results/20261204T0645Z-httpx-client-layer/`), 1.8 µs per email.
+    Anything else goes through httpx's `send` unchanged.
 
     httpx binds every response's stream to the response (to time it when it closes): a
     cycle, with the request, its URL and headers hanging off it, which only the garbage
