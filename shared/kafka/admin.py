@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -109,6 +110,16 @@ async def delete_topics(common: CommonSettings, names: list[str]) -> None:
         await admin.close()
 
 
+async def describe_group(admin: AIOKafkaAdminClient, group: str) -> dict[str, Any]:
+    """The broker's description of `group` (its members, state); the group's error as a
+    `KafkaError` (e.g. its coordinator is not available or still loading the group)."""
+    [answer] = await admin.describe_consumer_groups([group])
+    [described] = answer.to_object()["groups"]
+    if described["error_code"]:
+        raise for_code(described["error_code"])(f"describing group {group}")
+    return cast(dict[str, Any], described)
+
+
 READINESS_GROUP = "fanout-readiness-probe"
 
 
@@ -125,11 +136,8 @@ async def wait_for_group_coordinator(common: CommonSettings, timeout_s: float = 
     async with open_admin(common, request_timeout_ms=5_000) as admin:
         while True:
             try:
-                [answer] = await admin.describe_consumer_groups([READINESS_GROUP])
-                [described] = answer.to_object()["groups"]
-                if not described["error_code"]:
-                    return
-                last = for_code(described["error_code"]).__name__
+                await describe_group(admin, READINESS_GROUP)
+                return
             except KafkaError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             if asyncio.get_running_loop().time() >= deadline:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import structlog
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError, for_code
+from aiokafka.errors import KafkaError
 from cachetools import TTLCache
 
 from shared.errors import DependencyUnavailable
-from shared.kafka.admin import open_admin
+from shared.kafka.admin import describe_group, open_admin
 from shared.kafka.consumer import open_reader
 from shared.settings import CommonSettings
 
@@ -83,10 +83,7 @@ class ConsumerGroups:
     async def _describe(self, group: str, topic: str) -> GroupLook:
         request_ms = max(1, int(self._timeout * 1000))
         async with open_admin(self._common, request_timeout_ms=request_ms) as admin:
-            [answer] = await admin.describe_consumer_groups([group])
-            [described] = answer.to_object()["groups"]
-            if described["error_code"]:  # e.g. its coordinator is still loading the group
-                raise for_code(described["error_code"])(f"describing group {group}")
+            described = await describe_group(admin, group)
             members = len(described["members"])
             if not members:
                 return GroupLook(group, topic)
