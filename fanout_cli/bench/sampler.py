@@ -1,10 +1,19 @@
 """CPU time and peak RSS of every stack process, sampled while a benchmark runs.
 
-PostgreSQL's CPU time is also split by server process role: each client's
+PostgreSQL's CPU time is the postmaster's and every server process's (its children),
+each counted from the start of the run or from its own start, whichever is later; a
+server process that ends during the run keeps what it had used at the last sample
+(sampled every 0.5 s). It is also split by server process role: each client's
 `application_name` (`fanout-sender`, ...) or the background worker's type
-(`autovacuum worker`, `walwriter`, ...), read from `pg_stat_activity` at every
-sample (`pg_load.roles`). A server process that ends during the run takes its CPU
-time out of the total, as before; the split keeps what it had used at the last sample.
+(`autovacuum worker`, `walwriter`, ...), read from `pg_stat_activity` at every sample
+(`pg_load.roles`). Server processes are told apart by pid and start time, so a pid the
+kernel hands out again is a new process.
+
+Until 2026-12-04 the total was the server's CPU time now minus at the start, summed over
+the processes alive at each moment: a backend that ended during the run (a service's
+pooled connection, closed when `--tune` restarts the service) took all the CPU time of
+its life out of the total, so the total read lower than the split (14.1 against 15.4 s,
+16.3 against 20.1 s in the two 1M runs of `bench/results/20261204T070340Z`).
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from fanout_cli.stack.instances import known_instances
 from fanout_cli.stack.orchestrate import broker
 from shared.periodic import stopped_within
 from shared.settings import CommonSettings
+
+Backend = tuple[int, float]  # a server process: its pid and start time
 
 
 @dataclass
@@ -43,8 +54,8 @@ class Sampler:
     postgres_roles: dict[str, float] = field(default_factory=dict)  # CPU s by server role
     _start_cpu: dict[str, float] = field(default_factory=dict)
     _procs: dict[str, list[psutil.Process]] = field(default_factory=dict)
-    _backend_start: dict[int, float] = field(default_factory=dict)  # pid → CPU s at start
-    _backend_cpu: dict[int, tuple[str, float]] = field(default_factory=dict)  # since start
+    _backend_start: dict[Backend, float] = field(default_factory=dict)  # CPU s at start
+    _backend_cpu: dict[Backend, tuple[str, float]] = field(default_factory=dict)  # since
 
     def _discover(self) -> dict[str, list[psutil.Process]]:
         found: dict[str, list[psutil.Process]] = {}
@@ -63,16 +74,12 @@ class Sampler:
         return found
 
     def _cpu(self, name: str) -> float:
+        """CPU seconds of `name`'s processes (for postgres: the postmaster's own)."""
         total = 0.0
         for proc in self._procs.get(name, []):
             with contextlib.suppress(psutil.Error):
                 times = proc.cpu_times()
                 total += times.user + times.system
-                if name == "postgres":  # backends are children of the postmaster
-                    for child in proc.children():
-                        with contextlib.suppress(psutil.Error):
-                            ct = child.cpu_times()
-                            total += ct.user + ct.system
         return total
 
     def start(self) -> None:
@@ -83,22 +90,31 @@ class Sampler:
         self._backend_start = self._backends()
         self._backend_cpu = {}
 
-    def _backends(self) -> dict[int, float]:
+    def _backends(self) -> dict[Backend, float]:
         """CPU seconds of every server process (children of the postmaster) now."""
-        found: dict[int, float] = {}
+        found: dict[Backend, float] = {}
         for main in self._procs.get("postgres", []):
             with contextlib.suppress(psutil.Error):
                 for child in main.children():
                     with contextlib.suppress(psutil.Error):
                         times = child.cpu_times()
-                        found[child.pid] = times.user + times.system
+                        found[(child.pid, child.create_time())] = times.user + times.system
         return found
 
+    def _sample_backends(self) -> None:
+        """Each server process's CPU time since `start` (or its own start), kept once it
+        ended; a new one is `unnamed` until `sample_roles` names it."""
+        for backend, cpu in self._backends().items():
+            role = self._backend_cpu.get(backend, ("unnamed", 0.0))[0]
+            self._backend_cpu[backend] = (role, cpu - self._backend_start.get(backend, 0.0))
+
     def sample_roles(self, roles: dict[int, str]) -> None:
-        """Split the server's CPU time since `start` by the role of each process."""
-        for pid, cpu in self._backends().items():
-            role = roles.get(pid) or self._backend_cpu.get(pid, ("unnamed", 0.0))[0]
-            self._backend_cpu[pid] = (role, cpu - self._backend_start.get(pid, 0.0))
+        """Split the server's CPU time since `start` by the role of each process (`roles`:
+        pid → role, as `pg_load.roles` reads them now)."""
+        self._sample_backends()
+        for backend, (_, spent) in self._backend_cpu.items():
+            if named := roles.get(backend[0]):
+                self._backend_cpu[backend] = (named, spent)
         totals: dict[str, float] = {}
         for role, spent in self._backend_cpu.values():
             totals[role] = totals.get(role, 0.0) + spent
@@ -119,6 +135,10 @@ class Sampler:
             fig = self.figures[name]
             fig.peak_rss_mb = max(fig.peak_rss_mb, rss / 2**20)
             fig.cpu_s = self._cpu(name) - self._start_cpu[name]
+        if "postgres" in self.figures:
+            self._sample_backends()
+            spent = sum(cpu for _, cpu in self._backend_cpu.values())
+            self.figures["postgres"].cpu_s += spent
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sample until `stop` is set, then once more."""
