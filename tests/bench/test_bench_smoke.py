@@ -11,12 +11,14 @@ query. The full run (`make bench`) keeps them all at size.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from fanout_cli.stack.components import SERVICES
@@ -93,3 +95,20 @@ def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: Suit
     assert all(s["rows_per_s"] > 0 for s in fanout["slices"] + fanout["paced"])
     assert {latency["count"] for latency in data["reports"].values()} == {5}
     assert list(tmp_path.glob("*.md")) and list(tmp_path.glob("*.png"))
+    # each campaign's account was deleted and its dead rows vacuumed before the next run,
+    # not left to autovacuum during it (charged to that run's PostgreSQL CPU)
+    assert _manual_vacuums_of_leads(suite_stack.database_url_of("fanout_bench")) >= 2
+
+
+def _manual_vacuums_of_leads(dsn: str) -> int:
+    async def count() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            found: int = await conn.fetchval(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'leads'"
+            )
+            return found
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
