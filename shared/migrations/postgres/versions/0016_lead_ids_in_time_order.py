@@ -14,8 +14,9 @@ import's merge 24.0–24.6 → 20.9–21.7 s.
 `fanout_uuid_v7()` follows RFC 9562: 48 bits of Unix milliseconds, the version (7), 12
 bits of the sub-millisecond fraction (its method 3, as PostgreSQL 18's `uuidv7()`; steps
 of 244 ns, finer than one id's cost, so ids made one after another increase), then 62
-random bits and the variant, taken from `gen_random_uuid()`. The ids stay unguessable (62 random bits) but tell when the lead was
-written, as its `created_at` does. Leads written before keep their ids.
+random bits and the variant, taken from `gen_random_uuid()`. The ids stay unguessable (62
+random bits) but tell when the lead was written, as its `created_at` does. Leads written
+before keep their ids.
 
 Revision ID: 0016_lead_ids_in_time_order
 Revises: 0015_ledger_detail_lz4
