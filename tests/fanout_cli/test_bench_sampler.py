@@ -40,8 +40,8 @@ async def test_a_backend_that_ends_during_the_run_keeps_its_cpu(
     assert burnt > 0.05
     await new.close()
     await old.close()  # took its whole life's CPU out of the total before
-    total = sampler.cpu_seconds()["postgres"]
-    assert total >= burnt  # the old total: about what the other backends used meanwhile
+    total = sampler.cpu_seconds()["postgres"]  # rounded to 10 ms
+    assert total >= burnt - 0.01  # the old total: about what the other backends used meanwhile
     sampler.sample_roles({})
     assert sampler.postgres_roles["sampler-test"] == burnt  # kept once it ended
 
