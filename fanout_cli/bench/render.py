@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fanout_cli.bench.run import BenchResults
+from fanout_cli.stack.components import service_named
 
 TARGETS = {
     "e2e_1m_no_latency_s": 60.0,
@@ -98,7 +99,10 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-SIMULATOR = "esp_simulator"  # a test double: not part of Fanout's own CPU per email
+# A test double, not part of Fanout's own CPU per email; named as the sampler names its
+# process (until 2026-12-04 this read "esp_simulator", the module's name, which matched no
+# process: every "all but the simulator" row since 2026-12-02 included the simulator).
+SIMULATOR = service_named("esp_simulator").name
 
 
 def cpu_per_email(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:

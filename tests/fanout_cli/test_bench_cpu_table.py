@@ -1,0 +1,38 @@
+"""The benchmark's CPU table: every process's µs per email, and Fanout's own total, which
+leaves out the ESP simulator's process under the name the sampler gives it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fanout_cli.bench.render import cpu_per_email
+from fanout_cli.stack.components import SERVICES
+from fanout_cli.stack.instances import known_instances
+
+
+def _run(cpu_s: dict[str, float], matched: int = 1_000_000) -> dict[str, Any]:
+    return {
+        "leads": matched,
+        "latency_ms": 0.0,
+        "matched": matched,
+        "processes": {name: {"cpu_s": spent, "peak_rss_mb": 1.0} for name, spent in cpu_s.items()},
+    }
+
+
+def test_fanouts_total_leaves_out_the_simulator_as_the_sampler_names_it() -> None:
+    # the names the sampler records (`Sampler._discover`): each service's first instance,
+    # then the broker and the database server
+    names = [known_instances(service, Path("/nonexistent"))[0].name for service in SERVICES]
+    assert "esp-simulator" in names
+    cpu = dict.fromkeys([*names, "kafka", "postgres"], 1.0)
+    cpu["esp-simulator"] = 15.0
+    _, rows = cpu_per_email([_run(cpu)])
+    table = {row[0]: row[1] for row in rows}
+    assert table["esp-simulator"] == "15.0"
+    assert table["all but the simulator"] == f"{len(cpu) - 1:.1f}"  # one second each
+
+
+def test_a_run_with_nothing_matched_prints_a_dash() -> None:
+    _, rows = cpu_per_email([_run({"sender": 1.0}, matched=0)])
+    assert rows[-1] == ["all but the simulator", "—"]
