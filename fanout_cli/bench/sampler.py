@@ -55,7 +55,7 @@ class Sampler:
     _start_cpu: dict[str, float] = field(default_factory=dict)
     _procs: dict[str, list[psutil.Process]] = field(default_factory=dict)
     _backend_start: dict[Backend, float] = field(default_factory=dict)  # CPU s at start
-    _backend_cpu: dict[Backend, tuple[str, float]] = field(default_factory=dict)  # since
+    _backend_cpu: dict[Backend, tuple[str, float]] = field(default_factory=dict)  # role, CPU s
 
     def _discover(self) -> dict[str, list[psutil.Process]]:
         found: dict[str, list[psutil.Process]] = {}
