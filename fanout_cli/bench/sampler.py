@@ -109,9 +109,8 @@ class Sampler:
             self._backend_cpu[backend] = (role, cpu - self._backend_start.get(backend, 0.0))
 
     def sample_roles(self, roles: dict[int, str]) -> None:
-        """Split the server's CPU time since `start` by the role of each process (`roles`:
-        pid → role, as `pg_load.roles` reads them now)."""
-        self._sample_backends()
+        """Split the server's CPU time since `start`, as the last `sample` read it, by the
+        role of each process (`roles`: pid → role, as `pg_load.roles` reads them now)."""
         for backend, (_, spent) in self._backend_cpu.items():
             if named := roles.get(backend[0]):
                 self._backend_cpu[backend] = (named, spent)

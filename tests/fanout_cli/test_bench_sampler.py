@@ -35,6 +35,7 @@ async def test_a_backend_that_ends_during_the_run_keeps_its_cpu(
     new = await asyncpg.connect(pg_dsn)
     await _role(new, "sampler-test")
     await new.fetchval(BURN, SECOND)
+    sampler.sample()
     sampler.sample_roles({new.get_server_pid(): "sampler-test"})
     burnt = sampler.postgres_roles["sampler-test"]
     assert burnt > 0.05
@@ -53,9 +54,11 @@ async def test_a_backend_alive_at_the_start_counts_from_the_start_only(
     try:
         await conn.fetchval(BURN, SECOND)
         sampler = _sampler(base_settings)
+        sampler.sample()
         sampler.sample_roles({conn.get_server_pid(): "before"})
         assert sampler.postgres_roles.get("before", 0.0) < 0.05
         await conn.fetchval(BURN, SECOND)
+        sampler.sample()
         sampler.sample_roles({conn.get_server_pid(): "before"})
         assert sampler.postgres_roles["before"] > 0.05
     finally:
