@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -56,3 +57,12 @@ async def outbox_commands(pool: asyncpg.Pool, campaign_id: str) -> list[Campaign
         "SELECT payload FROM outbox WHERE key = $1 ORDER BY id", campaign_id.encode()
     )
     return [decode(CampaignCommand, r["payload"]) for r in rows]
+
+
+async def csv_leads(count: int, domain: str) -> AsyncIterator[bytes]:
+    """An import body of `count` leads `lead{n}@{domain}`, each's first_name its number n,
+    in chunks of 5,000 lines."""
+    yield b"email,first_name\n"
+    for start in range(0, count, 5_000):
+        stop = min(start + 5_000, count)
+        yield "".join(f"lead{n}@{domain},{n}\n" for n in range(start, stop)).encode()

@@ -15,6 +15,7 @@ from services.campaign_api.leads.parsing import ImportFormat
 from services.lead_resolver.store import FROM_START, LEADS_PAGE, PAGE_PLANNER
 from shared.auth import create_account
 from shared.db import create_pool
+from tests.campaign_api.helpers import csv_leads
 
 pytestmark = pytest.mark.postgres
 
@@ -31,15 +32,8 @@ async def pool(private_db: str) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-async def _csv(count: int, domain: str) -> AsyncIterator[bytes]:
-    yield b"email,first_name\n"
-    for start in range(0, count, 5_000):
-        stop = min(start + 5_000, count)
-        yield "".join(f"lead{n}@{domain},N{n}\n" for n in range(start, stop)).encode()
-
-
 async def _import(pool: asyncpg.Pool, account: UUID, count: int, domain: str) -> None:
-    report = await import_leads(pool, account, _csv(count, domain), ImportFormat.CSV)
+    report = await import_leads(pool, account, csv_leads(count, domain), ImportFormat.CSV)
     assert report.created == count
 
 
@@ -70,7 +64,7 @@ async def test_an_import_of_a_tenth_of_the_table_analyses_it(pool: asyncpg.Pool)
     assert await _table_rows(pool) == 3_000
 
     # Updating a tenth of the table counts too: the values the planner knows changed.
-    report = await import_leads(pool, first, _csv(1_000, "one.example"), ImportFormat.CSV)
+    report = await import_leads(pool, first, csv_leads(1_000, "one.example"), ImportFormat.CSV)
     assert report.updated == 1_000
     assert await _table_rows(pool) == 3_290
 

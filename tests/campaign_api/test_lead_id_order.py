@@ -16,6 +16,7 @@ from services.campaign_api.leads.parsing import ImportFormat
 from shared.auth import create_account
 from shared.db import create_pool
 from shared.migrations.postgres import alembic_config, upgrade_async
+from tests.campaign_api.helpers import csv_leads
 
 pytestmark = pytest.mark.postgres
 
@@ -33,16 +34,11 @@ FROM leads WHERE account_id = $1
 """
 
 
-async def _csv(count: int, domain: str) -> AsyncIterator[bytes]:
-    yield b"email,first_name\n"
-    for start in range(0, count, 5_000):
-        stop = min(start + 5_000, count)
-        yield "".join(f"lead{n}@{domain},{n}\n" for n in range(start, stop)).encode()
-
-
 async def _import(pool: asyncpg.Pool, name: str, count: int) -> UUID:
     account, _ = await create_account(pool, name)
-    report = await import_leads(pool, account, _csv(count, f"{name}.example"), ImportFormat.CSV)
+    report = await import_leads(
+        pool, account, csv_leads(count, f"{name}.example"), ImportFormat.CSV
+    )
     assert report.created == count
     return account
 
