@@ -14,11 +14,12 @@ import orjson
 class Scan:
     """One read of a table in a plan: the node type (`Index Only Scan`...), whether a
     hash node is built above it (the whole table read into a hash), and whether it sits in
-    a hashed subplan."""
+    a hashed subplan; the index read, if any."""
 
     relation: str
     node: str
     hashed: bool
+    index: str | None = None
 
 
 async def generic_plan_scans(conn: asyncpg.Connection, sql: str, types: list[str]) -> list[Scan]:
@@ -51,6 +52,20 @@ def _scans(explained: str) -> list[Scan]:
 def _walk(node: dict[str, Any], hashed: bool, out: list[Scan]) -> None:
     hashed = hashed or node["Node Type"] == "Hash" or "hashed" in node.get("Subplan Name", "")
     if "Relation Name" in node and node["Node Type"] != "ModifyTable":  # a read, not the write
-        out.append(Scan(node["Relation Name"], node["Node Type"], hashed))
+        index = node.get("Index Name") or _bitmap_indexes(node)
+        out.append(Scan(node["Relation Name"], node["Node Type"], hashed, index))
     for child in node.get("Plans", []):
         _walk(child, hashed, out)
+
+
+def _bitmap_indexes(node: dict[str, Any]) -> str | None:
+    """The indexes a bitmap heap scan reads (its bitmap index scans), joined by `+`."""
+    names: list[str] = []
+    stack = list(node.get("Plans", []))
+    while stack:
+        child = stack.pop(0)
+        if child["Node Type"] == "Bitmap Index Scan":
+            names.append(child["Index Name"])
+        elif child["Node Type"] in {"BitmapAnd", "BitmapOr"}:
+            stack.extend(child.get("Plans", []))
+    return "+".join(names) or None

@@ -68,29 +68,38 @@ def plan_page(
     `first_batch_no` on, one per slice of 50 rows with a sendable lead, and exclusions."""
     batches: list[FastSendBatch] = []
     excluded: list[Excluded] = []
+    resolved_xmin: int | None = rows[0]["resolved_xmin"]
     for group in chunks(rows):
-        items, left_out = _split(group)
+        items, left_out, blocked = _split(group)
         excluded += left_out
         if items:
             batch_no = first_batch_no + len(batches)
-            batches.append(_batch(campaign_id, account_id, run_id, batch_no, items))
+            batches.append(
+                _batch(campaign_id, account_id, run_id, batch_no, items, resolved_xmin, blocked)
+            )
     return Page(campaign_id, account_id, batches, excluded, rows[-1]["id"])
 
 
-def _split(group: Sequence[Mapping[str, Any]]) -> tuple[list[FastRecipient], list[Excluded]]:
-    """One slice's leads: those to send to, and those left out."""
+def _split(
+    group: Sequence[Mapping[str, Any]],
+) -> tuple[list[FastRecipient], list[Excluded], list[UUID]]:
+    """One slice's leads: those to send to, those left out, and those of the first kind
+    blocked since the launch (the sender screens them out)."""
     seen: set[str] = set()
     items: list[FastRecipient] = []
     excluded: list[Excluded] = []
+    blocked: list[UUID] = []
     for row in group:
         reason = exclusion(row, seen)
         if reason is None:
             items.append(
                 FastRecipient(lead_id=row["id"], email=row["email"], merge_vars=merge_vars(row))
             )
+            if row["blocked"]:
+                blocked.append(row["id"])
         else:
             excluded.append(Excluded(row["id"], row["email"], reason))
-    return items, excluded
+    return items, excluded, blocked
 
 
 def send_batches(
@@ -109,7 +118,13 @@ def send_batches(
 
 
 def _batch(
-    campaign_id: UUID, account_id: UUID, run_id: UUID, batch_no: int, items: list[FastRecipient]
+    campaign_id: UUID,
+    account_id: UUID,
+    run_id: UUID,
+    batch_no: int,
+    items: list[FastRecipient],
+    resolved_xmin: int | None = None,
+    blocked: list[UUID] | None = None,
 ) -> FastSendBatch:
     return FastSendBatch(
         campaign_id=campaign_id,
@@ -117,6 +132,8 @@ def _batch(
         run_id=run_id,
         batch_no=batch_no,
         recipients=items,
+        resolved_xmin=resolved_xmin,
+        blocked_leads=blocked or [],
     )
 
 

@@ -53,24 +53,33 @@ WHERE state = ANY($1::text[])
 # event time, which may be older than when it was written, so the row's last write must be
 # older than the launch too (a lead unsubscribed or edited since is screened by the sender).
 # Suppressions are stored normalised (lower case); a lead written around the API may not be.
+# `blocked`: what blocks the lead now, whenever it was written (the sender screens out a
+# lead blocked since the launch); `resolved_xmin`: the xmin of the statement's snapshot,
+# so the sender reads only suppressions and unsubscribes this page may not have seen
+# (migration 0017). One suppression probe per lead gives both the launch's answer and now's.
 # Two statements, the first page's and the next pages': with `($2 IS NULL OR l.id > $2)` in
 # one, a cached generic plan cannot seek the index to the checkpoint and reads every lead
 # before it (a page's cost grew with the campaign), and each custom plan is planned again.
 # The suppression look-up names the account as the parameter ($1), so when Postgres hashes
 # the look-up it reads the account's suppressions only, never every account's.
 LEADS_PAGE = """
-SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags, l.attributes::text
-       AS attributes,
-       coalesce(l.unsubscribed_at <= $4 AND l.updated_at <= $4, false) AS unsubscribed,
-       EXISTS (
-           SELECT 1 FROM suppressions s
-           WHERE s.account_id = $1 AND s.email = lower(l.email) AND s.created_at <= $4
-       ) AS suppressed
-FROM leads l
-WHERE l.account_id = $1 AND {after}
-  AND ({condition})
-ORDER BY l.id
-LIMIT $3
+SELECT p.id, p.email, p.first_name, p.last_name, p.country, p.tags, p.attributes,
+       coalesce(p.unsubscribed_at <= $4 AND p.updated_at <= $4, false) AS unsubscribed,
+       coalesce(p.suppressed_at <= $4, false) AS suppressed,
+       (p.unsubscribed_at IS NOT NULL OR p.suppressed_at IS NOT NULL) AS blocked,
+       (SELECT pg_snapshot_xmin(pg_current_snapshot()))::text::bigint AS resolved_xmin
+FROM (
+    SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags,
+           l.attributes::text AS attributes, l.unsubscribed_at, l.updated_at,
+           (SELECT s.created_at FROM suppressions s
+            WHERE s.account_id = $1 AND s.email = lower(l.email) LIMIT 1) AS suppressed_at
+    FROM leads l
+    WHERE l.account_id = $1 AND {after}
+      AND ({condition})
+    ORDER BY l.id
+    LIMIT $3
+) p
+ORDER BY p.id
 """
 # A page is always planned (and its plan cached) with sequential scans off: a generic plan
 # made while `suppressions` was small scanned it for every lead as it grew (614 ms per page

@@ -4,7 +4,9 @@ One row per send batch, never per email:
 
     find(batch)          its recorded outcome (to re-emit), and the leads of an ESP call
                          that may have been in flight when an earlier attempt died; with
-                         what blocks its recipients now (`screening`), in the same statement
+                         what blocks its recipients now (`screening`), in the same statement:
+                         what the resolver saw blocking them, and the suppressions and
+                         unsubscribes written since it read them
     mark_in_flight(...)  before the batch's first ESP call: the leads the call carries
     record(conn, ...)    the outcome, with each recipient's detail, and (if given) the
                          recipients parked for later (and from when), in one statement that
@@ -30,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -45,17 +47,78 @@ from shared.campaigns import MAX_REASON
 from shared.contracts import EventType
 from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 
-# $1, $2: the batches' keys ($1 campaign, $2 batch number; i = position); $3–$5 their
-# recipients' lower-cased addresses (position, account, address) and $6–$7 their leads
-# (position, lead): what blocks them is looked up with the ledger rows, per batch. Every
-# look-up is one index probe per key (`LIMIT 1` keeps each a nested loop: a join here let
-# the planner hash every row of `suppressions`, every account's, on each call; the
-# sender's sessions prefer indexes to sequential scans, `shared.db.INDEX_PROBES`, so a
-# generic plan made while a table was small still probes).
-FIND = """
+# The ledger rows of each batch ($1 campaign, $2 batch number; i = position): its recorded
+# outcome and its in-flight leads.
+LEDGER_ROWS = """
+LEFT JOIN LATERAL (
+    SELECT true AS recorded, o.recorded_at, o.detail FROM send_batch_outcomes o
+    WHERE o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no LIMIT 1
+) o ON true
+LEFT JOIN LATERAL (
+    SELECT a.lead_ids FROM send_batch_attempts a
+    WHERE a.campaign_id = k.campaign_id AND a.batch_no = k.batch_no LIMIT 1
+) a ON true
+"""
+KEYS = """
 WITH k AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS k(campaign_id, batch_no, i)
+)"""
+# A batch the resolver read in a snapshot (`resolved_xmin`) needs only what was written
+# since by a transaction it may not have seen (id at or above that xmin): per account
+# ($3) from the oldest such xmin among the look-up's batches ($4), at most $5 suppressions
+# and $5 unsubscribed leads, each a range of an index (migration 0017). They come back once,
+# on the first row; which belong to which batch is sorted out by the caller. An account
+# with more (a transaction held open for long keeps the xmin back) is looked up by probes.
+# `ORDER BY` the index's order: with a bare `LIMIT` the generic plan read every account's
+# unsubscribed leads (`leads_unsubscribed`), expecting to reach the limit early.
+FIND_SINCE = (
+    KEYS
+    + """, since AS (
+    SELECT * FROM unnest($3::uuid[], $4::bigint[]) AS a(account_id, since)
 ), suppressed AS (
+    SELECT array_agg(s.account_id) AS accounts, array_agg(s.email) AS emails,
+           array_agg(s.xact::text::bigint) AS xacts
+    FROM since a
+    CROSS JOIN LATERAL (
+        SELECT s.account_id, s.email, s.xact FROM suppressions s
+        WHERE s.account_id = a.account_id AND s.xact >= a.since::text::xid8
+        ORDER BY s.xact LIMIT $5
+    ) s
+), unsubscribed AS (
+    SELECT array_agg(l.account_id) AS accounts, array_agg(l.id) AS leads,
+           array_agg(l.unsubscribed_xact::text::bigint) AS xacts
+    FROM since a
+    CROSS JOIN LATERAL (
+        SELECT l.account_id, l.id, l.unsubscribed_xact FROM leads l
+        WHERE l.account_id = a.account_id AND l.unsubscribed_xact >= a.since::text::xid8
+          AND l.unsubscribed_at IS NOT NULL
+        ORDER BY l.unsubscribed_xact LIMIT $5
+    ) l
+)
+SELECT k.i, o.recorded, o.recorded_at, o.detail, a.lead_ids,
+       CASE WHEN k.i = 1 THEN s.accounts END AS suppressed_accounts,
+       CASE WHEN k.i = 1 THEN s.emails END AS suppressed_emails,
+       CASE WHEN k.i = 1 THEN s.xacts END AS suppressed_xacts,
+       CASE WHEN k.i = 1 THEN u.accounts END AS unsubscribed_accounts,
+       CASE WHEN k.i = 1 THEN u.leads END AS unsubscribed_leads,
+       CASE WHEN k.i = 1 THEN u.xacts END AS unsubscribed_xacts
+FROM k CROSS JOIN suppressed s CROSS JOIN unsubscribed u"""
+    + LEDGER_ROWS
+    + "ORDER BY k.i"
+)
+# The most suppressions (and unsubscribed leads) of one account read as a range by one
+# look-up; more, and its batches are looked up by probes (`FIND`).
+SINCE_LIMIT = 5_000
+# A batch with no snapshot (re-emitted parked recipients; a batch from an older resolver)
+# or whose account's range is too long: $3–$5 its recipients' lower-cased addresses
+# (position, account, address) and $6–$7 its leads (position, lead), each looked up by one
+# index probe (`LIMIT 1` keeps each a nested loop: a join here let the planner hash every
+# row of `suppressions`, every account's, on each call; the sender's sessions prefer
+# indexes to sequential scans, `shared.db.INDEX_PROBES`, so a generic plan made while a
+# table was small still probes).
+FIND = (
+    KEYS
+    + """, suppressed AS (
     SELECT e.i, array_agg(s.email) AS found
     FROM unnest($3::bigint[], $4::uuid[], $5::text[]) AS e(i, account_id, email)
     CROSS JOIN LATERAL (
@@ -73,19 +136,12 @@ WITH k AS (
 )
 SELECT k.i, o.recorded, o.recorded_at, o.detail, a.lead_ids,
        s.found AS blocked_emails, u.found AS blocked_leads
-FROM k
-LEFT JOIN LATERAL (
-    SELECT true AS recorded, o.recorded_at, o.detail FROM send_batch_outcomes o
-    WHERE o.campaign_id = k.campaign_id AND o.batch_no = k.batch_no LIMIT 1
-) o ON true
-LEFT JOIN LATERAL (
-    SELECT a.lead_ids FROM send_batch_attempts a
-    WHERE a.campaign_id = k.campaign_id AND a.batch_no = k.batch_no LIMIT 1
-) a ON true
-LEFT JOIN suppressed s ON s.i = k.i
+FROM k"""
+    + LEDGER_ROWS
+    + """LEFT JOIN suppressed s ON s.i = k.i
 LEFT JOIN unsubscribed u ON u.i = k.i
-ORDER BY k.i
-"""
+ORDER BY k.i"""
+)
 # one row per batch: its leads are the slice [lo:hi] of one array of every call's leads
 # (merged client-side when a batch comes twice), rather than a row per lead grouped again.
 # The campaign's row is probed per batch (`LIMIT 1` in a lateral; so in RECORD): as
@@ -130,6 +186,7 @@ SELECT campaign_id, batch_no FROM recorded
 """
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
+T = TypeVar("T")
 Key = tuple[UUID, int]
 
 
@@ -165,7 +222,77 @@ class Recording:
 
 
 async def find_many(db: Db, batches: Sequence[FastSendBatch]) -> list[Found]:
-    """What `find` answers, for each of `batches` (one statement)."""
+    """What `find` answers, for each of `batches` (one statement; two when some batches
+    have no snapshot or an account's changes since are too many to read as a range)."""
+    found: dict[int, Found] = {}
+    since = [i for i, b in enumerate(batches) if b.resolved_xmin is not None]
+    if since:
+        found = await _find_since(db, [batches[i] for i in since])
+        found = {since[j]: f for j, f in found.items()}
+    probed = [i for i in range(len(batches)) if i not in found]
+    if probed:
+        for i, f in zip(probed, await _find_probing(db, [batches[i] for i in probed]), strict=True):
+            found[i] = f
+    return [found[i] for i in range(len(batches))]
+
+
+async def _find_since(db: Db, batches: Sequence[FastSendBatch]) -> dict[int, Found]:
+    """Batches with a snapshot: what blocks them is what the resolver saw blocking them
+    (`blocked_leads`) and what was written since. Positions of accounts with more written
+    since than `SINCE_LIMIT` are left out (the caller probes those)."""
+    oldest: dict[UUID, int] = {}
+    for batch in batches:
+        assert batch.resolved_xmin is not None
+        oldest[batch.account_id] = min(
+            oldest.get(batch.account_id, batch.resolved_xmin), batch.resolved_xmin
+        )
+    rows = await db.fetch(
+        FIND_SINCE,
+        [b.campaign_id for b in batches],
+        [b.batch_no for b in batches],
+        list(oldest),
+        list(oldest.values()),
+        SINCE_LIMIT,
+    )
+    first = rows[0]
+    emails = _written_since(
+        first["suppressed_accounts"], first["suppressed_emails"], first["suppressed_xacts"]
+    )
+    leads = _written_since(
+        first["unsubscribed_accounts"], first["unsubscribed_leads"], first["unsubscribed_xacts"]
+    )
+    too_many = {a for a, keys in (*emails.items(), *leads.items()) if len(keys) >= SINCE_LIMIT}
+    found: dict[int, Found] = {}
+    for j, (batch, row) in enumerate(zip(batches, rows, strict=True)):
+        if batch.account_id in too_many:
+            continue
+        xmin = batch.resolved_xmin
+        assert xmin is not None
+        written = emails.get(batch.account_id, {})
+        unsubscribed = leads.get(batch.account_id, {})
+        blocked_emails: set[str] = set()
+        blocked_leads = set(batch.blocked_leads)
+        for r in batch.recipients:
+            if written and written.get(r.email.lower(), -1) >= xmin:
+                blocked_emails.add(r.email.lower())
+            if unsubscribed and unsubscribed.get(r.lead_id, -1) >= xmin:
+                blocked_leads.add(r.lead_id)
+        found[j] = _found(row, Blocked(frozenset(blocked_emails), frozenset(blocked_leads)))
+    return found
+
+
+def _written_since(
+    accounts: list[UUID] | None, keys: list[T] | None, xacts: list[int] | None
+) -> dict[UUID, dict[T, int]]:
+    """Per account, each key written since and the transaction that wrote it."""
+    written: dict[UUID, dict[T, int]] = {}
+    for account, key, xact in zip(accounts or (), keys or (), xacts or (), strict=True):
+        written.setdefault(account, {})[key] = xact
+    return written
+
+
+async def _find_probing(db: Db, batches: Sequence[FastSendBatch]) -> list[Found]:
+    """Batches looked up by one probe per recipient (`FIND`)."""
     email_at: list[int] = []
     accounts: list[UUID] = []
     emails: list[str] = []
@@ -189,11 +316,11 @@ async def find_many(db: Db, batches: Sequence[FastSendBatch]) -> list[Found]:
         lead_at,
         leads,
     )
-    return [_found(row) for row in rows]
+    return [_found(row, Blocked.of_row(row)) for row in rows]
 
 
-def _found(row: asyncpg.Record) -> Found:
-    in_flight, blocked = frozenset(row["lead_ids"] or ()), Blocked.of_row(row)
+def _found(row: asyncpg.Record, blocked: Blocked) -> Found:
+    in_flight = frozenset(row["lead_ids"] or ())
     if not row["recorded"]:
         return Found(in_flight=in_flight, blocked=blocked)
     detail = row["detail"]

@@ -8,10 +8,19 @@ bounce or complaint of this campaign), so they are sent again, with the same
 Message-ID, and end as the provider answers (`sent` where it had accepted them).
 
 What blocks a batch's recipients is read with the batch's ledger look-up, in the same
-statement (`ledger.find`; an attempt after a resume looks again). Suppressions are
-stored normalised (lower case, as every writer stores them), so one probe per address;
-unsubscribed leads are found by id in a partial index of the leads that unsubscribed
-(`leads_unsubscribed`).
+statement (`ledger.find`; an attempt after a resume looks again). The resolver reads, with
+each page, what blocks each lead at that moment (a lead blocked since the launch is sent
+to by the page but named in the batch's `blocked_leads`) and the xmin of the page's
+snapshot (`resolved_xmin`): every transaction the page may not have seen has an id at or
+above it. So the look-up reads only the account's suppressions and unsubscribed leads
+written by such transactions (migration 0017: `suppressions.xact`,
+`leads.unsubscribed_xact`, each a range of an index), not one probe per recipient. A
+batch without a snapshot (re-emitted parked recipients) is looked up by probes:
+suppressions are stored normalised (lower case, as every writer stores them), so one
+probe per address, and unsubscribed leads by id in a partial index of the leads that
+unsubscribed (`leads_unsubscribed`). Either way a recipient is screened out when it is
+blocked now; a suppression the resolver saw and that was removed since still screens
+the lead out.
 """
 
 from __future__ import annotations

@@ -53,6 +53,10 @@ class FastSendBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=
     batch_no: Annotated[int, msgspec.Meta(ge=0)]
     recipients: Annotated[list[FastRecipient], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
     schema_version: int = 1
+    resolved_xmin: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    blocked_leads: Annotated[list[UUID], msgspec.Meta(max_length=MAX_BATCH)] = msgspec.field(
+        default_factory=list
+    )
 
     @classmethod
     def of(cls, batch: SendBatch) -> FastSendBatch:
@@ -64,6 +68,8 @@ class FastSendBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=
             batch.batch_no,
             [FastRecipient.of(r) for r in batch.recipients],
             batch.schema_version,
+            batch.resolved_xmin,
+            list(batch.blocked_leads),
         )
 
     def key(self) -> bytes:

@@ -33,6 +33,21 @@ class SendBatch(Message):
     run_id: UUID
     batch_no: int = Field(ge=0)
     recipients: list[Recipient] = Field(min_length=1, max_length=MAX_BATCH)
+    resolved_xmin: int | None = Field(
+        None,
+        ge=0,
+        description="The xmin of the snapshot the resolver read these leads in: every "
+        "transaction it may not have seen has an id (xid8) at or above it, so the sender "
+        "screens against suppressions and unsubscribes written since by those only. None: "
+        "unknown (the sender looks up every recipient).",
+    )
+    blocked_leads: list[UUID] = Field(
+        default_factory=list,
+        max_length=MAX_BATCH,
+        description="Recipients already suppressed or unsubscribed when the resolver read "
+        "them, after the launch (the resolver leaves out only what was so by the launch): "
+        "the sender screens them out.",
+    )
 
     def key(self) -> bytes:
         """Kafka key: campaign id and batch number (spreads a campaign over partitions)."""

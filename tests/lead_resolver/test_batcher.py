@@ -19,8 +19,16 @@ CAMPAIGN, ACCOUNT, RUN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 R = ExclusionReason
 
 
+XMIN = 7_000_123
+
+
 def row(
-    n: int, email: str | None = None, *, suppressed: bool = False, unsubscribed: bool = False
+    n: int,
+    email: str | None = None,
+    *,
+    suppressed: bool = False,
+    unsubscribed: bool = False,
+    blocked: bool = False,
 ) -> dict[str, Any]:
     return {
         "id": uuid.UUID(int=n),
@@ -32,6 +40,8 @@ def row(
         "attributes": '{"plan": "pro"}',
         "suppressed": suppressed,
         "unsubscribed": unsubscribed,
+        "blocked": blocked or suppressed or unsubscribed,
+        "resolved_xmin": XMIN,
     }
 
 
@@ -80,6 +90,18 @@ def test_plan_page_excludes_each_lead_with_its_reason() -> None:
     assert page.excluded_by_reason() == {
         R.SUPPRESSED: 1, R.UNSUBSCRIBED: 1, R.INVALID_EMAIL: 2, R.DUPLICATE: 1
     }  # fmt: skip
+
+
+def test_plan_page_passes_leads_blocked_since_the_launch_and_the_snapshot_to_the_sender() -> None:
+    """A lead suppressed or unsubscribed after the launch is still sent to by the page (so a
+    page read again decides the same), marked for the sender to screen out; every batch
+    names the snapshot the page was read in."""
+    rows = [row(n, blocked=n in (3, 52), suppressed=n == 4) for n in range(1, 61)]
+    page = plan(rows)
+    assert [len(b.recipients) for b in page.batches] == [49, 10]
+    assert [[lead.int for lead in b.blocked_leads] for b in page.batches] == [[3], [52]]
+    assert {b.resolved_xmin for b in page.batches} == {XMIN}
+    assert [e.lead_id.int for e in page.excluded] == [4]  # blocked by the launch: left out
 
 
 def test_plan_page_makes_one_batch_per_slice_of_50_matched_leads() -> None:

@@ -246,4 +246,8 @@ async def test_resolve_campaign_leaves_a_late_unsubscribe_to_the_sender(
     await resolve(make_resolver(), seeded)
     row = await campaign(pool, seeded.campaign_id)
     assert (row["matched"], row["enqueued"], row["excluded"]) == (5, 5, 0)
-    assert lead["id"] in {r.lead_id for b in await read_sends(settings) for r in b.recipients}
+    batches = [b for b in await read_sends(settings) if b.campaign_id == seeded.campaign_id]
+    assert lead["id"] in {r.lead_id for b in batches for r in b.recipients}
+    # passed on blocked, for the sender to screen out, with the snapshot the page was read in
+    assert [b.blocked_leads for b in batches] == [[lead["id"]]]
+    assert batches[0].resolved_xmin is not None and batches[0].resolved_xmin > 0

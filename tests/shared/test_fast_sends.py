@@ -58,6 +58,10 @@ BATCH_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "run_id": UUIDS,
     "batch_no": st.sampled_from([0, -1, 2**40, 1.0, 1.5, "3", None]),
     "recipients": st.sampled_from([[], [GOOD_RECIPIENT] * 50, [GOOD_RECIPIENT] * 51, None]),
+    "resolved_xmin": st.sampled_from([0, 2**40, -1, None, 1.0, 1.5, "7", True]),
+    "blocked_leads": st.one_of(
+        st.lists(UUIDS, max_size=3), st.sampled_from([[ID] * 50, [ID] * 51, None, ID])
+    ),
     "extra": st.just(1),
 }
 
@@ -90,7 +94,10 @@ def values(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _same(fast: FastSendBatch, slow: SendBatch) -> None:
-    for name in ("campaign_id", "account_id", "run_id", "batch_no", "schema_version"):
+    for name in (
+        "campaign_id", "account_id", "run_id", "batch_no", "schema_version", "resolved_xmin",
+        "blocked_leads",
+    ):  # fmt: skip
         assert getattr(fast, name) == getattr(slow, name), name
     assert len(fast.recipients) == len(slow.recipients)
     for f, s in zip(fast.recipients, slow.recipients, strict=True):
@@ -126,6 +133,8 @@ def test_what_the_resolver_writes_the_contract_reads_back_unchanged(
         recipients=[
             FastRecipient(uuid.uuid4(), f"lead{i}@example.com", v) for i, v in enumerate(merge_vars)
         ],
+        resolved_xmin=len(merge_vars) * 2**33,
+        blocked_leads=[uuid.uuid4()] * (len(merge_vars) % 3),
     )
     raw = encode_sends(batch)
     slow = decode(SendBatch, raw)
