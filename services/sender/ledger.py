@@ -70,7 +70,9 @@ WITH k AS (
 # on the first row; which belong to which batch is sorted out by the caller. An account
 # with more (a transaction held open for long keeps the xmin back) is looked up by probes.
 # `ORDER BY` the index's order: with a bare `LIMIT` the generic plan read every account's
-# unsubscribed leads (`leads_unsubscribed`), expecting to reach the limit early.
+# unsubscribed leads (`leads_unsubscribed`), expecting to reach the limit early. The
+# indexes are partial: `xact > '0'` and `unsubscribed_xact IS NOT NULL` state their
+# predicates (every id is above 0: 0 marks rows older than the migration).
 FIND_SINCE = (
     KEYS
     + """, since AS (
@@ -81,7 +83,7 @@ FIND_SINCE = (
     FROM since a
     CROSS JOIN LATERAL (
         SELECT s.account_id, s.email, s.xact FROM suppressions s
-        WHERE s.account_id = a.account_id AND s.xact >= a.since::text::xid8
+        WHERE s.account_id = a.account_id AND s.xact >= a.since::text::xid8 AND s.xact > '0'
         ORDER BY s.xact LIMIT $5
     ) s
 ), unsubscribed AS (
@@ -91,7 +93,7 @@ FIND_SINCE = (
     CROSS JOIN LATERAL (
         SELECT l.account_id, l.id, l.unsubscribed_xact FROM leads l
         WHERE l.account_id = a.account_id AND l.unsubscribed_xact >= a.since::text::xid8
-          AND l.unsubscribed_at IS NOT NULL
+          AND l.unsubscribed_xact IS NOT NULL AND l.unsubscribed_at IS NOT NULL
         ORDER BY l.unsubscribed_xact LIMIT $5
     ) l
 )
