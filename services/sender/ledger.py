@@ -72,7 +72,8 @@ WITH k AS (
 # `ORDER BY` the index's order: with a bare `LIMIT` the generic plan read every account's
 # unsubscribed leads (`leads_unsubscribed`), expecting to reach the limit early. The
 # indexes are partial: `xact > '0'` and `unsubscribed_xact IS NOT NULL` state their
-# predicates (every id is above 0: 0 marks rows older than the migration).
+# predicates (every id is above 0: 0 marks rows older than the migration; the id is NULL
+# again once `unsubscribed_at` is cleared).
 FIND_SINCE = (
     KEYS
     + """, since AS (
@@ -93,7 +94,7 @@ FIND_SINCE = (
     CROSS JOIN LATERAL (
         SELECT l.account_id, l.id, l.unsubscribed_xact FROM leads l
         WHERE l.account_id = a.account_id AND l.unsubscribed_xact >= a.since::text::xid8
-          AND l.unsubscribed_xact IS NOT NULL AND l.unsubscribed_at IS NOT NULL
+          AND l.unsubscribed_xact IS NOT NULL
         ORDER BY l.unsubscribed_xact LIMIT $5
     ) l
 )

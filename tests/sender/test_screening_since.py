@@ -203,6 +203,7 @@ async def test_unsubscribed_xact_is_written_by_the_transaction_that_unsubscribes
     assert await pool.fetchval(xact, leads[0]) == mine
     # a new time (unsubscribed again after a resubscribe) is a new write
     await pool.execute("UPDATE leads SET unsubscribed_at = NULL WHERE id = $1", leads[0])
+    assert await pool.fetchval(xact, leads[0]) is None  # resubscribed: no longer in the range
     await pool.execute("UPDATE leads SET unsubscribed_at = now() WHERE id = $1", leads[0])
     assert await pool.fetchval(xact, leads[0]) > mine
     suppressed_by = "SELECT xact::text::bigint FROM suppressions WHERE account_id = $1"

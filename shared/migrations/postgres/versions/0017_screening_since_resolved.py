@@ -14,10 +14,10 @@ recipients it covers.
 - `suppressions.xact`: the id of the transaction that inserted the row
   (`pg_current_xact_id()`, an `xid8`, which never wraps around). Rows written before this
   migration read 0: every snapshot taken after it sees them. Indexed with the account.
-- `leads.unsubscribed_xact`: the id of the transaction that last set `unsubscribed_at`,
-  kept by a trigger that fires only on updates naming that column (the importer's upsert
-  does not), so no writer can forget it. Indexed with the account, for the leads that
-  unsubscribed only.
+- `leads.unsubscribed_xact`: the id of the transaction that last set `unsubscribed_at`
+  (NULL again when it is cleared), kept by a trigger that fires only on updates naming
+  that column (the importer's upsert does not), so no writer can forget it. Indexed with
+  the account, for the leads that unsubscribed only.
 
 Each index is partial on a predicate that only the sender's range look-up states, so
 the planner never takes one for another look-up by account.
@@ -49,7 +49,8 @@ UNSUBSCRIBED_XACT = """
 CREATE FUNCTION leads_note_unsubscribed_xact() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.unsubscribed_xact := pg_current_xact_id();
+    NEW.unsubscribed_xact := CASE WHEN NEW.unsubscribed_at IS NULL THEN NULL
+                                  ELSE pg_current_xact_id() END;
     RETURN NEW;
 END
 $$
@@ -59,12 +60,12 @@ LEADS = [
     UNSUBSCRIBED_XACT,
     """
     CREATE TRIGGER leads_unsubscribed_xact BEFORE UPDATE OF unsubscribed_at ON leads
-    FOR EACH ROW WHEN (NEW.unsubscribed_at IS NOT NULL
-                       AND NEW.unsubscribed_at IS DISTINCT FROM OLD.unsubscribed_at)
+    FOR EACH ROW WHEN (NEW.unsubscribed_at IS DISTINCT FROM OLD.unsubscribed_at)
     EXECUTE FUNCTION leads_note_unsubscribed_xact()
     """,
-    # likewise on a predicate only that range states, so no other look-up of leads by
-    # account can take it
+    # likewise on a predicate only that range states (and the range does not state
+    # `unsubscribed_at IS NOT NULL`: `leads_unsubscribed` then joined it in a bitmap of every
+    # account's unsubscribed leads), so no other look-up of leads by account can take it
     "CREATE INDEX leads_unsubscribed_xact ON leads (account_id, unsubscribed_xact)"
     " WHERE unsubscribed_xact IS NOT NULL",
 ]
