@@ -56,29 +56,28 @@ WHERE state = ANY($1::text[])
 # `blocked`: what blocks the lead now, whenever it was written (the sender screens out a
 # lead blocked since the launch); `resolved_xmin`: the xmin of the statement's snapshot,
 # so the sender reads only suppressions and unsubscribes this page may not have seen
-# (migration 0017). Whether the address is suppressed now is one look-up Postgres may hash
-# (the account's suppressions read once per page: cheaper than a probe per lead while the
-# account has few); when it is, one probe reads whether it was so by the launch.
+# (migration 0017). One probe per lead reads the suppression's time, which answers both
+# (by the launch, and now). Not an `EXISTS`: Postgres hashes that, reading the account's
+# every suppression for each page, so a page cost more as the campaign's own bounces
+# became suppressions (over a 1M campaign 1.2 -> 2.9 us per lead for the launch's
+# `EXISTS`, 2.4 -> 6.1 with a second for now's; the probe 2.4-2.7 throughout,
+# bench/results/20261204T1450Z-screening-since/page_grow.py.txt).
 # Two statements, the first page's and the next pages': with `($2 IS NULL OR l.id > $2)` in
 # one, a cached generic plan cannot seek the index to the checkpoint and reads every lead
 # before it (a page's cost grew with the campaign), and each custom plan is planned again.
-# The suppression look-up names the account as the parameter ($1), so when Postgres hashes
-# the look-up it reads the account's suppressions only, never every account's.
+# The suppression probe names the account as the parameter ($1): its primary key's both
+# columns.
 LEADS_PAGE = """
 SELECT p.id, p.email, p.first_name, p.last_name, p.country, p.tags, p.attributes,
        coalesce(p.unsubscribed_at <= $4 AND p.updated_at <= $4, false) AS unsubscribed,
-       CASE WHEN p.suppressed_now THEN coalesce((
-           SELECT s.created_at <= $4 FROM suppressions s
-           WHERE s.account_id = $1 AND s.email = lower(p.email) LIMIT 1), false)
-       ELSE false END AS suppressed,
-       (p.unsubscribed_at IS NOT NULL OR p.suppressed_now) AS blocked,
+       coalesce(p.suppressed_at <= $4, false) AS suppressed,
+       (p.unsubscribed_at IS NOT NULL OR p.suppressed_at IS NOT NULL) AS blocked,
        (SELECT pg_snapshot_xmin(pg_current_snapshot()))::text::bigint AS resolved_xmin
 FROM (
     SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags,
            l.attributes::text AS attributes, l.unsubscribed_at, l.updated_at,
-           EXISTS (
-               SELECT 1 FROM suppressions s WHERE s.account_id = $1 AND s.email = lower(l.email)
-           ) AS suppressed_now
+           (SELECT s.created_at FROM suppressions s
+            WHERE s.account_id = $1 AND s.email = lower(l.email) LIMIT 1) AS suppressed_at
     FROM leads l
     WHERE l.account_id = $1 AND {after}
       AND ({condition})

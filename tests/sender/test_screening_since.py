@@ -266,5 +266,5 @@ async def test_the_probes_by_address_never_take_the_ranges_index(
         finally:
             await conn.close()
     probes = [s for s in scans if s.relation == "suppressions"]
-    assert len(probes) == 6  # the page's two look-ups (now, by the launch) and FIND's, twice
+    assert len(probes) == 4  # the page's and FIND's, each planned custom and generic
     assert {s.index for s in probes} == {"suppressions_pkey"}, probes
