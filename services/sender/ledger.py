@@ -230,8 +230,8 @@ async def find_many(db: Db, batches: Sequence[FastSendBatch]) -> list[Found]:
     found: dict[int, Found] = {}
     since = [i for i, b in enumerate(batches) if b.resolved_xmin is not None]
     if since:
-        found = await _find_since(db, [batches[i] for i in since])
-        found = {since[j]: f for j, f in found.items()}
+        by_position = await _find_since(db, [batches[i] for i in since])
+        found = {since[j]: f for j, f in by_position.items()}
     probed = [i for i in range(len(batches)) if i not in found]
     if probed:
         for i, f in zip(probed, await _find_probing(db, [batches[i] for i in probed]), strict=True):
