@@ -26,6 +26,11 @@ from tests.databases import scratch_database
 from tests.plans import custom_plan_scans, generic_plan_scans
 from tests.sender.test_ledger_probes import FIND_TYPES
 
+# The xmin of a snapshot taken while no other transaction runs: every transaction
+# committed before has a lower id, every later one this or a higher one. (A real
+# snapshot's xmin is at or below it, lower while other sessions' transactions run, such as
+# other tests': the look-up then reads more, never less.)
+XID_NOW = "SELECT pg_current_xact_id()::text::bigint"
 SNAPSHOT_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 FIND_SINCE_TYPES = ["uuid[]", "bigint[]", "uuid[]", "bigint[]", "int"]
 
@@ -77,7 +82,9 @@ async def test_a_batch_with_a_snapshot_is_blocked_by_what_it_saw_and_what_was_wr
         tx = open_tx.transaction()
         await tx.start()
         await factories.suppress(open_tx, acc, [emails[2]])
-        xmin = await pool.fetchval(SNAPSHOT_XMIN)
+        # a snapshot's xmin is at or below the id of every transaction running then
+        xmin = await open_tx.fetchval(XID_NOW)
+        assert await pool.fetchval(SNAPSHOT_XMIN) <= xmin
         await tx.commit()
     finally:
         await pool.release(open_tx)
@@ -104,11 +111,10 @@ async def test_one_look_up_serves_batches_of_different_snapshots_and_accounts(
 ) -> None:
     first_acc, first_campaign, first_emails, first_leads = await _account_with_leads(pool, 3)
     second_acc, second_campaign, second_emails, second_leads = await _account_with_leads(pool, 3)
-    early = await pool.fetchval(SNAPSHOT_XMIN)
+    early = await pool.fetchval(XID_NOW)
     await factories.suppress(pool, first_acc, [first_emails[0]])
     await factories.suppress(pool, second_acc, [second_emails[0]])
-    await pool.execute("SELECT pg_current_xact_id()")  # the snapshot after it is later
-    late = await pool.fetchval(SNAPSHOT_XMIN)
+    late = await pool.fetchval(XID_NOW)
     await factories.suppress(pool, first_acc, [first_emails[1]])
     batches = [
         _batch(first_acc, first_campaign, first_emails, first_leads, xmin=early),
@@ -130,7 +136,7 @@ async def test_an_account_with_too_much_written_since_is_probed(
 ) -> None:
     acc, campaign, emails, leads = await _account_with_leads(pool, 4)
     await factories.suppress(pool, acc, [emails[0]])  # before: not in the range
-    xmin = await pool.fetchval(SNAPSHOT_XMIN)
+    xmin = await pool.fetchval(XID_NOW)
     await factories.suppress(pool, acc, emails[1:3])
     batch = _batch(acc, campaign, emails, leads, xmin=xmin)
     assert (await ledger.find(pool, batch)).blocked.emails == frozenset(emails[1:3])
@@ -171,7 +177,7 @@ async def test_the_look_up_works_on_the_senders_pooled_sessions(
     probes = await create_pool(pg_dsn, max_size=2, planner=INDEX_PROBES)
     try:
         acc, campaign, emails, leads = await _account_with_leads(pool, 2)
-        xmin = await pool.fetchval(SNAPSHOT_XMIN)
+        xmin = await pool.fetchval(XID_NOW)
         await factories.suppress(pool, acc, [emails[1]])
         for n in range(7):  # past the executions after which a pooled statement goes generic
             found = await ledger.find(
