@@ -276,8 +276,8 @@ async def _find_since(db: Db, batches: Sequence[FastSendBatch]) -> dict[int, Fou
         blocked_emails: set[str] = set()
         blocked_leads = set(batch.blocked_leads)
         for r in batch.recipients:
-            if written and written.get(r.email.lower(), -1) >= xmin:
-                blocked_emails.add(r.email.lower())
+            if written and written.get(address := r.email.lower(), -1) >= xmin:
+                blocked_emails.add(address)
             if unsubscribed and unsubscribed.get(r.lead_id, -1) >= xmin:
                 blocked_leads.add(r.lead_id)
         found[j] = _found(row, Blocked(frozenset(blocked_emails), frozenset(blocked_leads)))
