@@ -39,6 +39,12 @@ class Settings(ServiceSettings):
     soft_bounce_threshold: int = Field(
         3, ge=1, description="Soft bounces in a row (no delivery between) that suppress."
     )
+    known_runs_filter: bool = Field(
+        True,
+        description="Keep a Bloom filter of the addresses with a soft-bounce run, so a "
+        "delivery is looked up in Postgres only when its address may have one; false: "
+        "look every delivered address up.",
+    )
     ses_topic_arns: list[str] = Field(
         default_factory=list,
         description="SNS topic ARNs whose notifications are accepted; empty refuses all.",

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from services.webhook_ingest.api.routes import unsubscribe, webhooks
 from services.webhook_ingest.config import Settings
+from services.webhook_ingest.known_runs import KnownRuns
 from services.webhook_ingest.providers.configured import ConfiguredWebhooks
 from services.webhook_ingest.providers.registry import provider_table
 from services.webhook_ingest.providers.sns_http import CertFetcher, SubscriptionConfirmer
@@ -55,6 +56,7 @@ def create_app(
                 topic=topic_name(Topic.EMAIL_EVENTS, common.topic_prefix),
                 soft_bounce_threshold=settings.soft_bounce_threshold,
                 send_timeout_s=settings.kafka_send_timeout_s,
+                known_runs=KnownRuns() if settings.known_runs_filter else None,
             )
             yield
 

@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError
 
 from services.webhook_ingest import suppressions
 from services.webhook_ingest.deadletters import send_rejected
+from services.webhook_ingest.known_runs import KnownRuns
 from services.webhook_ingest.providers.base import MalformedPayload, Rejected
 from shared.contracts.fast_events import FastEvent, encode_events
 
@@ -63,6 +64,7 @@ class Recorder:
     topic: str
     soft_bounce_threshold: int
     send_timeout_s: float
+    known_runs: KnownRuns | None = None  # None: every delivered address is looked up
 
     async def record(self, events: list[FastEvent]) -> None:
         """Make `events` durable in Postgres and on Kafka, or raise `RecordingFailed`."""
@@ -94,7 +96,7 @@ class Recorder:
         changes = suppressions.Changes.of(events)
         try:
             async with self.pool.acquire(timeout=10) as conn, conn.transaction():
-                await suppressions.apply(conn, changes, self.soft_bounce_threshold)
+                await suppressions.apply(conn, changes, self.soft_bounce_threshold, self.known_runs)
         except asyncpg.DataError as exc:  # a value Postgres cannot store: the payload's fault
             raise MalformedPayload(f"a value cannot be stored: {exc}") from exc
         except PG_ERRORS as exc:

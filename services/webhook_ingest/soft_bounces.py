@@ -7,7 +7,8 @@ replay or a late arrival adds nothing twice; `soft_bounces.consecutive` is
 recounted from those rows. A delivery moves `last_delivered_at` forward (never
 back), which ends the run; rows at or before it are dropped, since they can
 never count again. Deliveries only touch addresses that already have a run
-(no row per delivered email), so a bounce older than a delivery reported before
+(no row per delivered email; which ones may have one, `known_runs.py` says without a
+look-up per address), so a bounce older than a delivery reported before
 any bounce of that address still counts: the one order this does not see.
 
 The first statement locks every address's row, in key order, before anything is
@@ -22,6 +23,8 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+
+from services.webhook_ingest.known_runs import KnownRuns
 
 Address = tuple[UUID, str]
 
@@ -100,9 +103,17 @@ class Run:
         self.delivered_at = at if self.delivered_at is None else max(self.delivered_at, at)
 
 
-async def apply_runs(conn: asyncpg.Connection, runs: dict[Address, Run], threshold: int) -> None:
+async def apply_runs(
+    conn: asyncpg.Connection,
+    runs: dict[Address, Run],
+    threshold: int,
+    known: KnownRuns | None = None,
+) -> None:
     """Count the runs' bounces and deliveries, suppressing long runs (in the caller's
-    transaction)."""
+    transaction). With `known`, a delivered address it says has no run is not looked up."""
+    if known is not None and any(not run.bounces for run in runs.values()):
+        await known.catch_up(conn)
+        runs = {a: run for a, run in runs.items() if run.bounces or known.may_have(a)}
     if not runs:
         return
     ordered = sorted(runs.items(), key=lambda item: item[0])

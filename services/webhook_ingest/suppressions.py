@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.webhook_ingest.known_runs import KnownRuns
 from services.webhook_ingest.soft_bounces import Address, Run, apply_runs
 from shared.contracts.events import EventType
 from shared.contracts.fast_events import EventFields
@@ -76,8 +77,11 @@ class Changes:
             self.runs.setdefault(address, Run(source)).delivered(event.occurred_at)
 
 
-async def apply(conn: asyncpg.Connection, changes: Changes, threshold: int) -> None:
-    """Write `changes` with bulk statements (the caller holds the transaction)."""
+async def apply(
+    conn: asyncpg.Connection, changes: Changes, threshold: int, known: KnownRuns | None = None
+) -> None:
+    """Write `changes` with bulk statements (the caller holds the transaction); `known`
+    spares the look-up of delivered addresses without a soft-bounce run."""
     # rows in key order: concurrent requests then lock shared rows in the same order
     if changes.suppress:
         keys = sorted(changes.suppress)
@@ -89,7 +93,7 @@ async def apply(conn: asyncpg.Connection, changes: Changes, threshold: int) -> N
             [v[0] for v in values],
             [v[1] for v in values],
         )
-    await apply_runs(conn, changes.runs, threshold)
+    await apply_runs(conn, changes.runs, threshold, known)
     if changes.unsubscribed:
         leads = sorted(changes.unsubscribed)
         await conn.execute(
