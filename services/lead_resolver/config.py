@@ -39,6 +39,11 @@ class Settings(ServiceSettings):
         description="Group session timeout: how soon a dead instance's "
         "campaigns move to another instance.",
     )
+    known_suppressions_filter: bool = Field(
+        True,
+        description="Keep a Bloom filter of each account's suppressed addresses, so a page "
+        "probes Postgres only for the leads it may hold; false: probe every lead.",
+    )
     sweep_interval_s: float = Field(
         5.0, gt=0, description="How often owned active campaigns are looked up in Postgres."
     )

@@ -33,9 +33,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -46,6 +47,7 @@ from services.lead_resolver import store, warmup
 from services.lead_resolver.batcher import Page, pack_parked, plan_page
 from services.lead_resolver.config import Settings
 from services.lead_resolver.emitter import emit, emit_page
+from services.lead_resolver.known_suppressed import KnownSuppressed
 from services.lead_resolver.ownership import campaign_partition
 from shared import metrics
 from shared.campaigns import Action, State, complete_if_accounted, move
@@ -101,6 +103,8 @@ class Resolver:
         self._step_lock = asyncio.Lock()
         self._sweeps = Every(settings.sweep_interval_s, clock)
         self._wall = wall  # warm-up days and parked batches' due times
+        # each account's suppressed addresses, so a page probes only those it may hold
+        self._known = KnownSuppressed() if settings.known_suppressions_filter else None
 
     @property
     def active(self) -> list[UUID]:
@@ -241,7 +245,7 @@ class Resolver:
         if allowed.remaining is not None:  # whole slices still: a day may pass it by < 50
             room = min(room, -(-allowed.remaining // MAX_BATCH))
         limit = room * MAX_BATCH  # whole slices of 50: see `batcher`
-        rows = await store.leads_page(self._pool, campaign, sql, params, limit)
+        rows = await store.leads_page(self._pool, campaign, sql, params, limit, self._known)
         if rows:
             page = self._plan(campaign, rows)
             await emit_page(self._producer, self._topic, self._events_topic, page)
@@ -281,7 +285,7 @@ class Resolver:
         await store.hold(self._pool, campaign, reason, until)
         return Step.WAITING
 
-    def _plan(self, campaign: store.Campaign, rows: list[asyncpg.Record]) -> Page:
+    def _plan(self, campaign: store.Campaign, rows: Sequence[Mapping[str, Any]]) -> Page:
         assert campaign.run_id is not None
         return plan_page(
             rows,

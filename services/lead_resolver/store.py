@@ -12,7 +12,7 @@ overwritten).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 
 from services.lead_resolver.batcher import Page
+from services.lead_resolver.known_suppressed import KnownSuppressed
 from shared.campaigns import WORKING, State
 from shared.contracts.events import ExclusionReason
 from shared.contracts.sends import Recipient
@@ -78,6 +79,29 @@ FROM (
            l.attributes::text AS attributes, l.unsubscribed_at, l.updated_at,
            (SELECT s.created_at FROM suppressions s
             WHERE s.account_id = $1 AND s.email = lower(l.email) LIMIT 1) AS suppressed_at
+    FROM leads l
+    WHERE l.account_id = $1 AND {after}
+      AND ({condition})
+    ORDER BY l.id
+    LIMIT $3
+) p
+ORDER BY p.id
+"""
+# The same page when the resolver's filter of the account's suppressed addresses
+# (`known_suppressed.py`) screens the leads instead of a probe per lead: `suppressed` and
+# `blocked` say only what the lead row says (the resolver adds what the probes of the
+# addresses the filter may hold find), `address` is what they are looked up by, and
+# `resolved_xmin` is the filter's catch-up's (the last parameter, {xmin}).
+LEADS_PAGE_SCREENED = """
+SELECT p.id, p.email, p.first_name, p.last_name, p.country, p.tags, p.attributes,
+       coalesce(p.unsubscribed_at <= $4 AND p.updated_at <= $4, false) AS unsubscribed,
+       false AS suppressed,
+       p.unsubscribed_at IS NOT NULL AS blocked,
+       {xmin}::bigint AS resolved_xmin,
+       lower(p.email) AS address
+FROM (
+    SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags,
+           l.attributes::text AS attributes, l.unsubscribed_at, l.updated_at
     FROM leads l
     WHERE l.account_id = $1 AND {after}
       AND ({condition})
@@ -180,26 +204,39 @@ async def active_ids(pool: asyncpg.Pool) -> list[UUID]:
 
 
 async def leads_page(
-    pool: asyncpg.Pool, campaign: Campaign, sql: str, params: Sequence[Any], limit: int
-) -> list[asyncpg.Record]:
+    pool: asyncpg.Pool,
+    campaign: Campaign,
+    sql: str,
+    params: Sequence[Any],
+    limit: int,
+    known: KnownSuppressed | None = None,
+) -> list[Mapping[str, Any]]:
     """The next `limit` matching leads after the checkpoint, with their exclusion flags.
 
     `sql` is the compiled condition, its parameters numbered from `FIRST_CONDITION_PARAM`.
+    With `known`, suppressions are screened by the account's filter (`LEADS_PAGE_SCREENED`)
+    instead of a probe per lead.
     """
     after = FROM_START if campaign.checkpoint_lead_id is None else AFTER_CHECKPOINT
-    query = LEADS_PAGE.format(after=after, condition=sql)
+    args = (campaign.account_id, campaign.checkpoint_lead_id, limit, campaign.audience_at)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(PAGE_PLANNER)
-        return list(
-            await conn.fetch(
-                query,
-                campaign.account_id,
-                campaign.checkpoint_lead_id,
-                limit,
-                campaign.audience_at,
-                *params,
-            )
-        )
+        if known is None:
+            query = LEADS_PAGE.format(after=after, condition=sql)
+            return list(await conn.fetch(query, *args, *params))
+        xmin = await known.catch_up(conn, campaign.account_id)
+        xmin_param = f"${FIRST_CONDITION_PARAM + len(params)}"
+        query = LEADS_PAGE_SCREENED.format(after=after, condition=sql, xmin=xmin_param)
+        rows: list[Mapping[str, Any]] = list(await conn.fetch(query, *args, *params, xmin))
+        found = await known.suppressed_at(conn, campaign.account_id, (r["address"] for r in rows))
+    if found:
+        launch = campaign.audience_at
+        for i, row in enumerate(rows):
+            at = found.get(row["address"])
+            if at is not None:  # suppressed now: by the launch, or since (the sender screens)
+                suppressed = launch is not None and at <= launch
+                rows[i] = {**row, "suppressed": suppressed, "blocked": True}
+    return rows
 
 
 async def advance(db: asyncpg.Pool | asyncpg.Connection, campaign: Campaign, page: Page) -> bool:

@@ -32,7 +32,10 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
 
 
-async def test_next_page_seeks_the_checkpoint_with_a_generic_plan(pool: asyncpg.Pool) -> None:
+@pytest.mark.parametrize("screened", [False, True], ids=["probed", "screened"])
+async def test_next_page_seeks_the_checkpoint_with_a_generic_plan(
+    pool: asyncpg.Pool, screened: bool
+) -> None:
     seeded = await seed_campaign(pool, matching=300, suppressed=6)
     other = await factories.account(pool, "someone else's suppressions")
     await pool.execute(
@@ -53,18 +56,23 @@ async def test_next_page_seeks_the_checkpoint_with_a_generic_plan(pool: asyncpg.
         )
     ]
     checkpoint, limit = ids[len(ids) // 2], 50
-    query = store.LEADS_PAGE.format(after=store.AFTER_CHECKPOINT, condition=compiled.sql)
+    # the page the resolver's filter screens: the same but the probe, its xmin last ($5)
+    page_sql = store.LEADS_PAGE_SCREENED if screened else store.LEADS_PAGE
+    query = page_sql.format(after=store.AFTER_CHECKPOINT, condition=compiled.sql, xmin="$5")
     assert not compiled.params
-    args = (campaign.account_id, checkpoint, limit, campaign.audience_at)
+    args: tuple[Any, ...] = (campaign.account_id, checkpoint, limit, campaign.audience_at)
+    types, values = "uuid, uuid, int, timestamptz", ""
+    if screened:
+        args, types, values = (*args, 0), f"{types}, bigint", ", 0"
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         page = await conn.fetch(query, *args)
         # a server-side prepared statement, explained as it runs from the plan cache
-        await conn.execute(f"PREPARE page(uuid, uuid, int, timestamptz) AS {query}")
+        await conn.execute(f"PREPARE page({types}) AS {query}")
         explained = await conn.fetchval(
             "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page("
             f"'{campaign.account_id}', '{checkpoint}', {limit}, "
-            f"'{campaign.audience_at.isoformat()}')"
+            f"'{campaign.audience_at.isoformat()}'{values})"
         )
         await conn.execute("DEALLOCATE page")
     assert [r["id"] for r in page] == [i for i in ids if i > checkpoint][:limit]
