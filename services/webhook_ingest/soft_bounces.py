@@ -28,7 +28,8 @@ from services.webhook_ingest.known_runs import KnownRuns
 
 Address = tuple[UUID, str]
 
-# Whether a delivered address has a run is one index probe per address: the LIMIT keeps the
+# Whether a delivered address has a run is one index probe per address (only for those
+# `known_runs.py` may hold, when the service keeps that filter): the LIMIT keeps the
 # look-up a nested loop (an `OR EXISTS` here let the planner hash every row of
 # `soft_bounces` on each request), and the service's sessions prefer indexes to
 # sequential scans (`shared.db.INDEX_PROBES`) whatever size the table had when planned.
