@@ -20,7 +20,7 @@ from services.webhook_ingest.providers.configured import ConfiguredWebhooks
 from services.webhook_ingest.providers.registry import provider_table
 from services.webhook_ingest.providers.sns_http import CertFetcher, SubscriptionConfirmer
 from services.webhook_ingest.recorder import Recorder
-from shared.db import INDEX_PROBES, check_postgres, open_pool
+from shared.db import GENERIC_INDEX_PROBES, check_postgres, open_pool
 from shared.http.body_limit import BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.kafka.admin import check_kafka
@@ -43,8 +43,13 @@ def create_app(
         async with AsyncExitStack() as stack:
             pool = await stack.enter_async_context(
                 # every statement looks addresses up by key: index probes whatever size a
-                # table had when a statement's generic plan was made (shared.db)
-                open_pool(common.database_url, max_size=settings.db_pool_size, planner=INDEX_PROBES)
+                # table had when a statement's generic plan was made, run from that plan
+                # (shared.db.GENERIC_INDEX_PROBES)
+                open_pool(
+                    common.database_url,
+                    max_size=settings.db_pool_size,
+                    planner=GENERIC_INDEX_PROBES,
+                )
             )
             producer = await stack.enter_async_context(
                 open_producer(common, linger_ms=settings.kafka_linger_ms)
