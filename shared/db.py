@@ -52,14 +52,16 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
 # lead resolver's sweep of campaigns took 379 ms per call with it (its page alone sets
 # it: `SET LOCAL`).
 INDEX_PROBES = {"enable_seqscan": "off"}
-# GENERIC_INDEX_PROBES: the same, and every prepared statement run from its generic plan.
-# Postgres re-plans a statement for each run while a plan made for the run's parameters
-# looks cheaper than the generic one, which it does for a statement over arrays of a few
-# rows (the planner counts an array parameter's elements): webhook_ingest's soft-bounce
-# statements and its catch-up, and the sender's look-up, were planned on every call, which
-# cost more than running them (366 ms of planning against 284 ms of execution for
-# webhook_ingest's four over a 300k campaign; pg_stat_statements with track_planning). With
-# sequential scans off their generic plans probe the same indexes; tests check the plans.
+# GENERIC_INDEX_PROBES: the same, and every prepared statement run from its generic plan,
+# for webhook_ingest. Postgres re-plans a statement for each run while a plan made for the
+# run's parameters looks cheaper than the generic one, which it does for a statement over
+# arrays of a few rows (the planner counts an array parameter's elements): webhook_ingest's
+# soft-bounce statements and its filter's catch-up were planned on every call, which cost
+# more than running them (366 ms of planning against 284 ms of execution over a 300k
+# campaign; pg_stat_statements with track_planning). With sequential scans off their
+# generic plans probe the same indexes (tests check the plans). Not for the sender: its
+# screening look-up's generic plan took 48 ms a call against 0.3 ms custom-planned
+# (bench/results/20261204T1800Z-generic-plans).
 GENERIC_INDEX_PROBES = {**INDEX_PROBES, "plan_cache_mode": "force_generic_plan"}
 
 

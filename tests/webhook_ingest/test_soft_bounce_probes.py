@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
+import pytest
 
+from services.webhook_ingest import known_runs, soft_bounces, suppressions
 from services.webhook_ingest.soft_bounces import LOCK_RUNS
-from shared.db import INDEX_PROBES
+from shared.db import GENERIC_INDEX_PROBES, INDEX_PROBES
 from tests import factories
 from tests.plans import custom_plan_scans, generic_plan_scans
 
@@ -44,3 +46,31 @@ async def test_run_look_up_is_an_index_probe_per_address(pg_dsn: str, pool: asyn
     assert len(runs) == 2  # the generic plan's and the custom plan's
     for scan in runs:
         assert scan.node in {"Index Scan", "Index Only Scan"} and not scan.hashed, scan
+
+
+WRITES = [
+    (suppressions.INSERT_SUPPRESSIONS, ["uuid[]", "text[]", "text[]", "text[]"]),
+    (LOCK_RUNS, ["uuid[]", "text[]", "timestamptz[]", "bool[]"]),
+    (soft_bounces.COUNT_BOUNCES, ["uuid[]", "text[]", "uuid[]", "timestamptz[]"]),
+    (soft_bounces.DROP_ENDED, ["uuid[]", "text[]"]),
+    (soft_bounces.RECOUNT_AND_SUPPRESS, ["uuid[]", "text[]", "text[]", "int"]),
+    (suppressions.MARK_UNSUBSCRIBED, ["uuid[]", "uuid[]", "timestamptz[]"]),
+    (known_runs.CATCH_UP, ["text", "text[]"]),
+]
+
+
+@pytest.mark.parametrize(("sql", "types"), WRITES, ids=lambda v: str(v)[:30])
+async def test_every_statement_of_a_request_runs_generic_plans_of_index_probes(
+    pg_dsn: str, sql: str, types: list[str]
+) -> None:
+    # the service's sessions run every statement from its generic plan
+    # (`shared.db.GENERIC_INDEX_PROBES`): each must read its tables by key, never whole
+    conn = await asyncpg.connect(pg_dsn, server_settings=GENERIC_INDEX_PROBES)
+    try:
+        scans = await generic_plan_scans(conn, sql, types)
+    finally:
+        await conn.close()
+    assert scans
+    for scan in scans:
+        assert scan.node in {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}, scan
+        assert not scan.hashed, scan
