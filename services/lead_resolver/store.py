@@ -68,17 +68,13 @@ WHERE state = ANY($1::text[])
 # before it (a page's cost grew with the campaign), and each custom plan is planned again.
 # The suppression probe names the account as the parameter ($1): its primary key's both
 # columns.
-LEADS_PAGE = """
+_PAGE = """
 SELECT p.id, p.email, p.first_name, p.last_name, p.country, p.tags, p.attributes,
        coalesce(p.unsubscribed_at <= $4 AND p.updated_at <= $4, false) AS unsubscribed,
-       coalesce(p.suppressed_at <= $4, false) AS suppressed,
-       (p.unsubscribed_at IS NOT NULL OR p.suppressed_at IS NOT NULL) AS blocked,
-       (SELECT pg_snapshot_xmin(pg_current_snapshot()))::text::bigint AS resolved_xmin
+       {{flags}}
 FROM (
     SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags,
-           l.attributes::text AS attributes, l.unsubscribed_at, l.updated_at,
-           (SELECT s.created_at FROM suppressions s
-            WHERE s.account_id = $1 AND s.email = lower(l.email) LIMIT 1) AS suppressed_at
+           l.attributes::text AS attributes, l.unsubscribed_at, l.updated_at{{probe}}
     FROM leads l
     WHERE l.account_id = $1 AND {after}
       AND ({condition})
@@ -87,29 +83,29 @@ FROM (
 ) p
 ORDER BY p.id
 """
+LEADS_PAGE = _PAGE.replace(
+    "{{flags}}",
+    """coalesce(p.suppressed_at <= $4, false) AS suppressed,
+       (p.unsubscribed_at IS NOT NULL OR p.suppressed_at IS NOT NULL) AS blocked,
+       (SELECT pg_snapshot_xmin(pg_current_snapshot()))::text::bigint AS resolved_xmin""",
+).replace(
+    "{{probe}}",
+    """,
+           (SELECT s.created_at FROM suppressions s
+            WHERE s.account_id = $1 AND s.email = lower(l.email) LIMIT 1) AS suppressed_at""",
+)
 # The same page when the resolver's filter of the account's suppressed addresses
 # (`known_suppressed.py`) screens the leads instead of a probe per lead: `suppressed` and
 # `blocked` say only what the lead row says (the resolver adds what the probes of the
 # addresses the filter may hold find), `address` is what they are looked up by, and
-# `resolved_xmin` is the filter's catch-up's (the last parameter, {xmin}).
-LEADS_PAGE_SCREENED = """
-SELECT p.id, p.email, p.first_name, p.last_name, p.country, p.tags, p.attributes,
-       coalesce(p.unsubscribed_at <= $4 AND p.updated_at <= $4, false) AS unsubscribed,
-       false AS suppressed,
+# `resolved_xmin` is the filter's catch-up's (the last parameter, `xmin` to `format`).
+LEADS_PAGE_SCREENED = _PAGE.replace(
+    "{{flags}}",
+    """false AS suppressed,
        p.unsubscribed_at IS NOT NULL AS blocked,
        {xmin}::bigint AS resolved_xmin,
-       lower(p.email) AS address
-FROM (
-    SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags,
-           l.attributes::text AS attributes, l.unsubscribed_at, l.updated_at
-    FROM leads l
-    WHERE l.account_id = $1 AND {after}
-      AND ({condition})
-    ORDER BY l.id
-    LIMIT $3
-) p
-ORDER BY p.id
-"""
+       lower(p.email) AS address""",
+).replace("{{probe}}", "")
 # A page is always planned (and its plan cached) with sequential scans off: a generic plan
 # made while `suppressions` was small scanned it for every lead as it grew (614 ms per page
 # of 1,000 leads on a fresh stack); with them off it probes the index per lead. Set for the
