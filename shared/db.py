@@ -51,17 +51,20 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
 # size the table had when it was planned. Only for sessions that never need a scan: the
 # lead resolver's sweep of campaigns took 379 ms per call with it (its page alone sets
 # it: `SET LOCAL`).
-INDEX_PROBES = {"enable_seqscan": "off"}
-# GENERIC_INDEX_PROBES: the same, and every prepared statement run from its generic plan,
-# for webhook_ingest. Postgres re-plans a statement for each run while a plan made for the
-# run's parameters looks cheaper than the generic one, which it does for a statement over
-# arrays of a few rows (the planner counts an array parameter's elements): webhook_ingest's
-# soft-bounce statements and its filter's catch-up were planned on every call, which cost
-# more than running them (366 ms of planning against 284 ms of execution over a 300k
-# campaign; pg_stat_statements with track_planning). With sequential scans off their
-# generic plans probe the same indexes (tests check the plans). Not for the sender: its
-# screening look-up's generic plan took 48 ms a call against 0.3 ms custom-planned
-# (bench/results/20261204T1800Z-generic-plans).
+# Nor JIT compilation: no statement of theirs is worth compiling, and a generic plan whose
+# estimate a table's stale statistics inflate crossed `jit_above_cost` (the sender's
+# screening look-up: 45 functions compiled per call, 48-60 ms a call against 0.3 ms;
+# bench/results/20261204T1800Z-generic-plans).
+INDEX_PROBES = {"enable_seqscan": "off", "jit": "off"}
+# GENERIC_INDEX_PROBES: the same, and every prepared statement run from its generic plan.
+# Postgres re-plans a statement for each run while a plan made for the run's parameters
+# looks cheaper than the generic one, which it does for a statement over arrays of a few
+# rows (the planner counts an array parameter's elements): webhook_ingest's soft-bounce
+# statements and its filter's catch-up were planned on every call, which cost more than
+# running them (366 ms of planning against 284 ms of execution over a 300k campaign), and
+# the sender's look-up likewise (129 ms against 76; pg_stat_statements with
+# track_planning). With sequential scans off their generic plans probe the same indexes
+# (tests check the plans).
 GENERIC_INDEX_PROBES = {**INDEX_PROBES, "plan_cache_mode": "force_generic_plan"}
 
 

@@ -25,7 +25,7 @@ from services.sender.render_guard import RenderGuard
 from services.sender.waiting import ProviderWaits
 from shared import metrics
 from shared.campaigns import ChangeListener
-from shared.db import INDEX_PROBES
+from shared.db import GENERIC_INDEX_PROBES
 from shared.service import Started, operations_app, run_service
 from shared.service.connections import open_connections
 from shared.topics import Topic, topic_name
@@ -58,9 +58,10 @@ def spec_listener(settings: Settings, specs: SpecCache) -> ChangeListener:
 async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     """Open Postgres, Kafka and the providers; the consumer runs beside /healthz."""
     common = settings.common
-    # every statement looks batches, leads and addresses up by key (shared.db.INDEX_PROBES)
+    # every statement looks batches, leads and addresses up by key, from its generic plan
+    # (shared.db.GENERIC_INDEX_PROBES)
     connections = await open_connections(
-        stack, common, pool_size=settings.db_pool_size, planner=INDEX_PROBES
+        stack, common, pool_size=settings.db_pool_size, planner=GENERIC_INDEX_PROBES
     )
     pool, producer = connections.pool, connections.producer
     providers = await stack.enter_async_context(aclosing(ProviderPool(settings)))
