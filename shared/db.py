@@ -54,7 +54,7 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
 # Nor JIT compilation: no statement of theirs is worth compiling, and a generic plan whose
 # estimate a table's stale statistics inflate crossed `jit_above_cost` (the sender's
 # screening look-up: 45 functions compiled per call, 48-60 ms a call against 0.3 ms;
-# bench/results/20261204T1800Z-generic-plans).
+# bench/results/20261204T1838Z-jit-off).
 INDEX_PROBES = {"enable_seqscan": "off", "jit": "off"}
 # GENERIC_INDEX_PROBES: the same, and every prepared statement run from its generic plan.
 # Postgres re-plans a statement for each run while a plan made for the run's parameters

@@ -1,4 +1,4 @@
-"""The ledger's look-ups on a session like the sender's (`shared.db.INDEX_PROBES`): what
+"""The ledger's look-ups on a session like the sender's (`shared.db.GENERIC_INDEX_PROBES`): what
 blocks a batch is exactly the account's suppressions and unsubscribed leads (Guarantee 5,
 checked per batch at send time), in-flight leads merge, a record is once; and every
 per-key look-up is an index probe, never a scan or a hash of a whole table, whatever
@@ -16,7 +16,7 @@ from services.sender.outcomes import Outcome
 from services.sender.screening import Blocked
 from shared.contracts import EventType
 from shared.contracts.fast_sends import FastRecipient, FastSendBatch
-from shared.db import INDEX_PROBES, create_pool
+from shared.db import GENERIC_INDEX_PROBES, INDEX_PROBES, create_pool
 from shared.settings import CommonSettings
 from tests import factories
 from tests.databases import scratch_database
@@ -32,7 +32,7 @@ PROBES = {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}  # each by its ke
 
 
 async def test_find_mark_and_record_on_index_probes(pg_dsn: str, pool: asyncpg.Pool) -> None:
-    probes = await create_pool(pg_dsn, max_size=2, planner=INDEX_PROBES)
+    probes = await create_pool(pg_dsn, max_size=2, planner=GENERIC_INDEX_PROBES)
     try:
         acc, other = await factories.account(pool), await factories.account(pool)
         campaign = await factories.campaign(pool, acc.id)

@@ -18,7 +18,7 @@ from services.lead_resolver import store
 from services.sender import ledger
 from services.sender.screening import Blocked
 from shared.contracts.fast_sends import FastRecipient, FastSendBatch
-from shared.db import INDEX_PROBES, create_pool
+from shared.db import GENERIC_INDEX_PROBES, INDEX_PROBES, create_pool
 from shared.migrations.postgres import alembic_config, upgrade_async
 from shared.settings import CommonSettings
 from tests import factories
@@ -174,12 +174,12 @@ async def test_the_ranges_are_read_from_their_indexes(pg_dsn: str, pool: asyncpg
 async def test_the_look_up_works_on_the_senders_pooled_sessions(
     pg_dsn: str, pool: asyncpg.Pool
 ) -> None:
-    probes = await create_pool(pg_dsn, max_size=2, planner=INDEX_PROBES)
+    probes = await create_pool(pg_dsn, max_size=2, planner=GENERIC_INDEX_PROBES)
     try:
         acc, campaign, emails, leads = await _account_with_leads(pool, 2)
         xmin = await pool.fetchval(XID_NOW)
         await factories.suppress(pool, acc, [emails[1]])
-        for n in range(7):  # past the executions after which a pooled statement goes generic
+        for n in range(7):  # from its generic plan, as the sender's sessions run it, each time
             found = await ledger.find(
                 probes, _batch(acc, campaign, emails, leads, xmin=xmin, batch_no=n)
             )

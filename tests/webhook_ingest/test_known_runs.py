@@ -17,7 +17,7 @@ from services.webhook_ingest import suppressions
 from services.webhook_ingest.known_runs import CATCH_UP, KnownRuns
 from shared.contracts.events import EventType
 from shared.contracts.fast_events import FastEvent
-from shared.db import INDEX_PROBES
+from shared.db import GENERIC_INDEX_PROBES
 from shared.migrations.postgres import alembic_config, upgrade_async
 from tests import factories
 from tests.plans import generic_plan_scans
@@ -29,7 +29,7 @@ T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
 async def _with_conn(dsn: str) -> asyncpg.Connection:
-    return await asyncpg.connect(dsn, server_settings=INDEX_PROBES)
+    return await asyncpg.connect(dsn, server_settings=GENERIC_INDEX_PROBES)
 
 
 async def test_a_run_committed_after_the_last_catch_up_is_known_at_the_next(
