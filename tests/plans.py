@@ -14,12 +14,15 @@ import orjson
 class Scan:
     """One read of a table in a plan: the node type (`Index Only Scan`...), whether a
     hash node is built above it (the whole table read into a hash), and whether it sits in
-    a hashed subplan; the index read, if any."""
+    a hashed subplan; the index read, if any, with its condition, and the filter applied
+    to the rows it reads."""
 
     relation: str
     node: str
     hashed: bool
     index: str | None = None
+    index_cond: str | None = None
+    filter: str | None = None
 
 
 async def generic_plan_scans(conn: asyncpg.Connection, sql: str, types: list[str]) -> list[Scan]:
@@ -53,7 +56,16 @@ def _walk(node: dict[str, Any], hashed: bool, out: list[Scan]) -> None:
     hashed = hashed or node["Node Type"] == "Hash" or "hashed" in node.get("Subplan Name", "")
     if "Relation Name" in node and node["Node Type"] != "ModifyTable":  # a read, not the write
         index = node.get("Index Name") or _bitmap_indexes(node)
-        out.append(Scan(node["Relation Name"], node["Node Type"], hashed, index))
+        out.append(
+            Scan(
+                node["Relation Name"],
+                node["Node Type"],
+                hashed,
+                index,
+                node.get("Index Cond"),
+                node.get("Filter"),
+            )
+        )
     for child in node.get("Plans", []):
         _walk(child, hashed, out)
 

@@ -36,10 +36,18 @@ SELECT n.*, r.email FROM ({SNAPSHOT}) AS n
 LEFT JOIN suppressions r ON r.account_id = $1 AND r.xact > '0' AND {unseen("r.xact", "$2", "$3")}
 """
 COUNT = "SELECT count(*) FROM suppressions WHERE account_id = $1"
-# what a page asks of the addresses the filter may hold
+# What a page asks of the addresses the filter may hold: one probe of the primary key per
+# address (`LIMIT 1` in a lateral). As `s.email = ANY($2)` the planner, estimating from
+# statistics taken while the account had few suppressions, could make the array a filter
+# on the account's whole range of the key rather than part of the index condition: 3.4 ms
+# per page instead of 0.04 once the account had 20,000 suppressions (auto_explain, a 1M
+# campaign on the development stack).
 SUPPRESSED_AT = """
-SELECT s.email, s.created_at FROM suppressions s
-WHERE s.account_id = $1 AND s.email = ANY($2::text[])
+SELECT a.email, s.created_at FROM unnest($2::text[]) AS a(email)
+CROSS JOIN LATERAL (
+    SELECT s.created_at FROM suppressions s
+    WHERE s.account_id = $1 AND s.email = a.email LIMIT 1
+) s
 """
 
 
