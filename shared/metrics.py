@@ -114,6 +114,11 @@ SEND_REPLAYS = Counter("fanout_send_batch_replays_total", "Send batches replayed
 # sender: recipients held back in send_batch_deferrals, by why (paused, provider_stopped,
 # domain_rate: over their receiving domain's rate, re-emitted when it has room).
 RECIPIENTS_PARKED = Counter("fanout_recipients_parked_total", "Recipients parked", ["reason"])
+# sender: recipients whose lead fields were read at send time, their batch resolved for a
+# template that read fewer (the template was edited since).
+MERGE_FIELDS_READ = Counter(
+    "fanout_sender_merge_fields_read_total", "Recipients given lead fields at send time"
+)
 # sender: campaign state announcements received (LISTEN), and listener reconnects.
 CAMPAIGN_CHANGES = Counter("fanout_campaign_changes_total", "Campaign changes seen", ["kind"])
 # sender: this instance's current send rate (share of the budget × AIMD factor), per provider.

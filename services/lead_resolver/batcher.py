@@ -11,7 +11,7 @@ no number. Pages are whole slices (the resolver asks for a multiple of 50 rows).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TypeVar
@@ -23,7 +23,8 @@ from shared.contracts.fast_sends import FastRecipient, FastSendBatch
 from shared.contracts.sends import MAX_BATCH
 from shared.templating import lead_merge_vars
 
-# The template variables of one lead: the same function a preview and a launch check use.
+# The template variables of one lead: the same function a preview and a launch check use
+# (given the fields the campaign's template reads, only those: `fields_read`).
 merge_vars = lead_merge_vars
 
 T = TypeVar("T")
@@ -63,14 +64,16 @@ def plan_page(
     account_id: UUID,
     run_id: UUID,
     first_batch_no: int,
+    fields: Collection[str] | None = None,
 ) -> Page:
     """`rows` (matched leads in id order, at least one) as batches numbered from
-    `first_batch_no` on, one per slice of 50 rows with a sendable lead, and exclusions."""
+    `first_batch_no` on, one per slice of 50 rows with a sendable lead, and exclusions.
+    Each recipient's merge variables are its `email` and its `fields` (all when None)."""
     batches: list[FastSendBatch] = []
     excluded: list[Excluded] = []
     resolved_xmin: int | None = rows[0]["resolved_xmin"]
     for group in chunks(rows):
-        items, left_out, blocked = _split(group)
+        items, left_out, blocked = _split(group, fields)
         excluded += left_out
         if items:
             batch_no = first_batch_no + len(batches)
@@ -81,7 +84,7 @@ def plan_page(
 
 
 def _split(
-    group: Sequence[Mapping[str, Any]],
+    group: Sequence[Mapping[str, Any]], fields: Collection[str] | None
 ) -> tuple[list[FastRecipient], list[Excluded], list[UUID]]:
     """One slice's leads: those to send to, those left out, and those of the first kind
     blocked since the launch (the sender screens them out)."""
@@ -93,7 +96,9 @@ def _split(
         reason = exclusion(row, seen)
         if reason is None:
             items.append(
-                FastRecipient(lead_id=row["id"], email=row["email"], merge_vars=merge_vars(row))
+                FastRecipient(
+                    lead_id=row["id"], email=row["email"], merge_vars=merge_vars(row, fields)
+                )
             )
             if row["blocked"]:
                 blocked.append(row["id"])

@@ -57,7 +57,8 @@ from shared.contracts.sends import MAX_BATCH, SendBatch
 from shared.periodic import Clock, Every
 from shared.reputation import next_day_starts, utc_day
 from shared.retry import retryable
-from shared.templating import CompiledTemplate, TemplateError, TemplateSource
+from shared.templating import CompiledTemplate, TemplateError
+from shared.templating.usage import fields_read
 from shared.topics import Topic, topic_name
 
 log = structlog.get_logger(__name__)
@@ -203,9 +204,7 @@ class Resolver:
 
     async def _take_over(self, campaign: store.Campaign) -> Step:
         try:
-            CompiledTemplate(
-                TemplateSource(campaign.subject, campaign.html_body, campaign.text_body)
-            )
+            CompiledTemplate(campaign.template_source)
         except TemplateError as exc:
             await move(self._pool, campaign.id, Action.FAIL, reason=f"template: {exc}")
             return Step.DONE
@@ -245,9 +244,12 @@ class Resolver:
         if allowed.remaining is not None:  # whole slices still: a day may pass it by < 50
             room = min(room, -(-allowed.remaining // MAX_BATCH))
         limit = room * MAX_BATCH  # whole slices of 50: see `batcher`
-        rows = await store.leads_page(self._pool, campaign, sql, params, limit, self._known)
+        # only the lead fields the template reads: the page reads and the batches carry no
+        # others (the sender fills in those a template edited since reads)
+        fields = fields_read(campaign.template_source)
+        rows = await store.leads_page(self._pool, campaign, sql, params, limit, self._known, fields)
         if rows:
-            page = self._plan(campaign, rows)
+            page = self._plan(campaign, rows, fields)
             await emit_page(self._producer, self._topic, self._events_topic, page)
             if not await self._advance(campaign, page, allowed):
                 log.warning("resolver.lost_campaign", campaign_id=str(campaign.id))
@@ -285,7 +287,9 @@ class Resolver:
         await store.hold(self._pool, campaign, reason, until)
         return Step.WAITING
 
-    def _plan(self, campaign: store.Campaign, rows: Sequence[Mapping[str, Any]]) -> Page:
+    def _plan(
+        self, campaign: store.Campaign, rows: Sequence[Mapping[str, Any]], fields: frozenset[str]
+    ) -> Page:
         assert campaign.run_id is not None
         return plan_page(
             rows,
@@ -293,6 +297,7 @@ class Resolver:
             account_id=campaign.account_id,
             run_id=campaign.run_id,
             first_batch_no=campaign.batches_emitted,
+            fields=fields,
         )
 
     async def _finish(self, campaign: store.Campaign, last_page: int) -> Step:

@@ -12,7 +12,7 @@ overwritten).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,7 @@ from services.lead_resolver.known_suppressed import KnownSuppressed
 from shared.campaigns import WORKING, State
 from shared.contracts.events import ExclusionReason
 from shared.contracts.sends import Recipient
+from shared.templating import TemplateSource
 
 # One statement per step, whatever the campaign's size: the batches outstanding come from
 # the campaign's own counters (`batches_counted` moves with the sender's counting flush),
@@ -73,8 +74,7 @@ SELECT p.id, p.email, p.first_name, p.last_name, p.country, p.tags, p.attributes
        coalesce(p.unsubscribed_at <= $4 AND p.updated_at <= $4, false) AS unsubscribed,
        {{flags}}
 FROM (
-    SELECT l.id, l.email, l.first_name, l.last_name, l.country, l.tags,
-           l.attributes::text AS attributes, l.unsubscribed_at, l.updated_at{{probe}}
+    SELECT l.id, l.email, {{columns}}, l.unsubscribed_at, l.updated_at{{probe}}
     FROM leads l
     WHERE l.account_id = $1 AND {after}
       AND ({condition})
@@ -83,6 +83,27 @@ FROM (
 ) p
 ORDER BY p.id
 """
+# The lead fields a template may read, each as read for it or as NULL when it reads none
+# (`page_columns`): a page reads, and a batch carries, only what its template reads.
+_FIELDS = (
+    ("first_name", "l.first_name", "text"),
+    ("last_name", "l.last_name", "text"),
+    ("country", "l.country", "text"),
+    ("tags", "l.tags", "text[]"),
+    ("attributes", "l.attributes::text", "text"),
+)
+
+
+def page_columns(fields: Collection[str] | None) -> str:
+    """The page's lead columns for a template reading `fields` (None: every one)."""
+    return ", ".join(
+        f"{expr} AS {name}" if fields is None or name in fields else f"NULL::{cast} AS {name}"
+        for name, expr, cast in _FIELDS
+    )
+
+
+ALL_COLUMNS = page_columns(None)
+_PAGE = _PAGE.replace("{{columns}}", ALL_COLUMNS)
 LEADS_PAGE = _PAGE.replace(
     "{{flags}}",
     """coalesce(p.suppressed_at <= $4, false) AS suppressed,
@@ -150,6 +171,11 @@ class Campaign:
     parked: bool = False  # the sender parked batches of it (re-emitted on resume)
 
     @property
+    def template_source(self) -> TemplateSource:
+        """The campaign's template as saved."""
+        return TemplateSource(self.subject, self.html_body, self.text_body)
+
+    @property
     def audience_at(self) -> datetime:
         """The time the audience is read as of: the launch (now, for a row without one)."""
         return self.launched_at or datetime.now(UTC)
@@ -206,23 +232,28 @@ async def leads_page(
     params: Sequence[Any],
     limit: int,
     known: KnownSuppressed | None = None,
+    fields: Collection[str] | None = None,
 ) -> list[Mapping[str, Any]]:
     """The next `limit` matching leads after the checkpoint, with their exclusion flags.
 
     `sql` is the compiled condition, its parameters numbered from `FIRST_CONDITION_PARAM`.
     With `known`, suppressions are screened by the account's filter (`LEADS_PAGE_SCREENED`)
-    instead of a probe per lead.
+    instead of a probe per lead. Of the lead fields a template may read, only `fields`
+    are read (the others are NULL); None reads them all.
     """
     after = FROM_START if campaign.checkpoint_lead_id is None else AFTER_CHECKPOINT
     args = (campaign.account_id, campaign.checkpoint_lead_id, limit, campaign.audience_at)
+    columns = page_columns(fields)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(PAGE_PLANNER)
         if known is None:
-            query = LEADS_PAGE.format(after=after, condition=sql)
+            query = LEADS_PAGE.replace(ALL_COLUMNS, columns).format(after=after, condition=sql)
             return list(await conn.fetch(query, *args, *params))
         xmin = await known.catch_up(conn, campaign.account_id)
         xmin_param = f"${FIRST_CONDITION_PARAM + len(params)}"
-        query = LEADS_PAGE_SCREENED.format(after=after, condition=sql, xmin=xmin_param)
+        query = LEADS_PAGE_SCREENED.replace(ALL_COLUMNS, columns).format(
+            after=after, condition=sql, xmin=xmin_param
+        )
         rows: list[Mapping[str, Any]] = list(await conn.fetch(query, *args, *params, xmin))
         found = await known.suppressed_at(conn, campaign.account_id, (r["address"] for r in rows))
     if found:

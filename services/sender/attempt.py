@@ -2,6 +2,7 @@
 
     halted campaign? → hold back all but a repeated in-flight call
     screen (suppressed since resolving; never the in-flight recipients)
+    the lead fields a recipient lacks for the template (edited since it was resolved)
     render (failures: `failed`; too many: the campaign is paused, with the reason)
     mark the call in flight → ESP calls (a repeated in-flight call first, then the rest)
 
@@ -26,6 +27,7 @@ from services.sender.delivery import Attempts, Delivery, deliver
 from services.sender.durable import durable
 from services.sender.esp_call import Gate
 from services.sender.ledger import Ledger
+from services.sender.merge_fields import complete, lacking
 from services.sender.outcomes import Outcome
 from services.sender.providers.base import OutgoingEmail, SendRequest
 from services.sender.providers.registry import ProviderPool, ProviderUnavailable
@@ -108,6 +110,9 @@ class Attempter:
     async def _render(
         self, spec: CampaignSpec, recipients: list[FastRecipient], outcomes: list[Outcome]
     ) -> list[OutgoingEmail]:
+        if lacking(spec.reads, recipients):  # resolved for the template before an edit
+            read = partial(complete, self.pool, spec.account_id, spec.reads, recipients)
+            recipients = await durable(read)
         emails, unrendered = await render_batch(spec, recipients, self.signer, self.domain)
         outcomes += [Outcome(r, EventType.FAILED, reason=str(exc)) for r, exc in unrendered]
         if recipients:

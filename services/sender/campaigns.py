@@ -27,6 +27,7 @@ from cachetools import LRUCache, TTLCache
 
 from shared.campaigns import State
 from shared.templating import CompiledTemplate, TemplateError, TemplateSource
+from shared.templating.usage import fields_read
 
 if TYPE_CHECKING:  # config imports this module's defaults
     from services.sender.config import Settings
@@ -66,6 +67,7 @@ class CampaignSpec:
     template: CompiledTemplate | None
     template_error: str
     provider_config_id: UUID | None = None  # None: saved before configurations existed
+    reads: frozenset[str] = frozenset()  # the lead fields besides `email` the template reads
 
     @property
     def halt(self) -> str:
@@ -85,6 +87,7 @@ class _Compiled:
     source: TemplateSource
     template: CompiledTemplate | None
     error: str
+    reads: frozenset[str] = frozenset()
 
 
 class SpecCache:
@@ -152,7 +155,7 @@ class SpecCache:
         if row is None:
             raise UnknownCampaign(f"campaign {campaign_id} does not exist")
         source = TemplateSource(row["subject"], row["html_body"], row["text_body"])
-        template, error = self._compiled(row["template_id"], source)
+        template, error, reads = self._compiled(row["template_id"], source)
         spec = CampaignSpec(
             campaign_id=row["id"],
             account_id=row["account_id"],
@@ -164,6 +167,7 @@ class SpecCache:
             template=template,
             template_error=error,
             provider_config_id=row["provider_config_id"],
+            reads=reads,
         )
         if epoch == self._epoch:
             self._specs[campaign_id] = spec
@@ -171,14 +175,15 @@ class SpecCache:
 
     def _compiled(
         self, template_id: UUID, source: TemplateSource
-    ) -> tuple[CompiledTemplate | None, str]:
+    ) -> tuple[CompiledTemplate | None, str, frozenset[str]]:
         known = self._templates.get(template_id)
         if known is not None and known.source == source:
-            return known.template, known.error
+            return known.template, known.error, known.reads
         try:
             compiled: CompiledTemplate | None = CompiledTemplate(source)
             error = ""
         except TemplateError as exc:
             compiled, error = None, f"template: {exc}"
-        self._templates[template_id] = _Compiled(source, compiled, error)
-        return compiled, error
+        reads = fields_read(source) if compiled is not None else frozenset()
+        self._templates[template_id] = _Compiled(source, compiled, error, reads)
+        return compiled, error, reads

@@ -11,7 +11,7 @@ empty text; `default` replaces both. A value the lead does not have at all
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from jinja2.utils import missing
 
 from shared.templating.errors import MISSING, MissingVariable
 
+TEXT_COLUMNS = ("first_name", "last_name", "country")  # text, empty text when NULL
 LEAD_FIELDS = frozenset({"email", "first_name", "last_name", "country", "tags", "attributes"})
 ALWAYS_DEFINED = frozenset({"unsubscribe_url"})
 KNOWN_VARIABLES = LEAD_FIELDS | ALWAYS_DEFINED
@@ -62,19 +63,37 @@ class MissingValue(StrictUndefined):
         super().__init__(hint, obj, name, exc)  # type: ignore[arg-type]
 
 
-def lead_merge_vars(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The template variables of one lead row (attributes as JSON text or already parsed)."""
-    attributes = row["attributes"]
+def lead_merge_vars(
+    row: Mapping[str, Any], fields: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The template variables of one lead row (attributes as JSON text or already parsed):
+    `email` and, of the other fields, those in `fields` (every one when None). A template
+    reads only the fields it names (`shared.templating.usage.fields_read`), so a field it
+    does not name need not be read, parsed or sent."""
+    if fields is None:
+        return {
+            "email": row["email"],
+            "first_name": row["first_name"] or "",
+            "last_name": row["last_name"] or "",
+            "country": row["country"] or "",
+            "tags": list(row["tags"] or []),
+            "attributes": _attributes(row["attributes"]),
+        }
+    found: dict[str, Any] = {"email": row["email"]}
+    for name in TEXT_COLUMNS:
+        if name in fields:
+            found[name] = row[name] or ""
+    if "tags" in fields:
+        found["tags"] = list(row["tags"] or [])
+    if "attributes" in fields:
+        found["attributes"] = _attributes(row["attributes"])
+    return found
+
+
+def _attributes(attributes: Any) -> Any:
     if isinstance(attributes, str | bytes):
         attributes = orjson.loads(attributes)
-    return {
-        "email": row["email"],
-        "first_name": row["first_name"] or "",
-        "last_name": row["last_name"] or "",
-        "country": row["country"] or "",
-        "tags": list(row["tags"] or []),
-        "attributes": attributes or {},
-    }
+    return attributes or {}
 
 
 def template_context(merge_vars: Mapping[str, Any], unsubscribe_url: str) -> dict[str, Any]:

@@ -6,17 +6,25 @@ uses is empty, and whether each attribute path it names (`attributes.company`,
 `attributes.address.city`) is present. A template that reads attributes in a
 way the source does not spell out (`attributes[key]`, the whole dict)
 `reads_all_attributes`: then leads are grouped by their full set of keys.
+
+`fields_read` is the same reading for the send path: the lead fields a template reads
+besides `email`, which are all the resolver puts in a recipient's merge variables and all
+the sender fills in when a batch was resolved for a template that read fewer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from jinja2 import Environment, nodes
+from jinja2 import Environment, TemplateSyntaxError, nodes
 
 from shared.templating.compiled import TemplateSource
 
 COLUMNS = ("first_name", "last_name", "country", "tags")  # fields a lead may leave empty
+ATTRIBUTES = "attributes"
+# the lead fields a template may read besides `email` (which every recipient carries)
+OPTIONAL_FIELDS = frozenset({*COLUMNS, ATTRIBUTES})
 # A lookup whose name is a dict or str method reads that method, not a key of lead data.
 METHODS = frozenset(dir(dict)) | frozenset(dir(str))
 _parser = Environment()  # parsing only: the syntax is the same in every environment
@@ -73,3 +81,20 @@ def template_usage(source: TemplateSource) -> Usage:
     for text in (source.subject, source.html_body, source.text_body):
         _visit(_parser.parse(text), usage)
     return usage
+
+
+@lru_cache(maxsize=512)
+def fields_read(source: TemplateSource) -> frozenset[str]:
+    """The lead fields besides `email` the template reads (of `OPTIONAL_FIELDS`): every
+    one its source names, however it uses it (`attributes.get("a")` reads `attributes`);
+    a field it does not name is never looked up by a render. A source that does not parse
+    reads them all (it renders nothing, and says why, wherever it is compiled)."""
+    fields: set[str] = set()
+    try:
+        for text in (source.subject, source.html_body, source.text_body):
+            for name in _parser.parse(text).find_all(nodes.Name):
+                if name.ctx == "load" and name.name in OPTIONAL_FIELDS:
+                    fields.add(name.name)
+    except TemplateSyntaxError:
+        return OPTIONAL_FIELDS
+    return frozenset(fields)
