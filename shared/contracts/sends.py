@@ -22,7 +22,13 @@ class Recipient(BaseModel):
 
     lead_id: UUID
     email: str = Field(min_length=3, max_length=320)
-    merge_vars: dict[str, Any] = Field(default_factory=dict)
+    merge_vars: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The lead's `email` and the lead fields the campaign's template reads "
+        "(first_name, last_name, country, tags, attributes); a field it does not read is "
+        "left out, and the sender reads from the lead any field a template edited since "
+        "reads and this lacks.",
+    )
 
 
 class SendBatch(Message):
