@@ -1,6 +1,7 @@
 """The guard's part of the batched strategy over `email.events`, readable top to bottom:
 
-    record → its events (`decode_events`; invalid → dead letter) → the facts it counts
+    record → its events (`decode_events`; invalid → dead letter; a value whose
+    `event-types` header names no counted type is read past) → the facts it counts
     (delivered, bounced, complained) → accumulate (≤ batch_max_events or batch_max_seconds)
     → one transaction: drop records already applied (`shared.kafka.applied`) and events
       already counted (`RecentIds`) → count, judge, pause (`judge`) → commit offsets
@@ -21,14 +22,15 @@ import asyncpg
 
 from services.guard.judge import Paused, judge
 from services.guard.recent import RecentIds
-from services.guard.tally import Fact, Tally, facts_of
+from services.guard.tally import COUNTED, Fact, Tally, facts_of
 from shared import metrics
-from shared.contracts.fast_events import decode_events
+from shared.contracts.fast_events import decode_events, holds_none_of
 from shared.kafka.applied import unapplied
 from shared.kafka.strategies.batch import Batch
 from shared.kafka.strategy import KafkaRecord
 
 Facts = list[Fact]
+COUNTED_TYPES = frozenset(t.value for t in COUNTED)
 
 
 def utc_now() -> datetime:
@@ -53,7 +55,11 @@ class GuardStep:
         self.paused: list[Paused] = []  # since start (tests, logs)
 
     def decode(self, record: KafkaRecord) -> tuple[Facts, int]:
-        """The record's counted facts (weight: every event it holds)."""
+        """The record's counted facts (weight: every event it holds). A value whose header
+        says it holds no counted type (the sender's outcomes, the resolver's exclusions) is
+        read past undecoded (weight 1): nothing of it would be counted."""
+        if holds_none_of(record.headers, COUNTED_TYPES):
+            return [], 1
         events = decode_events(record.value)
         return facts_of(events), len(events)
 

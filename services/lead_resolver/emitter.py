@@ -16,7 +16,8 @@ from aiokafka import AIOKafkaProducer
 from services.lead_resolver.batcher import Page
 from services.lead_resolver.exclusions import excluded_events
 from shared import metrics
-from shared.contracts import encode
+from shared.contracts import EventType, encode
+from shared.contracts.fast_events import types_header
 from shared.contracts.fast_sends import FastSendBatch, encode_sends
 
 
@@ -37,6 +38,9 @@ async def emit_page(
         account_id=page.account_id,
         at=datetime.now(UTC),
     )
-    acks = [await producer.send(events_topic, encode(v), key=v.key()) for v in values]
+    headers = types_header([EventType.EXCLUDED])
+    acks = [
+        await producer.send(events_topic, encode(v), key=v.key(), headers=headers) for v in values
+    ]
     await emit(producer, sends_topic, page.batches)
     await asyncio.gather(*acks)

@@ -2,7 +2,8 @@
 
 The consumer is a batched strategy on the shared runner, readable top to bottom:
 
-    poll → decode the events (`decode_events`; invalid → dead letter), keep provider feedback
+    poll → decode the events (`decode_events`; invalid → dead letter; a value whose
+           `event-types` header names no feedback type is read past), keep provider feedback
          → accumulate (≤ batch_max_events events or batch_max_seconds)
          → one transaction: skip records already applied (`shared.kafka.applied`), count feedback,
            queue deliveries → commit offsets
@@ -24,13 +25,14 @@ import asyncpg
 from services.notifier.feedback import count_feedback
 from services.notifier.payloads import lead_body
 from services.notifier.queue import NewDelivery, Subscriber, enqueue, subscribers
-from shared.contracts.fast_events import EventFields, decode_events
+from shared.contracts.fast_events import EventFields, decode_events, holds_none_of
 from shared.kafka.applied import unapplied
 from shared.kafka.strategies.batch import Batch
 from shared.kafka.strategy import KafkaRecord
 from shared.outbound.event_types import LEAD_EVENTS, WebhookEventType
 
 Events = list[EventFields]
+FEEDBACK_TYPES = frozenset(t.value for t in LEAD_EVENTS)
 
 
 def lead_deliveries(
@@ -68,7 +70,11 @@ class LeadEventsStep:
         self._per_delivery = per_delivery
 
     def decode(self, record: KafkaRecord) -> tuple[Events, int]:
-        """The record's provider feedback (weight: every event it holds)."""
+        """The record's provider feedback (weight: every event it holds). A value whose
+        header says it holds no feedback (the sender's outcomes, the resolver's
+        exclusions) is read past undecoded (weight 1)."""
+        if holds_none_of(record.headers, FEEDBACK_TYPES):
+            return [], 1
         events = decode_events(record.value)
         return [e for e in events if e.type in LEAD_EVENTS], len(events)
 

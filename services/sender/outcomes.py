@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 from services.sender.ids import CampaignIds, uuid_texts
 from shared.contracts import EmailEvent, EventBatch, EventType, encode
 from shared.contracts.events import MAX_PROVIDER_LENGTH, outcome_event_id
+from shared.contracts.fast_events import types_header
 from shared.contracts.fast_sends import FastRecipient
 
 _TIME = TypeAdapter(datetime)
@@ -150,4 +151,5 @@ async def publish_outcomes(
         provider=provider,
         occurred_at=occurred_at,
     )
-    await producer.send_and_wait(topic, value, key=key)
+    headers = types_header(o.type for o in outcomes)
+    await producer.send_and_wait(topic, value, key=key, headers=headers)

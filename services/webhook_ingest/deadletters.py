@@ -36,6 +36,7 @@ class Unrecorded:
     value: bytes
     partition: int = -1
     offset: int = -1
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def _value(raw: Any) -> tuple[bytes, bool]:

@@ -21,6 +21,7 @@ walk the events a consumer holds between two polls.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Protocol
 from uuid import UUID
@@ -126,3 +127,26 @@ def decode_events(raw: bytes | None) -> list[FastEvent]:
     except msgspec.DecodeError:  # ValidationError included
         pass
     return [FastEvent.of(event) for event in decode(EventBatch, raw).events]
+
+
+# A header naming the types of the events a value of `email.events` holds (their values,
+# comma-separated), set by the producers whose values hold a few types a consumer may not
+# use: the sender's outcomes (`sent`, `failed`, ...) and the resolver's `excluded`. A
+# consumer that uses none of them reads the value past without decoding it
+# (`holds_none_of`); a value without the header is decoded as before.
+TYPES_HEADER = "event-types"
+Headers = Sequence[tuple[str, bytes]]
+
+
+def types_header(types: Iterable[EventType]) -> list[tuple[str, bytes]]:
+    """The headers of a value holding events of `types`."""
+    return [(TYPES_HEADER, ",".join(sorted({t.value for t in types})).encode())]
+
+
+def holds_none_of(headers: Headers | None, wanted: Collection[str]) -> bool:
+    """True when the value's headers say it holds no event of a type in `wanted` (type
+    values); False without the header (its events must be read to know)."""
+    for key, value in headers or ():
+        if key == TYPES_HEADER:
+            return not any(t in wanted for t in value.decode().split(","))
+    return False

@@ -42,6 +42,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def feedback(account: uuid.UUID, campaign: uuid.UUID, *kinds: EventType) -> EventBatch:

@@ -33,6 +33,7 @@ class FakeRecord:
     offset: int
     value: bytes | None
     key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def records(tp: TopicPartition, values: list[bytes], start: int = 0) -> list[FakeRecord]:
