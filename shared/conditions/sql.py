@@ -6,6 +6,8 @@ so they can hold no quote. Values never appear here; they travel as parameters.
 
 from __future__ import annotations
 
+import calendar
+
 from shared.conditions.ast import Attribute, Column, Kind, Target
 from shared.conditions.fields import ATTRIBUTE_KEY, COLUMNS
 
@@ -52,29 +54,35 @@ DATE_SHAPES = ("0000-00-00",) + tuple(
 )
 
 
+# Every month and day of a common year as `MM-DD` (365: 02-29 is checked with the year).
+MONTH_DAYS = tuple(
+    f"{month:02d}-{day:02d}"
+    for month in range(1, 13)
+    for day in range(1, calendar.monthrange(2023, month)[1] + 1)
+)
+
+
 def _attribute_date(j: str, t: str) -> str:
     """A string attribute in the one date format (dates.py) as timestamptz, else NULL.
 
     Exactly what DATE_PATTERN and a days-in-month check admit, tested without a regular
     expression (which cost ~4 µs a row, most of a million-lead date condition): the
-    string's shape with digits mapped to 0 must be one of DATE_SHAPES, then each field is
-    range-checked as two-digit text. Each CASE guards the next step, so the casts never
-    raise. No offset means UTC, a bare date midnight UTC.
+    string's shape with digits mapped to 0 must be one of DATE_SHAPES, then the month and
+    day are one look-up in MONTH_DAYS (Postgres hashes a list of constants this long: 0.4
+    µs a row less than range-checking month and day apart, 1.80-1.90 against 1.44-1.47 s
+    serially over 1M dates, a third with a time), then the time's fields are range-checked
+    as two-digit text. Each CASE guards the next step, so the casts never raise. No offset
+    means UTC, a bare date midnight UTC.
     """
     c = ' COLLATE "C"'
     shapes = ", ".join(f"'{shape}'" for shape in DATE_SHAPES)
+    month_days = ", ".join(f"'{day}'" for day in MONTH_DAYS)
     year = f"substr({t}, 1, 4)::int"
     leap = f"({year} % 4 = 0 AND ({year} % 100 <> 0 OR {year} % 400 = 0))"
-    month = f"substr({t}, 6, 2){c}"
-    last_day = (
-        f"CASE {month} WHEN '02' THEN CASE WHEN {leap} THEN '29' ELSE '28' END "
-        f"WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' "
-        "ELSE '31' END"
-    )
+    month_day = f"substr({t}, 6, 5){c}"
     offset = f"substr({t}, length({t}) - 5, 1) IN ('+', '-')"
     fields_ok = (
-        f"{t}{c} >= '1' AND {month} BETWEEN '01' AND '12' "
-        f"AND substr({t}, 9, 2){c} BETWEEN '01' AND {last_day} "
+        f"{t}{c} >= '1' AND ({month_day} IN ({month_days}) OR ({month_day} = '02-29' AND {leap})) "
         f"AND (length({t}) = 10 OR (substr({t}, 12, 2){c} <= '23' "
         f"AND substr({t}, 15, 2){c} <= '59' AND substr({t}, 18, 2){c} <= '59' "
         f"AND (NOT {offset} OR (substr({t}, length({t}) - 4, 2){c} <= '14' "
