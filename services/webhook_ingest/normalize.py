@@ -10,7 +10,7 @@ whose recipient is not an address, is rejected (dead-lettered) alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, get_args
@@ -142,15 +142,16 @@ def _check(event: ProviderEvent, where: str) -> None:
         raise MalformedPayload(f"{where}: the provider's message id and reason must be text")
 
 
-def normalise(events: Iterable[ProviderEvent]) -> Normalised:
-    """Every event normalised; a malformed one is rejected, the others go on."""
+def normalise(events: Sequence[ProviderEvent], raws: Sequence[Any] = ()) -> Normalised:
+    """Every event normalised; a malformed one is rejected with its provider event as sent
+    (`raws[i]`, when given: `Parsed.raws`), the others go on."""
     result = Normalised()
     parsed_ids: dict[str, UUID] = {}
-    for event in events:
+    for i, event in enumerate(events):
         try:
             email_event = to_email_event(event, parsed_ids)
         except MalformedPayload as exc:
-            result.rejected.append(Rejected(event.raw, str(exc)))
+            result.rejected.append(Rejected(raws[i] if i < len(raws) else None, str(exc)))
             continue
         if email_event is None:
             result.unattributed += 1

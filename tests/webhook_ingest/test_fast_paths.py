@@ -1,9 +1,9 @@
 """The shortcuts of webhook_ingest's per-event path give what the plain code gives.
 
 Ids already canonical are kept as text, the Fanout ids of a request are parsed once,
-`provider_event_id` is uuid5 with the namespace's bytes made once, and
-`ProviderEvent.with_raw` copies every field: each is checked against the plain
-computation (`str(UUID(...))`, `uuid5`, `dataclasses.replace`), on any input.
+`provider_event_id` is uuid5 with the namespace's bytes made once: each is checked
+against the plain computation (`str(UUID(...))`, `uuid5`), on any input. A request's
+events keep the provider events they were made of beside them (`Parsed.raws`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.webhook_ingest.normalize import normalise
-from services.webhook_ingest.providers.base import MalformedPayload, ProviderEvent
+from services.webhook_ingest.providers.base import MalformedPayload, Parsed, ProviderEvent
 from services.webhook_ingest.providers.fields import uuid_text
 from shared.contracts.events import EVENT_NAMESPACE, EventType, provider_event_id
 
@@ -78,26 +78,28 @@ def test_a_lead_id_reads_as_uuid_reads_it(text: str) -> None:
         assert type(result.events[0].lead_id) is UUID
 
 
-def test_with_raw_copies_every_field() -> None:
-    event = ProviderEvent(
-        provider="simulator",
-        key="k",
-        type=EventType.BOUNCED,
-        email="a@example.com",
-        occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
-        metadata={"account_id": "x"},
-        provider_message_id="pm",
-        reason="mailbox full",
-        bounce_type="soft",
-        where="events[3]",
-    )
-    # every field set to a value other than its default, so a field left out shows
-    defaults = {f.name: f.default for f in dataclasses.fields(ProviderEvent)}
-    assert all(getattr(event, n) != d for n, d in defaults.items() if n != "raw")
-    raw = {"id": "k"}
-    copied = event.with_raw(raw)
-    assert copied.raw is raw
-    assert dataclasses.asdict(copied) == dataclasses.asdict(dataclasses.replace(event, raw=raw))
+def test_a_rejected_event_keeps_the_provider_event_it_was_made_of() -> None:
+    """`Parsed` keeps each event's provider event beside it (one provider event may make
+    several events, or none); normalisation rejects a malformed one with that raw event."""
+    metadata = {"account_id": str(uuid4()), "campaign_id": str(uuid4()), "lead_id": str(uuid4())}
+    raws = [{"n": 0}, {"n": 1}, {"n": 2}]
+
+    def parse_one(raw: Any, where: str) -> ProviderEvent | list[ProviderEvent] | None:
+        n = raw["n"]
+        if n == 1:
+            return None  # an event we do not map
+        if n == 0:
+            return [_event(0, metadata), _event(1, metadata | {"lead_id": "not-a-uuid"})]
+        return _event(2, metadata | {"lead_id": str(uuid4())})
+
+    parsed = Parsed()
+    for i, raw in enumerate(raws):
+        parsed.take(raw, f"events[{i}]", parse_one)
+    assert parsed.raws == [raws[0], raws[0], raws[2]] and parsed.ignored == 1
+    result = normalise(parsed.events, parsed.raws)
+    assert [r.raw for r in result.rejected] == [raws[0]]
+    assert "lead_id" in result.rejected[0].reason
+    assert [e.email for e in result.events] == ["lead0@example.com", "lead2@example.com"]
 
 
 def _event(i: int, metadata: dict[str, Any]) -> ProviderEvent:

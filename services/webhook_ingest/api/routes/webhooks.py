@@ -86,7 +86,7 @@ async def _record(
     provider: WebhookProvider, verified: Verified, recorder: Recorder, account: UUID | None
 ) -> WebhookReceipt:
     parsed = provider.parse(verified)
-    normalised = normalise(parsed.events)
+    normalised = normalise(parsed.events, parsed.raws)
     if account is not None:  # a configuration's key speaks for its own account only
         foreign = [e for e in normalised.events if e.account_id != account]
         normalised.events = [e for e in normalised.events if e.account_id == account]
