@@ -30,7 +30,6 @@ from shared.kafka.strategies.batch import Batch
 from shared.kafka.strategy import KafkaRecord
 
 Facts = list[Fact]
-COUNTED_TYPES = frozenset(t.value for t in COUNTED)
 
 
 def utc_now() -> datetime:
@@ -58,7 +57,7 @@ class GuardStep:
         """The record's counted facts (weight: every event it holds). A value whose header
         says it holds no counted type (the sender's outcomes, the resolver's exclusions) is
         read past undecoded (weight 1): nothing of it would be counted."""
-        if holds_none_of(record.headers, COUNTED_TYPES):
+        if holds_none_of(record.headers, COUNTED):
             return [], 1
         events = decode_events(record.value)
         return facts_of(events), len(events)

@@ -32,7 +32,6 @@ from shared.kafka.strategy import KafkaRecord
 from shared.outbound.event_types import LEAD_EVENTS, WebhookEventType
 
 Events = list[EventFields]
-FEEDBACK_TYPES = frozenset(t.value for t in LEAD_EVENTS)
 
 
 def lead_deliveries(
@@ -73,7 +72,7 @@ class LeadEventsStep:
         """The record's provider feedback (weight: every event it holds). A value whose
         header says it holds no feedback (the sender's outcomes, the resolver's
         exclusions) is read past undecoded (weight 1)."""
-        if holds_none_of(record.headers, FEEDBACK_TYPES):
+        if holds_none_of(record.headers, LEAD_EVENTS):
             return [], 1
         events = decode_events(record.value)
         return [e for e in events if e.type in LEAD_EVENTS], len(events)

@@ -144,8 +144,9 @@ def types_header(types: Iterable[EventType]) -> list[tuple[str, bytes]]:
 
 
 def holds_none_of(headers: Headers | None, wanted: Collection[str]) -> bool:
-    """True when the value's headers say it holds no event of a type in `wanted` (type
-    values); False without the header (its events must be read to know)."""
+    """True when the value's headers say it holds no event of a type in `wanted` (event
+    types, or their values: an `EventType` is its text); False without the header (its
+    events must be read to know)."""
     for key, value in headers or ():
         if key == TYPES_HEADER:
             return not any(t in wanted for t in value.decode().split(","))

@@ -70,30 +70,19 @@ def lead_merge_vars(
     `email` and, of the other fields, those in `fields` (every one when None). A template
     reads only the fields it names (`shared.templating.usage.fields_read`), so a field it
     does not name need not be read, parsed or sent."""
-    if fields is None:
-        return {
-            "email": row["email"],
-            "first_name": row["first_name"] or "",
-            "last_name": row["last_name"] or "",
-            "country": row["country"] or "",
-            "tags": list(row["tags"] or []),
-            "attributes": _attributes(row["attributes"]),
-        }
+    wanted = LEAD_FIELDS if fields is None else fields
     found: dict[str, Any] = {"email": row["email"]}
     for name in TEXT_COLUMNS:
-        if name in fields:
+        if name in wanted:
             found[name] = row[name] or ""
-    if "tags" in fields:
+    if "tags" in wanted:
         found["tags"] = list(row["tags"] or [])
-    if "attributes" in fields:
-        found["attributes"] = _attributes(row["attributes"])
+    if "attributes" in wanted:
+        attributes = row["attributes"]
+        if isinstance(attributes, str | bytes):
+            attributes = orjson.loads(attributes)
+        found["attributes"] = attributes or {}
     return found
-
-
-def _attributes(attributes: Any) -> Any:
-    if isinstance(attributes, str | bytes):
-        attributes = orjson.loads(attributes)
-    return attributes or {}
 
 
 def template_context(merge_vars: Mapping[str, Any], unsubscribe_url: str) -> dict[str, Any]:

@@ -20,11 +20,11 @@ from functools import lru_cache
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
 from shared.templating.compiled import TemplateSource
+from shared.templating.lead import LEAD_FIELDS
 
 COLUMNS = ("first_name", "last_name", "country", "tags")  # fields a lead may leave empty
-ATTRIBUTES = "attributes"
 # the lead fields a template may read besides `email` (which every recipient carries)
-OPTIONAL_FIELDS = frozenset({*COLUMNS, ATTRIBUTES})
+OPTIONAL_FIELDS = LEAD_FIELDS - {"email"}
 # A lookup whose name is a dict or str method reads that method, not a key of lead data.
 METHODS = frozenset(dir(dict)) | frozenset(dir(str))
 _parser = Environment()  # parsing only: the syntax is the same in every environment
