@@ -16,19 +16,19 @@ every event it counts, and the cache's size bookkeeping cost 1.18 µs per id aga
 0.30 here (200,000 ids into 100,000 places, best of 5; bench/results/20261202T1825Z-guard-
 recent-ids). An id counted again moves to the newest end, as in `FIFOCache`.
 
-The ids are kept as their 128-bit integers, not as `UUID` objects. A `UUID` is an object
-the cyclic garbage collector tracks, an int is not, and every full collection walks every
-tracked object: with 500,000 ids remembered a full collection took 53.9 ms against 13.2
-(ints), and in the guard of a 300k-email benchmark, where they were most of its heap
-(303,000 tracked objects), 104–205 ms every ten seconds (`collect_cycles`), idle or not.
-An int also hashes in C, where `UUID.__hash__` is Python (2.7 % of the guard's profile).
+The ids are their 128-bit integers, not `UUID` objects (the guard's facts carry them so).
+A `UUID` is an object the cyclic garbage collector tracks, an int is not, and every full
+collection walks every tracked object: with 500,000 ids remembered a full collection took
+53.9 ms against 13.2 (ints), and in the guard of a 300k-email benchmark, where they were
+most of its heap (303,000 tracked objects), 104–205 ms every ten seconds
+(`collect_cycles`), idle or not. An int also hashes in C, where `UUID.__hash__` is Python
+(2.7 % of the guard's profile).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from uuid import UUID
 
 
 class RecentIds:
@@ -38,19 +38,19 @@ class RecentIds:
         self._capacity = capacity
         self._ids: OrderedDict[int, None] = OrderedDict()
 
-    def __contains__(self, event_id: UUID) -> bool:
-        return event_id.int in self._ids
+    def __contains__(self, event_id: int) -> bool:
+        return event_id in self._ids
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def remember(self, event_ids: Iterable[UUID]) -> None:
-        """These ids were counted (the oldest are forgotten beyond the capacity)."""
+    def remember(self, event_ids: Iterable[int]) -> None:
+        """These ids (as integers, `UUID.int`) were counted (the oldest are forgotten beyond
+        the capacity)."""
         if not self._capacity:
             return
         ids, capacity = self._ids, self._capacity
-        for event_id in event_ids:
-            key = event_id.int
+        for key in event_ids:
             if key in ids:
                 ids.move_to_end(key)
                 continue

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from uuid import UUID
 
 import asyncpg
 
@@ -80,7 +79,7 @@ class GuardStep:
 
     def _first_copies(self, facts: Iterable[Fact]) -> Facts:
         """The facts whose event was not counted before (by this instance, lately)."""
-        seen: set[UUID] = set()
+        seen: set[int] = set()
         first: Facts = []
         for fact in facts:
             if fact.event_id in self._recent or fact.event_id in seen:

@@ -11,26 +11,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
 from uuid import UUID
+
+import msgspec
 
 from shared.contracts import EventType
 from shared.contracts.fast_events import EventFields
 
 COUNTED = frozenset({EventType.DELIVERED, EventType.BOUNCED, EventType.COMPLAINED})
-
-
-class Fact(NamedTuple):
-    """One counted event (a tuple: the guard makes one per delivery, bounce or complaint)."""
-
-    event_id: UUID
-    campaign_id: UUID
-    account_id: UUID
-    hour: datetime
-    outcome: bool  # delivered or bounced
-    bounced: bool
-    hard_bounce: bool
-    complaint: bool
 
 
 Flags = tuple[bool, bool, bool, bool]  # outcome, bounced, hard bounce, complaint
@@ -46,6 +34,23 @@ _FLAGS: dict[EventType, Flags] = {
 assert _FLAGS.keys() == COUNTED
 
 
+class Fact(msgspec.Struct, frozen=True, gc=False):
+    """One counted event (the guard makes one per delivery, bounce or complaint).
+
+    Nothing of it is for the cyclic garbage collector to walk: a batch holds its facts
+    until it is written (up to `batch_max_seconds`) and every timed collection
+    (`collect_cycles`) walks what is tracked. So a struct the collector does not track
+    (`gc=False`; a named tuple stays tracked), the ids as their 128-bit integers (a `UUID`
+    is a tracked object, three per fact; an int hashes in C, for grouping and
+    `RecentIds`), and the flags one of four shared tuples."""
+
+    event_id: int
+    campaign_id: int
+    account_id: int
+    hour: datetime
+    flags: Flags
+
+
 @dataclass
 class Counts:
     """Counters of one campaign, or of one account in one hour."""
@@ -57,7 +62,7 @@ class Counts:
     complained: int = 0
 
     def add(self, flags: Flags, times: int = 1) -> None:
-        """Count `times` events of these flags (`Fact`'s last four fields)."""
+        """Count `times` events of these flags (`Fact.flags`)."""
         outcome, bounced, hard_bounce, complaint = flags
         self.outcomes += outcome * times
         self.delivered += (outcome and not bounced) * times
@@ -77,9 +82,9 @@ class Tally:
 
     @classmethod
     def of(cls, facts: Iterable[Fact]) -> Tally:
-        """The tally of `facts`: grouped first by campaign, account, hour and flags (ids as
-        integers, which hash in C; a `UUID` hashes in Python), then counted per group."""
-        grouped = Counter((f.campaign_id.int, f.account_id.int, f.hour, f[4:]) for f in facts)
+        """The tally of `facts`: grouped first by campaign, account, hour and flags, then
+        counted per group."""
+        grouped = Counter((f.campaign_id, f.account_id, f.hour, f.flags) for f in facts)
         tally = cls()
         for (campaign, account, hour, flags), times in grouped.items():
             tally.add(UUID(int=campaign), UUID(int=account), hour, flags, times)
@@ -103,5 +108,7 @@ def facts_of(events: Iterable[EventFields]) -> list[Fact]:
         if flags is _SOFT_BOUNCE and event.bounce_type == "hard":
             flags = _HARD_BOUNCE
         hour = event.occurred_at.replace(minute=0, second=0, microsecond=0)
-        facts.append(Fact(event.event_id, event.campaign_id, event.account_id, hour, *flags))
+        facts.append(
+            Fact(event.event_id.int, event.campaign_id.int, event.account_id.int, hour, flags)
+        )
     return facts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from cachetools import FIFOCache
 from hypothesis import given
@@ -11,17 +11,18 @@ from hypothesis import strategies as st
 
 from services.guard.recent import RecentIds
 
-# a small pool of ids, so that calls repeat ids, fill the capacity and evict
-IDS = st.integers(min_value=0, max_value=12).map(lambda n: UUID(int=n))
+# a small pool of ids (as the guard keeps them: `UUID.int`), so that calls repeat ids, fill
+# the capacity and evict
+IDS = st.integers(min_value=0, max_value=12)
 
 
 @given(
     capacity=st.integers(min_value=0, max_value=6),
     calls=st.lists(st.lists(IDS, max_size=8), max_size=12),
 )
-def test_remembers_what_a_fifo_cache_would(capacity: int, calls: list[list[UUID]]) -> None:
+def test_remembers_what_a_fifo_cache_would(capacity: int, calls: list[list[int]]) -> None:
     recent = RecentIds(capacity)
-    oracle: FIFOCache[UUID, None] | None = FIFOCache(capacity) if capacity else None
+    oracle: FIFOCache[int, None] | None = FIFOCache(capacity) if capacity else None
     for call in calls:
         recent.remember(iter(call))  # any iterable, read once
         for event_id in call:
@@ -29,11 +30,11 @@ def test_remembers_what_a_fifo_cache_would(capacity: int, calls: list[list[UUID]
                 oracle[event_id] = None
         kept = set() if oracle is None else set(oracle)
         assert len(recent) == len(kept) <= capacity
-        assert {UUID(int=n) for n in range(13) if UUID(int=n) in recent} == kept
+        assert {n for n in range(13) if n in recent} == kept
 
 
 def test_an_id_counted_again_is_the_newest() -> None:
-    first, second, third = (UUID(int=n) for n in (1, 2, 3))
+    first, second, third = 1, 2, 3
     recent = RecentIds(2)
     recent.remember([first, second, first])  # `first` again: `second` is now the oldest
     recent.remember([third])
@@ -46,7 +47,7 @@ def test_remembered_ids_add_nothing_for_the_garbage_collector_to_walk() -> None:
     recent = RecentIds(20_000)
     gc.collect()
     tracked_before = len(gc.get_objects())
-    ids = [uuid4() for _ in range(10_000)]
+    ids = [uuid4().int for _ in range(10_000)]
     recent.remember(ids)
     del ids
     gc.collect()
