@@ -28,12 +28,13 @@ ON CONFLICT (campaign_id) DO UPDATE SET
 
 
 async def count_feedback(conn: asyncpg.Connection, events: Sequence[EventFields]) -> None:
-    """Add `events` (provider feedback only) to their campaigns' tallies."""
-    tally: Counter[tuple[UUID, EventType]] = Counter(
-        (e.campaign_id, e.type) for e in events if e.type in FEEDBACK
+    """Add `events` (provider feedback only) to their campaigns' tallies (counted by the
+    campaign id's integer: a `UUID` hashes in Python)."""
+    tally: Counter[tuple[int, EventType]] = Counter(
+        (e.campaign_id.int, e.type) for e in events if e.type in FEEDBACK
     )
     if not tally:
         return
     campaigns = sorted({campaign for campaign, _ in tally})  # one lock order for every writer
     columns = [[tally[(c, kind)] for c in campaigns] for kind in FEEDBACK]
-    await conn.execute(UPSERT, campaigns, *columns)
+    await conn.execute(UPSERT, [UUID(int=c) for c in campaigns], *columns)

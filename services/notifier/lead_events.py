@@ -40,6 +40,8 @@ def lead_deliveries(
     per_delivery: int,
 ) -> list[NewDelivery]:
     """The deliveries telling `events` to the endpoints that want them, ≤ per_delivery each."""
+    if not wanted:  # no account of theirs has an endpoint (the common case): nothing to read
+        return []
     groups: dict[tuple[UUID, UUID, WebhookEventType], Events] = defaultdict(list)
     for event in events:
         kind = LEAD_EVENTS.get(event.type)
@@ -53,6 +55,11 @@ def lead_deliveries(
         for (endpoint, account, kind), grouped in groups.items()
         for chunk in _chunks(grouped, per_delivery)
     ]
+
+
+def _accounts(events: Events) -> set[UUID]:
+    """The accounts of `events` (grouped by their ids' integers: a `UUID` hashes in Python)."""
+    return {UUID(int=account) for account in {event.account_id.int for event in events}}
 
 
 def _chunks(events: Events, size: int) -> Iterable[Events]:
@@ -90,5 +97,5 @@ class LeadEventsStep:
             if not fresh:
                 return
             await count_feedback(conn, fresh)
-            wanted = await subscribers(conn, {event.account_id for event in fresh})
+            wanted = await subscribers(conn, _accounts(fresh))
             await enqueue(conn, lead_deliveries(fresh, wanted, self._per_delivery), "lead")
