@@ -47,7 +47,8 @@ _Id = Annotated[str, msgspec.Meta(min_length=36, max_length=36)]  # ClickHouse p
 
 
 class _Event(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
-    """`EmailEvent` as its text, every field present (a default → the slow path)."""
+    """`EmailEvent` as the sink reads it: the ids as text, every field present (one left to
+    its default → the slow path)."""
 
     event_id: _Id
     account_id: _Id
@@ -63,7 +64,7 @@ class _Event(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
 
 
 class _Value(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
-    """`EventBatch` as its text."""
+    """`EventBatch` as the sink reads it."""
 
     schema_version: Literal[1]
     events: Annotated[list[_Event], msgspec.Meta(min_length=1, max_length=1000)]
@@ -108,6 +109,8 @@ def strict_rows(raw: bytes | None) -> Rows:
 
 
 def _fast_rows(raw: bytes) -> Rows:
+    if not (raw.startswith(_PREFIX) and raw.endswith(_SUFFIX)):
+        raise _LooksOff  # laid out otherwise (no Fanout producer writes that)
     try:
         events = _DECODER.decode(raw).events
     except msgspec.DecodeError as exc:  # ValidationError included
@@ -115,8 +118,6 @@ def _fast_rows(raw: bytes) -> Rows:
     for event in events:
         if not _FIRST_YEAR <= event.occurred_at.year <= _LAST_YEAR:
             raise _LooksOff
-    if not (raw.startswith(_PREFIX) and raw.endswith(_SUFFIX)):
-        raise _LooksOff  # laid out otherwise (no Fanout producer writes that)
     # exactly two keys, schema_version first: the rest up to `]}` is the events array
     campaigns = frozenset([(event.account_id, event.campaign_id) for event in events])
     return Rows(raw[len(_PREFIX) : -len(_SUFFIX)], len(events), campaigns)
