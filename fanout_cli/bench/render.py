@@ -254,8 +254,8 @@ def _comparison(data: dict[str, Any]) -> list[str]:
         "",
         "Fanout's rate is the sink's limit: report_sink stopped while "
         f"{fanout.get('producers', 1)} producer processes filled the topic with the slice "
-        f"({producer} events/s), then timed from the first event visible in ClickHouse to "
-        "the last.",
+        f"({producer} events/s), then timed from the first insert visible in ClickHouse to "
+        "the last (the events after the first insert over that span).",
     ]
     if fanout.get("paced"):
         lines += [

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fanout_cli.bench.classic import CAMPAIGNS_PER_USER, USERS
@@ -67,28 +67,53 @@ async def test_producer_processes_put_every_event_once(settings: CommonSettings)
     assert {e.campaign_id for e in events} <= set(campaigns)
 
 
+def _sampled_drain(
+    startup: float, rate: float, target: int, insert: int, step: float
+) -> list[tuple[float, int]]:
+    """Samples every `step` s of a sink that starts after `startup` s and makes events
+    visible an insert of `insert` events at a time, each once it has worked through it at
+    `rate` events/s (the last insert holds what is left)."""
+    samples: list[tuple[float, int]] = []
+    t = 0.0
+    while True:
+        worked = max(0.0, (t - startup) * rate)
+        visible = target if worked >= target else insert * int(worked // insert)
+        samples.append((t, visible))
+        if visible >= target:
+            return samples
+        t += step
+
+
 @given(
     startup=st.floats(0.0, 30.0),
     rate=st.floats(1_000.0, 500_000.0),
     target=st.integers(1_000, 2_000_000),
+    inserts=st.integers(2, 200),
 )
-def test_the_rate_leaves_start_up_out_and_is_within_a_sample_of_the_drain(
-    startup: float, rate: float, target: int
+def test_the_rate_leaves_start_up_and_the_first_insert_out_and_is_within_a_sample(
+    startup: float, rate: float, target: int, inserts: int
 ) -> None:
     step = 0.1
-    drain = target / rate
-    samples: list[tuple[float, int]] = []
-    t = 0.0
-    while True:
-        visible = 0 if t < startup else min(target, int((t - startup) * rate))
-        samples.append((t, visible))
-        if visible >= target:
-            break
-        t += step
-    measured = drain_rate(samples, target)
-    # the drain is known to a sample either side (its start is taken at a midpoint)
-    assert target / (drain + 2 * step) <= measured * (1 + 1e-9)
-    assert measured <= target / max(drain - 2 * step, step / 2) * (1 + 1e-9)
+    insert = -(-target // inserts)  # the slice spans at least two inserts
+    assume(insert < target)
+    after_first = (target - insert) / rate  # from the first jump to the last
+    assume(after_first > 4 * step)
+    measured = drain_rate(_sampled_drain(startup, rate, target, insert, step), target)
+    # the span is known to a sample either side, the events after the first sample to
+    # within what the sink worked through in one sample
+    assert rate * (after_first - step) / (after_first + step) <= measured * (1 + 1e-9)
+    assert measured <= rate * (after_first + step) / (after_first - step) * (1 + 1e-9)
+
+
+def test_the_first_insert_is_not_credited_to_the_span() -> None:
+    # 10 inserts of 50,000 at 100,000 events/s: 0.5 s each, the first visible at 0.5 s
+    samples = _sampled_drain(0.0, 100_000.0, 500_000, 50_000, 0.05)
+    assert drain_rate(samples, 500_000) == pytest.approx(100_000.0, rel=0.02)
+    # all 500,000 over the 4.5 s after the first jump would read 111,111/s
+
+
+def test_one_jump_is_a_bound_over_half_a_sample() -> None:
+    assert drain_rate([(0.0, 0), (0.1, 0), (0.2, 30)], 30) == pytest.approx(30 / 0.05)
 
 
 def test_the_rate_refuses_samples_that_never_reach_the_target() -> None:
