@@ -34,6 +34,15 @@ class Settings(ServiceSettings):
         description="...or after this wait: the most a quiet topic's event is delayed "
         "(well within batch_max_seconds).",
     )
+    insert_concurrency: int = Field(
+        2,
+        ge=1,
+        le=8,
+        description="Inserts that may run at once, each on a client of its own. An insert's "
+        "views and parts are written by one thread: under a backlog (after an outage, a "
+        "burst) a second insert keeps the other core busy; at a campaign's pace batches are "
+        "cut by time and rarely overlap.",
+    )
     retry_backoff_s: Seconds = Field(0.5, description="First back-off after a failed insert.")
     max_retry_backoff_s: Seconds = Field(10.0, description="Longest back-off.")
     chdb_max_memory_bytes: int = Field(

@@ -96,6 +96,7 @@ class SinkConsumer:
                 max_seconds=settings.batch_max_seconds,
                 backoff=Backoff(settings.retry_backoff_s, settings.max_retry_backoff_s),
                 weight_hint=EVENTS_PER_RECORD_HINT,
+                max_writes=writer.concurrency,  # inserts are idempotent and order-free
             ),
             producer=producer,
             options=RunnerOptions(

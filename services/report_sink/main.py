@@ -95,10 +95,15 @@ def summary_settings(settings: Settings) -> dict[str, Any]:
     return {"max_memory_usage": settings.query_max_memory_bytes, "priority": BACKGROUND_PRIORITY}
 
 
+def insert_settings(settings: Settings) -> dict[str, Any]:
+    """Session settings of the writer's clients: one query's memory cap."""
+    return {"max_memory_usage": settings.query_max_memory_bytes}
+
+
 def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHouse, AsyncClickHouse]:
     """Writer, reader and read-only analyst clients (one thread each); the caller closes them."""
     common = settings.common
-    cap = {"max_memory_usage": settings.query_max_memory_bytes}
+    cap = insert_settings(settings)
     analyst_settings = {
         **cap,
         "priority": BACKGROUND_PRIORITY,
@@ -137,6 +142,10 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     writer, reader, analyst = open_clickhouse(settings)
     for client in (writer, reader, analyst):
         stack.callback(client.close)
+    inserters = [writer]
+    for _ in range(settings.insert_concurrency - 1):  # on the engine the writer started
+        inserters.append(AsyncClickHouse(connect(common, settings=insert_settings(settings))))
+        stack.callback(inserters[-1].close)
     summary_client = AsyncClickHouse(connect(common, settings=summary_settings(settings)))
     stack.callback(summary_client.close)
     await writer.ping()
@@ -152,7 +161,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     summaries = CampaignSummaries(
         summary_client, settings.summary_interval_s, busy_share=settings.summary_busy_share
     )
-    sink = SinkConsumer(settings, EventWriter(writer), producer, summaries)
+    sink = SinkConsumer(settings, EventWriter(*inserters), producer, summaries)
     app = create_app(
         settings, reader=reader, analyst=analyst, pool=pool, admin_token=token, consumer=sink.check
     )

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from services.report_sink import queries
 from services.report_sink.config import Settings
+from services.report_sink.consumer import SinkConsumer
 from services.report_sink.sink import EventWriter
-from shared.clickhouse import AsyncClickHouse
+from shared.clickhouse import AsyncClickHouse, connect_embedded
 from shared.contracts.events import EventBatch, EventType
+from shared.kafka.admin import open_admin
 from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
@@ -38,7 +43,8 @@ async def _stored(ch: AsyncClickHouse, campaign: uuid.UUID) -> tuple[int, int]:
 
 
 async def _inserted(running: Any, events: int) -> bool:
-    return bool(running.consumer.inserted_events >= events)
+    consumer = running if isinstance(running, SinkConsumer) else running.consumer
+    return bool(consumer.inserted_events >= events)
 
 
 async def _sent(ch: AsyncClickHouse, campaign: uuid.UUID) -> int:
@@ -219,6 +225,57 @@ async def test_dead_letter_invalid_event_and_store_the_rest(
     )
     assert {extra[1].event_id, extra[2].event_id} <= {r[0] for r in ids}
     assert extra[0].event_id not in {r[0] for r in ids}
+
+
+class _TimedInserts(AsyncClickHouse):
+    """A client on the same engine that notes how many of the writer's inserts run at once
+    (each held a little, so a backlog's inserts can overlap)."""
+
+    running = 0
+    most_at_once = 0
+    calls = 0
+
+    async def raw_insert(self, *args: Any, **kwargs: Any) -> None:
+        cls = _TimedInserts
+        cls.running += 1
+        cls.calls += 1
+        cls.most_at_once = max(cls.most_at_once, cls.running)
+        try:
+            await asyncio.sleep(0.05)
+            await super().raw_insert(*args, **kwargs)
+        finally:
+            cls.running -= 1
+
+
+async def test_a_backlog_is_inserted_two_at_a_time_every_event_once_and_all_committed(
+    ch: AsyncClickHouse,
+    chdb_path: Path,
+    settings: CommonSettings,
+    sink_settings: Settings,
+    producer: AIOKafkaProducer,
+) -> None:
+    campaign = uuid.uuid4()
+    await publish(settings, batches(sends(ACCOUNT, campaign, 2_000), per_message=50))
+    # a backlog before the sink starts; batches of 200 events, so ten or so inserts
+    tuned = sink_settings.model_copy(update={"batch_max_events": 200})
+    clients = [_TimedInserts(connect_embedded(chdb_path)) for _ in range(2)]
+    consumer = SinkConsumer(tuned, EventWriter(*clients), producer)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await wait_until(lambda: _inserted(consumer, 2_000))
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+        for client in clients:
+            client.close()
+    assert _TimedInserts.most_at_once == 2, "two inserts at once, never more"
+    assert _TimedInserts.calls >= 10
+    assert await _sent(ch, campaign) == 2_000
+    assert await _stored(ch, campaign) == (2_000, 2_000)
+    async with open_admin(settings) as admin:
+        committed = await admin.list_consumer_group_offsets(tuned.consumer_group)
+    assert sum(meta.offset for meta in committed.values()) == 2_000 // 50, "all committed"
 
 
 def test_group_is_prefixed_like_the_topics(settings: CommonSettings) -> None:

@@ -169,3 +169,99 @@ def test_token_is_the_offset_ranges() -> None:
     assert batch(3, 4).token() == batch(3, 4).token()
     assert batch(3, 4).token() != batch(3, 4, 5).token()
     assert batch(3, 4).next_offsets() == {P0: 5}
+
+
+class OverlappingStore(Store):
+    """Each write waits for its own release (keyed by its first value), so writes can be
+    made to overlap and to finish out of order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.releases: dict[bytes, asyncio.Event] = {}
+        self.running: set[bytes] = set()
+        self.most_at_once = 0
+
+    async def write(self, batch: Batch[bytes]) -> None:
+        first = next(iter(batch.values()))
+        self.running.add(first)
+        self.most_at_once = max(self.most_at_once, len(self.running))
+        await self.releases.setdefault(first, asyncio.Event()).wait()
+        self.running.discard(first)
+        await super().write(batch)
+
+
+def overlapping(store: Store, clock: PinnedClock, max_writes: int) -> StrategyFactory:
+    def make(ctx: Context) -> Batched[bytes]:
+        return Batched(
+            ctx,
+            step=store,
+            max_weight=5,
+            max_seconds=2.0,
+            backoff=Backoff(0.001, 0.001),
+            weight_hint=5.0,  # a poll takes one record: each makes a batch of its own
+            max_writes=max_writes,
+            clock=clock,
+        )
+
+    return make
+
+
+async def test_two_writes_overlap_and_a_later_one_done_first_waits_to_be_committed() -> None:
+    store, clock = OverlappingStore(), PinnedClock()
+    kafka = Harness(overlapping(store, clock, 2), journal=store.journal, initial={P0})
+    consumer = kafka.consumer
+    consumer.feed(records(P0, [b"5", b"6", b"7"]))  # three full batches
+    running = kafka.start()
+    await eventually(lambda: store.running == {b"5", b"6"})  # two at once, not three
+    await asyncio.sleep(0.05)  # the third is full and waits: the runner is not polling
+    assert store.running == {b"5", b"6"} and store.most_at_once == 2
+    store.releases[b"6"].set()  # the second batch is written first
+    await eventually(lambda: b"7" in store.running)  # its slot went to the third
+    await asyncio.sleep(0.05)
+    assert consumer.commits() == [], "batch 2 written, but batch 1 is not: nothing to commit"
+    store.releases[b"5"].set()
+    await eventually(lambda: consumer.latest() == {P0: 2})  # batches 1 and 2 together
+    store.releases[b"7"].set()
+    await eventually(lambda: consumer.latest() == {P0: 3})
+    assert await running.stop() is None
+    assert store.writes() == [[b"6"], [b"5"], [b"7"]]
+    assert [offsets[P0] for offsets in consumer.commits()] == sorted(
+        offsets[P0] for offsets in consumer.commits()
+    )
+
+
+async def test_one_write_at_a_time_by_default() -> None:
+    store, clock = OverlappingStore(), PinnedClock()
+    kafka = Harness(overlapping(store, clock, 1), journal=store.journal, initial={P0})
+    consumer = kafka.consumer
+    consumer.feed(records(P0, [b"5", b"6"]))
+    running = kafka.start()
+    await eventually(lambda: store.running == {b"5"})
+    await asyncio.sleep(0.05)
+    assert store.running == {b"5"}, "the second full batch waits for the first write"
+    store.releases[b"5"].set()
+    await eventually(lambda: store.running == {b"6"})
+    store.releases[b"6"].set()
+    await eventually(lambda: consumer.latest() == {P0: 2})
+    assert await running.stop() is None
+    assert store.most_at_once == 1 and store.writes() == [[b"5"], [b"6"]]
+
+
+async def test_revoke_waits_for_every_running_write_then_commits_in_order() -> None:
+    store, clock = OverlappingStore(), PinnedClock()
+    kafka = Harness(overlapping(store, clock, 2), journal=store.journal, initial={P0})
+    consumer = kafka.consumer
+    consumer.feed(records(P0, [b"5", b"6", b"1"]))  # two full batches and a pending one
+    running = kafka.start()
+    await eventually(lambda: store.running == {b"5", b"6"})
+    for key in (b"6", b"5", b"1"):
+        store.releases.setdefault(key, asyncio.Event()).set()
+    await consumer.rebalance({P1})
+    assert sorted(store.writes()) == [[b"1"], [b"5"], [b"6"]]
+    assert consumer.latest() == {P0: 3}
+    assert await running.stop() is None
+
+
+def test_max_writes_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_writes"):
+        Batched(Context.__new__(Context), step=Store(), max_weight=1, max_seconds=1.0, max_writes=0)
