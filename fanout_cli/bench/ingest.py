@@ -263,9 +263,9 @@ def drain_rate(visible: list[tuple[float, int]], target: int) -> float:
     at `target`. Taking all `target` events over that span (as this did until 2026-12-05)
     credited the first insert's events to no time: 714,000 / 664,000 = 1.075 times the
     rate when the first jump is one insert of 50,000 in a slice of 714,000, more with
-    larger inserts. A drain made visible
-    by one jump has no span between inserts: then its events over the half sample from
-    the midpoint of the jump's interval, a bound, not a measurement.
+    larger inserts. A drain made visible by one jump has no span between inserts: then its
+    events over the half sample from the midpoint of the jump's interval, a bound, not a
+    measurement.
     """
     firsts = [i for i, (_, n) in enumerate(visible) if n > 0]
     if not firsts or visible[-1][1] < target:

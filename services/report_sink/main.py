@@ -95,15 +95,15 @@ def summary_settings(settings: Settings) -> dict[str, Any]:
     return {"max_memory_usage": settings.query_max_memory_bytes, "priority": BACKGROUND_PRIORITY}
 
 
-def insert_settings(settings: Settings) -> dict[str, Any]:
-    """Session settings of the writer's clients: one query's memory cap."""
+def query_cap(settings: Settings) -> dict[str, Any]:
+    """One query's (or insert's) memory cap: the writers', the reader's, the analyst's."""
     return {"max_memory_usage": settings.query_max_memory_bytes}
 
 
 def open_clickhouse(settings: Settings) -> tuple[AsyncClickHouse, AsyncClickHouse, AsyncClickHouse]:
     """Writer, reader and read-only analyst clients (one thread each); the caller closes them."""
     common = settings.common
-    cap = insert_settings(settings)
+    cap = query_cap(settings)
     analyst_settings = {
         **cap,
         "priority": BACKGROUND_PRIORITY,
@@ -144,7 +144,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
         stack.callback(client.close)
     inserters = [writer]
     for _ in range(settings.insert_concurrency - 1):  # on the engine the writer started
-        inserters.append(AsyncClickHouse(connect(common, settings=insert_settings(settings))))
+        inserters.append(AsyncClickHouse(connect(common, settings=query_cap(settings))))
         stack.callback(inserters[-1].close)
     summary_client = AsyncClickHouse(connect(common, settings=summary_settings(settings)))
     stack.callback(summary_client.close)
