@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from clickhouse_connect.driver.client import Client
 
 from services.report_sink import queries
 from services.report_sink.config import Settings
@@ -24,6 +26,7 @@ from shared.kafka.producer import make_producer
 from shared.settings import CommonSettings
 from shared.topics import Topic, dead_letter_name, topic_name
 from tests.events import event
+from tests.report_sink.conftest import RunningSink
 from tests.report_sink.helpers import T0, batches, publish, sends, wait_until
 from tests.shared.kafka_helpers import read_all
 
@@ -43,8 +46,7 @@ async def _stored(ch: AsyncClickHouse, campaign: uuid.UUID) -> tuple[int, int]:
 
 
 async def _inserted(running: Any, events: int) -> bool:
-    consumer = running if isinstance(running, SinkConsumer) else running.consumer
-    return bool(consumer.inserted_events >= events)
+    return bool(running.consumer.inserted_events >= events)
 
 
 async def _sent(ch: AsyncClickHouse, campaign: uuid.UUID) -> int:
@@ -227,24 +229,33 @@ async def test_dead_letter_invalid_event_and_store_the_rest(
     assert extra[0].event_id not in {r[0] for r in ids}
 
 
-class _TimedInserts(AsyncClickHouse):
-    """A client on the same engine that notes how many of the writer's inserts run at once
-    (each held a little, so a backlog's inserts can overlap)."""
+@dataclass
+class _Overlap:
+    """How many inserts run now, and the most that ran at once."""
 
-    running = 0
-    most_at_once = 0
-    calls = 0
+    running: int = 0
+    most_at_once: int = 0
+    calls: int = 0
+
+
+class _TimedInserts(AsyncClickHouse):
+    """A client on the same engine that notes in `overlap` how many of the writer's inserts
+    run at once (each held a little, so a backlog's inserts can overlap)."""
+
+    def __init__(self, client: Client, overlap: _Overlap) -> None:
+        super().__init__(client)
+        self.overlap = overlap
 
     async def raw_insert(self, *args: Any, **kwargs: Any) -> None:
-        cls = _TimedInserts
-        cls.running += 1
-        cls.calls += 1
-        cls.most_at_once = max(cls.most_at_once, cls.running)
+        overlap = self.overlap
+        overlap.running += 1
+        overlap.calls += 1
+        overlap.most_at_once = max(overlap.most_at_once, overlap.running)
         try:
             await asyncio.sleep(0.05)
             await super().raw_insert(*args, **kwargs)
         finally:
-            cls.running -= 1
+            overlap.running -= 1
 
 
 async def test_a_backlog_is_inserted_two_at_a_time_every_event_once_and_all_committed(
@@ -258,19 +269,17 @@ async def test_a_backlog_is_inserted_two_at_a_time_every_event_once_and_all_comm
     await publish(settings, batches(sends(ACCOUNT, campaign, 2_000), per_message=50))
     # a backlog before the sink starts; batches of 200 events, so ten or so inserts
     tuned = sink_settings.model_copy(update={"batch_max_events": 200})
-    clients = [_TimedInserts(connect_embedded(chdb_path)) for _ in range(2)]
-    consumer = SinkConsumer(tuned, EventWriter(*clients), producer)
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
+    overlap = _Overlap()
+    clients = [_TimedInserts(connect_embedded(chdb_path), overlap) for _ in range(2)]
+    running = RunningSink(SinkConsumer(tuned, EventWriter(*clients), producer))
     try:
-        await wait_until(lambda: _inserted(consumer, 2_000))
+        await wait_until(lambda: _inserted(running, 2_000))
     finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
+        await running.close()
         for client in clients:
             client.close()
-    assert _TimedInserts.most_at_once == 2, "two inserts at once, never more"
-    assert _TimedInserts.calls >= 10
+    assert overlap.most_at_once == 2, "two inserts at once, never more"
+    assert overlap.calls >= 10
     assert await _sent(ch, campaign) == 2_000
     assert await _stored(ch, campaign) == (2_000, 2_000)
     async with open_admin(settings) as admin:
