@@ -23,7 +23,7 @@ from fanout_cli.stack.esp_dialects import (
 )
 from services.esp_simulator.app import create_app
 from services.esp_simulator.config import Settings as SimulatorSettings
-from services.esp_simulator.testing import serving
+from services.esp_simulator.testing import bound_socket, serving
 from services.sender.config import Settings as SenderSettings
 from services.sender.providers.base import EmailProvider
 from services.sender.providers.registry import ADAPTERS
@@ -91,9 +91,10 @@ async def running_dialects(
     common: CommonSettings, port: int = 0, **knobs: Any
 ) -> AsyncIterator[RunningSimulator]:
     """The simulator with every dialect (SMTP on a free port), served on `port` (0: a free
-    one)."""
-    port, smtp_port = port or free_port(), free_port()
-    settings = simulator_settings(common, port=port, smtp_port=smtp_port, **knobs)
-    app = create_app(settings)
-    async with serving(app, port=port) as url:
-        yield RunningSimulator(url, smtp_port, app)
+    one, its socket bound before the app is built with it, so no other test takes it)."""
+    with bound_socket(port=port) as sock:
+        port, smtp_port = sock.getsockname()[1], free_port()
+        settings = simulator_settings(common, port=port, smtp_port=smtp_port, **knobs)
+        app = create_app(settings)
+        async with serving(app, sock=sock) as url:
+            yield RunningSimulator(url, smtp_port, app)

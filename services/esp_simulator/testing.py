@@ -37,17 +37,31 @@ async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
         raise RuntimeError(f"uvicorn stopped before it started (exit {exc.code})") from None
 
 
-@contextlib.asynccontextmanager
-async def serving(
-    app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, lifespan: bool = True
-) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on `port` (0 = a free one); yield its base URL, then stop it.
-
-    `lifespan=False` serves an app whose lifespan the caller already entered.
-    """
+def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A TCP socket bound to `port` on `host` (0: a free one), held until it is closed:
+    bind it before building an app that must know its own port, and no other test can
+    take the port in between."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: FastAPI,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    lifespan: bool = True,
+    sock: socket.socket | None = None,
+) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on `port` (0 = a free one), or on `sock` (`bound_socket`)
+    when given; yield its base URL, then stop it.
+
+    `lifespan=False` serves an app whose lifespan the caller already entered.
+    """
+    sock = sock or bound_socket(host, port)
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on" if lifespan else "off"
     )
@@ -59,7 +73,8 @@ async def serving(
                 task.result()
                 raise RuntimeError("uvicorn stopped before it started")
             await asyncio.sleep(0.01)
-        yield f"http://{host}:{sock.getsockname()[1]}"
+        address, bound = sock.getsockname()[:2]
+        yield f"http://{address}:{bound}"
     finally:
         server.should_exit = True
         await task
