@@ -28,7 +28,7 @@ from services.sender.config import Settings as SenderSettings
 from services.sender.providers.base import EmailProvider
 from services.sender.providers.registry import ADAPTERS
 from shared.settings import CommonSettings
-from tests.send_path import free_port
+from tests.ports import free_port
 
 SECRET = "dialect-test-secret"
 CREDS = DialectCredentials.derive(SECRET)

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -50,6 +49,7 @@ from shared.kafka.producer import make_producer
 from shared.settings import SECRET_NAMES, CommonSettings, env_name
 from shared.topics import Topic, topic_name
 from tests import factories
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHING = {"field": "country", "op": "eq", "value": "DE"}
@@ -302,13 +302,6 @@ async def read_sends(settings: CommonSettings) -> list[FastSendBatch]:
     pydantic model (what the resolver wrote must satisfy it) and handed over as the
     struct the sender works on."""
     return [FastSendBatch.of(b) for b in await read_topic(settings, Topic.EMAIL_SENDS, SendBatch)]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Service:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import psutil
 
 from fanout_cli.bench.scratch import scratch_database, sibling_dsn
 from fanout_cli.stack.secrets import fresh_secrets
+from fanout_cli.testrun.ports import free_port
 from shared.auth import create_account
 
 HOSTILE: dict[str, str] = {
@@ -98,12 +98,6 @@ def probe_for(api_url: str, pid: int, seconds: float) -> Probe:
     return seen
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_api(database_url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -169,7 +163,7 @@ async def run_hostile(
     """`/healthz` and RSS probed alone for `quiet` s, then under hostile clients for `seconds`."""
     async with scratch_database(database_url) as scratch:
         _, key = await create_account(scratch.pool, "bench")
-        port = _free_port()
+        port = free_port(set())  # below the ephemeral range: see its module
         started = _start_api(sibling_dsn(database_url, scratch.name), port)
         try:
             return await _measure(f"http://127.0.0.1:{port}", key, started, seconds, clients, quiet)

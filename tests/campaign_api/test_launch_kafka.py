@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from shared.topics import Topic, topic_name
 from tests.campaign_api.conftest import client_for, start_app
 from tests.campaign_api.helpers import make_campaign
 from tests.domains import LocalDns, verified_domain
+from tests.ports import free_port
 from tests.shared.kafka_helpers import from_start
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -114,13 +114,6 @@ async def test_launch_campaign_publishes_one_command_then_others_in_order(
     assert [c.kind.value for c in commands] == ["launch", "pause", "resume", "cancel"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 async def test_launch_campaign_while_kafka_down_arrives_once(
     base_settings: CommonSettings,
@@ -132,8 +125,8 @@ async def test_launch_campaign_while_kafka_down_arrives_once(
     broker = KafkaBroker(
         home=tmp_path,
         cache_dir=base_settings.cache_dir,
-        port=_free_port(),
-        controller_port=_free_port(),
+        port=free_port(),
+        controller_port=free_port(),
         name="kafka-private",
         heap="384m",
         jvm_options=jvm_options(os.environ),  # the suite's (fanout test sets them)

@@ -8,7 +8,6 @@ only with the right token and a ready service.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import uvicorn
 
 from shared.service.health import operations_app
 from tests.deploy.chart import VARIANTS, Manifest, Variant, containers, render, secret_env
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(1800)  # a fresh machine builds helm on the first render
 TOKEN = "the-operations-token-of-this-test"
@@ -32,13 +32,6 @@ async def _ready() -> None:
 
 async def _broken() -> None:
     raise ConnectionError("broker down")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -92,7 +85,7 @@ async def test_liveness_needs_no_token_and_readiness_does() -> None:
 
 
 def test_readiness_probe_passes_only_with_the_token_on_a_ready_service() -> None:
-    port = _free_port()
+    port = free_port()
     (container, *_) = _service_containers(render(sets=(f"probes.port={port}",)))
     command = container["readinessProbe"]["exec"]["command"]
     with _operations_server(port, ready=True):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from services.esp_simulator.protocol import WebhookBatch
 from services.esp_simulator.testing import running_simulator, serving
 from shared.settings import CommonSettings
 from tests.esp_simulator.helpers import AUTH, SECRET, Receiver, bulk, eventually, message
+from tests.ports import free_port
 
 
 def _settings(webhook_url: str, **knobs: Any) -> Settings:
@@ -40,13 +40,6 @@ async def _with_receiver(receiver: Receiver, **knobs: Any) -> AsyncIterator[http
         httpx.AsyncClient(base_url=base_url) as sim,
     ):
         yield sim
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _send_calls(sim: httpx.AsyncClient, calls: int, tag: str = "") -> list[dict[str, Any]]:
@@ -133,7 +126,7 @@ async def test_post_webhooks_retries_after_server_errors() -> None:
 
 async def test_post_webhooks_keeps_events_while_receiver_down() -> None:
     receiver = Receiver()
-    port = _free_port()
+    port = free_port()
     async with (
         running_simulator(_settings(f"http://127.0.0.1:{port}/hook")) as base_url,
         httpx.AsyncClient(base_url=base_url) as sim,
@@ -158,7 +151,7 @@ async def test_post_webhooks_keeps_events_while_receiver_down() -> None:
 
 
 async def test_send_bulk_backlog_full_answers_503() -> None:
-    port = _free_port()
+    port = free_port()
     settings = _settings(f"http://127.0.0.1:{port}/hook", webhook_queue_max=160)
     async with (
         running_simulator(settings) as base_url,

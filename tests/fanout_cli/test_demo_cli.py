@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from typer.testing import CliRunner
 
 from fanout_cli import main
 from fanout_cli.demo import run
 from fanout_cli.stack import orchestrate
+from tests.ports import free_port
 
 pytestmark = pytest.mark.postgres
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def test_demo_whose_api_is_gone_names_the_fix(pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # the stack "came up" and then went away: nothing listens where the demo calls
     monkeypatch.setattr(orchestrate, "up", lambda *_: None)
-    gone = f"http://127.0.0.1:{_closed_port()}"
+    gone = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setattr(run, "API", gone)
     monkeypatch.setattr(run, "SIMULATOR", gone)
 

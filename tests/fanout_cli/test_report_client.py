@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from fanout_cli.main import app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 def test_sql_command_when_report_sink_is_down() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(app, ["sql", "SELECT 1", "--url", url, "--admin", "--token", "x"])
     assert result.exit_code == 1
     assert "report_sink is not answering" in result.output
@@ -26,7 +20,7 @@ def test_sql_command_when_report_sink_is_down() -> None:
 
 
 def test_report_funnel_when_report_sink_is_down() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     args = ["report", "funnel", "c0ffee", "--url", url, "--api-key", "fo_x"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1

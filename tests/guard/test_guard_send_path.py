@@ -40,10 +40,10 @@ from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests import factories
 from tests.domains import LocalDns, verified_domain
+from tests.ports import free_port
 from tests.send_path import (
     StartService,
     assert_exactly_one_outcome,
-    free_port,
     healthy,
     publish_command,
     read_events,

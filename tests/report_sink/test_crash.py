@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +20,7 @@ from typer.testing import CliRunner
 from fanout_cli.report.commands import report_app
 from fanout_cli.report.sql import sql_command
 from shared.settings import CommonSettings
+from tests.ports import free_port
 from tests.report_sink.helpers import batches, make_tenant, publish, sends, wait_until
 from tests.waiting import wait_healthy
 
@@ -28,12 +28,6 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.clickhouse, p
 
 TOKEN = "crash-test-admin-token"
 EVENTS = 20_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class SinkProcess:
@@ -81,7 +75,7 @@ class SinkProcess:
 async def sink_process(
     settings: CommonSettings, tmp_path: Path
 ) -> AsyncIterator[tuple[SinkProcess, str]]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FANOUT_HOME": str(tmp_path),
@@ -202,8 +196,8 @@ async def test_start_fails_fast_when_kafka_is_unreachable(
         **os.environ,
         "FANOUT_HOME": str(tmp_path),
         "FANOUT_DATABASE_URL": pg_dsn,
-        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
-        "FANOUT_REPORT_SINK_PORT": str(_free_port()),
+        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "FANOUT_REPORT_SINK_PORT": str(free_port()),
     }
     code, stderr = await _start_and_wait(env)
     assert code == 2
@@ -219,7 +213,7 @@ async def test_start_fails_fast_when_chdb_folder_is_taken(
     holder = AsyncClickHouse(connect_embedded(tmp_path / "chdb"))  # this process owns it
     try:
         env = {**os.environ, "FANOUT_HOME": str(tmp_path), "FANOUT_DATABASE_URL": pg_dsn,
-               "FANOUT_REPORT_SINK_PORT": str(_free_port())}  # fmt: skip
+               "FANOUT_REPORT_SINK_PORT": str(free_port())}  # fmt: skip
         code, stderr = await _start_and_wait(env)
     finally:
         holder.close()

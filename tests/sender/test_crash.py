@@ -19,11 +19,11 @@ import pytest
 
 from services.esp_simulator.testing import posting_webhooks, running_simulator
 from shared.settings import CommonSettings
+from tests.ports import free_port
 from tests.send_path import (
     StartService,
     assert_exactly_one_outcome,
     campaign,
-    free_port,
     publish_command,
     read_events,
     seed_campaign,

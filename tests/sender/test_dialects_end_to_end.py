@@ -26,11 +26,11 @@ from fanout_cli.stack.esp_dialects import ingest_env, sender_env
 from shared.contracts import EmailEvent, EventType
 from shared.settings import CommonSettings
 from tests.dialects import ADAPTER_NAMES, CREDS, running_dialects
+from tests.ports import free_port
 from tests.send_path import (
     Seeded,
     StartService,
     assert_exactly_one_outcome,
-    free_port,
     publish_command,
     read_events,
     seed_campaign,

@@ -30,10 +30,10 @@ from shared.kafka.admin import delete_topics, ensure_topics
 from shared.migrations.postgres import upgrade_async
 from shared.settings import CommonSettings
 from shared.topics import all_topic_names
+from tests.ports import free_port
 from tests.send_path import (
     Service,
     assert_exactly_one_outcome,
-    free_port,
     outcomes_recorded,
     publish_command,
     read_events,

@@ -16,12 +16,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _stack_pids(home: Path) -> list[int]:
     pids = []
     for proc in Path("/proc").iterdir():
@@ -107,7 +101,7 @@ def test_stack_up_says_java_is_missing(tmp_path: Path) -> None:
         **os.environ,
         "FANOUT_HOME": str(tmp_path / "home"),
         "PATH": str(bin_dir),
-        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
+        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port(set())}",
     }
     assert "Java is required" in _kafka_up_refusal(env)
 
@@ -124,6 +118,6 @@ def test_stack_up_says_maven_could_not_fetch(tmp_path: Path) -> None:
         "FANOUT_HOME": str(tmp_path / "home"),
         "FANOUT_CACHE_DIR": str(tmp_path / "cache"),
         "FANOUT_MAVEN_SETTINGS": str(settings),
-        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
+        "FANOUT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port(set())}",
     }
     assert "Maven could not fetch the Kafka jars" in _kafka_up_refusal(env)

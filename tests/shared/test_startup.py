@@ -17,6 +17,7 @@ import pytest
 
 from shared.settings import CommonSettings
 from tests.commands import python_module
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -26,12 +27,6 @@ CASES = [
     for service in ("campaign_api", "lead_resolver", "sender", "webhook_ingest", "report_sink")
     for setting in (DB, KAFKA)
 ] + [("esp_simulator", "FANOUT_ESP_SIMULATOR_PORT")]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,7 +47,7 @@ def test_start_service_with_dependency_unreachable_exits_2_with_one_line(
     tmp_path: Path,
     taken_port: int,
 ) -> None:
-    closed = _free_port()
+    closed = free_port()
     env = {
         **os.environ,
         "FANOUT_ENVIRONMENT": "test",
@@ -60,7 +55,7 @@ def test_start_service_with_dependency_unreachable_exits_2_with_one_line(
         "FANOUT_TOPIC_PREFIX": f"startup{closed}.",
         DB: pg_dsn,
         KAFKA: base_settings.kafka_bootstrap_servers,
-        f"FANOUT_{service.upper()}_PORT": str(_free_port()),
+        f"FANOUT_{service.upper()}_PORT": str(free_port()),
     }
     env[setting] = {
         DB: f"postgresql://fanout:fanout@127.0.0.1:{closed}/fanout",

@@ -30,7 +30,7 @@ from shared.contracts.events import EmailEvent, EventBatch, EventType
 from shared.settings import CommonSettings
 from shared.topics import Topic, topic_name
 from tests.dialects import ADAPTER_NAMES, ingest_values, running_dialects
-from tests.send_path import free_port
+from tests.ports import free_port
 from tests.shared.kafka_helpers import read_until
 from tests.webhook_ingest.conftest import Ids, Ingest, service_settings
 from tests.webhook_ingest.keys import TOPIC_ARN, TestKeys

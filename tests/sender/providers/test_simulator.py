@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from services.sender.providers.errors import ProviderRequestError
 from services.sender.providers.simulator import SimulatorProvider, bulk_body
 from shared.settings import CommonSettings
 from tests.clock import BootClock
+from tests.ports import free_port
 from tests.sender.providers.emails import fresh_request
 
 KEY = CommonSettings(environment="test").secret("simulator_api_key")
@@ -167,10 +167,7 @@ async def test_send_batch_timeout_retryable_on_own_client(base_url: str) -> None
 
 
 async def test_send_batch_unreachable_retryable() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    adapter = SimulatorProvider(f"http://127.0.0.1:{port}", KEY)
+    adapter = SimulatorProvider(f"http://127.0.0.1:{free_port()}", KEY)
     try:
         with pytest.raises(ProviderRetryable, match="unreachable"):
             await adapter.send_batch(fresh_request(1))

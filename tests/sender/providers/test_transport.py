@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import gzip
-import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import pytest
 
 from services.sender.providers.http import EspClient
 from services.sender.providers.transport import Http11Transport
+from tests.ports import free_port
 from tests.sender.providers.smtp_server import make_certificate
 
 
@@ -202,12 +202,9 @@ async def test_interim_answer_and_head(serve: Start) -> None:
 
 
 async def test_unreachable_is_a_connect_error() -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     async with client() as http:
         with pytest.raises(httpx.ConnectError):
-            await http.get(f"http://127.0.0.1:{port}/")
+            await http.get(f"http://127.0.0.1:{free_port()}/")  # nobody listens there
 
 
 async def test_calls_beyond_the_connections_wait_for_the_pool(serve: Start) -> None:

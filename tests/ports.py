@@ -1,0 +1,20 @@
+"""A free loopback port for a test's own listener, picked below the ephemeral range.
+
+`bind(("127.0.0.1", 0))` hands out a port of the kernel's ephemeral range, which is
+also where outgoing connections take their source ports: between the test picking the
+port and its server binding it, a connection to Kafka or Postgres from this or another
+test worker can take it, and the server fails with EADDRINUSE (seen in a fresh-clone
+`.ci/run`). The test stack already picks its ports below that range
+(`fanout_cli.testrun.ports`); the tests' own servers do the same.
+"""
+
+from __future__ import annotations
+
+from fanout_cli.testrun.ports import free_port as _free_port
+
+_TAKEN: set[int] = set()  # handed out in this process: never twice
+
+
+def free_port() -> int:
+    """A port nobody listens on now, below the ephemeral range, not handed out before."""
+    return _free_port(_TAKEN)
