@@ -17,9 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import random
 import signal
-import socket
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,44 +29,10 @@ from fanout_cli.stack import orchestrate
 from fanout_cli.stack.components import SERVICES
 from fanout_cli.stack.kafka import JVM_OPTIONS_VARIABLE
 from shared.settings import CommonSettings
+from tests.ports import free_ports
 
 # where the Kafka jars are, and the suite's broker JVM options
 KEEP = frozenset({"FANOUT_CACHE_DIR", "FANOUT_MAVEN_SETTINGS", JVM_OPTIONS_VARIABLE})
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral_start() -> int:
-    """The lowest port the kernel gives outgoing connections (Linux; 32768 by default)."""
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32_768
-
-
-def free_ports(count: int, *, consecutive: int = 1) -> list[int]:
-    """`count` free ports; each also has `consecutive - 1` free ports right after it.
-
-    All below the kernel's ephemeral range: a client that keeps connecting to a stopped
-    broker on loopback can be given the broker's port as its own source port (a TCP
-    self-connect, seen as aiokafka's "Correlation ids do not match: sent 1, recv
-    1179648"), and the broker then cannot bind it when it restarts.
-    """
-    highest = min(40_000, _ephemeral_start()) - consecutive
-    found: list[int] = []
-    while len(found) < count:
-        port = random.randint(20_000, highest)
-        block = range(port, port + consecutive)
-        if all(_free(p) for p in block) and not set(block) & set(found):
-            found.append(port)
-    return found
 
 
 def stack_env(home: Path, extra: dict[str, str]) -> dict[str, str]:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from fanout_cli.stack.components import SERVICES
-from tests.chaos.private_stack import free_ports, stack_env, stopped_on_exit
+from tests.chaos.private_stack import stack_env, stopped_on_exit
+from tests.ports import free_ports
 
 
 def test_free_ports_consecutive_are_bindable() -> None:

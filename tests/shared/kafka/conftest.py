@@ -10,7 +10,7 @@ import pytest
 
 from fanout_cli.stack.kafka import KafkaBroker, jvm_options
 from shared.settings import CommonSettings
-from tests.chaos.private_stack import free_ports
+from tests.ports import free_ports
 
 
 @pytest.fixture
