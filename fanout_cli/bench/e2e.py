@@ -33,8 +33,10 @@ from fanout_cli.demo.leads import jsonl_chunks
 from fanout_cli.demo.run import ACCOUNTED, API, REPORTS, SIMULATOR
 from fanout_cli.stack.errors import StackError
 from fanout_cli.stack.orchestrate import broker
+from fanout_cli.stack.secrets import stack_secret
 from services.campaign_api.leads.importer import import_leads
 from services.campaign_api.leads.parsing import ImportFormat
+from services.report_sink.api.routes.sql import ADMIN_HEADER
 from shared.auth import create_account
 from shared.db import create_pool
 from shared.reputation import GuardThresholds, save_thresholds
@@ -77,6 +79,9 @@ class E2EResult:
     simulator_duplicates: int = 0
     outcomes_reported: int = 0
     every_lead_has_outcome: bool = False
+    stored_events_before: int | None = None
+    """Events in ClickHouse's `email_events` at launch (None: report_sink did not say). The
+    engine's merges rewrite what is stored, so report_sink's CPU per email grows with it."""
 
 
 def simulator_config(latency_ms: float) -> dict[str, float]:
@@ -161,6 +166,7 @@ async def _run_campaign(
         config = simulator_config(result.latency_ms)
         checked_json(await client.post(f"{SIMULATOR}/v1/config", json=config), "simulator config")
         duplicates_before = await _simulator_duplicates(client)
+        result.stored_events_before = await stored_events(client, common)
         campaign_id = await create_bench_campaign(api, result.leads, f"bench@{domain}")
         sampler = Sampler(common)
         statements_before = await _statements(common)
@@ -189,6 +195,22 @@ async def _statements(common: CommonSettings) -> pg_load.Snapshot:
         return await pg_load.snapshot(conn)
     finally:
         await conn.close()
+
+
+async def stored_events(client: httpx.AsyncClient, common: CommonSettings) -> int | None:
+    """Every account's events in `email_events` (report_sink's operators' SQL), or None
+    when it does not answer: the figure explains a run, it does not stop one."""
+    try:
+        token = stack_secret(common, "admin_token")
+        response = await client.post(
+            f"{REPORTS}/internal/sql",
+            headers={ADMIN_HEADER: token},
+            json={"query": "SELECT count() FROM email_events"},
+        )
+        response.raise_for_status()
+        return int(response.json()["rows"][0][0])
+    except (httpx.HTTPError, StackError, KeyError, IndexError, ValueError):
+        return None
 
 
 async def _simulator_duplicates(client: httpx.AsyncClient) -> int:

@@ -79,6 +79,7 @@ def markdown(data: dict[str, Any]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "CPU µs per email (CPU seconds over matched emails) per process:", ""]
     lines += _markdown_table(*cpu_per_email(data["e2e"]))
+    lines += _stored_before(data["e2e"])
     lines += _postgres_detail(data["e2e"])
     lines += _broker_detail(data["e2e"])
     if data.get("classic") and data.get("fanout"):
@@ -123,6 +124,16 @@ def cpu_per_email(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
     fanout = [n for n in names if n != SIMULATOR]
     rows.append(["all but the simulator", *(per_email(run, fanout) for run in runs)])
     return header, rows
+
+
+def _stored_before(runs: list[dict[str, Any]]) -> list[str]:
+    """What ClickHouse held at each launch: report_sink's merges rewrite it, so its CPU
+    per email depends on it (docs/benchmarks.md, "Round 20 of issue 17")."""
+    stored = [run.get("stored_events_before") for run in runs]
+    if all(count is None for count in stored):
+        return []
+    held = " / ".join("—" if count is None else f"{count:,}" for count in stored)
+    return ["", f"Events stored in ClickHouse at each launch, in run order: {held}."]
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -76,6 +76,10 @@ def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: Suit
         assert run["outcomes_reported"] == run["matched"]
         assert run["every_lead_has_outcome"] is True
         assert run["completed_s"] is not None  # seen completed, not only reported
+    # what ClickHouse held at each launch: the second run's count includes the first's events
+    first, second = (run["stored_events_before"] for run in data["e2e"])
+    assert first is not None and second is not None
+    assert second >= first + 10_000
     # the broker's counters were read (JMX) and each byte of the sends was fetched once:
     # the sender's consumer had read them 5-33 times over (bench/results/...-kafka-refetch)
     sends = data["e2e"][-1]["broker"]["topics"]["bench.email.sends"]

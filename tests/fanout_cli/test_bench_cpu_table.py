@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fanout_cli.bench.render import cpu_per_email
+from fanout_cli.bench.render import cpu_per_email, markdown
 from fanout_cli.stack.components import SERVICES
 from fanout_cli.stack.instances import known_instances
 
@@ -36,3 +36,30 @@ def test_fanouts_total_leaves_out_the_simulator_as_the_sampler_names_it() -> Non
 def test_a_run_with_nothing_matched_prints_a_dash() -> None:
     _, rows = cpu_per_email([_run({"sender": 1.0}, matched=0)])
     assert rows[-1] == ["all but the simulator", "—"]
+
+
+def test_the_report_says_what_clickhouse_held_at_each_launch() -> None:
+    runs = [_run({"sender": 1.0}), _run({"sender": 1.0}), _run({"sender": 1.0})]
+    for run, stored in zip(runs, [0, 2_310_452, None], strict=True):
+        run |= {"stored_events_before": stored, "import_per_s": 1.0, "completed_s": 1.0}
+        run |= {"reported_s": 1.0, "emails_per_s": 1.0, "simulator_duplicates": 0}
+        run |= {"every_lead_has_outcome": True, "stages": _stages()}
+    text = markdown(_data(runs))
+    assert "at each launch, in run order: 0 / 2,310,452 / —." in text
+    for run in runs:
+        run["stored_events_before"] = None  # report_sink never answered: no line at all
+    assert "at each launch" not in markdown(_data(runs))
+
+
+def _stages() -> dict[str, Any]:
+    stage = {"done_s": 1.0, "per_s": 1.0}
+    return dict.fromkeys(("resolve", "send", "sink", "webhooks"), stage)
+
+
+def _data(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    machine = {"cpus": 2, "cpu_model": "x", "memory_gib": 1, "python": "3.11"}
+    return {
+        "started_at": "2026-12-05T00:00:00Z",
+        "machine": machine | {"load_average_at_start": [0.0, 0.0, 0.0]},
+        "e2e": runs,
+    }
