@@ -24,6 +24,9 @@ class SliceFigures:
     rows_after: int
     rows_per_s: float
     queries: dict[str, Latency] = field(default_factory=dict)
+    until_all_per_s: float | None = None
+    """Fanout's drains only: the slice's events over the time until the last was visible,
+    the sink's wait for the batch that the end of a backlog leaves part-full included."""
 
 
 def percentile(values: list[float], q: float) -> float:

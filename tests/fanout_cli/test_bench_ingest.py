@@ -1,5 +1,5 @@
 """`fanout bench`'s ingest load: producer processes that are not the bottleneck, and the
-sink's rate taken from the first event visible to the last.
+sink's rate taken between the first insert visible and the one before the last.
 
 The producers run against the suite's real broker (spawned processes, each with its own
 share and seed); what they put on `email.events` is read back and checked as the sink
@@ -29,6 +29,7 @@ from fanout_cli.bench.ingest import (
     drain_rate,
     produce_in_parallel,
     reads_within,
+    until_all_rate,
 )
 from fanout_cli.bench.stats import latency_summary
 from fanout_cli.topic_reading import records_since
@@ -68,16 +69,20 @@ async def test_producer_processes_put_every_event_once(settings: CommonSettings)
 
 
 def _sampled_drain(
-    startup: float, rate: float, target: int, insert: int, step: float
+    startup: float, rate: float, target: int, insert: int, step: float, wait: float = 0.0
 ) -> list[tuple[float, int]]:
     """Samples every `step` s of a sink that starts after `startup` s and makes events
     visible an insert of `insert` events at a time, each once it has worked through it at
-    `rate` events/s (the last insert holds what is left)."""
+    `rate` events/s; what is left after the whole inserts is a part-full one, visible
+    `wait` s after the sink worked through it (the batch's wait for more events)."""
     samples: list[tuple[float, int]] = []
+    whole = insert * (target // insert)
     t = 0.0
     while True:
         worked = max(0.0, (t - startup) * rate)
-        visible = target if worked >= target else insert * int(worked // insert)
+        visible = min(whole, insert * int(worked // insert))
+        if worked >= target and t >= startup + target / rate + wait:
+            visible = target
         samples.append((t, visible))
         if visible >= target:
             return samples
@@ -88,21 +93,24 @@ def _sampled_drain(
     startup=st.floats(0.0, 30.0),
     rate=st.floats(1_000.0, 500_000.0),
     target=st.integers(1_000, 2_000_000),
-    inserts=st.integers(2, 200),
+    inserts=st.integers(3, 200),
+    wait=st.floats(0.0, 5.0),
 )
-def test_the_rate_leaves_start_up_and_the_first_insert_out_and_is_within_a_sample(
-    startup: float, rate: float, target: int, inserts: int
+def test_the_rate_is_the_sinks_between_its_first_and_last_inserts(
+    startup: float, rate: float, target: int, inserts: int, wait: float
 ) -> None:
+    """Start-up, the first insert and the last one's wait leave the rate as it is, to
+    within a sample at either end of the span."""
     step = 0.1
-    insert = -(-target // inserts)  # the slice spans at least two inserts
-    assume(insert < target)
-    after_first = (target - insert) / rate  # from the first jump to the last
-    assume(after_first > 4 * step)
-    measured = drain_rate(_sampled_drain(startup, rate, target, insert, step), target)
-    # the span is known to a sample either side, the events after the first sample to
-    # within what the sink worked through in one sample
-    assert rate * (after_first - step) / (after_first + step) <= measured * (1 + 1e-9)
-    assert measured <= rate * (after_first + step) / (after_first - step) * (1 + 1e-9)
+    insert = -(-target // inserts)  # the slice spans at least three inserts
+    last = target - insert * ((target - 1) // insert)  # the last insert, whole or part-full
+    counted = target - insert - last  # the events visible from the first jump to the last but one
+    assume(counted > 0)
+    span = counted / rate
+    assume(span > 4 * step)
+    measured = drain_rate(_sampled_drain(startup, rate, target, insert, step, wait), target)
+    assert rate * span / (span + step) <= measured * (1 + 1e-9)
+    assert measured <= rate * span / (span - step) * (1 + 1e-9)
 
 
 def test_the_first_insert_is_not_credited_to_the_span() -> None:
@@ -112,8 +120,24 @@ def test_the_first_insert_is_not_credited_to_the_span() -> None:
     # all 500,000 over the 4.5 s after the first jump would read 111,111/s
 
 
+def test_the_last_part_full_inserts_wait_is_not_the_sinks_rate() -> None:
+    # 14 inserts of 50,000 and one of 14,000 at 200,000 events/s, the last seen 1 s after
+    # the sink worked through it (a 714,000-event slice of the benchmark)
+    samples = _sampled_drain(0.5, 200_000.0, 714_000, 50_000, 0.05, wait=1.0)
+    assert drain_rate(samples, 714_000) == pytest.approx(200_000.0, rel=0.03)
+    # until every event was visible: the 664,000 after the first insert over the 3.32 s
+    # the sink worked on them and the 1 s wait
+    assert until_all_rate(samples, 714_000) == pytest.approx(664_000 / 4.32, rel=0.03)
+
+
+def test_two_jumps_fall_back_to_the_time_until_all_are_visible() -> None:
+    samples = [(0.0, 0), (0.1, 50), (0.2, 50), (0.3, 80)]
+    assert drain_rate(samples, 80) == until_all_rate(samples, 80) == pytest.approx(30 / 0.2)
+
+
 def test_one_jump_is_a_bound_over_half_a_sample() -> None:
     assert drain_rate([(0.0, 0), (0.1, 0), (0.2, 30)], 30) == pytest.approx(30 / 0.05)
+    assert until_all_rate([(0.0, 0), (0.1, 0), (0.2, 30)], 30) == pytest.approx(30 / 0.05)
 
 
 def test_the_rate_refuses_samples_that_never_reach_the_target() -> None:
@@ -121,6 +145,8 @@ def test_the_rate_refuses_samples_that_never_reach_the_target() -> None:
         drain_rate([(0.0, 0), (0.1, 10), (0.2, 20)], 30)
     with pytest.raises(ValueError, match="do not reach"):
         drain_rate([(0.0, 0), (0.1, 0)], 30)
+    with pytest.raises(ValueError, match="do not reach"):
+        until_all_rate([(0.0, 0), (0.1, 10)], 30)
 
 
 async def test_a_paced_producer_process_keeps_to_its_rate(settings: CommonSettings) -> None:
