@@ -276,13 +276,9 @@ def drain_rate(visible: list[tuple[float, int]], target: int) -> float:
     """
     first, last = _jumps(visible, target)
     began, seen = visible[first]
-    if seen >= target:  # one jump: nothing to time between inserts
-        if first > 0:
-            began = (visible[first - 1][0] + began) / 2
-        return target / max(visible[last][0] - began, 1e-9)
-    before_last = visible[last - 1][1]
-    if before_last <= seen:  # two jumps: no insert between them to time
+    if seen >= target or visible[last - 1][1] <= seen:  # one or two jumps: none between
         return until_all_rate(visible, target)
+    before_last = visible[last - 1][1]
     reached = next(t for t, n in visible if n >= before_last)
     return (before_last - seen) / max(reached - began, 1e-9)
 
@@ -290,11 +286,14 @@ def drain_rate(visible: list[tuple[float, int]], target: int) -> float:
 def until_all_rate(visible: list[tuple[float, int]], target: int) -> float:
     """The events visible after the first sample that saw any, over the time from that
     sample to the first that saw all `target`: `drain_rate`'s rule until 2026-12-05, the
-    wait for the last part-full batch included."""
+    wait for the last part-full batch included. A drain made visible by one jump is timed
+    from the midpoint of the interval before it (a bound)."""
     first, last = _jumps(visible, target)
     began, seen = visible[first]
-    if seen >= target:
-        return drain_rate(visible, target)
+    if seen >= target:  # one jump: nothing to time between inserts
+        if first > 0:
+            began = (visible[first - 1][0] + began) / 2
+        return target / max(visible[last][0] - began, 1e-9)
     return (target - seen) / max(visible[last][0] - began, 1e-9)
 
 
