@@ -242,16 +242,27 @@ def _report(steps: Steps, campaign_url: str, tmp_path: Path) -> int:
     page = steps.page
     page.get_by_role("link", name="Report").click()
     expect(page.locator("svg.funnel")).to_be_visible()
-    matched = int(page.locator('tr[data-step="matched"] td.num').inner_text().replace(",", ""))
+
+    def step(name: str) -> int:
+        return int(page.locator(f'tr[data-step="{name}"] td.num').inner_text().replace(",", ""))
+
+    matched = step("matched")
     bounced_by_type = page.locator('table[data-dimension="type"] tbody')
 
-    def bounces_arrived() -> bool:
-        if "hard" in bounced_by_type.inner_text():
+    def outcomes_and_bounces_arrived() -> bool:
+        # every lead was sent or failed (the campaign page said so); report_sink may make
+        # a later batch's bounces visible before an earlier one's sends (concurrent inserts)
+        if "hard" in bounced_by_type.inner_text() and step("sent") + step("failed") == matched:
             return True
         page.reload()
         return False
 
-    wait_for(bounces_arrived, "the bounces to flow back into the report", 60, 1.0)
+    wait_for(
+        outcomes_and_bounces_arrived,
+        "every outcome and the bounces to flow back into the report",
+        60,
+        1.0,
+    )
     expect(page.locator("svg.time").first).to_be_visible()
     steps.shot("report-funnel")
     steps.shot("report-outcomes-over-time", at="svg.time")
