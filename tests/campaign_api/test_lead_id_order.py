@@ -92,14 +92,39 @@ async def test_the_resolvers_order_visits_each_heap_block_once(pool: asyncpg.Poo
     assert _switches(blocks) == len(set(blocks)) - 1
 
 
+async def _insert(pool: asyncpg.Pool, name: str, count: int) -> UUID:
+    """`count` leads of a new account with the ids of the column's default (the importer's
+    first import makes its own, `importer._Ids`)."""
+    account, _ = await create_account(pool, name)
+    await pool.execute(
+        "INSERT INTO leads (account_id, email) "
+        "SELECT $1, 'l' || n || '@' || $2 FROM generate_series(1, $3) AS n",
+        account,
+        f"{name}.example",
+        count,
+    )
+    return account
+
+
+async def test_the_column_default_makes_time_ordered_ids_too(pool: asyncpg.Pool) -> None:
+    account = await _insert(pool, "default", 200)
+    rows = await pool.fetch(ID_TIMES, account)
+    assert {row["id"].version for row in rows} == {7}
+    assert all(row["created_ms"] <= row["id_ms"] <= row["now_ms"] for row in rows)
+    in_id_order = await pool.fetch(
+        "SELECT email FROM leads WHERE account_id = $1 ORDER BY id", account
+    )
+    assert [row["email"] for row in in_id_order] == [f"l{n}@default.example" for n in range(1, 201)]
+
+
 async def test_the_downgrade_goes_back_to_random_ids(empty_dsn: str) -> None:
     await upgrade_async(empty_dsn, "0016_lead_ids_in_time_order")
     pool = await create_pool(empty_dsn, max_size=2)
     try:
-        ordered = await _import(pool, "before", 50)
+        ordered = await _insert(pool, "before", 50)
         await asyncio.to_thread(command.downgrade, alembic_config(empty_dsn), "0015")
         await pool.expire_connections()
-        random = await _import(pool, "after", 50)
+        random = await _insert(pool, "after", 50)
         versions = (
             "SELECT array_agg(DISTINCT (substr(id::text, 15, 1))) FROM leads WHERE account_id = $1"
         )

@@ -1,0 +1,218 @@
+"""A first import's rows go by COPY straight into `leads`; a repeated address, or one another
+writer made meanwhile, goes through the upsert, with the same result as before."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from uuid import UUID
+
+import asyncpg
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.campaign_api.leads import importer
+from services.campaign_api.leads.fields import LeadRecord
+from services.campaign_api.leads.importer import OnConflict, import_leads
+from services.campaign_api.leads.parsing import ImportFormat
+from tests.campaign_api.conftest import Tenant
+
+HEADER = b"email,first_name,last_name\n"
+CSV = ImportFormat.CSV
+
+
+def _record(email: str) -> LeadRecord:
+    return (email, None, None, None, None, None)
+
+
+async def _lines(
+    lines: list[bytes], between: dict[int, Awaitable[object]] | None = None
+) -> AsyncIterator[bytes]:
+    """The file a line at a time; `between[k]` is awaited before line k."""
+    yield HEADER
+    for number, line in enumerate(lines):
+        if between and number in between:
+            await between[number]
+        yield line
+
+
+async def _leads(pool: asyncpg.Pool, account: UUID) -> dict[str, asyncpg.Record]:
+    rows = await pool.fetch("SELECT * FROM leads WHERE account_id = $1", account)
+    return {row["email"]: row for row in rows}
+
+
+@pytest.mark.postgres
+async def test_a_first_import_copies_its_rows_and_merges_repeats(
+    tenant: Tenant, pool: asyncpg.Pool
+) -> None:
+    lines = [f"u{i}@x.com,U{i},Last{i}\n".encode() for i in range(30)]
+    lines += [b"u3@x.com,Again,\n", b"u20@x.com,,Later\n"]  # chunks after their first rows
+    report = await import_leads(
+        pool, tenant.account_id, _lines(lines), ImportFormat.CSV, chunk_rows=7
+    )
+    assert (report.created, report.updated, report.skipped, report.accepted) == (30, 0, 0, 32)
+    leads = await _leads(pool, tenant.account_id)
+    assert len(leads) == 30
+    # the upsert merged the repeats into the leads the COPY made: blanks keep, values win
+    assert (leads["u3@x.com"]["first_name"], leads["u3@x.com"]["last_name"]) == ("Again", "Last3")
+    assert (leads["u20@x.com"]["first_name"], leads["u20@x.com"]["last_name"]) == ("U20", "Later")
+    assert leads["u0@x.com"]["tags"] == [] and leads["u0@x.com"]["attributes"] == "{}"
+
+
+@pytest.mark.postgres
+async def test_the_copy_fills_the_attribute_keys_catalogue(
+    tenant: Tenant, pool: asyncpg.Pool
+) -> None:
+    data = [b"a@x.com,A,,pro,3\n", b"b@x.com,B,,free,\n"]
+    header = b"email,first_name,last_name,plan,seats\n"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield header
+        for line in data:
+            yield line
+
+    report = await import_leads(pool, tenant.account_id, chunks(), ImportFormat.CSV)
+    assert report.created == 2
+    keys = await pool.fetch(
+        "SELECT DISTINCT key, json_type FROM lead_attribute_keys WHERE account_id = $1",
+        tenant.account_id,
+    )
+    assert {(row["key"], row["json_type"]) for row in keys} == {
+        ("plan", "string"),
+        ("seats", "number"),
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("on_conflict", "counts", "name"),
+    [(OnConflict.UPDATE, (5, 1, 0), "FromImport"), (OnConflict.SKIP, (5, 0, 1), "Other")],
+)
+async def test_a_lead_written_meanwhile_sends_the_rest_through_the_upsert(
+    tenant: Tenant,
+    pool: asyncpg.Pool,
+    on_conflict: OnConflict,
+    counts: tuple[int, int, int],
+    name: str,
+) -> None:
+    """Another writer commits `c4@x.com` after the import began (its account had no leads):
+    the chunk holding it fails its COPY, is rolled back to its savepoint and upserted."""
+    lines = [f"c{i}@x.com,FromImport,L{i}\n".encode() for i in range(6)]
+    other = pool.execute(
+        "INSERT INTO leads (account_id, email, first_name) VALUES ($1, 'c4@x.com', 'Other')",
+        tenant.account_id,
+    )
+    report = await import_leads(
+        pool,
+        tenant.account_id,
+        _lines(lines, between={3: other}),
+        ImportFormat.CSV,
+        chunk_rows=2,
+        on_conflict=on_conflict,
+    )
+    assert (report.created, report.updated, report.skipped) == counts
+    leads = await _leads(pool, tenant.account_id)
+    assert sorted(leads) == [f"c{i}@x.com" for i in range(6)]
+    assert leads["c4@x.com"]["first_name"] == name
+    assert {leads[f"c{i}@x.com"]["last_name"] for i in (0, 1, 2, 3, 5)} == {
+        "L0",
+        "L1",
+        "L2",
+        "L3",
+        "L5",
+    }
+
+
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the COPYs straight into `leads`, as they are made."""
+    made: list[int] = []
+    original = importer._copy_new  # noqa: SLF001 - counted, not replaced
+
+    async def counted(conn: asyncpg.Connection, rows: list[importer.LeadRow]) -> bool:
+        made.append(len(rows))
+        return await original(conn, rows)
+
+    monkeypatch.setattr(importer, "_copy_new", counted)
+    return made
+
+
+@pytest.mark.postgres
+async def test_a_first_import_goes_by_copy(
+    tenant: Tenant, pool: asyncpg.Pool, copies: list[int]
+) -> None:
+    lines = [f"f{i}@x.com,F,\n".encode() for i in range(10)] + [b"f1@x.com,Again,\n"]
+    report = await import_leads(pool, tenant.account_id, _lines(lines), CSV, chunk_rows=4)
+    assert copies == [4, 4, 2]  # the repeat of f1 (in the third chunk) took the upsert
+    assert report.created == 10
+    assert (await _leads(pool, tenant.account_id))["f1@x.com"]["first_name"] == "Again"
+
+
+@pytest.mark.postgres
+async def test_an_account_with_leads_imports_through_the_upsert(
+    tenant: Tenant, pool: asyncpg.Pool, copies: list[int]
+) -> None:
+    await pool.execute(
+        "INSERT INTO leads (account_id, email, first_name) VALUES ($1, 'old@x.com', 'Old')",
+        tenant.account_id,
+    )
+    report = await import_leads(
+        pool, tenant.account_id, _lines([b"old@x.com,,New\n", b"n@x.com,N,\n"]), CSV
+    )
+    assert copies == []
+    assert (report.created, report.updated) == (1, 1)
+    assert (await _leads(pool, tenant.account_id))["old@x.com"]["last_name"] == "New"
+
+
+class _Small(importer._Written):  # noqa: SLF001
+    FIRST_CAPACITY = 16
+    MAX_ADDRESSES = 400
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 300).map(lambda n: f"a{n}@x.com"), max_size=60, unique=True),
+        max_size=12,
+    )
+)
+def test_written_addresses_never_pass_for_new(chunks: list[list[str]]) -> None:
+    """Whatever the chunks, an address routed to the COPY once is never routed there again
+    (no false negatives across the filters' growth), and past the cap nothing is."""
+    written = _Small()
+    copied: set[str] = set()
+    for emails in chunks:
+        fresh, again = written.split([_record(email) for email in emails])
+        assert sorted(r[0] for r in fresh + again) == sorted(emails)
+        assert not copied & {r[0] for r in fresh}
+        if written.total + len(emails) > _Small.MAX_ADDRESSES:
+            assert fresh == []
+        written.add(fresh)
+        copied |= {r[0] for r in fresh}
+    assert written.total == len(copied) <= _Small.MAX_ADDRESSES
+
+
+def test_ids_rise_version_7_under_a_pinned_clock() -> None:
+    """A clock that stands still (and one that goes back) still gives rising ids: past 4,096
+    in a millisecond the counter carries into the millisecond, as RFC 9562 allows."""
+    times = iter([1_700_000_000_123_456_789] * 2 + [1_700_000_000_000_000_000])
+    ids = importer._Ids(clock=lambda: next(times))  # noqa: SLF001
+    made = [UUID(text) for text in ids.take(5_000) + ids.take(3) + ids.take(10)]
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert {u.version for u in made} == {7} and {u.variant for u in made} == {
+        "specified in RFC 4122"
+    }
+    milliseconds = [u.int >> 80 for u in made]
+    assert milliseconds[0] == 1_700_000_000_123
+    assert milliseconds[4_095] == 1_700_000_000_123 and milliseconds[4_096] == 1_700_000_000_124
+    # the clock read the same, then went back: the ids went on from where they were
+    assert milliseconds[-1] == 1_700_000_000_124
+    assert [(u.int >> 64) & 0xFFF for u in made[-13:]] == list(range(904, 917))
+
+
+def test_ids_follow_the_clock_when_it_moves_on() -> None:
+    times = iter([5_000_000, 9_000_000])
+    ids = importer._Ids(clock=lambda: next(times))  # noqa: SLF001
+    first, second = UUID(ids.take(1)[0]), UUID(ids.take(1)[0])
+    assert (first.int >> 80, second.int >> 80) == (5, 9)
+    assert (first.int >> 64) & 0xFFF == 0 and (second.int >> 64) & 0xFFF == 0  # counter reset
