@@ -3,11 +3,14 @@ writer made meanwhile, goes through the upsert, with the same result as before."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from uuid import UUID
 
 import asyncpg
+import orjson
 import pytest
+from alembic import command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +18,7 @@ from services.campaign_api.leads import importer
 from services.campaign_api.leads.fields import LeadRecord
 from services.campaign_api.leads.importer import OnConflict, import_leads
 from services.campaign_api.leads.parsing import ImportFormat
+from shared.migrations.postgres import alembic_config, upgrade_async
 from tests.campaign_api.conftest import Tenant
 
 HEADER = b"email,first_name,last_name\n"
@@ -216,3 +220,89 @@ def test_ids_follow_the_clock_when_it_moves_on() -> None:
     first, second = UUID(ids.take(1)[0]), UUID(ids.take(1)[0])
     assert (first.int >> 80, second.int >> 80) == (5, 9)
     assert (first.int >> 64) & 0xFFF == 0 and (second.int >> 64) & 0xFFF == 0  # counter reset
+
+
+TYPED_JSONL = b"".join(
+    orjson.dumps({"email": f"t{i}@x.com", "attributes": attributes}) + b"\n"
+    for i, attributes in enumerate(
+        [
+            {"s": "x", "n": 1, "f": -2.5, "b": True, "z": None},
+            {"o": {"deep": [1, {"x": None}]}, "a": [], "big": 2**62, "b2": False},
+            {"s": 3, "n": "3", "o": [1], "a": {}},  # the same keys with other types
+            {},
+        ]
+    )
+)
+CATALOGUE = "SELECT key, json_type FROM lead_attribute_keys WHERE account_id = $1"
+AS_TRIGGER_READS = """
+SELECT DISTINCT e.key, jsonb_typeof(e.value) AS json_type
+FROM leads l, jsonb_each(l.attributes) e WHERE l.account_id = $1
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("had_leads", [False, True], ids=["copy", "upsert"])
+async def test_the_import_notes_the_keys_as_the_trigger_reads_them(
+    tenant: Tenant, pool: asyncpg.Pool, had_leads: bool
+) -> None:
+    """The importer writes the catalogue itself (migration 0019): the same pairs as
+    `jsonb_each` and `jsonb_typeof` give for the leads it wrote, each once."""
+    if had_leads:
+        await pool.execute(
+            "INSERT INTO leads (account_id, email) VALUES ($1, 'first@x.com')", tenant.account_id
+        )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield TYPED_JSONL
+
+    await import_leads(pool, tenant.account_id, chunks(), ImportFormat.JSONL, chunk_rows=2)
+    catalogue = [tuple(row) for row in await pool.fetch(CATALOGUE, tenant.account_id)]
+    expected = {tuple(row) for row in await pool.fetch(AS_TRIGGER_READS, tenant.account_id)}
+    assert len(expected) == 13
+    assert sorted(catalogue) == sorted(expected)  # and no pair twice
+
+
+@pytest.mark.postgres
+async def test_other_writers_still_fill_the_catalogue_in_the_same_database(
+    tenant: Tenant, pool: asyncpg.Pool
+) -> None:
+    """The importer's mark is its transaction's only: a plain insert after it is read by
+    the trigger as before."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"email": "i@x.com", "attributes": {"plan": "pro"}}\n'
+
+    await import_leads(pool, tenant.account_id, chunks(), ImportFormat.JSONL)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO leads (account_id, email, attributes) "
+            """VALUES ($1, 'w@x.com', '{"seats": 4}')""",
+            tenant.account_id,
+        )
+    pairs = {tuple(row) for row in await pool.fetch(CATALOGUE, tenant.account_id)}
+    assert pairs == {("plan", "string"), ("seats", "number")}
+
+
+@pytest.mark.postgres
+async def test_the_mark_leaves_the_trigger_out_and_the_downgrade_brings_it_back(
+    empty_dsn: str,
+) -> None:
+    await upgrade_async(empty_dsn, "0019_attribute_keys_noted")
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        account = await conn.fetchval("INSERT INTO accounts (name) VALUES ('a') RETURNING id")
+        insert = "INSERT INTO leads (account_id, email, attributes) VALUES ($1, $2, $3::jsonb)"
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('fanout.attribute_keys_noted', 'on', true)")
+            await conn.execute(insert, account, "m@x.com", '{"marked": 1}')
+        await conn.execute(insert, account, "u@x.com", '{"unmarked": 1}')
+        await asyncio.to_thread(command.downgrade, alembic_config(empty_dsn), "0018")
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('fanout.attribute_keys_noted', 'on', true)")
+            await conn.execute(insert, account, "d@x.com", '{"after_downgrade": 1}')
+        keys = await conn.fetch(
+            "SELECT key FROM lead_attribute_keys WHERE account_id = $1", account
+        )
+        assert sorted(row["key"] for row in keys) == ["after_downgrade", "unmarked"]
+    finally:
+        await conn.close()

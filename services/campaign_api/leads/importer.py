@@ -48,6 +48,7 @@ from enum import StrEnum
 from uuid import UUID
 
 import asyncpg
+import orjson
 import structlog
 from rbloom import Bloom
 
@@ -104,6 +105,29 @@ COUNTER_MAX = 0xFFF
 VARIANT = 0b10 << 62
 RANDOM_62 = (1 << 62) - 1
 
+# The attribute-keys catalogue (migrations 0008, 0019): the importer gathers its rows'
+# keys and JSON types as it parses them (`_AttributeKeys`) and writes the new ones itself,
+# once, at the end of its transaction, which it marks so that the trigger on `leads` does
+# not read every row's attributes again (about 2 µs of Postgres CPU per row).
+KEYS_NOTED = "SELECT set_config('fanout.attribute_keys_noted', 'on', true)"
+NOTE_KEYS = """
+INSERT INTO lead_attribute_keys (account_id, key, json_type)
+SELECT $1::uuid, n.key, n.json_type FROM unnest($2::text[], $3::text[]) AS n (key, json_type)
+WHERE NOT EXISTS (
+    SELECT 1 FROM lead_attribute_keys k
+    WHERE k.account_id = $1 AND k.key = n.key AND k.json_type = n.json_type
+)
+"""
+JSON_TYPES: dict[type, str] = {
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+    dict: "object",
+    list: "array",
+}
+
 # After a bulk load the planner still has the statistics of before it until autovacuum's
 # ANALYZE comes round (up to a minute or more): an account whose million leads were just
 # imported is estimated at the few hundred it had, and the resolver's pages (a campaign is
@@ -148,6 +172,27 @@ class ImportReport:
     rejected_rows: list[RejectedRow] = field(default_factory=list)
 
 
+class _AttributeKeys:
+    """The (key, JSON type) pairs of the attributes of the rows an import writes, as
+    `jsonb_each` and `jsonb_typeof` would read them from `leads` (the catalogue's trigger)."""
+
+    def __init__(self) -> None:
+        self.pairs: set[tuple[str, str]] = set()
+
+    def add(self, records: list[LeadRecord]) -> None:
+        pairs, types = self.pairs, JSON_TYPES
+        for record in records:
+            if attributes := record[5]:
+                for key, value in orjson.loads(attributes).items():
+                    pairs.add((key, types[type(value)]))
+
+    async def note(self, conn: asyncpg.Connection, account_id: UUID) -> None:
+        """Write the pairs the catalogue lacks (inside the import's transaction)."""
+        if self.pairs:
+            keys, types = zip(*sorted(self.pairs), strict=True)
+            await conn.execute(NOTE_KEYS, account_id, list(keys), list(types))
+
+
 class _Collector:
     """Gathers parsed rows into chunks of about `size` leads, one record per address (the
     file's last row for it wins), counting and listing rejections."""
@@ -159,6 +204,7 @@ class _Collector:
         self.size = size
         self.max_listed = max_listed
         self.direct = direct
+        self.keys = _AttributeKeys()
         self.records: dict[str, LeadRecord] = {}
         self.valid = 0  # rows in `records`, duplicates included
 
@@ -176,6 +222,7 @@ class _Collector:
     def take(self, final: bool = False) -> _Chunk | None:
         if self.records and (final or self.valid >= self.size):
             records = list(self.records.values())
+            self.keys.add(records)
             fresh, again = self.direct.route(records) if self.direct else ([], records)
             chunk = _Chunk(records, self.valid, fresh, again)
             self.records, self.valid = {}, 0
@@ -399,6 +446,7 @@ async def import_leads(
     queue: asyncio.Queue[_Chunk | BaseException | None] = asyncio.Queue(maxsize=2)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(CREATE_STAGING)
+        await conn.execute(KEYS_NOTED)
         direct = None if await conn.fetchval(HAS_LEADS, account_id) else _Direct(account_id)
         collector = _Collector(report, chunk_rows, max_listed, direct)
         loader = _Loader(conn, account_id, on_conflict is OnConflict.UPDATE, direct)
@@ -416,6 +464,7 @@ async def import_leads(
             parser.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await parser
+        await collector.keys.note(conn, account_id)
     metrics.LEADS_IMPORTED.inc(report.accepted)
     await refresh_statistics(pool, report.created + report.updated)
     return report
