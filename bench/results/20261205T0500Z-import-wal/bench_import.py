@@ -1,0 +1,29 @@
+"""`fanout bench`'s own import, as its end-to-end runs now make it: N realistic leads
+written to a file, then uploaded to the running stack's campaign_api (`POST
+/leads/import`), timed; the account is deleted afterwards.
+
+    python bench_import.py N RUNS
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from fanout_cli.bench.e2e import delete_account, prepare_account
+from shared.settings import CommonSettings
+
+
+async def main() -> None:
+    n, runs = int(sys.argv[1]), int(sys.argv[2])
+    common = CommonSettings()
+    for _ in range(runs):
+        account, _key, seconds = await prepare_account(common, n, seed=n)
+        sys.stdout.write(f"{n:,} leads uploaded and imported in {seconds:.1f} s "
+                         f"({n / seconds:,.0f} leads/s)\n")  # fmt: skip
+        sys.stdout.flush()
+        await delete_account(common, account)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

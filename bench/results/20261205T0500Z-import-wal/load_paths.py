@@ -1,0 +1,160 @@
+"""Postgres's side of a million-lead import, by load path, in a scratch database.
+
+    python load_paths.py N merge,direct,direct_ids,...
+
+The realistic leads of `fanout bench` (seed 1) are parsed by the importer's own parser
+first (not timed) into chunks of 20,000 records. Each variant then loads them into an
+empty `leads` of a new account inside one transaction that is rolled back (then `VACUUM
+leads`), and prints the wall time and the CPU of every Postgres process over it:
+
+- merge: the importer's path (binary COPY into the staging table, then its upsert).
+- direct: binary COPY straight into `leads` (ids from the column's default).
+- direct_ids: the same with the ids made by the client (UUID version 7).
+- direct_ids-X: direct_ids in a transaction that first drops X (then rolled back):
+  fk (the foreign key to accounts), gin_attr, gin_tags, acct_id, country, created,
+  email (the unique key on account and address), triggers (the statement-level ones);
+  direct_ids-work_mem: with `work_mem` at 64MB for the transaction instead;
+  direct_ids-noop_keys: the attribute-keys trigger's function returning at once (its
+  transition table is still filled); direct_ids-object_keys: that function reading keys
+  with `jsonb_object_keys` and each value's type by key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fanout_cli.bench.scratch import scratch_database
+from fanout_cli.demo.leads import jsonl_chunks
+from services.campaign_api.leads import importer
+from services.campaign_api.leads.parsing import ImportFormat, parse_rows
+from shared.auth import create_account
+from shared.settings import CommonSettings
+
+TICK = os.sysconf("SC_CLK_TCK")
+CHUNK = 20_000
+DIRECT = ("account_id", *importer.COLUMNS)
+DIRECT_IDS = ("id", *DIRECT)
+DROPS = {
+    "fk": "ALTER TABLE leads DROP CONSTRAINT leads_account_id_fkey",
+    "gin_attr": "DROP INDEX leads_attributes",
+    "gin_tags": "DROP INDEX leads_tags",
+    "acct_id": "DROP INDEX leads_account_id",
+    "country": "DROP INDEX leads_account_country",
+    "created": "DROP INDEX leads_account_created",
+    "email": "ALTER TABLE leads DROP CONSTRAINT leads_account_email",
+    "triggers": "ALTER TABLE leads DISABLE TRIGGER USER",
+    "work_mem": "SET LOCAL work_mem = '64MB'",  # not a drop: the transition tables in memory
+    # not drops: the attribute-keys trigger's function replaced for the transaction
+    "noop_keys": "CREATE OR REPLACE FUNCTION note_lead_attribute_keys() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
+    "object_keys": """
+CREATE OR REPLACE FUNCTION note_lead_attribute_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO lead_attribute_keys (account_id, key, json_type)
+    SELECT s.account_id, s.key, s.json_type
+    FROM (
+        SELECT DISTINCT n.account_id, k.key, jsonb_typeof(n.attributes -> k.key) AS json_type
+        FROM new_rows n, jsonb_object_keys(n.attributes) AS k(key)
+    ) s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM lead_attribute_keys k
+        WHERE k.account_id = s.account_id AND k.key = s.key AND k.json_type = s.json_type
+    );
+    RETURN NULL;
+END
+$$""",
+}
+
+
+def say(*parts: object) -> None:
+    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
+    sys.stdout.flush()
+
+
+def postgres_cpu() -> float:
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])
+        if Path(f"/proc/{fields[1]}/stat").read_text().split()[1] != "(postgres)":
+            total += int(fields[13]) + int(fields[14])  # the postmaster: its ended backends
+    return total / TICK
+
+
+def uuid7s(count: int) -> list[uuid.UUID]:
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(8 * count), "big")
+    out = []
+    for k in range(count):
+        r = (rand >> (64 * k)) & ((1 << 62) - 1)
+        seq = k & 0xFFF
+        out.append(uuid.UUID(int=(ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | r))
+    return out
+
+
+async def source(n: int) -> AsyncIterator[bytes]:
+    for chunk in jsonl_chunks(n, seed=1, chunk_rows=5000):
+        yield chunk
+
+
+async def chunks(n: int) -> list[list[Any]]:
+    out: list[list[Any]] = [[]]
+    async for batch in parse_rows(ImportFormat.JSONL, source(n)):
+        for record in batch.records:
+            if len(out[-1]) >= CHUNK:
+                out.append([])
+            out[-1].append(record)
+    return out
+
+
+async def main() -> None:
+    n, order = int(sys.argv[1]), sys.argv[2].split(",")
+    parsed = await chunks(n)
+    async with scratch_database(CommonSettings().database_url) as scratch:
+        account, _ = await create_account(scratch.pool, "load-paths")
+        async with scratch.pool.acquire() as conn:
+            for name in order:
+                rows = [[(account, *r) for r in c] for c in parsed] if name != "merge" else parsed
+                base, _, drop = name.partition("-")
+                if base == "direct_ids":
+                    rows = [[(i, *r) for i, r in zip(uuid7s(len(c)), c, strict=True)] for c in rows]
+                transaction = conn.transaction()
+                await transaction.start()
+                if drop:
+                    await conn.execute(DROPS[drop])
+                pg, started = postgres_cpu(), time.perf_counter()
+                if name == "merge":
+                    await conn.execute(importer.CREATE_STAGING)
+                    for records in rows:
+                        await conn.copy_records_to_table(
+                            importer.STAGING, records=records, columns=importer.COLUMNS
+                        )
+                        await conn.fetchrow(importer.MERGE, account, True, len(records))
+                        await conn.execute(f"TRUNCATE {importer.STAGING}")
+                else:
+                    columns = DIRECT_IDS if base == "direct_ids" else DIRECT
+                    for records in rows:
+                        await conn.copy_records_to_table("leads", records=records, columns=columns)
+                wall, pg = time.perf_counter() - started, postgres_cpu() - pg
+                await transaction.rollback()
+                await conn.execute("VACUUM leads")
+                say(f"{name:20s} {wall:5.1f} s, Postgres {pg / n * 1e6:.1f} µs of CPU per row")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
