@@ -153,6 +153,22 @@ async def test_a_first_import_goes_by_copy(
 
 
 @pytest.mark.postgres
+async def test_past_its_savepoints_an_import_takes_the_upsert(
+    tenant: Tenant, pool: asyncpg.Pool, copies: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each COPY is a subtransaction: an import takes at most `MAX_COPIES` of them, so a
+    long one never overflows Postgres's cache of a transaction's subtransaction ids."""
+    monkeypatch.setattr(importer._Direct, "MAX_COPIES", 2)  # noqa: SLF001
+    lines = [f"s{i}@x.com,S{i},\n".encode() for i in range(9)] + [b"s0@x.com,,Last\n"]
+    report = await import_leads(pool, tenant.account_id, _lines(lines), CSV, chunk_rows=3)
+    assert copies == [3, 3]
+    assert (report.created, report.updated, report.skipped) == (9, 0, 0)
+    leads = await _leads(pool, tenant.account_id)
+    assert len(leads) == 9
+    assert (leads["s0@x.com"]["first_name"], leads["s0@x.com"]["last_name"]) == ("S0", "Last")
+
+
+@pytest.mark.postgres
 async def test_an_account_with_leads_imports_through_the_upsert(
     tenant: Tenant, pool: asyncpg.Pool, copies: list[int]
 ) -> None:

@@ -32,7 +32,10 @@ filter of the addresses written so far sends every row it may hold there (a
 false positive only takes the slower path). A row that another writer made
 meanwhile (a concurrent import or `POST /leads` of the same address) fails that
 COPY on the unique key: its savepoint is rolled back, the chunk goes through the
-upsert, and so does the rest of the import.
+upsert, and so does the rest of the import. An import makes at most
+`_Direct.MAX_COPIES` such savepoints (a transaction with more than 64 subtransactions
+slows every session's visibility checks while it runs); the chunks after them take
+the upsert.
 """
 
 from __future__ import annotations
@@ -352,20 +355,38 @@ class _Ids:
 
 class _Direct:
     """A first import's COPY path (module docstring): which rows of a chunk may take it,
-    built as `leads` rows. `on` goes False for good once a COPY meets an existing lead."""
+    built as `leads` rows. No more chunks are routed to a COPY once one meets an existing
+    lead (`conflict`: the chunks routed before it take the upsert too) or once
+    `MAX_COPIES` have been.
+
+    Each COPY runs in a savepoint, and each savepoint that writes is a subtransaction
+    with an id of its own. Postgres keeps up to 64 of a transaction's subtransaction ids
+    in shared memory; past that its snapshots are marked overflowed, and while the
+    transaction runs, every session (and a hot standby) resolves in-progress rows through
+    `pg_subtrans`, a known slowdown under load. So an import takes at most `MAX_COPIES`
+    savepoints (1.2M rows in chunks of 20,000), and its later chunks take the upsert.
+    """
+
+    MAX_COPIES = 60
 
     def __init__(self, account_id: UUID) -> None:
         self.account_id = account_id
         self.written = _Written()
         self.ids = _Ids()
-        self.on = True
+        self.routing = True
+        self.conflict = False
+        self.copies = 0  # chunks routed to a COPY
 
     def route(self, records: list[LeadRecord]) -> tuple[list[LeadRow], list[LeadRecord]]:
         """(COPY rows for the addresses this import surely has not written, the others)."""
-        if not self.on:
+        if self.routing and self.copies >= self.MAX_COPIES:
+            log.info("lead_import_upserts_from_here", reason="savepoints", copies=self.copies)
+            self.routing = False
+        if not self.routing:
             return [], records
         fresh, again = self.written.split(records)
-        self.written.add(fresh)  # if their COPY fails, `on` goes False and this is moot
+        self.copies += 1 if fresh else 0
+        self.written.add(fresh)  # if their COPY fails, routing ends and this is moot
         account = self.account_id
         rows: list[LeadRow] = [
             (lead_id, account, email, first, last, country, tags or NO_TAGS, attrs or NO_ATTRIBUTES)
@@ -412,13 +433,13 @@ class _Loader:
     async def load(self, chunk: _Chunk) -> tuple[int, int, int]:
         """(created, updated, skipped) for one chunk."""
         copied, records = 0, chunk.again
-        if chunk.fresh and self.direct and self.direct.on:
+        if chunk.fresh and self.direct and not self.direct.conflict:
             if await _copy_new(self.conn, chunk.fresh):
                 copied = len(chunk.fresh)
                 self.copied += copied
             else:
-                log.info("lead_import_upserts_from_here", copied=self.copied)
-                self.direct.on = False
+                log.info("lead_import_upserts_from_here", reason="conflict", copied=self.copied)
+                self.direct.conflict, self.direct.routing = True, False
                 records = chunk.records
         elif chunk.fresh:  # routed before an earlier chunk's COPY failed
             records = chunk.records
