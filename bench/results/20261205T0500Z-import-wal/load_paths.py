@@ -16,7 +16,8 @@ leads`), and prints the wall time and the CPU of every Postgres process over it:
   direct_ids-work_mem: with `work_mem` at 64MB for the transaction instead;
   direct_ids-noop_keys: the attribute-keys trigger's function returning at once (its
   transition table is still filled); direct_ids-object_keys: that function reading keys
-  with `jsonb_object_keys` and each value's type by key.
+  with `jsonb_object_keys` and each value's type by key; direct_ids-row_when: the
+  insert trigger row-level, with a WHEN that the transaction's mark makes false.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ DROPS = {
     # not drops: the attribute-keys trigger's function replaced for the transaction
     "noop_keys": "CREATE OR REPLACE FUNCTION note_lead_attribute_keys() RETURNS trigger "
     "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
+    # row-level triggers whose WHEN is false when the writer marked its transaction: no
+    # transition table to fill (the row function itself is never called here)
+    "row_when": """
+DROP TRIGGER leads_note_attribute_keys_insert ON leads;
+CREATE TRIGGER leads_note_attribute_keys_insert AFTER INSERT ON leads FOR EACH ROW
+WHEN (current_setting('fanout.attribute_keys_noted', true) IS DISTINCT FROM 'on')
+EXECUTE FUNCTION note_lead_attribute_keys();
+SELECT set_config('fanout.attribute_keys_noted', 'on', true)""",
     "object_keys": """
 CREATE OR REPLACE FUNCTION note_lead_attribute_keys() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
