@@ -9,6 +9,7 @@ condition benchmarks a scratch database beside FANOUT_DATABASE_URL's.
 from __future__ import annotations
 
 import asyncio
+import gc
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -98,15 +99,25 @@ def lead_import(
     chunk_rows: Annotated[int, typer.Option(help="Rows per COPY.")] = 20_000,
     keep: Annotated[bool, typer.Option(help="Keep the scratch database.")] = False,
 ) -> None:
-    """Import N synthetic leads through the importer of `POST /leads/import` (rows/s)."""
-    from fanout_cli.bench.lead_import import run_import
+    """Import N synthetic leads through the importer of `POST /leads/import` (rows/s).
 
+    The importer runs under campaign_api's garbage-collector settings (`tune_gc`), as it
+    does behind the endpoint; they are put back afterwards.
+    """
+    from fanout_cli.bench.lead_import import run_import
+    from shared.service.serve import tune_gc
+
+    threshold = gc.get_threshold()
+    tune_gc()
     try:
         figures = asyncio.run(
             run_import(CommonSettings().database_url, leads, file_format, chunk_rows, keep)
         )
     except DependencyUnavailable as exc:
         raise fail(str(exc)) from None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
     console.print(
         f"{figures.format}: {figures.accepted:,} leads in {figures.seconds:.1f} s = "
         f"{figures.rows_per_s:,.0f} rows/s (created {figures.created:,}, "

@@ -7,6 +7,7 @@ that each benchmark measures the work it claims, on the real engine, and cleans 
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import asyncpg
 import pytest
@@ -67,10 +68,13 @@ def test_bench_import_counts_leads_and_drops_its_database(
     base_settings: CommonSettings, file_format: str
 ) -> None:
     before = asyncio.run(_scratch_databases(base_settings.database_url))
+    collector = gc.get_threshold(), gc.get_freeze_count()
     output = _bench("import", "-n", "300", "--format", file_format)
     assert f"{file_format}: 300 leads in" in output
     assert "(created 300, rejected 0)" in output
     assert asyncio.run(_scratch_databases(base_settings.database_url)) == before
+    # it imports under the services' collector settings, then puts this process's back
+    assert (gc.get_threshold(), gc.get_freeze_count()) == collector
 
 
 @pytest.mark.postgres
