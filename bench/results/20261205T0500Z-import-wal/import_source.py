@@ -15,12 +15,13 @@ the importing process's CPU (`tuned`: with the services' garbage-collector setti
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+
+from proc_figures import postgres_cpu, say
 
 from fanout_cli.bench.scratch import scratch_database
 from fanout_cli.demo.leads import jsonl_chunks
@@ -29,34 +30,6 @@ from services.campaign_api.leads.parsing import ImportFormat
 from shared.auth import create_account
 from shared.service.serve import tune_gc
 from shared.settings import CommonSettings
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def say(*parts: object) -> None:
-    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
-    sys.stdout.flush()
-
-
-def postgres_cpu() -> float:
-    """CPU seconds of the Postgres cluster: live processes, and the ended backends (the
-    postmaster's reaped children)."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])
-        parent = Path(f"/proc/{fields[1]}/stat").read_text().split()[1]
-        if fields[1] == "1" or parent != "(postgres)":
-            total += int(fields[13]) + int(fields[14])  # the postmaster: its ended backends
-    return total / TICK
 
 
 async def inline(n: int) -> AsyncIterator[bytes]:

@@ -17,6 +17,7 @@ import sys
 import time
 
 import asyncpg
+from proc_figures import postgres_cpu, say
 
 from fanout_cli.bench import lead_import
 from services.campaign_api.leads.parsing import ImportFormat
@@ -29,29 +30,6 @@ VARIANTS: dict[str, dict[str, str]] = {
     "wal8g_lz4": {"max_wal_size": "8GB", "wal_compression": "lz4"},
 }
 KNOWN = ("max_wal_size", "wal_compression")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def say(*parts: object) -> None:
-    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
-    sys.stdout.flush()
-
-
-def postgres_cpu() -> float:
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        if name.startswith("postgres"):
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / TICK
 
 
 ADMIN_URL = os.environ.get("ADMIN_URL", "postgresql://postgres@127.0.0.1:55432/postgres")

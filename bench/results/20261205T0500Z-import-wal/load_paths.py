@@ -28,8 +28,9 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
+
+from proc_figures import postgres_cpu, say
 
 from fanout_cli.bench.scratch import scratch_database
 from fanout_cli.demo.leads import jsonl_chunks
@@ -38,7 +39,6 @@ from services.campaign_api.leads.parsing import ImportFormat, parse_rows
 from shared.auth import create_account
 from shared.settings import CommonSettings
 
-TICK = os.sysconf("SC_CLK_TCK")
 CHUNK = 20_000
 DIRECT = ("account_id", *importer.COLUMNS)
 DIRECT_IDS = ("id", *DIRECT)
@@ -80,29 +80,6 @@ BEGIN
 END
 $$""",
 }
-
-
-def say(*parts: object) -> None:
-    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
-    sys.stdout.flush()
-
-
-def postgres_cpu() -> float:
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])
-        if Path(f"/proc/{fields[1]}/stat").read_text().split()[1] != "(postgres)":
-            total += int(fields[13]) + int(fields[14])  # the postmaster: its ended backends
-    return total / TICK
 
 
 def uuid7s(count: int) -> list[uuid.UUID]:
