@@ -404,12 +404,15 @@ class _Direct:
         self.copies += 1 if fresh else 0
         self.written.add(fresh)  # if their COPY fails, routing ends and this is moot
         ids = self.ids.take(len(fresh) + len(again))
+        fresh_ids, again_ids = ids[: len(fresh)], ids[len(fresh) :]
         account = self.account_id
         rows: list[LeadRow] = [
             (lead_id, account, email, first, last, country, tags or NO_TAGS, attrs or NO_ATTRIBUTES)
-            for lead_id, (email, first, last, country, tags, attrs) in zip(ids, fresh, strict=False)
+            for lead_id, (email, first, last, country, tags, attrs) in zip(
+                fresh_ids, fresh, strict=True
+            )
         ]
-        return rows, again, ids[len(fresh) :]
+        return rows, again, again_ids
 
 
 async def _merge(
