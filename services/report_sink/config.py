@@ -78,6 +78,15 @@ class Settings(ServiceSettings):
         "wait before they are merged. 20 instead of ClickHouse's 5: a fifth less merge CPU "
         "per event over a store's life, for about three times the event log's parts.",
     )
+    chdb_max_merge_bytes: int = Field(
+        128 * 1024**2,
+        ge=0,
+        description="Largest part a merge may write in the embedded engine's growing tables "
+        "(`max_bytes_to_merge_at_max_space_in_pool`; services/report_sink/schema.py, "
+        "`cap_merges`): a row is rewritten until its part reaches this size, whatever the "
+        "store's, so the sink's merge CPU per event stays flat as the store grows. 0: "
+        "ClickHouse's default (150 GB).",
+    )
     chdb_release_code: bool = Field(
         True,
         description="After start-up, hand back the resident pages of chDB's library that "

@@ -113,3 +113,33 @@ async def tune_event_merges(ch: AsyncClickHouse, base: int) -> None:
         raise ValueError(f"merge_selector_base must be 2..1000, not {base}")
     await ch.command(f"ALTER TABLE email_events MODIFY SETTING merge_selector_base = {base:d}")
     log.info("clickhouse.event_merges", merge_selector_base=base)
+
+
+# The tables that grow with every event (campaign_summary holds a row per campaign)
+GROWING_TABLES = ("email_events", "lead_status", "send_outcomes", "lead_steps", "campaign_hourly")
+_MERGE_CAP = "max_bytes_to_merge_at_max_space_in_pool"
+
+
+async def cap_merges(ch: AsyncClickHouse, max_bytes: int) -> None:
+    """Cap the size a merge may reach in the tables that grow with every event (an
+    embedded engine's own table setting, applied at every start; 0: ClickHouse's default,
+    150 GB).
+
+    A merge rewrites every row of its parts, and ClickHouse's merge selector merges parts
+    of a like size, so a row is rewritten once per level of a store's part sizes: the
+    bigger the store, the more levels. The per-lead tables cannot be partitioned by time
+    (a lead's rows must meet in one partition for `FINAL`), so without a cap their merges
+    now and then rewrite parts of gigabytes, and report_sink's CPU per email grew with
+    the store. Parts at the cap are left alone: a row is rewritten until its part reaches
+    the cap, whatever the store's size, and a report's `FINAL` reads a few more parts (its
+    campaign's rows are in the parts written during the campaign; the others' primary
+    index excludes them).
+    """
+    if max_bytes < 0:
+        raise ValueError(f"a merge cap must be 0 (none) or a size in bytes, not {max_bytes}")
+    for table in GROWING_TABLES:
+        if max_bytes:
+            await ch.command(f"ALTER TABLE {table} MODIFY SETTING {_MERGE_CAP} = {max_bytes:d}")
+        else:
+            await ch.command(f"ALTER TABLE {table} RESET SETTING {_MERGE_CAP}")
+    log.info("clickhouse.merge_cap", max_bytes=max_bytes or None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,9 @@ from services.report_sink.cluster import cluster_migrations
 from services.report_sink.config import Settings
 from services.report_sink.precedence import PRECEDENCE, rank
 from services.report_sink.schema import (
+    GROWING_TABLES,
     MIGRATIONS_DIR,
+    cap_merges,
     load_migrations,
     migrate,
     split_statements,
@@ -62,6 +65,55 @@ async def test_event_merges_tuned_on_the_event_log_only(ch: AsyncClickHouse) -> 
     assert "merge_selector_base = 7" in await _create(ch, "email_events")
     with pytest.raises(ValueError, match="2..1000"):
         await tune_event_merges(ch, 1)
+
+
+async def test_merge_cap_on_the_tables_that_grow(ch: AsyncClickHouse) -> None:
+    cap = Settings().chdb_max_merge_bytes
+    assert cap > 0
+    await cap_merges(ch, cap)
+    setting = f"max_bytes_to_merge_at_max_space_in_pool = {cap}"
+    for table in GROWING_TABLES:
+        assert setting in await _create(ch, table)
+    assert "max_bytes_to_merge" not in await _create(ch, "campaign_summary")
+    await cap_merges(ch, 0)  # 0: ClickHouse's own default again (applied at every start)
+    for table in GROWING_TABLES:
+        assert "max_bytes_to_merge" not in await _create(ch, table)
+    with pytest.raises(ValueError, match="0 \\(none\\) or a size in bytes"):
+        await cap_merges(ch, -1)
+
+
+async def _parts(ch: AsyncClickHouse, table: str) -> int:
+    query = (
+        "SELECT count() FROM system.parts"
+        " WHERE active AND database = currentDatabase() AND table = {t:String}"
+    )
+    return int((await ch.rows(query, {"t": table}))[0][0])
+
+
+async def test_parts_past_the_merge_cap_are_left_apart(ch: AsyncClickHouse) -> None:
+    """The engine honours the cap: parts whose merge would pass it stay as they are; without
+    the cap the same parts merge into one."""
+    await cap_merges(ch, 1)
+    account, campaign = uuid.uuid4(), uuid.uuid4()
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    writer = EventWriter(ch)
+    for i in range(3):  # three inserts: three parts in each table
+        lines = (
+            orjson.dumps(event(account, campaign, uuid.uuid4(), kind, at).model_dump(mode="json"))
+            for kind in (EventType.SENT, EventType.DELIVERED)
+        )
+        await writer.insert(b"\n".join(lines), f"cap-{i}")
+    for table in GROWING_TABLES:
+        await ch.command(f"OPTIMIZE TABLE {table}")  # a merge as the selector picks one
+        assert await _parts(ch, table) == 3, table
+    await cap_merges(ch, 0)  # the same parts merge without it (a background merge may too)
+    for table in GROWING_TABLES:
+        for _ in range(50):
+            await ch.command(f"OPTIMIZE TABLE {table}")
+            if await _parts(ch, table) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await _parts(ch, table) == 1, table
 
 
 async def test_apply_migrations_reruns_a_half_applied_file(ch: AsyncClickHouse) -> None:
