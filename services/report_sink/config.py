@@ -79,7 +79,7 @@ class Settings(ServiceSettings):
         "per event over a store's life, for about three times the event log's parts.",
     )
     chdb_max_merge_bytes: int = Field(
-        128 * 1024**2,
+        256 * 1024**2,
         ge=0,
         description="Largest part a merge may write in the embedded engine's growing tables "
         "(`max_bytes_to_merge_at_max_space_in_pool`; services/report_sink/schema.py, "
