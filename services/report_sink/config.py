@@ -84,7 +84,7 @@ class Settings(ServiceSettings):
         description="Largest part a merge may write in the embedded engine's growing tables "
         "(`max_bytes_to_merge_at_max_space_in_pool`; services/report_sink/schema.py, "
         "`cap_merges`): a row is rewritten until its part reaches this size, whatever the "
-        "store's, so the sink's merge CPU per event stays flat as the store grows. 0: "
+        "store's, instead of once more for each level of part sizes a bigger store adds. 0: "
         "ClickHouse's default (150 GB).",
     )
     chdb_release_code: bool = Field(
