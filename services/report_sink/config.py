@@ -87,6 +87,15 @@ class Settings(ServiceSettings):
         "store's, instead of once more for each level of part sizes a bigger store adds. 0: "
         "ClickHouse's default (150 GB).",
     )
+    chdb_lead_set_merge_block_rows: int = Field(
+        8,
+        ge=1,
+        le=8192,
+        description="Rows of `campaign_hourly` (sets of lead ids) a merge of the embedded "
+        "engine reads at once from each part (`merge_max_block_size`; "
+        "services/report_sink/schema.py, `tune_lead_set_merges`): 8 instead of ClickHouse's "
+        "8,192, so a merge does not build every set of a part in memory at once.",
+    )
     chdb_release_code: bool = Field(
         True,
         description="After start-up, hand back the resident pages of chDB's library that "

@@ -23,7 +23,12 @@ from services.report_sink.api.routes import campaigns, leads, sql
 from services.report_sink.config import Settings
 from services.report_sink.consumer import SinkConsumer
 from services.report_sink.memory import limit_malloc_arenas, release_engine_code
-from services.report_sink.schema import cap_merges, migrate, tune_event_merges
+from services.report_sink.schema import (
+    cap_merges,
+    migrate,
+    tune_event_merges,
+    tune_lead_set_merges,
+)
 from services.report_sink.sink import EventWriter
 from services.report_sink.summary import CampaignSummaries
 from services.report_sink.threads import keep_merges_niced
@@ -153,6 +158,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     if not common.clickhouse_url:  # the embedded engine's own tuning
         await tune_event_merges(writer, settings.chdb_events_merge_selector_base)
         await cap_merges(writer, settings.chdb_max_merge_bytes)
+        await tune_lead_set_merges(writer, settings.chdb_lead_set_merge_block_rows)
         if settings.chdb_release_code:
             release_engine_code()  # start-up is done: what it touched need not stay resident
     topic = topic_name(Topic.EMAIL_EVENTS, common.topic_prefix)

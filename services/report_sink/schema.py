@@ -115,6 +115,28 @@ async def tune_event_merges(ch: AsyncClickHouse, base: int) -> None:
     log.info("clickhouse.event_merges", merge_selector_base=base)
 
 
+LEAD_SETS = "campaign_hourly"  # its rows hold sets of lead ids (uniqExact states)
+
+
+async def tune_lead_set_merges(ch: AsyncClickHouse, rows: int) -> None:
+    """Set how many rows of `campaign_hourly` a merge reads at once from each part
+    (`merge_max_block_size`; an embedded engine's own table setting, applied at every start).
+
+    A row of that table is a set of lead ids: a campaign of 1M leads holds sets of a
+    million ids, and a part holds the sets of every campaign of its month. A merge reads
+    blocks of up to 8,192 rows (ClickHouse's default), so it built every set of a part in
+    memory at once: merging the table of a 19M-event store took a process from 283 to
+    1,015 MB, where each per-lead table's merge stayed under 390 MB. ClickHouse's docs give
+    this remedy for tables of wide rows; with blocks of 8 rows the same merge peaked at
+    751 MB, and on a table of many small sets it cost no more CPU than the default
+    (docs/benchmarks.md, "Round 23 of issue 17").
+    """
+    if not 1 <= rows <= 8192:
+        raise ValueError(f"merge_max_block_size must be 1..8192, not {rows}")
+    await ch.command(f"ALTER TABLE {LEAD_SETS} MODIFY SETTING merge_max_block_size = {rows:d}")
+    log.info("clickhouse.lead_set_merges", merge_max_block_size=rows)
+
+
 # The tables that grow with every event (campaign_summary holds a row per campaign)
 GROWING_TABLES = ("email_events", "lead_status", "send_outcomes", "lead_steps", "campaign_hourly")
 _MERGE_CAP = "max_bytes_to_merge_at_max_space_in_pool"

@@ -22,6 +22,7 @@ from services.report_sink.schema import (
     migrate,
     split_statements,
     tune_event_merges,
+    tune_lead_set_merges,
 )
 from services.report_sink.sink import EventWriter
 from shared.clickhouse import AsyncClickHouse, connect_embedded
@@ -65,6 +66,45 @@ async def test_event_merges_tuned_on_the_event_log_only(ch: AsyncClickHouse) -> 
     assert "merge_selector_base = 7" in await _create(ch, "email_events")
     with pytest.raises(ValueError, match="2..1000"):
         await tune_event_merges(ch, 1)
+
+
+async def test_lead_set_merges_read_few_rows_at_once(ch: AsyncClickHouse) -> None:
+    rows = Settings().chdb_lead_set_merge_block_rows
+    assert 1 <= rows < 8192  # ClickHouse's default reads a part's sets 8,192 at a time
+    await tune_lead_set_merges(ch, rows)
+    assert f"merge_max_block_size = {rows}" in await _create(ch, "campaign_hourly")
+    for table in ("email_events", "lead_status", "send_outcomes", "lead_steps"):
+        assert "merge_max_block_size" not in await _create(ch, table)
+    await tune_lead_set_merges(ch, 3)  # applied at every start: the latest value holds
+    assert "merge_max_block_size = 3" in await _create(ch, "campaign_hourly")
+    for wrong in (0, 8193):
+        with pytest.raises(ValueError, match="1..8192"):
+            await tune_lead_set_merges(ch, wrong)
+
+
+async def test_lead_sets_merged_a_row_at_a_time_stay_exact(ch: AsyncClickHouse) -> None:
+    """Merging the sets one row per block changes how much is in memory, not the counts:
+    leads delivered in three inserts, some twice, count once each after the merge."""
+    await tune_lead_set_merges(ch, 1)
+    account, campaigns = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
+    leads = [uuid.uuid4() for _ in range(30)]
+    at = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    writer = EventWriter(ch)
+    for i in range(3):  # leads 0-14, 10-24, 20-29: three parts, overlapping sets
+        lines = (
+            orjson.dumps(event(account, c, lead, EventType.DELIVERED, at).model_dump(mode="json"))
+            for c in campaigns
+            for lead in leads[i * 10 : i * 10 + 15]
+        )
+        await writer.insert(b"\n".join(lines), f"sets-{i}")
+    await ch.command("OPTIMIZE TABLE campaign_hourly FINAL")
+    assert await _parts(ch, "campaign_hourly") == 1
+    counts = await ch.rows(
+        "SELECT campaign_id, uniqExactMerge(leads) FROM campaign_hourly"
+        " WHERE account_id = {a:UUID} AND type = 'delivered' GROUP BY campaign_id",
+        {"a": account},
+    )
+    assert sorted(n for _, n in counts) == [30, 30]
 
 
 async def test_merge_cap_on_the_tables_that_grow(ch: AsyncClickHouse) -> None:
