@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,30 +57,55 @@ async def _create(ch: AsyncClickHouse, table: str) -> str:
     return str((await ch.rows(f"SHOW CREATE TABLE {table}"))[0][0])
 
 
-async def test_event_merges_tuned_on_the_event_log_only(ch: AsyncClickHouse) -> None:
-    base = Settings().chdb_events_merge_selector_base
-    await tune_event_merges(ch, base)
-    assert f"merge_selector_base = {base}" in await _create(ch, "email_events")
-    for table in ("lead_status", "send_outcomes", "lead_steps", "campaign_summary"):
-        assert "merge_selector_base" not in await _create(ch, table)
-    await tune_event_merges(ch, 7)  # applied at every start: the latest value holds
-    assert "merge_selector_base = 7" in await _create(ch, "email_events")
-    with pytest.raises(ValueError, match="2..1000"):
-        await tune_event_merges(ch, 1)
+Tune = Callable[[AsyncClickHouse, int], Awaitable[None]]
 
 
-async def test_lead_set_merges_read_few_rows_at_once(ch: AsyncClickHouse) -> None:
-    rows = Settings().chdb_lead_set_merge_block_rows
-    assert 1 <= rows < 8192  # ClickHouse's default reads a part's sets 8,192 at a time
-    await tune_lead_set_merges(ch, rows)
-    assert f"merge_max_block_size = {rows}" in await _create(ch, "campaign_hourly")
-    for table in ("email_events", "lead_status", "send_outcomes", "lead_steps"):
-        assert "merge_max_block_size" not in await _create(ch, table)
-    await tune_lead_set_merges(ch, 3)  # applied at every start: the latest value holds
-    assert "merge_max_block_size = 3" in await _create(ch, "campaign_hourly")
-    for wrong in (0, 8193):
-        with pytest.raises(ValueError, match="1..8192"):
-            await tune_lead_set_merges(ch, wrong)
+@pytest.mark.parametrize(
+    ("tune", "setting", "table", "default", "other", "wrong", "refusal"),
+    [
+        # email_events merges wait for more parts of a like size than ClickHouse's 5
+        (
+            tune_event_merges,
+            "merge_selector_base",
+            "email_events",
+            Settings().chdb_events_merge_selector_base,
+            7,
+            (1, 1001),
+            "2..1000",
+        ),
+        # campaign_hourly's sets are read a few rows at a time, not ClickHouse's 8,192
+        (
+            tune_lead_set_merges,
+            "merge_max_block_size",
+            "campaign_hourly",
+            Settings().chdb_lead_set_merge_block_rows,
+            3,
+            (0, 8193),
+            "1..8192",
+        ),
+    ],
+    ids=["event-merges", "lead-set-merges"],
+)
+async def test_table_tuning_lands_on_its_table_only(
+    ch: AsyncClickHouse,
+    tune: Tune,
+    setting: str,
+    table: str,
+    default: int,
+    other: int,
+    wrong: tuple[int, ...],
+    refusal: str,
+) -> None:
+    assert default != other
+    await tune(ch, default)
+    assert f"{setting} = {default}" in await _create(ch, table)
+    for untouched in {*GROWING_TABLES, "campaign_summary"} - {table}:
+        assert setting not in await _create(ch, untouched)
+    await tune(ch, other)  # applied at every start: the latest value holds
+    assert f"{setting} = {other}" in await _create(ch, table)
+    for value in wrong:
+        with pytest.raises(ValueError, match=refusal):
+            await tune(ch, value)
 
 
 async def test_lead_sets_merged_a_row_at_a_time_stay_exact(ch: AsyncClickHouse) -> None:
