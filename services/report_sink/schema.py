@@ -123,7 +123,7 @@ async def tune_lead_set_merges(ch: AsyncClickHouse, rows: int) -> None:
     (`merge_max_block_size`; an embedded engine's own table setting, applied at every start).
 
     A row of that table is a set of lead ids: a campaign of 1M leads holds sets of a
-    million ids, and a part holds the sets of every campaign of its month. A merge reads
+    million ids, and a merged part holds the sets of many campaigns of its month. A merge reads
     blocks of up to 8,192 rows (ClickHouse's default), so it built every set of a part in
     memory at once: merging the table of a 19M-event store took a process from 283 to
     1,015 MB, where each per-lead table's merge stayed under 390 MB. ClickHouse's docs give
