@@ -61,14 +61,14 @@ Tune = Callable[[AsyncClickHouse, int], Awaitable[None]]
 
 
 @pytest.mark.parametrize(
-    ("tune", "setting", "table", "default", "other", "wrong", "refusal"),
+    ("tune", "setting", "table", "field", "other", "wrong", "refusal"),
     [
         # email_events merges wait for more parts of a like size than ClickHouse's 5
         (
             tune_event_merges,
             "merge_selector_base",
             "email_events",
-            Settings().chdb_events_merge_selector_base,
+            "chdb_events_merge_selector_base",
             7,
             (1, 1001),
             "2..1000",
@@ -78,7 +78,7 @@ Tune = Callable[[AsyncClickHouse, int], Awaitable[None]]
             tune_lead_set_merges,
             "merge_max_block_size",
             "campaign_hourly",
-            Settings().chdb_lead_set_merge_block_rows,
+            "chdb_lead_set_merge_block_rows",
             3,
             (0, 8193),
             "1..8192",
@@ -91,11 +91,12 @@ async def test_table_tuning_lands_on_its_table_only(
     tune: Tune,
     setting: str,
     table: str,
-    default: int,
+    field: str,
     other: int,
     wrong: tuple[int, ...],
     refusal: str,
 ) -> None:
+    default = getattr(Settings(), field)  # read when the test runs, not when it is collected
     assert default != other
     await tune(ch, default)
     assert f"{setting} = {default}" in await _create(ch, table)
