@@ -113,12 +113,19 @@ class Settings(ServiceSettings):
         "campaign list (campaign_summary): how stale the list may be, plus one recompute.",
     )
     summary_busy_share: float = Field(
-        0.05,
+        0.02,
         gt=0,
         le=1,
         description="Largest share of time the summary worker spends recomputing: after a "
         "recompute of t seconds the campaigns wait t / share before the next (never less than "
         "summary_interval_s), so large campaigns cost the sink a bounded share of a core.",
+    )
+    summary_max_threads: int = Field(
+        1,
+        ge=0,
+        description="Threads one recompute of the campaign list's numbers may use (ClickHouse "
+        "max_threads; 0: the engine's default, one per core). With one, the busy share paces "
+        "the recomputes' CPU, not only their time.",
     )
     csv_chunk_rows: int = Field(50_000, ge=1, description="Rows per keyset read of a CSV export.")
     rate_limit: RateLimitSpec = rate_limit_setting()

@@ -97,7 +97,10 @@ BACKGROUND_PRIORITY = 2
 
 def summary_settings(settings: Settings) -> dict[str, Any]:
     """Session settings of the campaign summary's client."""
-    return {"max_memory_usage": settings.query_max_memory_bytes, "priority": BACKGROUND_PRIORITY}
+    session = {"max_memory_usage": settings.query_max_memory_bytes, "priority": BACKGROUND_PRIORITY}
+    if settings.summary_max_threads:
+        session["max_threads"] = settings.summary_max_threads
+    return session
 
 
 def query_cap(settings: Settings) -> dict[str, Any]:

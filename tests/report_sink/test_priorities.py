@@ -47,3 +47,25 @@ async def test_reports_queries_outrank_the_summary_and_the_analysts(tmp_path: Pa
         "analyst": BACKGROUND_PRIORITY,
         "summary": BACKGROUND_PRIORITY,
     }
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+async def test_the_summary_recomputes_on_the_threads_it_is_given(
+    tmp_path: Path, threads: int
+) -> None:
+    """`summary_max_threads` caps a recompute's threads, so the busy share paces its CPU;
+    0 leaves the engine's default (the writer's)."""
+    common = CommonSettings(environment="test", home=tmp_path)
+    capped = Settings(common=common, summary_max_threads=threads)
+    default = Settings(common=common, summary_max_threads=0)
+    sessions = [connect(common, settings=summary_settings(s)) for s in (capped, default)]
+    clients = [AsyncClickHouse(session) for session in sessions]
+    writer = AsyncClickHouse(connect(common))
+    try:
+        sql = "SELECT getSetting('max_threads')"
+        got = [(await client.rows(sql))[0][0] for client in (*clients, writer)]
+    finally:
+        for client in (*clients, writer):
+            client.close()
+    assert got[0] == threads
+    assert got[1] == got[2]  # the engine's own default, whatever the machine's cores
