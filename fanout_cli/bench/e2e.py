@@ -330,20 +330,28 @@ class FunnelReads:
     """When the benchmark reads the campaign's funnel from the reports API.
 
     The funnel is an exact distinct count over every lead of the campaign: at 1M leads
-    one read costs report_sink a few hundred ms of CPU, and read back to back every
-    0.25 s it was charged to the pipeline's CPU per email (report-sink's row). It is
-    read every `early_s` while the campaign's own counters (Postgres, about a second
-    behind) account for less than `near` of the matched leads, then every poll (0.25 s),
-    so the moment the last outcome is visible in the reports is still caught to within
-    a poll. Once it is (`reported`: the sink's stage is done), what is left is the
-    provider's webhooks, whose last ones may come tens of seconds after the campaign
-    completed: read every `early_s` again, so "webhooks back" is caught to within
-    `early_s`. Read at every poll meanwhile, the funnel had cost report_sink a tenth more
-    CPU in a 300k run (`bench/results/20261204T0430Z-funnel-reads`).
+    one read costs report_sink up to a second of CPU (0.95 s on 80 parts of a fresh
+    store), and what the benchmark reads is charged to the pipeline's CPU per email
+    (report-sink's row) though no sending needs it. Until the campaign's own counters
+    (Postgres, about a second behind) account for `near` of the matched leads, the
+    reports cannot hold every outcome yet and the funnel is read only every `early_s`
+    (a fallback should those counters stall); likewise until, at their average rate since
+    the launch, they would be done within `ahead_s` (a small campaign's last second is a
+    large share of it). Then at every poll (0.25 s), so the moment
+    the last outcome is visible in the reports is still caught to within a poll. Once it
+    is (`reported`: the sink's stage is done), what is left is the provider's webhooks,
+    whose last ones may come tens of seconds after the campaign completed: read every
+    `webhooks_s`, so "webhooks back" is caught to within that. Read at every poll in
+    that phase, the funnel had cost report_sink a tenth more CPU in a 300k run
+    (`bench/results/20261204T0430Z-funnel-reads`); read every 2 s before `near` (until
+    round 24), 3.2 and 5.4 µs per email of its query threads in 1M runs
+    (`bench/results/20261205T1205Z-round24-summary-pacing/bench-funnel-reads-2s-vs-10s.log`).
     """
 
-    early_s: float = 2.0
+    early_s: float = 10.0
+    webhooks_s: float = 2.0
     near: float = 0.95
+    ahead_s: float = 3.0
     last_s: float | None = None
 
     def due(self, now: float, state: dict[str, Any], *, reported: bool = False) -> bool:
@@ -354,12 +362,18 @@ class FunnelReads:
         accounted = sum(int(state.get(k) or 0) for k in ACCOUNTED)
         close = not reported and (
             state.get("state") == "completed"
-            or (matched is not None and accounted >= self.near * int(matched))
+            or (matched is not None and self._near(now, accounted, int(matched)))
         )
-        if close or self.last_s is None or now - self.last_s >= self.early_s:
+        every = self.webhooks_s if reported else self.early_s
+        if close or self.last_s is None or now - self.last_s >= every:
             self.last_s = now
             return True
         return False
+
+    def _near(self, now: float, accounted: int, matched: int) -> bool:
+        """`near` of the matched leads accounted for, or the rest due within `ahead_s`."""
+        rate = accounted / now if now > 0 else 0.0
+        return accounted >= self.near * matched or accounted + rate * self.ahead_s >= matched
 
 
 def _mark(stage: StageFigures, now: float, done: bool, count: int) -> None:
