@@ -333,12 +333,12 @@ class FunnelReads:
     one read costs report_sink up to a second of CPU (0.95 s on 80 parts of a fresh
     store), and what the benchmark reads is charged to the pipeline's CPU per email
     (report-sink's row) though no sending needs it. Until the campaign's own counters
-    (Postgres, about a second behind) account for `near` of the matched leads, the
-    reports cannot hold every outcome yet and the funnel is read only every `early_s`
-    (a fallback should those counters stall); likewise until, at their average rate since
-    the launch, they would be done within `ahead_s` (a small campaign's last second is a
-    large share of it). Then at every poll (0.25 s), so the moment
-    the last outcome is visible in the reports is still caught to within a poll. Once it
+    (Postgres, about a second behind) account for `near` of the matched leads, or would
+    at their average rate since the launch within `ahead_s` (a small campaign's last
+    second is a large share of it), the reports are not close to holding every outcome:
+    the funnel is read only every `early_s` (a fallback should those counters stall).
+    Then at every poll (0.25 s), so the moment the last outcome is visible in the reports
+    is still caught to within a poll. Once it
     is (`reported`: the sink's stage is done), what is left is the provider's webhooks,
     whose last ones may come tens of seconds after the campaign completed: read every
     `webhooks_s`, so "webhooks back" is caught to within that. Read at every poll in
