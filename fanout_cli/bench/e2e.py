@@ -338,11 +338,11 @@ class FunnelReads:
     second is a large share of it), the reports are not close to holding every outcome:
     the funnel is read only every `early_s` (a fallback should those counters stall).
     Then at every poll (0.25 s), so the moment the last outcome is visible in the reports
-    is still caught to within a poll. Once it
-    is (`reported`: the sink's stage is done), what is left is the provider's webhooks,
-    whose last ones may come tens of seconds after the campaign completed: read every
-    `webhooks_s`, so "webhooks back" is caught to within that. Read at every poll in
-    that phase, the funnel had cost report_sink a tenth more CPU in a 300k run
+    is still caught to within a poll. Once it is (`reported`: the sink's stage is done),
+    what is left is the provider's webhooks, whose last ones may come tens of seconds
+    after the campaign completed: read every `webhooks_s`, so "webhooks back" is caught
+    to within that. Read at every poll in that phase, the funnel had cost report_sink a
+    tenth more CPU in a 300k run
     (`bench/results/20261204T0430Z-funnel-reads`); read every 2 s before `near` (until
     round 24), 3.2 and 5.4 µs per email of its query threads in 1M runs
     (`bench/results/20261205T1205Z-round24-summary-pacing/bench-funnel-reads-2s-vs-10s.log`).
