@@ -30,6 +30,7 @@ from fanout_client.models import CampaignCreate, TemplateCreate
 
 from fanout_cli.api_client import api_client, checked, import_leads
 from fanout_cli.bench import kafka_load, pg_load
+from fanout_cli.bench.machine import Reference, reference
 from fanout_cli.bench.sampler import ProcessFigures, Sampler
 from fanout_cli.demo.api_calls import account_domain, checked_json, verified_domain
 from fanout_cli.demo.leads import jsonl_chunks
@@ -83,6 +84,9 @@ class E2EResult:
     stored_events_before: int | None = None
     """Events in ClickHouse's `email_events` at launch (None: report_sink did not say). The
     engine's merges rewrite what is stored, so report_sink's CPU per email grows with it."""
+    reference: Reference | None = None
+    """The machine's speed just before launch (`machine.reference`): the same code's CPU
+    per email moves with it, so runs compare only beside their references."""
 
 
 def simulator_config(latency_ms: float) -> dict[str, float]:
@@ -195,6 +199,7 @@ async def _run_campaign(
         checked_json(await client.post(f"{SIMULATOR}/v1/config", json=config), "simulator config")
         duplicates_before = await _simulator_duplicates(client)
         result.stored_events_before = await stored_events(client, common)
+        result.reference = reference()
         campaign_id = await create_bench_campaign(api, result.leads, f"bench@{domain}")
         sampler = Sampler(common)
         statements_before = await _statements(common)

@@ -80,6 +80,8 @@ def markdown(data: dict[str, Any]) -> str:
     lines += ["", "CPU µs per email (CPU seconds over matched emails) per process:", ""]
     lines += _markdown_table(*cpu_per_email(data["e2e"]))
     lines += _stored_before(data["e2e"])
+    if (line := reference_line(data["e2e"])) is not None:
+        lines += ["", line]
     lines += _postgres_detail(data["e2e"])
     lines += _broker_detail(data["e2e"])
     if data.get("classic") and data.get("fanout"):
@@ -134,6 +136,24 @@ def _stored_before(runs: list[dict[str, Any]]) -> list[str]:
         return []
     held = " / ".join("—" if count is None else f"{count:,}" for count in stored)
     return ["", f"Events stored in ClickHouse at each launch, in run order: {held}."]
+
+
+def reference_line(runs: list[dict[str, Any]]) -> str | None:
+    """The machine's speed before each launch (None: not measured). The same code's CPU
+    per email moves with it (docs/benchmarks.md, "Round 25 of issue 17")."""
+    found = [run.get("reference") for run in runs]
+    measured = [ref for ref in found if ref is not None]
+    if not measured:
+        return None
+    cells = " / ".join(
+        "—" if ref is None else f"{ref['median_ms']:.1f} ({ref['min_ms']:.1f}–{ref['max_ms']:.1f})"
+        for ref in found
+    )
+    return (
+        "Machine reference before each launch, in run order (one thread's CPU ms for a fixed "
+        "piece of work, `fanout_cli.bench.machine.reference`; median and range of "
+        f"{measured[0]['repeats']}; lower is faster): {cells}."
+    )
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
