@@ -87,6 +87,8 @@ class E2EResult:
     reference: Reference | None = None
     """The machine's speed just before launch (`machine.reference`): the same code's CPU
     per email moves with it, so runs compare only beside their references."""
+    reference_after: Reference | None = None
+    """...and once the campaign was followed to its end (the phase may change meanwhile)."""
 
 
 def simulator_config(latency_ms: float) -> dict[str, float]:
@@ -220,6 +222,7 @@ async def _run_campaign(
         result.statements = pg_load.difference(statements_before, await _statements(common))
         result.broker = kafka_load.difference(broker_before, await kafka_load.snapshot(broker_pid))
         result.simulator_duplicates = await _simulator_duplicates(client) - duplicates_before
+        result.reference_after = reference()
 
 
 async def _statements(common: CommonSettings) -> pg_load.Snapshot:

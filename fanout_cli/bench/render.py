@@ -139,20 +139,23 @@ def _stored_before(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def reference_line(runs: list[dict[str, Any]]) -> str | None:
-    """The machine's speed before each launch (None: not measured). The same code's CPU
-    per email moves with it (docs/benchmarks.md, "Round 25 of issue 17")."""
-    found = [run.get("reference") for run in runs]
-    measured = [ref for ref in found if ref is not None]
-    if not measured:
+    """The machine's speed before and after each run (None: not measured). The same code's
+    CPU per email moves with it (docs/benchmarks.md, "Round 25 of issue 17")."""
+    measured = [ref for run in runs for ref in (run.get("reference"), run.get("reference_after"))]
+    repeats = next((ref["repeats"] for ref in measured if ref is not None), None)
+    if repeats is None:
         return None
+
+    def median(ref: dict[str, Any] | None) -> str:
+        return "—" if ref is None else f"{ref['median_ms']:.1f}"
+
     cells = " / ".join(
-        "—" if ref is None else f"{ref['median_ms']:.1f} ({ref['min_ms']:.1f}–{ref['max_ms']:.1f})"
-        for ref in found
+        f"{median(run.get('reference'))} → {median(run.get('reference_after'))}" for run in runs
     )
     return (
-        "Machine reference before each launch, in run order (one thread's CPU ms for a fixed "
-        "piece of work, `fanout_cli.bench.machine.reference`; median and range of "
-        f"{measured[0]['repeats']}; lower is faster): {cells}."
+        "Machine reference before → after each run, in run order (one thread's CPU ms for a "
+        f"fixed piece of work, `fanout_cli.bench.machine.reference`; medians of {repeats}; "
+        f"lower is faster): {cells}."
     )
 
 

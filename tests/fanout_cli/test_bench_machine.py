@@ -46,16 +46,21 @@ def test_the_measured_reference_is_positive_and_names_its_work() -> None:
     assert first.checksum == second.checksum  # the same work whatever the machine
 
 
-def test_the_report_line_gives_each_runs_reference_in_run_order() -> None:
-    measured = E2EResult(leads=100_000, latency_ms=0.0, reference=Reference(62.3, 61.8, 65.0, 7, 1))
+def test_the_report_line_gives_each_runs_reference_before_and_after_in_run_order() -> None:
+    measured = E2EResult(
+        leads=100_000,
+        latency_ms=0.0,
+        reference=Reference(62.3, 61.8, 65.0, 7, 1),
+        reference_after=Reference(64.04, 63.0, 66.0, 7, 1),
+    )
     missing = E2EResult(leads=1_000_000, latency_ms=0.0)
-    slower = E2EResult(
+    only_before = E2EResult(
         leads=1_000_000, latency_ms=150.0, reference=Reference(80.0, 79.5, 81.25, 7, 1)
     )
-    line = reference_line([asdict(measured), asdict(missing), asdict(slower)])
+    line = reference_line([asdict(measured), asdict(missing), asdict(only_before)])
     assert line is not None
-    assert line.endswith(": 62.3 (61.8–65.0) / — / 80.0 (79.5–81.2).")
-    assert "median and range of 7" in line
+    assert line.endswith(": 62.3 → 64.0 / — → — / 80.0 → —.")
+    assert "medians of 7" in line
     assert reference_line([asdict(missing)]) is None
     assert reference_line([{"leads": 1}]) is None  # results saved before the reference existed
 
