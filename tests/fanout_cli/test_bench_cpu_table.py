@@ -51,6 +51,21 @@ def test_the_report_says_what_clickhouse_held_at_each_launch() -> None:
     assert "at each launch" not in markdown(_data(runs))
 
 
+def test_the_report_prints_the_machine_reference_under_the_cpu_table() -> None:
+    runs = [_run({"sender": 1.0})]
+    runs[0] |= {"import_per_s": 1.0, "completed_s": 1.0, "reported_s": 1.0}
+    runs[0] |= {"emails_per_s": 1.0, "simulator_duplicates": 0}
+    runs[0] |= {"every_lead_has_outcome": True, "stages": _stages()}
+    assert "Machine reference" not in markdown(_data(runs))  # a result from before it
+    ref = {"median_ms": 61.04, "min_ms": 60.0, "max_ms": 70.0, "repeats": 7, "checksum": 1}
+    runs[0] |= {"reference": ref, "reference_after": ref | {"median_ms": 75.96}}
+    text = markdown(_data(runs))
+    table_at = text.index("CPU µs per email")
+    line_at = text.index("Machine reference before → after each run")
+    assert table_at < line_at
+    assert "lower is faster): 61.0 → 76.0." in text
+
+
 def _stages() -> dict[str, Any]:
     stage = {"done_s": 1.0, "per_s": 1.0}
     return dict.fromkeys(("resolve", "send", "sink", "webhooks"), stage)
