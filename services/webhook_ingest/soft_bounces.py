@@ -104,6 +104,19 @@ class Run:
         self.delivered_at = at if self.delivered_at is None else max(self.delivered_at, at)
 
 
+async def runs_to_apply(
+    conn: asyncpg.Connection, runs: dict[Address, Run], known: KnownRuns | None
+) -> dict[Address, Run]:
+    """`runs` less the deliveries of addresses `known` says have no run (all of them
+    without `known`). Only a read (the filter's catch-up), so it may run before the
+    request's transaction: at read committed a statement sees what was committed when it
+    started, inside a transaction or not."""
+    if known is None or all(run.bounces for run in runs.values()):
+        return runs
+    await known.catch_up(conn)
+    return {a: run for a, run in runs.items() if run.bounces or known.may_have(a)}
+
+
 async def apply_runs(
     conn: asyncpg.Connection,
     runs: dict[Address, Run],
@@ -112,9 +125,7 @@ async def apply_runs(
 ) -> None:
     """Count the runs' bounces and deliveries, suppressing long runs (in the caller's
     transaction). With `known`, a delivered address it says has no run is not looked up."""
-    if known is not None and any(not run.bounces for run in runs.values()):
-        await known.catch_up(conn)
-        runs = {a: run for a, run in runs.items() if run.bounces or known.may_have(a)}
+    runs = await runs_to_apply(conn, runs, known)
     if not runs:
         return
     ordered = sorted(runs.items(), key=lambda item: item[0])

@@ -12,14 +12,14 @@ Rows of unknown accounts are skipped (no foreign-key error).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
 from services.webhook_ingest.known_runs import KnownRuns
-from services.webhook_ingest.soft_bounces import Address, Run, apply_runs
+from services.webhook_ingest.soft_bounces import Address, Run, apply_runs, runs_to_apply
 from shared.contracts.events import EventType
 from shared.contracts.fast_events import EventFields
 
@@ -50,6 +50,11 @@ class Changes:
     runs: dict[Address, Run] = field(default_factory=dict)
     unsubscribed: dict[tuple[UUID, UUID], datetime] = field(default_factory=dict)
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to write: opens and clicks, or deliveries that end no run."""
+        return not (self.suppress or self.runs or self.unsubscribed)
+
     @classmethod
     def of(cls, events: Sequence[EventFields]) -> Changes:
         changes = cls()
@@ -75,6 +80,14 @@ class Changes:
             self.runs.setdefault(address, Run(source)).bounce(event.event_id, event.occurred_at)
         elif kind == EventType.DELIVERED:
             self.runs.setdefault(address, Run(source)).delivered(event.occurred_at)
+
+
+async def to_write(conn: asyncpg.Connection, changes: Changes, known: KnownRuns | None) -> Changes:
+    """`changes` less the deliveries of addresses `known` says have no soft-bounce run: a
+    read, made before the request's transaction, so a request that changes nothing (almost
+    every delivery) opens none (`soft_bounces.runs_to_apply`)."""
+    runs = await runs_to_apply(conn, changes.runs, known)
+    return changes if runs is changes.runs else replace(changes, runs=runs)
 
 
 async def apply(
