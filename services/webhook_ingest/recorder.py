@@ -4,7 +4,7 @@ Postgres changes (suppressions) are committed in one transaction, and a request
 whose events change nothing there (opens, clicks, deliveries of addresses without a
 soft-bounce run: most requests of a provider that posts one event each) opens none and
 makes at most the one read that says so (on the development box a round trip from
-asyncpg cost 72–100 µs of the client's CPU and 28–46 µs of Postgres'; a post of one
+asyncpg cost 72–101 µs of the client's CPU and 28–46 µs of Postgres'; a post of one
 event 0.85–0.88× of this service's CPU and 0.47–0.57× of Postgres', side by side:
 bench/results/20261205T1505Z-round25). Then the events are produced as one
 `EventBatch` per campaign and every send is awaited until the broker acknowledged it.
