@@ -32,35 +32,68 @@ Statement = Callable[[list[T]], Awaitable[Sequence[R]]]
 class Coalescer(Generic[T, R]):
     """Runs `statement` over the items waiting, one statement at a time.
 
-    `statement(items)` answers one result per item, in order.
+    `statement(items)` answers one result per item, in order; a statement starts when
+    `max_items` items wait or the first has waited `linger_s` seconds.
     """
 
-    def __init__(self, statement: Statement[T, R], *, max_items: int = 64) -> None:
+    def __init__(
+        self, statement: Statement[T, R], *, max_items: int = 64, linger_s: float = 0.0
+    ) -> None:
         self._statement = statement
         self._max = max_items
-        self._waiting: deque[tuple[T, asyncio.Future[R]]] = deque()
+        self._linger = linger_s
+        # each waiting item with its future and the loop time it came
+        self._waiting: deque[tuple[T, asyncio.Future[R], float]] = deque()
         self._running: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the linger of the first waiting
         self.statements = 0  # run so far (for tests and the curious)
 
     async def submit(self, item: T) -> R:
         """`item`'s result, once a statement that held it committed."""
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        entry = (item, future, loop.time())
+        self._waiting.append(entry)
         self._start()
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._forget(entry)  # a cancelled item neither lingers nor fills a statement
+            raise
+
+    def _forget(self, entry: tuple[T, asyncio.Future[R], float]) -> None:
+        for i, waiting in enumerate(self._waiting):
+            if waiting is entry:
+                del self._waiting[i]
+                return
 
     def _start(self) -> None:
         if self._running is not None or not self._waiting:
             return
+        if self._linger > 0 and len(self._waiting) < self._max:
+            loop = asyncio.get_running_loop()
+            left = self._waiting[0][2] + self._linger - loop.time()
+            if left > 0:
+                if self._timer is None:
+                    self._timer = loop.call_later(left, self._lingered)
+                return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         group: list[tuple[T, asyncio.Future[R]]] = []
         while self._waiting and len(group) < self._max:
-            item, future = self._waiting.popleft()
+            item, future, _ = self._waiting.popleft()
             if not future.cancelled():
                 group.append((item, future))
         if not group:
+            self._start()  # the cancelled ones are out; the rest (if any) linger on
             return
         self._running = asyncio.create_task(self._run(group))
         self._running.add_done_callback(self._finished)
+
+    def _lingered(self) -> None:
+        self._timer = None
+        self._start()
 
     def _finished(self, _task: asyncio.Task[None]) -> None:
         self._running = None

@@ -70,6 +70,14 @@ class Settings(ServiceSettings):
         description="Most batches whose ledger step (look-up, call in flight, outcome) one "
         "Postgres statement takes: the batches waiting for a step share its statement.",
     )
+    ledger_linger_s: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Longest a batch waits for others to share a ledger step's statement "
+        "(0: none). At an ESP quota batches come one at a time; without it each step of "
+        "each batch is a statement of its own. At most three such waits per batch.",
+    )
     spec_ttl_s: Seconds = Field(
         1.0,
         le=1.0,

@@ -21,8 +21,9 @@ the events were acknowledged by Kafka, and is then dropped: from that moment a
 replay has nothing to publish and nothing to send.
 
 Every statement takes many batches at once (`unnest` over their keys): `Ledger` runs
-one for all the batches of this instance waiting for the same step (`coalesce`), so
-Postgres sees a statement per handful of batches, not several per batch. A record
+one for all the batches of this instance waiting for the same step (`coalesce`; at a low
+steady rate a step waits up to `linger_s` for company), so Postgres sees a statement per
+handful of batches, not several per batch. A record
 that parks recipients the campaign holds runs alone, in the caller's transaction
 (`deferrals`); one that parks recipients over their receiving domain's rate is shared too.
 """
@@ -441,14 +442,16 @@ class Ledger:
     """The ledger of one sender instance: each step's statement shared by the batches
     waiting for it (`coalesce`)."""
 
-    def __init__(self, pool: asyncpg.Pool, *, max_batches: int = 64) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, max_batches: int = 64, linger_s: float = 0.0) -> None:
         self.pool = pool
         self._find: Coalescer[FastSendBatch, Found] = Coalescer(
-            lambda batches: find_many(pool, batches), max_items=max_batches
+            lambda batches: find_many(pool, batches), max_items=max_batches, linger_s=linger_s
         )
-        self._mark = Coalescer(self._mark_all, max_items=max_batches)
+        self._mark = Coalescer(self._mark_all, max_items=max_batches, linger_s=linger_s)
         self._record: Coalescer[Recording, bool] = Coalescer(
-            lambda recordings: record_many(pool, recordings), max_items=max_batches
+            lambda recordings: record_many(pool, recordings),
+            max_items=max_batches,
+            linger_s=linger_s,
         )
 
     async def find(self, batch: FastSendBatch) -> Found:

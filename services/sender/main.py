@@ -68,7 +68,7 @@ async def start(settings: Settings, stack: AsyncExitStack) -> Started:
     specs = SpecCache.from_settings(pool, settings)
     waits = ProviderWaits()
     accounting = Accounting(pool)
-    book = Ledger(pool, max_batches=settings.ledger_batches)
+    book = Ledger(pool, max_batches=settings.ledger_batches, linger_s=settings.ledger_linger_s)
     attempter = Attempter(
         pool=pool,
         ledger=book,
