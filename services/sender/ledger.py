@@ -23,9 +23,9 @@ replay has nothing to publish and nothing to send.
 Every statement takes many batches at once (`unnest` over their keys): `Ledger` runs
 one for all the batches of this instance waiting for the same step (`coalesce`; at a low
 steady rate a step waits up to `linger_s` for company), so Postgres sees a statement per
-handful of batches, not several per batch. A record
-that parks recipients the campaign holds runs alone, in the caller's transaction
-(`deferrals`); one that parks recipients over their receiving domain's rate is shared too.
+handful of batches, not several per batch. A record that parks recipients the campaign
+holds runs alone, in the caller's transaction (`deferrals`); one that parks recipients
+over their receiving domain's rate is shared too.
 """
 
 from __future__ import annotations
