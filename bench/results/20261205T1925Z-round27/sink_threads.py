@@ -47,9 +47,8 @@ def main(argv: list[str]) -> None:
     sys.stdout.write(f"total {total / TICKS:.2f} s = {total * 1e6 / TICKS / emails:.1f} µs/email\n")
     for name, ticks in sorted(spent.items(), key=lambda item: -item[1]):
         if ticks:
-            sys.stdout.write(
-                f"  {name:20s} {ticks / TICKS:6.2f} s {ticks * 1e6 / TICKS / emails:5.1f} µs/email\n"
-            )
+            per_email = ticks * 1e6 / TICKS / emails
+            sys.stdout.write(f"  {name:20s} {ticks / TICKS:6.2f} s {per_email:5.1f} µs/email\n")
 
 
 if __name__ == "__main__":
