@@ -2,8 +2,8 @@
 
 Events wait in a queue per delay until they are due, then in a ready queue; a worker
 takes a batch once `batch_size` events are ready (looked at every `fill_check_s` while
-fewer are) or the oldest has waited `flush_s`, and posts it in the webhook format of each event's dialect: the
-simulator's own (one signed post per batch, below) or a provider's
+fewer are) or the oldest has waited `flush_s`, and posts it in the webhook format of each
+event's dialect: the simulator's own (one signed post per batch, below) or a provider's
 (`dialects/*_events.py`: SendGrid posts arrays, Mailgun, Postmark and SES
 one event per post), each dialect to its own URL. A failed post (non-2xx or
 connection error) is retried with exponential backoff and jitter, its body
@@ -50,8 +50,9 @@ class DeliveryPolicy:
     concurrency: int = 1
     # While events are ready but fewer than a batch, a worker looks again this often (and
     # when the oldest has waited `flush_s`) rather than at each event that falls due: at
-    # 30,000 events a second one falls due every few microseconds, and waking at each (at
-    # least 1 ms apart) cost the simulator ~1,000 wake-ups a second. A batch that fills is
+    # 24,000 events a second one falls due every few microseconds, and waking at each (at
+    # least 1 ms apart) and at every add cost ~525 wake-ups a second against ~120
+    # (bench/results/20261205T1925Z-round27, `outbox_bench.py`). A batch that fills is
     # taken up to this much later.
     fill_check_s: float = 0.01
     timeout_s: float = 10.0

@@ -3,7 +3,7 @@
 The foreign key `leads_account_id_fkey` looked up and row-locked the account of every lead
 written: Postgres's referential-integrity trigger runs per row, 3.5-5 µs of Postgres CPU per
 row of a large import, about a quarter of what a first import by COPY costs Postgres
-(bench/results/20261205T1925Z-round27, `load_paths.py`: 15.1-17.0 µs per row with the key,
+(bench/results/20261205T1925Z-round27, `load_paths_27.py`: 15.1-17.0 µs per row with the key,
 11.3-12.2 with the check below instead). An import writes 20,000 rows of one account per
 statement, so the same rule is kept per statement, by triggers:
 
