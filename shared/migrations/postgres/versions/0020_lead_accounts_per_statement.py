@@ -32,6 +32,8 @@ Revises: 0019_attribute_keys_noted
 Create Date: 2026-12-05
 """
 
+from typing import NamedTuple
+
 from shared.migrations.postgres.ddl import execute
 
 revision = "0020_lead_accounts_per_statement"
@@ -53,10 +55,20 @@ _RAISE = f"""
             TABLE = 'leads',
             COLUMN = 'account_id';"""
 
-FUNCTIONS = [
-    f"""
-CREATE FUNCTION leads_check_accounts() RETURNS trigger
-LANGUAGE plpgsql AS $$
+
+class Trigger(NamedTuple):
+    """One trigger of the migration and the function it runs (created, then dropped)."""
+
+    name: str
+    fires: str  # when, e.g. "AFTER INSERT"
+    table: str
+    scope: str  # transition table, per row or statement, condition
+    function: str
+
+
+# each function's body, between `AS $$` and `$$`
+FUNCTIONS = {
+    "leads_check_accounts": f"""
 DECLARE
     wanted uuid[];
     held uuid[];
@@ -74,11 +86,8 @@ BEGIN
     END IF;
     RETURN NULL;
 END
-$$
 """,
-    f"""
-CREATE FUNCTION leads_check_changed_account() RETURNS trigger
-LANGUAGE plpgsql AS $$
+    "leads_check_changed_account": f"""
 DECLARE
     missing uuid := NEW.account_id;
 BEGIN
@@ -87,11 +96,8 @@ BEGIN
     END IF;
     RETURN NEW;
 END
-$$
 """,
-    """
-CREATE FUNCTION accounts_delete_leads() RETURNS trigger
-LANGUAGE plpgsql AS $$
+    "accounts_delete_leads": """
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION USING
@@ -103,11 +109,8 @@ BEGIN
     DELETE FROM leads l USING gone g WHERE l.account_id = g.id;
     RETURN NULL;
 END
-$$
 """,
-    f"""
-CREATE FUNCTION accounts_keep_lead_ids() RETURNS trigger
-LANGUAGE plpgsql AS $$
+    "accounts_keep_lead_ids": f"""
 BEGIN
     IF EXISTS (SELECT 1 FROM leads WHERE account_id = OLD.id) THEN
         RAISE EXCEPTION USING
@@ -120,63 +123,73 @@ BEGIN
     END IF;
     RETURN NEW;
 END
-$$
 """,
-    """
-CREATE FUNCTION accounts_truncate_leads() RETURNS trigger
-LANGUAGE plpgsql AS $$
+    "accounts_truncate_leads": """
 BEGIN
     TRUNCATE leads;
     RETURN NULL;
 END
-$$
 """,
-]
+}
 
 TRIGGERS = [
-    """
-CREATE TRIGGER leads_account_exists AFTER INSERT ON leads
-REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-EXECUTE FUNCTION leads_check_accounts()
-""",
-    """
-CREATE TRIGGER leads_account_changed BEFORE UPDATE OF account_id ON leads
-FOR EACH ROW WHEN (NEW.account_id IS DISTINCT FROM OLD.account_id)
-EXECUTE FUNCTION leads_check_changed_account()
-""",
-    """
-CREATE TRIGGER accounts_delete_leads AFTER DELETE ON accounts
-REFERENCING OLD TABLE AS gone FOR EACH STATEMENT
-EXECUTE FUNCTION accounts_delete_leads()
-""",
-    """
-CREATE TRIGGER accounts_id_kept BEFORE UPDATE OF id ON accounts
-FOR EACH ROW WHEN (NEW.id IS DISTINCT FROM OLD.id)
-EXECUTE FUNCTION accounts_keep_lead_ids()
-""",
-    """
-CREATE TRIGGER accounts_truncate_leads AFTER TRUNCATE ON accounts
-FOR EACH STATEMENT EXECUTE FUNCTION accounts_truncate_leads()
-""",
+    Trigger(
+        "leads_account_exists",
+        "AFTER INSERT",
+        "leads",
+        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT",
+        "leads_check_accounts",
+    ),
+    Trigger(
+        "leads_account_changed",
+        "BEFORE UPDATE OF account_id",
+        "leads",
+        "FOR EACH ROW WHEN (NEW.account_id IS DISTINCT FROM OLD.account_id)",
+        "leads_check_changed_account",
+    ),
+    Trigger(
+        "accounts_delete_leads",
+        "AFTER DELETE",
+        "accounts",
+        "REFERENCING OLD TABLE AS gone FOR EACH STATEMENT",
+        "accounts_delete_leads",
+    ),
+    Trigger(
+        "accounts_id_kept",
+        "BEFORE UPDATE OF id",
+        "accounts",
+        "FOR EACH ROW WHEN (NEW.id IS DISTINCT FROM OLD.id)",
+        "accounts_keep_lead_ids",
+    ),
+    Trigger(
+        "accounts_truncate_leads",
+        "AFTER TRUNCATE",
+        "accounts",
+        "FOR EACH STATEMENT",
+        "accounts_truncate_leads",
+    ),
 ]
 
 
 def upgrade() -> None:
-    execute(*FUNCTIONS, *TRIGGERS, f"ALTER TABLE leads DROP CONSTRAINT {CONSTRAINT}")
+    execute(
+        *(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$"
+            for name, body in FUNCTIONS.items()
+        ),
+        *(
+            f"CREATE TRIGGER {t.name} {t.fires} ON {t.table} {t.scope} "
+            f"EXECUTE FUNCTION {t.function}()"
+            for t in TRIGGERS
+        ),
+        f"ALTER TABLE leads DROP CONSTRAINT {CONSTRAINT}",
+    )
 
 
 def downgrade() -> None:
     execute(
-        "DROP TRIGGER accounts_truncate_leads ON accounts",
-        "DROP TRIGGER accounts_id_kept ON accounts",
-        "DROP TRIGGER accounts_delete_leads ON accounts",
-        "DROP TRIGGER leads_account_changed ON leads",
-        "DROP TRIGGER leads_account_exists ON leads",
-        "DROP FUNCTION accounts_truncate_leads()",
-        "DROP FUNCTION accounts_keep_lead_ids()",
-        "DROP FUNCTION accounts_delete_leads()",
-        "DROP FUNCTION leads_check_changed_account()",
-        "DROP FUNCTION leads_check_accounts()",
+        *(f"DROP TRIGGER {t.name} ON {t.table}" for t in reversed(TRIGGERS)),
+        *(f"DROP FUNCTION {name}()" for name in reversed(FUNCTIONS)),
         f"ALTER TABLE leads ADD CONSTRAINT {CONSTRAINT} FOREIGN KEY (account_id) "
         "REFERENCES accounts(id) ON DELETE CASCADE",
     )
