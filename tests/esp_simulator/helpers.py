@@ -45,11 +45,15 @@ def bulk(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 @dataclass
 class Receiver:
-    """Collects signed webhook posts; answers 500 to the first `fail_first` posts."""
+    """Collects signed webhook posts; answers 500 to the first `fail_first` posts, and
+    closes each connection after its answer when `close_each`; `peers` are the posts'
+    client addresses (one per connection)."""
 
     fail_first: int = 0
     secret: str = SECRET
+    close_each: bool = False
     posts: list[list[dict[str, Any]]] = field(default_factory=list)
+    peers: list[tuple[str, int]] = field(default_factory=list)
     refused: int = 0
     bad_signatures: int = 0
 
@@ -63,6 +67,8 @@ class Receiver:
         @app.post("/hook")
         async def hook(request: Request) -> Response:
             body = await request.body()
+            if request.client is not None:
+                self.peers.append((request.client.host, request.client.port))
             timestamp = int(request.headers[TIMESTAMP_HEADER])
             if not verify(self.secret, timestamp, body, request.headers[SIGNATURE_HEADER]):
                 self.bad_signatures += 1
@@ -71,9 +77,12 @@ class Receiver:
                 self.refused += 1
                 return Response(status_code=500)
             self.posts.append((await request.json())["events"])
-            return Response(status_code=204)
+            return Response(status_code=204, headers=self._connection())
 
         return app
+
+    def _connection(self) -> dict[str, str]:
+        return {"Connection": "close"} if self.close_each else {}
 
 
 async def eventually(

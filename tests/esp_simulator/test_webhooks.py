@@ -150,6 +150,35 @@ async def test_post_webhooks_keeps_events_while_receiver_down() -> None:
     assert len({e["id"] for e in receiver.events}) == 100
 
 
+async def test_post_webhooks_keep_their_connection_alive() -> None:
+    """One post at a time (batches of 10, sent one after another) over one connection."""
+    receiver = Receiver()
+    async with _with_receiver(receiver, webhook_batch_size=10) as sim:
+        await _send_calls(sim, 2)
+
+        async def all_posted() -> bool:
+            return len(receiver.events) == 100
+
+        await eventually(all_posted, what="every event posted")
+    assert len(receiver.posts) >= 10
+    assert len(set(receiver.peers)) < len(receiver.posts) / 2
+
+
+async def test_post_webhooks_reconnect_when_the_receiver_closes_each_connection() -> None:
+    receiver = Receiver(close_each=True)
+    async with _with_receiver(receiver, webhook_batch_size=10) as sim:
+        sent = await _send_calls(sim, 2)
+
+        async def all_posted() -> bool:
+            return len(receiver.events) == 100
+
+        await eventually(all_posted, what="every event posted")
+        counters = await _counters(sim)
+    assert counters["webhooks"]["failed_attempts"] == 0
+    assert len(set(receiver.peers)) == len(receiver.posts) >= 10
+    assert sorted(e["message_id"] for e in receiver.events) == sorted(m["message_id"] for m in sent)
+
+
 async def test_send_bulk_backlog_full_answers_503() -> None:
     port = free_port()
     settings = _settings(f"http://127.0.0.1:{port}/hook", webhook_queue_max=160)

@@ -39,9 +39,10 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError, retry_after_seconds
-from services.sender.providers.http import AdapterClient, client
+from services.sender.providers.http import AdapterClient
 from services.sender.providers.ses_content import ascii_address, send_bulk_email_body
 from services.sender.providers.settings import ProviderConfig
+from shared.http.direct import direct_client
 from shared.settings import Seconds
 
 log = structlog.get_logger(__name__)
@@ -168,7 +169,7 @@ class SesProvider:
             )
         self.settings = settings
         self._credentials = _credentials(self.settings)
-        self._client = AdapterClient(http, lambda: client(settings.timeout_s))
+        self._client = AdapterClient(http, lambda: direct_client(settings.timeout_s))
         self._http = self._client.http
         # botocore logs canonical requests (with any session token) at DEBUG.
         logging.getLogger("botocore.auth").setLevel(logging.INFO)

@@ -23,7 +23,8 @@ from services.sender.providers.base import (
     SendRequest,
 )
 from services.sender.providers.errors import ProviderRequestError, retry_after_seconds
-from services.sender.providers.http import AdapterClient, client
+from services.sender.providers.http import AdapterClient
+from shared.http.direct import direct_client
 from shared.simulator_status import MessageStatus
 
 log = structlog.get_logger(__name__)
@@ -100,7 +101,7 @@ class SimulatorProvider:
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}"}
         self._post_headers = {**self._headers, "Content-Type": "application/json"}
-        self._client = AdapterClient(http, lambda: client(timeout_s, connections))
+        self._client = AdapterClient(http, lambda: direct_client(timeout_s, connections))
         self._http = self._client.http
 
     async def send_batch(self, request: SendRequest) -> list[RecipientResult]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.sender.providers.http import AdapterClient, client
-from services.sender.providers.transport import Http11Transport
+from services.sender.providers.http import AdapterClient
+from shared.http.direct import direct_client
+from shared.http.transport import Http11Transport
 
 
 async def test_given_client_is_used_and_left_open() -> None:
@@ -14,7 +15,7 @@ async def test_given_client_is_used_and_left_open() -> None:
     made: list[httpx.AsyncClient] = []
 
     def make() -> httpx.AsyncClient:
-        made.append(client(1.0))
+        made.append(direct_client(1.0))
         return made[-1]
 
     adapter = AdapterClient(given, make)
@@ -24,7 +25,7 @@ async def test_given_client_is_used_and_left_open() -> None:
 
 
 async def test_own_client_is_made_and_closed_with_the_adapter() -> None:
-    adapter = AdapterClient(None, lambda: client(1.0))
+    adapter = AdapterClient(None, lambda: direct_client(1.0))
     assert not adapter.http.is_closed
     await adapter.aclose()
     assert adapter.http.is_closed
@@ -35,10 +36,10 @@ async def test_own_client_runs_on_the_esp_transport_unless_a_proxy_is_named(
 ) -> None:
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
-    async with client(1.0) as direct:
+    async with direct_client(1.0) as direct:
         assert isinstance(direct._transport, Http11Transport)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    async with client(1.0) as proxied:
+    async with direct_client(1.0) as proxied:
         assert not isinstance(proxied._transport, Http11Transport)
         assert proxied._transport_for_url(httpx.URL("https://api.sendgrid.com/")) is not (
             proxied._transport

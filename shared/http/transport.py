@@ -1,11 +1,12 @@
 """An httpx transport for the ESP calls: HTTP/1.1 keep-alive over asyncio, parsed by httptools.
 
-The adapters keep httpx's client (requests, responses, timeouts, its errors); only what is
-under `AsyncClient.send` changes. httpx's own transport (httpcore over anyio, parsed by
-h11, pure Python) cost 490 µs of CPU per call with the client's layer 585, and a
-connection on an asyncio protocol parsed by httptools (the C parser uvicorn uses) 35
-(`bench/results/20261203T2215Z-esp-transport/`): one call carries 50 emails, so it was
-about 11 µs of the sender's CPU per email.
+The sender's ESP adapters and the ESP simulator's webhook outbox post through it
+(`shared.http.direct`), keeping httpx's client (requests, responses, timeouts, its
+errors); only what is under `AsyncClient.send` changes. httpx's own transport (httpcore
+over anyio, parsed by h11, pure Python) cost 490 µs of CPU per call with the client's
+layer 585, and a connection on an asyncio protocol parsed by httptools (the C parser
+uvicorn uses) 35 (`bench/results/20261203T2215Z-esp-transport/`): one call carries 50
+emails, so it was about 11 µs of the sender's CPU per email.
 
 What it does, and does not:
 

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.sender.providers.http import EspClient
-from services.sender.providers.transport import Http11Transport
+from shared.http.direct import DirectClient
+from shared.http.transport import Http11Transport
 from tests.ports import free_port
 from tests.sender.providers.smtp_server import make_certificate
 
@@ -240,10 +240,10 @@ async def test_a_read_response_leaves_no_garbage_for_the_collector(
     serve: Start, esp_client: bool
 ) -> None:
     """httpx binds a response's stream to the response (a cycle); the adapters' client
-    (`EspClient`) hands back responses that reference counting frees."""
+    (`DirectClient`) hands back responses that reference counting frees."""
     server = await serve([ok(b'{"ok":true}'), ok(b'{"ok":true}')])
     url = f"http://127.0.0.1:{server.port}/v1/messages/bulk"
-    make = EspClient if esp_client else httpx.AsyncClient
+    make = DirectClient if esp_client else httpx.AsyncClient
     async with make(transport=Http11Transport(), timeout=2.0) as http:
         await http.post(url, content=b"{}")  # the connection is open before counting
         gc.collect()
@@ -323,7 +323,7 @@ async def test_a_plain_call_skips_the_client_layer_and_sends_the_same_request(
     server = await serve([ok(b'{"n":1}'), ok(b'{"n":2}')])
     url = f"http://127.0.0.1:{server.port}/v1/messages/bulk?x=1"
     kwargs: dict[str, Any] = {"content": b'{"m":[]}', "headers": {"Authorization": "Bearer k"}}
-    async with EspClient(transport=Http11Transport(), timeout=2.0) as lean:
+    async with DirectClient(transport=Http11Transport(), timeout=2.0) as lean:
         mine = await lean.post(url, **kwargs)
         assert full_sends == []  # httpx's send was not involved
     async with httpx.AsyncClient(transport=Http11Transport(), timeout=2.0) as plain:
@@ -346,7 +346,7 @@ async def test_calls_with_auth_redirects_hooks_or_streams_go_through_httpx(
     async def hook(request: httpx.Request) -> None:
         hooked.append(request.url.path)
 
-    async with EspClient(transport=Http11Transport(), timeout=2.0) as http:
+    async with DirectClient(transport=Http11Transport(), timeout=2.0) as http:
         assert (await http.post(f"{base}/auth", content=b"x", auth=("api", "k"))).text == "a"
         followed = await http.get(f"{base}/here", follow_redirects=True)
         assert (followed.text, followed.url.path) == ("b", "/there")
@@ -364,7 +364,7 @@ async def test_calls_with_auth_redirects_hooks_or_streams_go_through_httpx(
 async def test_a_plain_call_keeps_httpx_errors_timeouts_and_statuses(serve: Start) -> None:
     server = await serve([Answer(ok(b"late").data, delay_s=1.0), ok(b"no", "X: y")])
     url = f"http://127.0.0.1:{server.port}/v1"
-    http = EspClient(transport=Http11Transport(), timeout=0.2)
+    http = DirectClient(transport=Http11Transport(), timeout=0.2)
     with pytest.raises(httpx.ReadTimeout):
         await http.post(url, content=b"{}")
     failing = await serve([Answer(b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nno")])
