@@ -25,14 +25,13 @@ class DirectClient(httpx.AsyncClient):
     A plain call is what the sender's ESP adapters and the simulator's webhook posts
     make: no auth flow (the credentials are headers, or the call falls back), no redirect
     to follow, no event hooks, not streamed, on the client's own `Http11Transport` (no
-    proxy mounts). `request`/`post` still build the
-    request (the client's headers, timeouts and parameters merged as httpx merges them);
-    only `send`'s machinery around the transport is skipped: the auth and redirect flows,
-    the stream bound to the response and cookie extraction (no ESP API keeps state in
-    cookies, nor does the webhook receiver; a `Set-Cookie` is not sent back). That
-    machinery was 89 µs of CPU per call of 253
-    (`bench/results/20261204T0645Z-httpx-client-layer/`), 1.8 µs per email. Anything
-    else goes through httpx's `send` unchanged.
+    proxy mounts). `request`/`post` still build the request (the client's headers,
+    timeouts and parameters merged as httpx merges them); only `send`'s machinery around
+    the transport is skipped: the auth and redirect flows, the stream bound to the
+    response and cookie extraction (no ESP API keeps state in cookies, nor does the
+    webhook receiver; a `Set-Cookie` is not sent back). That machinery was 89 µs of CPU
+    per call of 253 (`bench/results/20261204T0645Z-httpx-client-layer/`), 1.8 µs per
+    email. Anything else goes through httpx's `send` unchanged.
 
     httpx binds every response's stream to the response (to time it when it closes): a
     cycle, with the request, its URL and headers hanging off it, which only the garbage
