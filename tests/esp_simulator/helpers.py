@@ -43,6 +43,9 @@ def bulk(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {"from": "Acme <news@acme.example>", "reply_to": None, "messages": messages}
 
 
+CLOSE = {"Connection": "close"}
+
+
 @dataclass
 class Receiver:
     """Collects signed webhook posts; answers 500 to the first `fail_first` posts, and
@@ -77,12 +80,9 @@ class Receiver:
                 self.refused += 1
                 return Response(status_code=500)
             self.posts.append((await request.json())["events"])
-            return Response(status_code=204, headers=self._connection())
+            return Response(status_code=204, headers=CLOSE if self.close_each else None)
 
         return app
-
-    def _connection(self) -> dict[str, str]:
-        return {"Connection": "close"} if self.close_each else {}
 
 
 async def eventually(

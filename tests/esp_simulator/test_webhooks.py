@@ -57,6 +57,15 @@ async def _counters(sim: httpx.AsyncClient) -> dict[str, Any]:
     return counters
 
 
+async def _until_posted(receiver: Receiver, events: int, what: str) -> None:
+    """Wait until `receiver` holds `events` events."""
+
+    async def posted() -> bool:
+        return len(receiver.events) == events
+
+    await eventually(posted, what=what)
+
+
 async def test_post_webhooks_signed_batches_of_outcomes() -> None:
     receiver = Receiver()
     knobs = {"hard_bounce_rate": 0.2, "complaint_rate": 0.2, "open_rate": 0.5, "seed": 3}
@@ -65,10 +74,7 @@ async def test_post_webhooks_signed_batches_of_outcomes() -> None:
         counters = await _counters(sim)
         total: int = sum(counters["outcomes"].values())
 
-        async def all_posted() -> bool:
-            return len(receiver.events) == total
-
-        await eventually(all_posted, what="all events posted")
+        await _until_posted(receiver, total, "all events posted")
         counters = await _counters(sim)
     assert counters["webhooks"] == {"events_sent": total, "events_pending": 0, "failed_attempts": 0}
     assert receiver.bad_signatures == 0
@@ -113,10 +119,7 @@ async def test_post_webhooks_retries_after_server_errors() -> None:
     async with _with_receiver(receiver) as sim:
         sent = await _send_calls(sim, 2)
 
-        async def all_posted() -> bool:
-            return len(receiver.events) == 100
-
-        await eventually(all_posted, what="events after retries")
+        await _until_posted(receiver, 100, "events after retries")
         counters = await _counters(sim)
     assert receiver.refused == 3
     assert counters["webhooks"]["failed_attempts"] == 3
@@ -139,11 +142,7 @@ async def test_post_webhooks_keeps_events_while_receiver_down() -> None:
 
         await eventually(failing, what="failed attempts while down")
         async with serving(receiver.app(), port=port):
-
-            async def all_posted() -> bool:
-                return len(receiver.events) == 100
-
-            await eventually(all_posted, what="events after the receiver came up")
+            await _until_posted(receiver, 100, "events after the receiver came up")
             counters = await _counters(sim)
     assert counters["webhooks"]["events_sent"] == 100
     assert counters["webhooks"]["events_pending"] == 0
@@ -156,10 +155,7 @@ async def test_post_webhooks_keep_their_connection_alive() -> None:
     async with _with_receiver(receiver, webhook_batch_size=10) as sim:
         await _send_calls(sim, 2)
 
-        async def all_posted() -> bool:
-            return len(receiver.events) == 100
-
-        await eventually(all_posted, what="every event posted")
+        await _until_posted(receiver, 100, "every event posted")
     assert len(receiver.posts) >= 10
     assert len(set(receiver.peers)) < len(receiver.posts) / 2
 
@@ -169,10 +165,7 @@ async def test_post_webhooks_reconnect_when_the_receiver_closes_each_connection(
     async with _with_receiver(receiver, webhook_batch_size=10) as sim:
         sent = await _send_calls(sim, 2)
 
-        async def all_posted() -> bool:
-            return len(receiver.events) == 100
-
-        await eventually(all_posted, what="every event posted")
+        await _until_posted(receiver, 100, "every event posted")
         counters = await _counters(sim)
     assert counters["webhooks"]["failed_attempts"] == 0
     assert len(set(receiver.peers)) == len(receiver.posts) >= 10
@@ -203,10 +196,7 @@ async def test_post_webhooks_after_outcome_delay() -> None:
         pending = (await _counters(sim))["webhooks"]["events_pending"]
         early = len(receiver.events)
 
-        async def all_posted() -> bool:
-            return len(receiver.events) == 50
-
-        await eventually(all_posted, what="delayed events")
+        await _until_posted(receiver, 50, "delayed events")
     assert (pending, early) == (50, 0)
 
 

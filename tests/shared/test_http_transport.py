@@ -235,15 +235,15 @@ async def test_https_verifies_the_server_certificate(serve: Start, tmp_path: Pat
             await http.get(f"https://127.0.0.1:{server.port}/")
 
 
-@pytest.mark.parametrize("esp_client", [True, False])
+@pytest.mark.parametrize("direct", [True, False])
 async def test_a_read_response_leaves_no_garbage_for_the_collector(
-    serve: Start, esp_client: bool
+    serve: Start, direct: bool
 ) -> None:
     """httpx binds a response's stream to the response (a cycle); the adapters' client
     (`DirectClient`) hands back responses that reference counting frees."""
     server = await serve([ok(b'{"ok":true}'), ok(b'{"ok":true}')])
     url = f"http://127.0.0.1:{server.port}/v1/messages/bulk"
-    make = DirectClient if esp_client else httpx.AsyncClient
+    make = DirectClient if direct else httpx.AsyncClient
     async with make(transport=Http11Transport(), timeout=2.0) as http:
         await http.post(url, content=b"{}")  # the connection is open before counting
         gc.collect()
@@ -255,7 +255,7 @@ async def test_a_read_response_leaves_no_garbage_for_the_collector(
             unreachable = gc.collect()
         finally:
             gc.enable()
-    assert (unreachable == 0) is esp_client
+    assert (unreachable == 0) is direct
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
