@@ -8,11 +8,11 @@ events keep the provider events they were made of beside them (`Parsed.raws`).
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -149,7 +149,7 @@ def test_ids_read_once_per_request_decide_each_event_alone() -> None:
 @pytest.mark.parametrize("address", ["a b@example.com", "a@example.com\u2003x", "ab"])
 def test_an_address_with_whitespace_or_too_short_is_rejected(address: str) -> None:
     metadata = {"account_id": str(uuid4()), "campaign_id": str(uuid4()), "lead_id": str(uuid4())}
-    event = dataclasses.replace(_event(0, metadata), email=address)
+    event = msgspec.structs.replace(_event(0, metadata), email=address)
     result = normalise([event])
     assert not result.events and "is not an email address" in result.rejected[0].reason
 
@@ -170,7 +170,7 @@ def test_fields_the_contract_refuses_are_rejected_with_the_event(
     """What the pydantic `EmailEvent` refused, the struct's maker refuses the same way: the
     event alone is rejected (dead-lettered), the request's others go on."""
     metadata = {"account_id": str(uuid4()), "campaign_id": str(uuid4()), "lead_id": str(uuid4())}
-    bad = dataclasses.replace(_event(0, metadata), **change)
+    bad = msgspec.structs.replace(_event(0, metadata), **change)
     good = _event(1, metadata | {"lead_id": str(uuid4())})
     result = normalise([bad, good])
     assert len(result.rejected) == 1 and result.rejected[0].reason.startswith(reason)
