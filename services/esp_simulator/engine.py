@@ -186,7 +186,7 @@ class Simulator:
         answers: frozenset[MessageStatus] = EVERY_STATUS,
     ) -> list[Answer] | CallRefused:
         """`send` of emails validated upstream: one answer per email, in order."""
-        records = call_records(emails, self._wall())
+        records = call_records(emails, self._wall(), self.requests.campaign_ids)
         if self.outage.down:
             return self._refuse(records, CallRefused(503, "simulated outage"), "down")
         latency_s = self._latency_s()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
 
@@ -87,7 +87,7 @@ async def read_requests(
     log = simulator.requests
     records = log.select(campaign_id, since, limit)
     return RequestLogPage(
-        entries=[LoggedCall.model_validate(asdict(r)) for r in records],
+        entries=[LoggedCall.model_validate(msgspec.structs.asdict(r)) for r in records],
         recorded=log.recorded,
         evicted=log.evicted,
         capacity=log.capacity,
