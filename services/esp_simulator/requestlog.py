@@ -67,19 +67,20 @@ class CallRecord(msgspec.Struct, gc=False):
 
 
 def call_records(
-    emails: Sequence[Email], started_at: float, campaign_ids: dict[str, UUID] | None = None
+    emails: Sequence[Email], started_at: float, campaign_ids: dict[str, UUID]
 ) -> dict[UUID | str, CallRecord]:
     """One empty record per campaign of the call, with its recipient count, by the campaign
     id as the emails carry it (a UUID or its canonical text). `campaign_ids`: the UUIDs of
     the campaigns seen so far by their text, so every record of a campaign holds the same
     object (`RequestLog.campaign_ids`)."""
     records: dict[UUID | str, CallRecord] = {}
-    known = {} if campaign_ids is None else campaign_ids
     for email in emails:
         campaign = email.ids.campaign_id
         record = records.get(campaign)
         if record is None:
-            campaign_id = _campaign_uuid(campaign, known) if isinstance(campaign, str) else campaign
+            campaign_id = (
+                _campaign_uuid(campaign, campaign_ids) if isinstance(campaign, str) else campaign
+            )
             record = records[campaign] = CallRecord(campaign_id, started_at)
         record.recipients += 1
     return records
