@@ -217,7 +217,7 @@ def _head(request: httpx.Request, length: int) -> bytes:
 
 
 class Http11Transport(httpx.AsyncBaseTransport):
-    """httpx's `transport=` for the ESP adapters (see the module's docstring)."""
+    """httpx's `transport=` for the ESP adapters and the webhook outbox (module docstring)."""
 
     def __init__(
         self,
