@@ -23,7 +23,7 @@ from services.guard.rules import Rates, account_verdict, campaign_verdict
 from shared.reputation import GuardThresholds
 
 CAMPAIGNS = 300
-LEADS = 6000  # the end-to-end test's demo; the larger demos are judged on more outcomes
+LEADS = 12_000  # the end-to-end test's demo; the larger demos are judged on more outcomes
 JUDGED_EVERY = 50  # outcomes between verdicts (the guard judges per batch of events)
 
 
