@@ -4,8 +4,9 @@
 event namespace and a name holding the campaign and lead ids. The sender needs two per
 email, as text, and `uuid5` + `str` cost ~10 µs each (a `UUID` built, its int formatted
 back). Here the SHA-1 state of the name's campaign prefix is computed once per campaign
-and copied per lead, and the 16 bytes are formatted directly: the same ids (tests compare
-them with the shared functions), about a third of the cost.
+and copied per lead, and the digest's hex digits are sliced into the UUID's text with its
+version and variant digits set: the same ids (tests compare them with the shared
+functions), a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -37,12 +38,18 @@ def _prefix(kind: str, campaign_id: UUID) -> hashlib._Hash:
     )
 
 
+# the hex digit of a UUID's variant nibble (RFC 9562: 10xx) for the digest's nibble there
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 0b11] for digit in "0123456789abcdef"}
+
+
 def _uuid5_text(state: hashlib._Hash, lead_id: str) -> str:
+    """The UUID 5 of the prefix in `state` and `lead_id`, as text: the digest's first 32 hex
+    digits with the version digit (5) and the variant digit set, sliced from `hexdigest()`
+    (1.4 µs against 2.2 building the 16 bytes first, timed alone)."""
     h = state.copy()
     h.update(lead_id.encode())
-    d = h.digest()
-    x = (d[:6] + bytes(((d[6] & 0x0F) | 0x50, d[7], (d[8] & 0x3F) | 0x80)) + d[9:16]).hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    x = h.hexdigest()
+    return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT_DIGIT[x[16]]}{x[17:20]}-{x[20:32]}"
 
 
 class CampaignIds:
