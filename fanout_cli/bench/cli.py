@@ -365,10 +365,12 @@ def _sweep(
 def print_cpu_per_email(runs: list[dict[str, Any]], to: Console) -> None:
     """The tables the next performance round starts from: CPU µs per email per process
     with the machine's speed beside it, and the broker's bytes and requests per topic."""
-    from fanout_cli.bench.render import broker_per_topic, cpu_per_email, reference_line
+    from fanout_cli.bench.render import broker_per_topic, cpu_per_email, jit_line, reference_line
 
     header, rows = cpu_per_email(runs)
     to.print(table("CPU µs per email", header, rows))
+    if (line := jit_line(runs)) is not None:
+        to.print(line, markup=False, highlight=False)
     if (line := reference_line(runs)) is not None:
         to.print(line, markup=False, highlight=False)
     for run in runs:

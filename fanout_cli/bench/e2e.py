@@ -207,6 +207,7 @@ async def _run_campaign(
         statements_before = await _statements(common)
         broker_pid = broker(common).process.pid()
         broker_before = await kafka_load.snapshot(broker_pid)
+        jit_before = kafka_load.jit_cpu_s(broker_pid)
         sampler.start()
         stop = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop))
@@ -220,7 +221,9 @@ async def _run_campaign(
         result.processes = sampler.figures
         result.postgres_roles = sampler.postgres_roles
         result.statements = pg_load.difference(statements_before, await _statements(common))
+        jit_after = kafka_load.jit_cpu_s(broker_pid)
         result.broker = kafka_load.difference(broker_before, await kafka_load.snapshot(broker_pid))
+        result.broker.jit_cpu_s = kafka_load.jit_difference(jit_before, jit_after)
         result.simulator_duplicates = await _simulator_duplicates(client) - duplicates_before
         result.reference_after = reference()
 

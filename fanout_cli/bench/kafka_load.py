@@ -8,11 +8,19 @@ groups means records fetched again: the sender's consumer once read `email.sends
 times over, aiokafka dropping what it had fetched for each paused partition
 (bench/results/20261203T1930Z-kafka-refetch). Without a JDK or a broker process the
 run has no broker figures, and says why, never an error.
+
+Beside them, the CPU time of the broker's JIT compiler threads (`jit_cpu_s`, from /proc):
+a broker started minutes before a run spends a large part of its CPU compiling its own
+code (bench/results/20261206T0200Z-round30: 10.6 of the 23.3 s a fresh-clone stack's broker
+used over the benchmark's three runs), work a long-running broker has done once, not work
+per email. It is part of Kafka's CPU per email, never taken out of it; the line says how
+much of it was warming up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +38,11 @@ TOPIC_METERS = {
 
 Snapshot = dict[str, float]
 
+PROC = Path("/proc")
+# HotSpot's compiler threads ("C1 CompilerThread0", "C2 CompilerThread0"), as the kernel
+# names them: cut to 15 characters
+JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
+
 
 @dataclass
 class BrokerLoad:
@@ -38,6 +51,7 @@ class BrokerLoad:
     requests: dict[str, int] = field(default_factory=dict)
     topics: dict[str, dict[str, int]] = field(default_factory=dict)
     unavailable: str | None = None  # why there are no figures
+    jit_cpu_s: float | None = None  # of the broker's CPU, its JIT compiler threads' (`jit_cpu_s`)
 
 
 async def snapshot(broker_pid: int | None) -> Snapshot | str:
@@ -94,3 +108,37 @@ def difference(before: Snapshot | str, after: Snapshot | str) -> BrokerLoad:
     load.requests = dict(sorted(load.requests.items(), key=lambda item: -item[1]))
     load.topics = dict(sorted(load.topics.items()))
     return load
+
+
+def jit_cpu_s(broker_pid: int | None, proc: Path = PROC) -> float | None:
+    """CPU seconds the broker's JIT compiler threads have used so far; None without the
+    process (or without /proc).
+
+    HotSpot keeps the first compiler thread of each kind for the process's life and stops
+    the others when idle, taking their time with them: on two cores there is one of each,
+    so the figure is whole; with more cores it is a lower bound.
+    """
+    if broker_pid is None:
+        return None
+    try:
+        tasks = list((proc / str(broker_pid) / "task").iterdir())
+    except OSError:
+        return None
+    ticks = 0
+    for task in tasks:
+        try:
+            if not (task / "comm").read_text().startswith(JIT_THREADS):
+                continue
+            # after the name in parentheses: state is field 3, utime 14 and stime 15
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def jit_difference(before: float | None, after: float | None) -> float | None:
+    """The JIT's CPU seconds between two readings (None if either is missing)."""
+    if before is None or after is None:
+        return None
+    return round(max(0.0, after - before), 2)

@@ -80,6 +80,8 @@ def markdown(data: dict[str, Any]) -> str:
     lines += ["", "CPU µs per email (CPU seconds over matched emails) per process:", ""]
     lines += _markdown_table(*cpu_per_email(data["e2e"]))
     lines += _stored_before(data["e2e"])
+    if (line := jit_line(data["e2e"])) is not None:
+        lines += ["", line]
     if (line := reference_line(data["e2e"])) is not None:
         lines += ["", line]
     lines += _postgres_detail(data["e2e"])
@@ -156,6 +158,25 @@ def reference_line(runs: list[dict[str, Any]]) -> str | None:
         "Machine reference before → after each run, in run order (one thread's CPU ms for a "
         f"fixed piece of work, `fanout_cli.bench.machine.reference`; medians of {repeats}; "
         f"lower is faster): {cells}."
+    )
+
+
+def jit_line(runs: list[dict[str, Any]]) -> str | None:
+    """How much of Kafka's CPU per email was its JIT compiling its own code (None: not
+    measured in any run): part of the figure above, not added to it."""
+    spent = [(run.get("broker") or {}).get("jit_cpu_s") for run in runs]
+    if all(seconds is None for seconds in spent):
+        return None
+
+    def per_email(run: dict[str, Any], seconds: float | None) -> str:
+        if seconds is None or not run["matched"]:
+            return "—"
+        return f"{seconds * 1e6 / run['matched']:,.1f}"
+
+    cells = " / ".join(per_email(run, seconds) for run, seconds in zip(runs, spent, strict=True))
+    return (
+        "Of Kafka's CPU µs per email above, its JIT compiler threads' (a freshly started "
+        f"broker compiling its own code, not work per email), in run order: {cells}."
     )
 
 

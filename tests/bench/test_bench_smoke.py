@@ -85,6 +85,12 @@ def test_bench_smoke_every_lead_has_an_outcome(tmp_path: Path, suite_stack: Suit
     sends = data["e2e"][-1]["broker"]["topics"]["bench.email.sends"]
     assert sends["records_in"] >= 100_000 / 50
     assert sends["bytes_out"] <= 1.25 * sends["bytes_in"], sends
+    # and its JIT compiler threads' CPU, part of Kafka's (a broker compiles as load comes)
+    jit = [run["broker"]["jit_cpu_s"] for run in data["e2e"]]
+    assert all(
+        s is not None and 0 <= s <= run["processes"]["kafka"]["cpu_s"] + 0.1
+        for s, run in zip(jit, data["e2e"], strict=True)
+    ), jit
     fanout = data["fanout"]
     assert len(data["classic"]["slices"]) == len(fanout["slices"]) == len(fanout["paced"]) == 2
     assert fanout["producers"] == 2 and len(fanout["produce_per_s"]) == 2
