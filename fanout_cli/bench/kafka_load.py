@@ -11,10 +11,9 @@ run has no broker figures, and says why, never an error.
 
 Beside them, the CPU time of the broker's JIT compiler threads (`jit_cpu_s`, from /proc):
 a broker started minutes before a run spends a large part of its CPU compiling its own
-code (bench/results/20261206T0200Z-round30: 10.6 of the 23.3 s a fresh-clone stack's broker
-used over the benchmark's three runs), work a long-running broker has done once, not work
-per email. It is part of Kafka's CPU per email, never taken out of it; the line says how
-much of it was warming up.
+code (docs/benchmarks.md, "Round 30 of issue 17"), work a long-running broker has done
+once, not work per email. It is part of Kafka's CPU per email, never taken out of it; the
+line says how much of it was warming up.
 """
 
 from __future__ import annotations
