@@ -24,6 +24,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.threads import threads_named
+
 COUNTERS = Path(__file__).with_name("KafkaCounters.java")
 READ_TIMEOUT_S = 60.0
 # Per-topic meters kept, by the broker's name (BrokerTopicMetrics).
@@ -120,14 +122,12 @@ def jit_cpu_s(broker_pid: int | None, proc: Path = PROC) -> float | None:
     if broker_pid is None:
         return None
     try:
-        tasks = list((proc / str(broker_pid) / "task").iterdir())
+        compilers = threads_named(proc / str(broker_pid) / "task", JIT_THREADS)
     except OSError:
         return None
     ticks = 0
-    for task in tasks:
+    for task in compilers:
         try:
-            if not (task / "comm").read_text().startswith(JIT_THREADS):
-                continue
             # after the name in parentheses: state is field 3, utime 14 and stime 15
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # the thread ended meanwhile

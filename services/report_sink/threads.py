@@ -27,6 +27,7 @@ from pathlib import Path
 import structlog
 
 from shared.periodic import stopped_within
+from shared.threads import threads_named
 
 log = structlog.get_logger(__name__)
 
@@ -40,10 +41,8 @@ def renice_merges(nice: int, tasks: Path = Path("/proc/self/task")) -> int:
     if not tasks.is_dir():
         return 0
     changed = 0
-    for task in tasks.iterdir():
+    for task in threads_named(tasks, MERGE_THREADS):
         with contextlib.suppress(OSError, ValueError):  # a thread may end meanwhile
-            if not (task / "comm").read_text().startswith(MERGE_THREADS):
-                continue
             tid = int(task.name)
             if os.getpriority(os.PRIO_PROCESS, tid) != nice:
                 os.setpriority(os.PRIO_PROCESS, tid, nice)
