@@ -118,16 +118,21 @@ def cpu_per_email(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
     rows: list[list[str]] = []
 
     def per_email(run: dict[str, Any], names: list[str]) -> str:
-        if not run["matched"]:
-            return "—"
         spent = sum(run["processes"][n]["cpu_s"] for n in names if n in run["processes"])
-        return f"{spent * 1e6 / run['matched']:,.1f}"
+        return _us_per_email(run, spent)
 
     for name in names:
         rows.append([name, *(per_email(run, [name]) for run in runs)])
     fanout = [n for n in names if n != SIMULATOR]
     rows.append(["all but the simulator", *(per_email(run, fanout) for run in runs)])
     return header, rows
+
+
+def _us_per_email(run: dict[str, Any], seconds: float | None) -> str:
+    """`seconds` of CPU as µs per email of `run` ("—" without either)."""
+    if seconds is None or not run["matched"]:
+        return "—"
+    return f"{seconds * 1e6 / run['matched']:,.1f}"
 
 
 def _stored_before(runs: list[dict[str, Any]]) -> list[str]:
@@ -168,12 +173,7 @@ def jit_line(runs: list[dict[str, Any]]) -> str | None:
     if all(seconds is None for seconds in spent):
         return None
 
-    def per_email(run: dict[str, Any], seconds: float | None) -> str:
-        if seconds is None or not run["matched"]:
-            return "—"
-        return f"{seconds * 1e6 / run['matched']:,.1f}"
-
-    cells = " / ".join(per_email(run, seconds) for run, seconds in zip(runs, spent, strict=True))
+    cells = " / ".join(_us_per_email(run, s) for run, s in zip(runs, spent, strict=True))
     return (
         "Of Kafka's CPU µs per email above, its JIT compiler threads' (a freshly started "
         f"broker compiling its own code, not work per email), in run order: {cells}."
