@@ -4,7 +4,9 @@ and reads it the same: any body it parses, pydantic validates to the same emails
 from __future__ import annotations
 
 import copy
+import tracemalloc
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -12,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from starlette.types import Message, Receive, Scope, Send
 
+from services.esp_simulator.api import fastpath
 from services.esp_simulator.api.fastpath import parse_bulk
 from services.esp_simulator.engine import emails_of
 from services.esp_simulator.events import Email
@@ -176,3 +180,54 @@ def test_fast_path_leaves_values_it_cannot_vouch_for_to_the_route(
         target = target[parent]
     target[name] = value
     assert parse_bulk(orjson.dumps(body)) is None
+
+
+async def test_the_body_is_not_held_while_the_engine_answers() -> None:
+    """The engine holds a call through its simulated latency (150 ms in benchmarks, with a
+    sender's 128 calls in flight): what it needs is the parsed emails, not the body they
+    came in. Checked by the memory still allocated by the body's read while it answers."""
+    body = orjson.dumps({**EXAMPLE, "messages": [EXAMPLE["messages"][0]] * 10})
+    body = body.replace(b'"html":"', b'"html":"' + b"x" * 20_000, 1)
+    held: list[int] = []
+
+    class Engine:
+        async def send_emails(self, emails: list[Email]) -> list[tuple[str, str, str, str]]:
+            snapshot = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(True, fastpath.__file__)]
+            )
+            held.append(sum(stat.size for stat in snapshot.statistics("filename")))
+            return [(e.message_id, "accepted", "p-1", "") for e in emails]
+
+    half = len(body) // 2  # two chunks: the read joins them into a body of its own
+    chunks: list[Message] = [
+        {"type": "http.request", "body": body[:half], "more_body": True},
+        {"type": "http.request", "body": body[half:], "more_body": False},
+    ]
+
+    async def receive() -> Message:
+        return chunks.pop(0)
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    app = SimpleNamespace(state=SimpleNamespace(api_key="k", simulator=Engine()))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": fastpath.BULK_PATH,
+        "app": app,
+        "headers": [(b"authorization", b"Bearer k"), (b"content-type", b"application/json")],
+    }
+
+    async def unexpected(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("the fast path handed the call to the route")
+
+    tracemalloc.start()
+    try:
+        await fastpath.BulkFastPath(unexpected)(scope, receive, send)
+    finally:
+        tracemalloc.stop()
+    assert sent[0]["status"] == 200 and len(orjson.loads(sent[1]["body"])["results"]) == 10
+    assert held and held[0] < len(body) // 2

@@ -167,6 +167,9 @@ class BulkFastPath:
         if emails is None:
             await self.app(scope, _replay(body, receive), send)
             return
+        # not held through the simulated latency: at 150 ms a sender's 128 calls in flight
+        # would keep 128 bodies alive (bench/results/20261206T0420Z-round31, `ab_body`)
+        del body
         simulator: Simulator = state.simulator
         answer = await simulator.send_emails(emails)
         if isinstance(answer, CallRefused):
