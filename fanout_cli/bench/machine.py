@@ -1,5 +1,5 @@
-"""Where the figures were measured: CPUs, memory, Python, load at the start, and the
-machine's speed beside each run (`reference`)."""
+"""Where the figures were measured: CPUs, memory, Python (and which build of it), load at
+the start, and the machine's speed beside each run (`reference`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import hmac
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ def machine_facts() -> dict[str, Any]:
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "cpu_model": _cpu_model(),
         "python": platform.python_version(),
+        # whose build: the services run on the same interpreter, and two builds of one
+        # version differ by a fifth or more in CPU per email (docs/benchmarks.md, round 31)
+        "python_executable": os.path.realpath(sys.executable),
         "load_average_at_start": os.getloadavg(),
     }
 

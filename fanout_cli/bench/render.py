@@ -36,6 +36,12 @@ def _f(value: Any, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _interpreter(machine: dict[str, Any]) -> str:
+    """` (its executable)`, for runs that recorded it (older results did not)."""
+    executable = machine.get("python_executable")
+    return f" ({executable})" if executable else ""
+
+
 def markdown(data: dict[str, Any]) -> str:
     """The report: end to end, classic vs Fanout per slice with ratios, report latency."""
     m = data["machine"]
@@ -44,7 +50,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"# Fanout benchmark, {data['started_at']}",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Python "
-        f"{m['python']}, load average at start {load}.",
+        f"{m['python']}{_interpreter(m)}, load average at start {load}.",
         "",
         "## End to end",
         "",
