@@ -2,7 +2,15 @@
 # Every target installs what it needs: the virtualenv and Python packages here,
 # PostgreSQL (Debian package) and the Kafka jars (Maven Central) through `fanout stack up`.
 
-PYTHON ?= python3
+# The interpreter the virtualenv is made from: Debian's own CPython 3.11 when the machine
+# has it (/usr/bin/python3), else the first python3 on PATH; PYTHON=... chooses another.
+# Debian builds its interpreter with profile-guided optimisation and links it statically,
+# as the python:3.11 images of deploy/Dockerfile are built optimised; pyenv's default build
+# (this machine's python3 on PATH) is neither, and ran the same services 20-30 % slower
+# (docs/benchmarks.md, "Round 31 of issue 17").
+SYSTEM_PYTHON := $(shell /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  2>/dev/null && echo /usr/bin/python3)
+PYTHON ?= $(or $(SYSTEM_PYTHON),python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
