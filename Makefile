@@ -6,8 +6,8 @@
 # has it (/usr/bin/python3), else the first python3 on PATH; PYTHON=... chooses another.
 # Debian builds its interpreter with profile-guided optimisation and links it statically,
 # as the python:3.11 images of deploy/Dockerfile are built optimised; pyenv's default build
-# (this machine's python3 on PATH) is neither, and ran the same services 20-30 % slower
-# (docs/benchmarks.md, "Round 31 of issue 17").
+# (this machine's python3 on PATH) is neither: side by side the services spent 2-11 % more
+# CPU per email on it (docs/benchmarks.md, "Round 31 of issue 17").
 SYSTEM_PYTHON := $(shell /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   2>/dev/null && echo /usr/bin/python3)
 PYTHON ?= $(or $(SYSTEM_PYTHON),python3)

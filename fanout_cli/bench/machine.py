@@ -29,7 +29,8 @@ def machine_facts() -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "python": platform.python_version(),
         # whose build: the services run on the same interpreter, and two builds of one
-        # version differ by a fifth or more in CPU per email (docs/benchmarks.md, round 31)
+        # version differ in CPU per email (2-11 % for the services, 18 % for the machine
+        # reference: docs/benchmarks.md, round 31)
         "python_executable": os.path.realpath(sys.executable),
         "load_average_at_start": os.getloadavg(),
     }

@@ -83,8 +83,8 @@ def _data(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_the_report_names_the_interpreter_the_run_was_measured_on() -> None:
-    """Two builds of one Python version differ by a fifth or more in CPU per email, so the
-    report says which executable ran; results recorded before it was kept print none."""
+    """Two builds of one Python version differ in CPU per email (docs/benchmarks.md, round
+    31), so the report says which executable ran; results recorded before it print none."""
     runs = [_run({"sender": 1.0})]
     runs[0] |= {"import_per_s": 1.0, "completed_s": 1.0, "reported_s": 1.0}
     runs[0] |= {"emails_per_s": 1.0, "simulator_duplicates": 0}
