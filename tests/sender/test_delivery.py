@@ -23,6 +23,7 @@ from services.sender.providers.base import (
 )
 from services.sender.rate import SendRate
 from services.sender.waiting import ProviderWaits
+from tests.garbage import collector_finds
 
 HOUR = 3600.0
 CAMPAIGN = uuid4()
@@ -208,26 +209,17 @@ async def test_a_first_call_that_succeeds_leaves_no_garbage_for_the_collector() 
     call is answered leaves nothing for the collector, which ran ~24 ms a second in the
     sender while every batch made one.
 
-    The collector's finds are kept (`DEBUG_SAVEALL`) and searched for the delivery's own
-    objects (tenacity's, the sender's, their frames and coroutines): its total would count
-    whatever else in the process became garbage meanwhile."""
+    The collector's finds (`tests.garbage`) are searched for the delivery's own objects
+    (tenacity's, the sender's, their frames and coroutines): its total would count whatever
+    else in the process became garbage meanwhile."""
     clock = Clock()
     provider = ScriptedProvider(clock, refuse_until=0, answer=lambda _: Outcome.ACCEPTED)
     attempts, _ = _attempts(provider, clock)
     request = _request(5)
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
+    with collector_finds() as found:
         result = await deliver(attempts, request)
-        gc.collect()
-        ours = [o for o in gc.garbage if _of_the_delivery(o)]
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
     assert len(result.sent) == 5 and len(provider.calls) == 1
-    assert ours == []
+    assert [o for o in found if _of_the_delivery(o)] == []
 
 
 _DELIVERY_CODE = ("tenacity", "services/sender/")

@@ -4,7 +4,6 @@ answering each request with bytes the test chose (keep-alive, chunks, closes, de
 from __future__ import annotations
 
 import asyncio
-import gc
 import gzip
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +16,7 @@ import pytest
 
 from shared.http.direct import DirectClient
 from shared.http.transport import Http11Transport
+from tests.garbage import collector_finds
 from tests.ports import free_port
 from tests.sender.providers.smtp_server import make_certificate
 
@@ -242,7 +242,7 @@ async def test_a_read_response_leaves_no_garbage_for_the_collector(
     """httpx binds a response's stream to the response (a cycle); the adapters' client
     (`DirectClient`) hands back responses that reference counting frees.
 
-    The collector's finds are kept (`DEBUG_SAVEALL`) and searched for this server's
+    The collector's finds (`tests.garbage`) are searched for this server's
     responses (with httpx's client, the one the second call released): the total it finds
     counts whatever else in the process became garbage meanwhile (a fresh-clone CI run once
     found 48 objects with `DirectClient`)."""
@@ -251,19 +251,11 @@ async def test_a_read_response_leaves_no_garbage_for_the_collector(
     make = DirectClient if direct else httpx.AsyncClient
     async with make(transport=Http11Transport(), timeout=2.0) as http:
         await http.post(url, content=b"{}")  # the connection is open before counting
-        gc.collect()
-        gc.disable()
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
+        with collector_finds() as found:
             response = await http.post(url, content=b"{}")
             assert response.json() == {"ok": True} and response.elapsed.total_seconds() >= 0
             del response
-            gc.collect()
-            ours = [o for o in gc.garbage if isinstance(o, httpx.Response) and o.url == url]
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
+    ours = [o for o in found if isinstance(o, httpx.Response) and o.url == url]
     assert (not ours) is direct
 
 
